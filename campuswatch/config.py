@@ -1,0 +1,178 @@
+"""Strict YAML configs: typed by msgspec, errors that name the file, line and key, secrets that never print.
+
+A config is a msgspec Struct with ``forbid_unknown_fields``; :func:`load_yaml` parses the file with PyYAML,
+keeps each node's line, converts it to the Struct, and turns any problem into a :class:`ConfigError` such
+as ``agent.yaml:12: devices[2].community: Expected `str`, got `int```.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names file, line and key."""
+
+    def __init__(self, path: str, line: int | None, key: str, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+class Secret:
+    """A password, community or token: its value is only available through :meth:`reveal`.
+
+    ``repr`` and ``str`` print ``<secret>``, so a Secret inside a config, an exception or a log record
+    cannot leak.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Secret:
+        if isinstance(obj, str) and obj:
+            return Secret(obj)
+        raise msgspec.ValidationError("expected a non-empty string")
+    if type_ is Path:
+        if isinstance(obj, str):
+            return Path(obj)
+        raise msgspec.ValidationError("expected a path")
+    raise NotImplementedError(f"no decoder for {type_!r}")
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, Secret):
+        return "<secret>"
+    if isinstance(obj, Path):
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj)!r}")
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every key and value."""
+
+
+def _construct(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _LineLoader.construct_object(_LineLoader(""), key_node)  # type: ignore[arg-type]
+            if key in out:
+                raise ConfigError(
+                    "", key_node.start_mark.line + 1, _key_name((*path, key)), "duplicate key"
+                )
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, lines, (*path, key))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, lines, (*path, i)) for i, item in enumerate(node.value)]
+    return _LineLoader("").construct_object(node)  # type: ignore[arg-type]
+
+
+def _key_name(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_PATH_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\'?([^\]\']+)\'?\]")
+
+
+def _parse_msgspec_path(text: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for m in _PATH_RE.finditer(text):
+        if m.group(1) is not None:
+            parts.append(m.group(1))
+        elif m.group(2) is not None:
+            parts.append(int(m.group(2)))
+        else:
+            parts.append(m.group(3))
+    return tuple(parts)
+
+
+def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
+    while True:
+        if path in lines:
+            return lines[path]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+def parse_yaml(text: str, type_: type[T], *, source: str = "<config>") -> T:
+    """Parse YAML text into ``type_``, raising :class:`ConfigError` that names ``source``, line and key."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        raise ConfigError(source, mark.line + 1 if mark else None, "", f"not valid YAML: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(source, None, "", f"not valid YAML: {err}") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        raw = {} if node is None else _construct(node, lines, ())
+    except ConfigError as err:
+        raise ConfigError(source, err.line, err.key, "duplicate key") from None
+    try:
+        return msgspec.convert(raw, type_, dec_hook=_dec_hook, strict=True)
+    except msgspec.ValidationError as err:
+        message = str(err)
+        key_path: tuple[Any, ...] = ()
+        if " - at `$" in message:
+            message, _, at = message.rpartition(" - at `$")
+            key_path = _parse_msgspec_path(at.rstrip("`"))
+        unknown = re.match(r"Object contains unknown field `(.+)`", message)
+        if unknown:
+            key_path = (*key_path, unknown.group(1))
+            message = "unknown key (a typo?)"
+        missing = re.match(r"Object missing required field `(.+)`", message)
+        if missing:
+            message = f"required key `{missing.group(1)}` is missing"
+        raise ConfigError(source, _nearest_line(lines, key_path), _key_name(key_path), message) from None
+
+
+def load_yaml(path: str | Path, type_: type[T]) -> T:
+    """Read and parse a YAML config file into ``type_`` (see :func:`parse_yaml`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(str(p), None, "", f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(p), None, "", "not UTF-8 text") from None
+    return parse_yaml(text, type_, source=str(p))
+
+
+def to_builtins(obj: Any) -> Any:
+    """A config as plain data with every secret shown as ``<secret>`` (for ``--print-config`` and logs)."""
+    return msgspec.to_builtins(obj, enc_hook=_enc_hook)

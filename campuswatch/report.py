@@ -1,0 +1,354 @@
+"""The report that crosses from an agent to the collector: one definition for both sides.
+
+Everything here is plain data (msgspec Structs), encoded as JSON on the wire. The agent builds these from
+what it reads; the collector decodes them strictly, so a malformed report is rejected with a message that
+names the field. ``SCHEMA_VERSION`` changes only when a field changes meaning; new optional fields keep it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+#: Schema versions this build can read; an agent one version older or newer stays compatible.
+COMPATIBLE_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
+
+DeviceKind = Literal[
+    "printer", "switch", "access_point", "ups", "projector", "display", "gateway", "host", "unknown"
+]
+SupplyState = Literal["ok", "low", "empty", "some_remaining", "unknown", "near_full", "full"]
+Severity = Literal["critical", "warning", "info"]
+#: How a poll ended. ``unreachable``: no answer at all; ``auth_failed``: the device answered but refused our
+#: credentials (wrong community / v3 user); ``error``: it answered with errors or garbage.
+PollStatus = Literal["ok", "unreachable", "auth_failed", "error"]
+
+
+class Struct(msgspec.Struct, kw_only=True):
+    """Base for wire data: keyword-only; unknown fields from a newer peer are ignored, not fatal."""
+
+
+class SystemInfo(Struct):
+    """SNMPv2-MIB system group plus what classification derived from it."""
+
+    name: str | None = None
+    descr: str | None = None
+    object_id: str | None = None
+    uptime_s: float | None = None
+    location: str | None = None
+    contact: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+
+
+class Supply(Struct):
+    """A printer marker supply (RFC 3805 prtMarkerSuppliesEntry), read by RFC 3805's rules.
+
+    ``level_percent`` is None whenever the device reports a special value (-1 other, -2 unknown, -3 some
+    remaining) or no usable capacity: the ``state`` then says what is known. For receptacles that fill
+    (waste toner) the percent is how full the receptacle is.
+    """
+
+    index: int
+    description: str
+    type: str
+    state: SupplyState
+    level_percent: float | None = None
+    supply_class: Literal["consumed", "filled", "other"] = "consumed"
+    colorant: str | None = None
+    level_raw: int | None = None
+    max_capacity_raw: int | None = None
+    unit: str | None = None
+
+
+class Tray(Struct):
+    """A printer input tray (prtInputTable)."""
+
+    index: int
+    name: str
+    state: SupplyState
+    level_percent: float | None = None
+    level_raw: int | None = None
+    max_capacity_raw: int | None = None
+    media: str | None = None
+
+
+class PrinterAlert(Struct):
+    """A row of the Printer-MIB alert table (prtAlertTable)."""
+
+    index: int
+    severity: str
+    group: str
+    code: str
+    description: str = ""
+    training: str | None = None
+    group_index: int | None = None
+    location: int | None = None
+    time_ticks: int | None = None
+
+
+class PrinterStatus(Struct):
+    """HOST-RESOURCES device and printer status of the hrDeviceTable row that is the printer."""
+
+    device_status: str | None = None
+    printer_status: str | None = None
+    detected_errors: list[str] = msgspec.field(default_factory=list)
+    hr_device_index: int | None = None
+    page_count: int | None = None
+
+
+class Interface(Struct):
+    """An IF-MIB interface (ifTable + ifXTable)."""
+
+    index: int
+    name: str | None = None
+    descr: str | None = None
+    alias: str | None = None
+    type: str | None = None
+    admin_status: str | None = None
+    oper_status: str | None = None
+    speed_bps: int | None = None
+    in_octets: int | None = None
+    out_octets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    last_change_s: float | None = None
+
+
+class UpsStatus(Struct):
+    """UPS-MIB (RFC 1628) / APC PowerNet essentials."""
+
+    battery_status: str | None = None
+    charge_percent: float | None = None
+    runtime_s: float | None = None
+    on_battery: bool | None = None
+    replace_battery: bool | None = None
+    output_source: str | None = None
+
+
+class Sensor(Struct):
+    """A sensor reading (ENTITY-SENSOR-MIB or a vendor table), value already scaled to ``unit``."""
+
+    kind: str
+    descr: str
+    value: float | None = None
+    unit: str | None = None
+    state: Literal["ok", "warning", "critical", "unknown"] = "ok"
+    index: str | None = None
+
+
+class PoePort(Struct):
+    """POWER-ETHERNET-MIB pethPsePortEntry."""
+
+    group: int
+    port: int
+    detection_status: str
+    admin_enabled: bool | None = None
+    power_class: str | None = None
+    if_index: int | None = None
+
+
+class Neighbor(Struct):
+    """A device seen behind a local port: an LLDP neighbour or a forwarding-table MAC."""
+
+    local_port: str
+    source: Literal["lldp", "fdb"]
+    if_index: int | None = None
+    chassis_id: str | None = None
+    port_id: str | None = None
+    port_descr: str | None = None
+    sys_name: str | None = None
+    sys_descr: str | None = None
+    mac: str | None = None
+    mgmt_address: str | None = None
+
+
+class WifiStatus(Struct):
+    """Access point / controller: clients and radios where the device tells."""
+
+    clients: int | None = None
+    radios_up: int | None = None
+    radios_total: int | None = None
+    aps_up: int | None = None
+    aps_total: int | None = None
+
+
+class Lamp(Struct):
+    """A projector lamp (PJLink LAMP)."""
+
+    hours: int
+    on: bool
+
+
+class ProjectorErrors(Struct):
+    """PJLink ERST: each field is ok, warning or error."""
+
+    fan: str = "ok"
+    lamp: str = "ok"
+    temperature: str = "ok"
+    cover: str = "ok"
+    filter: str = "ok"
+    other: str = "ok"
+
+
+class DisplayStatus(Struct):
+    """An interactive display or projector over its LAN control protocol."""
+
+    power: str | None = None
+    signal: Literal["stable", "none", "unknown"] | None = None
+    input: str | None = None
+    filter_hours: int | None = None
+
+
+class GatewayStatus(Struct):
+    """The school's gateway itself, read with psutil."""
+
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
+    disk_percent: float | None = None
+    disk_free_bytes: int | None = None
+    uplink: str | None = None
+    uplink_rx_bps: float | None = None
+    uplink_tx_bps: float | None = None
+    uplink_errors: int | None = None
+    temperature_c: float | None = None
+    agent_rss_bytes: int | None = None
+    agent_cpu_seconds: float | None = None
+
+
+class Problem(Struct):
+    """Something wrong with a device, as the device itself shows it.
+
+    ``code`` names the kind of problem (``supply_empty``, ``printer_jammed``, ...); ``subject`` tells apart
+    several problems of one code on one device (the supply index, the port name); together with school and
+    device they form the problem's identity.
+    """
+
+    code: str
+    severity: Severity
+    summary: str
+    subject: str = ""
+
+
+class DeviceReading(Struct):
+    """Everything read from one device in one poll; the probe's ``--json`` prints exactly this."""
+
+    address: str
+    kind: DeviceKind = "unknown"
+    system: SystemInfo = msgspec.field(default_factory=SystemInfo)
+    supplies: list[Supply] = msgspec.field(default_factory=list)
+    trays: list[Tray] = msgspec.field(default_factory=list)
+    alerts: list[PrinterAlert] = msgspec.field(default_factory=list)
+    printer: PrinterStatus | None = None
+    interfaces: list[Interface] = msgspec.field(default_factory=list)
+    ups: UpsStatus | None = None
+    sensors: list[Sensor] = msgspec.field(default_factory=list)
+    poe: list[PoePort] = msgspec.field(default_factory=list)
+    neighbors: list[Neighbor] = msgspec.field(default_factory=list)
+    wifi: WifiStatus | None = None
+    lamps: list[Lamp] = msgspec.field(default_factory=list)
+    errors: ProjectorErrors | None = None
+    display: DisplayStatus | None = None
+    gateway: GatewayStatus | None = None
+    problems: list[Problem] = msgspec.field(default_factory=list)
+    #: Tables or groups that failed while the rest was read (partial result), with the reason.
+    partial: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class DevicePoll(Struct):
+    """The outcome of polling one configured device once."""
+
+    device: str
+    address: str
+    status: PollStatus
+    polled_at: float
+    duration_s: float = 0.0
+    error: str | None = None
+    reading: DeviceReading | None = None
+    #: What the device is in the school, from the agent config: "Lehrerzimmer", "Raum 101".
+    label: str | None = None
+    parent: str | None = None
+
+
+class Heartbeat(Struct):
+    """The agent is alive; sent even when there is nothing else to say."""
+
+    agent_version: str
+    uptime_s: float
+    outbox_depth: int = 0
+
+
+class DiscoveredDevice(Struct):
+    """A device found by discovery (SNMP sweep, mDNS, PJLink search)."""
+
+    address: str
+    kind: DeviceKind = "unknown"
+    methods: list[str] = msgspec.field(default_factory=list)
+    name: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    mac: str | None = None
+    serial: str | None = None
+
+
+class Event(Struct, tag_field="type"):
+    """One entry of an agent's outbox: numbered per agent, delivered at least once, stored once."""
+
+    seq: int
+    at: float
+
+
+class PollEvent(Event, tag="poll"):
+    poll: DevicePoll
+
+
+class HeartbeatEvent(Event, tag="heartbeat"):
+    heartbeat: Heartbeat
+
+
+class DiscoveryEvent(Event, tag="discovery"):
+    devices: list[DiscoveredDevice]
+
+
+AnyEvent = PollEvent | HeartbeatEvent | DiscoveryEvent
+
+
+class Batch(Struct):
+    """The body of ``POST /api/v1/reports``: a run of an agent's events, oldest first."""
+
+    schema_version: int
+    agent_id: str
+    school: str
+    events: list[AnyEvent]
+    sent_at: float = 0.0
+
+
+class BatchAck(Struct):
+    """The collector's answer: every event up to and including ``acked_seq`` is stored."""
+
+    acked_seq: int
+    stored: int
+    duplicates: int = 0
+
+
+_encoder = msgspec.json.Encoder()
+_batch_decoder = msgspec.json.Decoder(Batch)
+
+
+def encode(obj: msgspec.Struct) -> bytes:
+    """Encode any report structure as JSON bytes."""
+    return _encoder.encode(obj)
+
+
+def decode_batch(data: bytes) -> Batch:
+    """Decode a report batch, raising ``msgspec.ValidationError`` / ``DecodeError`` with the field at fault."""
+    return _batch_decoder.decode(data)
+
+
+def to_builtins(obj: msgspec.Struct) -> object:
+    """Plain dicts and lists, e.g. for printing a reading as JSON with every field present."""
+    return msgspec.to_builtins(obj)

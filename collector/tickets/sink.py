@@ -1,0 +1,60 @@
+"""The one interface every ticket system sits behind (built-in store, Request Tracker, Zammad, webhook, email).
+
+The collector decides *what* a ticket should say and when (one ticket per problem, keyed by
+``dedup_key``); a :class:`TicketSink` only carries that to one ticket system. Calls go through that
+sink's outbox, so a ticket system that is down delays tickets but never loses or duplicates them: every
+operation is retried until it succeeds, and :meth:`TicketSink.open` must be idempotent by ``dedup_key``
+(look the key up first where the system can search, or keep the mapping on our side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Priority = Literal["urgent", "high", "normal", "low"]
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What campuswatch wants a new ticket to say."""
+
+    dedup_key: str
+    school: str
+    device: str | None
+    problem_code: str
+    title: str
+    body: str
+    priority: Priority = "normal"
+    #: The school's campus manager (login or e-mail, from schools.yaml), if routing is configured.
+    assignee: str | None = None
+
+
+class TicketSinkError(Exception):
+    """A ticket system call failed. ``retryable`` says whether the outbox should try again later."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class TicketSink(Protocol):
+    """A ticket system. Implementations never put credentials into exceptions or logs."""
+
+    name: str
+
+    async def open(self, draft: TicketDraft) -> str:
+        """Create the ticket (or find the open one with this dedup key) and return its id in that system."""
+        ...
+
+    async def note(self, external_id: str, text: str) -> None:
+        """Add a note to the ticket (a state change, a device affected, an escalation)."""
+        ...
+
+    async def resolve(self, external_id: str, text: str) -> None:
+        """Resolve the ticket with a closing note."""
+        ...
+
+    async def reopen(self, external_id: str, text: str) -> None:
+        """Reopen a resolved ticket because its problem came back."""
+        ...
