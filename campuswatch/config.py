@@ -87,9 +87,7 @@ def _construct(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[A
         for key_node, value_node in node.value:
             key = _LineLoader.construct_object(_LineLoader(""), key_node)  # type: ignore[arg-type]
             if key in out:
-                raise ConfigError(
-                    "", key_node.start_mark.line + 1, _key_name((*path, key)), "duplicate key"
-                )
+                raise ConfigError("", key_node.start_mark.line + 1, _key_name((*path, key)), "duplicate key")
             lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = _construct(value_node, lines, (*path, key))
         return out
@@ -135,7 +133,9 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>") -> T:
         node = yaml.compose(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
-        raise ConfigError(source, mark.line + 1 if mark else None, "", f"not valid YAML: {err.problem}") from None
+        raise ConfigError(
+            source, mark.line + 1 if mark else None, "", f"not valid YAML: {err.problem}"
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError(source, None, "", f"not valid YAML: {err}") from None
     lines: dict[tuple[Any, ...], int] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agent.errors import AuthenticationFailed, DeviceError, DeviceReplyError, DeviceUnreachable
 from campuswatch.config import Secret
 
 Oid = tuple[int, ...]
@@ -83,26 +84,18 @@ class SnmpTarget:
     retries: int = 1
 
 
-class SnmpError(Exception):
+class SnmpError(DeviceError):
     """Base of the ways an SNMP poll fails; the message never contains a community or key."""
 
-    status: str = "error"
+
+class SnmpTimeout(SnmpError, DeviceUnreachable):
+    """No answer within timeout and retries. v1/v2c agents also answer a wrong community with silence; the
+    transport tells the two apart where it can (the message says which)."""
 
 
-class SnmpTimeout(SnmpError):
-    """No answer at all within timeout and retries: the device is unreachable (or the community wrong on v1/v2c,
-    which agents answer with silence)."""
-
-    status = "unreachable"
-
-
-class SnmpAuthError(SnmpError):
+class SnmpAuthError(SnmpError, AuthenticationFailed):
     """The agent answered but refused our credentials (v3 usmStats reports, or an authorizationError)."""
 
-    status = "auth_failed"
 
-
-class SnmpReplyError(SnmpError):
+class SnmpReplyError(SnmpError, DeviceReplyError):
     """The agent answered with an error status or a reply we could not decode."""
-
-    status = "error"

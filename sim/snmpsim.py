@@ -1,0 +1,170 @@
+"""Run snmpsim's command responder as a subprocess: the simulated SNMP devices of tests, demo and benchmarks.
+
+snmpsim serves every ``<community>.snmprec`` file of its data directories; the SNMP v2c community is the
+file name without the extension. Lines typed ``<type>:writecache`` can be changed at run time with an SNMP
+SET (how the demo and the tests inject faults).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import snmpsim
+
+log = logging.getLogger(__name__)
+
+VARIATION_MODULES = Path(snmpsim.__file__).parent / "variation"
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port that was free a moment ago (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _ber_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes([tag]) + _ber_len(len(body)) + body
+
+
+def _sysdescr_get(community: str) -> bytes:
+    """A minimal SNMPv2c GET of sysDescr.0: enough to see whether a responder is up."""
+    oid_body = bytes([0x2B, 6, 1, 2, 1, 1, 1, 0])
+    varbind = _tlv(0x30, _tlv(0x06, oid_body) + b"\x05\x00")
+    pdu = _tlv(0xA0, _tlv(0x02, b"\x01") + _tlv(0x02, b"\x00") + _tlv(0x02, b"\x00") + _tlv(0x30, varbind))
+    return _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x04, community.encode()) + pdu)
+
+
+def answers(host: str, port: int, community: str, timeout_s: float = 0.5) -> bool:
+    """True if an SNMP agent at host:port answers a v2c GET with this community."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout_s)
+        try:
+            s.sendto(_sysdescr_get(community), (host, port))
+            s.recvfrom(65535)
+        except OSError:
+            return False
+        return True
+
+
+class SnmpSimulator:
+    """One snmpsim responder process serving the given data directories on one or more UDP endpoints.
+
+    Use as a context manager (``with SnmpSimulator([dir]) as sim: sim.port``). ``probe_community`` is a
+    community (file name) that exists in the data, used to wait until the responder answers.
+    """
+
+    def __init__(
+        self,
+        data_dirs: Sequence[str | Path],
+        *,
+        probe_community: str,
+        endpoints: Sequence[tuple[str, int]] | None = None,
+        v3_user: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.data_dirs = [Path(d).resolve() for d in data_dirs]
+        self.probe_community = probe_community
+        self.endpoints = list(endpoints) if endpoints else [("127.0.0.1", free_udp_port())]
+        self.v3_user = v3_user
+        self.log_path = log_path
+        self.start_timeout_s = start_timeout_s
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def host(self) -> str:
+        """Address of the first endpoint."""
+        return self.endpoints[0][0]
+
+    @property
+    def port(self) -> int:
+        """Port of the first endpoint."""
+        return self.endpoints[0][1]
+
+    def command(self, cache_dir: Path) -> list[str]:
+        """The responder's command line."""
+        exe = Path(sys.executable).parent / "snmpsim-command-responder"
+        cmd = [str(exe) if exe.exists() else "snmpsim-command-responder"]
+        cmd += [f"--data-dir={d}" for d in self.data_dirs]
+        cmd += [f"--agent-udpv4-endpoint={h}:{p}" for h, p in self.endpoints]
+        cmd += [f"--cache-dir={cache_dir}", f"--variation-modules-dir={VARIATION_MODULES}"]
+        if self.v3_user:
+            for key, value in self.v3_user.items():
+                cmd.append(f"--{key}={value}")
+        if os.geteuid() == 0:
+            # Run as root, snmpsim insists on dropping privileges once its ports are bound.
+            cmd += ["--process-user=nobody", "--process-group=nogroup"]
+        return cmd
+
+    def start(self) -> SnmpSimulator:
+        """Start the responder and wait until it answers."""
+        self._tmp = tempfile.TemporaryDirectory(prefix="snmpsim-")
+        cache = Path(self._tmp.name) / "cache"
+        cache.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(cache, "nobody", "nogroup")
+            os.chmod(self._tmp.name, 0o755)
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self._proc = subprocess.Popen(self.command(cache), stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"snmpsim exited with status {self._proc.returncode}; see {self.log_path}")
+            if answers(self.host, self.port, self.probe_community):
+                log.info("snmpsim up", extra={"endpoints": self.endpoints})
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(
+            f"snmpsim did not answer on {self.host}:{self.port} within {self.start_timeout_s}s"
+        )
+
+    def stop(self) -> None:
+        """Stop the responder (the devices it serves stop answering)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._tmp:
+            with contextlib.suppress(OSError):
+                self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> SnmpSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def serving(
+    data_dirs: Sequence[str | Path], probe_community: str, **kwargs: object
+) -> Iterator[SnmpSimulator]:
+    """Context manager shorthand for :class:`SnmpSimulator`."""
+    sim = SnmpSimulator(data_dirs, probe_community=probe_community, **kwargs)  # type: ignore[arg-type]
+    with sim:
+        yield sim
