@@ -8,6 +8,7 @@ as ``agent.yaml:12: devices[2].community: Expected `str`, got `int```.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,16 @@ class ConfigError(Exception):
         self.key = key
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+class Invalid(Exception):
+    """Raised by a config's cross-field check: ``key`` is the path to the offending key, e.g. ``("devices", 2,
+    "credentials")``; :func:`parse_yaml` turns it into a :class:`ConfigError` with the line."""
+
+    def __init__(self, key: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
 
 
 class Secret:
@@ -127,8 +138,13 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> i
         path = path[:-1]
 
 
-def parse_yaml(text: str, type_: type[T], *, source: str = "<config>") -> T:
-    """Parse YAML text into ``type_``, raising :class:`ConfigError` that names ``source``, line and key."""
+def parse_yaml(
+    text: str, type_: type[T], *, source: str = "<config>", check: Callable[[T], None] | None = None
+) -> T:
+    """Parse YAML text into ``type_``, raising :class:`ConfigError` that names ``source``, line and key.
+
+    ``check`` runs on the parsed config for rules the types cannot express; it raises :class:`Invalid`.
+    """
     try:
         node = yaml.compose(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as err:
@@ -144,7 +160,7 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>") -> T:
     except ConfigError as err:
         raise ConfigError(source, err.line, err.key, "duplicate key") from None
     try:
-        return msgspec.convert(raw, type_, dec_hook=_dec_hook, strict=True)
+        config = msgspec.convert(raw, type_, dec_hook=_dec_hook, strict=True)
     except msgspec.ValidationError as err:
         message = str(err)
         key_path: tuple[Any, ...] = ()
@@ -159,9 +175,17 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>") -> T:
         if missing:
             message = f"required key `{missing.group(1)}` is missing"
         raise ConfigError(source, _nearest_line(lines, key_path), _key_name(key_path), message) from None
+    if check is not None:
+        try:
+            check(config)
+        except Invalid as err:
+            raise ConfigError(
+                source, _nearest_line(lines, err.key), _key_name(err.key), err.message
+            ) from None
+    return config
 
 
-def load_yaml(path: str | Path, type_: type[T]) -> T:
+def load_yaml(path: str | Path, type_: type[T], check: Callable[[T], None] | None = None) -> T:
     """Read and parse a YAML config file into ``type_`` (see :func:`parse_yaml`)."""
     p = Path(path)
     try:
@@ -170,7 +194,7 @@ def load_yaml(path: str | Path, type_: type[T]) -> T:
         raise ConfigError(str(p), None, "", f"cannot read: {err.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(p), None, "", "not UTF-8 text") from None
-    return parse_yaml(text, type_, source=str(p))
+    return parse_yaml(text, type_, source=str(p), check=check)
 
 
 def to_builtins(obj: Any) -> Any:

@@ -1,0 +1,44 @@
+# campuswatch: two commands set everything up on a fresh Debian 12 with python3.
+#   make demo   a simulated school feeding a collector that opens tickets (http://127.0.0.1:8750)
+#   make test   installs what the tests need (pip and apt packages), then runs ruff and pytest
+#   make bench  the SNMP polling benchmark against prometheus-snmp-exporter
+
+# The venv is made from Debian's /usr/bin/python3 (not a Python under /root): snmpsim drops to user
+# nobody when run as root and must still be able to read the interpreter.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench install install-test-deps clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/apt-install.sh python3-venv
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sim.demo
+
+install-test-deps: $(STAMP)
+	scripts/apt-install.sh $$(grep -v '^#' scripts/apt-test-packages.txt)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install-test-deps lint
+	$(PY) -m pytest
+
+bench: install-test-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var build *.egg-info
