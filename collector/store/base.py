@@ -1,0 +1,284 @@
+"""The one storage interface of the collector: the operations it needs, no SQL outside the implementations.
+
+Records are frozen dataclasses of plain values, so the pure parts (alerting, ticket titles, the HTML page,
+metrics) work on them without knowing where they came from. SQLite implements this today; PostgreSQL
+later sits behind the same Protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from campuswatch.report import PollStatus, Severity
+
+ProblemState = Literal["open", "resolved"]
+TicketState = Literal["open", "resolved"]
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (not a bug in the caller: a full disk, a locked file)."""
+
+
+class UnknownTicket(StoreError):
+    """A ticket id that the store does not hold."""
+
+
+@dataclass(frozen=True)
+class School:
+    """A school as schools.yaml names it."""
+
+    id: str
+    name: str
+    campus_manager: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event of a batch, ready to store: ``body`` is the event's own JSON as the agent sent it."""
+
+    seq: int
+    type: str
+    at: float
+    device: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What :meth:`Store.store_events` did: ``stored_seqs`` are the newly stored events, oldest first."""
+
+    stored_seqs: tuple[int, ...]
+    duplicates: int
+    acked_seq: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A stored event, as the events API shows it."""
+
+    agent_id: str
+    seq: int
+    school: str
+    device: str | None
+    type: str
+    at: float
+    received_at: float
+    body: bytes
+
+
+@dataclass(frozen=True)
+class DeviceUpdate:
+    """The outcome of one poll, as it changes the device's row."""
+
+    school: str
+    device: str
+    kind: str
+    label: str | None
+    address: str
+    status: PollStatus
+    polled_at: float
+    #: The DeviceReading as JSON, or None when the poll read nothing (then the last reading is kept).
+    reading: bytes | None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """A device's current state. ``consecutive_failures`` counts the latest polls with the same non-ok status."""
+
+    school: str
+    device: str
+    kind: str
+    label: str | None
+    address: str
+    status: PollStatus
+    last_seen: float
+    consecutive_failures: int
+    reading: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ProblemKey:
+    """A problem's identity: the same key on two polls is the same problem."""
+
+    school: str
+    device: str
+    code: str
+    subject: str = ""
+
+    @property
+    def dedup_key(self) -> str:
+        """The key ticket systems deduplicate on."""
+        return f"{self.school}/{self.device}/{self.code}/{self.subject}"
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """A stored problem; ``ticket_ref`` is the ticket opened for it, once there is one."""
+
+    id: int
+    key: ProblemKey
+    state: ProblemState
+    severity: Severity
+    summary: str
+    opened_at: float
+    resolved_at: float | None = None
+    ticket_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketNote:
+    """One entry of a ticket's history."""
+
+    at: float
+    kind: Literal["opened", "note", "resolved", "reopened"]
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A ticket of the built-in ticket store."""
+
+    id: int
+    dedup_key: str
+    school: str
+    device: str | None
+    problem_code: str
+    title: str
+    body: str
+    priority: str
+    assignee: str | None
+    state: TicketState
+    opened_at: float
+    resolved_at: float | None
+    history: tuple[TicketNote, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent as last heard from."""
+
+    agent_id: str
+    school: str
+    first_seen: float
+    last_seen: float
+    last_heartbeat: float | None
+
+
+class Store(Protocol):
+    """Everything the collector keeps. All methods are coroutines; implementations keep I/O off the loop."""
+
+    async def close(self) -> None:
+        """Release the database."""
+        ...
+
+    # -- schools and tokens
+    async def upsert_schools(self, schools: list[School]) -> None:
+        """Make the stored schools match ``schools`` by id (add or rename; none removed, history stays)."""
+        ...
+
+    async def list_schools(self) -> list[School]:
+        """All known schools, by id."""
+        ...
+
+    async def add_token(self, token_hash: str, school: str, created_at: float) -> None:
+        """Bind the hash of a new token to a school."""
+        ...
+
+    async def school_for_token(self, token_hash: str) -> str | None:
+        """The school a token hash is bound to, or None for an unknown token."""
+        ...
+
+    # -- agents and events
+    async def agent_school(self, agent_id: str) -> str | None:
+        """The school an agent id first reported for, or None for a new agent."""
+        ...
+
+    async def store_events(
+        self, agent_id: str, school: str, events: list[NewEvent], received_at: float
+    ) -> StoredBatch:
+        """Store events idempotently by (agent_id, seq) in one transaction and note the agent as seen."""
+        ...
+
+    async def record_heartbeat(self, agent_id: str, at: float) -> None:
+        """Note that an agent's heartbeat arrived (its own clock's ``at``)."""
+        ...
+
+    async def list_agents(self) -> list[AgentRecord]:
+        """All agents."""
+        ...
+
+    async def list_events(
+        self, *, school: str | None, device: str | None, since: float | None, limit: int
+    ) -> list[EventRecord]:
+        """Stored events, oldest first, filtered; ``since`` compares with the event's ``at``."""
+        ...
+
+    # -- devices
+    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
+        """Fold one poll into the device's row (created on first sight) and return the new state."""
+        ...
+
+    async def get_device(self, school: str, device: str) -> DeviceRecord | None:
+        """One device, with its latest reading."""
+        ...
+
+    async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
+        """Devices with their latest reading, by school and device id."""
+        ...
+
+    # -- problems
+    async def list_open_problems(
+        self, *, school: str | None = None, device: str | None = None
+    ) -> list[ProblemRecord]:
+        """Problems currently open."""
+        ...
+
+    async def open_problem(
+        self, key: ProblemKey, severity: Severity, summary: str, at: float
+    ) -> ProblemRecord:
+        """Open a problem; if one with this key is already open, return that one unchanged."""
+        ...
+
+    async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
+        """Mark a problem resolved."""
+        ...
+
+    async def set_problem_ticket(self, problem_id: int, ticket_ref: str) -> None:
+        """Remember which ticket was opened for a problem."""
+        ...
+
+    # -- the built-in ticket store
+    async def create_ticket(
+        self,
+        *,
+        dedup_key: str,
+        school: str,
+        device: str | None,
+        problem_code: str,
+        title: str,
+        body: str,
+        priority: str,
+        assignee: str | None,
+        at: float,
+    ) -> TicketRecord:
+        """Create an open ticket, or return the open one with this dedup key (idempotent)."""
+        ...
+
+    async def add_ticket_note(self, ticket_id: int, note: TicketNote) -> None:
+        """Append to a ticket's history; raise :class:`UnknownTicket` if there is no such ticket."""
+        ...
+
+    async def set_ticket_state(self, ticket_id: int, state: TicketState, note: TicketNote) -> None:
+        """Resolve or reopen a ticket, recording why in its history."""
+        ...
+
+    async def get_ticket(self, ticket_id: int) -> TicketRecord | None:
+        """One ticket with its history."""
+        ...
+
+    async def list_tickets(
+        self, *, state: TicketState | None = None, school: str | None = None
+    ) -> list[TicketRecord]:
+        """Tickets without their history, newest first."""
+        ...

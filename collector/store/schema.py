@@ -1,0 +1,102 @@
+"""The collector's schema as numbered migrations, applied in order once each.
+
+Each step is plain SQL that PostgreSQL also accepts (no AUTOINCREMENT, no SQLite-only types; ``INTEGER
+PRIMARY KEY`` becomes an identity column there). A new step is appended, never edited: a database
+records the highest step it has run in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE schools (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            campus_manager TEXT
+        )""",
+        """CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY,
+            school TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE agents (
+            agent_id TEXT PRIMARY KEY,
+            school TEXT NOT NULL,
+            first_seen DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL,
+            last_heartbeat DOUBLE PRECISION
+        )""",
+        """CREATE TABLE devices (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            label TEXT,
+            address TEXT NOT NULL,
+            status TEXT NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL,
+            consecutive_failures INTEGER NOT NULL,
+            PRIMARY KEY (school, device)
+        )""",
+        """CREATE TABLE readings (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            polled_at DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (school, device)
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            school TEXT NOT NULL,
+            device TEXT,
+            type TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (agent_id, seq)
+        )""",
+        "CREATE INDEX events_school_at ON events (school, at)",
+        """CREATE TABLE problems (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            code TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            state TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            opened_at DOUBLE PRECISION NOT NULL,
+            resolved_at DOUBLE PRECISION,
+            ticket_ref TEXT
+        )""",
+        # At most one open problem per identity; resolved ones stay as history.
+        """CREATE UNIQUE INDEX problems_open_identity ON problems (school, device, code, subject)
+            WHERE state = 'open'""",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            dedup_key TEXT NOT NULL,
+            school TEXT NOT NULL,
+            device TEXT,
+            problem_code TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            assignee TEXT,
+            state TEXT NOT NULL,
+            opened_at DOUBLE PRECISION NOT NULL,
+            resolved_at DOUBLE PRECISION
+        )""",
+        "CREATE UNIQUE INDEX tickets_open_dedup ON tickets (dedup_key) WHERE state = 'open'",
+        """CREATE TABLE ticket_notes (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+            at DOUBLE PRECISION NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL
+        )""",
+    ),
+)
+
+#: The schema version a fully migrated database has.
+SCHEMA_VERSION = len(MIGRATIONS)

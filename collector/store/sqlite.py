@@ -1,0 +1,530 @@
+"""The :class:`~collector.store.base.Store` on one SQLite file (WAL), every call on one worker thread.
+
+sqlite3 blocks, so each operation runs as a function on a single dedicated thread that owns the
+connection: the event loop never waits on the disk, and writes are serialised without SQLite's busy
+retries. Every write is one transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``), rolled back on any error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from campuswatch.report import PollStatus, Severity
+from collector.store.base import (
+    AgentRecord,
+    DeviceRecord,
+    DeviceUpdate,
+    EventRecord,
+    NewEvent,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    StoredBatch,
+    StoreError,
+    TicketNote,
+    TicketRecord,
+    TicketState,
+    UnknownTicket,
+)
+from collector.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_DEVICE_COLUMNS = (
+    "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_seen, d.consecutive_failures, r.body"
+)
+_DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
+_PROBLEM_COLUMNS = (
+    "id, school, device, code, subject, state, severity, summary, opened_at, resolved_at, ticket_ref"
+)
+_TICKET_COLUMNS = (
+    "id, dedup_key, school, device, problem_code, title, body, priority, assignee, state, opened_at, "
+    "resolved_at"
+)
+
+
+class SqliteStore:
+    """SQLite implementation of the collector's store. Create with :meth:`open`."""
+
+    def __init__(self, path: Path, executor: ThreadPoolExecutor, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._executor = executor
+        self._conn = conn
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStore:
+        """Open (creating parent directories and file) and migrate the database at ``path``."""
+        p = Path(path)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await loop.run_in_executor(executor, _connect, p)
+        except (sqlite3.Error, OSError) as err:
+            executor.shutdown(wait=False)
+            raise StoreError(f"cannot open database {p}: {err}") from err
+        return cls(p, executor, conn)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, self._conn)
+        except sqlite3.Error as err:
+            raise StoreError(f"database {self.path}: {err}") from err
+
+    async def close(self) -> None:
+        """Close the connection on its own thread, then stop the thread."""
+        await self._run(lambda conn: conn.close())
+        self._executor.shutdown(wait=True)
+
+    # -- schools and tokens
+    async def upsert_schools(self, schools: list[School]) -> None:
+        """Add or rename schools by id."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.executemany(
+                    "INSERT INTO schools (id, name, campus_manager) VALUES (?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                    "campus_manager = excluded.campus_manager",
+                    [(s.id, s.name, s.campus_manager) for s in schools],
+                )
+
+        await self._run(op)
+
+    async def list_schools(self) -> list[School]:
+        """All known schools, by id."""
+        rows = await self._run(
+            lambda conn: conn.execute("SELECT id, name, campus_manager FROM schools ORDER BY id").fetchall()
+        )
+        return [School(*row) for row in rows]
+
+    async def add_token(self, token_hash: str, school: str, created_at: float) -> None:
+        """Bind a token hash to a school."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "INSERT INTO tokens (token_hash, school, created_at) VALUES (?, ?, ?)",
+                    (token_hash, school, created_at),
+                )
+
+        await self._run(op)
+
+    async def school_for_token(self, token_hash: str) -> str | None:
+        """The school bound to a token hash."""
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT school FROM tokens WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
+        )
+        return None if row is None else cast(str, row[0])
+
+    # -- agents and events
+    async def agent_school(self, agent_id: str) -> str | None:
+        """The school an agent is registered with."""
+        row = await self._run(
+            lambda conn: conn.execute("SELECT school FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
+        )
+        return None if row is None else cast(str, row[0])
+
+    async def store_events(
+        self, agent_id: str, school: str, events: list[NewEvent], received_at: float
+    ) -> StoredBatch:
+        """Insert each event unless (agent_id, seq) is already there; all or nothing."""
+
+        def op(conn: sqlite3.Connection) -> StoredBatch:
+            stored: list[int] = []
+            with _write(conn):
+                conn.execute(
+                    "INSERT INTO agents (agent_id, school, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (agent_id) DO UPDATE SET last_seen = excluded.last_seen",
+                    (agent_id, school, received_at, received_at),
+                )
+                for ev in events:
+                    cur = conn.execute(
+                        "INSERT INTO events (agent_id, seq, school, device, type, at, received_at, body) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, seq) DO NOTHING",
+                        (agent_id, ev.seq, school, ev.device, ev.type, ev.at, received_at, ev.body.decode()),
+                    )
+                    if cur.rowcount == 1:
+                        stored.append(ev.seq)
+                row = conn.execute("SELECT MAX(seq) FROM events WHERE agent_id = ?", (agent_id,)).fetchone()
+            return StoredBatch(
+                stored_seqs=tuple(stored),
+                duplicates=len(events) - len(stored),
+                acked_seq=-1 if row[0] is None else int(row[0]),
+            )
+
+        return await self._run(op)
+
+    async def record_heartbeat(self, agent_id: str, at: float) -> None:
+        """Keep the newest heartbeat time of an agent."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE agents SET last_heartbeat = ? "
+                    "WHERE agent_id = ? AND (last_heartbeat IS NULL OR last_heartbeat < ?)",
+                    (at, agent_id, at),
+                )
+
+        await self._run(op)
+
+    async def list_agents(self) -> list[AgentRecord]:
+        """All agents, by id."""
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT agent_id, school, first_seen, last_seen, last_heartbeat FROM agents ORDER BY agent_id"
+            ).fetchall()
+        )
+        return [AgentRecord(*row) for row in rows]
+
+    async def list_events(
+        self, *, school: str | None, device: str | None, since: float | None, limit: int
+    ) -> list[EventRecord]:
+        """Events oldest first (by time, then agent and seq)."""
+        where, params = _filters(("school", school), ("device", device))
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        sql = (
+            "SELECT agent_id, seq, school, device, type, at, received_at, body FROM events"
+            + _where(where)
+            + " ORDER BY at, agent_id, seq LIMIT ?"
+        )
+        rows = await self._run(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
+        return [
+            EventRecord(
+                agent_id=row[0],
+                seq=row[1],
+                school=row[2],
+                device=row[3],
+                type=row[4],
+                at=row[5],
+                received_at=row[6],
+                body=row[7].encode(),
+            )
+            for row in rows
+        ]
+
+    # -- devices
+    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
+        """Update the device row and its latest reading; count repeated failures of the same kind."""
+
+        def op(conn: sqlite3.Connection) -> DeviceRecord:
+            with _write(conn):
+                row = conn.execute(
+                    "SELECT status, consecutive_failures FROM devices WHERE school = ? AND device = ?",
+                    (update.school, update.device),
+                ).fetchone()
+                failures = 0
+                if update.status != "ok":
+                    # A run of the same failure counts up; a different failure starts a new run.
+                    same = row is not None and row[0] == update.status
+                    failures = (int(row[1]) if same else 0) + 1
+                conn.execute(
+                    "INSERT INTO devices (school, device, kind, label, address, status, last_seen, "
+                    "consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (school, device) DO UPDATE SET kind = excluded.kind, "
+                    "label = excluded.label, address = excluded.address, status = excluded.status, "
+                    "last_seen = excluded.last_seen, consecutive_failures = excluded.consecutive_failures",
+                    (
+                        update.school,
+                        update.device,
+                        update.kind,
+                        update.label,
+                        update.address,
+                        update.status,
+                        update.polled_at,
+                        failures,
+                    ),
+                )
+                if update.reading is not None:
+                    conn.execute(
+                        "INSERT INTO readings (school, device, polled_at, body) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (school, device) DO UPDATE SET polled_at = excluded.polled_at, "
+                        "body = excluded.body",
+                        (update.school, update.device, update.polled_at, update.reading.decode()),
+                    )
+                return _fetch_devices(conn, "d.school = ? AND d.device = ?", [update.school, update.device])[
+                    0
+                ]
+
+        return await self._run(op)
+
+    async def get_device(self, school: str, device: str) -> DeviceRecord | None:
+        """One device or None."""
+        found = await self._run(
+            lambda conn: _fetch_devices(conn, "d.school = ? AND d.device = ?", [school, device])
+        )
+        return found[0] if found else None
+
+    async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
+        """Devices by school and id."""
+        where, params = _filters(("d.school", school))
+        return await self._run(lambda conn: _fetch_devices(conn, " AND ".join(where) or None, params))
+
+    # -- problems
+    async def list_open_problems(
+        self, *, school: str | None = None, device: str | None = None
+    ) -> list[ProblemRecord]:
+        """Open problems by school, device, code, subject."""
+        where, params = _filters(("school", school), ("device", device))
+        where.append("state = 'open'")
+        sql = f"SELECT {_PROBLEM_COLUMNS} FROM problems{_where(where)} ORDER BY school, device, code, subject"
+        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [_problem(row) for row in rows]
+
+    async def open_problem(
+        self, key: ProblemKey, severity: Severity, summary: str, at: float
+    ) -> ProblemRecord:
+        """Insert an open problem unless one with this identity is open already."""
+
+        def op(conn: sqlite3.Connection) -> ProblemRecord:
+            identity = (key.school, key.device, key.code, key.subject)
+            with _write(conn):
+                conn.execute(
+                    "INSERT INTO problems (school, device, code, subject, state, severity, summary, "
+                    "opened_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?) "
+                    "ON CONFLICT (school, device, code, subject) WHERE state = 'open' DO NOTHING",
+                    (*identity, severity, summary, at),
+                )
+                row = conn.execute(
+                    f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? "
+                    "AND code = ? AND subject = ? AND state = 'open'",
+                    identity,
+                ).fetchone()
+            return _problem(row)
+
+        return await self._run(op)
+
+    async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
+        """Resolve a problem by id (a resolved one stays as it was)."""
+
+        def op(conn: sqlite3.Connection) -> ProblemRecord:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE problems SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'",
+                    (at, problem_id),
+                )
+                row = conn.execute(
+                    f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE id = ?", (problem_id,)
+                ).fetchone()
+            if row is None:
+                raise StoreError(f"no problem with id {problem_id}")
+            return _problem(row)
+
+        return await self._run(op)
+
+    async def set_problem_ticket(self, problem_id: int, ticket_ref: str) -> None:
+        """Remember a problem's ticket."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute("UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id))
+
+        await self._run(op)
+
+    # -- tickets
+    async def create_ticket(
+        self,
+        *,
+        dedup_key: str,
+        school: str,
+        device: str | None,
+        problem_code: str,
+        title: str,
+        body: str,
+        priority: str,
+        assignee: str | None,
+        at: float,
+    ) -> TicketRecord:
+        """Create an open ticket with an ``opened`` note, or return the open one with this key."""
+
+        def op(conn: sqlite3.Connection) -> TicketRecord:
+            with _write(conn):
+                existing = conn.execute(
+                    "SELECT id FROM tickets WHERE dedup_key = ? AND state = 'open'", (dedup_key,)
+                ).fetchone()
+                if existing is None:
+                    cur = conn.execute(
+                        "INSERT INTO tickets (dedup_key, school, device, problem_code, title, body, "
+                        "priority, assignee, state, opened_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+                        (dedup_key, school, device, problem_code, title, body, priority, assignee, at),
+                    )
+                    ticket_id = cast(int, cur.lastrowid)
+                    _insert_note(conn, ticket_id, TicketNote(at=at, kind="opened", text=body))
+                else:
+                    ticket_id = int(existing[0])
+                ticket = _fetch_ticket(conn, ticket_id)
+            assert ticket is not None  # written in this very transaction
+            return ticket
+
+        return await self._run(op)
+
+    async def add_ticket_note(self, ticket_id: int, note: TicketNote) -> None:
+        """Append a note."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                _require_ticket(conn, ticket_id)
+                _insert_note(conn, ticket_id, note)
+
+        await self._run(op)
+
+    async def set_ticket_state(self, ticket_id: int, state: TicketState, note: TicketNote) -> None:
+        """Resolve or reopen, with the note that says why."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                _require_ticket(conn, ticket_id)
+                conn.execute(
+                    "UPDATE tickets SET state = ?, resolved_at = ? WHERE id = ?",
+                    (state, note.at if state == "resolved" else None, ticket_id),
+                )
+                _insert_note(conn, ticket_id, note)
+
+        await self._run(op)
+
+    async def get_ticket(self, ticket_id: int) -> TicketRecord | None:
+        """One ticket with its history."""
+        return await self._run(lambda conn: _fetch_ticket(conn, ticket_id))
+
+    async def list_tickets(
+        self, *, state: TicketState | None = None, school: str | None = None
+    ) -> list[TicketRecord]:
+        """Tickets newest first, without history."""
+        where, params = _filters(("state", state), ("school", school))
+        sql = f"SELECT {_TICKET_COLUMNS} FROM tickets{_where(where)} ORDER BY opened_at DESC, id DESC"
+        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [_ticket(row, ()) for row in rows]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a write never upgrades a read lock.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commits.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    _migrate(conn, path)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    with _write(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        current = 0 if row[0] is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {path} has schema version {current}, newer than this collector's {SCHEMA_VERSION}"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            log.info("database migrated", extra={"db": str(path), "schema_version": version})
+
+
+@contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _filters(*pairs: tuple[str, object | None]) -> tuple[list[str], list[Any]]:
+    where = [f"{column} = ?" for column, value in pairs if value is not None]
+    return where, [value for _, value in pairs if value is not None]
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _fetch_devices(conn: sqlite3.Connection, where: str | None, params: list[Any]) -> list[DeviceRecord]:
+    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{_where([where] if where else [])}"
+    rows = conn.execute(sql + " ORDER BY d.school, d.device", params).fetchall()
+    return [
+        DeviceRecord(
+            school=row[0],
+            device=row[1],
+            kind=row[2],
+            label=row[3],
+            address=row[4],
+            status=cast(PollStatus, row[5]),
+            last_seen=row[6],
+            consecutive_failures=row[7],
+            reading=None if row[8] is None else row[8].encode(),
+        )
+        for row in rows
+    ]
+
+
+def _problem(row: tuple[Any, ...]) -> ProblemRecord:
+    return ProblemRecord(
+        id=row[0],
+        key=ProblemKey(school=row[1], device=row[2], code=row[3], subject=row[4]),
+        state=row[5],
+        severity=row[6],
+        summary=row[7],
+        opened_at=row[8],
+        resolved_at=row[9],
+        ticket_ref=row[10],
+    )
+
+
+def _require_ticket(conn: sqlite3.Connection, ticket_id: int) -> None:
+    if conn.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone() is None:
+        raise UnknownTicket(f"no ticket with id {ticket_id}")
+
+
+def _insert_note(conn: sqlite3.Connection, ticket_id: int, note: TicketNote) -> None:
+    conn.execute(
+        "INSERT INTO ticket_notes (ticket_id, at, kind, text) VALUES (?, ?, ?, ?)",
+        (ticket_id, note.at, note.kind, note.text),
+    )
+
+
+def _fetch_ticket(conn: sqlite3.Connection, ticket_id: int) -> TicketRecord | None:
+    row = conn.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        return None
+    notes = conn.execute(
+        "SELECT at, kind, text FROM ticket_notes WHERE ticket_id = ? ORDER BY id", (ticket_id,)
+    ).fetchall()
+    return _ticket(row, tuple(TicketNote(*note) for note in notes))
+
+
+def _ticket(row: tuple[Any, ...], history: tuple[TicketNote, ...]) -> TicketRecord:
+    return TicketRecord(
+        id=row[0],
+        dedup_key=row[1],
+        school=row[2],
+        device=row[3],
+        problem_code=row[4],
+        title=row[5],
+        body=row[6],
+        priority=row[7],
+        assignee=row[8],
+        state=row[9],
+        opened_at=row[10],
+        resolved_at=row[11],
+        history=history,
+    )
