@@ -1,0 +1,370 @@
+"""The agent's durable outbox: every event is numbered, written to SQLite on disk, and kept until acked.
+
+Store-and-forward is what lets a school lose its uplink for days without losing a report. An event gets
+its sequence number when it is added (one counter per outbox, so per agent, monotonic across restarts
+because the counter lives in the same file and transaction as the event); the sender reads batches
+oldest first and deletes only what the collector acknowledged. A crash at any point leaves either the
+event stored with its number or not stored at all, never half of it.
+
+Disk use is bounded by ``max_bytes`` (the encoded events; SQLite's page overhead comes on top, see
+:attr:`OutboxStats.file_bytes`). When an outage fills the budget, the outbox sheds what carries no news:
+
+1. superseded samples, oldest first: a poll whose status and problem set equal the device's previous
+   poll, a heartbeat or a discovery result, when a newer one of the same key is queued;
+2. then the remaining latest samples, oldest first;
+3. never a state change (a poll whose status or problems differ from the device's previous poll, or the
+   first poll of a device). If state changes alone exceed the budget, the outbox keeps them, goes over
+   the bound, and says so (``over_bound`` and a warning): losing an outage's alarms is worse than disk.
+
+All methods are synchronous and thread-safe (one connection behind a lock): an add is one short
+transaction, but with ``synchronous=FULL`` it waits for an fsync, so callers on the event loop run it
+with ``asyncio.to_thread``. :meth:`stats` reads only memory and is safe to call on the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from campuswatch.report import (
+    AnyEvent,
+    DevicePoll,
+    DiscoveredDevice,
+    DiscoveryEvent,
+    Heartbeat,
+    HeartbeatEvent,
+    PollEvent,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+#: Default disk budget for queued events: about a week of a mid-sized school's polls, far below the
+#: free space of the smallest gateway we run on.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+#: Coalescing frees down to this fraction of the budget, so a full outbox does not rescan on every add.
+_LOW_WATER = 0.9
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    -- NULL: a state change, never dropped; else the key of samples that supersede each other
+    coalesce_key TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_key ON events (coalesce_key, seq) WHERE coalesce_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS parked (
+    seq INTEGER PRIMARY KEY,
+    parked_at REAL NOT NULL,
+    reason TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+"""
+
+#: Samples that are not the newest of their key: the first ones to go when the outbox is full.
+_SUPERSEDED = """
+SELECT seq, length(body) FROM events
+WHERE coalesce_key IS NOT NULL
+  AND seq NOT IN (SELECT max(seq) FROM events WHERE coalesce_key IS NOT NULL GROUP BY coalesce_key)
+ORDER BY seq
+"""
+_ALL_SAMPLES = "SELECT seq, length(body) FROM events WHERE coalesce_key IS NOT NULL ORDER BY seq"
+
+_event_decoder = msgspec.json.Decoder(AnyEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A queued event as it goes on the wire: its number and its encoded JSON (seq included)."""
+
+    seq: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """A snapshot of the outbox for metrics and heartbeats, taken after the last write."""
+
+    depth: int
+    bytes: int
+    oldest_at: float | None
+    last_seq: int
+    coalesced: int
+    parked: int
+    over_bound: bool
+    file_bytes: int
+
+
+def poll_signature(poll: DevicePoll) -> bytes:
+    """What makes a poll news: its status and its set of problems (identity and severity).
+
+    Two polls of a device with equal signatures are samples of one state; a different signature is a
+    state change, which the outbox never drops.
+    """
+    problems = poll.reading.problems if poll.reading else []
+    return encode_signature(poll.status, sorted({(p.code, p.subject, p.severity) for p in problems}))
+
+
+def encode_signature(status: str, problems: Sequence[tuple[str, str, str]]) -> bytes:
+    """Canonical bytes of a status and a sorted problem list, to compare and store."""
+    return msgspec.json.encode([status, list(problems)])
+
+
+class Outbox:
+    """A durable, numbered, bounded queue of events in one SQLite file (see the module doc)."""
+
+    def __init__(self, path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self._path = Path(path)
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        # WAL: the sender reads while the poller writes, and a crash never corrupts committed events.
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and school
+        # gateways lose power; an fsync per event is cheap at poll rates (events per second at most).
+        self._conn.execute("PRAGMA synchronous=FULL")
+        # Keep the WAL small on a small disk: checkpoint every 256 pages and truncate it back to 1 MiB.
+        self._conn.execute("PRAGMA wal_autocheckpoint=256")
+        self._conn.execute(f"PRAGMA journal_size_limit={1024 * 1024}")
+        self._conn.executescript(_SCHEMA)
+        self._coalesced = 0
+        self._warned_over_bound = False
+        self._stats = self._read_stats()
+
+    # -- adding -----------------------------------------------------------------------------------
+
+    def add_poll(self, poll: DevicePoll, *, at: float | None = None) -> int:
+        """Queue a device poll; returns its seq. A state change of the device is marked never-drop."""
+        signature = poll_signature(poll)
+
+        def build(seq: int, when: float) -> bytes:
+            return encode(PollEvent(seq=seq, at=when, poll=poll))
+
+        return self._add(build, at, device=(poll.device, signature))
+
+    def add_heartbeat(self, heartbeat: Heartbeat, *, at: float | None = None) -> int:
+        """Queue a heartbeat; returns its seq. Only the newest heartbeat matters if space runs out."""
+        return self._add(
+            lambda seq, when: encode(HeartbeatEvent(seq=seq, at=when, heartbeat=heartbeat)),
+            at,
+            coalesce_key="heartbeat",
+        )
+
+    def add_discovery(self, devices: list[DiscoveredDevice], *, at: float | None = None) -> int:
+        """Queue a discovery result; returns its seq. A newer result supersedes an older one."""
+        return self._add(
+            lambda seq, when: encode(DiscoveryEvent(seq=seq, at=when, devices=devices)),
+            at,
+            coalesce_key="discovery",
+        )
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every committed add, from the adding thread (keep it thread-safe)."""
+        self._listeners.append(callback)
+
+    def _add(
+        self,
+        build: Callable[[int, float], bytes],
+        at: float | None,
+        *,
+        coalesce_key: str | None = None,
+        device: tuple[str, bytes] | None = None,
+    ) -> int:
+        when = time.time() if at is None else at
+        with self._lock, self._transaction():
+            seq = self._last_seq() + 1
+            if device is not None:
+                name, signature = device
+                row = self._conn.execute(
+                    "SELECT signature FROM device_state WHERE device = ?", (name,)
+                ).fetchone()
+                # Samples of one device supersede each other; a changed (or first) state never does.
+                coalesce_key = f"poll:{name}" if row is not None and row[0] == signature else None
+                self._conn.execute(
+                    "INSERT INTO device_state (device, signature) VALUES (?, ?) "
+                    "ON CONFLICT (device) DO UPDATE SET signature = excluded.signature",
+                    (name, signature),
+                )
+            body = build(seq, when)
+            self._conn.execute(
+                "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
+                (seq, when, coalesce_key, body),
+            )
+            self._set_last_seq(seq)
+            total = self._stats.bytes + len(body)
+            if total > self._max_bytes:
+                self._enforce_bound(total)
+                self._stats = self._read_stats()
+            else:
+                # The common path stays O(1): no rescan of the queue for every event added.
+                old = self._stats
+                self._stats = dataclasses.replace(
+                    old,
+                    depth=old.depth + 1,
+                    bytes=total,
+                    oldest_at=when if old.oldest_at is None else min(old.oldest_at, when),
+                    last_seq=seq,
+                    file_bytes=_file_bytes(self._path),
+                )
+        for callback in self._listeners:
+            callback()
+        return seq
+
+    # -- bound --------------------------------------------------------------------------------------
+
+    def _enforce_bound(self, total: int) -> None:
+        """Shed samples (superseded ones first, then any) until under the low-water mark; inside a write."""
+        target = int(self._max_bytes * _LOW_WATER)
+        for query in (_SUPERSEDED, _ALL_SAMPLES):
+            if total <= target:
+                break
+            doomed: list[tuple[int]] = []
+            for seq, size in self._conn.execute(query).fetchall():
+                if total <= target:
+                    break
+                doomed.append((seq,))
+                total -= size
+            self._conn.executemany("DELETE FROM events WHERE seq = ?", doomed)
+            self._coalesced += len(doomed)
+        over = total > self._max_bytes
+        if over and not self._warned_over_bound:
+            log.warning(
+                "outbox over its bound with state changes only; keeping them",
+                extra={"outbox_bytes": total, "max_bytes": self._max_bytes},
+            )
+        self._warned_over_bound = over
+
+    # -- reading and acknowledging --------------------------------------------------------------------
+
+    def next_batch(self, max_events: int, max_bytes: int) -> list[StoredEvent]:
+        """The oldest queued events, at most ``max_events`` and ``max_bytes`` (but at least one event)."""
+        out: list[StoredEvent] = []
+        size = 0
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, body FROM events ORDER BY seq LIMIT ?", (max_events,)
+            ).fetchall()
+        for seq, body in rows:
+            if out and size + len(body) > max_bytes:
+                break
+            out.append(StoredEvent(seq, bytes(body)))
+            size += len(body)
+        return out
+
+    def ack(self, up_to_seq: int) -> int:
+        """Delete every event with ``seq <= up_to_seq`` (the collector stored them); returns how many."""
+        with self._lock, self._transaction():
+            deleted = self._conn.execute("DELETE FROM events WHERE seq <= ?", (up_to_seq,)).rowcount
+            self._stats = self._read_stats()
+        return deleted
+
+    def park(self, seq: int, reason: str) -> None:
+        """Move one event the collector refuses out of the queue, so it cannot block the rest.
+
+        It stays in the ``parked`` table with the reason, for an operator to inspect or requeue.
+        """
+        with self._lock, self._transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO parked (seq, parked_at, reason, body) "
+                "SELECT seq, ?, ?, body FROM events WHERE seq = ?",
+                (time.time(), reason, seq),
+            )
+            self._conn.execute("DELETE FROM events WHERE seq = ?", (seq,))
+            self._stats = self._read_stats()
+
+    def renumber_after(self, floor: int) -> int:
+        """Give every queued event a seq above ``floor``, keeping their order; returns how many moved.
+
+        For an outbox that was lost and recreated: its numbers restart at 1 while the collector already
+        stored higher ones for this agent, and would discard the new events as duplicates.
+        """
+        with self._lock, self._transaction():
+            rows = self._conn.execute("SELECT at, coalesce_key, body FROM events ORDER BY seq").fetchall()
+            self._conn.execute("DELETE FROM events")
+            for seq, (when, key, body) in enumerate(rows, start=floor + 1):
+                event = msgspec.structs.replace(_event_decoder.decode(body), seq=seq)
+                self._conn.execute(
+                    "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
+                    (seq, when, key, encode(event)),
+                )
+            self._set_last_seq(max(self._last_seq(), floor + len(rows)))
+            self._stats = self._read_stats()
+        return len(rows)
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def stats(self) -> OutboxStats:
+        """Depth, bytes, oldest event time and counters as of the last write (no disk access)."""
+        return self._stats
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close; the outbox is unusable afterwards."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _last_seq(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_last_seq(self, seq: int) -> None:
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_seq', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (seq,),
+        )
+
+    def _read_stats(self) -> OutboxStats:
+        depth, size, oldest = self._conn.execute(
+            "SELECT count(*), coalesce(sum(length(body)), 0), min(at) FROM events"
+        ).fetchone()
+        (parked,) = self._conn.execute("SELECT count(*) FROM parked").fetchone()
+        return OutboxStats(
+            depth=depth,
+            bytes=size,
+            oldest_at=oldest,
+            last_seq=self._last_seq(),
+            coalesced=self._coalesced,
+            parked=parked,
+            over_bound=size > self._max_bytes,
+            file_bytes=_file_bytes(self._path),
+        )
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error, so an event is stored whole or not."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _file_bytes(path: Path) -> int:
+    """Disk used by the database, its WAL and shared-memory file."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            total += (path.parent / (path.name + suffix)).stat().st_size
+    return total
