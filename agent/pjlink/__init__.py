@@ -1,0 +1,49 @@
+"""Projectors over PJLink (classes 1 and 2): read one, search a subnet, judge silence.
+
+The public surface is re-exported here; the wire format lives in ``_protocol``, the meaning of the answers
+in ``_reading``, the network in ``_client`` (TCP) and ``_search`` (UDP).
+"""
+
+from agent.pjlink._client import read_projector
+from agent.pjlink._protocol import (
+    DEFAULT_PORT,
+    Greeting,
+    PjlinkCommandError,
+    PjlinkReply,
+    auth_digest,
+    decode_count,
+    decode_erst,
+    decode_lamps,
+    decode_power,
+    parse_ackn,
+    parse_greeting,
+    parse_reply,
+)
+from agent.pjlink._reading import (
+    DEFAULT_LAMP_LIFE_H,
+    build_reading,
+    projector_problems,
+    projector_unreachable_is_fault,
+)
+from agent.pjlink._search import pjlink_search
+
+__all__ = [
+    "DEFAULT_LAMP_LIFE_H",
+    "DEFAULT_PORT",
+    "Greeting",
+    "PjlinkCommandError",
+    "PjlinkReply",
+    "auth_digest",
+    "build_reading",
+    "decode_count",
+    "decode_erst",
+    "decode_lamps",
+    "decode_power",
+    "parse_ackn",
+    "parse_greeting",
+    "parse_reply",
+    "pjlink_search",
+    "projector_problems",
+    "projector_unreachable_is_fault",
+    "read_projector",
+]
