@@ -7,6 +7,7 @@ in ``_reading``, the network in ``_client`` (TCP) and ``_search`` (UDP).
 from agent.pjlink._client import read_projector
 from agent.pjlink._protocol import (
     DEFAULT_PORT,
+    ERST_FIELDS,
     Greeting,
     PjlinkCommandError,
     PjlinkReply,
@@ -30,6 +31,7 @@ from agent.pjlink._search import pjlink_search
 __all__ = [
     "DEFAULT_LAMP_LIFE_H",
     "DEFAULT_PORT",
+    "ERST_FIELDS",
     "Greeting",
     "PjlinkCommandError",
     "PjlinkReply",
