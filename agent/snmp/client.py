@@ -1,0 +1,183 @@
+"""The SNMP transport's public face: ``SnmpClient.fetch(target, plan)`` and ``set_values``.
+
+One client serves every device of an agent. v1/v2c go through the fast path (our BER codec on one UDP
+socket); v3 goes through ONE pysnmp engine, built in a thread the first time a v3 target is polled
+(pysnmp's MIB loading blocks). Each fetch is independent: a slow or dead device only holds its own
+requests, never the socket or the others' replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+from agent.snmp import ops
+from agent.snmp.backend import Backend
+from agent.snmp.fast import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RCVBUF, FastBackend
+from agent.snmp.silence import explain_silence
+from agent.snmp.types import (
+    Oid,
+    PollPlan,
+    SnmpAuthError,
+    SnmpError,
+    SnmpTarget,
+    SnmpTimeout,
+    SnmpValue,
+    TableSpec,
+    Varbinds,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchResult:
+    """What one poll returned: all varbinds, and the tables that failed (name -> why) while the rest
+    of the plan succeeded."""
+
+    varbinds: Varbinds = field(default_factory=dict)
+    failed_tables: dict[str, str] = field(default_factory=dict)
+
+
+def _target_key(target: SnmpTarget) -> tuple[object, ...]:
+    """Identifies the agent and the credentials used (the Secret stays a Secret: never printable)."""
+    credentials = target.v3 if target.version == "3" else target.community
+    return (target.host, target.port, target.version, credentials)
+
+
+class SnmpClient:
+    """Polls SNMP agents. Use ``async with SnmpClient() as client: await client.fetch(target, plan)``.
+
+    ``fast_path=False`` sends v1/v2c through pysnmp too (the reference the fast path is tested against).
+    """
+
+    def __init__(
+        self,
+        *,
+        fast_path: bool = True,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        rcvbuf: int = DEFAULT_RCVBUF,
+    ) -> None:
+        self._fast = FastBackend(max_in_flight=max_in_flight, rcvbuf=rcvbuf) if fast_path else None
+        self._pysnmp: Backend | None = None
+        self._pysnmp_lock = asyncio.Lock()
+        self._answered: set[tuple[object, ...]] = set()
+        self._no_bulk: set[tuple[object, ...]] = set()
+
+    async def start(self) -> Self:
+        """Open the shared UDP socket (and, without the fast path, build the pysnmp engine now)."""
+        if self._fast is not None:
+            await self._fast.open()
+        else:
+            await self._pysnmp_backend()
+        return self
+
+    async def close(self) -> None:
+        """Close the socket; outstanding requests fail."""
+        if self._fast is not None:
+            self._fast.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _pysnmp_backend(self) -> Backend:
+        async with self._pysnmp_lock:
+            if self._pysnmp is None:
+                # Imported here: pysnmp's import and engine build load MIBs from disk (blocking).
+                from agent.snmp.pysnmp_backend import build_backend
+
+                started = time.monotonic()
+                self._pysnmp = await asyncio.to_thread(build_backend)
+                log.info("pysnmp engine ready", extra={"seconds": round(time.monotonic() - started, 3)})
+            return self._pysnmp
+
+    async def _backend(self, target: SnmpTarget) -> Backend:
+        if target.version != "3" and self._fast is not None:
+            return self._fast
+        return await self._pysnmp_backend()
+
+    async def fetch(self, target: SnmpTarget, plan: PollPlan) -> FetchResult:
+        """GET the plan's scalars, then walk its tables concurrently.
+
+        Raises :class:`SnmpTimeout` / :class:`SnmpAuthError` when the device does not answer at all or
+        refuses us, :class:`SnmpReplyError` when the scalars' GET fails. A table that fails after the
+        device answered is reported in ``failed_tables``, with whatever rows came before the failure.
+        """
+        backend = await self._backend(target)
+        key = _target_key(target)
+        result = FetchResult()
+        try:
+            if plan.scalars:
+                result.varbinds.update(await ops.get(backend, target, plan.scalars))
+                self._answered.add(key)
+            outcomes = await asyncio.gather(
+                *(self._walk(backend, target, table, key) for table in plan.tables),
+                return_exceptions=True,
+            )
+        except SnmpTimeout:
+            raise await self._silence(target, key) from None
+        answered = bool(plan.scalars)
+        timeouts = 0
+        for table, outcome in zip(plan.tables, outcomes, strict=True):
+            if isinstance(outcome, SnmpAuthError):
+                raise outcome
+            if isinstance(outcome, SnmpTimeout):
+                timeouts += 1
+                result.failed_tables[table.name] = "no SNMP answer"
+            elif isinstance(outcome, SnmpError):
+                answered = True
+                result.failed_tables[table.name] = str(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                answered = True
+                result.varbinds.update(outcome.varbinds)
+                if outcome.failure:
+                    result.failed_tables[table.name] = outcome.failure
+        if timeouts and not answered:
+            raise await self._silence(target, key)
+        if result.failed_tables:
+            log.info(
+                "snmp tables failed",
+                extra={"host": target.host, "port": target.port, "failed_tables": result.failed_tables},
+            )
+        return result
+
+    async def _walk(
+        self, backend: Backend, target: SnmpTarget, table: TableSpec, key: tuple[object, ...]
+    ) -> ops.WalkResult:
+        walked = await ops.walk(
+            backend, target, table, bulk=target.version != "1" and key not in self._no_bulk
+        )
+        self._answered.add(key)
+        if walked.bulk_broken:
+            log.warning(
+                "agent's GETBULK is broken; using GETNEXT", extra={"host": target.host, "port": target.port}
+            )
+            self._no_bulk.add(key)
+        return walked
+
+    async def _silence(self, target: SnmpTarget, key: tuple[object, ...]) -> SnmpTimeout | SnmpAuthError:
+        error = await explain_silence(target, answered_before=key in self._answered)
+        log.info(
+            "snmp target silent",
+            extra={"host": target.host, "port": target.port, "version": target.version, "reason": str(error)},
+        )
+        return error
+
+    async def set_values(self, target: SnmpTarget, values: dict[Oid, SnmpValue]) -> None:
+        """SNMP SET of the values (int -> INTEGER, bytes -> OCTET STRING, tuple -> OID) in one request."""
+        backend = await self._backend(target)
+        try:
+            await ops.set_values(backend, target, values)
+        except SnmpTimeout:
+            raise await self._silence(target, _target_key(target)) from None
