@@ -42,6 +42,8 @@ class SystemInfo(Struct):
     model: str | None = None
     serial: str | None = None
     firmware: str | None = None
+    #: A stable identity the device announces itself (IPP printer-uuid, DNS-SD TXT UUID), without "urn:uuid:".
+    uuid: str | None = None
 
 
 class Supply(Struct):
@@ -98,6 +100,11 @@ class PrinterStatus(Struct):
     detected_errors: list[str] = msgspec.field(default_factory=list)
     hr_device_index: int | None = None
     page_count: int | None = None
+    #: The printer says it is asleep (RFC 3805 subunitPowerSaver alert or marker standby): a warning or
+    #: down hrDeviceStatus is then not a fault.
+    power_saver: bool | None = None
+    #: IPP printer-state-reasons as reported, with their -report/-warning/-error suffix ("media-jam-error").
+    state_reasons: list[str] = msgspec.field(default_factory=list)
 
 
 class Interface(Struct):
