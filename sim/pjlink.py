@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.pjlink._protocol import POWER_STATES, auth_digest
+from sim._tcp import TcpDevice
 
 log = logging.getLogger(__name__)
 
@@ -125,49 +126,27 @@ class _SearchResponder(asyncio.DatagramProtocol):
             self.transport.sendto(f"%2ACKN={self._state.mac}\r".encode(), (addr[0], self._port))
 
 
-class PjlinkSimulator:
+class PjlinkSimulator(TcpDevice):
     """The simulated projector on host:port (TCP control and UDP search); ``port`` 0 picks a free one."""
 
     def __init__(
         self, state: ProjectorState | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(host=host, port=port)
         self.state = state or ProjectorState()
-        self.host = host
-        self.port = port
-        #: The one control connection being served; a projector takes no second one.
-        self._current: asyncio.StreamWriter | None = None
-        self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
 
     async def __aenter__(self) -> PjlinkSimulator:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await super().__aenter__()
         self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: _SearchResponder(self.state, self.port), local_addr=(self.host, self.port)
         )
-        log.info("pjlink simulator listening", extra={"host": self.host, "port": self.port})
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None and self._udp is not None
+        assert self._udp is not None
         self._udp.close()
-        self._server.close()
-        if self._current is not None:
-            self._current.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._current is not None:
-            writer.close()
-            return
-        self._current = writer
-        try:
-            await self._converse(reader, writer)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
-            pass  # the controller went quiet or away: hang up, as a projector does
-        finally:
-            self._current = None
-            writer.close()
+        await super().__aexit__(*exc)
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         state = self.state
