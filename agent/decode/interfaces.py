@@ -1,0 +1,72 @@
+"""IF-MIB interfaces (RFC 2863): ifTable joined with ifXTable by ifIndex."""
+
+from __future__ import annotations
+
+from agent.decode import _knowledge
+from agent.decode._reader import Reader
+from agent.snmp.types import Oid, SnmpValue, oid
+from campuswatch.report import Interface
+
+IF_ENTRY = oid("1.3.6.1.2.1.2.2.1")
+IFX_ENTRY = oid("1.3.6.1.2.1.31.1.1.1")
+_GROUP = "interfaces"
+_ADMIN = {1: "up", 2: "down", 3: "testing"}
+_OPER = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+#: ifSpeed saturates at 2^32-1; ifHighSpeed (Mbit/s) then tells the real speed (RFC 2863).
+_IF_SPEED_MAX = 4294967295
+
+
+def _speed(if_speed: int | None, high_speed: int | None) -> int | None:
+    if high_speed is not None and (if_speed is None or if_speed == _IF_SPEED_MAX or high_speed > 0):
+        return high_speed * 1_000_000
+    return if_speed
+
+
+def decode_interfaces(reader: Reader) -> list[Interface]:
+    """One :class:`Interface` per ifIndex seen in either table, ordered by ifIndex."""
+    columns: dict[tuple[Oid, int], dict[Oid, SnmpValue]] = {}
+
+    def col(entry: Oid, number: int) -> dict[Oid, SnmpValue]:
+        key = (entry, number)
+        if key not in columns:
+            columns[key] = reader.column(entry, number)
+        return columns[key]
+
+    def num(entry: Oid, number: int, index: Oid, what: str) -> int | None:
+        return reader.int_(col(entry, number).get(index), _GROUP, what)
+
+    def txt(entry: Oid, number: int, index: Oid, what: str) -> str | None:
+        return reader.text(col(entry, number).get(index), _GROUP, what)
+
+    indexes: set[Oid] = set()
+    for entry, numbers in ((IF_ENTRY, (2, 3, 7, 8)), (IFX_ENTRY, (1,))):
+        for number in numbers:
+            indexes.update(i for i in col(entry, number) if len(i) == 1)
+    if_types = _knowledge.if_types()
+    out: list[Interface] = []
+    for index in sorted(indexes):
+        descr = txt(IF_ENTRY, 2, index, "ifDescr")
+        last_change = num(IF_ENTRY, 9, index, "ifLastChange")
+        hc_in = num(IFX_ENTRY, 6, index, "ifHCInOctets")
+        hc_out = num(IFX_ENTRY, 10, index, "ifHCOutOctets")
+        out.append(
+            Interface(
+                index=index[0],
+                name=txt(IFX_ENTRY, 1, index, "ifName") or descr,
+                descr=descr,
+                alias=txt(IFX_ENTRY, 18, index, "ifAlias"),
+                type=reader.enum(col(IF_ENTRY, 3).get(index), if_types, _GROUP, "ifType"),
+                admin_status=reader.enum(col(IF_ENTRY, 7).get(index), _ADMIN, _GROUP, "ifAdminStatus"),
+                oper_status=reader.enum(col(IF_ENTRY, 8).get(index), _OPER, _GROUP, "ifOperStatus"),
+                speed_bps=_speed(
+                    num(IF_ENTRY, 5, index, "ifSpeed"), num(IFX_ENTRY, 15, index, "ifHighSpeed")
+                ),
+                in_octets=hc_in if hc_in is not None else num(IF_ENTRY, 10, index, "ifInOctets"),
+                out_octets=hc_out if hc_out is not None else num(IF_ENTRY, 16, index, "ifOutOctets"),
+                in_errors=num(IF_ENTRY, 14, index, "ifInErrors"),
+                out_errors=num(IF_ENTRY, 20, index, "ifOutErrors"),
+                in_discards=num(IF_ENTRY, 13, index, "ifInDiscards"),
+                last_change_s=None if last_change is None else last_change / 100,
+            )
+        )
+    return out
