@@ -103,9 +103,6 @@ class PrinterStatus(Struct):
     #: The printer says it is asleep (RFC 3805 subunitPowerSaver alert or marker standby): a warning or
     #: down hrDeviceStatus is then not a fault.
     power_saver: bool | None = None
-    #: The printer says it is asleep (RFC 3805 subunitPowerSaver alert or marker standby): a warning or
-    #: down hrDeviceStatus is then not a fault.
-    power_saver: bool | None = None
     #: IPP printer-state-reasons as reported, with their -report/-warning/-error suffix ("media-jam-error").
     state_reasons: list[str] = msgspec.field(default_factory=list)
 
