@@ -300,6 +300,16 @@ class DiscoveredDevice(Struct):
     model: str | None = None
     mac: str | None = None
     serial: str | None = None
+    #: The identity a device announces (IPP printer-uuid, DNS-SD TXT UUID), lower case without "urn:uuid:".
+    uuid: str | None = None
+    #: Further addresses of the same device (one device, several interfaces or address families).
+    other_addresses: list[str] = msgspec.field(default_factory=list)
+    #: Where it stands, as the device says (sysLocation, DNS-SD TXT note).
+    location: str | None = None
+    #: How to talk to it beyond SNMP: ``ipp://host:631/ipp/print``, ``pjlink://host:4352``, admin URLs.
+    urls: list[str] = msgspec.field(default_factory=list)
+    #: The name of the SNMP credential set (community / v3 user) that answered; never the secret.
+    snmp_credentials: str | None = None
 
 
 class Event(Struct, tag_field="type"):
