@@ -56,6 +56,8 @@ async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> N
     first = await store.store_events("a1", "bbg", [_event(1), _event(2)], received_at=200.0)
     again = await store.store_events("a1", "bbg", [_event(2), _event(3)], received_at=201.0)
     other_agent = await store.store_events("a2", "bbg", [_event(1)], received_at=202.0)
+    nothing = await store.store_events("a0", "bbg", [], received_at=199.0)
+    assert nothing.acked_seq == 0
     assert (first.stored_seqs, first.duplicates, first.acked_seq) == ((1, 2), 0, 2)
     assert (again.stored_seqs, again.duplicates, again.acked_seq) == ((3,), 1, 3)
     assert other_agent.stored_seqs == (1,)
@@ -74,6 +76,7 @@ async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> Non
     # The last good reading stays when a failed poll read nothing.
     assert device.reading == b'{"address":"10.0.0.5"}'
     assert device.status == "unreachable"
+    assert (device.last_polled, device.last_seen) == (14.0, 13.0)
 
 
 async def test_one_open_problem_per_identity(store: SqliteStore) -> None:

@@ -46,7 +46,10 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class StoredBatch:
-    """What :meth:`Store.store_events` did: ``stored_seqs`` are the newly stored events, oldest first."""
+    """What :meth:`Store.store_events` did: ``stored_seqs`` are the newly stored events, oldest first.
+
+    ``acked_seq`` is the agent's highest stored seq, 0 before its first event (agents count from 1).
+    """
 
     stored_seqs: tuple[int, ...]
     duplicates: int
@@ -73,7 +76,8 @@ class DeviceUpdate:
 
     school: str
     device: str
-    kind: str
+    #: None when the poll could not tell (no reading): the device keeps the kind it had.
+    kind: str | None
     label: str | None
     address: str
     status: PollStatus
@@ -84,7 +88,11 @@ class DeviceUpdate:
 
 @dataclass(frozen=True)
 class DeviceRecord:
-    """A device's current state. ``consecutive_failures`` counts the latest polls with the same non-ok status."""
+    """A device's current state.
+
+    ``last_polled`` is the newest poll's time; ``last_seen`` the newest time the device answered at all
+    (None if it never did); ``consecutive_failures`` counts the latest polls with the same non-ok status.
+    """
 
     school: str
     device: str
@@ -92,7 +100,8 @@ class DeviceRecord:
     label: str | None
     address: str
     status: PollStatus
-    last_seen: float
+    last_polled: float
+    last_seen: float | None
     consecutive_failures: int
     reading: bytes | None = None
 

@@ -33,7 +33,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             label TEXT,
             address TEXT NOT NULL,
             status TEXT NOT NULL,
-            last_seen DOUBLE PRECISION NOT NULL,
+            last_polled DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION,
             consecutive_failures INTEGER NOT NULL,
             PRIMARY KEY (school, device)
         )""",

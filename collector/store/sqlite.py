@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _DEVICE_COLUMNS = (
-    "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_seen, d.consecutive_failures, r.body"
+    "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
+    "d.consecutive_failures, r.body"
 )
 _DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
 _PROBLEM_COLUMNS = (
@@ -160,7 +161,7 @@ class SqliteStore:
             return StoredBatch(
                 stored_seqs=tuple(stored),
                 duplicates=len(events) - len(stored),
-                acked_seq=-1 if row[0] is None else int(row[0]),
+                acked_seq=0 if row[0] is None else int(row[0]),
             )
 
         return await self._run(op)
@@ -231,20 +232,25 @@ class SqliteStore:
                     same = row is not None and row[0] == update.status
                     failures = (int(row[1]) if same else 0) + 1
                 conn.execute(
-                    "INSERT INTO devices (school, device, kind, label, address, status, last_seen, "
-                    "consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (school, device) DO UPDATE SET kind = excluded.kind, "
+                    "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
+                    "last_seen, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (school, device) DO UPDATE SET kind = COALESCE(?, devices.kind), "
                     "label = excluded.label, address = excluded.address, status = excluded.status, "
-                    "last_seen = excluded.last_seen, consecutive_failures = excluded.consecutive_failures",
+                    "last_polled = excluded.last_polled, "
+                    "last_seen = COALESCE(excluded.last_seen, devices.last_seen), "
+                    "consecutive_failures = excluded.consecutive_failures",
                     (
                         update.school,
                         update.device,
-                        update.kind,
+                        update.kind or "unknown",
                         update.label,
                         update.address,
                         update.status,
                         update.polled_at,
+                        # Auth failures and errors are answers too: only silence leaves last_seen alone.
+                        None if update.status == "unreachable" else update.polled_at,
                         failures,
+                        update.kind,
                     ),
                 )
                 if update.reading is not None:
@@ -469,9 +475,10 @@ def _fetch_devices(conn: sqlite3.Connection, where: str | None, params: list[Any
             label=row[3],
             address=row[4],
             status=cast(PollStatus, row[5]),
-            last_seen=row[6],
-            consecutive_failures=row[7],
-            reading=None if row[8] is None else row[8].encode(),
+            last_polled=row[6],
+            last_seen=row[7],
+            consecutive_failures=row[8],
+            reading=None if row[9] is None else row[9].encode(),
         )
         for row in rows
     ]

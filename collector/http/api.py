@@ -1,0 +1,157 @@
+"""The read API: tickets, devices, events, health. JSON, filters as query parameters, 400 for bad ones."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, cast
+
+import msgspec
+from aiohttp import web
+
+from collector.http.context import CONTEXT
+from collector.store.base import EventRecord, ProblemRecord, TicketRecord, TicketState
+
+#: The most events one request returns; ``limit`` may ask for fewer.
+MAX_EVENTS = 10_000
+
+
+class _BadQuery(Exception):
+    """A query parameter the API cannot use."""
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+
+
+def _bad_query(err: _BadQuery) -> web.Response:
+    return _json({"error": str(err)}, status=400)
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query.get(name)
+    if value is not None and value not in allowed:
+        raise _BadQuery(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _number(request: web.Request, name: str) -> float | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise _BadQuery(f"{name} must be a number (Unix time in seconds), got {value!r}") from None
+
+
+def ticket_json(ticket: TicketRecord, *, history: bool = False) -> dict[str, Any]:
+    """A ticket as the API shows it."""
+    out: dict[str, Any] = {
+        "id": ticket.id,
+        "school": ticket.school,
+        "device": ticket.device,
+        "problem_code": ticket.problem_code,
+        "title": ticket.title,
+        "state": ticket.state,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee,
+        "dedup_key": ticket.dedup_key,
+        "opened_at": ticket.opened_at,
+        "resolved_at": ticket.resolved_at,
+    }
+    if history:
+        out["body"] = ticket.body
+        out["history"] = [{"at": n.at, "kind": n.kind, "text": n.text} for n in ticket.history]
+    return out
+
+
+def _problem_json(problem: ProblemRecord) -> dict[str, Any]:
+    return {
+        "code": problem.key.code,
+        "subject": problem.key.subject,
+        "severity": problem.severity,
+        "summary": problem.summary,
+        "opened_at": problem.opened_at,
+        "ticket": problem.ticket_ref,
+    }
+
+
+def _event_json(event: EventRecord) -> dict[str, Any]:
+    return {
+        "agent_id": event.agent_id,
+        "seq": event.seq,
+        "school": event.school,
+        "device": event.device,
+        "type": event.type,
+        "at": event.at,
+        "received_at": event.received_at,
+        "event": msgspec.Raw(event.body),
+    }
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets?state=open|resolved&school=ID``, newest first."""
+    try:
+        state = cast(TicketState | None, _choice(request, "state", ("open", "resolved")))
+    except _BadQuery as err:
+        return _bad_query(err)
+    tickets = await request.app[CONTEXT].store.list_tickets(state=state, school=request.query.get("school"))
+    return _json([ticket_json(t) for t in tickets])
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    """``GET /api/v1/tickets/{id}`` with the ticket's history."""
+    raw = request.match_info["id"]
+    ticket = await request.app[CONTEXT].store.get_ticket(int(raw)) if raw.isdigit() else None
+    if ticket is None:
+        return _json({"error": f"no ticket {raw!r}"}, status=404)
+    return _json(ticket_json(ticket, history=True))
+
+
+async def list_devices(request: web.Request) -> web.Response:
+    """``GET /api/v1/devices?school=ID``: each device's state and its open problems."""
+    store = request.app[CONTEXT].store
+    school = request.query.get("school")
+    problems: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for problem in await store.list_open_problems(school=school):
+        problems[(problem.key.school, problem.key.device)].append(_problem_json(problem))
+    return _json(
+        [
+            {
+                "school": d.school,
+                "device": d.device,
+                "label": d.label,
+                "kind": d.kind,
+                "address": d.address,
+                "status": d.status,
+                "last_polled": d.last_polled,
+                "last_seen": d.last_seen,
+                "problems": problems.get((d.school, d.device), []),
+            }
+            for d in await store.list_devices(school=school)
+        ]
+    )
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """``GET /api/v1/events?school=ID&device=ID&since=UNIX&limit=N``, oldest first."""
+    try:
+        since = _number(request, "since")
+        limit = _number(request, "limit")
+        if limit is not None and not 1 <= limit <= MAX_EVENTS:
+            raise _BadQuery(f"limit must be between 1 and {MAX_EVENTS}")
+    except _BadQuery as err:
+        return _bad_query(err)
+    events = await request.app[CONTEXT].store.list_events(
+        school=request.query.get("school"),
+        device=request.query.get("device"),
+        since=since,
+        limit=int(limit or MAX_EVENTS),
+    )
+    return _json([_event_json(e) for e in events])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive and the database answers."""
+    schools = await request.app[CONTEXT].store.list_schools()
+    return _json({"status": "ok", "schools": len(schools)})

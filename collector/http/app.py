@@ -1,0 +1,72 @@
+"""The collector's web application: reports in, API, metrics and status page out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from collector.alerting import AlertPolicy
+from collector.config import CollectorConfig, load_schools
+from collector.http import api, page, reports
+from collector.http.context import CONTEXT, Context
+from collector.http.metrics import metrics
+from collector.ingest import Ingestor
+from collector.store.base import School, Store, StoreError
+from collector.tickets.builtin import BuiltinTicketSink
+from collector.tickets.lifecycle import TicketLifecycle
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _store_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A database failure is temporary from the client's side: 503, and the agent retries later."""
+    try:
+        return await handler(request)
+    except StoreError as err:
+        log.error("store failed", extra={"path": request.path, "error": str(err)})
+        return web.json_response({"error": "storage unavailable, retry later"}, status=503)
+
+
+def create_app(
+    config: CollectorConfig, store: Store, *, clock: Callable[[], float] = time.time
+) -> web.Application:
+    """The aiohttp application over ``store``. Serve it with :func:`collector.http.server.start_server`,
+    which turns aiohttp's own request decompression off so that bad gzip gets a clear 400."""
+    schools: dict[str, School] = {}
+    lifecycle = TicketLifecycle(store, BuiltinTicketSink(store, clock), schools)
+    policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
+    ctx = Context(
+        config=config,
+        store=store,
+        ingestor=Ingestor(store, lifecycle, policy, clock),
+        schools=schools,
+        clock=clock,
+    )
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
+    app[CONTEXT] = ctx
+    app.on_startup.append(_load_schools)
+    app.router.add_post("/api/v1/reports", reports.post_report)
+    app.router.add_get("/api/v1/tickets", api.list_tickets)
+    app.router.add_get("/api/v1/tickets/{id}", api.get_ticket)
+    app.router.add_get("/api/v1/devices", api.list_devices)
+    app.router.add_get("/api/v1/events", api.list_events)
+    app.router.add_get("/healthz", api.healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", page.status_page)
+    return app
+
+
+async def _load_schools(app: web.Application) -> None:
+    """Bring schools.yaml into the store, then fill the school names tickets are titled with."""
+    ctx = app[CONTEXT]
+    if ctx.config.schools_file is not None:
+        await ctx.store.upsert_schools(load_schools(ctx.config.schools_file).as_schools())
+    ctx.schools.clear()
+    ctx.schools.update({s.id: s for s in await ctx.store.list_schools()})
+    log.info("schools loaded", extra={"schools": len(ctx.schools)})

@@ -1,0 +1,33 @@
+"""What every request handler reaches through the app: config, store, ingestor, schools, counters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from collector.config import CollectorConfig
+from collector.ingest import Ingestor
+from collector.store.base import School, Store
+
+
+@dataclass
+class Context:
+    """Per-process state of the collector's web app."""
+
+    config: CollectorConfig
+    store: Store
+    ingestor: Ingestor
+    #: School id -> school, refreshed in place at startup (the ticket lifecycle holds the same dict).
+    schools: dict[str, School]
+    #: The collector's clock; injected so that tests control time.
+    clock: Callable[[], float]
+    #: Reports answered, by HTTP status; events stored and duplicates; for the collector's own metrics.
+    reports: Counter[int] = field(default_factory=Counter)
+    events_stored: int = 0
+    events_duplicate: int = 0
+
+
+CONTEXT = web.AppKey("campuswatch", Context)

@@ -1,0 +1,215 @@
+"""Taking in an agent's report: who sent it, is it well-formed, store it once, then update device state.
+
+HTTP-free: the web handler turns :class:`ReportRejected` into its status code and message. Events are
+stored before anything else happens (so nothing acknowledged is lost), then each newly stored poll
+updates its device, the device's problems and their tickets. A resent batch stores nothing and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import msgspec
+
+from campuswatch.report import (
+    COMPATIBLE_SCHEMA_VERSIONS,
+    AnyEvent,
+    Batch,
+    BatchAck,
+    DevicePoll,
+    HeartbeatEvent,
+    PollEvent,
+    decode_batch,
+    encode,
+)
+from collector.alerting import AlertPolicy, device_problems, reconcile
+from collector.store.base import DeviceUpdate, NewEvent, Store, StoreError
+from collector.tickets.lifecycle import TicketLifecycle
+
+log = logging.getLogger(__name__)
+
+
+class ReportRejected(Exception):
+    """A report the collector refuses; ``status`` is the HTTP status, ``field`` the JSON path at fault."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthorized(ReportRejected):
+    """No token, or one the collector does not know."""
+
+    status = 401
+
+
+class WrongSchool(ReportRejected):
+    """A valid token used for another school's report (or an agent id that belongs to another school)."""
+
+    status = 403
+
+
+class BadReport(ReportRejected):
+    """A body that is not a report this collector can read."""
+
+    status = 400
+
+
+class _Envelope(msgspec.Struct):
+    """Just the version, read first so that a newer schema gets a clear answer, not a field error."""
+
+    schema_version: int
+
+
+def hash_token(token: str) -> str:
+    """The form a token is stored and looked up in: its SHA-256 (tokens are long random strings)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _field_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
+    message = str(err)
+    if " - at `" in message:
+        message, _, at = message.rpartition(" - at `")
+        return message, at.rstrip("`")
+    return message, None
+
+
+def parse_batch(body: bytes) -> Batch:
+    """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
+    try:
+        envelope = msgspec.json.decode(body, type=_Envelope)
+    except msgspec.ValidationError as err:
+        message, field = _field_of(err)
+        raise BadReport(f"invalid report: {message}", field=field) from None
+    except msgspec.DecodeError as err:
+        raise BadReport(f"body is not JSON: {err}") from None
+    if envelope.schema_version not in COMPATIBLE_SCHEMA_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(COMPATIBLE_SCHEMA_VERSIONS))
+        raise BadReport(
+            f"schema_version {envelope.schema_version} is not supported; this collector reads {supported}",
+            field="$.schema_version",
+        )
+    try:
+        batch = decode_batch(body)
+    except msgspec.ValidationError as err:
+        message, field = _field_of(err)
+        raise BadReport(f"invalid report: {message}", field=field) from None
+    except msgspec.DecodeError as err:
+        raise BadReport(f"body is not JSON: {err}") from None
+    if not batch.agent_id.strip():
+        raise BadReport("agent_id must not be empty", field="$.agent_id")
+    for i, event in enumerate(batch.events):
+        if event.seq < 1:
+            raise BadReport("seq must be 1 or more", field=f"$.events[{i}].seq")
+    return batch
+
+
+def _new_event(event: AnyEvent) -> NewEvent:
+    device = event.poll.device if isinstance(event, PollEvent) else None
+    type_ = type(event).__struct_config__.tag
+    return NewEvent(seq=event.seq, type=str(type_), at=event.at, device=device, body=encode(event))
+
+
+class Ingestor:
+    """Authenticates, stores and applies reports. One per collector process."""
+
+    def __init__(
+        self,
+        store: Store,
+        lifecycle: TicketLifecycle,
+        policy: AlertPolicy,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._policy = policy
+        self._clock = clock
+        # Reports of one school are applied one at a time, so that two concurrent batches cannot both
+        # open the same problem or count the same failure twice.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def school_for(self, token: str | None) -> str:
+        """The school a bearer token belongs to; raises :class:`Unauthorized`."""
+        if not token:
+            raise Unauthorized("missing token: send the header `Authorization: Bearer <token>`")
+        school = await self._store.school_for_token(hash_token(token))
+        if school is None:
+            raise Unauthorized("unknown token")
+        return school
+
+    async def ingest(self, token_school: str, batch: Batch) -> BatchAck:
+        """Store a batch idempotently and apply its new events; raises :class:`WrongSchool`."""
+        if batch.school != token_school:
+            raise WrongSchool(
+                f"this token belongs to school {token_school!r}, not {batch.school!r}", field="$.school"
+            )
+        agent_school = await self._store.agent_school(batch.agent_id)
+        if agent_school is not None and agent_school != batch.school:
+            raise WrongSchool(
+                f"agent {batch.agent_id!r} reports for school {agent_school!r}", field="$.agent_id"
+            )
+        events = sorted(batch.events, key=lambda e: e.seq)
+        lock = self._locks.setdefault(batch.school, asyncio.Lock())
+        async with lock:
+            stored = await self._store.store_events(
+                batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
+            )
+            new = set(stored.stored_seqs)
+            for event in events:
+                if event.seq in new:
+                    await self._apply(batch, event)
+        log.info(
+            "report stored",
+            extra={
+                "school": batch.school,
+                "agent_id": batch.agent_id,
+                "stored": len(stored.stored_seqs),
+                "duplicates": stored.duplicates,
+                "acked_seq": stored.acked_seq,
+            },
+        )
+        return BatchAck(
+            acked_seq=stored.acked_seq, stored=len(stored.stored_seqs), duplicates=stored.duplicates
+        )
+
+    async def _apply(self, batch: Batch, event: AnyEvent) -> None:
+        """Update state from one stored event. The event is kept whatever happens here; a failure is
+        logged, and the device's next poll reconciles its state."""
+        try:
+            if isinstance(event, PollEvent):
+                await self._apply_poll(batch.school, event.poll)
+            elif isinstance(event, HeartbeatEvent):
+                await self._store.record_heartbeat(batch.agent_id, event.at)
+        except StoreError:
+            log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
+
+    async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
+        known = await self._store.get_device(school, poll.device)
+        if known is not None and poll.polled_at < known.last_polled:
+            # An older poll arriving late must not overwrite newer state; it is stored as history only.
+            return
+        reading = poll.reading
+        device = await self._store.apply_poll(
+            DeviceUpdate(
+                school=school,
+                device=poll.device,
+                kind=reading.kind if reading is not None else None,
+                label=poll.label,
+                address=poll.address,
+                status=poll.status,
+                polled_at=poll.polled_at,
+                reading=encode(reading) if reading is not None else None,
+            )
+        )
+        open_now = await self._store.list_open_problems(school=school, device=poll.device)
+        wanted = device_problems(device, reading, open_now, self._policy)
+        await self._lifecycle.apply(reconcile(wanted, open_now), device, poll.polled_at)

@@ -1,0 +1,111 @@
+"""A real collector on loopback for tests and demos: temporary SQLite file, free port, a token per school.
+
+Used by the collector's own tests and usable by end-to-end tests of the agent::
+
+    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}) as c:
+        token = c.tokens["bbg"]; ... POST f"{c.url}/api/v1/reports"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campuswatch.report import (
+    SCHEMA_VERSION,
+    AnyEvent,
+    Batch,
+    DeviceKind,
+    DevicePoll,
+    DeviceReading,
+    PollEvent,
+    PollStatus,
+    Problem,
+    Supply,
+)
+from collector.config import CollectorConfig
+from collector.http import create_app, start_server
+from collector.store.base import School
+from collector.store.sqlite import SqliteStore
+from collector.tokens import create_token
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand."""
+
+    now: float = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class RunningCollector:
+    """A started collector: its base URL, its store and one token per school."""
+
+    url: str
+    store: SqliteStore
+    config: CollectorConfig
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def running_collector(
+    tmp_path: Path,
+    schools: dict[str, str],
+    *,
+    clock: Callable[[], float] = time.time,
+    **config: Any,
+) -> AsyncIterator[RunningCollector]:
+    """Start a collector with ``schools`` (id -> name) and ``config`` keys; stop it afterwards."""
+    settings = CollectorConfig(listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", **config)
+    store = await SqliteStore.open(settings.db_path())
+    await store.upsert_schools([School(id=k, name=v) for k, v in schools.items()])
+    runner = None
+    try:
+        runner, url = await start_server(create_app(settings, store, clock=clock), "127.0.0.1", 0)
+        running = RunningCollector(url=url, store=store, config=settings)
+        for school in schools:
+            running.tokens[school] = await create_token(store, school, clock())
+        yield running
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
+
+
+def poll_event(
+    seq: int,
+    device: str,
+    status: PollStatus = "ok",
+    *,
+    at: float,
+    kind: DeviceKind = "printer",
+    label: str | None = None,
+    problems: list[Problem] | None = None,
+    supplies: list[Supply] | None = None,
+) -> PollEvent:
+    """A poll event as an agent would send it; a failed poll carries no reading."""
+    address = f"10.0.0.{seq % 250 + 1}"
+    reading = (
+        DeviceReading(address=address, kind=kind, problems=problems or [], supplies=supplies or [])
+        if status == "ok"
+        else None
+    )
+    return PollEvent(
+        seq=seq,
+        at=at,
+        poll=DevicePoll(
+            device=device, address=address, status=status, polled_at=at, reading=reading, label=label
+        ),
+    )
+
+
+def report(school: str, events: list[AnyEvent], *, agent_id: str = "gw-1") -> Batch:
+    """A batch of events for ``school``."""
+    return Batch(schema_version=SCHEMA_VERSION, agent_id=agent_id, school=school, events=events)

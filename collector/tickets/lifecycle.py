@@ -1,0 +1,112 @@
+"""One problem, one ticket: open it when the problem opens, resolve it with a note when the problem clears.
+
+The wording is a helpdesk's ("Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty"), built
+by pure functions from the school list and the device's state; :class:`TicketLifecycle` applies the
+problem changes that alerting computed to the store and the ticket sink.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from collector.alerting.reconcile import ProblemChanges
+from collector.store.base import DeviceRecord, ProblemRecord, School, Store
+from collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
+
+log = logging.getLogger(__name__)
+
+_KIND_WORDS = {"access_point": "access point", "ups": "UPS", "unknown": "device"}
+_PRIORITY: dict[str, Priority] = {"critical": "high", "warning": "normal", "info": "low"}
+
+
+def device_words(device_id: str, device: DeviceRecord | None) -> str:
+    """How a helpdesk names the device: its kind and its label ("printer Lehrerzimmer")."""
+    if device is None:
+        return f"device {device_id}"
+    kind = _KIND_WORDS.get(device.kind, device.kind)
+    return f"{kind} {device.label or device.device}"
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ticket_draft(problem: ProblemRecord, school: School | None, device: DeviceRecord | None) -> TicketDraft:
+    """The ticket for a problem: title, a body with what a technician needs first, priority, assignee."""
+    key = problem.key
+    school_name = school.name if school else key.school
+    where = device_words(key.device, device)
+    lines = [
+        f"{problem.summary}.",
+        "",
+        f"School: {school_name} ({key.school})",
+        f"Device: {key.device}" + (f" at {device.address}" if device else ""),
+        f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
+        f"Since: {_when(problem.opened_at)}",
+    ]
+    return TicketDraft(
+        dedup_key=key.dedup_key,
+        school=key.school,
+        device=key.device,
+        problem_code=key.code,
+        title=f"{school_name}, {where}: {problem.summary}",
+        body="\n".join(lines),
+        priority=_PRIORITY[problem.severity],
+        assignee=school.campus_manager if school else None,
+    )
+
+
+def resolve_note(problem: ProblemRecord) -> str:
+    """The closing note of an automatically resolved ticket."""
+    assert problem.resolved_at is not None
+    return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
+
+
+class TicketLifecycle:
+    """Applies problem changes to the store and keeps exactly one ticket per open problem."""
+
+    def __init__(self, store: Store, sink: TicketSink, schools: Mapping[str, School]) -> None:
+        self._store = store
+        self._sink = sink
+        #: Read at each use, so that the caller may refresh the mapping in place.
+        self._schools = schools
+
+    async def apply(self, changes: ProblemChanges, device: DeviceRecord | None, at: float) -> None:
+        """Open and resolve problems as ``changes`` say, and their tickets with them.
+
+        A ticket that could not be opened is retried the next time the problem is reconciled (its
+        ``ticket_ref`` is still empty then); a failed resolve is logged and left to the sink's outbox.
+        """
+        for wanted in changes.to_open:
+            problem = await self._store.open_problem(wanted.key, wanted.severity, wanted.summary, at)
+            log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
+            await self._open_ticket(problem, device)
+        for problem in changes.without_ticket:
+            await self._open_ticket(problem, device)
+        for problem in changes.to_resolve:
+            resolved = await self._store.resolve_problem(problem.id, at)
+            log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
+            if resolved.ticket_ref is None:
+                continue
+            try:
+                await self._sink.resolve(resolved.ticket_ref, resolve_note(resolved))
+            except TicketSinkError as err:
+                log.warning(
+                    "ticket not resolved",
+                    extra={"sink": self._sink.name, "ticket": resolved.ticket_ref, "error": str(err)},
+                )
+
+    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None) -> None:
+        draft = ticket_draft(problem, self._schools.get(problem.key.school), device)
+        try:
+            ref = await self._sink.open(draft)
+        except TicketSinkError as err:
+            log.warning(
+                "ticket not opened, retried at the next poll",
+                extra={"sink": self._sink.name, "dedup_key": draft.dedup_key, "error": str(err)},
+            )
+            return
+        await self._store.set_problem_ticket(problem.id, ref)
+        log.info("ticket opened", extra={"sink": self._sink.name, "ticket": ref, "title": draft.title})
