@@ -66,7 +66,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         expect_json: bool = True,
     ) -> Any:
-        """Send one request to ``base_url + path``; returns the decoded JSON answer (or None)."""
+        """Send one request to ``base_url + path``; returns the decoded JSON answer.
+
+        With ``expect_json`` (the REST APIs) an answer that is not JSON is an error; without it (a
+        webhook receiver may answer "ok") it is None.
+        """
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         all_headers = {"Accept": "application/json", **(headers or {})}
@@ -95,12 +99,11 @@ class HttpClient:
                     extra={"sink": self.sink_name, "status": status},
                 )
             raise TicketSinkError(f"{where}: HTTP {status}: {excerpt}", retryable=retryable)
-        if not expect_json or not body:
-            return None
-        if content_type != "application/json":
+        if not body or content_type != "application/json":
+            if not expect_json:
+                return None
             raise TicketSinkError(
-                f"{where}: HTTP {status} answered {content_type or 'no content type'}, not JSON"
-                " (wrong base URL?)",
+                f"{where}: HTTP {status} answered {content_type or 'nothing'}, not JSON (wrong base URL?)",
                 retryable=False,
             )
         try:
