@@ -16,13 +16,16 @@ from campuswatch.report import (
     DiscoveredDevice,
     Heartbeat,
     PollEvent,
+    PollStatus,
     Problem,
 )
 
 _decode = msgspec.json.Decoder(AnyEvent).decode
 
 
-def make_poll(device: str, *, status: str = "ok", problems: tuple[str, ...] = (), n: int = 0) -> DevicePoll:
+def make_poll(
+    device: str, *, status: PollStatus = "ok", problems: tuple[str, ...] = (), n: int = 0
+) -> DevicePoll:
     """A poll of ``device``; ``n`` varies the payload without changing status or problems."""
     reading = DeviceReading(
         address=f"10.0.0.{hash(device) % 250}",
@@ -32,7 +35,7 @@ def make_poll(device: str, *, status: str = "ok", problems: tuple[str, ...] = ()
     )
     return DevicePoll(
         device=device, address=reading.address, status=status, polled_at=float(n), reading=reading
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
