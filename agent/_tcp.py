@@ -10,15 +10,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import TypeVar, cast
 
+from agent.config import split_host_port
 from agent.errors import DeviceReplyError, DeviceUnreachable
+
+Scheme = TypeVar("Scheme", bound=str)
 
 #: Per event loop, one lock per (host, port): many projectors and displays serve one control connection at
 #: a time and drop or ignore a second one, so the agent never opens two to the same device.
 _device_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def split_url(url: str, default_ports: Mapping[Scheme, int]) -> tuple[Scheme, str, int]:
+    """``scheme://HOST[:PORT]`` -> (scheme, host, port) for the schemes in ``default_ports``.
+
+    Raises ValueError naming the URL when the scheme is not one of them or the port is not a number.
+    """
+    text, sep, rest = url.partition("://")
+    scheme = cast(Scheme, text)
+    if not sep or scheme not in default_ports:
+        raise ValueError(f"{url!r}: expected {' or '.join(f'{s}://HOST[:PORT]' for s in default_ports)}")
+    try:
+        host, port = split_host_port(rest.rstrip("/"), default_ports[scheme])
+    except ValueError:
+        raise ValueError(f"{url!r}: the port is not a number") from None
+    if not host:
+        raise ValueError(f"{url!r}: no host")
+    return scheme, host, port
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.display import Protocol, read_display
+from agent.display import Protocol, read_display, read_url
 from agent.errors import DeviceReplyError, DeviceUnreachable
 from sim.display import DisplaySimulator, DisplayState
 
@@ -71,3 +71,15 @@ async def test_silent_display_is_unreachable() -> None:
     async with DisplaySimulator(DisplayState(mode="silent")) as sim:
         with pytest.raises(DeviceUnreachable, match="no answer"):
             await read_display("127.0.0.1", sim.port, "benq", timeout_s=SHORT)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_read_url_picks_the_protocol_from_the_scheme(protocol: Protocol) -> None:
+    async with DisplaySimulator(DisplayState(protocol=protocol, signal="none")) as sim:
+        reading = await read_url(f"{protocol}://127.0.0.1:{sim.port}", timeout_s=SHORT)
+    assert [p.code for p in reading.problems] == ["display_no_signal"]
+
+
+async def test_read_url_rejects_other_schemes() -> None:
+    with pytest.raises(ValueError, match="benq://HOST"):
+        await read_url("pjlink://127.0.0.1")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agent.errors import AuthenticationFailed, DeviceReplyError, DeviceUnreachable
-from agent.pjlink import ERST_FIELDS, pjlink_search, read_projector
+from agent.pjlink import ERST_FIELDS, pjlink_search, read_projector, read_url
 from campuswatch.config import Secret
 from campuswatch.report import Lamp
 from sim.pjlink import PjlinkSimulator, ProjectorState
@@ -169,3 +169,15 @@ async def test_search_ignores_class1_projectors() -> None:
     async with PjlinkSimulator(ProjectorState(pjclass=1), host="127.0.0.2") as sim:
         found = await pjlink_search("127.0.0.2", sim.port, wait_s=SHORT, bind_addr="127.0.0.1")
     assert found == []
+
+
+async def test_read_url_reads_the_projector_at_a_pjlink_url() -> None:
+    async with PjlinkSimulator(ProjectorState(password="pw")) as sim:
+        reading = await read_url(f"pjlink://127.0.0.1:{sim.port}", password=Secret("pw"), timeout_s=SHORT)
+    assert reading.kind == "projector" and reading.address == f"127.0.0.1:{sim.port}"
+
+
+@pytest.mark.parametrize("url", ["benq://127.0.0.1", "pjlink://127.0.0.1:x", "pjlink://", "127.0.0.1"])
+async def test_read_url_rejects_what_is_no_pjlink_url(url: str) -> None:
+    with pytest.raises(ValueError, match=r"pjlink://|port|host"):
+        await read_url(url)

@@ -3,7 +3,7 @@
 The frame lives in ``_frame``, the meaning in ``_reading``, the network in ``_client``.
 """
 
-from agent.display._client import read_display
+from agent.display._client import read_display, read_url
 from agent.display._frame import DEFAULT_PORTS, Frame, Protocol, decode, encode, encode_get
 from agent.display._reading import display_problems, display_reading
 
@@ -17,4 +17,5 @@ __all__ = [
     "encode",
     "encode_get",
     "read_display",
+    "read_url",
 ]

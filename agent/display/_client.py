@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from agent._tcp import device_connection, read_until
+from agent._tcp import device_connection, read_until, split_url
 from agent.display._frame import (
     BENQ_SIGNAL,
     DEFAULT_PORTS,
@@ -24,6 +24,7 @@ from agent.display._frame import (
 )
 from agent.display._reading import display_reading
 from agent.errors import DeviceReplyError
+from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
 
 log = logging.getLogger(__name__)
@@ -82,3 +83,12 @@ async def read_display(
     log.debug("display read", extra={"device": where, "power": power, "signal": signal})
     address = host if port == DEFAULT_PORTS[protocol] else where
     return display_reading(address, power=power, signal=signal, input_name=input_name, partial=partial)
+
+
+async def read_url(url: str, password: Secret | None = None, timeout_s: float = 5.0) -> DeviceReading:
+    """:func:`read_display` for ``benq://HOST[:PORT]`` or ``viewsonic://HOST[:PORT]``.
+
+    ``password`` is accepted for a uniform probe signature and unused: these protocols have none.
+    """
+    protocol, host, port = split_url(url, DEFAULT_PORTS)
+    return await read_display(host, port, protocol, timeout_s)

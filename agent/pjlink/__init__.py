@@ -4,7 +4,7 @@ The public surface is re-exported here; the wire format lives in ``_protocol``, 
 in ``_reading``, the network in ``_client`` (TCP) and ``_search`` (UDP).
 """
 
-from agent.pjlink._client import read_projector
+from agent.pjlink._client import read_projector, read_url
 from agent.pjlink._protocol import (
     DEFAULT_PORT,
     ERST_FIELDS,
@@ -48,4 +48,5 @@ __all__ = [
     "projector_problems",
     "projector_unreachable_is_fault",
     "read_projector",
+    "read_url",
 ]

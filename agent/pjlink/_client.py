@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from agent._tcp import device_connection, read_until
+from agent._tcp import device_connection, read_until, split_url
 from agent.errors import AuthenticationFailed, DeviceReplyError
 from agent.pjlink._protocol import (
     DEFAULT_PORT,
@@ -117,3 +117,15 @@ async def read_projector(
     log.debug("pjlink read", extra={"device": where, "class": pjclass})
     address = host if port == DEFAULT_PORT else where
     return build_reading(address, answers, lamp_life_h=lamp_life_h)
+
+
+async def read_url(
+    url: str,
+    password: Secret | None = None,
+    timeout_s: float = 5.0,
+    *,
+    lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H,
+) -> DeviceReading:
+    """:func:`read_projector` for ``pjlink://HOST[:PORT]`` (what ``campuswatch-agent probe`` takes)."""
+    _, host, port = split_url(url, {"pjlink": DEFAULT_PORT})
+    return await read_projector(host, port, password, timeout_s, lamp_life_h=lamp_life_h)
