@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from campuswatch.config import Secret
 from collector.tickets.sink import Priority, TicketDraft, TicketSinkError
+from collector.tickets.sinks._format import ticket_text
 from collector.tickets.sinks._http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class RtSink:
         body: dict[str, object] = {
             "Queue": self.queue,
             "Subject": draft.title,
-            "Content": _content(draft),
+            "Content": ticket_text(draft),
             "ContentType": "text/plain",
             "Priority": RT_PRIORITY[draft.priority],
             "CustomFields": {self.dedup_field: draft.dedup_key},
@@ -127,15 +128,3 @@ class RtSink:
         if status is not None:
             body["Status"] = status
         await self._http.request("POST", f"/REST/2.0/ticket/{quote(external_id, safe='')}/comment", json=body)
-
-
-def _content(draft: TicketDraft) -> str:
-    """The first message: the body, then the facts a technician filters and searches by."""
-    facts = [
-        f"School: {draft.school}",
-        f"Device: {draft.device or '-'}",
-        f"Problem: {draft.problem_code}",
-        f"Assignee: {draft.assignee or '-'}",
-        f"Dedup key: {draft.dedup_key}",
-    ]
-    return f"{draft.body}\n\n" + "\n".join(facts) + "\n"
