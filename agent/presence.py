@@ -94,6 +94,15 @@ def _icmp_socket() -> tuple[socket.socket, bool] | None:
     return None
 
 
+def icmp_available() -> bool:
+    """Whether this process may send ICMP echo at all (else presence rests on TCP alone)."""
+    found = _icmp_socket()
+    if found is None:
+        return False
+    found[0].close()
+    return True
+
+
 async def _icmp_probe(address: str) -> PresenceResult | None:
     found = _icmp_socket()
     if found is None:

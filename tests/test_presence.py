@@ -15,8 +15,8 @@ import pytest
 
 from agent.presence import (
     PresenceResult,
-    _icmp_socket,
     build_echo_request,
+    icmp_available,
     icmp_checksum,
     is_present,
     parse_echo_reply,
@@ -44,7 +44,7 @@ def test_requests_errors_and_junk_are_not_replies() -> None:
     assert parse_echo_reply(bytes([0x60]) + bytes(40), with_ip_header=True) is None
 
 
-@pytest.mark.skipif(_icmp_socket() is None, reason="ICMP sockets not permitted for this user")
+@pytest.mark.skipif(not icmp_available(), reason="ICMP sockets not permitted for this user")
 async def test_loopback_answers_icmp() -> None:
     result = await is_present("127.0.0.1", tcp_ports=(), timeout_s=2.0)
     assert (result.present, result.method) == (True, "icmp")
