@@ -1,0 +1,244 @@
+"""The agent's service loop: poll each device on its interval, keep every report, deliver it.
+
+Polls are scheduled with APScheduler's AsyncIOScheduler, one job per device with jitter so a school's
+devices are not all asked in the same instant; a slow device only delays its own job. Each poll's outcome
+goes into the on-disk :class:`~agent.outbox.Outbox`; the :class:`~agent.delivery.Sender` moves it to the
+collector. SIGHUP re-reads the config (jobs change, the outbox stays); SIGTERM/SIGINT stop the scheduler,
+deliver what can be delivered within a deadline, and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from agent.config import AgentConfig, DeviceEntry, load_agent_config, snmp_target
+from agent.delivery import Sender
+from agent.outbox import Outbox
+from agent.reader import SnmpDeviceReader, timed_poll
+from agent.snmp.client import SnmpClient
+from agent.targets import read_entry
+from campuswatch import __version__
+from campuswatch.config import ConfigError
+from campuswatch.report import DevicePoll, Heartbeat
+
+log = logging.getLogger(__name__)
+
+DRAIN_DEADLINE_S = 10.0
+GATEWAY_DEVICE_ID = "gateway"
+
+
+class Agent:
+    """One running agent: config, SNMP client, outbox, sender and the poll schedule."""
+
+    def __init__(self, config: AgentConfig, config_path: str | Path | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.started = time.monotonic()
+        self.snmp = SnmpClient()
+        self.reader = SnmpDeviceReader(self.snmp)
+        state = config.state_dir()
+        state.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(state / "outbox.sqlite3", max_bytes=config.outbox_max_bytes)
+        self.sender = self._make_sender(config)
+        self.scheduler = AsyncIOScheduler()
+        self.metrics: object | None = None
+        self._on_poll: list[Callable[[DevicePoll], None]] = []
+
+    def _make_sender(self, config: AgentConfig) -> Sender:
+        c = config.collector
+        cert = (c.client_cert, c.client_key or c.client_cert) if c.client_cert else None
+        return Sender(
+            self.outbox,
+            c.url.rstrip("/") + "/api/v1/reports",
+            config.read_token(),
+            agent_id=config.agent_id,
+            school=config.school,
+            ca_file=c.ca_file,
+            client_cert=cert,
+        )
+
+    def on_poll(self, callback: Callable[[DevicePoll], None]) -> None:
+        """Call ``callback`` with every poll's outcome (metrics, tests)."""
+        self._on_poll.append(callback)
+
+    # -- polling ------------------------------------------------------------------------------------
+
+    def _read(self, device: DeviceEntry) -> Awaitable[object]:
+        if device.protocol == "snmp":
+            return self.reader.read(device.id, snmp_target(self.config, device))
+        return read_entry(device, timeout_s=device.timeout_s or self.config.defaults.timeout_s)
+
+    async def poll(self, device: DeviceEntry) -> DevicePoll:
+        """Poll one device once and queue the outcome for delivery."""
+        result = await timed_poll(
+            device.id, device.address, self._read(device), label=device.label, parent=device.parent
+        )
+        await asyncio.to_thread(self.outbox.add_poll, result)
+        log.debug(
+            "polled", extra={"device": device.id, "status": result.status, "duration_s": result.duration_s}
+        )
+        for callback in self._on_poll:
+            callback(result)
+        return result
+
+    async def poll_gateway(self) -> None:
+        """Report the gateway itself (CPU, memory, disk, uplink) as the school's gateway device."""
+        from agent.gateway import read_gateway
+
+        started = time.time()
+        reading = await asyncio.to_thread(read_gateway, self.config.state_dir())
+        result = DevicePoll(
+            device=GATEWAY_DEVICE_ID, address="localhost", status="ok", polled_at=started, reading=reading
+        )
+        await asyncio.to_thread(self.outbox.add_poll, result)
+        for callback in self._on_poll:
+            callback(result)
+
+    async def heartbeat(self) -> None:
+        """Tell the collector this agent is alive, even when nothing else happens."""
+        hb = Heartbeat(
+            agent_version=__version__,
+            uptime_s=time.monotonic() - self.started,
+            outbox_depth=self.outbox.stats().depth,
+        )
+        await asyncio.to_thread(self.outbox.add_heartbeat, hb)
+
+    def devices(self) -> list[DeviceEntry]:
+        """Configured devices plus those of the inventory file written by discovery."""
+        devices = list(self.config.devices)
+        if self.config.inventory and self.config.inventory.exists():
+            from agent.discovery.inventory import inventory_devices
+
+            known = {d.id for d in devices}
+            devices += [d for d in inventory_devices(self.config.inventory) if d.id not in known]
+        return devices
+
+    def schedule(self) -> None:
+        """(Re)create one job per device, the heartbeat and the gateway job."""
+        self.scheduler.remove_all_jobs()
+        now = datetime.now()
+        defaults = self.config.defaults
+        for i, device in enumerate(self.devices()):
+            interval = device.interval_s or defaults.interval_s
+            jitter = defaults.jitter_s if defaults.jitter_s is not None else interval * 0.1
+            # Spread the first polls over the first interval instead of firing all at start-up.
+            first = now + timedelta(seconds=(i * 0.37) % min(interval, 5.0))
+            self.scheduler.add_job(
+                self.poll,
+                "interval",
+                args=[device],
+                seconds=interval,
+                jitter=jitter,
+                next_run_time=first,
+                id=f"poll:{device.id}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(interval),
+            )
+        self.scheduler.add_job(
+            self.heartbeat, "interval", seconds=self.config.heartbeat_s, next_run_time=now, id="heartbeat"
+        )
+        self.scheduler.add_job(
+            self.poll_gateway,
+            "interval",
+            seconds=defaults.interval_s,
+            next_run_time=now,
+            id="gateway",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def reload(self) -> None:
+        """Re-read the config file and reschedule; a broken file keeps the running config."""
+        if not self.config_path:
+            return
+        try:
+            config = load_agent_config(self.config_path)
+        except ConfigError as err:
+            log.error("config not reloaded, keeping the running one", extra={"error": str(err)})
+            return
+        if (config.school, config.collector, config.agent_id) != (
+            self.config.school,
+            self.config.collector,
+            self.config.agent_id,
+        ):
+            log.warning("school, collector or agent_id changed: restart the agent to apply that part")
+        self.config.devices = config.devices
+        self.config.defaults = config.defaults
+        self.config.credentials = config.credentials
+        self.config.inventory = config.inventory
+        self.schedule()
+        log.info("config reloaded", extra={"devices": len(self.config.devices)})
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def _start_metrics(self) -> None:
+        if not self.config.metrics_listen:
+            return
+        from agent.config import split_host_port
+        from agent.metrics import AgentMetrics
+
+        host, port = split_host_port(self.config.metrics_listen, 9750)
+        metrics = AgentMetrics(self.outbox, self.sender)
+        self.on_poll(metrics.observe_poll)
+        await metrics.serve(host, port)
+        self.metrics = metrics
+
+    async def run(self, *, once: bool = False) -> int:
+        """Run until SIGTERM/SIGINT (or, with ``once``, after one poll of each device and a delivery)."""
+        await self.snmp.start()
+        sender_task = asyncio.create_task(self.sender.run(), name="sender")
+        try:
+            if once:
+                return await self._run_once()
+            await self._start_metrics()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+            self.schedule()
+            self.scheduler.start()
+            log.info(
+                "agent running",
+                extra={"school": self.config.school, "devices": len(self.devices()), "pid": os.getpid()},
+            )
+            await stop.wait()
+            log.info("stopping: delivering what is queued")
+            return 0
+        finally:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+            await self.sender.stop(DRAIN_DEADLINE_S)
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+            if self.metrics is not None:
+                await self.metrics.close()  # type: ignore[attr-defined]
+            await self.snmp.close()
+            self.outbox.close()
+
+    async def _run_once(self) -> int:
+        await self.heartbeat()
+        await asyncio.gather(*(self.poll(d) for d in self.devices()))
+        deadline = time.monotonic() + DRAIN_DEADLINE_S * 3
+        while self.outbox.stats().depth and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        depth = self.outbox.stats().depth
+        if depth:
+            log.error("not everything was delivered; it stays in the outbox", extra={"queued": depth})
+        return 1 if depth else 0
+
+
+async def run_agent(config: AgentConfig, *, config_path: str | Path | None = None, once: bool = False) -> int:
+    """Run an agent with this config (the ``campuswatch-agent run`` command)."""
+    return await Agent(config, config_path).run(once=once)
