@@ -222,6 +222,10 @@ class GatewayStatus(Struct):
     uplink_rx_bps: float | None = None
     uplink_tx_bps: float | None = None
     uplink_errors: int | None = None
+    #: Link speed from the driver (None when it does not say, as on virtual NICs); saturation is rate/speed.
+    uplink_speed_bps: int | None = None
+    #: Receive + transmit errors per second since the previous sample.
+    uplink_errors_per_s: float | None = None
     temperature_c: float | None = None
     agent_rss_bytes: int | None = None
     agent_cpu_seconds: float | None = None
