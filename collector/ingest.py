@@ -28,8 +28,16 @@ from campuswatch.report import (
     decode_batch,
     encode,
 )
-from collector.alerting import AlertPolicy, device_problems, reconcile
-from collector.store.base import DeviceUpdate, NewEvent, Store, StoreError
+from collector.alerting import (
+    SCHOOL_LEVEL,
+    SCHOOL_OFFLINE,
+    AlertPolicy,
+    LivenessPolicy,
+    device_problems,
+    reconcile,
+    school_problems,
+)
+from collector.store.base import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord, Store, StoreError
 from collector.tickets.lifecycle import TicketLifecycle
 
 log = logging.getLogger(__name__)
@@ -127,11 +135,13 @@ class Ingestor:
         store: Store,
         lifecycle: TicketLifecycle,
         policy: AlertPolicy,
+        liveness: LivenessPolicy,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._policy = policy
+        self._liveness = liveness
         self._clock = clock
         # Reports of one school are applied one at a time, so that two concurrent batches cannot both
         # open the same problem or count the same failure twice.
@@ -163,10 +173,16 @@ class Ingestor:
             stored = await self._store.store_events(
                 batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
             )
+            # A school back from offline delivers its backlog first: its device problems are recorded
+            # without tickets, then tickets open for what is still wrong once the backlog is applied.
+            offline = bool(await self._offline_problems(batch.school))
             new = set(stored.stored_seqs)
             for event in events:
                 if event.seq in new:
-                    await self._apply(batch, event)
+                    await self._apply(batch, event, tickets=not offline)
+            if offline:
+                await self._check_school(batch.school, await self._store.list_agents())
+                await self._lifecycle.catch_up(batch.school)
         log.info(
             "report stored",
             extra={
@@ -181,18 +197,38 @@ class Ingestor:
             acked_seq=stored.acked_seq, stored=len(stored.stored_seqs), duplicates=stored.duplicates
         )
 
-    async def _apply(self, batch: Batch, event: AnyEvent) -> None:
+    async def check_liveness(self) -> None:
+        """Open ``school_offline`` for every school whose agents fell silent (and close it for the
+        others); run periodically."""
+        agents = await self._store.list_agents()
+        for school in sorted({a.school for a in agents}):
+            async with self._locks.setdefault(school, asyncio.Lock()):
+                await self._check_school(school, agents)
+
+    async def _offline_problems(self, school: str) -> list[ProblemRecord]:
+        return [
+            p
+            for p in await self._store.list_open_problems(school=school, device=SCHOOL_LEVEL)
+            if p.key.code == SCHOOL_OFFLINE
+        ]
+
+    async def _check_school(self, school: str, agents: list[AgentRecord]) -> None:
+        now = self._clock()
+        wanted = school_problems(school, agents, now, self._liveness)
+        await self._lifecycle.apply(reconcile(wanted, await self._offline_problems(school)), None, now)
+
+    async def _apply(self, batch: Batch, event: AnyEvent, *, tickets: bool) -> None:
         """Update state from one stored event. The event is kept whatever happens here; a failure is
         logged, and the device's next poll reconciles its state."""
         try:
             if isinstance(event, PollEvent):
-                await self._apply_poll(batch.school, event.poll)
+                await self._apply_poll(batch.school, event.poll, tickets=tickets)
             elif isinstance(event, HeartbeatEvent):
                 await self._store.record_heartbeat(batch.agent_id, event.at)
         except StoreError:
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 
-    async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
+    async def _apply_poll(self, school: str, poll: DevicePoll, *, tickets: bool) -> None:
         known = await self._store.get_device(school, poll.device)
         if known is not None and poll.polled_at < known.last_polled:
             # An older poll arriving late must not overwrite newer state; it is stored as history only.
@@ -212,4 +248,4 @@ class Ingestor:
         )
         open_now = await self._store.list_open_problems(school=school, device=poll.device)
         wanted = device_problems(device, reading, open_now, self._policy)
-        await self._lifecycle.apply(reconcile(wanted, open_now), device, poll.polled_at)
+        await self._lifecycle.apply(reconcile(wanted, open_now), device, poll.polled_at, tickets=tickets)

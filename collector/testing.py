@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -46,9 +48,10 @@ class FakeClock:
 
 @dataclass
 class RunningCollector:
-    """A started collector: its base URL, its store and one token per school."""
+    """A started collector: its base URL, its app, its store and one token per school."""
 
     url: str
+    app: web.Application
     store: SqliteStore
     config: CollectorConfig
     tokens: dict[str, str] = field(default_factory=dict)
@@ -68,8 +71,9 @@ async def running_collector(
     await store.upsert_schools([School(id=k, name=v) for k, v in schools.items()])
     runner = None
     try:
-        runner, url = await start_server(create_app(settings, store, clock=clock), "127.0.0.1", 0)
-        running = RunningCollector(url=url, store=store, config=settings)
+        app = create_app(settings, store, clock=clock)
+        runner, url = await start_server(app, "127.0.0.1", 0)
+        running = RunningCollector(url=url, app=app, store=store, config=settings)
         for school in schools:
             running.tokens[school] = await create_token(store, school, clock())
         yield running

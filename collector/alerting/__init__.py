@@ -1,6 +1,17 @@
 """Alerting: from device state to problems, as pure functions over typed data."""
 
+from collector.alerting.liveness import SCHOOL_LEVEL, SCHOOL_OFFLINE, LivenessPolicy, school_problems
 from collector.alerting.reconcile import ProblemChanges, reconcile
 from collector.alerting.rules import AlertPolicy, WantedProblem, device_problems
 
-__all__ = ["AlertPolicy", "ProblemChanges", "WantedProblem", "device_problems", "reconcile"]
+__all__ = [
+    "SCHOOL_LEVEL",
+    "SCHOOL_OFFLINE",
+    "AlertPolicy",
+    "LivenessPolicy",
+    "ProblemChanges",
+    "WantedProblem",
+    "device_problems",
+    "reconcile",
+    "school_problems",
+]

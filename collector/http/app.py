@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from collector.alerting import AlertPolicy
+from collector.alerting import AlertPolicy, LivenessPolicy
 from collector.config import CollectorConfig, load_schools
 from collector.http import api, page, reports
 from collector.http.context import CONTEXT, Context
@@ -41,16 +43,18 @@ def create_app(
     schools: dict[str, School] = {}
     lifecycle = TicketLifecycle(store, BuiltinTicketSink(store, clock), schools)
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
+    liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
     ctx = Context(
         config=config,
         store=store,
-        ingestor=Ingestor(store, lifecycle, policy, clock),
+        ingestor=Ingestor(store, lifecycle, policy, liveness, clock),
         schools=schools,
         clock=clock,
     )
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
     app[CONTEXT] = ctx
     app.on_startup.append(_load_schools)
+    app.cleanup_ctx.append(_liveness_watch)
     app.router.add_post("/api/v1/reports", reports.post_report)
     app.router.add_get("/api/v1/tickets", api.list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", api.get_ticket)
@@ -70,3 +74,22 @@ async def _load_schools(app: web.Application) -> None:
     ctx.schools.clear()
     ctx.schools.update({s.id: s for s in await ctx.store.list_schools()})
     log.info("schools loaded", extra={"schools": len(ctx.schools)})
+
+
+async def _liveness_watch(app: web.Application) -> AsyncIterator[None]:
+    """Check once per heartbeat interval which schools fell silent, for as long as the app runs."""
+    ctx = app[CONTEXT]
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(ctx.config.heartbeat_s)
+            try:
+                await ctx.ingestor.check_liveness()
+            except StoreError as err:
+                log.error("liveness check failed", extra={"error": str(err)})
+
+    task = asyncio.create_task(watch())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

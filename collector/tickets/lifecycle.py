@@ -37,21 +37,22 @@ def ticket_draft(problem: ProblemRecord, school: School | None, device: DeviceRe
     """The ticket for a problem: title, a body with what a technician needs first, priority, assignee."""
     key = problem.key
     school_name = school.name if school else key.school
-    where = device_words(key.device, device)
+    # A problem of the whole school (offline) has no device part.
+    where = f", {device_words(key.device, device)}" if key.device else ""
     lines = [
         f"{problem.summary}.",
         "",
         f"School: {school_name} ({key.school})",
-        f"Device: {key.device}" + (f" at {device.address}" if device else ""),
+        *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
         f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
         f"Since: {_when(problem.opened_at)}",
     ]
     return TicketDraft(
         dedup_key=key.dedup_key,
         school=key.school,
-        device=key.device,
+        device=key.device or None,
         problem_code=key.code,
-        title=f"{school_name}, {where}: {problem.summary}",
+        title=f"{school_name}{where}: {problem.summary}",
         body="\n".join(lines),
         priority=_PRIORITY[problem.severity],
         assignee=school.campus_manager if school else None,
@@ -73,17 +74,22 @@ class TicketLifecycle:
         #: Read at each use, so that the caller may refresh the mapping in place.
         self._schools = schools
 
-    async def apply(self, changes: ProblemChanges, device: DeviceRecord | None, at: float) -> None:
+    async def apply(
+        self, changes: ProblemChanges, device: DeviceRecord | None, at: float, *, tickets: bool = True
+    ) -> None:
         """Open and resolve problems as ``changes`` say, and their tickets with them.
 
-        A ticket that could not be opened is retried the next time the problem is reconciled (its
-        ``ticket_ref`` is still empty then); a failed resolve is logged and left to the sink's outbox.
+        With ``tickets=False`` (the school is offline) problems still open and close, but new tickets
+        wait: :meth:`catch_up` opens them for what is still open once the school is back. A ticket that
+        could not be opened is retried the same way (its ``ticket_ref`` is still empty); a failed
+        resolve is logged and left to the sink's outbox.
         """
         for wanted in changes.to_open:
             problem = await self._store.open_problem(wanted.key, wanted.severity, wanted.summary, at)
             log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
-            await self._open_ticket(problem, device)
-        for problem in changes.without_ticket:
+            if tickets:
+                await self._open_ticket(problem, device)
+        for problem in changes.without_ticket if tickets else ():
             await self._open_ticket(problem, device)
         for problem in changes.to_resolve:
             resolved = await self._store.resolve_problem(problem.id, at)
@@ -97,6 +103,15 @@ class TicketLifecycle:
                     "ticket not resolved",
                     extra={"sink": self._sink.name, "ticket": resolved.ticket_ref, "error": str(err)},
                 )
+
+    async def catch_up(self, school: str) -> None:
+        """Open the tickets that open problems of ``school`` are still waiting for."""
+        waiting = [p for p in await self._store.list_open_problems(school=school) if p.ticket_ref is None]
+        if not waiting:
+            return
+        devices = {d.device: d for d in await self._store.list_devices(school=school)}
+        for problem in waiting:
+            await self._open_ticket(problem, devices.get(problem.key.device))
 
     async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None) -> None:
         draft = ticket_draft(problem, self._schools.get(problem.key.school), device)
