@@ -13,6 +13,8 @@ import logging
 from agent.snmp.types import Oid, SnmpValue, Varbinds, oid_str
 
 log = logging.getLogger(__name__)
+#: Distinct reasons kept per group: enough to diagnose, bounded for a device that sends garbage everywhere.
+_MAX_REASONS = 3
 
 
 class Reader:
@@ -25,9 +27,13 @@ class Reader:
         self.partial: dict[str, str] = {}
 
     def note(self, group: str, reason: str) -> None:
-        """Record that part of ``group`` could not be read (first reason per group wins)."""
-        self.partial.setdefault(group, reason)
+        """Record that part of ``group`` could not be read (a few distinct reasons per group are kept)."""
         log.debug("partial read of %s: %s", group, reason)
+        known = self.partial.get(group)
+        if known is None:
+            self.partial[group] = reason
+        elif reason not in known and known.count("; ") < _MAX_REASONS - 1:
+            self.partial[group] = f"{known}; {reason}"
 
     def get(self, key: Oid) -> SnmpValue | None:
         """The value at exactly ``key``."""

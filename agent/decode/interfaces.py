@@ -39,7 +39,9 @@ def decode_interfaces(reader: Reader) -> list[Interface]:
         return reader.text(col(entry, number).get(index), _GROUP, what)
 
     indexes: set[Oid] = set()
-    for entry, numbers in ((IF_ENTRY, (2, 3, 7, 8)), (IFX_ENTRY, (1,))):
+    tables = _knowledge.plans().tables
+    # a row exists if any column the plan fetches answered for it
+    for entry, numbers in ((IF_ENTRY, tables["ifTable"].columns), (IFX_ENTRY, tables["ifXTable"].columns)):
         for number in numbers:
             indexes.update(i for i in col(entry, number) if len(i) == 1)
     if_types = _knowledge.if_types()
