@@ -31,6 +31,7 @@ from campuswatch.report import (
 )
 from collector.config import CollectorConfig
 from collector.http import create_app, start_server
+from collector.http.server import ssl_context
 from collector.store.base import School
 from collector.store.sqlite import SqliteStore
 from collector.tokens import create_token
@@ -72,7 +73,8 @@ async def running_collector(
     runner = None
     try:
         app = create_app(settings, store, clock=clock)
-        runner, url = await start_server(app, "127.0.0.1", 0)
+        tls = ssl_context(settings.tls) if settings.tls is not None else None
+        runner, url = await start_server(app, "127.0.0.1", 0, tls=tls)
         running = RunningCollector(url=url, app=app, store=store, config=settings)
         for school in schools:
             running.tokens[school] = await create_token(store, school, clock())
