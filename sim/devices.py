@@ -531,12 +531,12 @@ def switch(printers: Sequence[SimDevice], ups_mac: str) -> SimDevice:
         rec.integer((*DOT1D_BASE, 4, 1, 2, port.index), port.index)
     vlan = 1
     rec.text((*DOT1Q_VLAN_STATIC_NAME, vlan), "DEFAULT_VLAN")
-    for mac, port in _fdb(printers, ups_mac):
+    for mac, bridge_port in _fdb(printers, ups_mac):
         mac_index = tuple(mac_bytes(mac))
         rec.text((*DOT1D_TP_FDB_ENTRY, 1, *mac_index), mac_bytes(mac))
-        rec.integer((*DOT1D_TP_FDB_ENTRY, 2, *mac_index), port)
+        rec.integer((*DOT1D_TP_FDB_ENTRY, 2, *mac_index), bridge_port)
         rec.integer((*DOT1D_TP_FDB_ENTRY, 3, *mac_index), 3)  # learned
-        rec.integer((*DOT1Q_TP_FDB_ENTRY, 2, vlan, *mac_index), port)
+        rec.integer((*DOT1Q_TP_FDB_ENTRY, 2, vlan, *mac_index), bridge_port)
         rec.integer((*DOT1Q_TP_FDB_ENTRY, 3, vlan, *mac_index), 3)
 
     rec.integer((*LLDP_LOCAL, 1, 0), 4)  # chassis ID subtype macAddress
