@@ -197,6 +197,31 @@ def _sensors(reading: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
             yield f"sensor {index} value: ours {mine['value']!r}, oracle {sensor['sensor_current']!r}"
 
 
+def _oracle_clients(entries: list[dict[str, Any]]) -> float | None:
+    """The oracle's total of associated clients: its "Total" / "Client Count" entry, else the sum of its
+    per-radio "Clients (..)" entries (UniFi)."""
+    clients = [e for e in entries if e["sensor_class"] == "clients"]
+    for entry in clients:
+        if re.search(r"total|client count", entry["sensor_descr"], re.IGNORECASE):
+            return float(entry["sensor_current"])
+    radios = [float(e["sensor_current"]) for e in clients if e["sensor_descr"].startswith("Clients (")]
+    return sum(radios) if radios else None
+
+
+def _wifi(reading: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
+    if expected_kind(oracle) != "access_point" or not oracle.get("wireless"):
+        return
+    wifi = reading["wifi"] or {}
+    clients = _oracle_clients(oracle["wireless"])
+    if clients is not None and not _close(wifi.get("clients"), clients, 0):
+        yield f"wifi clients: ours {wifi.get('clients')!r}, oracle {clients!r}"
+    for entry in oracle["wireless"]:
+        if entry["sensor_class"] == "ap-count" and not _close(
+            wifi.get("aps_up"), float(entry["sensor_current"]), 0
+        ):
+            yield f"wifi aps: ours {wifi.get('aps_up')!r}, oracle {entry['sensor_current']!r}"
+
+
 def compare(reading: dict[str, Any], oracle: dict[str, Any]) -> list[str]:
     """Every disagreement between our reading and the oracle, except the deliberate ones."""
     found = [
@@ -205,6 +230,7 @@ def compare(reading: dict[str, Any], oracle: dict[str, Any]) -> list[str]:
         *_printer(reading, oracle),
         *_ups(reading, oracle),
         *_sensors(reading, oracle),
+        *_wifi(reading, oracle),
     ]
     name = oracle["name"]
     return [

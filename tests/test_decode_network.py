@@ -111,3 +111,20 @@ def test_wifi_counts_from_the_vendor_mib() -> None:
     )
     assert reading.wifi is not None
     assert (reading.wifi.clients, reading.wifi.radios_total, reading.wifi.radios_up) == (12, 2, 1)
+
+
+def test_older_aruba_instant_counts_its_client_table() -> None:
+    radio = "1.3.6.1.4.1.14823.2.3.3.1.2.2.1"
+    client = "1.3.6.1.4.1.14823.2.3.3.1.2.4.1"
+    aruba = Classification("access_point", "HPE Aruba", object_id="1.3.6.1.4.1.14823.1.2.71")
+    radios = [f"{radio}.20.1.2.3.4.5.6.0|2|1", f"{radio}.20.1.2.3.4.5.6.1|2|1"]
+    busy = _read(
+        *radios,
+        f"{client}.1.1.1.1.1.1.1|4x|010101010101",
+        f"{client}.1.2.2.2.2.2.2|4x|020202020202",
+        classification=aruba,
+    )
+    idle = _read(*radios, classification=aruba)
+    assert busy.wifi is not None and busy.wifi.clients == 2
+    assert idle.wifi is not None and (idle.wifi.clients, idle.wifi.radios_up) == (0, 2)
+    assert _read(classification=aruba).wifi is None  # nothing answered: nothing known

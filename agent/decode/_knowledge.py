@@ -166,6 +166,7 @@ class WifiSource(_Data):
     vendor: str | None = None
     clients_sum: WifiColumn | None = None
     clients_scalar: str | None = None
+    clients_rows: WifiColumn | None = None
     radios: WifiColumn | None = None
     aps: WifiColumn | None = None
     aps_scalar: str | None = None

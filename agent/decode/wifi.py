@@ -24,7 +24,12 @@ def _sources(classification: Classification) -> list[_knowledge.WifiSource]:
 
 
 def _columns(source: _knowledge.WifiSource) -> list[tuple[str, _knowledge.WifiColumn]]:
-    named = (("clients", source.clients_sum), ("radios", source.radios), ("aps", source.aps))
+    named = (
+        ("clients", source.clients_sum),
+        ("client-rows", source.clients_rows),
+        ("radios", source.radios),
+        ("aps", source.aps),
+    )
     return [(name, column) for name, column in named if column is not None]
 
 
@@ -69,6 +74,9 @@ def decode_wifi(reader: Reader, classification: Classification) -> WifiStatus | 
             status.aps_total, status.aps_up = aps
         if source.aps_scalar:
             status.aps_up = status.aps_total = reader.int_(reader.get(oid(source.aps_scalar)), _GROUP, "aps")
+        if status.clients is None and source.clients_rows and status != WifiStatus():
+            # an AP that answers about its radios but lists no client has none associated
+            status.clients = len(reader.column(oid(source.clients_rows.root), source.clients_rows.column))
         if status != WifiStatus():
             return status
     return None
