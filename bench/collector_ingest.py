@@ -1,0 +1,90 @@
+"""How fast the collector takes in reports: real HTTP on loopback, a SQLite file on disk.
+
+    .venv/bin/python bench/collector_ingest.py --schools 20 --devices 40 --rounds 10
+
+Each school's agent sends ``rounds`` batches, one poll of each of its devices per batch (a printer
+with four supplies, every tenth with empty toner), all schools at once. Prints events per second,
+the time of one /metrics scrape and of the status page over the resulting fleet, and the database size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from campuswatch.report import Problem, Supply, encode
+from collector.testing import poll_event, report, running_collector
+
+TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
+
+
+def supplies(level: float) -> list[Supply]:
+    return [
+        Supply(index=i, description=f"{c} Toner", type="toner", state="ok", level_percent=level)
+        for i, c in enumerate(["Black", "Cyan", "Magenta", "Yellow"], start=1)
+    ]
+
+
+async def agent(
+    http: aiohttp.ClientSession, url: str, token: str, school: str, devices: int, rounds: int
+) -> int:
+    seq = 0
+    for r in range(rounds):
+        events = []
+        for d in range(devices):
+            seq += 1
+            problems = [TONER] if d % 10 == 0 and r % 2 == 0 else []
+            events.append(
+                poll_event(seq, f"pr{d}", at=1e9 + r * 60 + d, problems=problems, supplies=supplies(50.0))
+            )
+        body = encode(report(school, events, agent_id=f"gw-{school}"))
+        async with http.post(
+            f"{url}/api/v1/reports", data=body, headers={"Authorization": f"Bearer {token}"}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+    return seq
+
+
+async def timed_get(http: aiohttp.ClientSession, url: str) -> float:
+    start = time.perf_counter()
+    async with http.get(url) as resp:
+        await resp.read()
+        assert resp.status == 200
+    return time.perf_counter() - start
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--schools", type=int, default=20)
+    parser.add_argument("--devices", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    schools = {f"school-{i:03d}": f"Schule {i}" for i in range(args.schools)}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_collector(Path(tmp), schools) as c, aiohttp.ClientSession() as http:
+            start = time.perf_counter()
+            counts = await asyncio.gather(
+                *(agent(http, c.url, c.tokens[s], s, args.devices, args.rounds) for s in schools)
+            )
+            elapsed = time.perf_counter() - start
+            events = sum(counts)
+            print(
+                f"{events} poll events from {args.schools} schools in {elapsed:.2f} s: {events / elapsed:.0f} events/s"
+            )
+            print(
+                f"/metrics over {args.schools * args.devices} devices: {await timed_get(http, c.url + '/metrics') * 1000:.0f} ms"
+            )
+            print(f"status page: {await timed_get(http, c.url + '/') * 1000:.0f} ms")
+            size = sum(p.stat().st_size for p in Path(tmp).glob("collector.sqlite3*"))
+            print(f"database with WAL: {size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
