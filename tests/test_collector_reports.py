@@ -213,3 +213,24 @@ async def test_heartbeat_is_stored_and_recorded(
     assert status == 200
     [agent] = await collector.store.list_agents()
     assert (agent.agent_id, agent.school, agent.last_heartbeat) == ("gw-1", "bbg", 123.0)
+
+
+async def test_events_api_filters_by_device_and_time(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    events = [poll_event(1, "pr1", at=10.0), poll_event(2, "sw1", at=20.0), poll_event(3, "pr1", at=30.0)]
+    status, _ = await post(http, collector, encode(report("bbg", events)), token=collector.tokens["bbg"])
+    assert status == 200
+    async with http.get(f"{collector.url}/api/v1/events", params={"device": "pr1", "since": "15"}) as resp:
+        assert [e["seq"] for e in await resp.json()] == [3]
+    async with http.get(f"{collector.url}/api/v1/events", params={"school": "hhg"}) as resp:
+        assert await resp.json() == []
+
+
+async def test_unsupported_content_encoding_is_400(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    status, answer = await post(
+        http, collector, good_body(1), token=collector.tokens["bbg"], headers={"Content-Encoding": "br"}
+    )
+    assert status == 400 and "'br'" in answer["error"]
