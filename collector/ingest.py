@@ -37,7 +37,15 @@ from collector.alerting import (
     reconcile,
     school_problems,
 )
-from collector.store.base import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord, Store, StoreError
+from collector.store.base import (
+    AgentOfAnotherSchool,
+    AgentRecord,
+    DeviceUpdate,
+    NewEvent,
+    ProblemRecord,
+    Store,
+    StoreError,
+)
 from collector.tickets.lifecycle import TicketLifecycle
 
 log = logging.getLogger(__name__)
@@ -162,17 +170,15 @@ class Ingestor:
             raise WrongSchool(
                 f"this token belongs to school {token_school!r}, not {batch.school!r}", field="$.school"
             )
-        agent_school = await self._store.agent_school(batch.agent_id)
-        if agent_school is not None and agent_school != batch.school:
-            raise WrongSchool(
-                f"agent {batch.agent_id!r} reports for school {agent_school!r}", field="$.agent_id"
-            )
         events = sorted(batch.events, key=lambda e: e.seq)
         lock = self._locks.setdefault(batch.school, asyncio.Lock())
         async with lock:
-            stored = await self._store.store_events(
-                batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
-            )
+            try:
+                stored = await self._store.store_events(
+                    batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
+                )
+            except AgentOfAnotherSchool as err:
+                raise WrongSchool(str(err), field="$.agent_id") from None
             # A school back from offline delivers its backlog first: its device problems are recorded
             # without tickets, then tickets open for what is still wrong once the backlog is applied.
             offline = bool(await self._offline_problems(batch.school))

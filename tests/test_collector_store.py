@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.store.base import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
+from collector.store.base import AgentOfAnotherSchool, DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
 from collector.store.schema import SCHEMA_VERSION
 from collector.store.sqlite import SqliteStore
 
@@ -63,7 +63,13 @@ async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> N
     assert other_agent.stored_seqs == (1,)
     events = await store.list_events(school="bbg", device=None, since=None, limit=100)
     assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 1), ("a1", 2), ("a1", 3), ("a2", 1)]
-    assert await store.agent_school("a1") == "bbg"
+    with pytest.raises(AgentOfAnotherSchool, match="'a1' reports for school 'bbg'"):
+        await store.store_events("a1", "hhg", [_event(4)], received_at=203.0)
+    assert [(a.agent_id, a.school) for a in await store.list_agents()] == [
+        ("a0", "bbg"),
+        ("a1", "bbg"),
+        ("a2", "bbg"),
+    ]
 
 
 async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> None:

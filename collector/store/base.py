@@ -24,6 +24,15 @@ class UnknownTicket(StoreError):
     """A ticket id that the store does not hold."""
 
 
+class AgentOfAnotherSchool(StoreError):
+    """Events from an agent id that is already registered with another school."""
+
+    def __init__(self, agent_id: str, school: str) -> None:
+        super().__init__(f"agent {agent_id!r} reports for school {school!r}")
+        self.agent_id = agent_id
+        self.school = school
+
+
 @dataclass(frozen=True)
 class School:
     """A school as schools.yaml names it."""
@@ -199,14 +208,14 @@ class Store(Protocol):
         ...
 
     # -- agents and events
-    async def agent_school(self, agent_id: str) -> str | None:
-        """The school an agent id first reported for, or None for a new agent."""
-        ...
-
     async def store_events(
         self, agent_id: str, school: str, events: list[NewEvent], received_at: float
     ) -> StoredBatch:
-        """Store events idempotently by (agent_id, seq) in one transaction and note the agent as seen."""
+        """Store events idempotently by (agent_id, seq) in one transaction and note the agent as seen.
+
+        An agent belongs to the school it first reported for; events for another school raise
+        :class:`AgentOfAnotherSchool` and store nothing.
+        """
         ...
 
     async def record_heartbeat(self, agent_id: str, at: float) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 from campuswatch.report import PollStatus, Severity
 from collector.store.base import (
+    AgentOfAnotherSchool,
     AgentRecord,
     DeviceRecord,
     DeviceUpdate,
@@ -129,13 +130,6 @@ class SqliteStore:
         return None if row is None else cast(str, row[0])
 
     # -- agents and events
-    async def agent_school(self, agent_id: str) -> str | None:
-        """The school an agent is registered with."""
-        row = await self._run(
-            lambda conn: conn.execute("SELECT school FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
-        )
-        return None if row is None else cast(str, row[0])
-
     async def store_events(
         self, agent_id: str, school: str, events: list[NewEvent], received_at: float
     ) -> StoredBatch:
@@ -144,6 +138,11 @@ class SqliteStore:
         def op(conn: sqlite3.Connection) -> StoredBatch:
             stored: list[int] = []
             with _write(conn):
+                registered = conn.execute(
+                    "SELECT school FROM agents WHERE agent_id = ?", (agent_id,)
+                ).fetchone()
+                if registered is not None and registered[0] != school:
+                    raise AgentOfAnotherSchool(agent_id, registered[0])
                 conn.execute(
                     "INSERT INTO agents (agent_id, school, first_seen, last_seen) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (agent_id) DO UPDATE SET last_seen = excluded.last_seen",
