@@ -9,7 +9,7 @@ Used by the collector's own tests and usable by end-to-end tests of the agent::
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +112,6 @@ def poll_event(
     )
 
 
-def report(school: str, events: list[AnyEvent], *, agent_id: str = "gw-1") -> Batch:
+def report(school: str, events: Sequence[AnyEvent], *, agent_id: str = "gw-1") -> Batch:
     """A batch of events for ``school``."""
-    return Batch(schema_version=SCHEMA_VERSION, agent_id=agent_id, school=school, events=events)
+    return Batch(schema_version=SCHEMA_VERSION, agent_id=agent_id, school=school, events=list(events))
