@@ -92,6 +92,9 @@ def _system(reading: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
     system = oracle["system"]
     if _words(reading["system"]["descr"]) != _words(system.get("sysDescr")):
         yield f"sysDescr: ours {reading['system']['descr']!r}, oracle {system.get('sysDescr')!r}"
+    serial = reading["system"]["serial"]
+    if serial is not None and _words(serial) != _words(system.get("serial")):
+        yield f"serial: ours {serial!r}, oracle {system.get('serial')!r}"
     object_id = (system.get("sysObjectID") or "").lstrip(".") or None
     if reading["system"]["object_id"] != object_id:
         yield f"sysObjectID: ours {reading['system']['object_id']!r}, oracle {object_id!r}"

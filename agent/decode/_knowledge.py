@@ -36,6 +36,7 @@ class ObjectIdRule(_Data):
     vendor: str
     model: str | None = None
     model_oids: list[str] = msgspec.field(default_factory=list)
+    serial_oids: list[str] = msgspec.field(default_factory=list)
     generic: bool = False
 
 

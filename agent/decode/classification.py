@@ -63,8 +63,9 @@ class Classification:
     model: str | None = None
     object_id: str | None = None
     evidence: str = "nothing matched"
-    #: Scalars that name the model for this vendor (read by the kind's plan).
+    #: Scalars that name the model / hold the serial number for this vendor (read by the kind's plan).
     model_oids: tuple[Oid, ...] = field(default=())
+    serial_oids: tuple[Oid, ...] = field(default=())
 
 
 @functools.cache
@@ -131,6 +132,7 @@ def classify(varbinds: Varbinds) -> Classification:
                 object_id_text,
                 f"sysObjectID under {rule.prefix}",
                 tuple(oid(text) for text in rule.model_oids),
+                tuple(oid(text) for text in rule.serial_oids),
             )
 
     if _printer_evidence(reader):

@@ -23,7 +23,7 @@ from agent.decode.printer import (
 from agent.decode.sensors import decode_entity_sensors
 from agent.decode.ups import decode_ups
 from agent.decode.wifi import decode_wifi
-from agent.snmp.types import Varbinds
+from agent.snmp.types import Oid, Varbinds
 from campuswatch.report import DeviceReading, Sensor, SystemInfo, UpsStatus
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,17 @@ def _guarded(reader: Reader, group: str, default: T, decode: Callable[[], T]) ->
         return default
 
 
+def _first_text(reader: Reader, oids: tuple[Oid, ...], what: str) -> str | None:
+    """The first of ``oids`` that holds non-empty text."""
+    for key in oids:
+        text = reader.text(reader.get(key), "system", what)
+        if text:
+            return text
+    return None
+
+
 def _system(reader: Reader, classification: cls.Classification) -> SystemInfo:
     uptime = reader.int_(reader.get(cls.SYS_UPTIME), "system", "sysUpTime")
-    model = classification.model
-    for model_oid in classification.model_oids:
-        model = model or reader.text(reader.get(model_oid), "system", "model") or None
     return SystemInfo(
         name=reader.text(reader.get(cls.SYS_NAME), "system", "sysName"),
         descr=reader.text(reader.get(cls.SYS_DESCR), "system", "sysDescr"),
@@ -53,7 +59,8 @@ def _system(reader: Reader, classification: cls.Classification) -> SystemInfo:
         location=reader.text(reader.get(cls.SYS_LOCATION), "system", "sysLocation"),
         contact=reader.text(reader.get(cls.SYS_CONTACT), "system", "sysContact"),
         vendor=classification.vendor,
-        model=model,
+        model=classification.model or _first_text(reader, classification.model_oids, "model"),
+        serial=_first_text(reader, classification.serial_oids, "serial"),
     )
 
 
@@ -67,7 +74,7 @@ def _printer(reader: Reader, reading: DeviceReading, vendor: str | None) -> None
     )
     reading.supplies = _guarded(reader, "supplies", [], lambda: decode_supplies(reader, hr_index, vendor))
     reading.trays = _guarded(reader, "trays", [], lambda: decode_trays(reader, hr_index))
-    reading.system.serial = printer_serial(reader, hr_index)
+    reading.system.serial = reading.system.serial or printer_serial(reader, hr_index)
     reading.system.model = reading.system.model or printer_model(reader, hr_index)
 
 

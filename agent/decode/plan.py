@@ -20,7 +20,7 @@ def plan_for(classification: Classification) -> PollPlan:
         TableSpec(name, oid(data.tables[name].root), tuple(data.tables[name].columns), rows)
         for name, rows in data.kinds.get(classification.kind, data.kinds["unknown"]).items()
     ]
-    scalars = list(classification.model_oids)
+    scalars = [*classification.model_oids, *classification.serial_oids]
     if classification.kind == "ups":
         sources = ups_sources(classification.object_id)
         scalars.extend(ups_scalars(sources))
