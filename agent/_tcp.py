@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TypeVar, cast
 
 from agent.config import split_host_port
@@ -65,10 +65,15 @@ async def device_connection(
                 await writer.wait_closed()
 
 
-async def read_until(
-    reader: asyncio.StreamReader, terminator: bytes, *, max_bytes: int, timeout_s: float, what: str
+async def read_message(
+    reader: asyncio.StreamReader,
+    complete: Callable[[bytes], bool],
+    *,
+    max_bytes: int,
+    timeout_s: float,
+    what: str,
 ) -> bytes:
-    """Read one message ending in ``terminator`` (returned with it) within ``timeout_s``.
+    """Read one message, byte by byte until ``complete(received)`` holds, within ``timeout_s``.
 
     Byte by byte, so that on a timeout we know whether the device said nothing (unreachable: it is off,
     busy or not listening) or sent something that never ended (a reply error: it is not speaking our
@@ -77,7 +82,7 @@ async def read_until(
     buf = bytearray()
     try:
         async with asyncio.timeout(timeout_s):
-            while not buf.endswith(terminator):
+            while not buf or not complete(bytes(buf)):
                 if len(buf) >= max_bytes:
                     raise DeviceReplyError(
                         f"{what}: no end of message within {max_bytes} bytes: {bytes(buf[:40])!r}"
@@ -97,3 +102,12 @@ async def read_until(
     except OSError as err:
         raise DeviceUnreachable(f"{what}: {err.strerror or err}") from err
     return bytes(buf)
+
+
+async def read_until(
+    reader: asyncio.StreamReader, terminator: bytes, *, max_bytes: int, timeout_s: float, what: str
+) -> bytes:
+    """:func:`read_message` for messages that end in ``terminator`` (returned with it)."""
+    return await read_message(
+        reader, lambda buf: buf.endswith(terminator), max_bytes=max_bytes, timeout_s=timeout_s, what=what
+    )

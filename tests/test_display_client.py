@@ -55,7 +55,7 @@ async def test_wrong_protocol_is_refused_and_noted() -> None:
 
 
 async def test_other_set_id_gets_no_reading() -> None:
-    async with DisplaySimulator(DisplayState(set_id="02")) as sim:
+    async with DisplaySimulator(DisplayState(display_id=2)) as sim:
         reading = await read_display("127.0.0.1", sim.port, "benq")
     assert reading.display is not None and reading.display.power is None
     assert list(reading.partial) == ["display.power"]
@@ -83,3 +83,46 @@ async def test_read_url_picks_the_protocol_from_the_scheme(protocol: Protocol) -
 async def test_read_url_rejects_other_schemes() -> None:
     with pytest.raises(ValueError, match="benq://HOST"):
         await read_url("pjlink://127.0.0.1")
+
+
+async def test_samsung_reports_identity_power_signal_and_temperature() -> None:
+    async with DisplaySimulator(DisplayState(protocol="samsung", model="QB55", serial="S1")) as sim:
+        reading = await read_display("127.0.0.1", sim.port, "samsung")
+    assert (reading.system.vendor, reading.system.model, reading.system.serial) == ("Samsung", "QB55", "S1")
+    assert reading.display is not None and (reading.display.power, reading.display.signal) == ("on", "stable")
+    assert [(s.kind, s.value) for s in reading.sensors] == [("temperature", 41.0)]
+    assert reading.problems == [] and reading.partial == {}
+
+
+async def test_samsung_without_signal_and_with_broken_fan() -> None:
+    state = DisplayState(protocol="samsung", signal="none", fan_error=True)
+    async with DisplaySimulator(state) as sim:
+        reading = await read_url(f"samsung://127.0.0.1:{sim.port}", timeout_s=SHORT)
+    assert {p.code for p in reading.problems} == {"display_no_signal", "display_fan"}
+
+
+async def test_samsung_in_standby_is_not_asked_for_errors() -> None:
+    async with DisplaySimulator(DisplayState(protocol="samsung", power="standby", fan_error=True)) as sim:
+        reading = await read_display("127.0.0.1", sim.port, "samsung")
+    assert reading.display is not None and reading.display.power == "standby"
+    assert reading.problems == [] and reading.sensors == []
+
+
+async def test_samsung_of_another_display_id_stays_silent() -> None:
+    async with DisplaySimulator(DisplayState(protocol="samsung", display_id=5)) as sim:
+        with pytest.raises(DeviceUnreachable):
+            await read_display("127.0.0.1", sim.port, "samsung", timeout_s=SHORT)
+        reading = await read_display("127.0.0.1", sim.port, "samsung", timeout_s=SHORT, display_id=5)
+    assert reading.display is not None and reading.display.power == "on"
+
+
+async def test_samsung_tls_only_firmware_is_a_clear_reply_error() -> None:
+    async with DisplaySimulator(DisplayState(protocol="samsung", tls=True)) as sim:
+        with pytest.raises(DeviceReplyError, match="TLS"):
+            await read_display("127.0.0.1", sim.port, "samsung", timeout_s=SHORT)
+
+
+async def test_samsung_garbage_is_a_reply_error() -> None:
+    async with DisplaySimulator(DisplayState(protocol="samsung", mode="garbage")) as sim:
+        with pytest.raises(DeviceReplyError, match="not an MDC response"):
+            await read_display("127.0.0.1", sim.port, "samsung", timeout_s=SHORT)

@@ -16,13 +16,10 @@ Commands used here (vendors' RS232/LAN command lists, Get-function tables):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from agent.display._types import Signal
 from agent.errors import DeviceReplyError
 
-Protocol = Literal["benq", "viewsonic"]
-Signal = Literal["stable", "none", "unknown"]
-DEFAULT_PORTS: dict[Protocol, int] = {"benq": 4660, "viewsonic": 5000}
 MAX_FRAME = 32
 
 POWER = 0x6C
