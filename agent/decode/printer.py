@@ -39,7 +39,8 @@ def printer_device_index(reader: Reader) -> int | None:
         (PRT_INPUT_ENTRY, 10),
     ):
         for index in reader.column(entry, col):
-            return index[0]
+            if index:
+                return index[0]
     return None
 
 
