@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from agent.delivery import SenderStats
+from agent.delivery import Sender, SenderStats
 from agent.outbox import Outbox
 from campuswatch.report import DevicePoll
 
@@ -34,16 +34,21 @@ _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class AgentMetrics:
-    """The agent's metrics in one registry; pass the outbox and the sender's stats to expose them."""
+    """The agent's metrics in one registry: polls as they happen, outbox and sender read when scraped.
+
+    The run loop creates it with its outbox and sender, feeds it every poll (:meth:`observe_poll`), and
+    serves it with :meth:`serve` (or passes :attr:`registry` to :func:`start_metrics_server`).
+    """
 
     def __init__(
         self,
-        registry: CollectorRegistry | None = None,
-        *,
         outbox: Outbox | None = None,
-        sender_stats: SenderStats | None = None,
+        sender: Sender | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._server: MetricsServer | None = None
         # One counter with a status label rather than polls + errors: errors are status != "ok".
         self._polls = Counter(
             "campuswatch_agent_polls",
@@ -58,13 +63,24 @@ class AgentMetrics:
             buckets=_DURATION_BUCKETS,
             registry=self.registry,
         )
-        if outbox is not None or sender_stats is not None:
-            self.registry.register(_StateCollector(outbox, sender_stats))
+        if outbox is not None or sender is not None:
+            self.registry.register(_StateCollector(outbox, sender.stats if sender else None))
 
     def observe_poll(self, poll: DevicePoll) -> None:
         """Count one finished poll and its duration."""
         self._polls.labels(device=poll.device, status=poll.status).inc()
         self._durations.labels(device=poll.device).observe(poll.duration_s)
+
+    async def serve(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> MetricsServer:
+        """Start serving ``/metrics`` on ``host:port`` in the running loop; :meth:`close` stops it."""
+        self._server = await start_metrics_server(host, port, self.registry)
+        return self._server
+
+    async def close(self) -> None:
+        """Stop the server started by :meth:`serve`, if any."""
+        if self._server is not None:
+            await self._server.close()
+            self._server = None
 
 
 class _StateCollector(Collector):

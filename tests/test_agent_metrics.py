@@ -45,7 +45,7 @@ async def test_exposition_of_polls_outbox_and_delivery(tmp_path: Path) -> None:
     sender.stats.fail("connection")
     sender.stats.fail("http_503")
     sender.stats.last_success_at = 1234.5
-    metrics = AgentMetrics(outbox=outbox, sender_stats=sender.stats)
+    metrics = AgentMetrics(outbox, sender)
     metrics.observe_poll(
         DevicePoll(device="printer-1", address="10.0.0.5", status="ok", polled_at=0.0, duration_s=0.3)
     )
@@ -54,11 +54,11 @@ async def test_exposition_of_polls_outbox_and_delivery(tmp_path: Path) -> None:
             device="printer-1", address="10.0.0.5", status="unreachable", polled_at=1.0, duration_s=7.0
         )
     )
-    server = await start_metrics_server("127.0.0.1", 0, metrics.registry)
+    server = await metrics.serve("127.0.0.1", 0)
     try:
         text = await scrape(server.port)
     finally:
-        await server.close()
+        await metrics.close()
 
     got = samples(text)
     dev = (("device", "printer-1"),)
@@ -79,7 +79,7 @@ async def test_exposition_of_polls_outbox_and_delivery(tmp_path: Path) -> None:
 
 async def test_scrapes_see_the_current_state(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    metrics = AgentMetrics(outbox=outbox)
+    metrics = AgentMetrics(outbox)
     server = await start_metrics_server("127.0.0.1", 0, metrics.registry)
     try:
         before = samples(await scrape(server.port))
