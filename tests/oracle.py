@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-#: Oracle device class (and, for AV, its os) -> our DeviceKind.
+#: Oracle device class -> our DeviceKind (AV devices: projector when the oracle's os says so, else display).
 KIND_OF_CLASS = {
     "printer": "printer",
     "switch": "switch",
@@ -20,7 +20,6 @@ KIND_OF_CLASS = {
     "gateway": "gateway",
     "host": "host",
 }
-KIND_OF_AV_OS = {"epson-projector": "projector", "clickshare": "display"}
 
 #: RFC 3805 states in the oracle -> the states we report for a supply or tray.
 SUPPLY_STATES = {
@@ -77,7 +76,7 @@ def _words(text: str | None) -> str:
 def expected_kind(oracle: dict[str, Any]) -> str:
     """Our kind for the oracle's device class."""
     if oracle["class"] == "av":
-        return KIND_OF_AV_OS.get(oracle["system"].get("os", ""), "display")
+        return "projector" if "projector" in (oracle["system"].get("os") or "") else "display"
     return KIND_OF_CLASS[oracle["class"]]
 
 
