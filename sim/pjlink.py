@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4352)
     parser.add_argument("--password", help="require PJLink authentication with this password")
     parser.add_argument("--class", dest="pjclass", type=int, choices=(1, 2), default=2)
-    parser.add_argument("--power", choices=sorted(_POWER_DIGITS), default="on")
+    parser.add_argument("--power", "--state", choices=sorted(_POWER_DIGITS), default="on")
     parser.add_argument("--erst", default="000000", help="fan,lamp,temp,cover,filter,other digits 0/1/2")
     parser.add_argument(
         "--lamps", default="1200:1", help="'none' (laser) or hours:on pairs, e.g. 4100:1,20:0"
