@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from campuswatch.report import DeviceReading, GatewayStatus, Problem, SystemInfo
+from campuswatch.report import DeviceReading, GatewayStatus, Problem, Severity, SystemInfo
 
 _WRAP_32 = 2**32
 #: /proc/net/route lists the default route with destination 00000000.
@@ -83,40 +83,33 @@ def rate(previous: int | None, current: int | None, seconds: float) -> float | N
     return None if delta is None else delta / seconds
 
 
+def graded(value: float | None, warning: float, critical: float) -> Severity | None:
+    """The severity of ``value`` against a warning and a critical threshold (inclusive), None below both."""
+    if value is None or value < warning:
+        return None
+    return "critical" if value >= critical else "warning"
+
+
 def gateway_problems(status: GatewayStatus, data_dir: str, limits: Thresholds) -> list[Problem]:
     """Problems of a gateway status: its data disk filling up, a saturated uplink, heat."""
     problems: list[Problem] = []
     disk = status.disk_percent
-    if disk is not None and disk >= limits.disk_warning_percent:
-        critical = disk >= limits.disk_critical_percent
-        problems.append(
-            Problem(
-                code="disk_full",
-                severity="critical" if critical else "warning",
-                summary=f"agent data disk {disk:.0f}% full ({data_dir})",
-                subject=data_dir,
-            )
-        )
+    severity = graded(disk, limits.disk_warning_percent, limits.disk_critical_percent)
+    if severity:
+        summary = f"agent data disk {disk:.0f}% full ({data_dir})"
+        problems.append(Problem(code="disk_full", severity=severity, summary=summary, subject=data_dir))
     speed = status.uplink_speed_bps
     busiest = max(status.uplink_rx_bps or 0.0, status.uplink_tx_bps or 0.0)
     if speed and status.uplink and busiest * 100 >= speed * limits.uplink_saturated_percent:
+        summary = f"uplink {status.uplink} at {busiest * 100 / speed:.0f}% of {speed / 1e6:.0f} Mbit/s"
         problems.append(
-            Problem(
-                code="uplink_saturated",
-                severity="warning",
-                summary=f"uplink {status.uplink} at {busiest * 100 / speed:.0f}% of {speed / 1e6:.0f} Mbit/s",
-                subject=status.uplink,
-            )
+            Problem(code="uplink_saturated", severity="warning", summary=summary, subject=status.uplink)
         )
     temp = status.temperature_c
-    if temp is not None and temp >= limits.temperature_warning_c:
-        critical = temp >= limits.temperature_critical_c
+    severity = graded(temp, limits.temperature_warning_c, limits.temperature_critical_c)
+    if severity:
         problems.append(
-            Problem(
-                code="temperature_high",
-                severity="critical" if critical else "warning",
-                summary=f"gateway at {temp:.0f} °C",
-            )
+            Problem(code="temperature_high", severity=severity, summary=f"gateway at {temp:.0f} °C")
         )
     return problems
 
