@@ -52,18 +52,24 @@ def test_iftable_and_ifxtable_join_by_ifindex() -> None:
 
 
 def test_speed_from_ifhighspeed_when_ifspeed_saturates() -> None:
-    fast, slow, serial = _interfaces(
+    fast, slow, serial, t1, zero = _interfaces(
         f"{IF}.5.1|66|4294967295",
         f"{IFX}.15.1|66|10000",
         f"{IF}.5.2|66|100000000",
         f"{IF}.5.3|66|64000",
         f"{IFX}.15.3|66|0",
         f"{IF}.3.3|2|22",
+        f"{IF}.5.4|66|1544000",
+        f"{IFX}.15.4|66|2",
+        f"{IF}.5.5|66|0",
+        f"{IFX}.15.5|66|1000",
     )
     assert fast.speed_bps == 10_000_000_000
     assert slow.speed_bps == 100_000_000
     assert serial.speed_bps == 64000  # ifHighSpeed 0 rounds a sub-Mbit/s speed away
     assert serial.type == "propPointToPointSerial"
+    assert t1.speed_bps == 1_544_000  # ifSpeed is exact below its ceiling
+    assert zero.speed_bps == 1_000_000_000
 
 
 def test_name_falls_back_to_descr_and_unknown_numbers_stay_numbers() -> None:

@@ -17,7 +17,11 @@ _IF_SPEED_MAX = 4294967295
 
 
 def _speed(if_speed: int | None, high_speed: int | None) -> int | None:
-    if high_speed is not None and (if_speed is None or if_speed == _IF_SPEED_MAX or high_speed > 0):
+    """Bit/s: ifSpeed where it is exact (below its 2^32-1 ceiling), else ifHighSpeed (Mbit/s). ifHighSpeed
+    also stands in for an ifSpeed of 0 that some agents report on fast links."""
+    if if_speed is not None and 0 < if_speed < _IF_SPEED_MAX:
+        return if_speed
+    if high_speed:
         return high_speed * 1_000_000
     return if_speed
 
