@@ -128,3 +128,13 @@ def test_older_aruba_instant_counts_its_client_table() -> None:
     assert busy.wifi is not None and busy.wifi.clients == 2
     assert idle.wifi is not None and (idle.wifi.clients, idle.wifi.radios_up) == (0, 2)
     assert _read(classification=aruba).wifi is None  # nothing answered: nothing known
+
+
+def test_controller_totals_from_scalars() -> None:
+    reading = _read(
+        "1.3.6.1.4.1.25053.1.15.1.1.1.15.1.0|66|3",
+        "1.3.6.1.4.1.25053.1.15.1.1.1.15.2.0|66|57",
+        classification=Classification("access_point", "Ruckus", object_id="1.3.6.1.4.1.25053.3.1.5.15"),
+    )
+    assert reading.wifi is not None
+    assert (reading.wifi.clients, reading.wifi.aps_up, reading.wifi.aps_total) == (57, 3, 3)
