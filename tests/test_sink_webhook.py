@@ -90,12 +90,13 @@ async def test_a_resent_delivery_keeps_its_id_so_the_receiver_drops_it(
 ) -> None:
     token = delivery_id_var.set("hook-42")
     try:
-        await sink.note("WH-1", "once")
-        await sink.note("WH-1", "once")
+        first = await sink.open(draft())
+        again = await sink.open(draft())
     finally:
         delivery_id_var.reset(token)
     assert receiver.duplicates == 1
     assert [d["delivery_id"] for d in receiver.deliveries] == ["hook-42"]
+    assert again == first == "WH-1"
 
 
 async def test_a_receiver_answering_5xx_is_retryable_and_4xx_is_not(

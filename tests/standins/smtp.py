@@ -44,10 +44,12 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # aiosmtpd calls it by this name
+    async def handle_DATA(
+        self, server: Any, session: Any, envelope: Envelope
+    ) -> str:  # aiosmtpd calls it by this name
         """aiosmtpd hook: keep the message."""
         content = envelope.original_content or b""
-        self.messages.append(message_from_bytes(content, policy=policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(content, policy=policy.default))
         self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
         return "250 OK"
 

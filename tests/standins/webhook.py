@@ -1,7 +1,8 @@
 """A real webhook receiver (aiohttp on loopback) that does what a careful receiver should.
 
 It rejects a body whose ``X-Campuswatch-Signature`` does not match (401), drops a delivery id it has
-already seen (answering 200, so the sender stops), and gives each opened ticket its own id. It can be
+already seen (answering what it answered the first time, so a resent open learns the same ticket id),
+and gives each opened ticket its own id. It can be
 told to fail (``fail_with = 503``) or be stopped to play an outage.
 """
 
@@ -28,6 +29,7 @@ class WebhookReceiver:
     #: Answer every request with this status instead of accepting it.
     fail_with: int | None = None
     server: LoopbackServer = field(init=False)
+    _answers: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.server = LoopbackServer(self._app)
@@ -52,13 +54,13 @@ class WebhookReceiver:
         delivery_id = request.headers[DELIVERY_HEADER]
         assert payload["delivery_id"] == delivery_id
         assert payload["event"] == request.headers[EVENT_HEADER]
-        if any(d["delivery_id"] == delivery_id for d in self.deliveries):
+        if delivery_id in self._answers:
             self.duplicates += 1
-            return web.json_response({"duplicate": True})
-        self.deliveries.append(payload)
-        if payload["event"] == "open":
-            return web.json_response({"id": f"WH-{len(self.deliveries)}"}, status=201)
-        return web.Response(text="ok")
+        else:
+            self.deliveries.append(payload)
+            opened = payload["event"] == "open"
+            self._answers[delivery_id] = {"id": f"WH-{len(self.deliveries)}"} if opened else {"ok": True}
+        return web.json_response(self._answers[delivery_id])
 
     def events(self) -> list[tuple[str, str]]:
         """(event, ticket id or dedup key) per accepted delivery."""
