@@ -70,7 +70,7 @@ class SenderStats:
     duplicates: int = 0
     batches_ok: int = 0
     parked: int = 0
-    #: Failed attempts by reason: ``connection``, ``timeout``, ``http_5xx``, ``http_401``, ``bad_ack``, ...
+    #: Failed attempts by reason: ``connection``, ``tls``, ``timeout``, ``http_5xx``, ``http_401``, ``bad_ack``, ...
     failures: dict[str, int] = field(default_factory=dict)
     last_success_at: float | None = None
 
@@ -256,6 +256,13 @@ class Sender:
         except TimeoutError:
             self.stats.fail("timeout")
             log.warning("collector did not answer in time; will retry", extra={"url": self._url})
+        except aiohttp.ClientSSLError as err:
+            # Retrying will not help until ca_file or the collector's certificate is fixed; say so.
+            self.stats.fail("tls")
+            log.error(
+                "TLS with the collector failed; check ca_file and the client certificate",
+                extra={"url": self._url, "error": str(err)},
+            )
         except aiohttp.ClientError as err:
             self.stats.fail("connection")
             # The error names host and port, never headers, so the token cannot leak through it.

@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,14 +54,16 @@ class Receiver:
         #: Awaited after storing a batch and before answering (to kill the agent mid-batch).
         self.after_store: Callable[[], Awaitable[None]] | None = None
         self.port = 0
+        self.scheme = "http"
         self._runner: web.AppRunner | None = None
 
-    async def start(self, port: int = 0) -> None:
+    async def start(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post("/api/v1/reports", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=ssl_context)
+        self.scheme = "https" if ssl_context else "http"
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -71,7 +74,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1/reports"
+        return f"{self.scheme}://127.0.0.1:{self.port}/api/v1/reports"
 
     def stored_seqs(self, agent: str = AGENT) -> list[int]:
         return sorted(self.stored.get(agent, {}))
@@ -331,6 +334,69 @@ async def test_a_recreated_outbox_is_renumbered_above_the_collectors_seq(
     await task
     assert receiver.stored_seqs()[-5:] == [1001, 1002, 1003, 1004, 1005]
     assert outbox.add_poll(poll("p", 9)) == 1006
+
+
+# -- TLS with the city's CA and client certificates ------------------------------------------------
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, a collector certificate for 127.0.0.1 and an agent client certificate, made with openssl."""
+    d = tmp_path_factory.mktemp("pki")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))  # fmt: skip
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                 "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"))  # fmt: skip
+        (d / f"{name}.ext").write_text(ext + "\n")
+        _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"),
+                 "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+                 "-extfile", str(d / f"{name}.ext"), "-out", str(d / f"{name}.pem"))  # fmt: skip
+    return d
+
+
+def _server_context(pki: Path) -> ssl.SSLContext:
+    """The collector side: its certificate, and agents must show one signed by the CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
+    context.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+@pytest.mark.parametrize(
+    ("use_ca", "use_client_cert", "failure"),
+    [(True, True, None), (True, False, "connection"), (False, True, "tls")],
+    ids=["ca-and-client-cert", "no-client-cert", "collector-not-trusted"],
+)
+async def test_tls_needs_the_ca_and_a_client_certificate(
+    pki: Path, outbox: Outbox, use_ca: bool, use_client_cert: bool, failure: str | None
+) -> None:
+    """A collector that demands client certificates; an agent trusts it only through ``ca_file``."""
+    receiver = Receiver()
+    await receiver.start(ssl_context=_server_context(pki))
+    outbox.add_poll(poll("p", 1))
+    sender = make_sender(
+        outbox,
+        receiver.url,
+        ca_file=pki / "ca.pem" if use_ca else None,
+        client_cert=(pki / "client.pem", pki / "client.key") if use_client_cert else None,
+    )
+    task = asyncio.create_task(sender.run())
+    try:
+        if failure is None:
+            await until(lambda: receiver.stored_seqs() == [1], "delivery over TLS")
+        else:
+            await until(lambda: sender.stats.failures.get(failure, 0) >= 2, "refused handshakes")
+    finally:
+        await sender.stop(deadline=0.0)
+        await task
+        await receiver.stop()
+    assert outbox.stats().depth == (0 if failure is None else 1)
+    assert receiver.stored_seqs() == ([1] if failure is None else [])
 
 
 # -- SIGKILL in the middle of a batch ----------------------------------------------------------------
