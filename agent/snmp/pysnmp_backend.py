@@ -85,12 +85,12 @@ def plain_value(value: Any) -> ReplyValue | None:
         return missing
     if isinstance(value, univ.ObjectIdentifier):
         return tuple(value)
+    if isinstance(value, univ.Null):  # before OctetString: pyasn1's Null subclasses it
+        return None
     if isinstance(value, univ.OctetString):  # also IpAddress and Opaque
         return bytes(value.asOctets())
     if isinstance(value, univ.Integer):  # Integer32, Counter32/64, Gauge32, TimeTicks, Unsigned32
         return int(value)
-    if isinstance(value, univ.Null):
-        return None
     raise SnmpReplyError(f"unsupported SNMP value type {type(value).__name__}")
 
 
