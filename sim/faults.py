@@ -30,6 +30,7 @@ FAULTS = (
     "paper_out",
     "port_down",
     "on_battery",
+    "lamp_failure",
     "silent",
 )
 SILENT = "silent"
@@ -85,10 +86,12 @@ DEMO_TIMETABLE: tuple[Step, ...] = (
     Step(40, "printer-lehrerzimmer", "paper_jam", "inject"),
     Step(55, "ups-serverraum", "on_battery", "inject"),
     Step(70, "switch-foyer", "port_down", "inject"),
+    Step(80, "beamer-raum-101", "lamp_failure", "inject"),
     Step(90, "printer-lehrerzimmer", "paper_jam", "clear"),
     Step(105, "ups-serverraum", "on_battery", "clear"),
     Step(120, "printer-lehrerzimmer", "silent", "inject"),
     Step(165, "printer-lehrerzimmer", "silent", "clear"),
+    Step(150, "beamer-raum-101", "lamp_failure", "clear"),
     Step(180, "switch-foyer", "port_down", "clear"),
     Step(200, "printer-raum-101", "toner_empty", "clear"),
 )

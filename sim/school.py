@@ -10,6 +10,10 @@ Faults are SNMP SETs (v2c, the device's community) of the values :func:`sim.faul
 from the recording's baseline and the device's active faults, so clearing one of several faults
 leaves the others in place and clearing the last restores the recorded values.
 
+With ``projector=True`` the school also has a PJLink projector (:mod:`sim.pjlink`, class 2, with a
+password) whose faults change its state in place: ``lamp_failure`` (ERST lamp error, lamp off) and
+``silent`` (it accepts connections and says nothing).
+
     async with SimulatedSchool() as school:
         host, port = school.endpoint("printer-lehrerzimmer")
         await school.inject("printer-lehrerzimmer", "paper_jam")
@@ -28,10 +32,53 @@ from pathlib import Path
 
 from sim.devices import RECORDINGS, SimDevice, school_devices
 from sim.faults import SILENT, compose
+from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.snmpio import SnmpIO
 from sim.snmpsim import SnmpSimulator, free_udp_port
 
 log = logging.getLogger(__name__)
+
+PROJECTOR = "beamer-raum-101"
+PROJECTOR_PASSWORD = "raum101"
+#: The projector's faults: ProjectorState fields and the values they take while the fault is active.
+PROJECTOR_FAULTS: dict[str, dict[str, object]] = {
+    "lamp_failure": {"erst": "020000", "lamps": [(4107, False)]},
+    SILENT: {"mode": "silent"},
+}
+
+
+def _projector_state() -> ProjectorState:
+    """An Epson classroom projector, running, lamp fine."""
+    return ProjectorState(
+        pjclass=2,
+        password=PROJECTOR_PASSWORD,
+        name="Raum 101",
+        manufacturer="EPSON",
+        product="EB-W49",
+        serial="X5F3901234L",
+        info="EB-W49/XGA",
+        lamps=[(2870, True)],
+        mac="a4:ee:57:31:0c:9d",
+    )
+
+
+@dataclass
+class _Projector:
+    """The running projector simulator, its recorded state and its active faults in order."""
+
+    simulator: PjlinkSimulator
+    baseline: ProjectorState
+    active: list[str] = field(default_factory=list)
+
+    def apply(self) -> None:
+        """Set every field a fault touches to its baseline, then to what the active faults make it.
+
+        The state is changed in place: the simulator's TCP and UDP sides share the object."""
+        for key in {k for fault in PROJECTOR_FAULTS.values() for k in fault}:
+            setattr(self.simulator.state, key, getattr(self.baseline, key))
+        for fault in self.active:
+            for key, value in PROJECTOR_FAULTS[fault].items():
+                setattr(self.simulator.state, key, value)
 
 
 @dataclass
@@ -62,6 +109,7 @@ class SimulatedSchool:
         host: str = "127.0.0.1",
         ports: dict[str, int] | None = None,
         log_dir: Path | None = None,
+        projector: bool = False,
     ) -> None:
         self.recordings = recordings
         self.host = host
@@ -69,6 +117,8 @@ class SimulatedSchool:
         self._specs = list(devices) if devices is not None else list(school_devices())
         self._ports = dict(ports or {})
         self._devices: dict[str, _Device] = {}
+        self._with_projector = projector
+        self._projector: _Projector | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._snmp = SnmpIO()
 
@@ -78,7 +128,9 @@ class SimulatedSchool:
         return list(self._specs)
 
     def endpoint(self, name: str) -> tuple[str, int]:
-        """Where the device answers SNMP (its community is its name)."""
+        """Where the device answers: SNMP over UDP (its community is its name), PJLink over TCP."""
+        if self._projector is not None and name == PROJECTOR:
+            return self._projector.simulator.host, self._projector.simulator.port
         device = self._device(name)
         return device.host, device.port
 
@@ -89,7 +141,31 @@ class SimulatedSchool:
 
     def active_faults(self, name: str) -> tuple[str, ...]:
         """The device's active faults, in the order they were injected."""
+        if self._projector is not None and name == PROJECTOR:
+            return tuple(self._projector.active)
         return tuple(self._device(name).active)
+
+    def agent_devices(self) -> list[dict[str, str]]:
+        """The ``devices:`` entries of an agent config that watches this school (communities inline)."""
+        switch = next((d.name for d in self._specs if d.kind == "switch"), None)
+        entries = []
+        for spec in self._specs:
+            entry = {"id": spec.name, "address": self.address(spec.name), "community": spec.name}
+            entry["label"] = spec.label
+            if spec.kind == "printer" and switch:
+                entry["parent"] = switch
+            entries.append(entry)
+        if self._projector is not None:
+            entries.append(
+                {
+                    "id": PROJECTOR,
+                    "address": self.address(PROJECTOR),
+                    "protocol": "pjlink",
+                    "password": PROJECTOR_PASSWORD,
+                    "label": self._projector.baseline.name,
+                }
+            )
+        return entries
 
     def _device(self, name: str) -> _Device:
         try:
@@ -113,6 +189,12 @@ class SimulatedSchool:
             self._devices[spec.name] = _Device(spec, self.host, port, data_dir)
         try:
             await asyncio.gather(*(self._start_responder(d) for d in self._devices.values()))
+            if self._with_projector:
+                simulator = PjlinkSimulator(
+                    _projector_state(), host=self.host, port=self._ports.get(PROJECTOR, 0)
+                )
+                await simulator.__aenter__()
+                self._projector = _Projector(simulator, _projector_state())
         except BaseException:
             await self.stop()
             raise
@@ -141,6 +223,9 @@ class SimulatedSchool:
     async def stop(self) -> None:
         """Stop every responder and remove the working copies."""
         await asyncio.gather(*(self._stop_responder(d) for d in self._devices.values()))
+        if self._projector is not None:
+            await self._projector.simulator.__aexit__(None, None, None)
+            self._projector = None
         self._snmp.close()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -155,6 +240,9 @@ class SimulatedSchool:
 
     async def inject(self, name: str, fault: str) -> None:
         """Make the fault happen on the device; injecting an active fault again changes nothing."""
+        if self._projector is not None and name == PROJECTOR:
+            self._projector_fault(fault, active=True)
+            return
         device = self._device(name)
         if fault != SILENT and fault not in device.spec.faults:
             known = ", ".join([*device.spec.faults, SILENT])
@@ -171,6 +259,9 @@ class SimulatedSchool:
 
     async def clear(self, name: str, fault: str) -> None:
         """End the fault (the device recovers); clearing an inactive fault changes nothing."""
+        if self._projector is not None and name == PROJECTOR:
+            self._projector_fault(fault, active=False)
+            return
         device = self._device(name)
         async with device.lock:
             if fault not in device.active:
@@ -181,6 +272,20 @@ class SimulatedSchool:
             # A restarted responder serves the recording again: re-apply what is still wrong.
             await self._apply(device)
         log.info("fault cleared", extra={"device": name, "fault": fault})
+
+    def _projector_fault(self, fault: str, *, active: bool) -> None:
+        projector = self._projector
+        assert projector is not None
+        if fault not in PROJECTOR_FAULTS:
+            raise ValueError(f"{PROJECTOR} has no fault {fault!r}; it knows: {', '.join(PROJECTOR_FAULTS)}")
+        if active == (fault in projector.active):
+            return
+        if active:
+            projector.active.append(fault)
+        else:
+            projector.active.remove(fault)
+        projector.apply()
+        log.info("fault injected" if active else "fault cleared", extra={"device": PROJECTOR, "fault": fault})
 
     async def _apply(self, device: _Device) -> None:
         """SET every settable value to what the active faults make it (nothing to do while silent)."""

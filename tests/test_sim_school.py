@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from agent.errors import DeviceUnreachable
+from agent.pjlink import read_url
 from agent.snmp.types import Oid, oid
-from sim.school import SimulatedSchool
+from campuswatch.config import Secret
+from sim.devices import school_devices
+from sim.school import PROJECTOR, PROJECTOR_PASSWORD, SimulatedSchool
 from sim.snmpio import PyValue, SnmpFailure, SnmpIO
 
 SYS_NAME = oid("1.3.6.1.2.1.1.5.0")
@@ -87,8 +91,6 @@ def _diff(before: dict[Oid, PyValue], after: dict[Oid, PyValue]) -> dict[Oid, Py
 
 
 def test_every_fault_of_every_device_is_covered_here() -> None:
-    from sim.devices import school_devices
-
     known = {(d.name, f) for d in school_devices() for f in d.faults}
     assert known == set(EXPECTED)
 
@@ -191,3 +193,40 @@ async def test_unknown_devices_and_faults_are_refused(school: SimulatedSchool) -
     with pytest.raises(ValueError, match="has no fault 'paper_jam'"):
         await school.inject("switch-foyer", "paper_jam")
     assert school.active_faults("switch-foyer") == ()
+
+
+async def test_projector_lamp_failure_and_silence_show_over_pjlink_and_clear() -> None:
+    async with SimulatedSchool(devices=[], projector=True) as school:
+        url = f"pjlink://{school.address(PROJECTOR)}"
+        password = Secret(PROJECTOR_PASSWORD)
+        healthy = await read_url(url, password, 2.0)
+        assert healthy.errors is not None and healthy.errors.lamp == "ok"
+
+        await school.inject(PROJECTOR, "lamp_failure")
+        failed = await read_url(url, password, 2.0)
+        assert failed.errors is not None and failed.errors.lamp == "error"
+        assert [lamp.on for lamp in failed.lamps] == [False]
+
+        await school.inject(PROJECTOR, "silent")
+        with pytest.raises(DeviceUnreachable):
+            await read_url(url, password, 0.5)
+
+        await school.clear(PROJECTOR, "silent")
+        await school.clear(PROJECTOR, "lamp_failure")
+        assert school.active_faults(PROJECTOR) == ()
+        assert await read_url(url, password, 2.0) == healthy
+
+        with pytest.raises(ValueError, match="no fault 'paper_jam'"):
+            await school.inject(PROJECTOR, "paper_jam")
+
+
+async def test_agent_devices_list_every_device_with_its_address_and_credentials() -> None:
+    async with SimulatedSchool(projector=True) as school:
+        entries = {e["id"]: e for e in school.agent_devices()}
+        assert set(entries) == {d.name for d in school.devices} | {PROJECTOR}
+        for device in school.devices:
+            assert entries[device.name]["address"] == school.address(device.name)
+            assert entries[device.name]["community"] == device.name
+        assert entries["printer-lehrerzimmer"]["parent"] == "switch-foyer"
+        assert entries[PROJECTOR]["protocol"] == "pjlink"
+        assert entries[PROJECTOR]["password"] == PROJECTOR_PASSWORD
