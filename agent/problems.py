@@ -52,10 +52,18 @@ _MARKER_TYPES = frozenset(
 )
 
 
+def _supply_name(supply: Supply) -> str:
+    """How the helpdesk names a supply: its description, with its colour when the description lacks it."""
+    name = supply.description or supply.type
+    if supply.colorant and supply.colorant.lower() not in name.lower():
+        return f"{supply.colorant} {name}"
+    return name
+
+
 def _supply_problems(supplies: list[Supply], low_percent: float | None) -> list[Problem]:
     out: list[Problem] = []
     for supply in supplies:
-        name, subject = supply.description or supply.type, str(supply.index)
+        name, subject = _supply_name(supply), str(supply.index)
         state = supply.state
         if low_percent is not None and supply.supply_class == "consumed" and supply.level_percent is not None:
             state = (

@@ -98,7 +98,7 @@ def test_printer_plan_walks_only_the_supply_columns_it_decodes() -> None:
     tables = {t.name: t for t in plan.tables}
     supplies = tables["prtMarkerSuppliesTable"]
     assert supplies.root == oid("1.3.6.1.2.1.43.11.1.1")
-    assert supplies.columns == (4, 5, 6, 7, 8, 9)
+    assert supplies.columns == (3, 4, 5, 6, 7, 8, 9)
     assert "lldpRemTable" not in tables and "dot1dTpFdbTable" not in tables
     assert tables["ifTable"].max_repetitions < plan_for(Classification("switch")).tables[0].max_repetitions
 

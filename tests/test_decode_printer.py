@@ -250,3 +250,17 @@ def test_marker_standby_means_power_saving() -> None:
     assert (reading.printer.device_status, reading.printer.power_saver) == ("warning", True)
     awake = _read(["1.3.6.1.2.1.43.10.2.1.15.1.1|2|4"])
     assert awake.printer is not None and awake.printer.power_saver is False
+
+
+def test_colorant_of_a_supply() -> None:
+    reading = _read(
+        [
+            f"{SUPPLY}.3.1.1|2|2",
+            f"{SUPPLY}.5.1.1|2|3",
+            f"{SUPPLY}.6.1.1|4|Toner Cartridge OKI DATA CORP",
+            f"{SUPPLY}.9.1.1|2|-3",
+            "1.3.6.1.2.1.43.12.1.1.4.1.1|4|black",
+            "1.3.6.1.2.1.43.12.1.1.4.1.2|4|cyan",
+        ]
+    )
+    assert reading.supplies[0].colorant == "cyan"

@@ -60,6 +60,16 @@ def test_supplies() -> None:
     ]
 
 
+def test_supply_named_with_its_colour_when_the_description_lacks_it() -> None:
+    reading = _printer(
+        supplies=[
+            Supply(index=1, description="Toner Cartridge OKI", type="toner", state="empty", colorant="cyan"),
+            Supply(index=2, description="Black Toner", type="toner", state="empty", colorant="black"),
+        ]
+    )
+    assert [p[2] for p in _codes(reading)] == ["cyan Toner Cartridge OKI empty", "Black Toner empty"]
+
+
 def test_low_threshold_from_config() -> None:
     reading = _printer(
         supplies=[Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=18.0)]

@@ -20,6 +20,7 @@ PRT_GENERAL_ENTRY = oid("1.3.6.1.2.1.43.5.1.1")
 PRT_LOCALIZATION_ENTRY = oid("1.3.6.1.2.1.43.7.1.1")
 PRT_MARKER_ENTRY = oid("1.3.6.1.2.1.43.10.2.1")
 PRT_SUPPLIES_ENTRY = oid("1.3.6.1.2.1.43.11.1.1")
+PRT_COLORANT_ENTRY = oid("1.3.6.1.2.1.43.12.1.1")
 PRT_INPUT_ENTRY = oid("1.3.6.1.2.1.43.8.2.1")
 PRT_ALERT_ENTRY = oid("1.3.6.1.2.1.43.18.1.1")
 _LEVEL_OTHER, _LEVEL_UNKNOWN, _LEVEL_SOME = -1, -2, -3
@@ -152,8 +153,13 @@ def decode_supplies(reader: Reader, hr_index: int, vendor: str | None) -> list[S
     data = _knowledge.printer()
     rows = _Rows(reader, PRT_SUPPLIES_ENTRY, hr_index, "supplies")
     codec = _codec(reader, hr_index)
+    colorants = _Rows(reader, PRT_COLORANT_ENTRY, hr_index, "supplies")
     out: list[Supply] = []
     for index in rows.indexes(5, 6, 8, 9):
+        colorant_index = rows.num(3, index, "prtMarkerSuppliesColorantIndex")
+        colorant = (
+            colorants.text(4, colorant_index, "prtMarkerColorantValue", codec) if colorant_index else None
+        )
         supply_type = rows.enum(5, index, data.supply_types, "prtMarkerSuppliesType") or "unknown"
         supply_class = rows.enum(4, index, data.supply_classes, "prtMarkerSuppliesClass")
         if supply_class is None:  # the class column is optional: waste containers are receptacles
@@ -182,6 +188,7 @@ def decode_supplies(reader: Reader, hr_index: int, vendor: str | None) -> list[S
                 state=level.state,
                 level_percent=level.percent,
                 supply_class=supply_class if supply_class in ("consumed", "filled") else "other",  # type: ignore[arg-type]
+                colorant=colorant or None,
                 level_raw=level_raw,
                 max_capacity_raw=max_raw,
                 unit=unit,
