@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 
 from collector.tickets.outbox import (
     Dispatcher,
+    OutboxOp,
+    OutboxStats,
     TicketOutbox,
     backoff_delay,
     draft_payload,
@@ -235,6 +238,8 @@ async def test_each_sink_has_its_own_queue(outbox: TicketOutbox) -> None:
     assert up.calls == [("open", "k1", "Printer offline")]
     assert down.calls == []
     assert outbox.stats()["down"].pending == 1
+    assert outbox.stats(["down", "up", "idle"])["idle"] == OutboxStats(0, 0, 0, 0, 0.0)
+    assert outbox.stats()["up"].delivered == 1
 
 
 async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock: FakeClock) -> None:
@@ -291,3 +296,26 @@ def test_prune_drops_only_old_delivered_operations(outbox: TicketOutbox, clock: 
     assert outbox.prune(older_than_seconds=60) == 1
     assert [o.dedup_key for o in outbox.operations()] == ["k2"]
     assert outbox.external_id("s", "k1") == "T1"
+
+
+async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> None:
+    class FlakyOutbox(TicketOutbox):
+        failed = False
+
+        def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
+            if not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database is locked")
+            return super().due(sink, limit)
+
+    box = FlakyOutbox(tmp_path / "o.sqlite")
+    sink = ScriptedSink()
+    box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=0.05).run())
+    await asyncio.wait_for(sink.called.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert box.failed
+    assert sink.calls == [("open", "k1", "Printer offline")]
+    box.close()

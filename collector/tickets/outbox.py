@@ -33,7 +33,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -249,8 +249,9 @@ class TicketOutbox:
         """Parked operations with their reasons."""
         return self.operations(sink, "parked")
 
-    def stats(self) -> dict[str, OutboxStats]:
-        """Per-sink counts (see :class:`OutboxStats`)."""
+    def stats(self, sinks: Iterable[str] = ()) -> dict[str, OutboxStats]:
+        """Per-sink counts (see :class:`OutboxStats`): every sink with operations, plus ``sinks`` (zeros
+        for a configured sink that has had none, so its metrics exist from the start)."""
         now = self.clock()
         with self._lock:
             rows = self._db.execute(
@@ -262,7 +263,8 @@ class TicketOutbox:
                 " MIN(CASE WHEN state = 'pending' THEN created_at END)"
                 " FROM ticket_outbox GROUP BY sink"
             ).fetchall()
-        return {
+        stats = dict.fromkeys(sinks, OutboxStats(0, 0, 0, 0, 0.0))
+        stats |= {
             sink: OutboxStats(
                 pending=pending,
                 failing=failing,
@@ -272,6 +274,7 @@ class TicketOutbox:
             )
             for sink, pending, failing, parked, done, oldest in rows
         }
+        return stats
 
     def prune(self, older_than_seconds: float) -> int:
         """Delete delivered operations older than the given age; returns how many."""
@@ -374,7 +377,14 @@ class Dispatcher:
         wakeup = self._wakeups[name]
         while True:
             wakeup.clear()
-            await self._drain_sink(name)
+            try:
+                await self._drain_sink(name)
+            except Exception:
+                # The outbox itself failed (disk full, database locked too long). Nothing was marked
+                # done, so waiting and trying again is safe, and stopping would strand every ticket.
+                log.exception("ticket outbox pass failed; retrying", extra={"sink": name})
+                await asyncio.sleep(self.poll_interval)
+                continue
             now = self.outbox.clock()
             hold = self._hold_until[name] - now
             if hold > 0:
