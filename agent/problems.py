@@ -7,7 +7,9 @@ way a helpdesk would write them ("paper jam", "black toner empty", "on battery, 
 Deliberately not problems: ports that are administratively down (someone chose that); supplies that
 only say "some remaining" or "unknown" (no number to judge); and the printer flags ``offline`` and
 ``serviceRequested`` on their own: CUPS ignores both as unreliable (many printers set them while asleep
-or warming up), so ``serviceRequested`` counts only with a corroborating fault.
+or warming up), so ``serviceRequested`` counts only with a corroborating fault; and hrDeviceStatus
+warning/down by itself: printers report it while asleep (``PrinterStatus.power_saver``), the error flags
+and alerts say what is actually wrong.
 """
 
 from __future__ import annotations
