@@ -96,12 +96,11 @@ def decode_device(
     reading.interfaces = _guarded(reader, "interfaces", [], lambda: decode_interfaces(reader))
     if c.kind == "printer":
         _guarded(reader, "printer", None, lambda: _printer(reader, reading, c.vendor))
-    no_ups: tuple[UpsStatus | None, list[Sensor]] = (None, [])
-    ups, ups_sensors = _guarded(reader, "ups", no_ups, lambda: decode_ups(reader, c.object_id))
-    reading.ups = ups if c.kind == "ups" else None
     reading.sensors = _guarded(reader, "sensors", [], lambda: decode_entity_sensors(reader))
-    if reading.ups is not None:
-        reading.sensors.extend(ups_sensors)
+    if c.kind == "ups":
+        no_ups: tuple[UpsStatus | None, list[Sensor]] = (None, [])
+        reading.ups, ups_sensors = _guarded(reader, "ups", no_ups, lambda: decode_ups(reader, c.object_id))
+        reading.sensors += ups_sensors
     reading.poe = _guarded(reader, "poe", [], lambda: decode_poe(reader))
     reading.neighbors = _guarded(reader, "neighbors", [], lambda: decode_lldp(reader, reading.interfaces))
     reading.neighbors += _guarded(reader, "fdb", [], lambda: decode_fdb(reader, reading.interfaces))
