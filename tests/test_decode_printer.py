@@ -125,7 +125,12 @@ def test_percent_unit_means_a_maximum_of_100() -> None:
 
 def test_ricoh_near_end_code_is_low() -> None:
     assert _supply(-100, 100, vendor="Ricoh").state == "low"
-    assert _supply(-100, 100, vendor="HP").state == "unknown"  # not a valid RFC 3805 level elsewhere
+
+
+def test_a_level_below_minus_three_is_unknown_and_noted() -> None:
+    reading = _read([f"{SUPPLY}.5.1.1|2|3", f"{SUPPLY}.8.1.1|2|100", f"{SUPPLY}.9.1.1|2|-100"], "HP")
+    assert (reading.supplies[0].state, reading.supplies[0].level_percent) == ("unknown", None)
+    assert reading.partial == {"supplies": "supply 1: level -100 is not an RFC 3805 value"}
 
 
 def test_brother_three_state_toner() -> None:

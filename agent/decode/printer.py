@@ -30,8 +30,9 @@ def printer_device_index(reader: Reader) -> int | None:
     """hrDeviceIndex of the printer: the hrDeviceTable row typed hrDevicePrinter, else the first row of
     the hrPrinterTable or the Printer-MIB tables (their first index is the hrDeviceIndex)."""
     printer_type = _knowledge.devices().printer_evidence.hr_device_type_printer
+    printer_oid = oid(printer_type) if printer_type else None
     for index, value in reader.column(HR_DEVICE_ENTRY, 2).items():
-        if printer_type and value == oid(printer_type) and len(index) == 1:
+        if value == printer_oid and len(index) == 1:
             return index[0]
     for entry, col in (
         (HR_PRINTER_ENTRY, 2),
@@ -168,6 +169,8 @@ def decode_supplies(reader: Reader, hr_index: int, vendor: str | None) -> list[S
         level_raw = rows.num(9, index, "prtMarkerSuppliesLevel")
         max_raw = rows.num(8, index, "prtMarkerSuppliesMaxCapacity")
         quirk = _quirk_state(vendor, level_raw, max_raw)
+        if quirk is None and level_raw is not None and level_raw < _LEVEL_SOME:
+            reader.note("supplies", f"supply {index}: level {level_raw} is not an RFC 3805 value")
         level = (
             Level(quirk)
             if quirk
