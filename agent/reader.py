@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.decode import SYSTEM_PLAN, Classification, classify, decode_device, plan_for
 from agent.errors import DeviceError
+from agent.problems import problems_of
 from agent.snmp.client import SnmpClient
 from agent.snmp.types import SnmpTarget, oid_str
 from campuswatch.report import DevicePoll, DeviceReading
@@ -43,6 +44,7 @@ class SnmpDeviceReader:
             result = await self.client.fetch(target, SYSTEM_PLAN.merged(plan_for(known[1])))
         reading = decode_device(address, result.varbinds, known[1])
         reading.partial.update(result.failed_tables)
+        reading.problems = problems_of(reading)
         return reading
 
     def _remember(self, key: str, varbinds: dict) -> tuple[str, Classification]:  # type: ignore[type-arg]

@@ -52,6 +52,7 @@ class Agent:
         self.sender = self._make_sender(config)
         self.scheduler = AsyncIOScheduler()
         self.metrics: object | None = None
+        self._gateway_sample: object | None = None
         self._on_poll: list[Callable[[DevicePoll], None]] = []
 
     def _make_sender(self, config: AgentConfig) -> Sender:
@@ -96,7 +97,11 @@ class Agent:
         from agent.gateway import read_gateway
 
         started = time.time()
-        reading = await asyncio.to_thread(read_gateway, self.config.state_dir())
+        reading, self._gateway_sample = await asyncio.to_thread(
+            read_gateway,
+            self._gateway_sample,  # type: ignore[arg-type]
+            data_dir=self.config.state_dir(),
+        )
         result = DevicePoll(
             device=GATEWAY_DEVICE_ID, address="localhost", status="ok", polled_at=started, reading=reading
         )

@@ -1,0 +1,161 @@
+"""Helpers for end-to-end tests: the real collector and agent as subprocesses, talking HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def free_tcp_port() -> int:
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str, every_s: float = 0.25) -> T:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Collector:
+    """A ``campuswatch-collector serve`` subprocess on a temporary SQLite file."""
+
+    def __init__(self, workdir: Path, schools: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.port = free_tcp_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = workdir / "collector.sqlite3"
+        schools_file = workdir / "schools.yaml"
+        schools_file.write_text(yaml.safe_dump({"schools": {k: {"name": v} for k, v in schools.items()}}))
+        self.config = workdir / "collector.yaml"
+        self.config.write_text(
+            yaml.safe_dump(
+                {"listen": f"127.0.0.1:{self.port}", "db": str(self.db), "schools_file": str(schools_file)}
+            )
+        )
+        self.log = workdir / "collector.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a collector subcommand against this collector's config."""
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "collector.cli",
+                "--log-format",
+                "json",
+                *args,
+                "--config",
+                str(self.config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def token(self, school: str) -> str:
+        """A new token for ``school``."""
+        result = self.cli("token", "create", school)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def start(self) -> None:
+        """Start serving and wait for /healthz."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "collector.cli",
+                    "--log-format",
+                    "json",
+                    "serve",
+                    "--config",
+                    str(self.config),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def healthy() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        wait_for(healthy, 30, "collector /healthz")
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.proc:
+            _stop(self.proc)
+
+    def tickets(self, **filters: str) -> list[dict[str, Any]]:
+        """``GET /api/v1/tickets`` with filters."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        data = get_json(f"{self.url}/api/v1/tickets?{query}")
+        return list(data["tickets"] if isinstance(data, dict) else data)
+
+
+@contextmanager
+def running_agent(workdir: Path, config: dict[str, Any]) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``campuswatch-agent run`` subprocess with this config; stopped with SIGTERM afterwards."""
+    path = workdir / "agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    log = workdir / "agent.log"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "--log-format", "json", "run", "--config", str(path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        yield proc
+    finally:
+        _stop(proc)
