@@ -162,6 +162,22 @@ def encode_request(
     )
 
 
+def encode_v3_discovery(message_id: int) -> bytes:
+    """An SNMPv3 engine-discovery request (RFC 3414 4.): no user, no engine id, noAuthNoPriv, reportable.
+    Every live v3 agent answers it with a usmStatsUnknownEngineIDs report, whatever our credentials."""
+    header = _tlv(
+        SEQUENCE,
+        _tlv(INTEGER, _int_body(message_id))
+        + _tlv(INTEGER, _int_body(65507))
+        + _tlv(OCTET_STRING, b"\x04")  # flags: reportable
+        + _tlv(INTEGER, _int_body(3)),  # USM
+    )
+    usm = _tlv(SEQUENCE, b"\x04\x00" + _tlv(INTEGER, b"\x00") * 2 + b"\x04\x00" * 3)
+    pdu = _tlv(GET, _tlv(INTEGER, _int_body(message_id)) + b"\x02\x01\x00" * 2 + _tlv(SEQUENCE, b""))
+    scoped = _tlv(SEQUENCE, b"\x04\x00\x04\x00" + pdu)
+    return _tlv(SEQUENCE, _tlv(INTEGER, _int_body(3)) + header + _tlv(OCTET_STRING, usm) + scoped)
+
+
 # --- decoding ----------------------------------------------------------------------------------------
 
 

@@ -71,6 +71,19 @@ _AUTH_INDICATIONS = (
     errind.AuthenticationError,
     errind.AuthenticationFailure,
 )
+#: MIB modules pysnmp imports lazily when the first user, community or target is configured.
+_CONFIG_MIBS = (
+    "PYSNMP-MIB",
+    "PYSNMP-SOURCE-MIB",
+    "PYSNMP-USM-MIB",
+    "SNMPv2-TM",
+    "__PYSNMP-USM-MIB",
+    "__SNMPv2-MIB",
+    "SNMP-COMMUNITY-MIB",
+    "SNMP-TARGET-MIB",
+    "SNMP-USER-BASED-SM-MIB",
+    "SNMP-VIEW-BASED-ACM-MIB",
+)
 _MISSING = {
     rfc1905.NoSuchObject: Missing.NO_SUCH_OBJECT,
     rfc1905.NoSuchInstance: Missing.NO_SUCH_INSTANCE,
@@ -182,6 +195,8 @@ def build_backend() -> PysnmpBackend:
     """Build the engine and load the MIB modules it resolves OIDs with. Blocks: run in a thread."""
     engine = SnmpEngine()
     view = CommandGeneratorVarBinds.get_mib_view_controller(engine.cache)
-    # Resolving one OID now loads SNMPv2-SMI & co here, not later inside the event loop.
+    # Resolving one OID and loading what configuring users and targets imports reads these MIB
+    # modules here, not later inside the event loop (a test records which thread loads them).
     ObjectType(ObjectIdentity((1, 3, 6, 1, 2, 1, 1, 1, 0))).resolve_with_mib(view)
+    engine.get_mib_builder().load_modules(*_CONFIG_MIBS)
     return PysnmpBackend(engine)
