@@ -148,6 +148,7 @@ class Sender:
                     await self._step(session)
                 await self._drain(session)
         finally:
+            self._outbox.remove_listener(wake)
             self._finished.set()
 
     async def stop(self, deadline: float = 10.0) -> None:

@@ -130,7 +130,8 @@ class Outbox:
         self._path = Path(path)
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[], None]] = []
+        # A tuple replaced whole: adds on worker threads iterate it while the loop adds or removes.
+        self._listeners: tuple[Callable[[], None], ...] = ()
         self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         # WAL: the sender reads while the poller writes, and a crash never corrupts committed events.
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -174,7 +175,11 @@ class Outbox:
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every committed add, from the adding thread (keep it thread-safe)."""
-        self._listeners.append(callback)
+        self._listeners = (*self._listeners, callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling ``callback`` (a sender that ends, e.g. replaced after a config reload)."""
+        self._listeners = tuple(c for c in self._listeners if c is not callback)
 
     def _add(
         self,

@@ -111,9 +111,16 @@ def test_stats_track_depth_bytes_and_oldest(path: Path) -> None:
 def test_listeners_hear_every_add(path: Path) -> None:
     box = Outbox(path)
     heard: list[int] = []
-    box.add_listener(lambda: heard.append(box.stats().last_seq))
+
+    def listen() -> None:
+        heard.append(box.stats().last_seq)
+
+    box.add_listener(listen)
     box.add_poll(make_poll("a"))
     box.add_heartbeat(Heartbeat(agent_version="t", uptime_s=1.0))
+    assert heard == [1, 2]
+    box.remove_listener(listen)
+    box.add_heartbeat(Heartbeat(agent_version="t", uptime_s=2.0))
     assert heard == [1, 2]
 
 
