@@ -42,7 +42,7 @@ PROJECTOR = "beamer-raum-101"
 PROJECTOR_PASSWORD = "raum101"
 #: The projector's faults: ProjectorState fields and the values they take while the fault is active.
 PROJECTOR_FAULTS: dict[str, dict[str, object]] = {
-    "lamp_failure": {"erst": "020000", "lamps": [(4107, False)]},
+    "lamp_failure": {"erst": "020000", "lamps": [(2870, False)]},
     SILENT: {"mode": "silent"},
 }
 

@@ -1,0 +1,366 @@
+"""The whole of campuswatch on one machine: collector, agent and a simulated school whose devices fail.
+
+    python -m sim.demo [--listen 127.0.0.1:8750] [--state-dir ./var/demo] [--duration S] [--interval S]
+
+It writes a collector config and a schools list into the state directory, creates the school's token
+with ``campuswatch-collector token create``, starts ``campuswatch-collector serve``, the simulated
+school (printers, switch, UPS, projector) and ``campuswatch-agent run`` against it, then plays the fault
+timetable (:data:`sim.faults.DEMO_TIMETABLE`) and prints a line whenever a ticket opens or resolves
+(it polls ``GET /api/v1/tickets``). Ctrl-C, SIGTERM or the end of ``--duration`` stop everything: the
+agent, then the collector, then the school; the exit status is 0. It is 1 when a part fails to start
+or dies on its way.
+
+Each run starts from an empty database and outbox; the logs stay in ``<state-dir>/logs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from campuswatch.logs import JsonFormatter
+from sim.faults import DEMO_TIMETABLE, LoopClock, Step, run_timetable
+from sim.school import SimulatedSchool
+from sim.snmpio import SnmpFailure
+
+log = logging.getLogger(__name__)
+
+SCHOOL_ID = "bert-brecht-gymnasium"
+SCHOOL_NAME = "Bert-Brecht-Gymnasium"
+DB_NAME = "collector.sqlite3"
+#: Seconds the collector may take to answer its health check, and a child to stop on SIGTERM.
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+TICKET_POLL_S = 2.0
+
+
+class DemoFailed(Exception):
+    """A part of the demo did not start or died; the message says which and where its log is."""
+
+
+def _command(name: str) -> list[str]:
+    """The console script installed beside this Python (the venv's), else the one on PATH."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        raise DemoFailed(f"{name} is not installed (pip install -e . in the project)")
+    return [found]
+
+
+@dataclass
+class Child:
+    """A child process of the demo, its log file, and whether we asked it to stop."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it does not exit in time."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                log.warning("child did not stop; killing it", extra={"child": self.name})
+                self.process.kill()
+                self.process.wait()
+        log.info("child stopped", extra={"child": self.name, "status": self.process.returncode})
+
+
+def _spawn(name: str, argv: list[str], logs: Path) -> Child:
+    log_path = logs / f"{name}.log"
+    out = log_path.open("ab")
+    # A session of its own: Ctrl-C reaches only the demo, which then stops the children in order.
+    process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    out.close()
+    log.info("child started", extra={"child": name, "pid": process.pid, "argv": argv})
+    return Child(name, process, log_path)
+
+
+@dataclass
+class _Narrated:
+    """The school, with a line printed for each fault the timetable injects or clears."""
+
+    school: SimulatedSchool
+    say: Callable[[str], None]
+
+    async def inject(self, device: str, fault: str) -> None:
+        self.say(f"fault    {fault} on {device}")
+        await self.school.inject(device, fault)
+
+    async def clear(self, device: str, fault: str) -> None:
+        self.say(f"recovery {fault} on {device}")
+        await self.school.clear(device, fault)
+
+
+class Demo:
+    """One demo run; :meth:`run` does everything and returns the exit status."""
+
+    def __init__(
+        self,
+        *,
+        listen: str,
+        state_dir: Path,
+        duration_s: float | None,
+        interval_s: float,
+        timetable: Sequence[Step] = DEMO_TIMETABLE,
+        speed: float = 1.0,
+    ) -> None:
+        self.listen = listen
+        self.url = f"http://{listen}"
+        self.state_dir = state_dir.resolve()
+        self.logs = self.state_dir / "logs"
+        self.duration_s = duration_s
+        self.interval_s = interval_s
+        self.timetable = [s._replace(at_s=s.at_s / speed) for s in timetable]
+        self.children: list[Child] = []
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        """One line for the person watching, stamped with the seconds since the start."""
+        print(f"[{time.monotonic() - self.started:5.0f}s] {text}", flush=True)
+
+    def _prepare(self) -> tuple[Path, Path]:
+        """Fresh state: config files, no database or outbox of an earlier run. Returns the config paths."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+            (self.state_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(self.state_dir / "agent-data", ignore_errors=True)
+        schools = self.state_dir / "schools.yaml"
+        schools.write_text(yaml.safe_dump({"schools": {SCHOOL_ID: {"name": SCHOOL_NAME}}}))
+        collector = self.state_dir / "collector.yaml"
+        collector.write_text(
+            yaml.safe_dump({"listen": self.listen, "db": DB_NAME, "schools_file": schools.name})
+        )
+        return collector, self.state_dir / "agent.yaml"
+
+    def _collector_args(self, collector_config: Path) -> list[str]:
+        return ["--config", str(collector_config), "--db", str(self.state_dir / DB_NAME)]
+
+    def _create_token(self, collector_config: Path) -> Path:
+        argv = [
+            *_command("campuswatch-collector"),
+            "--log-format",
+            "json",
+            "token",
+            "create",
+            SCHOOL_ID,
+            *self._collector_args(collector_config),
+        ]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False)
+        token = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+        if result.returncode != 0 or not token:
+            raise DemoFailed(f"campuswatch-collector token create failed: {result.stderr.strip()}")
+        token_file = self.state_dir / "token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        return token_file
+
+    def _write_agent_config(self, path: Path, school: SimulatedSchool, token_file: Path) -> None:
+        config = {
+            "school": SCHOOL_ID,
+            "agent_id": "demo-gateway",
+            "collector": {"url": self.url, "token_file": str(token_file)},
+            "data_dir": str(self.state_dir / "agent-data"),
+            # The demo's machine may run a real agent: no metrics port to collide with.
+            "metrics_listen": None,
+            "heartbeat_s": max(self.interval_s, 5.0),
+            "defaults": {"interval_s": self.interval_s, "timeout_s": 1.0, "retries": 1},
+            "devices": school.agent_devices(),
+        }
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    async def _wait_for_collector(self, session: aiohttp.ClientSession, child: Child) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if child.process.poll() is not None:
+                raise DemoFailed(
+                    f"the collector exited with status {child.process.returncode}; see {child.log_path}"
+                )
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(f"{self.url}/api/v1/tickets") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+        raise DemoFailed(f"the collector did not answer on {self.url} within {START_TIMEOUT_S:.0f}s")
+
+    async def _watch_tickets(self, session: aiohttp.ClientSession) -> None:
+        """Print a line when a ticket opens or resolves (the collector's API is the truth)."""
+        states: dict[object, str] = {}
+        while True:
+            try:
+                async with session.get(f"{self.url}/api/v1/tickets") as response:
+                    tickets = await response.json() if response.status == 200 else []
+            except (aiohttp.ClientError, TimeoutError) as err:
+                log.warning("ticket poll failed", extra={"error": str(err)})
+                tickets = []
+            for ticket in sorted(tickets, key=lambda t: t["id"]):
+                previous = states.get(ticket["id"])
+                if ticket["state"] != previous:
+                    states[ticket["id"]] = ticket["state"]
+                    verb = "opened  " if ticket["state"] == "open" else f"{ticket['state']:8}"
+                    self.say(f"ticket #{ticket['id']} {verb} {ticket['device']}: {ticket['title']}")
+            await asyncio.sleep(TICKET_POLL_S)
+
+    async def _watch_children(self) -> None:
+        """Return when a child exits on its own (a crash: the demo cannot go on)."""
+        while True:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    raise DemoFailed(
+                        f"{child.name} exited with status {child.process.returncode}; see {child.log_path}"
+                    )
+            await asyncio.sleep(0.5)
+
+    async def _play(self, school: SimulatedSchool) -> None:
+        try:
+            await run_timetable(_Narrated(school, self.say), self.timetable, LoopClock())
+        except (ValueError, SnmpFailure) as err:
+            raise DemoFailed(f"the fault timetable failed: {err}") from err
+        self.say("timetable done; Ctrl-C to stop")
+        await asyncio.Event().wait()
+
+    async def run(self) -> int:
+        """Start everything, play the faults, stop everything; the exit status."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        collector_config, agent_config = self._prepare()
+        status = 0
+        school = SimulatedSchool(log_dir=self.logs, projector=True)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+                token_file = await asyncio.to_thread(self._create_token, collector_config)
+                collector = _spawn(
+                    "collector",
+                    [
+                        *_command("campuswatch-collector"),
+                        "--log-format",
+                        "json",
+                        "serve",
+                        "--listen",
+                        self.listen,
+                        *self._collector_args(collector_config),
+                    ],
+                    self.logs,
+                )
+                self.children.append(collector)
+                await self._wait_for_collector(session, collector)
+                await school.start()
+                self._write_agent_config(agent_config, school, token_file)
+                self.children.append(
+                    _spawn(
+                        "agent",
+                        [
+                            *_command("campuswatch-agent"),
+                            "--log-format",
+                            "json",
+                            "run",
+                            "--config",
+                            str(agent_config),
+                        ],
+                        self.logs,
+                    )
+                )
+                self.say(f"collector: {self.url}/  (tickets: {self.url}/api/v1/tickets)")
+                for entry in school.agent_devices():
+                    self.say(f"device   {entry['id']:22} {entry['address']:17} {entry.get('label', '')}")
+                status = await self._until_stopped(stop, session, school)
+        except DemoFailed as err:
+            self.say(f"failed: {err}")
+            status = 1
+        finally:
+            self.say("stopping")
+            for child in reversed(self.children):
+                await asyncio.to_thread(child.stop)
+            await school.stop()
+        self.say("stopped")
+        return status
+
+    async def _until_stopped(
+        self, stop: asyncio.Event, session: aiohttp.ClientSession, school: SimulatedSchool
+    ) -> int:
+        tasks = {
+            asyncio.create_task(stop.wait(), name="signal"),
+            asyncio.create_task(self._watch_tickets(session), name="tickets"),
+            asyncio.create_task(self._watch_children(), name="children"),
+            asyncio.create_task(self._play(school), name="timetable"),
+        }
+        if self.duration_s is not None:
+            tasks.add(asyncio.create_task(asyncio.sleep(self.duration_s), name="duration"))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        return 0
+
+
+def _log_to_file(path: Path) -> None:
+    """The demo's own structured logs go to a file: the terminal is for the story."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("pysnmp", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sim.demo``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8750", help="the collector's address (default 127.0.0.1:8750)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("var/demo"),
+        help="configs, database, logs (default ./var/demo)",
+    )
+    parser.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=15.0, help="the agent's poll interval in seconds (default 15)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="play the fault timetable this many times faster (default 1)"
+    )
+    args = parser.parse_args(argv)
+    if args.speed <= 0 or args.interval <= 0:
+        parser.error("--speed and --interval must be positive")
+    _log_to_file(args.state_dir / "logs" / "demo.log")
+    demo = Demo(
+        listen=args.listen,
+        state_dir=args.state_dir,
+        duration_s=args.duration,
+        interval_s=args.interval,
+        speed=args.speed,
+    )
+    return asyncio.run(demo.run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
