@@ -41,6 +41,8 @@ class CollectorConfig(_Strict):
     #: How often agents send a heartbeat; a school is offline after ``offline_after_missed`` of them.
     heartbeat_s: float = 60.0
     offline_after_missed: int = 3
+    #: Stored events older than this are deleted (devices' state and tickets stay); an hourly job.
+    events_retention_days: float = 14.0
     #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
     unreachable_after_polls: int = 2
     tls: TlsSection | None = None
@@ -100,8 +102,9 @@ def _check(config: CollectorConfig) -> None:
     for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
         if getattr(config, key) < 1:
             raise Invalid((key,), "must be at least 1")
-    if config.heartbeat_s <= 0:
-        raise Invalid(("heartbeat_s",), "must be positive")
+    for key in ("heartbeat_s", "events_retention_days"):
+        if getattr(config, key) <= 0:
+            raise Invalid((key,), "must be positive")
 
 
 def _check_schools(schools: SchoolsFile) -> None:

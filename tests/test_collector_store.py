@@ -118,3 +118,15 @@ async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: Sqlite
     three = await store.create_ticket(**args, at=4.0)  # type: ignore[arg-type]
     assert three.id != one.id
     assert [t.id for t in await store.list_tickets(state="open")] == [three.id]
+
+
+async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: SqliteStore) -> None:
+    await store.store_events("a1", "bbg", [_event(1), _event(2)], received_at=100.0)
+    await store.store_events("a1", "bbg", [_event(3)], received_at=300.0)
+    await store.store_events("a2", "bbg", [_event(1), _event(2)], received_at=100.0)
+    assert await store.prune_events(received_before=200.0) == 3
+    events = await store.list_events(school=None, device=None, since=None, limit=10)
+    assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 3), ("a2", 2)]
+    # The acknowledgement an agent gets stays where it was, and a resend of a kept seq is still a duplicate.
+    again = await store.store_events("a2", "bbg", [_event(2)], received_at=400.0)
+    assert (again.acked_seq, again.duplicates) == (2, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -54,7 +53,7 @@ def create_app(
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
     app[CONTEXT] = ctx
     app.on_startup.append(_load_schools)
-    app.cleanup_ctx.append(_liveness_watch)
+    app.cleanup_ctx.append(_background_jobs)
     app.router.add_post("/api/v1/reports", reports.post_report)
     app.router.add_get("/api/v1/tickets", api.list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", api.get_ticket)
@@ -76,20 +75,34 @@ async def _load_schools(app: web.Application) -> None:
     log.info("schools loaded", extra={"schools": len(ctx.schools)})
 
 
-async def _liveness_watch(app: web.Application) -> AsyncIterator[None]:
-    """Check once per heartbeat interval which schools fell silent, for as long as the app runs."""
+#: How often old events are pruned.
+PRUNE_INTERVAL_S = 3600.0
+
+
+async def _every(interval_s: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run ``job`` every ``interval_s`` seconds; a failed run is logged and the next one still happens."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await job()
+        except StoreError as err:
+            log.error(f"{name} failed", extra={"error": str(err)})
+
+
+async def _background_jobs(app: web.Application) -> AsyncIterator[None]:
+    """For as long as the app runs: look for silent schools each heartbeat interval, prune hourly."""
     ctx = app[CONTEXT]
 
-    async def watch() -> None:
-        while True:
-            await asyncio.sleep(ctx.config.heartbeat_s)
-            try:
-                await ctx.ingestor.check_liveness()
-            except StoreError as err:
-                log.error("liveness check failed", extra={"error": str(err)})
+    async def prune() -> None:
+        cutoff = ctx.clock() - ctx.config.events_retention_days * 86400
+        deleted = await ctx.store.prune_events(cutoff)
+        log.info("old events pruned", extra={"deleted": deleted})
 
-    task = asyncio.create_task(watch())
+    tasks = [
+        asyncio.create_task(_every(ctx.config.heartbeat_s, ctx.ingestor.check_liveness, "liveness check")),
+        asyncio.create_task(_every(PRUNE_INTERVAL_S, prune, "event pruning")),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -218,6 +218,11 @@ class Store(Protocol):
         """
         ...
 
+    async def prune_events(self, received_before: float) -> int:
+        """Delete events received before the given time, except each agent's newest (its acked seq
+        must survive); returns how many were deleted."""
+        ...
+
     async def record_heartbeat(self, agent_id: str, at: float) -> None:
         """Note that an agent's heartbeat arrived (its own clock's ``at``)."""
         ...

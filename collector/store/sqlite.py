@@ -39,6 +39,9 @@ from collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Events deleted per transaction when pruning: small enough not to hold up a report for long.
+_PRUNE_CHUNK = 5000
+
 _DEVICE_COLUMNS = (
     "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
     "d.consecutive_failures, r.body"
@@ -164,6 +167,23 @@ class SqliteStore:
             )
 
         return await self._run(op)
+
+    async def prune_events(self, received_before: float) -> int:
+        """Delete old events in chunks, each its own transaction, so reports keep flowing meanwhile."""
+
+        def chunk(conn: sqlite3.Connection) -> int:
+            with _write(conn):
+                cur = conn.execute(
+                    "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < ? "
+                    "AND e.seq < (SELECT MAX(n.seq) FROM events n WHERE n.agent_id = e.agent_id) LIMIT ?)",
+                    (received_before, _PRUNE_CHUNK),
+                )
+                return cur.rowcount
+
+        deleted = 0
+        while (count := await self._run(chunk)) > 0:
+            deleted += count
+        return deleted
 
     async def record_heartbeat(self, agent_id: str, at: float) -> None:
         """Keep the newest heartbeat time of an agent."""
