@@ -179,7 +179,7 @@ class Outbox:
 
     def remove_listener(self, callback: Callable[[], None]) -> None:
         """Stop calling ``callback`` (a sender that ends, e.g. replaced after a config reload)."""
-        self._listeners = tuple(c for c in self._listeners if c is not callback)
+        self._listeners = tuple(c for c in self._listeners if c != callback)
 
     def _add(
         self,
