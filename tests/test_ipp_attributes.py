@@ -11,11 +11,11 @@ from pyipp.parser import parse
 from agent.ipp.attributes import (
     StateReason,
     camel_type,
+    detected_errors,
     parse_device_id,
     parse_reason,
     parse_reasons,
     printer_reading,
-    reason_problems,
     supply_state,
 )
 
@@ -51,24 +51,21 @@ def test_idle_ippeveprinter_reports_state_identity_and_two_printer_supply_entrie
 
 def test_faults_set_through_ippeveprinter_web_forms_become_problems() -> None:
     # Captured after GET /supplies?supply0=100&supply1=0 and /media?...&level1=0 on a running printer.
-    reading = printer_attrs("ippeveprinter-faults.bin")
-    assert reading["printer-state-reasons"] == [
+    attrs = printer_attrs("ippeveprinter-faults.bin")
+    assert attrs["printer-state-reasons"] == [
         "marker-waste-full-report",
         "media-empty-report",
         "toner-empty-report",
     ]
-    result = printer_reading("p", reading)
+    result = printer_reading("p", attrs)
     assert result.printer is not None
-    assert result.printer.detected_errors == ["no_paper", "no_toner"]
-    # -report reasons are informational (RFC 8011): the printer still runs.
+    assert result.printer.state_reasons == attrs["printer-state-reasons"]
+    # -report reasons are information (RFC 8011): no detected error, the printer still runs...
+    assert result.printer.detected_errors == []
     assert result.printer.device_status == "running"
+    # ...but the supply levels themselves show the faults, with the codes SNMP printers get.
     assert [s.state for s in result.supplies] == ["full", "empty"]
-    assert problem_codes(result) == {
-        ("supply_empty", "1", "critical"),
-        ("supply_empty", "2", "critical"),
-        ("printer_no_paper", "", "info"),
-        ("printer_no_toner", "", "info"),
-    }
+    assert problem_codes(result) == {("waste_full", "1", "critical"), ("supply_empty", "2", "critical")}
 
 
 def test_marker_arrays_special_levels_are_states_not_numbers() -> None:
@@ -107,22 +104,20 @@ def test_none_reason_is_no_reason_and_single_value_is_a_list() -> None:
 
 
 def test_reasons_map_to_snmp_detected_errors_and_problem_codes() -> None:
-    reasons = parse_reasons(
-        [
-            "media-jam-error",
-            "door-open",
-            "cover-open-warning",
-            "media-needed-error",
-            "spool-area-full-warning",
-        ]
-    )
-    detected, problems = reason_problems(reasons)
-    assert detected == ["jammed", "door_open", "no_paper"]
-    # The worst suffix of a condition wins (door-open without suffix is an error).
-    assert {(p.code, p.severity) for p in problems} == {
-        ("printer_jammed", "critical"),
-        ("printer_door_open", "critical"),
-        ("printer_no_paper", "critical"),
+    reasons = [
+        "media-jam-error",
+        "door-open",
+        "cover-open-warning",
+        "media-needed-error",
+        "spool-area-full-warning",
+        "toner-low-report",
+    ]
+    assert detected_errors(parse_reasons(reasons)) == ["jammed", "door_open", "no_paper"]
+    reading = printer_reading("p", {"printer-state": 5, "printer-state-reasons": reasons})
+    assert problem_codes(reading) == {
+        ("printer_jammed", "", "critical"),
+        ("printer_door_open", "", "critical"),
+        ("printer_no_paper", "", "critical"),
     }
 
 
@@ -141,6 +136,7 @@ def test_warning_reason_makes_device_status_warning() -> None:
     assert reading.printer is not None
     assert (reading.printer.device_status, reading.printer.printer_status) == ("warning", "printing")
     assert reading.printer.detected_errors == ["low_toner"]
+    assert problem_codes(reading) == {("printer_low_toner", "", "warning")}
 
 
 @pytest.mark.parametrize(
@@ -164,7 +160,7 @@ def test_supply_state(
     assert supply_state(level, filled=filled, low=low, high=high) == expected
 
 
-def test_low_marker_gives_supply_low_with_marker_index_as_subject() -> None:
+def test_low_marker_and_nearly_full_waste_are_warnings_with_the_marker_index_as_subject() -> None:
     attrs = {
         "marker-names": ["Black", "Waste"],
         "marker-types": ["toner", "waste-toner"],
@@ -177,7 +173,7 @@ def test_low_marker_gives_supply_low_with_marker_index_as_subject() -> None:
         ("low", "consumed"),
         ("near_full", "filled"),
     ]
-    assert problem_codes(reading) == {("supply_low", "1", "warning"), ("supply_low", "2", "warning")}
+    assert problem_codes(reading) == {("supply_low", "1", "warning"), ("waste_near_full", "2", "warning")}
 
 
 def test_printer_supply_in_other_units_becomes_percent_of_capacity() -> None:

@@ -61,7 +61,7 @@ def test_real_ippeveprinter_reports_state_and_two_supplies() -> None:
     assert reading["problems"] == []
 
 
-def test_real_ippeveprinter_fault_empty_toner_full_waste_no_paper() -> None:
+def test_real_ippeveprinter_fault_empty_toner_full_waste_tank() -> None:
     # ippeveprinter's web forms change supplies and trays while it runs; it then sets state reasons.
     set_faults = (
         f'{sys.executable} -c "import urllib.request as u; '
@@ -69,18 +69,15 @@ def test_real_ippeveprinter_fault_empty_toner_full_waste_no_paper() -> None:
         f"u.urlopen('http://localhost:{PORT}/media?size1=iso_a4_210x297mm&type1=stationery&level1=0').read()\""
     )
     reading = in_printer_namespace(f"{set_faults} && {PROBE}")
-    assert set(reading["printer"]["state_reasons"]) >= {"toner-empty-report", "media-empty-report"}
-    assert set(reading["printer"]["detected_errors"]) == {"no_toner", "no_paper"}
-    codes = {(p["code"], p["subject"]) for p in reading["problems"]}
+    reasons = set(reading["printer"]["state_reasons"])
+    assert reasons >= {"toner-empty-report", "media-empty-report", "marker-waste-full-report"}
+    # ippeveprinter reports these as -report reasons: information, not detected errors (RFC 8011).
+    assert reading["printer"]["detected_errors"] == []
     toner = next(s for s in reading["supplies"] if s["description"] == "Black Toner")
     waste = next(s for s in reading["supplies"] if s["description"] == "Toner Waste Tank")
-    assert (toner["state"], waste["state"]) == ("empty", "full")
-    assert {
-        ("supply_empty", str(toner["index"])),
-        ("supply_empty", str(waste["index"])),
-        ("printer_no_toner", ""),
-        ("printer_no_paper", ""),
-    } == codes
+    assert (toner["state"], toner["level_percent"], waste["state"]) == ("empty", 0.0, "full")
+    codes = {(p["code"], p["subject"]) for p in reading["problems"]}
+    assert codes == {("supply_empty", str(toner["index"])), ("waste_full", str(waste["index"]))}
 
 
 def test_real_ippeveprinter_with_marker_arrays_and_special_levels() -> None:

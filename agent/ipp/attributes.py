@@ -16,15 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from campuswatch.report import (
-    DeviceReading,
-    PrinterStatus,
-    Problem,
-    Severity,
-    Supply,
-    SupplyState,
-    SystemInfo,
-)
+from agent.problems import problems_of
+from campuswatch.report import DeviceReading, PrinterStatus, Supply, SupplyState, SystemInfo
 
 ReasonSeverity = Literal["report", "warning", "error"]
 
@@ -78,17 +71,6 @@ REASON_ERRORS: dict[str, str] = {
     "output-area-almost-full": "output_near_full",
     "output-area-full": "output_full",
 }
-
-#: Detected errors that are problems, with the codes the SNMP decoders use.
-ERROR_PROBLEMS: dict[str, tuple[str, str]] = {
-    "jammed": ("printer_jammed", "paper jam"),
-    "door_open": ("printer_door_open", "a door or cover is open"),
-    "no_paper": ("printer_no_paper", "out of paper"),
-    "no_toner": ("printer_no_toner", "out of toner"),
-}
-
-#: A reason's suffix says how bad it is; RFC 8011 4.4.12: no suffix means error.
-_SEVERITY: dict[ReasonSeverity, Severity] = {"error": "critical", "warning": "warning", "report": "info"}
 
 #: Default thresholds when the printer gives no marker-low-levels / marker-high-levels. CUPS calls a
 #: supply at or below 5 % low and at or below 1 % empty; ippeveprinter calls a waste tank at 95 % almost full.
@@ -275,52 +257,18 @@ def printer_supply_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
     return supplies
 
 
-def supply_problems(supplies: Sequence[Supply]) -> list[Problem]:
-    """supply_empty / supply_low per supply (subject = its index); a full waste tank counts as empty."""
-    problems = []
-    for s in supplies:
-        if s.state in ("empty", "full"):
-            word = "full" if s.state == "full" else "empty"
-            problems.append(
-                Problem(
-                    code="supply_empty",
-                    severity="critical",
-                    summary=f"{s.description} {word}",
-                    subject=str(s.index),
-                )
-            )
-        elif s.state in ("low", "near_full"):
-            word = "almost full" if s.state == "near_full" else "low"
-            problems.append(
-                Problem(
-                    code="supply_low",
-                    severity="warning",
-                    summary=f"{s.description} {word}",
-                    subject=str(s.index),
-                )
-            )
-    return problems
+def detected_errors(reasons: Sequence[StateReason]) -> list[str]:
+    """The hrPrinterDetectedErrorState names (as the SNMP side reports them) of warning and error reasons.
 
-
-def reason_problems(reasons: Sequence[StateReason]) -> tuple[list[str], list[Problem]]:
-    """Detected errors (SNMP vocabulary) and the problems they mean, at the severity the suffix gives."""
-    detected: list[str] = []
-    problems: list[Problem] = []
-    worst: dict[str, ReasonSeverity] = {}
-    order: tuple[ReasonSeverity, ...] = ("report", "warning", "error")
+    A ``-report`` reason is information only: RFC 8011 says it "MUST contain nothing that could affect
+    the printed output", so it is kept in ``state_reasons`` but is no detected error.
+    """
+    errors: list[str] = []
     for reason in reasons:
         error = REASON_ERRORS.get(reason.keyword)
-        if error is None:
-            continue
-        if error not in detected:
-            detected.append(error)
-        if error not in worst or order.index(reason.severity) > order.index(worst[error]):
-            worst[error] = reason.severity
-    for error in detected:
-        if error in ERROR_PROBLEMS:
-            code, summary = ERROR_PROBLEMS[error]
-            problems.append(Problem(code=code, severity=_SEVERITY[worst[error]], summary=summary))
-    return detected, problems
+        if error is not None and reason.severity != "report" and error not in errors:
+            errors.append(error)
+    return errors
 
 
 def _device_status(state: int | None, reasons: Sequence[StateReason]) -> str:
@@ -359,8 +307,7 @@ def printer_reading(address: str, attrs: Mapping[str, Any]) -> DeviceReading:
     state = _int_or_none(attrs.get("printer-state"))
     reasons = parse_reasons(attrs.get("printer-state-reasons"))
     supplies = markers_to_supplies(attrs) if "marker-levels" in attrs else printer_supply_to_supplies(attrs)
-    detected, problems = reason_problems(reasons)
-    return DeviceReading(
+    reading = DeviceReading(
         address=address,
         kind="printer",
         system=system_info(attrs),
@@ -368,8 +315,10 @@ def printer_reading(address: str, attrs: Mapping[str, Any]) -> DeviceReading:
         printer=PrinterStatus(
             device_status=_device_status(state, reasons),
             printer_status=_PRINTER_STATUS.get(state, "unknown") if state is not None else None,
-            detected_errors=detected,
+            detected_errors=detected_errors(reasons),
             state_reasons=[r.text for r in reasons],
         ),
-        problems=supply_problems(supplies) + problems,
     )
+    # The same judgement as for printers read over SNMP: one fault, one problem code, whatever protocol.
+    reading.problems = problems_of(reading)
+    return reading
