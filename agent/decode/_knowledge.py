@@ -8,6 +8,7 @@ key (campuswatch.config), never halfway through a poll.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import msgspec
@@ -15,7 +16,9 @@ import msgspec
 from campuswatch.config import load_yaml
 from campuswatch.report import DeviceKind
 
-MIBS_DIR = Path(__file__).resolve().parents[2] / "mibs"
+#: mibs/ beside the agent package (a source checkout or editable install); CAMPUSWATCH_MIBS_DIR points
+#: elsewhere for an installed agent whose data files live apart from the code.
+MIBS_DIR = Path(os.environ.get("CAMPUSWATCH_MIBS_DIR") or Path(__file__).resolve().parents[2] / "mibs")
 
 
 class _Data(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
