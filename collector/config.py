@@ -43,6 +43,9 @@ class CollectorConfig(_Strict):
     offline_after_missed: int = 3
     #: Stored events older than this are deleted (devices' state and tickets stay); an hourly job.
     events_retention_days: float = 14.0
+    #: A problem back within this many seconds of its ticket's resolution reopens that ticket (a toner
+    #: swapped for a nearly empty one, a flapping link) instead of opening another; 0 never reopens.
+    reopen_within_s: float = 3600.0
     #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
     unreachable_after_polls: int = 2
     tls: TlsSection | None = None
@@ -102,6 +105,8 @@ def _check(config: CollectorConfig) -> None:
     for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
         if getattr(config, key) < 1:
             raise Invalid((key,), "must be at least 1")
+    if config.reopen_within_s < 0:
+        raise Invalid(("reopen_within_s",), "must not be negative")
     for key in ("heartbeat_s", "events_retention_days"):
         if getattr(config, key) <= 0:
             raise Invalid((key,), "must be positive")

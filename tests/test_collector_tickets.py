@@ -78,11 +78,33 @@ async def test_empty_toner_gives_one_ticket_resolved_with_a_note_when_it_clears(
     assert device["problems"] == []
 
 
-async def test_a_problem_that_returns_gets_a_new_ticket(agent: Agent) -> None:
+async def test_a_problem_back_soon_reopens_its_ticket(agent: Agent) -> None:
     await agent.poll("pr1", problems=[TONER])
     await agent.poll("pr1")
     await agent.poll("pr1", problems=[TONER])
-    tickets = await agent.get("/api/v1/tickets")
+    [ticket] = await agent.get("/api/v1/tickets")
+    assert ticket["state"] == "open" and ticket["resolved_at"] is None
+    detail = await agent.get(f"/api/v1/tickets/{ticket['id']}")
+    assert [n["kind"] for n in detail["history"]] == ["opened", "resolved", "reopened"]
+    assert "the problem is back" in detail["history"][-1]["text"]
+    # Resolving again works on the reopened ticket.
+    await agent.poll("pr1")
+    [ticket] = await agent.get("/api/v1/tickets")
+    assert ticket["state"] == "resolved"
+
+
+async def test_a_problem_back_after_the_reopen_window_gets_a_new_ticket(tmp_path: Path) -> None:
+    school = {"bbg": "Bert-Brecht-Gymnasium"}
+    async with (
+        running_collector(tmp_path, school, reopen_within_s=90.0) as c,
+        aiohttp.ClientSession() as http,
+    ):
+        agent = Agent(http, c)
+        await agent.poll("pr1", problems=[TONER])  # polls are 60 s apart
+        await agent.poll("pr1")
+        await agent.poll("pr1")
+        await agent.poll("pr1", problems=[TONER])
+        tickets = await agent.get("/api/v1/tickets")
     assert sorted(t["state"] for t in tickets) == ["open", "resolved"]
 
 

@@ -40,7 +40,9 @@ def create_app(
     """The aiohttp application over ``store``. Serve it with :func:`collector.http.server.start_server`,
     which turns aiohttp's own request decompression off so that bad gzip gets a clear 400."""
     schools: dict[str, School] = {}
-    lifecycle = TicketLifecycle(store, BuiltinTicketSink(store, clock), schools)
+    lifecycle = TicketLifecycle(
+        store, BuiltinTicketSink(store, clock), schools, reopen_within_s=config.reopen_within_s
+    )
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
     liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
     ctx = Context(

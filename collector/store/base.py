@@ -263,6 +263,10 @@ class Store(Protocol):
         """Open a problem; if one with this key is already open, return that one unchanged."""
         ...
 
+    async def last_resolved_problem(self, key: ProblemKey) -> ProblemRecord | None:
+        """The most recently resolved problem with this identity, if any."""
+        ...
+
     async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
         """Mark a problem resolved."""
         ...

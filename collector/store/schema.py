@@ -97,6 +97,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             text TEXT NOT NULL
         )""",
     ),
+    (
+        # The ticket lifecycle looks up the last resolved problem of an identity to reopen its ticket.
+        "CREATE INDEX problems_identity ON problems (school, device, code, subject, resolved_at)",
+    ),
 )
 
 #: The schema version a fully migrated database has.

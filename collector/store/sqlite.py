@@ -331,6 +331,17 @@ class SqliteStore:
 
         return await self._run(op)
 
+    async def last_resolved_problem(self, key: ProblemKey) -> ProblemRecord | None:
+        """The newest resolved problem of an identity."""
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? AND code = ? "
+                "AND subject = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1",
+                (key.school, key.device, key.code, key.subject),
+            ).fetchone()
+        )
+        return None if row is None else _problem(row)
+
     async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
         """Resolve a problem by id (a resolved one stays as it was)."""
 

@@ -65,14 +65,25 @@ def resolve_note(problem: ProblemRecord) -> str:
     return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
 
 
+def reopen_note(problem: ProblemRecord) -> str:
+    """The note on a ticket reopened because its problem came back."""
+    return (
+        f"Reopened automatically: the problem is back since {_when(problem.opened_at)} ({problem.summary})."
+    )
+
+
 class TicketLifecycle:
     """Applies problem changes to the store and keeps exactly one ticket per open problem."""
 
-    def __init__(self, store: Store, sink: TicketSink, schools: Mapping[str, School]) -> None:
+    def __init__(
+        self, store: Store, sink: TicketSink, schools: Mapping[str, School], *, reopen_within_s: float = 0.0
+    ) -> None:
         self._store = store
         self._sink = sink
         #: Read at each use, so that the caller may refresh the mapping in place.
         self._schools = schools
+        #: A problem back within this time after its ticket was resolved reopens that ticket.
+        self._reopen_within_s = reopen_within_s
 
     async def apply(
         self, changes: ProblemChanges, device: DeviceRecord | None, at: float, *, tickets: bool = True
@@ -113,10 +124,24 @@ class TicketLifecycle:
         for problem in waiting:
             await self._open_ticket(problem, devices.get(problem.key.device))
 
+    async def _recent_ticket(self, problem: ProblemRecord) -> str | None:
+        """The ticket of the same problem if it was resolved only a short while ago."""
+        if self._reopen_within_s <= 0:
+            return None
+        last = await self._store.last_resolved_problem(problem.key)
+        if last is None or last.ticket_ref is None or last.resolved_at is None:
+            return None
+        return last.ticket_ref if problem.opened_at - last.resolved_at <= self._reopen_within_s else None
+
     async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None) -> None:
         draft = ticket_draft(problem, self._schools.get(problem.key.school), device)
+        recent = await self._recent_ticket(problem)
         try:
-            ref = await self._sink.open(draft)
+            if recent is not None:
+                await self._sink.reopen(recent, reopen_note(problem))
+                ref = recent
+            else:
+                ref = await self._sink.open(draft)
         except TicketSinkError as err:
             log.warning(
                 "ticket not opened, retried at the next poll",
@@ -124,4 +149,7 @@ class TicketLifecycle:
             )
             return
         await self._store.set_problem_ticket(problem.id, ref)
-        log.info("ticket opened", extra={"sink": self._sink.name, "ticket": ref, "title": draft.title})
+        log.info(
+            "ticket reopened" if recent else "ticket opened",
+            extra={"sink": self._sink.name, "ticket": ref, "title": draft.title},
+        )
