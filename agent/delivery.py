@@ -127,6 +127,7 @@ class Sender:
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._drain_until: float | None = None
+        self._task: asyncio.Task[None] | None = None
         self.stats = SenderStats()
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Sender:
                 loop.call_soon_threadsafe(self._wake.set)
 
         self._outbox.add_listener(wake)
+        self._task = asyncio.current_task()
         try:
             async with aiohttp.ClientSession(
                 timeout=self._timeout, connector=aiohttp.TCPConnector(ssl=self._ssl_context())
@@ -158,7 +160,10 @@ class Sender:
         try:
             await asyncio.wait_for(self._finished.wait(), deadline + 1.0)
         except TimeoutError:
-            log.warning("sender did not stop within its deadline", extra={"deadline_s": deadline})
+            # A request still in flight: abandon it. Its events stay queued and go again next start.
+            log.warning("sender did not stop within its deadline; cancelled", extra={"deadline_s": deadline})
+            if self._task is not None:
+                self._task.cancel()
 
     # -- the loop --------------------------------------------------------------------------------------
 

@@ -247,6 +247,28 @@ async def test_stop_gives_up_at_the_deadline_and_keeps_the_events(outbox: Outbox
     assert outbox.stats().depth == 1
 
 
+async def test_stop_abandons_a_request_the_collector_never_answers(outbox: Outbox) -> None:
+    """A hung collector cannot hold the agent's shutdown past the deadline; the event stays queued."""
+    receiver = Receiver()
+    hang = asyncio.Event()
+
+    async def never_answer() -> None:
+        await hang.wait()
+
+    receiver.after_store = never_answer
+    await receiver.start()
+    outbox.add_poll(poll("p", 1))
+    sender = make_sender(outbox, receiver.url, request_timeout=3600.0)
+    task = asyncio.create_task(sender.run())
+    await until(lambda: receiver.stored_seqs() == [1], "the request to be in flight")
+    await sender.stop(deadline=0.1)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    hang.set()
+    await receiver.stop()
+    assert outbox.stats().depth == 1, "not acknowledged, so still queued (the collector dedupes the resend)"
+
+
 # -- refusals ---------------------------------------------------------------------------------------
 
 
