@@ -112,13 +112,14 @@ def _ports(reading: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
             ("admin", interface["admin_status"], port.get("ifAdminStatus")),
             ("oper", interface["oper_status"], port.get("ifOperStatus")),
             ("speed", interface["speed_bps"], port.get("ifSpeed")),
+            ("type", interface["type"], port.get("ifType")),
         )
         for what, mine, theirs in checks:
             if theirs is None and mine is None:
                 continue
             if what == "name" and _words(mine) == _words(theirs):
                 continue
-            if what in ("admin", "oper") and str(mine) == str(theirs):
+            if what in ("admin", "oper", "type") and str(mine) == str(theirs):
                 continue
             if what == "speed" and (mine or 0) == (theirs or 0):
                 continue
