@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from collector.store.base import AgentOfAnotherSchool, DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
-from collector.store.schema import SCHEMA_VERSION
+from collector.store.base import (
+    AgentOfAnotherSchool,
+    DeviceUpdate,
+    NewEvent,
+    ProblemKey,
+    School,
+    StoreError,
+    TicketNote,
+)
+from collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from collector.store.sqlite import SqliteStore
 
 
@@ -130,3 +138,30 @@ async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: Sq
     # The acknowledgement an agent gets stays where it was, and a resend of a kept seq is still a duplicate.
     again = await store.store_events("a2", "bbg", [_event(2)], received_at=400.0)
     assert (again.acked_seq, again.duplicates) == (2, 1)
+
+
+async def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        conn.execute("INSERT INTO schools (id, name) VALUES ('bbg', 'Bert-Brecht-Gymnasium')")
+    store = await SqliteStore.open(path)
+    assert [s.id for s in await store.list_schools()] == ["bbg"]
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert versions == list(range(1, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 2
+    assert "problems_identity" in indexes
+
+
+async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this collector"):
+        await SqliteStore.open(path)

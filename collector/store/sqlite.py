@@ -72,6 +72,9 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             conn = await loop.run_in_executor(executor, _connect, p)
+        except StoreError:
+            executor.shutdown(wait=False)
+            raise
         except (sqlite3.Error, OSError) as err:
             executor.shutdown(wait=False)
             raise StoreError(f"cannot open database {p}: {err}") from err
@@ -454,7 +457,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
-    _migrate(conn, path)
+    try:
+        _migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
