@@ -193,3 +193,28 @@ async def browse(
         await azc.async_close()
     log.info("mdns browse done", extra={"services": len(found), "seconds": duration_s})
     return sorted(found.values(), key=lambda s: (s.type, s.name))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m agent.mdns SECONDS [--interface IP ...]``: browse and print the devices as JSON lines.
+
+    For a look at what a school network announces, and for tests that browse from inside a namespace.
+    """
+    import argparse
+    import json
+
+    from campuswatch.report import to_builtins
+
+    parser = argparse.ArgumentParser(prog="python -m agent.mdns", description=main.__doc__)
+    parser.add_argument("seconds", type=float, help="how long to listen")
+    parser.add_argument("--interface", action="append", help="IPv4 address to browse on (repeatable)")
+    args = parser.parse_args(argv)
+    services = asyncio.run(browse(args.seconds, interfaces=args.interface))
+    for device in (service_to_device(s) for s in services):
+        if device is not None:
+            print(json.dumps(to_builtins(device), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
