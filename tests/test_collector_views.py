@@ -88,6 +88,11 @@ async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> 
     assert value("campuswatch_collector_reports_total", code="200") == 1.0
     assert value("campuswatch_collector_events_total", outcome="stored") == 4.0
     assert value("campuswatch_device_last_seen_timestamp_seconds", school="bbg", device="pr1") == 1.0
+    # Receive times are the collector's clock (FakeClock), not the agent's.
+    assert (
+        value("campuswatch_agent_last_report_timestamp_seconds", school="bbg", agent="gw-1")
+        == FakeClock().now
+    )
 
 
 async def test_healthz_answers(fleet: RunningCollector) -> None:

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from campuswatch.report import DeviceReading
 from collector.http.context import CONTEXT, Context
-from collector.store.base import DeviceRecord, ProblemRecord, School, TicketRecord
+from collector.store.base import AgentRecord, DeviceRecord, ProblemRecord, School, TicketRecord
 
 log = logging.getLogger(__name__)
 _reading_decoder = msgspec.json.Decoder(DeviceReading)
@@ -30,6 +30,7 @@ class FleetSnapshot:
     """Everything one scrape reports, read from the store in one go."""
 
     schools: list[School]
+    agents: list[AgentRecord]
     devices: list[DeviceRecord]
     open_problems: list[ProblemRecord]
     open_tickets: list[TicketRecord]
@@ -82,6 +83,15 @@ class FleetCollector(Collector):
                 supply.add_metric([device.school, device.device, name], level)
         yield from (up, seen, supply)
 
+        agents = GaugeMetricFamily(
+            "campuswatch_agent_last_report_timestamp_seconds",
+            "When the collector last received a report from the agent (collector clock)",
+            labels=["school", "agent"],
+        )
+        for agent in snap.agents:
+            agents.add_metric([agent.school, agent.agent_id], agent.last_seen)
+        yield agents
+
         problems = GaugeMetricFamily(
             "campuswatch_problems_open", "Open problems", labels=["school", "severity"]
         )
@@ -132,6 +142,7 @@ async def snapshot(ctx: Context) -> FleetSnapshot:
     store = ctx.store
     return FleetSnapshot(
         schools=await store.list_schools(),
+        agents=await store.list_agents(),
         devices=await store.list_devices(),
         open_problems=await store.list_open_problems(),
         open_tickets=await store.list_tickets(state="open"),

@@ -68,7 +68,9 @@ def render_status_page(
     names = {s.id: s.name for s in schools}
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>campuswatch</title>',
+        # Refreshes itself: the page is left open on a helpdesk screen.
+        '<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="60">',
+        "<title>campuswatch</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>campuswatch</h1><p>As of {escape(_time(now))}.</p>",
         f"<h2>Open tickets ({len(tickets)})</h2>",
