@@ -44,6 +44,9 @@ class SystemInfo(Struct):
     firmware: str | None = None
     #: A stable identity the device announces itself (IPP printer-uuid, DNS-SD TXT UUID), without "urn:uuid:".
     uuid: str | None = None
+    #: SNMP snmpEngineBoots: grows by one at each restart of the agent, so a reboot is told apart from a
+    #: sysUpTime wrap (every 497 days).
+    engine_boots: int | None = None
 
 
 class Supply(Struct):

@@ -75,3 +75,33 @@ def test_speed_from_ifhighspeed_when_ifspeed_saturates() -> None:
 def test_name_falls_back_to_descr_and_unknown_numbers_stay_numbers() -> None:
     [port] = _interfaces(f"{IF}.2.1|4|eth0", f"{IF}.3.1|2|999", f"{IF}.7.1|2|9", f"{IF}.8.1|2|5")
     assert (port.name, port.type, port.admin_status, port.oper_status) == ("eth0", "999", "9", "dormant")
+
+
+def test_system_group() -> None:
+    reading = decode_device(
+        "192.0.2.1",
+        parse_snmprec(
+            [
+                "1.3.6.1.2.1.1.1.0|4|Linux host 6.1",
+                "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+                "1.3.6.1.2.1.1.3.0|67|4294967295",
+                "1.3.6.1.2.1.1.4.0|4|it@schule.example",
+                "1.3.6.1.2.1.1.5.0|4|gw-bbg",
+                "1.3.6.1.2.1.1.6.0|4|Serverraum",
+                "1.3.6.1.6.3.10.2.1.2.0|2|17",
+            ]
+        ),
+    )
+    system = reading.system
+    assert (system.name, system.descr, system.location, system.contact) == (
+        "gw-bbg",
+        "Linux host 6.1",
+        "Serverraum",
+        "it@schule.example",
+    )
+    assert (system.object_id, system.uptime_s, system.engine_boots) == (
+        "1.3.6.1.4.1.8072.3.2.10",
+        42949672.95,
+        17,
+    )
+    assert (reading.kind, system.vendor) == ("host", "net-snmp (Linux)")

@@ -52,6 +52,7 @@ def _first_text(reader: Reader, oids: tuple[Oid, ...], what: str) -> str | None:
 def _system(reader: Reader, classification: cls.Classification) -> SystemInfo:
     uptime = reader.int_(reader.get(cls.SYS_UPTIME), "system", "sysUpTime")
     return SystemInfo(
+        engine_boots=reader.int_(reader.get(cls.SNMP_ENGINE_BOOTS), "system", "snmpEngineBoots"),
         name=reader.text(reader.get(cls.SYS_NAME), "system", "sysName"),
         descr=reader.text(reader.get(cls.SYS_DESCR), "system", "sysDescr"),
         object_id=classification.object_id,
