@@ -14,7 +14,6 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,13 +92,14 @@ class RtServer:
         return texts
 
 
-@pytest.fixture(scope="session")
-def rt_server() -> Iterator[RtServer]:
-    """A real RT 5 on a free loopback port with its state in a fresh directory under /tmp.
+#: The one RT of this test process. Each test module that imports ``rt_server`` registers the fixture
+#: anew (pytest keys fixtures by where they are visible), so the instance lives here, not in pytest.
+_running: RtServer | None = None
 
-    Under /tmp rather than pytest's tmp_path because the server runs as www-data, which cannot enter
-    pytest's root-only base directory.
-    """
+
+def _start() -> RtServer:
+    # Under /tmp rather than pytest's tmp_path because the server runs as www-data, which cannot
+    # enter pytest's root-only base directory.
     state_dir = Path(tempfile.mkdtemp(prefix="campuswatch-rt-", dir="/tmp"))
     started = time.monotonic()
     server = RtServer(url="", token=Secret("-"), state_dir=state_dir, cold_start_seconds=0.0)
@@ -107,13 +107,26 @@ def rt_server() -> Iterator[RtServer]:
     server.cold_start_seconds = time.monotonic() - started
     server.token = Secret((state_dir / "token").read_text().strip())
     log.info("RT up at %s after %.1fs", server.url, server.cold_start_seconds)
-    try:
-        yield server
-    finally:
-        subprocess.run(
-            [str(SCRIPTS / "rt-down.sh")],
-            env={**os.environ, "RT_STATE_DIR": str(state_dir), "RT_PURGE": "1"},
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+    return server
+
+
+def _purge(server: RtServer) -> None:
+    subprocess.run(
+        [str(SCRIPTS / "rt-down.sh")],
+        env={**os.environ, "RT_STATE_DIR": str(server.state_dir), "RT_PURGE": "1"},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def rt_server(request: pytest.FixtureRequest) -> RtServer:
+    """A real RT 5 on a free loopback port with its state in a fresh directory under /tmp, started once
+    per test run and removed when the run ends."""
+    global _running
+    if _running is None:
+        server = _start()
+        _running = server
+        request.config.add_cleanup(lambda: _purge(server))
+    return _running
