@@ -23,44 +23,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
 
 
+def token_create(school: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli("token", "create", school, "--config", str(CONFIGS / "collector.yaml"), "--db", str(db))
+
+
 def test_token_create_prints_a_token_once_and_stores_only_its_hash(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
-    done = run_cli(
-        "token",
-        "create",
-        "bert-brecht-gymnasium",
-        "--config",
-        str(CONFIGS / "collector.yaml"),
-        "--db",
-        str(db),
-    )
+    done = token_create("bert-brecht-gymnasium", db)
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
     assert len(token) >= 40 and "\n" not in token
     assert token not in done.stderr
     assert token.encode() not in db.read_bytes()
-    again = run_cli(
-        "token",
-        "create",
-        "bert-brecht-gymnasium",
-        "--config",
-        str(CONFIGS / "collector.yaml"),
-        "--db",
-        str(db),
-    )
+    again = token_create("bert-brecht-gymnasium", db)
     assert again.stdout.strip() != token
 
 
 def test_token_for_unknown_school_is_refused_with_status_2(tmp_path: Path) -> None:
-    done = run_cli(
-        "token",
-        "create",
-        "atlantis",
-        "--config",
-        str(CONFIGS / "collector.yaml"),
-        "--db",
-        str(tmp_path / "c.db"),
-    )
+    done = token_create("atlantis", tmp_path / "c.db")
     assert done.returncode == 2
     assert "unknown school 'atlantis'" in done.stderr and "bert-brecht-gymnasium" in done.stderr
 
@@ -78,7 +58,7 @@ def test_bad_config_names_file_line_and_key_with_status_2(tmp_path: Path) -> Non
 async def test_serve_accepts_a_report_with_a_created_token_and_stops_on_sigterm(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     config = ["--config", str(CONFIGS / "collector.yaml"), "--db", str(db)]
-    token = run_cli("token", "create", "bert-brecht-gymnasium", *config).stdout.strip()
+    token = token_create("bert-brecht-gymnasium", db).stdout.strip()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = await asyncio.create_subprocess_exec(
         *CLI,
