@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import logging
 
-from agent.snmp.types import Oid, SnmpValue, Varbinds, oid_str
+from agent.snmp.types import Oid, SnmpValue, Varbinds
 
 log = logging.getLogger(__name__)
 #: Distinct reasons kept per group: enough to diagnose, bounded for a device that sends garbage everywhere.
@@ -115,8 +115,3 @@ def decode_text(raw: bytes, codec: str | None = None) -> str:
 def mac_text(raw: bytes) -> str:
     """Six octets as aa:bb:cc:dd:ee:ff."""
     return ":".join(f"{b:02x}" for b in raw)
-
-
-def index_text(index: Oid) -> str:
-    """A table row index as dotted text."""
-    return oid_str(index)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.decode._reader import Reader
-from agent.snmp.types import oid
+from agent.snmp.types import oid, oid_str
 from campuswatch.report import Sensor
 
 SENSOR_ENTRY = oid("1.3.6.1.2.1.99.1.1.1")
@@ -55,7 +55,7 @@ def decode_entity_sensors(reader: Reader) -> list[Sensor]:
                 value=None if raw is None else scaled(raw, scale, precision),
                 unit=unit,
                 state=_STATES.get(status, "unknown") if status is not None else "ok",  # type: ignore[arg-type]
-                index=".".join(map(str, index)),
+                index=oid_str(index),
             )
         )
     return out
