@@ -93,8 +93,7 @@ class Snmpd:
 
     def config(self) -> str:
         """The snmpd.conf text."""
-        lines = ["agentaddress " + ",".join(f"udp:{h}:{p}" for h, p in self.endpoints)]
-        lines += [f"rocommunity {c} 127.0.0.0/8" for c in [*self.communities, self._probe]]
+        lines = [f"rocommunity {c} 127.0.0.0/8" for c in [*self.communities, self._probe]]
         if self.write_community:
             lines.append(f"rwcommunity {self.write_community} 127.0.0.0/8")
         for user in self.v3_users:
@@ -120,6 +119,8 @@ class Snmpd:
             "-Lo",
             "-p",
             str(self._dir / "snmpd.pid"),
+            # Endpoints as arguments: an agentaddress line is cut at snmpd's line buffer (~100 addresses).
+            *(f"udp:{h}:{p}" for h, p in self.endpoints),
         ]
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

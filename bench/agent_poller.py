@@ -1,0 +1,80 @@
+"""The agent's side of the SNMP benchmark, in a process of its own so that its CPU and peak RSS are its own.
+
+Polls every target with :class:`agent.snmp.client.SnmpClient` (one client, all devices concurrently,
+as the agent's scheduler does each interval) for a number of rounds, checks every poll returned all of
+the plan's varbinds, and prints one JSON line per round and one with the peak RSS. Run by
+``bench.snmp_poll``; by hand::
+
+    .venv/bin/python -m bench.agent_poller --targets targets.json --rounds 3 [--profile out.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import resource
+import sys
+import time
+from pathlib import Path
+
+from agent.snmp.client import SnmpClient
+from agent.snmp.types import SnmpTarget
+from bench.printer_set import EXPECTED_VARBINDS, PLAN
+from campuswatch.config import Secret
+
+
+async def poll_round(client: SnmpClient, targets: list[SnmpTarget]) -> dict[str, object]:
+    """Poll every target once, concurrently; wall and CPU seconds, and how many polls were complete."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    results = await asyncio.gather(*(client.fetch(t, PLAN) for t in targets), return_exceptions=True)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    complete = sum(
+        1
+        for r in results
+        if not isinstance(r, BaseException) and len(r.varbinds) == EXPECTED_VARBINDS and not r.failed_tables
+    )
+    errors = sorted({f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)})
+    return {"wall_s": wall, "cpu_s": cpu, "complete": complete, "devices": len(targets), "errors": errors}
+
+
+async def main_async(targets: list[SnmpTarget], rounds: int, profile: Path | None) -> None:
+    """Run the rounds and print their JSON lines (the last round profiled if asked)."""
+    async with SnmpClient() as client:
+        for number in range(1, rounds + 1):
+            profiler = cProfile.Profile() if profile and number == rounds else None
+            if profiler:
+                profiler.enable()
+            outcome = await poll_round(client, targets)
+            if profiler:
+                profiler.disable()
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+                assert profile is not None
+                profile.write_text(out.getvalue())
+            print(json.dumps({"round": number, **outcome}), flush=True)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024}), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", type=Path, required=True, help="JSON list of [host, port]")
+    parser.add_argument("--community", default="bench")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", type=Path, help="write a cProfile summary of the last round here")
+    args = parser.parse_args(argv)
+    community = Secret(args.community)
+    targets = [
+        SnmpTarget(host, port, "2c", community, timeout_s=2.0, retries=1)
+        for host, port in json.loads(args.targets.read_text())
+    ]
+    asyncio.run(main_async(targets, args.rounds, args.profile))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
