@@ -74,6 +74,8 @@ def test_lldp_neighbour_on_its_local_port() -> None:
         f"{rem}.5.0.5.1|4x|001122334455",
         f"{rem}.6.0.5.1|2|5",
         f"{rem}.7.0.5.1|4|eth0",
+        "1.0.8802.1.1.2.1.4.2.1.3.0.5.1.1.4.10.1.2.3|2|2",
+        "1.0.8802.1.1.2.1.4.2.1.3.0.5.1.2.16.254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1|2|2",
         f"{rem}.8.0.5.1|4|uplink",
         f"{rem}.9.0.5.1|4|ap-raum-101",
         f"{rem}.10.0.5.1|4|UAP-nanoHD",
@@ -85,6 +87,7 @@ def test_lldp_neighbour_on_its_local_port() -> None:
         "eth0",
         "ap-raum-101",
     )
+    assert neighbor.mgmt_address == "10.1.2.3"  # from the lldpRemManAddrTable row index
 
 
 def test_fdb_macs_map_to_interfaces_through_the_bridge_port() -> None:

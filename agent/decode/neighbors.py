@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from agent.decode._reader import Reader, decode_text, mac_text
 from agent.snmp.types import Oid, SnmpValue, oid
 from campuswatch.report import Interface, Neighbor
 
 LLDP_REM_ENTRY = oid("1.0.8802.1.1.2.1.4.1.1")
 LLDP_LOC_PORT_ENTRY = oid("1.0.8802.1.1.2.1.3.7.1")
+LLDP_REM_MAN_ADDR_ENTRY = oid("1.0.8802.1.1.2.1.4.2.1")
+#: IANA address family numbers (lldpRemManAddrSubtype) -> address length in octets
+_ADDRESS_FAMILIES = {1: 4, 2: 16}
 BASE_PORT_ENTRY = oid("1.3.6.1.2.1.17.1.4.1")
 TP_FDB_ENTRY = oid("1.3.6.1.2.1.17.4.3.1")
 Q_TP_FDB_ENTRY = oid("1.3.6.1.2.1.17.7.1.2.2.1")
@@ -29,6 +34,19 @@ def _id_text(raw: SnmpValue | None, subtype: SnmpValue | None, mac_subtype: int)
     return text if text.isprintable() else raw.hex()
 
 
+def _management_addresses(reader: Reader) -> dict[Oid, str]:
+    """Remote row (timeMark, localPort, remIndex) -> its first IPv4/IPv6 management address, which
+    lldpRemManAddrTable carries in the row index (subtype, length, octets)."""
+    out: dict[Oid, str] = {}
+    for index in reader.column(LLDP_REM_MAN_ADDR_ENTRY, 3):
+        if len(index) < 5 or _ADDRESS_FAMILIES.get(index[3]) != index[4] or len(index) != 5 + index[4]:
+            continue
+        if any(octet > 255 for octet in index[5:]):
+            continue
+        out.setdefault(index[:3], str(ipaddress.ip_address(bytes(index[5:]))))
+    return out
+
+
 def _interface_by_name(interfaces: list[Interface]) -> dict[str, int]:
     names: dict[str, int] = {}
     for interface in interfaces:
@@ -43,6 +61,7 @@ def decode_lldp(reader: Reader, interfaces: list[Interface]) -> list[Neighbor]:
     rem = {n: reader.column(LLDP_REM_ENTRY, n) for n in (4, 5, 6, 7, 8, 9, 10)}
     loc = {n: reader.column(LLDP_LOC_PORT_ENTRY, n) for n in (2, 3, 4)}
     by_name = _interface_by_name(interfaces)
+    addresses = _management_addresses(reader)
     out: list[Neighbor] = []
     for index in sorted(set(rem[5]) | set(rem[9])):
         if len(index) != 3:
@@ -62,6 +81,7 @@ def decode_lldp(reader: Reader, interfaces: list[Interface]) -> list[Neighbor]:
                 port_descr=reader.text(rem[8].get(index), _GROUP, "lldpRemPortDesc") or None,
                 sys_name=reader.text(rem[9].get(index), _GROUP, "lldpRemSysName") or None,
                 sys_descr=reader.text(rem[10].get(index), _GROUP, "lldpRemSysDesc") or None,
+                mgmt_address=addresses.get(index),
             )
         )
     return out
