@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS ticket_outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS ticket_outbox_pending ON ticket_outbox (sink, state, dedup_key, id);
+CREATE TABLE IF NOT EXISTS ticket_aliases (
+    alias TEXT PRIMARY KEY,
+    dedup_key TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ticket_links (
     sink TEXT NOT NULL,
     dedup_key TEXT NOT NULL,
@@ -143,6 +147,23 @@ class TicketOutbox:
 
         ``payload`` is :func:`draft_payload` for ``open`` and :func:`text_payload` otherwise.
         """
+        [op_id] = self.enqueue_many([sink], op, dedup_key, payload)
+        return op_id
+
+    def enqueue_many(
+        self,
+        sinks: Iterable[str],
+        op: Op,
+        dedup_key: str,
+        payload: Mapping[str, Any],
+        *,
+        alias: str | None = None,
+    ) -> list[int]:
+        """Queue ``op`` for each of ``sinks`` in one transaction (all or none); returns the ids.
+
+        ``alias`` (another system's id for this ticket, see :class:`MirroredSink`) is remembered as
+        standing for ``dedup_key`` in the same transaction.
+        """
         if op not in OPS:
             raise ValueError(f"unknown ticket operation {op!r}")
         if op == "open":
@@ -150,18 +171,35 @@ class TicketOutbox:
         elif not isinstance(payload.get("text"), str):
             raise ValueError(f"{op} needs a payload with a text")
         now = self.clock()
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO ticket_outbox (sink, op, dedup_key, payload, state, attempts, created_at,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-                (sink, op, dedup_key, json.dumps(dict(payload)), now, now),
-            )
-            op_id = cur.lastrowid
-        assert op_id is not None
-        log.debug("ticket op queued", extra={"sink": sink, "op": op, "dedup_key": dedup_key, "op_id": op_id})
+        body = json.dumps(dict(payload))
+        ids: list[int] = []
+        with self._lock, self._transaction():
+            if alias is not None:
+                self._db.execute(
+                    "INSERT INTO ticket_aliases (alias, dedup_key) VALUES (?, ?)"
+                    " ON CONFLICT (alias) DO UPDATE SET dedup_key = excluded.dedup_key",
+                    (alias, dedup_key),
+                )
+            for sink in sinks:
+                cur = self._db.execute(
+                    "INSERT INTO ticket_outbox (sink, op, dedup_key, payload, state, attempts, created_at,"
+                    " next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    (sink, op, dedup_key, body, now, now),
+                )
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+        log.debug("ticket op queued", extra={"op": op, "dedup_key": dedup_key, "op_ids": ids})
         for listener in self._listeners:
             listener()
-        return op_id
+        return ids
+
+    def dedup_key_for(self, alias: str) -> str | None:
+        """The dedup key an alias was recorded for (see :meth:`enqueue_many`)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT dedup_key FROM ticket_aliases WHERE alias = ?", (alias,)
+            ).fetchone()
+        return row[0] if row else None
 
     def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
         """The operations of ``sink`` that may be attempted now: the oldest pending one of each dedup key
@@ -475,3 +513,60 @@ class Dispatcher:
         else:
             await sink.reopen(external_id, text)
         return None
+
+
+class MirroredSink:
+    """The collector's own ticket sink, mirrored into the external ticket systems through the outbox.
+
+    Give this to the ticket lifecycle in place of the built-in sink. Every call goes to ``primary``
+    first (the built-in ticket store: its answer is the ticket reference the collector keeps), then
+    the same operation is queued for each external sink, keyed by the dedup key. Notes, resolves and
+    reopens arrive with the primary's ticket id only, so the open records that id as an alias of the
+    dedup key.
+
+    Primary first, queue second: if the collector dies in between, the lifecycle has not stored the
+    ticket reference yet and calls ``open`` again, which the primary answers with the same ticket
+    (idempotent by dedup key), and the operations are queued then.
+    """
+
+    def __init__(self, primary: TicketSink, outbox: TicketOutbox, sink_names: Sequence[str]) -> None:
+        self.name = primary.name
+        self.primary = primary
+        self.outbox = outbox
+        self.sink_names = list(sink_names)
+
+    async def open(self, draft: TicketDraft) -> str:
+        """Open in the primary, and queue the open for every external sink."""
+        ref = await self.primary.open(draft)
+        await asyncio.to_thread(
+            self.outbox.enqueue_many,
+            self.sink_names,
+            "open",
+            draft.dedup_key,
+            draft_payload(draft),
+            alias=ref,
+        )
+        return ref
+
+    async def note(self, external_id: str, text: str) -> None:
+        """Note in the primary, and queue the note."""
+        await self.primary.note(external_id, text)
+        await self._mirror("note", external_id, text)
+
+    async def resolve(self, external_id: str, text: str) -> None:
+        """Resolve in the primary, and queue the resolve."""
+        await self.primary.resolve(external_id, text)
+        await self._mirror("resolve", external_id, text)
+
+    async def reopen(self, external_id: str, text: str) -> None:
+        """Reopen in the primary, and queue the reopen."""
+        await self.primary.reopen(external_id, text)
+        await self._mirror("reopen", external_id, text)
+
+    async def _mirror(self, op: Op, ref: str, text: str) -> None:
+        key = await asyncio.to_thread(self.outbox.dedup_key_for, ref)
+        if key is None:
+            # Opened before external sinks were configured: they never had this ticket.
+            log.info("ticket not mirrored: opened before the external sinks", extra={"op": op, "ticket": ref})
+            return
+        await asyncio.to_thread(self.outbox.enqueue_many, self.sink_names, op, key, text_payload(text))
