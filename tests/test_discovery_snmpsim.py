@@ -21,7 +21,9 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from agent.discovery import SweepCredential, build_inventory, diff, discover, load_inventory, write_inventory
+from agent.snmp.types import V3User
 from campuswatch.config import Secret
+from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.snmpsim import SnmpSimulator, free_udp_port
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "sim" / "recordings" / "school"
@@ -39,14 +41,34 @@ DEVICES = [
     Device("127.0.0.2", "printer-lehrerzimmer", "verwaltung"),
     Device("127.0.0.3", "printer-raum-101", "unterricht"),
     Device("127.0.0.4", "switch-foyer", "netz"),
-    Device("127.0.0.5", "ups-serverraum", "netz"),
+    # SNMPv3 only as far as we know: v3 context "netz-ups" selects this recording.
+    Device("127.0.0.5", "ups-serverraum", "netz-ups"),
     Device("127.0.0.6", "printer-raum-101", "nicht-unsere"),
 ]
 CREDENTIALS = [
-    SweepCredential("verwaltung-v2c", community=Secret("verwaltung")),
-    SweepCredential("unterricht-v2c", community=Secret("unterricht")),
-    SweepCredential("netz-v1", version="1", community=Secret("netz")),
+    SweepCredential("office", community=Secret("verwaltung")),
+    SweepCredential("classrooms", community=Secret("unterricht")),
+    SweepCredential("network", version="1", community=Secret("netz")),
+    SweepCredential(
+        "ups-v3",
+        version="3",
+        v3=V3User(
+            user="monitor",
+            auth_protocol="sha",
+            auth_key=Secret("authpass12"),
+            priv_protocol="aes128",
+            priv_key=Secret("privpass12"),
+            context="netz-ups",
+        ),
+    ),
 ]
+V3_USER = {
+    "v3-user": "monitor",
+    "v3-auth-key": "authpass12",
+    "v3-auth-proto": "SHA",
+    "v3-priv-key": "privpass12",
+    "v3-priv-proto": "AES",
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +86,10 @@ def snmp_devices() -> Iterator[tuple[int, dict[str, SnmpSimulator]]]:
                 shutil.copy(RECORDINGS / f"{device.recording}.snmprec", data / f"{device.community}.snmprec")
                 os.chmod(data, 0o755)
                 sims[device.host] = SnmpSimulator(
-                    [data], probe_community=device.community, endpoints=[(device.host, port)]
+                    [data],
+                    probe_community=device.community,
+                    endpoints=[(device.host, port)],
+                    v3_user=V3_USER if device.community == "netz-ups" else None,
                 ).start()
             yield port, sims
         finally:
@@ -127,10 +152,10 @@ async def test_sweep_finds_exactly_the_devices_with_known_communities(
     assert result.hosts_swept == 6
     found = {d.address: (d.kind, d.vendor, d.snmp_credentials) for d in result.devices}
     assert found == {
-        "127.0.0.2": ("printer", "HP", "verwaltung-v2c"),
-        "127.0.0.3": ("printer", "Kyocera", "unterricht-v2c"),
-        "127.0.0.4": ("switch", "HPE Aruba", "netz-v1"),
-        "127.0.0.5": ("ups", "APC", "netz-v1"),
+        "127.0.0.2": ("printer", "HP", "office"),
+        "127.0.0.3": ("printer", "Kyocera", "classrooms"),
+        "127.0.0.4": ("switch", "HPE Aruba", "network"),
+        "127.0.0.5": ("ups", "APC", "ups-v3"),
     }
     by_address = {d.address: d for d in result.devices}
     assert by_address["127.0.0.2"].serial == "VNB4K31872"
@@ -144,8 +169,9 @@ async def test_sweep_finds_exactly_the_devices_with_known_communities(
     first = build_inventory(result.devices, None, generated_at="run-1", subnets=[SUBNET])
     write_inventory(path, first)
     text = path.read_text()
-    assert "snmp_credentials: verwaltung-v2c" in text
-    assert not [c for c in ("verwaltung", "unterricht", "netz", "nicht-unsere") if f": {c}\n" in text]
+    assert "snmp_credentials: office" in text
+    secrets = ("verwaltung", "unterricht", "netz", "nicht-unsere", "authpass12", "privpass12")
+    assert [c for c in secrets if c in text] == []
     sims["127.0.0.5"].stop()
     try:
         rerun = await discover(
@@ -187,3 +213,23 @@ async def test_mdns_and_snmp_merge_into_one_device_per_address(
     assert kyocera.urls == ["ipp://127.0.0.3:631/ipp/print"]
     board = by_address["127.0.0.6"]
     assert (board.kind, board.methods, board.mac) == ("display", ["mdns:_airplay._tcp"], "aa:bb:cc:dd:ee:06")
+
+
+async def test_pjlink_search_finds_a_class2_projector_in_the_subnet() -> None:
+    # A /32 subnet's broadcast address is the host itself: on loopback that is how the search reaches it.
+    state = ProjectorState(pjclass=2, mac="A4:EE:57:31:0C:9D")
+    async with PjlinkSimulator(state, host="127.0.0.6") as projector:
+        result = await discover(
+            ["127.0.0.6/32"],
+            [],
+            mdns=False,
+            pjlink=True,
+            pjlink_port=projector.port,
+            pjlink_wait_s=0.5,
+            pjlink_bind="127.0.0.1",
+        )
+    assert result.failed == {}
+    (device,) = result.devices
+    assert (device.address, device.kind, device.methods) == ("127.0.0.6", "projector", ["pjlink"])
+    assert device.mac == "a4:ee:57:31:0c:9d"
+    assert device.urls == [f"pjlink://127.0.0.6:{projector.port}"]
