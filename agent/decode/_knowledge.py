@@ -13,12 +13,13 @@ from pathlib import Path
 
 import msgspec
 
+import mibs
 from campuswatch.config import load_yaml
 from campuswatch.report import DeviceKind
 
-#: mibs/ beside the agent package (a source checkout or editable install); CAMPUSWATCH_MIBS_DIR points
-#: elsewhere for an installed agent whose data files live apart from the code.
-MIBS_DIR = Path(os.environ.get("CAMPUSWATCH_MIBS_DIR") or Path(__file__).resolve().parents[2] / "mibs")
+#: The ``mibs`` package's data files (installed with the code); CAMPUSWATCH_MIBS_DIR points elsewhere for
+#: a site that keeps its own, extended device knowledge.
+MIBS_DIR = Path(os.environ.get("CAMPUSWATCH_MIBS_DIR") or mibs.DATA_DIR)
 
 
 class _Data(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
