@@ -4,6 +4,7 @@ failures are classified, with no community or key ever showing in an exception o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -209,3 +210,33 @@ async def test_pysnmp_engine_loads_mibs_off_the_event_loop(
     assert loaded_in, "the engine build loaded no MIB module: the check would prove nothing"
     assert loop_thread not in loaded_in
     assert ticks > 1  # the loop kept running other tasks while the engine was built
+
+
+async def test_host_names_are_resolved_and_replies_still_matched(snmpd: Snmpd) -> None:
+    by_name = SnmpTarget("localhost", snmpd.port, "2c", Secret(COMMUNITY), timeout_s=1.0, retries=1)
+    async with SnmpClient() as client:
+        assert (await client.fetch(by_name, SYSTEM)).varbinds == (
+            await client.fetch(_v2c(snmpd), SYSTEM)
+        ).varbinds
+
+
+async def test_dead_devices_cannot_starve_healthy_ones_of_in_flight_slots(snmpd: Snmpd) -> None:
+    """With 2 slots and 3 dead devices retrying, healthy polls still finish before the dead ones fail."""
+    dead = Snmpd(communities=[COMMUNITY]).start()
+    dead_port = dead.port
+    dead.stop()
+    done: list[str] = []
+
+    async def poll(name: str, target: SnmpTarget) -> None:
+        with contextlib.suppress(SnmpTimeout):  # the dead ones: only their order counts
+            await client.fetch(target, SYSTEM)
+        done.append(name)
+
+    async with SnmpClient(max_in_flight=2) as client:
+        dead_target = SnmpTarget("127.0.0.1", dead_port, "2c", Secret(COMMUNITY), timeout_s=1.0, retries=3)
+        dead_polls = [asyncio.create_task(poll("dead", dead_target)) for _ in range(3)]
+        await asyncio.sleep(0)
+        await asyncio.gather(*(poll("healthy", _v2c(snmpd)) for _ in range(4)))
+        assert not any(task.done() for task in dead_polls)
+        await asyncio.gather(*dead_polls)
+    assert done == ["healthy"] * 4 + ["dead"] * 3

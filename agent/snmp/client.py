@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from agent.snmp import ops
 from agent.snmp.backend import Backend
@@ -30,6 +30,9 @@ from agent.snmp.types import (
     TableSpec,
     Varbinds,
 )
+
+if TYPE_CHECKING:  # imported lazily at run time: pysnmp's import blocks on MIB files
+    from agent.snmp.pysnmp_backend import PysnmpBackend
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class SnmpClient:
         rcvbuf: int = DEFAULT_RCVBUF,
     ) -> None:
         self._fast = FastBackend(max_in_flight=max_in_flight, rcvbuf=rcvbuf) if fast_path else None
-        self._pysnmp: Backend | None = None
+        self._pysnmp: PysnmpBackend | None = None
         self._pysnmp_lock = asyncio.Lock()
         self._answered: set[tuple[object, ...]] = set()
         self._no_bulk: set[tuple[object, ...]] = set()
@@ -77,9 +80,11 @@ class SnmpClient:
         return self
 
     async def close(self) -> None:
-        """Close the socket; outstanding requests fail."""
+        """Close the sockets; outstanding requests fail."""
         if self._fast is not None:
             self._fast.close()
+        if self._pysnmp is not None:
+            self._pysnmp.close()
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -89,7 +94,7 @@ class SnmpClient:
     ) -> None:
         await self.close()
 
-    async def _pysnmp_backend(self) -> Backend:
+    async def _pysnmp_backend(self) -> PysnmpBackend:
         async with self._pysnmp_lock:
             if self._pysnmp is None:
                 # Imported here: pysnmp's import and engine build load MIBs from disk (blocking).

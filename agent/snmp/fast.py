@@ -9,10 +9,11 @@ replies arriving at once overflow a default buffer and look like timeouts.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -41,7 +42,14 @@ class _Pending:
     packet: bytes
     attempts_left: int
     timeout_s: float
+    release: Callable[[], None] | None
     timer: asyncio.TimerHandle | None = field(default=None)
+
+    def free_slot(self) -> None:
+        """Give back the in-flight slot, once."""
+        if self.release is not None:
+            self.release()
+            self.release = None
 
 
 class FastBackend(asyncio.DatagramProtocol):
@@ -55,6 +63,7 @@ class FastBackend(asyncio.DatagramProtocol):
         self._slots = asyncio.Semaphore(max_in_flight)
         self._next_id = random.randrange(1, 1 << 30)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._addresses: dict[str, str] = {}
 
     async def open(self) -> None:
         """Bind the shared socket (any address, a kernel-chosen port)."""
@@ -96,6 +105,7 @@ class FastBackend(asyncio.DatagramProtocol):
         del self._pending[message.request_id]
         if pending.timer is not None:
             pending.timer.cancel()
+        pending.free_slot()
         if not pending.future.done():
             pending.future.set_result(message)
 
@@ -122,6 +132,7 @@ class FastBackend(asyncio.DatagramProtocol):
             del self._pending[pending.request_id]
         if pending.timer is not None:
             pending.timer.cancel()
+        pending.free_slot()
         if not pending.future.done():
             pending.future.set_exception(exc)
 
@@ -129,6 +140,9 @@ class FastBackend(asyncio.DatagramProtocol):
         pending = self._pending.get(request_id)
         if pending is None:
             return
+        # A device that let one try expire is not about to flood the socket with replies: its retries
+        # run outside the in-flight bound, so dead devices cannot starve the healthy ones of slots.
+        pending.free_slot()
         if pending.attempts_left > 0 and self._transport is not None:
             # Resend with the same request-id: a late answer to the first try is as good as any.
             pending.attempts_left -= 1
@@ -137,6 +151,23 @@ class FastBackend(asyncio.DatagramProtocol):
             pending.timer = self._loop.call_later(pending.timeout_s, self._expire, request_id)
             return
         self._finish(pending, SnmpTimeout("no SNMP answer"))
+
+    async def _resolve(self, host: str) -> str:
+        """The IPv4 address replies will come from; remembered, since replies are matched by address.
+        (The fast path is IPv4 only.)"""
+        try:
+            address = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            assert self._loop is not None
+            try:
+                infos = await self._loop.getaddrinfo(
+                    host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                )
+            except OSError:
+                raise SnmpTimeout("cannot resolve the device's host name") from None
+            address = str(infos[0][4][0])
+        self._addresses[host] = address
+        return address
 
     def _new_id(self) -> int:
         self._next_id = self._next_id + 1 if self._next_id < (1 << 31) - 1 else 1
@@ -152,30 +183,33 @@ class FastBackend(asyncio.DatagramProtocol):
         """Send one request and wait for its response (see :class:`agent.snmp.backend.Backend`)."""
         if self._transport is None or self._loop is None:
             raise RuntimeError("FastBackend.open() was not awaited")
-        async with self._slots:
-            request_id = self._new_id()
-            try:
-                packet = ber.encode_request(
-                    _VERSIONS[target.version],
-                    target.community.reveal().encode(),
-                    _PDU_TAGS[kind],
-                    request_id,
-                    varbinds,
-                    max_repetitions=max_repetitions if kind == "getbulk" else 0,
-                )
-            except ber.BerError as err:
-                raise SnmpReplyError(f"cannot encode request: {err}") from None
-            future: asyncio.Future[ber.Message] = self._loop.create_future()
-            addr = (target.host, target.port)
-            pending = _Pending(request_id, future, addr, packet, target.retries, target.timeout_s)
-            self._pending[request_id] = pending
-            self._transport.sendto(packet, addr)
-            pending.timer = self._loop.call_later(target.timeout_s, self._expire, request_id)
-            try:
-                message = await future
-            finally:
-                if self._pending.get(request_id) is pending:
-                    self._finish(pending, SnmpTimeout("request cancelled"))
+        addr = (self._addresses.get(target.host) or await self._resolve(target.host), target.port)
+        await self._slots.acquire()
+        request_id = self._new_id()
+        try:
+            packet = ber.encode_request(
+                _VERSIONS[target.version],
+                target.community.reveal().encode(),
+                _PDU_TAGS[kind],
+                request_id,
+                varbinds,
+                max_repetitions=max_repetitions if kind == "getbulk" else 0,
+            )
+        except ber.BerError as err:
+            self._slots.release()
+            raise SnmpReplyError(f"cannot encode request: {err}") from None
+        future: asyncio.Future[ber.Message] = self._loop.create_future()
+        pending = _Pending(
+            request_id, future, addr, packet, target.retries, target.timeout_s, self._slots.release
+        )
+        self._pending[request_id] = pending
+        self._transport.sendto(packet, addr)
+        pending.timer = self._loop.call_later(target.timeout_s, self._expire, request_id)
+        try:
+            message = await future
+        finally:
+            if self._pending.get(request_id) is pending:
+                self._finish(pending, SnmpTimeout("request cancelled"))
         return Reply(message.error_status, message.error_index, message.varbinds)
 
 

@@ -146,6 +146,10 @@ class PysnmpBackend:
             self._transports[key] = transport
         return transport
 
+    def close(self) -> None:
+        """Close the engine's sockets."""
+        self._engine.close_dispatcher()
+
     def _auth(self, target: SnmpTarget) -> CommunityData | UsmUserData:
         if target.version == "3":
             if target.v3 is None:
