@@ -28,8 +28,6 @@ from typing import Literal
 from agent.pjlink._protocol import POWER_STATES, auth_digest
 from sim._tcp import TcpDevice
 
-log = logging.getLogger(__name__)
-
 Mode = Literal["normal", "garbage", "silent"]
 _POWER_DIGITS = {state: digit for digit, state in POWER_STATES.items()}
 _REQUEST = re.compile(rb"%([12])([A-Z0-9]{4}) ([^\r]{0,128})\r")

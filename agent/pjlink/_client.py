@@ -114,9 +114,10 @@ async def read_projector(
         if isinstance(pjclass, str) and decode_count("CLSS", pjclass) >= 2:
             for command in CLASS2_QUERIES:
                 answers[command] = await session.query(2, command)
-    log.debug("pjlink read", extra={"device": where, "class": pjclass})
     address = host if port == DEFAULT_PORT else where
-    return build_reading(address, answers, lamp_life_h=lamp_life_h)
+    reading = build_reading(address, answers, lamp_life_h=lamp_life_h)
+    log.debug("pjlink read", extra={"device": where, "problems": len(reading.problems)})
+    return reading
 
 
 async def read_url(
