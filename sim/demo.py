@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -32,7 +33,7 @@ import aiohttp
 import yaml
 
 from campuswatch.logs import JsonFormatter
-from sim.faults import DEMO_TIMETABLE, LoopClock, Step, run_timetable
+from sim.faults import DEMO_TIMETABLE, LoopClock, run_timetable
 from sim.school import SimulatedSchool
 from sim.snmpio import SnmpFailure
 
@@ -117,7 +118,6 @@ class Demo:
         state_dir: Path,
         duration_s: float | None,
         interval_s: float,
-        timetable: Sequence[Step] = DEMO_TIMETABLE,
         speed: float = 1.0,
     ) -> None:
         self.listen = listen
@@ -126,7 +126,7 @@ class Demo:
         self.logs = self.state_dir / "logs"
         self.duration_s = duration_s
         self.interval_s = interval_s
-        self.timetable = [s._replace(at_s=s.at_s / speed) for s in timetable]
+        self.timetable = [s._replace(at_s=s.at_s / speed) for s in DEMO_TIMETABLE]
         self.children: list[Child] = []
         self.started = time.monotonic()
 
@@ -166,8 +166,10 @@ class Demo:
         if result.returncode != 0 or not token:
             raise DemoFailed(f"campuswatch-collector token create failed: {result.stderr.strip()}")
         token_file = self.state_dir / "token"
-        token_file.write_text(token + "\n")
-        token_file.chmod(0o600)
+        token_file.unlink(missing_ok=True)
+        # Created private: the token is the school's credential, readable by its owner alone.
+        with os.fdopen(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(token + "\n")
         return token_file
 
     def _write_agent_config(self, path: Path, school: SimulatedSchool, token_file: Path) -> None:
@@ -217,7 +219,7 @@ class Demo:
             await asyncio.sleep(TICKET_POLL_S)
 
     async def _watch_children(self) -> None:
-        """Return when a child exits on its own (a crash: the demo cannot go on)."""
+        """Raise :class:`DemoFailed` when a child exits on its own (a crash: the demo cannot go on)."""
         while True:
             for child in self.children:
                 if child.process.poll() is not None:
@@ -310,8 +312,9 @@ class Demo:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            error = task.exception()
+            if error is not None:
+                raise error
         return 0
 
 

@@ -90,8 +90,8 @@ DEMO_TIMETABLE: tuple[Step, ...] = (
     Step(90, "printer-lehrerzimmer", "paper_jam", "clear"),
     Step(105, "ups-serverraum", "on_battery", "clear"),
     Step(120, "printer-lehrerzimmer", "silent", "inject"),
-    Step(165, "printer-lehrerzimmer", "silent", "clear"),
     Step(150, "beamer-raum-101", "lamp_failure", "clear"),
+    Step(165, "printer-lehrerzimmer", "silent", "clear"),
     Step(180, "switch-foyer", "port_down", "clear"),
     Step(200, "printer-raum-101", "toner_empty", "clear"),
 )

@@ -171,7 +171,8 @@ class SimulatedSchool:
         try:
             return self._devices[name]
         except KeyError:
-            known = ", ".join(self._devices) or "none (the school is not started)"
+            names = [*self._devices, *([PROJECTOR] if self._projector else [])]
+            known = ", ".join(names) or "none (the school is not started)"
             raise ValueError(f"no simulated device {name!r}; known: {known}") from None
 
     async def start(self) -> SimulatedSchool:
