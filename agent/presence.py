@@ -114,12 +114,21 @@ async def _icmp_probe(address: str) -> PresenceResult | None:
     ident, seq = os.getpid() & 0xFFFF, int.from_bytes(os.urandom(2), "big")
     with sock:
         started = time.monotonic()
-        await loop.sock_sendto(sock, build_echo_request(ident, seq), (address, 0))
-        while True:
-            packet, (source, _) = await loop.sock_recvfrom(sock, 2048)
-            reply = parse_echo_reply(packet, with_ip_header=raw)
-            if reply is not None and source == address and reply[1] == seq and (not raw or reply[0] == ident):
-                return PresenceResult(True, "icmp", time.monotonic() - started, "echo reply")
+        try:
+            await loop.sock_sendto(sock, build_echo_request(ident, seq), (address, 0))
+            while True:
+                packet, (source, _) = await loop.sock_recvfrom(sock, 2048)
+                reply = parse_echo_reply(packet, with_ip_header=raw)
+                if (
+                    reply is not None
+                    and source == address
+                    and reply[1] == seq
+                    and (not raw or reply[0] == ident)
+                ):
+                    return PresenceResult(True, "icmp", time.monotonic() - started, "echo reply")
+        except OSError as err:  # no route to the network, or an ICMP error the kernel reports on the socket
+            log.debug("presence: icmp probe failed", extra={"host": address, "error": str(err)})
+            return None
 
 
 async def _tcp_probe(address: str, port: int) -> PresenceResult | None:

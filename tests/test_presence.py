@@ -126,3 +126,9 @@ def test_device_in_another_namespace_refuses_tcp_and_is_present(namespaces: str)
 def test_address_nobody_holds_is_absent(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.3", "--port", "80", "--port", "9100", "--timeout", "1")
     assert (result["present"], result["method"]) == (False, "none")
+
+
+def test_address_without_a_route_is_absent_not_an_error(namespaces: str) -> None:
+    # The agent's namespace has no default route: sending to TEST-NET-1 fails at once (ENETUNREACH).
+    result = _probe_in(namespaces, "192.0.2.1", "--port", "80", "--timeout", "1")
+    assert (result["present"], result["method"]) == (False, "none")
