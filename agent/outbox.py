@@ -24,12 +24,11 @@ with ``asyncio.to_thread``. :meth:`stats` reads only memory and is safe to call 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,12 +114,8 @@ def poll_signature(poll: DevicePoll) -> bytes:
     state change, which the outbox never drops.
     """
     problems = poll.reading.problems if poll.reading else []
-    return encode_signature(poll.status, sorted({(p.code, p.subject, p.severity) for p in problems}))
-
-
-def encode_signature(status: str, problems: Sequence[tuple[str, str, str]]) -> bytes:
-    """Canonical bytes of a status and a sorted problem list, to compare and store."""
-    return msgspec.json.encode([status, list(problems)])
+    identities = sorted({(p.code, p.subject, p.severity) for p in problems})
+    return msgspec.json.encode([poll.status, identities])
 
 
 class Outbox:
@@ -142,9 +137,18 @@ class Outbox:
         self._conn.execute("PRAGMA wal_autocheckpoint=256")
         self._conn.execute(f"PRAGMA journal_size_limit={1024 * 1024}")
         self._conn.executescript(_SCHEMA)
-        self._coalesced = 0
         self._warned_over_bound = False
-        self._stats = self._read_stats()
+        # Counters kept in memory and changed only after a commit, so stats() never scans the queue.
+        self._coalesced = 0
+        depth, size = self._conn.execute(
+            "SELECT count(*), coalesce(sum(length(body)), 0) FROM events"
+        ).fetchone()
+        self._depth: int = depth
+        self._bytes: int = size
+        (self._parked,) = self._conn.execute("SELECT count(*) FROM parked").fetchone()
+        self._last = self._last_seq()
+        self._oldest_at = self._head_at()
+        self._stats = self._snapshot()
 
     # -- adding -----------------------------------------------------------------------------------
 
@@ -190,68 +194,64 @@ class Outbox:
         device: tuple[str, bytes] | None = None,
     ) -> int:
         when = time.time() if at is None else at
-        with self._lock, self._transaction():
-            seq = self._last_seq() + 1
-            if device is not None:
-                name, signature = device
-                row = self._conn.execute(
-                    "SELECT signature FROM device_state WHERE device = ?", (name,)
-                ).fetchone()
-                # Samples of one device supersede each other; a changed (or first) state never does.
-                coalesce_key = f"poll:{name}" if row is not None and row[0] == signature else None
+        with self._lock:
+            with self._transaction():
+                seq = self._last + 1
+                if device is not None:
+                    name, signature = device
+                    row = self._conn.execute(
+                        "SELECT signature FROM device_state WHERE device = ?", (name,)
+                    ).fetchone()
+                    # Samples of one device supersede each other; a changed (or first) state never does.
+                    coalesce_key = f"poll:{name}" if row is not None and row[0] == signature else None
+                    self._conn.execute(
+                        "INSERT INTO device_state (device, signature) VALUES (?, ?) "
+                        "ON CONFLICT (device) DO UPDATE SET signature = excluded.signature",
+                        (name, signature),
+                    )
+                body = build(seq, when)
                 self._conn.execute(
-                    "INSERT INTO device_state (device, signature) VALUES (?, ?) "
-                    "ON CONFLICT (device) DO UPDATE SET signature = excluded.signature",
-                    (name, signature),
+                    "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
+                    (seq, when, coalesce_key, body),
                 )
-            body = build(seq, when)
-            self._conn.execute(
-                "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
-                (seq, when, coalesce_key, body),
-            )
-            self._set_last_seq(seq)
-            total = self._stats.bytes + len(body)
-            if total > self._max_bytes:
-                self._enforce_bound(total)
-                self._stats = self._read_stats()
-            else:
-                # The common path stays O(1): no rescan of the queue for every event added.
-                old = self._stats
-                self._stats = dataclasses.replace(
-                    old,
-                    depth=old.depth + 1,
-                    bytes=total,
-                    oldest_at=when if old.oldest_at is None else min(old.oldest_at, when),
-                    last_seq=seq,
-                    file_bytes=_file_bytes(self._path),
-                )
+                self._set_last_seq(seq)
+                total = self._bytes + len(body)
+                dropped, freed = self._enforce_bound(total) if total > self._max_bytes else (0, 0)
+            self._depth += 1 - dropped
+            self._bytes = total - freed
+            self._coalesced += dropped
+            self._last = seq
+            if dropped or self._oldest_at is None:
+                self._oldest_at = self._head_at()
+            self._stats = self._snapshot()
         for callback in self._listeners:
             callback()
         return seq
 
     # -- bound --------------------------------------------------------------------------------------
 
-    def _enforce_bound(self, total: int) -> None:
-        """Shed samples (superseded ones first, then any) until under the low-water mark; inside a write."""
+    def _enforce_bound(self, total: int) -> tuple[int, int]:
+        """Shed samples (superseded ones first, then any) down to the low-water mark, inside the add's
+        transaction; returns how many events and bytes went."""
         target = int(self._max_bytes * _LOW_WATER)
+        dropped = freed = 0
         for query in (_SUPERSEDED, _ALL_SAMPLES):
-            if total <= target:
-                break
             doomed: list[tuple[int]] = []
             for seq, size in self._conn.execute(query).fetchall():
-                if total <= target:
+                if total - freed <= target:
                     break
                 doomed.append((seq,))
-                total -= size
+                freed += size
             self._conn.executemany("DELETE FROM events WHERE seq = ?", doomed)
-            self._coalesced += len(doomed)
-        over = total > self._max_bytes
+            dropped += len(doomed)
+        over = total - freed > self._max_bytes
         if over and not self._warned_over_bound:
             log.warning(
                 "outbox over its bound with state changes only; keeping them",
-                extra={"outbox_bytes": total, "max_bytes": self._max_bytes},
+                extra={"outbox_bytes": total - freed, "max_bytes": self._max_bytes},
             )
         self._warned_over_bound = over
+        return dropped, freed
 
     # -- reading and acknowledging --------------------------------------------------------------------
 
@@ -272,24 +272,34 @@ class Outbox:
 
     def ack(self, up_to_seq: int) -> int:
         """Delete every event with ``seq <= up_to_seq`` (the collector stored them); returns how many."""
-        with self._lock, self._transaction():
-            deleted = self._conn.execute("DELETE FROM events WHERE seq <= ?", (up_to_seq,)).rowcount
-            self._stats = self._read_stats()
-        return deleted
+        with self._lock:
+            with self._transaction():
+                count, size = self._conn.execute(
+                    "SELECT count(*), coalesce(sum(length(body)), 0) FROM events WHERE seq <= ?",
+                    (up_to_seq,),
+                ).fetchone()
+                self._conn.execute("DELETE FROM events WHERE seq <= ?", (up_to_seq,))
+            self._removed(count, size)
+        return int(count)
 
     def park(self, seq: int, reason: str) -> None:
         """Move one event the collector refuses out of the queue, so it cannot block the rest.
 
-        It stays in the ``parked`` table with the reason, for an operator to inspect or requeue.
+        It stays in the outbox file's ``parked`` table with the reason, for an operator to inspect.
         """
-        with self._lock, self._transaction():
-            self._conn.execute(
-                "INSERT OR REPLACE INTO parked (seq, parked_at, reason, body) "
-                "SELECT seq, ?, ?, body FROM events WHERE seq = ?",
-                (time.time(), reason, seq),
-            )
-            self._conn.execute("DELETE FROM events WHERE seq = ?", (seq,))
-            self._stats = self._read_stats()
+        with self._lock:
+            with self._transaction():
+                moved = self._conn.execute(
+                    "INSERT OR REPLACE INTO parked (seq, parked_at, reason, body) "
+                    "SELECT seq, ?, ?, body FROM events WHERE seq = ?",
+                    (time.time(), reason, seq),
+                ).rowcount
+                (size,) = self._conn.execute(
+                    "SELECT coalesce(sum(length(body)), 0) FROM events WHERE seq = ?", (seq,)
+                ).fetchone()
+                self._conn.execute("DELETE FROM events WHERE seq = ?", (seq,))
+            self._parked += moved
+            self._removed(moved, size)
 
     def renumber_after(self, floor: int) -> int:
         """Give every queued event a seq above ``floor``, keeping their order; returns how many moved.
@@ -297,17 +307,23 @@ class Outbox:
         For an outbox that was lost and recreated: its numbers restart at 1 while the collector already
         stored higher ones for this agent, and would discard the new events as duplicates.
         """
-        with self._lock, self._transaction():
-            rows = self._conn.execute("SELECT at, coalesce_key, body FROM events ORDER BY seq").fetchall()
-            self._conn.execute("DELETE FROM events")
-            for seq, (when, key, body) in enumerate(rows, start=floor + 1):
-                event = msgspec.structs.replace(_event_decoder.decode(body), seq=seq)
-                self._conn.execute(
-                    "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
-                    (seq, when, key, encode(event)),
-                )
-            self._set_last_seq(max(self._last_seq(), floor + len(rows)))
-            self._stats = self._read_stats()
+        with self._lock:
+            with self._transaction():
+                rows = self._conn.execute("SELECT at, coalesce_key, body FROM events ORDER BY seq").fetchall()
+                self._conn.execute("DELETE FROM events")
+                size = 0
+                for seq, (when, key, body) in enumerate(rows, start=floor + 1):
+                    event = encode(msgspec.structs.replace(_event_decoder.decode(body), seq=seq))
+                    size += len(event)
+                    self._conn.execute(
+                        "INSERT INTO events (seq, at, coalesce_key, body) VALUES (?, ?, ?, ?)",
+                        (seq, when, key, event),
+                    )
+                last = max(self._last, floor + len(rows))
+                self._set_last_seq(last)
+            self._last = last
+            self._bytes = size  # numbers of other widths change the encoded size
+            self._stats = self._snapshot()
         return len(rows)
 
     # -- state ----------------------------------------------------------------------------------------
@@ -336,19 +352,27 @@ class Outbox:
             (seq,),
         )
 
-    def _read_stats(self) -> OutboxStats:
-        depth, size, oldest = self._conn.execute(
-            "SELECT count(*), coalesce(sum(length(body)), 0), min(at) FROM events"
-        ).fetchone()
-        (parked,) = self._conn.execute("SELECT count(*) FROM parked").fetchone()
+    def _head_at(self) -> float | None:
+        """When the event at the head of the queue was made; None when the queue is empty."""
+        row = self._conn.execute("SELECT at FROM events ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
+
+    def _removed(self, count: int, size: int) -> None:
+        """Account for ``count`` events of ``size`` bytes that left the queue (committed)."""
+        self._depth -= count
+        self._bytes -= size
+        self._oldest_at = self._head_at()
+        self._stats = self._snapshot()
+
+    def _snapshot(self) -> OutboxStats:
         return OutboxStats(
-            depth=depth,
-            bytes=size,
-            oldest_at=oldest,
-            last_seq=self._last_seq(),
+            depth=self._depth,
+            bytes=self._bytes,
+            oldest_at=self._oldest_at,
+            last_seq=self._last,
             coalesced=self._coalesced,
-            parked=parked,
-            over_bound=size > self._max_bytes,
+            parked=self._parked,
+            over_bound=self._bytes > self._max_bytes,
             file_bytes=_file_bytes(self._path),
         )
 

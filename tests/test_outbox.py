@@ -78,10 +78,11 @@ def test_batches_are_oldest_first_and_carry_their_seq(path: Path) -> None:
 def test_batch_byte_limit_still_returns_one_event(path: Path) -> None:
     box = Outbox(path)
     for i in range(5):
-        box.add_poll(make_poll("p", n=i))
-    one = len(box.next_batch(1, 1 << 20)[0].body)
+        box.add_poll(make_poll("p", n=i), at=1000.0)  # equal times: equal sizes
+    sizes = [len(e.body) for e in box.next_batch(10, 1 << 20)]
     assert [e.seq for e in box.next_batch(10, 1)] == [1]
-    assert [e.seq for e in box.next_batch(10, 2 * one + 1)] == [1, 2]
+    assert [e.seq for e in box.next_batch(10, sizes[0] + sizes[1])] == [1, 2]
+    assert [e.seq for e in box.next_batch(10, sizes[0] + sizes[1] - 1)] == [1]
 
 
 def test_ack_deletes_only_what_was_acknowledged(path: Path) -> None:
@@ -153,6 +154,27 @@ def test_renumber_moves_queued_events_above_the_collectors_seq(path: Path) -> No
     assert box.add_poll(make_poll("p", n=9)) == 1003
 
 
+def test_running_counters_match_a_fresh_count_after_every_kind_of_change(path: Path) -> None:
+    box = Outbox(path, max_bytes=20_000)
+    for i in range(120):
+        box.add_poll(make_poll(f"d{i % 4}", problems=("jam",) if i % 30 == 0 else (), n=i), at=float(i))
+    box.add_heartbeat(Heartbeat(agent_version="t", uptime_s=1.0))
+    first = box.next_batch(3, 1 << 20)
+    box.ack(first[0].seq)
+    box.park(first[1].seq, "400: test")
+    box.renumber_after(10_000)
+    box.add_discovery([DiscoveredDevice(address="10.0.0.9")])
+    box.close()
+
+    def counters(s: object) -> tuple[object, ...]:
+        return tuple(
+            getattr(s, f) for f in ("depth", "bytes", "oldest_at", "last_seq", "parked", "over_bound")
+        )
+
+    assert box.stats().coalesced > 0
+    assert counters(box.stats()) == counters(Outbox(path, max_bytes=20_000).stats())
+
+
 def test_state_changes_survive_the_bound_and_samples_coalesce(path: Path) -> None:
     """Fill past max_bytes with unchanged samples and state changes: bounded file, no alarm lost."""
     max_bytes = 256 * 1024
@@ -169,7 +191,9 @@ def test_state_changes_survive_the_bound_and_samples_coalesce(path: Path) -> Non
         else:
             latest_sample[device] = box.add_poll(make_poll(device, problems=problems[device], n=i))
     stats = box.stats()
-    kept = {e.seq for e in box.next_batch(100_000, 1 << 40)}
+    queued = box.next_batch(100_000, 1 << 40)
+    kept = {e.seq for e in queued}
+    assert stats.bytes == sum(len(e.body) for e in queued), "the running byte count matches the disk"
     assert stats.bytes <= max_bytes
     assert not stats.over_bound
     assert stats.coalesced > 0
