@@ -159,3 +159,36 @@ async def test_rt_down_is_a_retryable_error(rt_server: RtServer) -> None:  # noq
     finally:
         await sink.close()
         rt_server.start()
+
+
+async def test_a_replayed_resolve_of_a_resolved_ticket_is_not_an_error(
+    sink: RtSink,
+    rt_server: RtServer,  # noqa: F811
+) -> None:
+    # RT refuses "resolved -> resolved" inside a 201 answer; a replay after a crash must still succeed.
+    ticket_id = await sink.open(draft(unique_key()))
+    await sink.resolve(ticket_id, "fixed")
+    await sink.resolve(ticket_id, "fixed")
+    assert (await rt_server.get(f"ticket/{ticket_id}"))["Status"] == "resolved"
+
+
+async def test_the_assignee_becomes_the_owner_when_configured(rt_server: RtServer) -> None:  # noqa: F811
+    sink = RtSink("rt", rt_server.url, queue="Monitoring", token=rt_server.token, owner_from_assignee=True)
+    try:
+        ticket_id = await sink.open(draft(unique_key(), assignee="root"))
+    finally:
+        await sink.close()
+    assert (await rt_server.get(f"ticket/{ticket_id}"))["Owner"]["id"] == "root"
+
+
+async def test_a_status_rt_refuses_is_parked_with_rts_reason(rt_server: RtServer) -> None:  # noqa: F811
+    sink = RtSink("rt", rt_server.url, queue="Monitoring", token=rt_server.token, resolved_status="fixed")
+    try:
+        ticket_id = await sink.open(draft(unique_key()))
+        with pytest.raises(TicketSinkError) as err:
+            await sink.resolve(ticket_id, "done")
+    finally:
+        await sink.close()
+    assert not err.value.retryable
+    assert "Status 'fixed' isn't a valid status" in str(err.value)
+    assert (await rt_server.get(f"ticket/{ticket_id}"))["Status"] == "new"

@@ -73,6 +73,8 @@ class RtSinkConfig(_SinkConfig, tag="rt", kw_only=True):
     dedup_field: str = "DedupKey"
     #: Make the school's campus manager the ticket's Owner (must be an RT user).
     owner_from_assignee: bool = False
+    #: The status that means resolved in the queue's lifecycle.
+    resolved_status: str = "resolved"
 
     def __post_init__(self) -> None:
         _check_url(self.url)
@@ -153,6 +155,7 @@ def build_sink(cfg: SinkConfig) -> TicketSink:
             password=cfg.password,
             dedup_field=cfg.dedup_field,
             owner_from_assignee=cfg.owner_from_assignee,
+            resolved_status=cfg.resolved_status,
             timeout_seconds=cfg.timeout_seconds,
         )
     if isinstance(cfg, ZammadSinkConfig):

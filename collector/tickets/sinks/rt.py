@@ -49,6 +49,7 @@ class RtSink:
         password: Secret | None = None,
         dedup_field: str = "DedupKey",
         owner_from_assignee: bool = False,
+        resolved_status: str = "resolved",
         timeout_seconds: float = 10.0,
     ) -> None:
         if token is None and (username is None or password is None):
@@ -57,6 +58,8 @@ class RtSink:
         self.queue = queue
         self.dedup_field = dedup_field
         self.owner_from_assignee = owner_from_assignee
+        #: The status "resolved" maps to (a queue with its own lifecycle may call it differently).
+        self.resolved_status = resolved_status
         self._token = token
         self._username = username
         self._password = password
@@ -116,15 +119,26 @@ class RtSink:
         await self._comment(external_id, text)
 
     async def resolve(self, external_id: str, text: str) -> None:
-        """Comment and set the status to resolved, in one call."""
-        await self._comment(external_id, text, status="resolved")
+        """Comment and set the resolved status, in one call."""
+        await self._comment(external_id, text, status=self.resolved_status)
 
     async def reopen(self, external_id: str, text: str) -> None:
         """Comment and set the status back to open, in one call."""
         await self._comment(external_id, text, status="open")
 
     async def _comment(self, external_id: str, text: str, status: str | None = None) -> None:
+        path = f"/REST/2.0/ticket/{quote(external_id, safe='')}"
         body: dict[str, str] = {"Content": text, "ContentType": "text/plain"}
         if status is not None:
             body["Status"] = status
-        await self._http.request("POST", f"/REST/2.0/ticket/{quote(external_id, safe='')}/comment", json=body)
+        messages = await self._http.request("POST", path + "/comment", json=body)
+        if status is None or any(str(m).startswith("Status changed") for m in messages or ()):
+            return
+        # RT answers 201 for the comment even when it refused the status (already there, not allowed
+        # by the queue's lifecycle); only the ticket itself tells which.
+        current = (await self._http.request("GET", path) or {}).get("Status")
+        if current != status:
+            raise TicketSinkError(
+                f"{self.name}: RT kept ticket {external_id} {current!r}: {'; '.join(map(str, messages or ()))}",
+                retryable=False,
+            )
