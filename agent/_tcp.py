@@ -59,6 +59,8 @@ async def device_connection(
             raise DeviceUnreachable(f"{host}:{port}: {err.strerror or err}") from err
         try:
             yield reader, writer
+        except OSError as err:  # reset while we were writing: the device hung up on us
+            raise DeviceUnreachable(f"{host}:{port}: {err.strerror or err}") from err
         finally:
             writer.close()
             with contextlib.suppress(OSError):

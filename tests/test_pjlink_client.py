@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
@@ -181,3 +182,17 @@ async def test_read_url_reads_the_projector_at_a_pjlink_url() -> None:
 async def test_read_url_rejects_what_is_no_pjlink_url(url: str) -> None:
     with pytest.raises(ValueError, match=r"pjlink://|port|host"):
         await read_url(url)
+
+
+async def test_projector_resetting_the_connection_after_greeting_is_unreachable() -> None:
+    async def greet_and_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"PJLINK 0\r")
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        writer.close()
+
+    server = await asyncio.start_server(greet_and_reset, "127.0.0.1", 0)
+    async with server:
+        with pytest.raises(DeviceUnreachable):
+            await read_projector("127.0.0.1", server.sockets[0].getsockname()[1], timeout_s=SHORT)
