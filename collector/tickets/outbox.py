@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS ticket_links (
 );
 """
 
+#: The columns :meth:`TicketOutbox._row` reads, named so that a column added later changes nothing.
+_OP_COLUMNS = "id, sink, op, dedup_key, payload, state, attempts, created_at, last_error"
+
 
 @dataclass(frozen=True)
 class OutboxOp:
@@ -98,6 +101,7 @@ class OutboxStats:
     #: Pending operations whose last attempt failed (the ticket system is down or refusing).
     failing: int
     parked: int
+    #: Delivered operations still kept (see :meth:`TicketOutbox.prune`).
     delivered: int
     #: Age of the oldest pending operation; 0 when nothing is pending.
     oldest_pending_age_seconds: float
@@ -206,7 +210,9 @@ class TicketOutbox:
         whose backoff has passed. A key whose head is waiting holds back its later operations."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT o.* FROM ticket_outbox o WHERE o.sink = ? AND o.state = 'pending'"
+                "SELECT "
+                + ", ".join(f"o.{c}" for c in _OP_COLUMNS.split(", "))
+                + " FROM ticket_outbox o WHERE o.sink = ? AND o.state = 'pending'"
                 " AND o.next_attempt_at <= ? AND o.id = (SELECT MIN(p.id) FROM ticket_outbox p"
                 " WHERE p.sink = o.sink AND p.dedup_key = o.dedup_key AND p.state = 'pending')"
                 " ORDER BY o.id LIMIT ?",
@@ -278,7 +284,7 @@ class TicketOutbox:
 
     def operations(self, sink: str | None = None, state: str | None = None) -> list[OutboxOp]:
         """Operations in queue order, optionally of one sink and/or state (for tests and an admin view)."""
-        query = "SELECT * FROM ticket_outbox WHERE (? IS NULL OR sink = ?) AND (? IS NULL OR state = ?)"
+        query = f"SELECT {_OP_COLUMNS} FROM ticket_outbox WHERE (? IS NULL OR sink = ?) AND (? IS NULL OR state = ?)"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY id", (sink, sink, state, state)).fetchall()
         return [self._row(r) for r in rows]
@@ -335,7 +341,7 @@ class TicketOutbox:
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> OutboxOp:
-        op_id, sink, op, key, payload, state, attempts, created_at, _next, _done, last_error = r
+        op_id, sink, op, key, payload, state, attempts, created_at, last_error = r
         return OutboxOp(op_id, sink, op, key, json.loads(payload), state, attempts, created_at, last_error)
 
 
