@@ -210,9 +210,7 @@ class TicketOutbox:
         whose backoff has passed. A key whose head is waiting holds back its later operations."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT "
-                + ", ".join(f"o.{c}" for c in _OP_COLUMNS.split(", "))
-                + " FROM ticket_outbox o WHERE o.sink = ? AND o.state = 'pending'"
+                f"SELECT {_OP_COLUMNS} FROM ticket_outbox o WHERE o.sink = ? AND o.state = 'pending'"
                 " AND o.next_attempt_at <= ? AND o.id = (SELECT MIN(p.id) FROM ticket_outbox p"
                 " WHERE p.sink = o.sink AND p.dedup_key = o.dedup_key AND p.state = 'pending')"
                 " ORDER BY o.id LIMIT ?",
