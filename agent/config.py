@@ -48,6 +48,19 @@ class Credentials(_Strict):
     priv_key: Secret | None = None
     context: str = ""
 
+    def v3_user(self) -> V3User | None:
+        """The SNMPv3 user of this set, or None for a v1/v2c set (or a v3 set without a user)."""
+        if self.version != "3" or not self.user:
+            return None
+        return V3User(
+            user=self.user,
+            auth_protocol=self.auth_protocol,
+            auth_key=self.auth_key,
+            priv_protocol=self.priv_protocol,
+            priv_key=self.priv_key,
+            context=self.context,
+        )
+
 
 class Defaults(_Strict):
     """Poll settings every device inherits unless it sets its own."""

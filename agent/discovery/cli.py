@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.config import Credentials
 from agent.discovery.inventory import (
     Inventory,
     InventoryDiff,
@@ -28,7 +29,6 @@ from agent.discovery.inventory import (
 )
 from agent.discovery.run import DiscoveryResult, discover
 from agent.discovery.sweep import Progress, SweepCredential
-from agent.snmp.types import V3User
 from campuswatch.config import ConfigError, Secret
 from campuswatch.report import DiscoveredDevice
 
@@ -93,24 +93,16 @@ def local_subnets(interface_addrs: Mapping[str, Sequence[Any]]) -> list[str]:
 
 
 def credentials_from(
-    communities: Sequence[str], config_credentials: Mapping[str, Any] | None
+    communities: Sequence[str], config_credentials: Mapping[str, Credentials] | None
 ) -> list[SweepCredential]:
     """Credential sets to try: command-line communities first (as ``cli-N``), then the config's sets by
     name. A command-line community that a config set already has is tried once, under the set's name, so
     the inventory only ever holds names."""
     result: list[SweepCredential] = []
     for name, creds in (config_credentials or {}).items():
-        v3 = None
-        if creds.version == "3" and creds.user:
-            v3 = V3User(
-                user=creds.user,
-                auth_protocol=creds.auth_protocol,
-                auth_key=creds.auth_key,
-                priv_protocol=creds.priv_protocol,
-                priv_key=creds.priv_key,
-                context=creds.context,
-            )
-        result.append(SweepCredential(name, version=creds.version, community=creds.community, v3=v3))
+        result.append(
+            SweepCredential(name, version=creds.version, community=creds.community, v3=creds.v3_user())
+        )
     known = {c.community for c in result if c.community is not None}
     given = []
     for i, text in enumerate(communities, start=1):
