@@ -95,23 +95,21 @@ class _Device:
 
 
 class SimulatedSchool:
-    """The school's SNMP devices on ``host``, each on its own UDP port (free ones unless ``ports`` says).
+    """The school's devices on ``host``, each on its own port (free ones unless ``ports`` names one).
 
-    ``recordings`` is the folder of ``<name>.snmprec`` files to serve (``sim/recordings/school``);
-    ``log_dir``, if given, receives one snmpsim log per device.
+    Each SNMP device serves its recording from ``sim/recordings/school`` (a working copy, so a test
+    cannot change the committed file); ``log_dir``, if given, receives one snmpsim log per device.
     """
 
     def __init__(
         self,
         devices: Sequence[SimDevice] | None = None,
         *,
-        recordings: Path = RECORDINGS,
         host: str = "127.0.0.1",
         ports: dict[str, int] | None = None,
         log_dir: Path | None = None,
         projector: bool = False,
     ) -> None:
-        self.recordings = recordings
         self.host = host
         self.log_dir = log_dir
         self._specs = list(devices) if devices is not None else list(school_devices())
@@ -184,7 +182,7 @@ class SimulatedSchool:
         for spec in self._specs:
             data_dir = root / spec.name
             data_dir.mkdir()
-            shutil.copy(self.recordings / f"{spec.name}.snmprec", data_dir)
+            shutil.copy(RECORDINGS / f"{spec.name}.snmprec", data_dir)
             os.chmod(data_dir, 0o755)
             port = self._ports.get(spec.name) or free_udp_port(self.host)
             self._devices[spec.name] = _Device(spec, self.host, port, data_dir)

@@ -14,6 +14,7 @@ from campuswatch.config import Secret
 from sim.devices import school_devices
 from sim.school import PROJECTOR, PROJECTOR_PASSWORD, SimulatedSchool
 from sim.snmpio import PyValue, SnmpFailure, SnmpIO
+from sim.snmpsim import free_udp_port
 
 SYS_NAME = oid("1.3.6.1.2.1.1.5.0")
 HR_DEVICE_STATUS = "1.3.6.1.2.1.25.3.2.1.5.1"
@@ -221,7 +222,9 @@ async def test_projector_lamp_failure_and_silence_show_over_pjlink_and_clear() -
 
 
 async def test_agent_devices_list_every_device_with_its_address_and_credentials() -> None:
-    async with SimulatedSchool(projector=True) as school:
+    fixed = free_udp_port()
+    async with SimulatedSchool(projector=True, ports={"ups-serverraum": fixed}) as school:
+        assert school.endpoint("ups-serverraum") == ("127.0.0.1", fixed)
         entries = {e["id"]: e for e in school.agent_devices()}
         assert set(entries) == {d.name for d in school.devices} | {PROJECTOR}
         for device in school.devices:
