@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from agent.errors import AuthenticationFailed, DeviceReplyError
+from agent.errors import AuthenticationFailed, DeviceError, DeviceReplyError
 from agent.pjlink import (
+    Greeting,
     PjlinkCommandError,
     PjlinkReply,
     auth_digest,
@@ -166,3 +169,45 @@ def test_silence_is_a_fault_unless_the_projector_was_going_to_sleep() -> None:
     assert projector_unreachable_is_fault("on")
     assert projector_unreachable_is_fault("warm-up")
     assert projector_unreachable_is_fault(None)
+
+
+HOSTILE_VALUES = ["²", "١٢ 1", "-1", " ", "1 1 1", "0" * 200, "\ufffd", "9" * 40 + " 1", "ERR5", "01201a"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+@pytest.mark.parametrize("command", ["POWR", "ERST", "LAMP", "FILT", "NAME"])
+def test_hostile_values_give_reply_errors_or_readings_never_crashes(command: str, value: str) -> None:
+    try:
+        build_reading("p", {command: value})
+    except DeviceReplyError as err:
+        assert command in str(err)
+    else:
+        # Accepted: only free text, or numbers made of ASCII digits, get through.
+        assert command == "NAME" or value.isascii()
+
+
+def test_mangled_replies_parse_or_raise_device_errors_only() -> None:
+    rng = random.Random(4352)
+    samples = [
+        b"%1POWR=1\r",
+        b"%1LAMP=1200 1\r",
+        b"%1LAMP=ERR1\r",
+        b"%2SNUM=X1\r",
+        b"PJLINK 1 498e4a67\r",
+        b"PJLINK ERRA\r",
+    ]
+    outcomes: set[str] = set()
+    for _ in range(3000):
+        data = bytearray(rng.choice(samples))
+        for _ in range(rng.randint(0, 3)):
+            position = rng.randrange(len(data))
+            data[position : position + rng.randint(0, 1)] = bytes([rng.randrange(256)])
+        for parse in (parse_reply, parse_greeting):
+            try:
+                result = parse(bytes(data))
+            except DeviceError as err:
+                outcomes.add(type(err).__name__)
+            else:
+                assert isinstance(result, PjlinkReply | Greeting)
+                outcomes.add("parsed")
+    assert {"parsed", "DeviceReplyError", "PjlinkCommandError", "AuthenticationFailed"} <= outcomes

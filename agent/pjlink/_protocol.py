@@ -107,6 +107,11 @@ def parse_ackn(data: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also admits ``²`` and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def decode_power(value: str) -> str:
     """POWR: standby, on, cooling or warm-up."""
     try:
@@ -125,7 +130,7 @@ def decode_erst(value: str) -> ProjectorErrors:
 def decode_lamps(value: str) -> list[Lamp]:
     """LAMP: ``hours on`` pairs, one per lamp (at most eight), on being 0 or 1."""
     parts = value.split(" ")
-    if not 2 <= len(parts) <= 16 or len(parts) % 2 or not all(p.isdigit() for p in parts):
+    if not 2 <= len(parts) <= 16 or len(parts) % 2 or not all(_is_number(p) for p in parts):
         raise DeviceReplyError(f"LAMP: expected 1-8 'hours on' pairs, got {value!r}")
     if any(on not in ("0", "1") for on in parts[1::2]):
         raise DeviceReplyError(f"LAMP: lamp state must be 0 or 1, got {value!r}")
@@ -134,7 +139,7 @@ def decode_lamps(value: str) -> list[Lamp]:
 
 def decode_count(command: str, value: str) -> int:
     """A plain non-negative number (CLSS, FILT)."""
-    if not value.isdigit():
+    if not _is_number(value):
         raise DeviceReplyError(f"{command}: expected a number, got {value!r}")
     return int(value)
 
