@@ -240,3 +240,12 @@ async def test_dead_devices_cannot_starve_healthy_ones_of_in_flight_slots(snmpd:
         assert not any(task.done() for task in dead_polls)
         await asyncio.gather(*dead_polls)
     assert done == ["healthy"] * 4 + ["dead"] * 3
+
+
+async def test_sweeps_can_skip_classifying_silence(snmpd: Snmpd, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with SnmpClient() as client:
+        with pytest.raises(SnmpTimeout, match="no SNMP answer") as caught:
+            await client.fetch(_v2c(snmpd, "wr0ng-community-Xy"), SYSTEM, classify_silence=False)
+    assert not isinstance(caught.value, SnmpAuthError)
+    assert not any("silent" in r.getMessage() for r in caplog.records)  # no probe was sent

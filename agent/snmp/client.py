@@ -110,12 +110,18 @@ class SnmpClient:
             return self._fast
         return await self._pysnmp_backend()
 
-    async def fetch(self, target: SnmpTarget, plan: PollPlan) -> FetchResult:
+    async def fetch(
+        self, target: SnmpTarget, plan: PollPlan, *, classify_silence: bool = True
+    ) -> FetchResult:
         """GET the plan's scalars, then walk its tables concurrently.
 
         Raises :class:`SnmpTimeout` / :class:`SnmpAuthError` when the device does not answer at all or
         refuses us, :class:`SnmpReplyError` when the scalars' GET fails. A table that fails after the
         device answered is reported in ``failed_tables``, with whatever rows came before the failure.
+        After a timeout the target is probed to tell "unreachable" from "silent with these credentials"
+        (:mod:`agent.snmp.silence`: one UDP probe, then TCP connects to a few common ports);
+        ``classify_silence=False`` skips that and raises a plain :class:`SnmpTimeout` (subnet sweeps,
+        where most addresses are empty and probing each would amount to a port scan).
         """
         backend = await self._backend(target)
         key = _target_key(target)
@@ -129,6 +135,8 @@ class SnmpClient:
                 return_exceptions=True,
             )
         except SnmpTimeout:
+            if not classify_silence:
+                raise
             raise await self._silence(target, key) from None
         answered = bool(plan.scalars)
         timeouts = 0
@@ -149,7 +157,7 @@ class SnmpClient:
                 if outcome.failure:
                     result.failed_tables[table.name] = outcome.failure
         if timeouts and not answered:
-            raise await self._silence(target, key)
+            raise await self._silence(target, key) if classify_silence else SnmpTimeout("no SNMP answer")
         if result.failed_tables:
             log.info(
                 "snmp tables failed",
