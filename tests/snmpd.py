@@ -1,7 +1,7 @@
 """Run net-snmp's snmpd as a private responder for tests and benchmarks (never the system service).
 
 Each :class:`Snmpd` writes its own snmpd.conf and persistent directory into a temporary folder and
-listens on loopback endpoints only. v3 users are given as :class:`agent.snmp.types.V3User` (the same
+listens on loopback endpoints only. v3 users (read-only, or ``v3_writers`` allowed to SET) are given as :class:`agent.snmp.types.V3User` (the same
 objects the client polls with) and become ``createUser`` lines. ``extra_config`` lines add data, e.g.
 ``override 1.3.6.1.2.1.43.11.1.1.9.1.1 integer 80`` serves an arbitrary OID::
 
@@ -59,6 +59,7 @@ class Snmpd:
         *,
         communities: Sequence[str] = ("public",),
         v3_users: Sequence[V3User] = (),
+        v3_writers: Sequence[V3User] = (),
         endpoints: Sequence[tuple[str, int]] | None = None,
         extra_config: Sequence[str] = (),
         write_community: str | None = None,
@@ -67,6 +68,7 @@ class Snmpd:
         self.endpoints = list(endpoints) if endpoints else [("127.0.0.1", free_udp_port())]
         self.communities = list(communities)
         self.v3_users = list(v3_users)
+        self.v3_writers = list(v3_writers)
         self.extra_config = list(extra_config)
         self.write_community = write_community
         # Readiness is checked with a community of our own, so tests of wrong communities stay clean.
@@ -98,6 +100,8 @@ class Snmpd:
             lines.append(f"rwcommunity {self.write_community} 127.0.0.0/8")
         for user in self.v3_users:
             lines += [create_user_line(user), f"rouser {user.user} {_level(user)}"]
+        for user in self.v3_writers:
+            lines += [create_user_line(user), f"rwuser {user.user} {_level(user)}"]
         # Quiet and self-contained: no AgentX master, no traps, no disk probes.
         lines += ["master no", "dontLogTCPWrappersConnects yes", *self.extra_config]
         return "\n".join(lines) + "\n"

@@ -211,3 +211,14 @@ async def test_table_failure_keeps_scalars_and_other_tables(serve, client: SnmpC
     assert result.varbinds[(1, 3, 6, 1, 2, 1, 1, 5, 0)] == b"fake"
     assert (*TABLE, 2, 7) in result.varbinds
     assert list(result.failed_tables) == ["ip"] and "genErr" in result.failed_tables["ip"]
+
+
+async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve, client: SnmpClient) -> None:
+    agent, target = await serve(lambda request: None if request.pdu_tag == ber.GETBULK else proper(request))
+    plan = PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),), tables=WALK_PLAN.tables)
+    expected = {k: v for k, v in MIB.items() if k[: len(TABLE)] == TABLE or k == (1, 3, 6, 1, 2, 1, 1, 5, 0)}
+    first = await client.fetch(target, plan)
+    assert first.varbinds == expected and first.failed_tables == {}
+    second = await client.fetch(target, plan)
+    assert second.varbinds == expected
+    assert agent.count(ber.GETBULK) == 1  # tried once, then remembered

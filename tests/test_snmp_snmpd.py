@@ -17,6 +17,7 @@ from agent.snmp.silence import WRONG_COMMUNITY
 from agent.snmp.types import (
     PollPlan,
     SnmpAuthError,
+    SnmpError,
     SnmpTarget,
     SnmpTimeout,
     TableSpec,
@@ -60,9 +61,12 @@ SYSTEM = PollPlan(
 )
 
 
+WRITER = V3User("writer", "sha384", Secret("auth-pass-256-Kp"), "aes128", Secret("priv-pass-128-Mn"))
+
+
 @pytest.fixture(scope="module")
 def snmpd() -> Iterator[Snmpd]:
-    with Snmpd(communities=[COMMUNITY], v3_users=list(USERS.values())) as agent:
+    with Snmpd(communities=[COMMUNITY], v3_users=list(USERS.values()), v3_writers=[WRITER]) as agent:
         yield agent
 
 
@@ -249,3 +253,14 @@ async def test_sweeps_can_skip_classifying_silence(snmpd: Snmpd, caplog: pytest.
             await client.fetch(_v2c(snmpd, "wr0ng-community-Xy"), SYSTEM, classify_silence=False)
     assert not isinstance(caught.value, SnmpAuthError)
     assert not any("silent" in r.getMessage() for r in caplog.records)  # no probe was sent
+
+
+async def test_v3_set_changes_the_value_an_agent_serves(snmpd: Snmpd) -> None:
+    sys_location = oid("1.3.6.1.2.1.1.6.0")
+    target = _v3(snmpd, WRITER)
+    async with SnmpClient() as client:
+        await client.set_values(target, {sys_location: b"Room 101, rack 2"})
+        fetched = await client.fetch(target, PollPlan(scalars=(sys_location,)))
+        with pytest.raises(SnmpError):  # read-only users may not
+            await client.set_values(_v3(snmpd, USERS["sha256-aes128"]), {sys_location: b"no"})
+    assert fetched.varbinds == {sys_location: b"Room 101, rack 2"}

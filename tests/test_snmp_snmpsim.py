@@ -124,13 +124,14 @@ WRITABLE = """\
 """
 
 
-async def test_set_values_changes_a_writecache_line(data_dir: Path) -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "pysnmp"])
+async def test_set_values_changes_a_writecache_line(data_dir: Path, fast_path: bool) -> None:
     _write(data_dir / "writable.snmprec", WRITABLE)
     level, errors = oid("1.3.6.1.2.1.43.11.1.1.9.1.1"), oid("1.3.6.1.2.1.25.3.5.1.2.1")
     plan = PollPlan(scalars=(level, errors))
     with SnmpSimulator([data_dir], probe_community="writable") as sim:
         target = _target(sim.port, "writable")
-        async with SnmpClient() as client:
+        async with SnmpClient(fast_path=fast_path) as client:
             assert (await client.fetch(target, plan)).varbinds == {level: 80, errors: b"\x00"}
             await client.set_values(target, {level: 0, errors: b"\x04\x00"})
             assert (await client.fetch(target, plan)).varbinds == {level: 0, errors: b"\x04\x00"}

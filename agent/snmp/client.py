@@ -168,9 +168,15 @@ class SnmpClient:
     async def _walk(
         self, backend: Backend, target: SnmpTarget, table: TableSpec, key: tuple[object, ...]
     ) -> ops.WalkResult:
-        walked = await ops.walk(
-            backend, target, table, bulk=target.version != "1" and key not in self._no_bulk
-        )
+        bulk = target.version != "1" and key not in self._no_bulk
+        try:
+            walked = await ops.walk(backend, target, table, bulk=bulk)
+        except SnmpTimeout:
+            if not (bulk and key in self._answered):
+                raise
+            # Some agents answer GET but ignore GETBULK altogether: try once more with GETNEXT.
+            walked = await ops.walk(backend, target, table, bulk=False)
+            walked.bulk_broken = True
         self._answered.add(key)
         if walked.bulk_broken:
             log.warning(
