@@ -46,6 +46,8 @@ def test_idle_ippeveprinter_reports_state_identity_and_two_printer_supply_entrie
         (2, "toner", "consumed", 75.0, "ok"),
     ]
     assert reading.supplies[1].description == "Black Toner"
+    main = next(t for t in reading.trays if t.name == "main")
+    assert (main.state, main.level_percent, main.level_raw, main.max_capacity_raw) == ("ok", 40.0, 100, 250)
     assert reading.problems == []
 
 
@@ -65,6 +67,7 @@ def test_faults_set_through_ippeveprinter_web_forms_become_problems() -> None:
     assert result.printer.device_status == "running"
     # ...but the supply levels themselves show the faults, with the codes SNMP printers get.
     assert [s.state for s in result.supplies] == ["full", "empty"]
+    assert next(t for t in result.trays if t.name == "main").state == "empty"
     assert problem_codes(result) == {("waste_full", "1", "critical"), ("supply_empty", "2", "critical")}
 
 
@@ -193,3 +196,21 @@ def test_helpers() -> None:
         "MDL": "LaserJet 400",
         "SN": "X1",
     }
+
+
+def test_input_trays_in_sheets_special_levels_and_unknown_capacity() -> None:
+    attrs = {
+        "printer-input-tray": [
+            b"type=sheetFeedAutoRemovableTray;maxcapacity=500;level=20;status=0;name=tray-1;",
+            b"type=sheetFeedAutoRemovableTray;maxcapacity=-2;level=120;name=tray-2;",
+            b"type=sheetFeedManual;maxcapacity=100;level=-3;name=manual;",
+            b"type=sheetFeedManual;maxcapacity=-2;level=-2;",
+        ]
+    }
+    trays = printer_reading("p", attrs).trays
+    assert [(t.index, t.name, t.state, t.level_percent) for t in trays] == [
+        (1, "tray-1", "low", 4.0),
+        (2, "tray-2", "some_remaining", None),
+        (3, "manual", "some_remaining", None),
+        (4, "sheetFeedManual", "unknown", None),
+    ]

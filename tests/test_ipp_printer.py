@@ -76,6 +76,7 @@ def test_real_ippeveprinter_fault_empty_toner_full_waste_tank() -> None:
     toner = next(s for s in reading["supplies"] if s["description"] == "Black Toner")
     waste = next(s for s in reading["supplies"] if s["description"] == "Toner Waste Tank")
     assert (toner["state"], toner["level_percent"], waste["state"]) == ("empty", 0.0, "full")
+    assert {t["name"]: t["state"] for t in reading["trays"]}["main"] == "empty"
     codes = {(p["code"], p["subject"]) for p in reading["problems"]}
     assert codes == {("supply_empty", str(toner["index"])), ("waste_full", str(waste["index"]))}
 

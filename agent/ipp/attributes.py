@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.problems import problems_of
-from campuswatch.report import DeviceReading, PrinterStatus, Supply, SupplyState, SystemInfo
+from campuswatch.report import DeviceReading, PrinterStatus, Supply, SupplyState, SystemInfo, Tray
 
 ReasonSeverity = Literal["report", "warning", "error"]
 
@@ -45,6 +45,7 @@ REQUESTED_ATTRIBUTES = (
     "marker-high-levels",
     "printer-supply",
     "printer-supply-description",
+    "printer-input-tray",
 )
 
 #: RFC 8011 printer-state enum -> HOST-RESOURCES-MIB hrPrinterStatus words, so both protocols read alike.
@@ -226,8 +227,7 @@ def printer_supply_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
     descriptions = as_list(attrs.get("printer-supply-description"))
     supplies = []
     for i, raw in enumerate(as_list(attrs.get("printer-supply"))):
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        fields = parse_supply_string(text)
+        fields = parse_supply_string(_octets_text(raw))
         level = _int_or_none(fields.get("level"))
         if level is None:
             continue
@@ -255,6 +255,43 @@ def printer_supply_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
             )
         )
     return supplies
+
+
+def _octets_text(raw: Any) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def input_trays(attrs: Mapping[str, Any]) -> list[Tray]:
+    """PWG 5100.13 printer-input-tray (``type=...;maxcapacity=250;level=100;...;name=main``) -> trays.
+
+    Levels are sheets (RFC 3805 prtInputCurrentLevel): -3 some paper, -1/-2 unknown; a tray of unknown
+    capacity that holds sheets has "some remaining".
+    """
+    trays = []
+    for i, raw in enumerate(as_list(attrs.get("printer-input-tray"))):
+        fields = parse_supply_string(_octets_text(raw))
+        level = _int_or_none(fields.get("level"))
+        if level is None:
+            continue
+        capacity = _int_or_none(fields.get("maxcapacity"))
+        if level >= 0 and capacity and capacity > 0:
+            percent_level = round(100 * level / capacity)
+        elif level > 0:
+            percent_level = -3
+        else:
+            percent_level = level
+        state, percent = supply_state(percent_level, filled=False)
+        trays.append(
+            Tray(
+                index=i + 1,
+                name=fields.get("name") or fields.get("type") or f"tray {i + 1}",
+                state=state,
+                level_percent=percent,
+                level_raw=level,
+                max_capacity_raw=capacity,
+            )
+        )
+    return trays
 
 
 def detected_errors(reasons: Sequence[StateReason]) -> list[str]:
@@ -312,6 +349,7 @@ def printer_reading(address: str, attrs: Mapping[str, Any]) -> DeviceReading:
         kind="printer",
         system=system_info(attrs),
         supplies=supplies,
+        trays=input_trays(attrs),
         printer=PrinterStatus(
             device_status=_device_status(state, reasons),
             printer_status=_PRINTER_STATUS.get(state, "unknown") if state is not None else None,
