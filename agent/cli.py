@@ -40,7 +40,7 @@ def _probe_args(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument(
         "target",
         help="HOST[:PORT] for SNMP (port 161 by default), or pjlink://HOST[:PORT], ipp://HOST:PORT/PATH, "
-        "benq://HOST[:PORT], viewsonic://HOST[:PORT]",
+        "benq://HOST[:PORT], viewsonic://HOST[:PORT], samsung://HOST[:PORT] (display LAN control)",
     )
     p.add_argument(
         "--community",

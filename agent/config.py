@@ -18,7 +18,7 @@ from agent.snmp.types import SnmpTarget, V3User
 from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
 
 DEFAULT_SNMP_PORT = 161
-Protocol = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "ping"]
+Protocol = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "samsung", "ping"]
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

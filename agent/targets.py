@@ -50,6 +50,7 @@ READERS: dict[str, Reader] = {
     "pjlink": _pjlink,
     "benq": _display,
     "viewsonic": _display,
+    "samsung": _display,
     "ipp": _ipp,
     "ipps": _ipp,
     "ping": _ping,
