@@ -96,6 +96,7 @@ class Snmpd:
     def config(self) -> str:
         """The snmpd.conf text."""
         lines = [f"rocommunity {c} 127.0.0.0/8" for c in [*self.communities, self._probe]]
+        lines += [f"rocommunity6 {c} ::1/128" for c in self.communities]
         if self.write_community:
             lines.append(f"rwcommunity {self.write_community} 127.0.0.0/8")
         for user in self.v3_users:
@@ -107,7 +108,7 @@ class Snmpd:
         return "\n".join(lines) + "\n"
 
     def start(self) -> Snmpd:
-        """Start snmpd and wait until it answers on the first endpoint."""
+        """Start snmpd and wait until it answers on the first endpoint (which must be IPv4)."""
         self._dir = Path(tempfile.mkdtemp(prefix="snmpd-"))
         conf = self._dir / "snmpd.conf"
         conf.write_text(self.config())
@@ -124,7 +125,7 @@ class Snmpd:
             "-p",
             str(self._dir / "snmpd.pid"),
             # Endpoints as arguments: an agentaddress line is cut at snmpd's line buffer (~100 addresses).
-            *(f"udp:{h}:{p}" for h, p in self.endpoints),
+            *(f"udp6:[{h}]:{p}" if ":" in h else f"udp:{h}:{p}" for h, p in self.endpoints),
         ]
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

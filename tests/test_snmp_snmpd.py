@@ -25,6 +25,7 @@ from agent.snmp.types import (
     oid,
 )
 from campuswatch.config import Secret
+from sim.snmpsim import free_udp_port
 from tests.snmpd import Snmpd
 
 COMMUNITY = "c0mmunity-Zq8"
@@ -264,3 +265,14 @@ async def test_v3_set_changes_the_value_an_agent_serves(snmpd: Snmpd) -> None:
         with pytest.raises(SnmpError):  # read-only users may not
             await client.set_values(_v3(snmpd, USERS["sha256-aes128"]), {sys_location: b"no"})
     assert fetched.varbinds == {sys_location: b"Room 101, rack 2"}
+
+
+async def test_ipv6_targets_are_polled(snmpd: Snmpd) -> None:
+    with Snmpd(
+        communities=[COMMUNITY], endpoints=[("127.0.0.1", free_udp_port()), ("::1", free_udp_port())]
+    ) as agent:
+        over_v6 = SnmpTarget("::1", agent.endpoints[1][1], "2c", Secret(COMMUNITY), timeout_s=1.0, retries=1)
+        async with SnmpClient() as client:
+            result = await client.fetch(over_v6, SYSTEM)
+            assert result.varbinds == (await client.fetch(_v2c(agent), SYSTEM)).varbinds
+    assert result.varbinds[oid("1.3.6.1.2.1.2.2.1.2.1")] == b"lo"

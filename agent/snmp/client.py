@@ -106,7 +106,8 @@ class SnmpClient:
             return self._pysnmp
 
     async def _backend(self, target: SnmpTarget) -> Backend:
-        if target.version != "3" and self._fast is not None:
+        # The fast path's socket is IPv4; IPv6 literals and v3 go through pysnmp.
+        if target.version != "3" and self._fast is not None and ":" not in target.host:
             return self._fast
         return await self._pysnmp_backend()
 

@@ -18,6 +18,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
@@ -134,13 +135,14 @@ class PysnmpBackend:
 
     def __init__(self, engine: SnmpEngine) -> None:
         self._engine = engine
-        self._transports: dict[tuple[str, int, float, int], UdpTransportTarget] = {}
+        self._transports: dict[tuple[str, int, float, int], UdpTransportTarget | Udp6TransportTarget] = {}
 
-    async def _transport(self, target: SnmpTarget) -> UdpTransportTarget:
+    async def _transport(self, target: SnmpTarget) -> UdpTransportTarget | Udp6TransportTarget:
         key = (target.host, target.port, target.timeout_s, target.retries)
         transport = self._transports.get(key)
         if transport is None:
-            transport = await UdpTransportTarget.create(
+            kind = Udp6TransportTarget if ":" in target.host else UdpTransportTarget
+            transport = await kind.create(
                 (target.host, target.port), timeout=target.timeout_s, retries=target.retries
             )
             self._transports[key] = transport
