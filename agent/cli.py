@@ -69,19 +69,6 @@ def _probe_args(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and tests)")
 
 
-def _discover_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="agent.yaml: subnets and credentials to try, inventory file to write")
-    p.add_argument(
-        "--subnet", action="append", default=[], help="CIDR to sweep, e.g. 10.20.1.0/24 (repeatable)"
-    )
-    p.add_argument("--community", action="append", default=[], help="community to try (repeatable)")
-    p.add_argument("--inventory", help="inventory file to write (default: the config's, or ./inventory.yaml)")
-    p.add_argument("--port", type=int, default=161, help="SNMP port to sweep (default 161)")
-    p.add_argument("--rate", type=float, default=200.0, help="SNMP requests per second at most (default 200)")
-    p.add_argument("--no-mdns", action="store_true", help="skip mDNS / DNS-SD browsing")
-    p.add_argument("--no-pjlink", action="store_true", help="skip the PJLink class 2 search")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line, with a --help that explains each subcommand."""
     parser = argparse.ArgumentParser(
@@ -117,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and search for PJLink projectors; merge what was found per device, classify it, write the "
         "inventory file and show what is new, gone or changed since the last run.",
     )
-    _discover_args(disc)
+    from agent.discovery.cli import add_discover_arguments
+
+    add_discover_arguments(disc)
     return parser
 
 

@@ -153,20 +153,9 @@ def snmp_target(config: AgentConfig, device: DeviceEntry) -> SnmpTarget:
     creds = config.credentials.get(creds_name) if creds_name else None
     version = device.version or (creds.version if creds else "2c")
     community = device.community or (creds.community if creds else None) or Secret("public")
-    v3 = None
-    if version == "3":
-        if not creds or not creds.user:
-            raise ConfigError(
-                config.source, None, f"devices.{device.id}", "SNMPv3 needs credentials with a user"
-            )
-        v3 = V3User(
-            user=creds.user,
-            auth_protocol=creds.auth_protocol,
-            auth_key=creds.auth_key,
-            priv_protocol=creds.priv_protocol,
-            priv_key=creds.priv_key,
-            context=creds.context,
-        )
+    v3 = creds.v3_user() if creds and version == "3" else None
+    if version == "3" and v3 is None:  # load_agent_config's checks rule this out
+        raise ValueError(f"device {device.id}: SNMPv3 needs credentials with a user")
     host, port = split_host_port(device.address, DEFAULT_SNMP_PORT)
     return SnmpTarget(
         host=host,

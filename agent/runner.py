@@ -121,11 +121,20 @@ class Agent:
     def devices(self) -> list[DeviceEntry]:
         """Configured devices plus those of the inventory file written by discovery."""
         devices = list(self.config.devices)
-        if self.config.inventory and self.config.inventory.exists():
-            from agent.discovery.inventory import inventory_devices
+        if self.config.inventory:
+            from agent.discovery.inventory import load_inventory, watched_devices
 
-            known = {d.id for d in devices}
-            devices += [d for d in inventory_devices(self.config.inventory) if d.id not in known]
+            try:
+                inventory = load_inventory(self.config.inventory)
+            except ConfigError as err:
+                log.error(
+                    "inventory not read; watching the configured devices only", extra={"error": str(err)}
+                )
+                inventory = None
+            if inventory is not None:
+                known = {d.id for d in devices} | {d.address for d in devices}
+                found = watched_devices(inventory, set(self.config.credentials))
+                devices += [d for d in found if d.id not in known and d.address not in known]
         return devices
 
     def schedule(self) -> None:

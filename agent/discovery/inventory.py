@@ -17,6 +17,7 @@ from typing import Literal
 
 import msgspec
 
+from agent.config import DeviceEntry
 from agent.discovery.merge import address_key, identities
 from campuswatch.config import ConfigError
 from campuswatch.report import DiscoveredDevice
@@ -162,3 +163,25 @@ def write_inventory(path: str | Path, inventory: Inventory) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def watched_devices(inventory: Inventory, credential_sets: set[str]) -> list[DeviceEntry]:
+    """The inventory's devices as the agent polls them.
+
+    An SNMP device answers with the credential set named in the inventory; a name the config no longer
+    has (a community given once on the command line, ``cli-N``) falls back to the config's default set.
+    """
+    entries: list[DeviceEntry] = []
+    for device in inventory.devices:
+        url = next((u for u in device.urls if u.startswith(f"{device.protocol}://")), None)
+        creds = device.snmp_credentials if device.snmp_credentials in credential_sets else None
+        entries.append(
+            DeviceEntry(
+                id=device.id,
+                address=url or device.address,
+                protocol=device.protocol,
+                label=device.location or device.name,
+                credentials=creds,
+            )
+        )
+    return entries
