@@ -56,7 +56,6 @@ class FastBackend(asyncio.DatagramProtocol):
     """SNMP v1/v2c requests over one UDP socket; implements :class:`agent.snmp.backend.Backend`."""
 
     def __init__(self, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, rcvbuf: int = DEFAULT_RCVBUF) -> None:
-        self._max_in_flight = max_in_flight
         self._rcvbuf = rcvbuf
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[int, _Pending] = {}
@@ -102,10 +101,7 @@ class FastBackend(asyncio.DatagramProtocol):
                 pending, SnmpReplyError(f"reply is not a Response PDU (tag 0x{message.pdu_tag:02x})")
             )
             return
-        del self._pending[message.request_id]
-        if pending.timer is not None:
-            pending.timer.cancel()
-        pending.free_slot()
+        self._forget(pending)
         if not pending.future.done():
             pending.future.set_result(message)
 
@@ -127,12 +123,16 @@ class FastBackend(asyncio.DatagramProtocol):
         else:
             log.debug("dropped malformed SNMP datagram", extra={"peer": addr[0], "error": str(err)})
 
-    def _finish(self, pending: _Pending, exc: Exception) -> None:
+    def _forget(self, pending: _Pending) -> None:
+        """The request is settled: stop routing replies and timers to it, free its slot."""
         if self._pending.get(pending.request_id) is pending:
             del self._pending[pending.request_id]
         if pending.timer is not None:
             pending.timer.cancel()
         pending.free_slot()
+
+    def _finish(self, pending: _Pending, exc: Exception) -> None:
+        self._forget(pending)
         if not pending.future.done():
             pending.future.set_exception(exc)
 
