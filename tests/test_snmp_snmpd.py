@@ -97,7 +97,8 @@ def _assert_no_secret_in(error: BaseException, caplog: pytest.LogCaptureFixture)
 
 
 @pytest.mark.parametrize("name", list(USERS))
-async def test_v3_returns_what_v2c_returns(snmpd: Snmpd, name: str) -> None:
+async def test_v3_returns_what_v2c_returns(snmpd: Snmpd, name: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     async with SnmpClient() as client:
         over_v3 = await client.fetch(_v3(snmpd, USERS[name]), SYSTEM)
         over_v2c = await client.fetch(_v2c(snmpd), SYSTEM)
@@ -105,6 +106,8 @@ async def test_v3_returns_what_v2c_returns(snmpd: Snmpd, name: str) -> None:
     assert over_v3.varbinds[oid("1.3.6.1.2.1.1.2.0")] == oid("1.3.6.1.4.1.8072.3.2.10")  # net-snmp on Linux
     assert over_v3.varbinds[oid("1.3.6.1.2.1.2.2.1.2.1")] == b"lo"
     assert over_v3.varbinds == over_v2c.varbinds
+    for record in caplog.records:
+        _assert_no_secret(record.getMessage(), repr(record.__dict__))
 
 
 @pytest.mark.parametrize(
