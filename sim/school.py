@@ -148,8 +148,12 @@ class SimulatedSchool:
         switch = next((d.name for d in self._specs if d.kind == "switch"), None)
         entries = []
         for spec in self._specs:
-            entry = {"id": spec.name, "address": self.address(spec.name), "community": spec.name}
-            entry["label"] = spec.label
+            entry = {
+                "id": spec.name,
+                "address": self.address(spec.name),
+                "community": spec.name,
+                "label": spec.label,
+            }
             if spec.kind == "printer" and switch:
                 entry["parent"] = switch
             entries.append(entry)
@@ -187,7 +191,13 @@ class SimulatedSchool:
             port = self._ports.get(spec.name) or free_udp_port(self.host)
             self._devices[spec.name] = _Device(spec, self.host, port, data_dir)
         try:
-            await asyncio.gather(*(self._start_responder(d) for d in self._devices.values()))
+            # Let every start finish before acting on a failure, so stop() sees all responders.
+            results = await asyncio.gather(
+                *(self._start_responder(d) for d in self._devices.values()), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
             if self._with_projector:
                 simulator = PjlinkSimulator(
                     _projector_state(), host=self.host, port=self._ports.get(PROJECTOR, 0)
