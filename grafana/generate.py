@@ -1,0 +1,602 @@
+"""Write campuswatch's Grafana dashboards as JSON from one description, so that they stay consistent.
+
+    .venv/bin/python grafana/generate.py            # rewrites grafana/dashboards/*.json
+
+Every panel reads from the ``$datasource`` variable (any Prometheus that scrapes the collector), every
+dashboard has a fixed uid (links and provisioning keep working after a re-import), and every query is
+PromQL over the collector's ``/metrics`` (see README.md, "Metrics") or the recording rules in
+``configs/prometheus/``. The JSON is committed; ``tests/test_grafana_dashboards.py`` checks that it is
+what this script writes and runs every query against a real Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DASHBOARDS_DIR = Path(__file__).parent / "dashboards"
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+#: Grafana's dashboard grid is 24 columns wide.
+GRID_WIDTH = 24
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: a title, its PromQL queries (legend per query) and how to draw them."""
+
+    title: str
+    exprs: tuple[tuple[str, str], ...]
+    kind: str = "timeseries"
+    unit: str = "short"
+    width: int = 8
+    height: int = 7
+    description: str = ""
+    #: Table and bar panels show the latest value per series, not a history.
+    instant: bool = False
+    thresholds: tuple[tuple[float, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A dashboard: uid, title, whether it has a ``$school`` variable, and its rows of panels."""
+
+    uid: str
+    title: str
+    description: str
+    panels: tuple[Panel, ...]
+    #: "single": one school to pick; "multi": any number, "All" by default; None: no school variable.
+    school: str | None = None
+    tags: tuple[str, ...] = field(default=("campuswatch",))
+
+
+def q(expr: str, legend: str = "") -> tuple[str, str]:
+    """A query and its legend (``{{label}}`` placeholders as Grafana reads them)."""
+    return (expr, legend)
+
+
+S = 'school="$school"'
+SM = 'school=~"$school"'
+
+FLEET = Dashboard(
+    uid="campuswatch-fleet",
+    title="campuswatch / Fleet overview",
+    description="Every school at a glance: who is offline, what is down, what is waiting for the helpdesk.",
+    panels=(
+        Panel("Schools up", (q("sum(campuswatch_school_up)"),), "stat", width=4, instant=True),
+        Panel(
+            "Schools offline",
+            (q("sum(campuswatch_school_up == bool 0)"),),
+            "stat",
+            width=4,
+            instant=True,
+            thresholds=((0, "green"), (1, "red")),
+        ),
+        Panel("Agents up", (q("sum(campuswatch_agent_up)"),), "stat", width=4, instant=True),
+        Panel(
+            "Devices up",
+            (q("sum(campuswatch_device_up) / count(campuswatch_device_up)"),),
+            "stat",
+            unit="percentunit",
+            width=4,
+            instant=True,
+            thresholds=((0, "red"), (0.9, "orange"), (0.97, "green")),
+        ),
+        Panel(
+            "Open problems",
+            (q("sum by (severity) (campuswatch_problems_open)", "{{severity}}"),),
+            "stat",
+            width=4,
+            instant=True,
+        ),
+        Panel("Open tickets", (q("sum(campuswatch_tickets_open)"),), "stat", width=4, instant=True),
+        Panel(
+            "Devices down by kind",
+            (q("sum by (kind) (campuswatch_device_up == bool 0)", "{{kind}}"),),
+            width=12,
+        ),
+        Panel(
+            "Devices up by school (share)",
+            (q("bottomk(10, campuswatch:devices_up:ratio_by_school)", "{{school}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=12,
+            instant=True,
+            description="The ten schools with the smallest share of devices up.",
+        ),
+        Panel(
+            "Devices up by vendor and model",
+            (q("sum by (kind, vendor, model) (campuswatch:devices_up:sum_by_kind_vendor_model)"),),
+            "table",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "Schools with the most open tickets",
+            (q("topk(10, sum by (school) (campuswatch_tickets_open))", "{{school}}"),),
+            "bargauge",
+            width=12,
+            instant=True,
+        ),
+    ),
+)
+
+SCHOOL = Dashboard(
+    uid="campuswatch-school",
+    title="campuswatch / School",
+    description="One school: its devices, supplies, network, tickets and agent.",
+    school="single",
+    panels=(
+        Panel("School up", (q(f"campuswatch_school_up{{{S}}}"),), "stat", width=4, instant=True),
+        Panel(
+            "Devices up",
+            (q(f"sum(campuswatch_device_up{{{S}}})", "up"), q(f"count(campuswatch_device_up{{{S}}})", "all")),
+            "stat",
+            width=4,
+            instant=True,
+        ),
+        Panel(
+            "Open problems",
+            (q(f"sum by (severity) (campuswatch_problems_open{{{S}}})", "{{severity}}"),),
+            "stat",
+            width=4,
+            instant=True,
+        ),
+        Panel("Open tickets", (q(f"sum(campuswatch_tickets_open{{{S}}})"),), "stat", width=4, instant=True),
+        Panel(
+            "Seconds since the agent's last report",
+            (q(f"time() - campuswatch_agent_last_report_timestamp_seconds{{{S}}}", "{{agent}}"),),
+            "stat",
+            unit="s",
+            width=8,
+            instant=True,
+        ),
+        Panel(
+            "Devices",
+            (
+                q(
+                    f"campuswatch_device_up{{{S}}} * on (school, device) group_left (label, vendor, model) "
+                    f"campuswatch_device_info{{{S}}}"
+                ),
+            ),
+            "table",
+            width=24,
+            height=9,
+            instant=True,
+            description="1 = the last poll succeeded.",
+        ),
+        Panel(
+            "Printer supply levels",
+            (q(f"campuswatch_printer_supply_level_ratio{{{S}}}", "{{device}} {{supply}}"),),
+            unit="percentunit",
+            width=12,
+        ),
+        Panel(
+            "School days of supply left",
+            (q(f"campuswatch_printer_supply_school_days_left{{{S}}}", "{{device}} {{supply}}"),),
+            "bargauge",
+            unit="d",
+            width=12,
+            instant=True,
+            thresholds=((0, "red"), (5, "orange"), (15, "green")),
+        ),
+        Panel(
+            "UPS battery charge",
+            (q(f"campuswatch_ups_battery_charge_ratio{{{S}}}", "{{device}}"),),
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Wi-Fi clients",
+            (q(f"sum by (device) (campuswatch_wifi_clients{{{S}}})", "{{device}}"),),
+            width=8,
+        ),
+        Panel(
+            "Projector lamp hours",
+            (q(f"campuswatch_projector_lamp_usage_seconds_total{{{S}}} / 3600", "{{device}} lamp {{lamp}}"),),
+            "bargauge",
+            unit="h",
+            width=8,
+            instant=True,
+        ),
+    ),
+)
+
+PRINTERS = Dashboard(
+    uid="campuswatch-printers",
+    title="campuswatch / Printers and supplies",
+    description="Toner, drums and lamps: what runs out next, and how much the schools print.",
+    school="multi",
+    panels=(
+        Panel(
+            "Supplies below 10 %",
+            (q(f"sum(campuswatch_printer_supply_level_ratio{{{SM}}} < bool 0.1)"),),
+            "stat",
+            width=6,
+            instant=True,
+            thresholds=((0, "green"), (1, "orange")),
+        ),
+        Panel(
+            "Printers down",
+            (q(f'sum(campuswatch_device_up{{kind="printer", {SM}}} == bool 0)'),),
+            "stat",
+            width=6,
+            instant=True,
+            thresholds=((0, "green"), (1, "red")),
+        ),
+        Panel(
+            "Pages printed per hour",
+            (
+                q(
+                    f"sum by (school) (rate(campuswatch_printer_pages_total{{{SM}}}[$__rate_interval])) * 3600",
+                    "{{school}}",
+                ),
+            ),
+            width=12,
+        ),
+        Panel(
+            "Runs out first (school days left)",
+            (q(f"bottomk(20, campuswatch_printer_supply_school_days_left{{{SM}}})"),),
+            "table",
+            width=12,
+            height=9,
+            instant=True,
+            description="Least-squares forecast over each supply's level on past school days; refills excluded.",
+        ),
+        Panel(
+            "Lowest supply levels",
+            (q(f"bottomk(20, campuswatch_printer_supply_level_ratio{{{SM}}})"),),
+            "table",
+            unit="percentunit",
+            width=12,
+            height=9,
+            instant=True,
+        ),
+        Panel(
+            "Supply levels by school (lowest)",
+            (q(f"min by (school) (campuswatch_printer_supply_level_ratio{{{SM}}})", "{{school}}"),),
+            unit="percentunit",
+            width=12,
+        ),
+        Panel(
+            "Projector lamp hours (highest)",
+            (q(f"topk(20, campuswatch_projector_lamp_usage_seconds_total{{{SM}}} / 3600)"),),
+            "table",
+            unit="h",
+            width=12,
+            instant=True,
+        ),
+    ),
+)
+
+NETWORK = Dashboard(
+    uid="campuswatch-network",
+    title="campuswatch / Network and Wi-Fi",
+    description="Switch ports, PoE, access points and Wi-Fi clients.",
+    school="multi",
+    panels=(
+        Panel(
+            "Switch ports by status",
+            (q(f"sum by (status) (campuswatch_switch_ports{{{SM}}})", "{{status}}"),),
+            width=8,
+        ),
+        Panel(
+            "PoE ports by status",
+            (q(f"sum by (status) (campuswatch_switch_poe_ports{{{SM}}})", "{{status}}"),),
+            width=8,
+        ),
+        Panel(
+            "Switch port errors per second (highest)",
+            (
+                q(
+                    f"topk(10, rate(campuswatch_switch_port_errors_total{{{SM}}}[$__rate_interval]))",
+                    "{{school}} {{device}}",
+                ),
+            ),
+            width=8,
+        ),
+        Panel(
+            "Wi-Fi clients by school",
+            (q(f"sum by (school) (campuswatch_wifi_clients{{{SM}}})", "{{school}}"),),
+            width=12,
+        ),
+        Panel(
+            "Wi-Fi radios down",
+            (q(f'sum by (school) (campuswatch_wifi_radios{{status="down", {SM}}})', "{{school}}"),),
+            "bargauge",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "Switches and access points down",
+            (
+                q(
+                    f'sum by (school, kind) (campuswatch_device_up{{kind=~"switch|access_point", {SM}}} == bool 0)'
+                ),
+            ),
+            "table",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "UPS battery charge (lowest)",
+            (q(f"bottomk(10, campuswatch_ups_battery_charge_ratio{{{SM}}})", "{{school}} {{device}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=12,
+            instant=True,
+        ),
+    ),
+)
+
+TICKETS = Dashboard(
+    uid="campuswatch-tickets",
+    title="campuswatch / Tickets",
+    description="What the helpdesk has open, for how long, and how fast a fault becomes a ticket.",
+    panels=(
+        Panel(
+            "Open tickets by severity",
+            (q("sum by (severity) (campuswatch_tickets_open)", "{{severity}}"),),
+            "stat",
+            width=8,
+            instant=True,
+        ),
+        Panel(
+            "Time from fault to ticket (median over the range)",
+            (
+                q(
+                    "histogram_quantile(0.5, sum by (le) "
+                    "(increase(campuswatch_fault_to_ticket_seconds_bucket[$__range])))"
+                ),
+            ),
+            "stat",
+            unit="s",
+            width=8,
+            instant=True,
+        ),
+        Panel(
+            "Time from fault to ticket (90th percentile over the range)",
+            (
+                q(
+                    "histogram_quantile(0.9, sum by (le) "
+                    "(increase(campuswatch_fault_to_ticket_seconds_bucket[$__range])))"
+                ),
+            ),
+            "stat",
+            unit="s",
+            width=8,
+            instant=True,
+        ),
+        Panel(
+            "Open tickets over time",
+            (q("sum by (severity) (campuswatch_tickets_open)", "{{severity}}"),),
+            width=12,
+        ),
+        Panel(
+            "Tickets opened per hour",
+            (q("sum(rate(campuswatch_fault_to_ticket_seconds_count[$__rate_interval])) * 3600", "tickets"),),
+            width=12,
+        ),
+        Panel(
+            "Age of the oldest open ticket by school",
+            (q("topk(15, time() - min by (school) (campuswatch_tickets_oldest_open_timestamp_seconds))"),),
+            "table",
+            unit="s",
+            width=12,
+            height=9,
+            instant=True,
+        ),
+        Panel(
+            "Open tickets by school",
+            (q("topk(15, sum by (school) (campuswatch_tickets_open))"),),
+            "table",
+            width=12,
+            height=9,
+            instant=True,
+        ),
+    ),
+)
+
+AGENTS = Dashboard(
+    uid="campuswatch-agents",
+    title="campuswatch / Agents' health",
+    description="The schools' agents and gateways, and the collector that hears them.",
+    panels=(
+        Panel("Agents up", (q("sum(campuswatch_agent_up)"),), "stat", width=6, instant=True),
+        Panel(
+            "Agents silent",
+            (q("sum(campuswatch_agent_up == bool 0)"),),
+            "stat",
+            width=6,
+            instant=True,
+            thresholds=((0, "green"), (1, "red")),
+        ),
+        Panel(
+            "Agent versions",
+            (q("count by (version) (campuswatch_agent_info)", "{{version}}"),),
+            "bargauge",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "Seconds since last report (longest)",
+            (q("topk(15, time() - campuswatch_agent_last_report_timestamp_seconds)"),),
+            "table",
+            unit="s",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "Outbox backlog (largest)",
+            (q("topk(10, campuswatch_agent_outbox_events)", "{{school}} {{agent}}"),),
+            width=12,
+        ),
+        Panel(
+            "Gateway CPU (busiest)",
+            (q("topk(10, campuswatch_gateway_cpu_usage_ratio)", "{{school}}"),),
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Gateway memory (fullest)",
+            (q("topk(10, campuswatch_gateway_memory_usage_ratio)", "{{school}}"),),
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Gateway disk (fullest)",
+            (q("topk(10, campuswatch_gateway_disk_usage_ratio)", "{{school}}"),),
+            unit="percentunit",
+            width=8,
+        ),
+        Panel(
+            "Reports answered per second",
+            (q("sum by (code) (rate(campuswatch_collector_reports_total[$__rate_interval]))", "{{code}}"),),
+            unit="reqps",
+            width=8,
+        ),
+        Panel(
+            "Events per second",
+            (
+                q(
+                    "sum by (outcome) (rate(campuswatch_collector_events_total[$__rate_interval]))",
+                    "{{outcome}}",
+                ),
+            ),
+            width=8,
+        ),
+        Panel(
+            "Collector scrape",
+            (
+                q('scrape_duration_seconds{job="campuswatch-collector"}', "duration {{instance}}"),
+                q('scrape_samples_scraped{job="campuswatch-collector"} / 1e6', "million samples"),
+            ),
+            width=8,
+        ),
+    ),
+)
+
+DASHBOARDS = (FLEET, SCHOOL, PRINTERS, NETWORK, TICKETS, AGENTS)
+
+
+def _layout(panels: tuple[Panel, ...]) -> Iterator[tuple[Panel, dict[str, int]]]:
+    """Place panels left to right, wrapping at the grid's width."""
+    x = y = row_height = 0
+    for panel in panels:
+        if x + panel.width > GRID_WIDTH:
+            x, y, row_height = 0, y + row_height, 0
+        yield panel, {"x": x, "y": y, "w": panel.width, "h": panel.height}
+        x += panel.width
+        row_height = max(row_height, panel.height)
+
+
+def _panel_json(panel_id: int, panel: Panel, grid: dict[str, int]) -> dict[str, Any]:
+    targets = [
+        {
+            "datasource": DATASOURCE,
+            "expr": expr,
+            "legendFormat": legend or "__auto",
+            "refId": chr(ord("A") + i),
+            "instant": panel.instant,
+            "range": not panel.instant,
+            **({"format": "table"} if panel.kind == "table" else {}),
+        }
+        for i, (expr, legend) in enumerate(panel.exprs)
+    ]
+    steps = [
+        {"color": color, "value": None if i == 0 else value}
+        for i, (value, color) in enumerate(panel.thresholds)
+    ]
+    return {
+        "id": panel_id,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
+        "datasource": DATASOURCE,
+        "gridPos": grid,
+        "targets": targets,
+        "fieldConfig": {
+            "defaults": {
+                "unit": panel.unit,
+                **({"thresholds": {"mode": "absolute", "steps": steps}} if steps else {}),
+            },
+            "overrides": [],
+        },
+        "options": {"reduceOptions": {"calcs": ["lastNotNull"]}}
+        if panel.kind in ("stat", "bargauge")
+        else {},
+    }
+
+
+def _templating(dashboard: Dashboard) -> list[dict[str, Any]]:
+    variables: list[dict[str, Any]] = [
+        {
+            "name": "datasource",
+            "label": "Prometheus",
+            "type": "datasource",
+            "query": "prometheus",
+            "current": {},
+            "hide": 0,
+        }
+    ]
+    if dashboard.school is not None:
+        multi = dashboard.school == "multi"
+        definition = "label_values(campuswatch_school_info, school)"
+        variables.append(
+            {
+                "name": "school",
+                "label": "School",
+                "type": "query",
+                "datasource": DATASOURCE,
+                "definition": definition,
+                "query": {"query": definition, "refId": "school"},
+                "refresh": 2,
+                "sort": 1,
+                "multi": multi,
+                "includeAll": multi,
+                # "All" becomes one regex over every school, not a list of thousands of alternatives.
+                **({"allValue": ".*", "current": {"text": "All", "value": "$__all"}} if multi else {}),
+                "hide": 0,
+            }
+        )
+    return variables
+
+
+def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
+    """The dashboard as Grafana's JSON model (schema 39, Grafana 10/11)."""
+    return {
+        "uid": dashboard.uid,
+        "title": dashboard.title,
+        "description": dashboard.description,
+        "tags": list(dashboard.tags),
+        "editable": True,
+        "schemaVersion": 39,
+        "time": {"from": "now-24h", "to": "now"},
+        "refresh": "1m",
+        "timezone": "browser",
+        "templating": {"list": _templating(dashboard)},
+        "links": [
+            {"type": "dashboards", "tags": ["campuswatch"], "asDropdown": True, "title": "campuswatch"}
+        ],
+        "panels": [
+            _panel_json(i, panel, grid) for i, (panel, grid) in enumerate(_layout(dashboard.panels), start=1)
+        ],
+    }
+
+
+def render(dashboard: Dashboard) -> str:
+    """The file's text: stable key order, so that a regenerated dashboard diffs cleanly."""
+    return json.dumps(dashboard_json(dashboard), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    """Write every dashboard to ``grafana/dashboards/<uid>.json``."""
+    DASHBOARDS_DIR.mkdir(exist_ok=True)
+    for dashboard in DASHBOARDS:
+        (DASHBOARDS_DIR / f"{dashboard.uid}.json").write_text(render(dashboard), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
