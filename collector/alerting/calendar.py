@@ -1,0 +1,102 @@
+"""When is school? Lesson times, school hours, weekends, public and school holidays, a school's own days off.
+
+Pure: a :class:`SchoolCalendar` answers questions about a given instant (UNIX time), it never reads the
+clock. Holidays come from the ``holidays`` package, which carries both the public holidays and the
+school holidays (Schulferien, category ``school``) of each German state; a school adds its own days off
+(a pedagogical day, a movable day off) in the rules file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+#: How far ahead :meth:`SchoolCalendar.next_school_start` looks (the summer holidays are ~6 weeks).
+_LOOKAHEAD_DAYS = 120
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A span of local wall-clock time within one day, start inclusive, end exclusive."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> TimeRange:
+        """``"07:30-16:00"`` -> TimeRange; raises ValueError naming the problem."""
+        start, sep, end = text.partition("-")
+        if not sep:
+            raise ValueError(f"expected HH:MM-HH:MM, got {text!r}")
+        span = cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        if span.end <= span.start:
+            raise ValueError(f"{text!r} ends before it starts")
+        return span
+
+    def __contains__(self, moment: time) -> bool:
+        return self.start <= moment < self.end
+
+
+class DaysOff:
+    """The days a school is closed apart from weekends: a state's public and school holidays plus the
+    school's own days. Years are computed as they are asked for, so a collector running for years
+    needs no refresh."""
+
+    def __init__(self, state: str, extra: Container[date] = frozenset()) -> None:
+        self._holidays = holidays.country_holidays("DE", subdiv=state, categories=("public", "school"))
+        self._extra = extra
+
+    def __contains__(self, day: object) -> bool:
+        return day in self._extra or day in self._holidays
+
+
+@dataclass(frozen=True)
+class SchoolCalendar:
+    """A school's week: when lessons run, when the school is staffed, which days it is closed."""
+
+    timezone: ZoneInfo
+    school_hours: TimeRange
+    lessons: tuple[TimeRange, ...]
+    days_off: Container[date]
+
+    def local(self, at: float) -> datetime:
+        """``at`` as the school's local time."""
+        return datetime.fromtimestamp(at, self.timezone)
+
+    def is_school_day(self, day: date) -> bool:
+        """Monday to Friday and not a holiday or a day off of the school."""
+        return day.weekday() < 5 and day not in self.days_off
+
+    def in_school_hours(self, at: float) -> bool:
+        """Someone is at school to act on a ticket (a school day, within school hours)."""
+        local = self.local(at)
+        return self.is_school_day(local.date()) and local.time() in self.school_hours
+
+    def in_lesson(self, at: float) -> bool:
+        """A lesson is running: a classroom display that fails now stops a class."""
+        local = self.local(at)
+        return self.is_school_day(local.date()) and any(local.time() in lesson for lesson in self.lessons)
+
+    def next_school_start(self, at: float) -> float:
+        """``at`` itself during school hours, else the start of the next school day's hours.
+
+        A non-urgent ticket found on Friday evening waits until then (Monday morning, or after the
+        holidays).
+        """
+        if self.in_school_hours(at):
+            return at
+        local = self.local(at)
+        day = local.date()
+        if local.time() >= self.school_hours.start:
+            day += timedelta(days=1)
+        for _ in range(_LOOKAHEAD_DAYS):
+            if self.is_school_day(day):
+                start = datetime.combine(day, self.school_hours.start, self.timezone)
+                return start.timestamp()
+            day += timedelta(days=1)
+        # A calendar without a school day for months (misconfigured): do not hold tickets back forever.
+        return at

@@ -1,0 +1,210 @@
+"""The alert rules a helpdesk tunes: ``rules.yaml`` (shipped defaults: ``configs/rules.yaml``).
+
+Which problem waits how long before it is worth a ticket (``for``), which ones may wake somebody at
+night (``urgent``) and which wait for the next school morning, how much a failure hurts (``impact``:
+a classroom display during a lesson before a staff-room printer after hours), school calendars,
+flapping thresholds, and whether a recovery resolves the ticket or only notes it.
+
+Loading is strict (unknown keys and bad durations name file, line and key); the judgement is pure
+functions over the loaded :class:`RulesFile` and an injected ``now``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from campuswatch.config import Invalid, load_yaml
+from campuswatch.report import Severity
+from collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
+from collector.alerting.flapping import FlapPolicy
+from collector.tickets.sink import Priority
+
+#: The rules a collector uses when its config names no rules file.
+SHIPPED_RULES = Path(__file__).resolve().parents[2] / "configs" / "rules.yaml"
+
+Impact = Literal["classroom", "staff", "infrastructure", "none"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+_SEVERITY_LEVEL: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+def parse_duration(text: str | float) -> float:
+    """``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` or a number of seconds -> seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        found = _DURATION.match(text)
+        if found is None:
+            raise ValueError(f"expected a duration like 90s, 10m, 2h or 1d, got {text!r}")
+        seconds = float(found.group(1)) * _UNIT_S[found.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration must not be negative")
+    return seconds
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Rules sections reject unknown keys: a typo must not silently fall back to a default."""
+
+
+class Rule(_Strict):
+    """How one kind of problem is handled. The first rule whose ``code`` and ``kind`` match applies."""
+
+    #: Problem code, shell-style pattern (``supply_*``).
+    code: str = "*"
+    #: Device kinds the rule applies to; empty: every kind.
+    kind: list[str] = msgspec.field(default_factory=list)
+    #: Replaces the severity the agent gave.
+    severity: Severity | None = None
+    #: The problem must have lasted this long before it gets a ticket (a glitch gets none).
+    for_: str | float = msgspec.field(default="0s", name="for")
+    #: A ticket at any hour; a non-urgent one found outside school hours waits for the next school morning.
+    urgent: bool = False
+    impact: Impact = "none"
+    #: False: the problem shows on the page but gets no ticket.
+    ticket: bool = True
+
+    def __post_init__(self) -> None:
+        parse_duration(self.for_)
+
+    @property
+    def for_s(self) -> float:
+        """``for`` in seconds."""
+        return parse_duration(self.for_)
+
+    def matches(self, code: str, kind: str) -> bool:
+        """Whether this rule is the one for ``code`` on a device of ``kind``."""
+        return fnmatchcase(code, self.code) and (not self.kind or kind in self.kind)
+
+
+class CalendarSpec(_Strict):
+    """A school calendar; every key has the NRW default, so a school's own may list just ``days_off``."""
+
+    state: str = "NW"
+    timezone: str = "Europe/Berlin"
+    school_hours: str = "07:30-16:30"
+    lessons: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "08:00-09:30",
+            "09:50-11:20",
+            "11:40-13:10",
+            "14:00-15:30",
+        ]
+    )
+    #: The school's own days off (a pedagogical day, a movable holiday), beyond the state's holidays.
+    days_off: list[date] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for text in (self.school_hours, *self.lessons):
+            TimeRange.parse(text)
+        ZoneInfo(self.timezone)
+
+    def build(self) -> SchoolCalendar:
+        """The calendar this spec describes."""
+        return SchoolCalendar(
+            timezone=ZoneInfo(self.timezone),
+            school_hours=TimeRange.parse(self.school_hours),
+            lessons=tuple(TimeRange.parse(t) for t in self.lessons),
+            days_off=DaysOff(self.state, frozenset(self.days_off)),
+        )
+
+
+class FlappingSpec(_Strict):
+    """``changes`` up/down changes within ``window`` mean flapping, until ``stable`` passes without one."""
+
+    changes: int = 4
+    window: str | float = "10m"
+    stable: str | float = "15m"
+
+    def __post_init__(self) -> None:
+        if self.changes < 2:
+            raise ValueError("changes must be at least 2")
+        parse_duration(self.window)
+        parse_duration(self.stable)
+
+    def build(self) -> FlapPolicy:
+        """The flapping thresholds in seconds."""
+        return FlapPolicy(self.changes, parse_duration(self.window), parse_duration(self.stable))
+
+
+class RulesFile(_Strict):
+    """The whole ``rules.yaml``."""
+
+    calendars: dict[str, CalendarSpec] = msgspec.field(default_factory=lambda: {"default": CalendarSpec()})
+    flapping: FlappingSpec = msgspec.field(default_factory=FlappingSpec)
+    #: ``resolve``: a recovery resolves the ticket with a note; ``note``: it only adds the note and
+    #: leaves closing to a person.
+    on_recovery: Literal["resolve", "note"] = "resolve"
+    rules: list[Rule] = msgspec.field(default_factory=list)
+
+    def rule_for(self, code: str, kind: str) -> Rule:
+        """The first matching rule, else the default (a ticket right away, in school hours only)."""
+        return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
+
+
+_DEFAULT_RULE = Rule()
+
+
+def _check(rules: RulesFile) -> None:
+    if "default" not in rules.calendars:
+        raise Invalid(
+            ("calendars",), "a calendar named 'default' is required (schools without their own use it)"
+        )
+
+
+def load_rules(path: str | Path = SHIPPED_RULES) -> RulesFile:
+    """Read and check a rules file (the shipped defaults when no path is given)."""
+    return load_yaml(path, RulesFile, check=_check)
+
+
+class Calendars:
+    """The built calendars by name; a school names its calendar in ``schools.yaml`` (else ``default``)."""
+
+    def __init__(self, specs: dict[str, CalendarSpec]) -> None:
+        self._built = {name: spec.build() for name, spec in specs.items()}
+
+    def get(self, name: str | None) -> SchoolCalendar:
+        """The named calendar, or the default one for a school without (or with an unknown) calendar."""
+        return self._built.get(name or "default", self._built["default"])
+
+
+@dataclass(frozen=True)
+class TicketTiming:
+    """When a problem's ticket may open (``due``) and the reason it waits until then."""
+
+    due: float
+    reason: str
+
+
+def ticket_timing(rule: Rule, opened_at: float, calendar: SchoolCalendar) -> TicketTiming:
+    """When the ticket for a problem opened at ``opened_at`` is due under ``rule``.
+
+    First the ``for`` delay; then, for a non-urgent problem, the next school morning if that moment falls
+    outside school hours (toner low on Friday evening -> Monday 07:30, not a ticket at night).
+    """
+    after_for = opened_at + rule.for_s
+    if rule.urgent:
+        return TicketTiming(after_for, f"waits {rule.for_} before a ticket" if rule.for_s else "")
+    due = calendar.next_school_start(after_for)
+    if due > after_for:
+        return TicketTiming(due, "not urgent: waits for the next school morning")
+    return TicketTiming(due, f"waits {rule.for_} before a ticket" if rule.for_s else "")
+
+
+def ticket_priority(severity: Severity, impact: Impact, calendar: SchoolCalendar, now: float) -> Priority:
+    """Priority from impact: critical is high, warning normal; a classroom device failing during a lesson
+    is one step more urgent; outside school hours everything but the network is one step less."""
+    level = _SEVERITY_LEVEL[severity]
+    if impact == "classroom" and calendar.in_lesson(now):
+        level += 1
+    elif impact != "infrastructure" and not calendar.in_school_hours(now):
+        level -= 1
+    return _PRIORITIES[max(0, min(level, len(_PRIORITIES) - 1))]
