@@ -222,3 +222,10 @@ async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve, client: Snmp
     second = await client.fetch(target, plan)
     assert second.varbinds == expected
     assert agent.count(ber.GETBULK) == 1  # tried once, then remembered
+
+
+async def test_get_reply_with_oids_never_asked_for_is_not_trusted(serve, client: SnmpClient) -> None:
+    asked = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+    _, target = await serve(lambda request: reply(request, [((1, 3, 6, 1, 2, 1, 1, 6, 0), b"elsewhere")]))
+    result = await client.fetch(target, PollPlan(scalars=(asked,)))
+    assert result.varbinds == {}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.snmp.backend import Backend, Reply
-from agent.snmp.ber import Missing, ReplyValue
+from agent.snmp.ber import Missing
 from agent.snmp.types import (
     Oid,
     SnmpAuthError,
@@ -65,9 +65,11 @@ def status_error(reply: Reply, requested: Sequence[Oid]) -> SnmpAuthError | Snmp
     return SnmpReplyError(f"agent answered {name}{where}")
 
 
-def _keep(varbinds: Varbinds, reply_varbinds: list[tuple[Oid, ReplyValue | None]]) -> None:
-    for name, value in reply_varbinds:
-        if value is not None and not isinstance(value, Missing):
+def _keep(varbinds: Varbinds, reply: Reply, requested: list[Oid]) -> None:
+    """Store a GET reply's values; an OID we did not ask for (a broken agent) is ignored, not trusted."""
+    wanted = set(requested)
+    for name, value in reply.varbinds:
+        if name in wanted and value is not None and not isinstance(value, Missing):
             varbinds[name] = value
 
 
@@ -83,7 +85,7 @@ async def _get_chunk(backend: Backend, target: SnmpTarget, oids: list[Oid], resu
     while oids:
         reply = await backend.request(target, "get", [(o, None) for o in oids])
         if reply.error_status == 0:
-            _keep(result, reply.varbinds)
+            _keep(result, reply, oids)
             return
         if reply.error_status == NO_SUCH_NAME and 0 < reply.error_index <= len(oids):
             # SNMPv1 answers one missing OID by failing the whole request: drop it and ask again.
