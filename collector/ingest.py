@@ -126,6 +126,9 @@ def parse_batch(body: bytes) -> Batch:
     for i, event in enumerate(batch.events):
         if event.seq < 1:
             raise BadReport("seq must be 1 or more", field=f"$.events[{i}].seq")
+        # An empty device id would stand for the whole school (school-level problems use it).
+        if isinstance(event, PollEvent) and not event.poll.device.strip():
+            raise BadReport("device must not be empty", field=f"$.events[{i}].poll.device")
     return batch
 
 

@@ -139,8 +139,18 @@ async def test_agent_id_of_another_school_is_403(
             "$.schema_version",
             "reads 1",
         ),
+        (encode(report("bbg", [poll_event(1, " ", at=1.0)])), "$.events[0].poll.device", "must not be empty"),
     ],
-    ids=["garbage", "truncated", "events-not-list", "seq-wrong-type", "bad-enum", "missing-field", "version"],
+    ids=[
+        "garbage",
+        "truncated",
+        "events-not-list",
+        "seq-wrong-type",
+        "bad-enum",
+        "missing-field",
+        "version",
+        "empty-device",
+    ],
 )
 async def test_malformed_body_is_400_naming_the_field(
     http: aiohttp.ClientSession, collector: RunningCollector, body: bytes, field: str | None, words: str
