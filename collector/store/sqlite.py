@@ -65,13 +65,17 @@ class SqliteStore:
         self._conn = conn
 
     @classmethod
-    async def open(cls, path: str | Path) -> SqliteStore:
-        """Open (creating parent directories and file) and migrate the database at ``path``."""
+    async def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> SqliteStore:
+        """Open (creating parent directories and file) and migrate the database at ``path``.
+
+        ``busy_timeout_s``: how long a write waits for another process's lock (a backup, an admin's
+        sqlite3 shell) before it fails and the agent is told to retry later.
+        """
         p = Path(path)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         loop = asyncio.get_running_loop()
         try:
-            conn = await loop.run_in_executor(executor, _connect, p)
+            conn = await loop.run_in_executor(executor, _connect, p, busy_timeout_s)
         except StoreError:
             executor.shutdown(wait=False)
             raise
@@ -448,7 +452,7 @@ class SqliteStore:
         return [_ticket(row, ()) for row in rows]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a write never upgrades a read lock.
     conn = sqlite3.connect(path, isolation_level=None)
@@ -456,7 +460,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     # NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commits.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
     try:
         _migrate(conn, path)
     except BaseException:
