@@ -154,6 +154,7 @@ class Ingestor:
         self._policy = policy
         self._liveness = liveness
         self._clock = clock
+        self._started = clock()
         # Reports of one school are applied one at a time, so that two concurrent batches cannot both
         # open the same problem or count the same failure twice.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -223,7 +224,7 @@ class Ingestor:
 
     async def _check_school(self, school: str, agents: list[AgentRecord]) -> None:
         now = self._clock()
-        wanted = school_problems(school, agents, now, self._liveness)
+        wanted = school_problems(school, agents, now, self._liveness, watching_since=self._started)
         await self._lifecycle.apply(reconcile(wanted, await self._offline_problems(school)), None, now)
 
     async def _apply(self, batch: Batch, event: AnyEvent, *, tickets: bool) -> None:

@@ -27,13 +27,21 @@ def agent(school: str, last_seen: float) -> AgentRecord:
 def test_school_is_offline_only_after_the_missed_heartbeats() -> None:
     policy = LivenessPolicy(heartbeat_s=60.0, missed=3)
     agents = [agent("bbg", 1000.0), agent("hhg", 1170.0)]
-    assert school_problems("bbg", agents, 1000.0 + 179.0, policy) == []
-    [problem] = school_problems("bbg", agents, 1000.0 + 180.0, policy)
+    assert school_problems("bbg", agents, 1000.0 + 179.0, policy, watching_since=0.0) == []
+    [problem] = school_problems("bbg", agents, 1000.0 + 180.0, policy, watching_since=0.0)
     assert (problem.key.code, problem.key.device, problem.severity) == ("school_offline", "", "critical")
     assert problem.summary == "no report from the school for 3 minutes"
-    assert school_problems("hhg", agents, 1180.0, policy) == []
+    assert school_problems("hhg", agents, 1180.0, policy, watching_since=0.0) == []
     # A school that never had an agent is not installed yet, not offline.
-    assert school_problems("kley", agents, 1e12, policy) == []
+    assert school_problems("kley", agents, 1e12, policy, watching_since=0.0) == []
+
+
+def test_a_restarted_collector_gives_agents_the_full_grace_period() -> None:
+    policy = LivenessPolicy(heartbeat_s=60.0, missed=3)
+    agents = [agent("bbg", 1000.0)]
+    # The collector was down from 1000 to 5000: at 5100 the school is not yet late.
+    assert school_problems("bbg", agents, 5100.0, policy, watching_since=5000.0) == []
+    assert len(school_problems("bbg", agents, 5180.0, policy, watching_since=5000.0)) == 1
 
 
 @pytest.fixture

@@ -30,13 +30,17 @@ class LivenessPolicy:
 
 
 def school_problems(
-    school: str, agents: list[AgentRecord], now: float, policy: LivenessPolicy
+    school: str, agents: list[AgentRecord], now: float, policy: LivenessPolicy, *, watching_since: float
 ) -> list[WantedProblem]:
-    """``school_offline`` when every agent of the school has been silent too long (none if it has none)."""
+    """``school_offline`` when every agent of the school has been silent too long (none if it has none).
+
+    ``watching_since`` is when this collector started listening: silence while the collector itself
+    was down is not the school's, so agents get the full grace period to deliver after a restart.
+    """
     mine = [a for a in agents if a.school == school]
     if not mine:
         return []
-    last = max(a.last_seen for a in mine)
+    last = max(watching_since, *(a.last_seen for a in mine))
     silent_s = now - last
     if silent_s < policy.silence_s:
         return []
