@@ -1,0 +1,105 @@
+"""Everything that should be open for a school's devices right now: the rules, flapping and root cause
+applied to the whole school's state at once. Pure.
+
+Judging the school as a whole (not each poll on its own) is what makes root cause work: a batch that
+brings the switch's and its 30 devices' failed polls is judged after all of them are in, so no child
+opens a problem a moment before its parent is known to be down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import msgspec
+
+from campuswatch.report import DeviceReading
+from collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
+from collector.alerting.policy import RulesFile
+from collector.alerting.rules import STATUS_CODES, UNREACHABLE, AlertPolicy, WantedProblem, device_problems
+from collector.alerting.topology import PORT_DOWN, Node, root_causes
+from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
+
+_READING = msgspec.json.Decoder(DeviceReading)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The problems that should be open, and for each root problem the devices it explains."""
+
+    wanted: list[WantedProblem]
+    affected: Mapping[ProblemKey, tuple[str, ...]]
+
+
+def reading_of(device: DeviceRecord) -> DeviceReading | None:
+    """The device's latest stored reading, decoded."""
+    return _READING.decode(device.reading) if device.reading is not None else None
+
+
+def _node(device: DeviceRecord, reading: DeviceReading | None, parent: str | None) -> Node:
+    return Node(
+        device=device.device,
+        status=device.status,
+        address=device.address,
+        label=device.label,
+        parent=parent,
+        neighbors=tuple(reading.neighbors) if reading else (),
+        interfaces=tuple(reading.interfaces) if reading else (),
+    )
+
+
+def judge_school(
+    devices: Sequence[DeviceRecord],
+    parents: Mapping[str, str | None],
+    open_now: Sequence[ProblemRecord],
+    history: Mapping[str, Sequence[tuple[float, bool]]],
+    policy: AlertPolicy,
+    rules: RulesFile,
+) -> Judgement:
+    """What should be open for ``devices`` (one school's), given the problems open now (device-level
+    ones), each device's recent ``(polled_at, up)`` history and its configured parent."""
+    flap: FlapPolicy = rules.flapping.build()
+    readings = {d.device: reading_of(d) for d in devices}
+    by_device: dict[str, list[ProblemRecord]] = {}
+    for p in open_now:
+        by_device.setdefault(p.key.device, []).append(p)
+    roots = root_causes([_node(d, readings[d.device], parents.get(d.device)) for d in devices])
+    wanted: list[WantedProblem] = []
+    affected: dict[ProblemKey, tuple[str, ...]] = {}
+    for device in devices:
+        mine = by_device.get(device.device, [])
+        reading = readings[device.device] if device.status == "ok" else None
+        # Flapping is decided below, never carried over as if it were something the reading showed.
+        found = [w for w in device_problems(device, reading, mine, policy) if w.key.code != FLAPPING]
+        was_flapping = any(p.key.code == FLAPPING for p in mine)
+        history_of = history.get(device.device, ())
+        reference = history_of[-1][0] if history_of else device.last_polled
+        if is_flapping(state_changes(history_of), reference, was_flapping, flap):
+            # One problem for the noise instead of a ticket per flap: status problems wait until it ends.
+            found = [w for w in found if w.key.code not in STATUS_CODES]
+            found.append(
+                WantedProblem(
+                    ProblemKey(device.school, device.device, FLAPPING), "warning", "keeps going down and up"
+                )
+            )
+        if device.device in roots.cause:
+            # Explained by something upstream: that root has the ticket, this device is listed on it.
+            found = [w for w in found if w.key.code != UNREACHABLE]
+        for w in found:
+            rule = rules.rule_for(w.key.code, device.kind)
+            wanted.append(replace(w, severity=rule.severity) if rule.severity else w)
+    for cause, children in roots.affected.items():
+        key = ProblemKey(devices[0].school, cause.device, cause.code, cause.subject)
+        if cause.code == PORT_DOWN:
+            failing = [d for d in devices if d.device in children]
+            if not any(d.consecutive_failures >= policy.unreachable_after_polls for d in failing):
+                continue
+            wanted.append(
+                WantedProblem(
+                    key,
+                    "critical",
+                    f"port {cause.subject} down, {len(children)} device(s) behind it unreachable",
+                )
+            )
+        affected[key] = children
+    return Judgement(wanted=wanted, affected=affected)
