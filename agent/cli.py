@@ -29,7 +29,7 @@ and reports what it sees to the central collector, which opens helpdesk tickets.
 """
 
 
-def _probe_args(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _probe_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "probe",
         help="read one device once and print what was found",

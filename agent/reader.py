@@ -14,7 +14,7 @@ from agent.decode import SYSTEM_PLAN, Classification, classify, decode_device, p
 from agent.errors import DeviceError
 from agent.problems import problems_of
 from agent.snmp.client import SnmpClient
-from agent.snmp.types import SnmpTarget, oid_str
+from agent.snmp.types import SnmpTarget, Varbinds, oid_str
 from campuswatch.report import DevicePoll, DeviceReading
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class SnmpDeviceReader:
         reading.problems = problems_of(reading)
         return reading
 
-    def _remember(self, key: str, varbinds: dict) -> tuple[str, Classification]:  # type: ignore[type-arg]
+    def _remember(self, key: str, varbinds: Varbinds) -> tuple[str, Classification]:
         object_id = varbinds.get(SYS_OBJECT_ID)
         known = (oid_str(object_id) if isinstance(object_id, tuple) else "", classify(varbinds))
         self._classes[key] = known

@@ -71,11 +71,12 @@ def _dec_hook(type_: type, obj: Any) -> Any:
     if type_ is Secret:
         if isinstance(obj, str) and obj:
             return Secret(obj)
-        raise msgspec.ValidationError("expected a non-empty string")
+        # A ValueError (not ValidationError) makes msgspec add the key path to the message.
+        raise ValueError("expected a non-empty string")
     if type_ is Path:
         if isinstance(obj, str):
             return Path(obj)
-        raise msgspec.ValidationError("expected a path")
+        raise ValueError("expected a path")
     raise NotImplementedError(f"no decoder for {type_!r}")
 
 
@@ -92,11 +93,12 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> Any:
-    lines[path] = node.start_mark.line + 1
+    # A mapping value's key line (set by the caller) says better where an entry is than its value's line.
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _LineLoader.construct_object(_LineLoader(""), key_node)  # type: ignore[arg-type]
+            key = _LineLoader.construct_object(_LineLoader(""), key_node)
             if key in out:
                 raise ConfigError("", key_node.start_mark.line + 1, _key_name((*path, key)), "duplicate key")
             lines[(*path, key)] = key_node.start_mark.line + 1
@@ -104,7 +106,7 @@ def _construct(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[A
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, lines, (*path, i)) for i, item in enumerate(node.value)]
-    return _LineLoader("").construct_object(node)  # type: ignore[arg-type]
+    return _LineLoader("").construct_object(node)
 
 
 def _key_name(path: tuple[Any, ...]) -> str:
@@ -115,6 +117,17 @@ def _key_name(path: tuple[Any, ...]) -> str:
 
 
 _PATH_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\'?([^\]\']+)\'?\]")
+#: msgspec writes a mapping's key as ``[...]`` in its error paths; :func:`_resolve_keys` finds which one.
+_ANY_KEY = "..."
+_JSON_TYPE = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def _parse_msgspec_path(text: str) -> tuple[Any, ...]:
@@ -127,6 +140,33 @@ def _parse_msgspec_path(text: str) -> tuple[Any, ...]:
         else:
             parts.append(m.group(3))
     return tuple(parts)
+
+
+def _at(raw: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        raw = raw[part]
+    return raw
+
+
+def _resolve_keys(raw: Any, path: tuple[Any, ...], fits: Any) -> tuple[Any, ...]:
+    """Replace each ``[...]`` in an error path by the first mapping key for which ``fits(value)`` holds."""
+    if _ANY_KEY not in path:
+        return path
+    i = path.index(_ANY_KEY)
+    try:
+        mapping = _at(raw, path[:i])
+    except (KeyError, IndexError, TypeError):
+        return path[:i]
+    if not isinstance(mapping, dict):
+        return path[:i]
+    for key in mapping:
+        candidate = _resolve_keys(raw, (*path[:i], key, *path[i + 1 :]), fits)
+        try:
+            if _ANY_KEY not in candidate and fits(_at(raw, candidate)):
+                return candidate
+        except (KeyError, IndexError, TypeError):
+            continue
+    return path[:i]
 
 
 def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
@@ -168,10 +208,21 @@ def parse_yaml(
             message, _, at = message.rpartition(" - at `$")
             key_path = _parse_msgspec_path(at.rstrip("`"))
         unknown = re.match(r"Object contains unknown field `(.+)`", message)
+        missing = re.match(r"Object missing required field `(.+)`", message)
+        got = re.search(r"got `(\w+)`", message)
+        if unknown:
+            key_path = _resolve_keys(raw, key_path, lambda v: isinstance(v, dict) and unknown.group(1) in v)
+        elif missing:
+            key_path = _resolve_keys(
+                raw, key_path, lambda v: isinstance(v, dict) and missing.group(1) not in v
+            )
+        elif got:
+            key_path = _resolve_keys(raw, key_path, lambda v: _JSON_TYPE.get(type(v)) == got.group(1))
+        else:
+            key_path = _resolve_keys(raw, key_path, lambda v: True)
         if unknown:
             key_path = (*key_path, unknown.group(1))
             message = "unknown key (a typo?)"
-        missing = re.match(r"Object missing required field `(.+)`", message)
         if missing:
             message = f"required key `{missing.group(1)}` is missing"
         raise ConfigError(source, _nearest_line(lines, key_path), _key_name(key_path), message) from None

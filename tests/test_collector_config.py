@@ -59,7 +59,7 @@ def test_bad_collector_config_names_file_line_and_key(tmp_path: Path, text: str,
 def test_school_without_name_is_refused_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "schools.yaml"
     path.write_text("schools:\n  bbg:\n    name: Bert-Brecht-Gymnasium\n  hhg:\n    campus_manager: x\n")
-    with pytest.raises(ConfigError, match=r"schools.yaml:5: schools.hhg.name: must not be empty"):
+    with pytest.raises(ConfigError, match=r"schools.yaml:4: schools.hhg.name: must not be empty"):
         load_schools(path)
 
 

@@ -130,7 +130,9 @@ async def probe_host(
     for credential in credentials:
         await limiter.acquire()
         try:
-            result = await client.fetch(credential.target(host, port, timeout_s), SWEEP_PLAN)
+            result = await client.fetch(
+                credential.target(host, port, timeout_s), SWEEP_PLAN, classify_silence=False
+            )
         except (DeviceUnreachable, AuthenticationFailed):
             continue
         except DeviceReplyError as err:
