@@ -38,7 +38,8 @@ test: install-test-deps lint
 	$(PY) -m pytest
 
 bench: install-test-deps
-	$(PY) -m bench
+	$(PY) -m bench.snmp_poll
+	$(PY) bench/collector_ingest.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
