@@ -175,7 +175,7 @@ SCHOOL = Dashboard(
         ),
         Panel(
             "School days of supply left",
-            (q(f"campuswatch_printer_supply_school_days_left{{{S}}}", "{{device}} {{supply}}"),),
+            (q(f"campuswatch_printer_supply_school_day_runway{{{S}}}", "{{device}} {{supply}}"),),
             "bargauge",
             unit="d",
             width=12,
@@ -238,7 +238,7 @@ PRINTERS = Dashboard(
         ),
         Panel(
             "Runs out first (school days left)",
-            (q(f"bottomk(20, campuswatch_printer_supply_school_days_left{{{SM}}})"),),
+            (q(f"bottomk(20, campuswatch_printer_supply_school_day_runway{{{SM}}})"),),
             "table",
             width=12,
             height=9,

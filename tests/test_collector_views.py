@@ -77,13 +77,14 @@ async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> 
 
     assert value("campuswatch_device_up", school="bbg", device="pr1", kind="printer") == 1.0
     assert value("campuswatch_device_up", school="bbg", device="sw1", kind="unknown") == 0.0
-    supply = "campuswatch_printer_supply_level_percent"
-    assert value(supply, school="bbg", device="pr1", supply="Black Toner") == 0.0
-    assert value(supply, school="bbg", device="pr1", supply="Cyan Toner") == 55.0
+    supply = "campuswatch_printer_supply_level_ratio"
+    assert value(supply, school="bbg", device="pr1", supply="Black Toner", type="toner") == 0.0
+    assert value(supply, school="bbg", device="pr1", supply="Cyan Toner", type="toner") == 0.55
     # A supply without a number (some remaining) has no sample rather than a made-up one.
     assert not any(key[0] == supply and ("supply", "Drum") in key[1] for key in samples)
-    assert value("campuswatch_tickets_open", school="bbg") == 3.0
-    assert value("campuswatch_tickets_open", school="kley") == 0.0
+    assert value("campuswatch_tickets_open", school="bbg", severity="critical") == 2.0
+    assert value("campuswatch_tickets_open", school="bbg", severity="warning") == 1.0
+    assert value("campuswatch_tickets_open", school="kley", severity="critical") == 0.0
     assert value("campuswatch_problems_open", school="bbg", severity="critical") == 2.0
     assert value("campuswatch_collector_reports_total", code="200") == 1.0
     assert value("campuswatch_collector_events_total", outcome="stored") == 4.0

@@ -13,7 +13,7 @@ from collector.alerting import AlertPolicy, LivenessPolicy
 from collector.config import CollectorConfig, load_schools
 from collector.http import api, page, reports
 from collector.http.context import CONTEXT, Context
-from collector.http.metrics import metrics
+from collector.http.metrics import FLEET, load_fleet, metrics, tracking_store
 from collector.ingest import Ingestor
 from collector.store.base import School, Store, StoreError
 from collector.tickets.builtin import BuiltinTicketSink
@@ -39,6 +39,9 @@ def create_app(
 ) -> web.Application:
     """The aiohttp application over ``store``. Serve it with :func:`collector.http.server.start_server`,
     which turns aiohttp's own request decompression off so that bad gzip gets a clear 400."""
+    # Everything below writes through the tracking store, which keeps the metrics view in step.
+    tracking = tracking_store(config, store, clock)
+    store = tracking
     schools: dict[str, School] = {}
     lifecycle = TicketLifecycle(
         store, BuiltinTicketSink(store, clock), schools, reopen_within_s=config.reopen_within_s
@@ -54,7 +57,9 @@ def create_app(
     )
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
     app[CONTEXT] = ctx
+    app[FLEET] = tracking
     app.on_startup.append(_load_schools)
+    app.on_startup.append(load_fleet)
     app.cleanup_ctx.append(_background_jobs)
     app.router.add_post("/api/v1/reports", reports.post_report)
     app.router.add_get("/api/v1/tickets", api.list_tickets)

@@ -1,0 +1,557 @@
+"""The fleet as Prometheus sees it: an in-memory view kept in step with what the collector stores.
+
+A scrape of 50,000 devices must not query SQLite nor build half a million metric objects. So each
+device's samples are rendered to exposition lines once, when its poll is stored (a few per minute per
+device), and a scrape only concatenates them per metric family. Label values are escaped at that
+moment, once. The counts over schools, agents, problems and tickets are small and computed at scrape
+time from the same view, with the collector's clock (an agent is up if it reported recently).
+
+:class:`FleetState` is fed by :class:`collector.store.tracking.TrackingStore`, which forwards every
+write to the real store and tells the view what was written; at start it is rebuilt from the store.
+Supply forecasts (``collector.forecast``) are computed here from each supply's daily levels.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from campuswatch.report import DeviceReading, Heartbeat, Supply
+from collector.alerting.rules import STATUS_CODES
+from collector.forecast import SchoolDays, school_days_left, weekdays
+from collector.store.base import AgentRecord, DeviceRecord, ProblemRecord, School
+
+#: Severities that problems (and so tickets) have; each school shows a 0 for each, so panels are never empty.
+SEVERITIES = ("critical", "warning")
+#: Upper bounds of the fault-to-ticket histogram: debounce (minutes) up to a school's offline backlog (days).
+FAULT_TO_TICKET_BUCKETS_S = (
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    4 * 3600.0,
+    86400.0,
+    3 * 86400.0,
+)
+#: Daily levels kept per supply for forecasts: a little more than the forecast's window of 30 school days.
+HISTORY_DAYS = 45
+
+
+@dataclass(frozen=True)
+class Family:
+    """A metric family: its name as exposed (counters end in ``_total``), type and help."""
+
+    name: str
+    type: str
+    help: str
+
+    def header(self) -> str:
+        """The HELP and TYPE lines."""
+        return f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.type}"
+
+
+# Per-device families, in exposition order; a device's rendered lines point into this tuple.
+DEVICE_INFO = Family(
+    "campuswatch_device_info", "gauge", "Device identity: kind, vendor, model, label; always 1"
+)
+DEVICE_UP = Family("campuswatch_device_up", "gauge", "1 if the device's last poll succeeded")
+DEVICE_LAST_SEEN = Family(
+    "campuswatch_device_last_seen_timestamp_seconds", "gauge", "When the device last answered a poll"
+)
+SUPPLY_LEVEL = Family(
+    "campuswatch_printer_supply_level_ratio",
+    "gauge",
+    "Printer supply level 0..1 (how full, for a waste receptacle), where the printer tells a number",
+)
+# A count of school days, not a duration (weekends do not count), so not in seconds; and not "_days",
+# which Prometheus's linter takes for a time unit.
+SUPPLY_DAYS_LEFT = Family(
+    "campuswatch_printer_supply_school_day_runway",
+    "gauge",
+    "Expected school days until the supply is empty (waste: full), from its level on past school days",
+)
+PAGES = Family("campuswatch_printer_pages_total", "counter", "Pages printed over the printer's life")
+LAMP = Family(
+    "campuswatch_projector_lamp_usage_seconds_total", "counter", "Time the projector lamp has been lit"
+)
+UPS_CHARGE = Family("campuswatch_ups_battery_charge_ratio", "gauge", "UPS battery charge 0..1")
+UPS_RUNTIME = Family(
+    "campuswatch_ups_battery_runtime_seconds", "gauge", "How long the UPS battery would last now"
+)
+UPS_ON_BATTERY = Family("campuswatch_ups_on_battery", "gauge", "1 while the UPS runs on its battery")
+SWITCH_PORTS = Family(
+    "campuswatch_switch_ports", "gauge", "Switch ports by status: up, down (enabled, no link), disabled"
+)
+SWITCH_ERRORS = Family(
+    "campuswatch_switch_port_errors_total", "counter", "Receive and transmit errors over all ports"
+)
+POE_PORTS = Family("campuswatch_switch_poe_ports", "gauge", "PoE ports by detection status (RFC 3621)")
+WIFI_CLIENTS = Family("campuswatch_wifi_clients", "gauge", "Wi-Fi clients associated now")
+WIFI_RADIOS = Family("campuswatch_wifi_radios", "gauge", "Wi-Fi radios by status: up, down")
+GATEWAY_CPU = Family("campuswatch_gateway_cpu_usage_ratio", "gauge", "School gateway CPU use 0..1")
+GATEWAY_MEMORY = Family("campuswatch_gateway_memory_usage_ratio", "gauge", "School gateway memory use 0..1")
+GATEWAY_DISK = Family("campuswatch_gateway_disk_usage_ratio", "gauge", "School gateway disk use 0..1")
+GATEWAY_RX = Family(
+    "campuswatch_gateway_uplink_receive_bytes_per_second", "gauge", "School uplink receive rate"
+)
+GATEWAY_TX = Family(
+    "campuswatch_gateway_uplink_transmit_bytes_per_second", "gauge", "School uplink transmit rate"
+)
+DEVICE_FAMILIES = (
+    DEVICE_INFO,
+    DEVICE_UP,
+    DEVICE_LAST_SEEN,
+    SUPPLY_LEVEL,
+    SUPPLY_DAYS_LEFT,
+    PAGES,
+    LAMP,
+    UPS_CHARGE,
+    UPS_RUNTIME,
+    UPS_ON_BATTERY,
+    SWITCH_PORTS,
+    SWITCH_ERRORS,
+    POE_PORTS,
+    WIFI_CLIENTS,
+    WIFI_RADIOS,
+    GATEWAY_CPU,
+    GATEWAY_MEMORY,
+    GATEWAY_DISK,
+    GATEWAY_RX,
+    GATEWAY_TX,
+)
+_FAMILY_INDEX = {family.name: i for i, family in enumerate(DEVICE_FAMILIES)}
+
+SCHOOL_INFO = Family("campuswatch_school_info", "gauge", "School identity: its name; always 1")
+SCHOOL_UP = Family("campuswatch_school_up", "gauge", "1 if an agent of the school reported recently")
+AGENT_INFO = Family("campuswatch_agent_info", "gauge", "Agent identity: its version; always 1")
+AGENT_UP = Family("campuswatch_agent_up", "gauge", "1 if the agent reported recently")
+AGENT_LAST_REPORT = Family(
+    "campuswatch_agent_last_report_timestamp_seconds",
+    "gauge",
+    "When the collector last received a report from the agent (collector clock)",
+)
+AGENT_OUTBOX = Family(
+    "campuswatch_agent_outbox_events",
+    "gauge",
+    "Events waiting in the agent's outbox, as its last heartbeat said",
+)
+AGENT_UPTIME = Family("campuswatch_agent_uptime_seconds", "gauge", "Agent uptime at its last heartbeat")
+PROBLEMS_OPEN = Family("campuswatch_problems_open", "gauge", "Open problems")
+TICKETS_OPEN = Family("campuswatch_tickets_open", "gauge", "Open problems that have a ticket")
+TICKETS_OLDEST = Family(
+    "campuswatch_tickets_oldest_open_timestamp_seconds",
+    "gauge",
+    "When the problem behind the oldest open ticket began",
+)
+FAULT_TO_TICKET = Family(
+    "campuswatch_fault_to_ticket_seconds",
+    "histogram",
+    "From a fault's first sign (first failed poll, first reading that shows it) to its ticket",
+)
+
+
+def escape(value: str) -> str:
+    """A label value as the text format wants it."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def labels(**pairs: str) -> str:
+    """``{a="x",b="y"}`` with escaped values."""
+    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
+
+
+def sample(name: str, label_text: str, value: float) -> str:
+    """One exposition line; integers without a fraction, floats as Python prints them."""
+    text = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(float(value))
+    return f"{name}{label_text} {text}"
+
+
+#: A device's rendered samples: (index into DEVICE_FAMILIES, exposition line).
+Lines = tuple[tuple[int, str], ...]
+
+
+def supply_names(supplies: Sequence[Supply]) -> dict[int, str]:
+    """Supply index -> its label: the description, with ``#index`` added where descriptions repeat."""
+    counts = Counter(s.description for s in supplies)
+    return {
+        s.index: s.description if counts[s.description] == 1 else f"{s.description} #{s.index}"
+        for s in supplies
+    }
+
+
+def remaining_percent(supply: Supply) -> float | None:
+    """What is left to use: the level of a consumable, the free room of a receptacle that fills."""
+    if supply.level_percent is None:
+        return None
+    return 100.0 - supply.level_percent if supply.supply_class == "filled" else supply.level_percent
+
+
+@dataclass
+class SupplyHistory:
+    """A supply's remaining percent at the end of each day it was read, oldest first (compact arrays)."""
+
+    days: array[int] = field(default_factory=lambda: array("l"))
+    levels: array[float] = field(default_factory=lambda: array("d"))
+    days_left: float | None = None
+
+    def add(self, day: int, level: float, is_school_day: SchoolDays) -> None:
+        """Note the level read on ``day`` (a date ordinal) and refresh the forecast if the history changed."""
+        if self.days and day < self.days[-1]:
+            return  # a late poll of an earlier day: the day's end level is already known
+        if self.days and day == self.days[-1]:
+            if self.levels[-1] == level:
+                return
+            self.levels[-1] = level
+        else:
+            self.days.append(day)
+            self.levels.append(level)
+            if len(self.days) > HISTORY_DAYS:
+                del self.days[0], self.levels[0]
+        history = [(date.fromordinal(d), lv) for d, lv in zip(self.days, self.levels, strict=True)]
+        self.days_left = school_days_left(history, is_school_day)
+
+
+def device_lines(
+    device: DeviceRecord,
+    reading: DeviceReading | None,
+    days_left: Mapping[int, float],
+) -> Lines:
+    """Every sample of one device, rendered. ``days_left`` is the forecast per supply index."""
+    out: list[tuple[int, str]] = []
+    school, dev = device.school, device.device
+    ids = labels(school=school, device=dev)[:-1]  # left open, so more labels can follow
+
+    def add(family: Family, value: float, **extra: str) -> None:
+        text = ids + "".join(f',{k}="{escape(v)}"' for k, v in extra.items()) + "}"
+        out.append((_FAMILY_INDEX[family.name], sample(family.name, text, value)))
+
+    system = reading.system if reading is not None else None
+    add(
+        DEVICE_INFO,
+        1,
+        kind=device.kind,
+        vendor=(system.vendor if system else None) or "",
+        model=(system.model if system else None) or "",
+        label=device.label or "",
+    )
+    add(DEVICE_UP, 1.0 if device.status == "ok" else 0.0, kind=device.kind)
+    if device.last_seen is not None:
+        add(DEVICE_LAST_SEEN, device.last_seen)
+    if reading is None:
+        return tuple(out)
+    names = supply_names(reading.supplies)
+    for s in reading.supplies:
+        if s.level_percent is not None:
+            add(SUPPLY_LEVEL, s.level_percent / 100.0, supply=names[s.index], type=s.type)
+        if s.index in days_left:
+            add(SUPPLY_DAYS_LEFT, days_left[s.index], supply=names[s.index])
+    if reading.printer is not None and reading.printer.page_count is not None:
+        add(PAGES, reading.printer.page_count)
+    for i, lamp in enumerate(reading.lamps, start=1):
+        add(LAMP, lamp.hours * 3600.0, lamp=str(i))
+    _ups_lines(reading, add)
+    if device.kind == "switch" and reading.interfaces:
+        ports = Counter(_port_status(i.admin_status, i.oper_status) for i in reading.interfaces)
+        for status in ("up", "down", "disabled"):
+            add(SWITCH_PORTS, ports[status], status=status)
+        errors = [(i.in_errors or 0) + (i.out_errors or 0) for i in reading.interfaces]
+        if any(i.in_errors is not None or i.out_errors is not None for i in reading.interfaces):
+            add(SWITCH_ERRORS, sum(errors))
+    for status, count in sorted(Counter(p.detection_status for p in reading.poe).items()):
+        add(POE_PORTS, count, status=status)
+    _wifi_lines(reading, add)
+    _gateway_lines(reading, add)
+    return tuple(out)
+
+
+Add = Callable[..., None]
+
+
+def _port_status(admin: str | None, oper: str | None) -> str:
+    if admin == "down":
+        return "disabled"
+    return "up" if oper == "up" else "down"
+
+
+def _ups_lines(reading: DeviceReading, add: Add) -> None:
+    ups = reading.ups
+    if ups is None:
+        return
+    if ups.charge_percent is not None:
+        add(UPS_CHARGE, ups.charge_percent / 100.0)
+    if ups.runtime_s is not None:
+        add(UPS_RUNTIME, ups.runtime_s)
+    if ups.on_battery is not None:
+        add(UPS_ON_BATTERY, 1.0 if ups.on_battery else 0.0)
+
+
+def _wifi_lines(reading: DeviceReading, add: Add) -> None:
+    wifi = reading.wifi
+    if wifi is None:
+        return
+    if wifi.clients is not None:
+        add(WIFI_CLIENTS, wifi.clients)
+    if wifi.radios_total is not None and wifi.radios_up is not None:
+        add(WIFI_RADIOS, wifi.radios_up, status="up")
+        add(WIFI_RADIOS, max(0, wifi.radios_total - wifi.radios_up), status="down")
+
+
+def _gateway_lines(reading: DeviceReading, add: Add) -> None:
+    gw = reading.gateway
+    if gw is None:
+        return
+    for family, percent in (
+        (GATEWAY_CPU, gw.cpu_percent),
+        (GATEWAY_MEMORY, gw.memory_percent),
+        (GATEWAY_DISK, gw.disk_percent),
+    ):
+        if percent is not None:
+            add(family, percent / 100.0)
+    # The agent measures bits per second; Prometheus's base unit for data is the byte.
+    if gw.uplink_rx_bps is not None:
+        add(GATEWAY_RX, gw.uplink_rx_bps / 8.0)
+    if gw.uplink_tx_bps is not None:
+        add(GATEWAY_TX, gw.uplink_tx_bps / 8.0)
+
+
+@dataclass
+class AgentView:
+    """What the view knows of an agent: its school, last report and last heartbeat's details."""
+
+    school: str
+    last_report: float
+    version: str = ""
+    heartbeat_at: float | None = None
+    outbox_events: int | None = None
+    uptime_s: float | None = None
+
+
+@dataclass
+class OpenProblem:
+    """An open problem, when its fault began, and whether it has a ticket."""
+
+    record: ProblemRecord
+    fault_at: float
+    has_ticket: bool
+
+
+class FleetState:
+    """Schools, agents, devices (rendered), open problems and supply histories, in memory."""
+
+    def __init__(
+        self,
+        *,
+        offline_after_s: float,
+        clock: Callable[[], float] = time.time,
+        is_school_day: SchoolDays = weekdays,
+    ) -> None:
+        #: An agent silent for longer than this is down (the collector's heartbeat_s * offline_after_missed).
+        self._offline_after_s = offline_after_s
+        self._clock = clock
+        self._is_school_day = is_school_day
+        self._schools: dict[str, str] = {}
+        self._agents: dict[str, AgentView] = {}
+        self._devices: dict[tuple[str, str], Lines] = {}
+        #: When the device's current run of failed polls began (absent while it answers).
+        self._failing_since: dict[tuple[str, str], float] = {}
+        self._supplies: dict[tuple[str, str, int], SupplyHistory] = {}
+        self._supply_names: dict[tuple[str, str, int], str] = {}
+        self._problems: dict[int, OpenProblem] = {}
+        self._to_ticket_buckets = [0] * len(FAULT_TO_TICKET_BUCKETS_S)
+        self._to_ticket_sum = 0.0
+        self._to_ticket_count = 0
+
+    # -- updates, called by TrackingStore after the store has written
+    def set_schools(self, schools: Iterable[School]) -> None:
+        """Add or rename schools."""
+        self._schools.update({s.id: s.name for s in schools})
+
+    def note_agent(self, agent: AgentRecord) -> None:
+        """An agent as the store knows it (at start)."""
+        view = self._agents.setdefault(agent.agent_id, AgentView(agent.school, agent.last_seen))
+        view.last_report = max(view.last_report, agent.last_seen)
+
+    def note_report(self, agent_id: str, school: str, received_at: float) -> None:
+        """A batch from an agent was stored."""
+        view = self._agents.setdefault(agent_id, AgentView(school, received_at))
+        view.last_report = max(view.last_report, received_at)
+
+    def note_heartbeat(self, agent_id: str, school: str, at: float, heartbeat: Heartbeat) -> None:
+        """An agent's heartbeat, for its version, outbox depth and uptime (the newest one wins)."""
+        view = self._agents.setdefault(agent_id, AgentView(school, self._clock()))
+        if view.heartbeat_at is not None and at < view.heartbeat_at:
+            return
+        view.heartbeat_at = at
+        view.version = heartbeat.agent_version
+        view.outbox_events = heartbeat.outbox_depth
+        view.uptime_s = heartbeat.uptime_s
+
+    def apply_device(self, device: DeviceRecord, reading: DeviceReading | None, *, polled: bool) -> None:
+        """A device's state after a stored poll (``polled``) or as loaded at start.
+
+        ``reading`` is the device's latest reading: the poll's own, or the one kept when the poll read
+        nothing. Only a poll's own reading adds to the supply histories.
+        """
+        key = (device.school, device.device)
+        if device.status == "ok":
+            self._failing_since.pop(key, None)
+        elif device.consecutive_failures == 1 or key not in self._failing_since:
+            self._failing_since[key] = device.last_polled
+        days_left: dict[int, float] = {}
+        if reading is not None:
+            names = supply_names(reading.supplies)
+            day = datetime.fromtimestamp(device.last_polled, UTC).date().toordinal()
+            for supply in reading.supplies:
+                skey = (device.school, device.device, supply.index)
+                self._supply_names[skey] = names[supply.index]
+                level = remaining_percent(supply)
+                history = self._supplies.get(skey)
+                if polled and level is not None:
+                    history = self._supplies.setdefault(skey, SupplyHistory())
+                    history.add(day, level, self._is_school_day)
+                if history is not None and history.days_left is not None:
+                    days_left[supply.index] = history.days_left
+        self._devices[key] = device_lines(device, reading, days_left)
+
+    def note_problem(self, problem: ProblemRecord) -> None:
+        """A problem opened (or loaded) or resolved."""
+        if problem.state != "open":
+            self._problems.pop(problem.id, None)
+            return
+        if problem.id in self._problems:
+            return
+        key = problem.key
+        # A poll-status problem opens after a few failed polls: its fault began with the first of them.
+        fault_at = problem.opened_at
+        if key.code in STATUS_CODES:
+            fault_at = min(fault_at, self._failing_since.get((key.school, key.device), fault_at))
+        self._problems[problem.id] = OpenProblem(problem, fault_at, problem.ticket_ref is not None)
+
+    def note_ticket(self, problem_id: int) -> None:
+        """A ticket was opened (or reopened) for an open problem: time from fault to ticket."""
+        problem = self._problems.get(problem_id)
+        if problem is None or problem.has_ticket:
+            return
+        problem.has_ticket = True
+        delay = max(0.0, self._clock() - problem.fault_at)
+        for i, bound in enumerate(FAULT_TO_TICKET_BUCKETS_S):
+            if delay <= bound:
+                self._to_ticket_buckets[i] += 1
+        self._to_ticket_sum += delay
+        self._to_ticket_count += 1
+
+    # -- reading
+    def supply_forecast(self, school: str, device: str, supply_index: int) -> tuple[str, float] | None:
+        """(supply name, school days left) of one supply, when there is a forecast."""
+        key = (school, device, supply_index)
+        history = self._supplies.get(key)
+        if history is None or history.days_left is None:
+            return None
+        return self._supply_names[key], history.days_left
+
+    def device_count(self) -> int:
+        """How many devices the view holds."""
+        return len(self._devices)
+
+    def snapshot(self) -> list[Lines]:
+        """Every device's rendered samples: a shallow copy, safe to render on another thread."""
+        return list(self._devices.values())
+
+    def summary_lines(self) -> list[str]:
+        """The families over schools, agents, problems and tickets, rendered now."""
+        now = self._clock()
+        out: list[str] = []
+        # Every school heard of, so that each shows its zeros (a panel of "0 open tickets" is not empty).
+        schools = sorted(
+            self._schools.keys()
+            | {a.school for a in self._agents.values()}
+            | {school for school, _ in self._devices}
+            | {p.record.key.school for p in self._problems.values()}
+        )
+        school_up = {s: False for s in schools}
+        out.append(SCHOOL_INFO.header())
+        out.extend(
+            sample(SCHOOL_INFO.name, labels(school=s, name=self._schools.get(s, s)), 1) for s in schools
+        )
+        agent_families: dict[Family, list[str]] = {
+            f: [] for f in (AGENT_INFO, AGENT_UP, AGENT_LAST_REPORT, AGENT_OUTBOX, AGENT_UPTIME)
+        }
+        for agent_id, agent in sorted(self._agents.items()):
+            ids = labels(school=agent.school, agent=agent_id)
+            up = now - agent.last_report <= self._offline_after_s
+            school_up[agent.school] = school_up[agent.school] or up
+            agent_families[AGENT_INFO].append(
+                sample(AGENT_INFO.name, labels(school=agent.school, agent=agent_id, version=agent.version), 1)
+            )
+            agent_families[AGENT_UP].append(sample(AGENT_UP.name, ids, 1 if up else 0))
+            agent_families[AGENT_LAST_REPORT].append(sample(AGENT_LAST_REPORT.name, ids, agent.last_report))
+            if agent.outbox_events is not None:
+                agent_families[AGENT_OUTBOX].append(sample(AGENT_OUTBOX.name, ids, agent.outbox_events))
+            if agent.uptime_s is not None:
+                agent_families[AGENT_UPTIME].append(sample(AGENT_UPTIME.name, ids, agent.uptime_s))
+        out.append(SCHOOL_UP.header())
+        out.extend(sample(SCHOOL_UP.name, labels(school=s), 1 if school_up[s] else 0) for s in schools)
+        for family, lines in agent_families.items():
+            out.append(family.header())
+            out.extend(lines)
+        out.extend(self._problem_lines(schools))
+        out.extend(self._histogram_lines())
+        return out
+
+    def _problem_lines(self, schools: list[str]) -> Iterator[str]:
+        problems: Counter[tuple[str, str]] = Counter(
+            (p.record.key.school, p.record.severity) for p in self._problems.values()
+        )
+        tickets: Counter[tuple[str, str]] = Counter(
+            (p.record.key.school, p.record.severity) for p in self._problems.values() if p.has_ticket
+        )
+        oldest: dict[tuple[str, str], float] = {}
+        for p in self._problems.values():
+            if p.has_ticket:
+                k = (p.record.key.school, p.record.severity)
+                oldest[k] = min(oldest.get(k, math.inf), p.record.opened_at)
+        keys = sorted({(s, sev) for s in schools for sev in SEVERITIES} | problems.keys())
+        yield PROBLEMS_OPEN.header()
+        yield from (
+            sample(PROBLEMS_OPEN.name, labels(school=s, severity=v), problems[(s, v)]) for s, v in keys
+        )
+        yield TICKETS_OPEN.header()
+        yield from (sample(TICKETS_OPEN.name, labels(school=s, severity=v), tickets[(s, v)]) for s, v in keys)
+        yield TICKETS_OLDEST.header()
+        yield from (
+            sample(TICKETS_OLDEST.name, labels(school=s, severity=v), at)
+            for (s, v), at in sorted(oldest.items())
+        )
+
+    def _histogram_lines(self) -> Iterator[str]:
+        name = FAULT_TO_TICKET.name
+        yield FAULT_TO_TICKET.header()
+        for bound, count in zip(FAULT_TO_TICKET_BUCKETS_S, self._to_ticket_buckets, strict=True):
+            yield sample(f"{name}_bucket", labels(le=repr(bound)), count)
+        yield sample(f"{name}_bucket", labels(le="+Inf"), self._to_ticket_count)
+        yield sample(f"{name}_sum", "", self._to_ticket_sum)
+        yield sample(f"{name}_count", "", self._to_ticket_count)
+
+
+def render_devices(devices: Sequence[Lines]) -> str:
+    """The per-device families as exposition text: each family's header, then its lines from every device.
+
+    Pure and independent of the state, so that a scrape renders a snapshot off the event loop.
+    """
+    per_family: list[list[str]] = [[] for _ in DEVICE_FAMILIES]
+    for lines in devices:
+        for index, line in lines:
+            per_family[index].append(line)
+    parts: list[str] = []
+    for family, family_lines in zip(DEVICE_FAMILIES, per_family, strict=True):
+        parts.append(family.header())
+        parts.extend(family_lines)
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,112 @@
+"""A :class:`~collector.store.base.Store` that keeps the in-memory :class:`~collector.fleet.FleetState`
+in step with every write, so that ``/metrics`` never has to read the database.
+
+It forwards each call to the real store and, once a write the view shows has succeeded, tells the
+view what was written: the view can never show what the database does not hold. Ingest, alerting and tickets use it
+like any store and know nothing of metrics. :meth:`TrackingStore.load` fills the view at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from campuswatch.report import DeviceReading, HeartbeatEvent, Severity
+from collector.fleet import FleetState
+from collector.store.base import (
+    DeviceRecord,
+    DeviceUpdate,
+    NewEvent,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    Store,
+    StoredBatch,
+)
+
+log = logging.getLogger(__name__)
+_reading_decoder = msgspec.json.Decoder(DeviceReading)
+_heartbeat_decoder = msgspec.json.Decoder(HeartbeatEvent)
+
+
+def _reading(body: bytes | None, school: str, device: str) -> DeviceReading | None:
+    if body is None:
+        return None
+    try:
+        return _reading_decoder.decode(body)
+    except msgspec.DecodeError:
+        # Stored by an older build with another schema: the device still counts, without its details.
+        log.warning("stored reading not readable", extra={"school": school, "device": device})
+        return None
+
+
+class TrackingStore:
+    """Forwards to ``inner`` and feeds ``fleet`` with what was written."""
+
+    def __init__(self, inner: Store, fleet: FleetState) -> None:
+        self.inner = inner
+        self.fleet = fleet
+
+    async def load(self) -> None:
+        """Fill the view from the store: schools, agents, devices with their readings, open problems."""
+        self.fleet.set_schools(await self.inner.list_schools())
+        for agent in await self.inner.list_agents():
+            self.fleet.note_agent(agent)
+        for device in await self.inner.list_devices():
+            self.fleet.apply_device(
+                device, _reading(device.reading, device.school, device.device), polled=False
+            )
+        for problem in await self.inner.list_open_problems():
+            self.fleet.note_problem(problem)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reads, and writes the view does not show, go straight to the real store: a method added to the
+        # Store protocol works here without a change.
+        return getattr(self.inner, name)
+
+    async def upsert_schools(self, schools: list[School]) -> None:
+        """Add or rename schools."""
+        await self.inner.upsert_schools(schools)
+        self.fleet.set_schools(schools)
+
+    async def store_events(
+        self, agent_id: str, school: str, events: list[NewEvent], received_at: float
+    ) -> StoredBatch:
+        """Store events; the agent reported now, and its new heartbeats say its version and backlog."""
+        stored = await self.inner.store_events(agent_id, school, events, received_at)
+        self.fleet.note_report(agent_id, school, received_at)
+        new = set(stored.stored_seqs)
+        for event in events:
+            # The heartbeat's details (version, outbox depth) are in its body only; the store keeps its time.
+            if event.type == "heartbeat" and event.seq in new:
+                heartbeat = _heartbeat_decoder.decode(event.body)
+                self.fleet.note_heartbeat(agent_id, school, heartbeat.at, heartbeat.heartbeat)
+        return stored
+
+    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
+        """Fold a poll into the device; the view renders the device's samples anew."""
+        device = await self.inner.apply_poll(update)
+        polled = update.reading is not None
+        self.fleet.apply_device(device, _reading(device.reading, device.school, device.device), polled=polled)
+        return device
+
+    async def open_problem(
+        self, key: ProblemKey, severity: Severity, summary: str, at: float
+    ) -> ProblemRecord:
+        """Open a problem (or return the open one)."""
+        problem = await self.inner.open_problem(key, severity, summary, at)
+        self.fleet.note_problem(problem)
+        return problem
+
+    async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
+        """Resolve a problem."""
+        problem = await self.inner.resolve_problem(problem_id, at)
+        self.fleet.note_problem(problem)
+        return problem
+
+    async def set_problem_ticket(self, problem_id: int, ticket_ref: str) -> None:
+        """Remember a problem's ticket: the time from its fault to this ticket is measured now."""
+        await self.inner.set_problem_ticket(problem_id, ticket_ref)
+        self.fleet.note_ticket(problem_id)

@@ -1,0 +1,197 @@
+"""The in-memory fleet view: what each write adds to the exposition, escaped, timed and forecast."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo, encode
+from collector.fleet import FleetState, render_devices
+from collector.store.base import AgentRecord, DeviceRecord, DeviceUpdate, ProblemKey, ProblemRecord, School
+from collector.store.sqlite import SqliteStore
+from collector.store.tracking import TrackingStore
+from collector.testing import FakeClock
+
+MONDAY_NOON = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
+DAY_S = 86400.0
+
+
+def device(status: str = "ok", *, at: float = MONDAY_NOON, failures: int = 0, **kw: object) -> DeviceRecord:
+    fields: dict[str, object] = {
+        "school": "bbg",
+        "device": "pr1",
+        "kind": "printer",
+        "label": "Lehrerzimmer",
+        "address": "10.0.0.1",
+        "status": status,
+        "last_polled": at,
+        "last_seen": at if status == "ok" else None,
+        "consecutive_failures": failures,
+    }
+    fields.update(kw)
+    return DeviceRecord(**fields)  # type: ignore[arg-type]
+
+
+def samples(fleet: FleetState) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the exposition, parsed by prometheus_client's own parser."""
+    text = render_devices(fleet.snapshot()) + "\n".join(fleet.summary_lines()) + "\n"
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(fleet: FleetState, metric: str, /, **labels: str) -> float | None:
+    return samples(fleet).get((metric, frozenset(labels.items())))
+
+
+def toner(level: float) -> DeviceReading:
+    return DeviceReading(
+        address="10.0.0.1",
+        kind="printer",
+        system=SystemInfo(vendor="Brother", model="HL-L5100DN"),
+        supplies=[Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=level)],
+    )
+
+
+def test_hostile_strings_are_escaped_in_label_values() -> None:
+    fleet = FleetState(offline_after_s=180)
+    hostile = 'Raum "101"\\\nnext'
+    fleet.apply_device(
+        device(label=hostile),
+        DeviceReading(address="x", kind="printer", system=SystemInfo(vendor='Evil "Corp"')),
+        polled=True,
+    )
+    info = [dict(labels) for name, labels in samples(fleet) if name == "campuswatch_device_info"]
+    assert info == [
+        {
+            "school": "bbg",
+            "device": "pr1",
+            "kind": "printer",
+            "vendor": 'Evil "Corp"',
+            "model": "",
+            "label": hostile,
+        }
+    ]
+
+
+def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
+    assert (
+        value(
+            fleet,
+            "campuswatch_printer_supply_level_ratio",
+            school="bbg",
+            device="pr1",
+            supply="Black Toner",
+            type="toner",
+        )
+        == 0.24
+    )
+    assert (
+        value(
+            fleet,
+            "campuswatch_printer_supply_school_day_runway",
+            school="bbg",
+            device="pr1",
+            supply="Black Toner",
+        )
+        == 12.0
+    )
+    assert fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+
+
+def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day in range(4):
+        # A failed poll keeps the old reading: it says nothing about today's level.
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(30.0 - day * 2), polled=day == 0)
+    assert fleet.supply_forecast("bbg", "pr1", 1) is None
+
+
+def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
+    clock = FakeClock(MONDAY_NOON)
+    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet.apply_device(device(), None, polled=True)
+    fleet.apply_device(device("unreachable", at=MONDAY_NOON + 60, failures=1), None, polled=True)
+    fleet.apply_device(device("unreachable", at=MONDAY_NOON + 120, failures=2), None, polled=True)
+    key = ProblemKey("bbg", "pr1", "unreachable")
+    fleet.note_problem(ProblemRecord(1, key, "open", "critical", "not reachable", MONDAY_NOON + 120))
+    clock.now = MONDAY_NOON + 130
+    fleet.note_ticket(1)
+    fleet.note_ticket(1)  # a ticket is counted once
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_bucket", le="60.0") == 0
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_bucket", le="120.0") == 1
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_count") == 1
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_sum") == 70
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", severity="critical") == 1
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="warning") == 0
+    fleet.note_problem(
+        ProblemRecord(1, key, "resolved", "critical", "not reachable", MONDAY_NOON + 120, MONDAY_NOON + 300)
+    )
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", severity="critical") == 0
+
+
+def test_agents_and_schools_are_up_while_they_report() -> None:
+    clock = FakeClock(MONDAY_NOON)
+    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium"), School("kley", "Grundschule Kley")])
+    fleet.note_agent(AgentRecord("gw-1", "bbg", MONDAY_NOON - 3600, MONDAY_NOON - 10, None))
+    fleet.note_heartbeat(
+        "gw-1", "bbg", MONDAY_NOON, Heartbeat(agent_version="0.2.0", uptime_s=99.0, outbox_depth=7)
+    )
+    assert value(fleet, "campuswatch_school_up", school="bbg") == 1
+    assert value(fleet, "campuswatch_school_up", school="kley") == 0
+    assert value(fleet, "campuswatch_agent_info", school="bbg", agent="gw-1", version="0.2.0") == 1
+    assert value(fleet, "campuswatch_agent_outbox_events", school="bbg", agent="gw-1") == 7
+    assert value(fleet, "campuswatch_school_info", school="kley", name="Grundschule Kley") == 1
+    clock.now += timedelta(minutes=4).total_seconds()
+    assert value(fleet, "campuswatch_agent_up", school="bbg", agent="gw-1") == 0
+    assert value(fleet, "campuswatch_school_up", school="bbg") == 0
+
+
+async def test_the_tracking_store_writes_through_and_reads_from_the_real_store(tmp_path: Path) -> None:
+    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        tracking = TrackingStore(inner, FleetState(offline_after_s=180))
+        await tracking.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+        # A method the view does not track is the real store's own.
+        assert await tracking.list_schools() == [School("bbg", "Bert-Brecht-Gymnasium")]
+        assert (
+            value(tracking.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
+        )
+        stored = await inner.list_schools()
+        assert stored == [School("bbg", "Bert-Brecht-Gymnasium")]
+    finally:
+        await inner.close()
+
+
+async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> None:
+    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        first = TrackingStore(inner, FleetState(offline_after_s=180))
+        await first.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+        await first.apply_poll(
+            DeviceUpdate(
+                "bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", MONDAY_NOON, encode(toner(40.0))
+            )
+        )
+        problem = await first.open_problem(
+            ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
+        )
+        await first.set_problem_ticket(problem.id, "1")
+        restarted = TrackingStore(inner, FleetState(offline_after_s=180))
+        await restarted.load()
+        assert samples(restarted.fleet) == samples(first.fleet) | {
+            # Counted when tickets open, so it starts again at zero (Prometheus sees a counter reset).
+            key: 0
+            for key in samples(first.fleet)
+            if key[0].startswith("campuswatch_fault_to_ticket_seconds")
+        }
+    finally:
+        await inner.close()
