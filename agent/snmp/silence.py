@@ -4,10 +4,13 @@ v1/v2c agents answer a wrong community with silence, exactly like a dead host. W
 
 * **ICMP port unreachable** for the SNMP port (a connected UDP socket sees ``ConnectionRefusedError``):
   the host is up but no agent listens -> unreachable ("SNMP agent not running").
-* **Silence, but the host is alive**: it answered SNMP with these same credentials before, or a quick
-  TCP connect to a common port was accepted or refused (a refusal is an answer too) -> for v1/v2c,
-  auth_failed "no SNMP answer with these credentials (wrong community?)"; for v3 (whose agents answer
-  even unknown users with a report) unreachable "host is up but its SNMP agent is silent".
+* **Silence from an agent that answered these same credentials before** -> unreachable: credentials
+  do not change by themselves, while agents hang, reboot and start up all the time (a device coming
+  back from a power cut is silent for a while with its port already open).
+* **Silence from a device never reached, while the host is alive** (a quick TCP connect to a common port
+  was accepted or refused; a refusal is an answer too) -> for v1/v2c, auth_failed "no SNMP answer with
+  these credentials (wrong community?)"; for v3 (whose agents answer even unknown users with a report)
+  unreachable "host is up but its SNMP agent is silent".
 * **Silence and no sign of life** -> unreachable.
 * v3 only: the agent answers an engine-discovery probe but not our request -> auth_failed (net-snmp
   drops requests it cannot decrypt, a wrong privacy password, without a usmStatsDecryptionErrors report).
@@ -106,9 +109,12 @@ async def explain_silence(target: SnmpTarget, *, answered_before: bool) -> SnmpT
                 "agent answers SNMPv3 discovery but not our requests (wrong privacy password?)"
             )
         return SnmpTimeout("agent answered only intermittently")
-    if answered_before or await host_alive(target.host, wait_s):
-        evidence = "answered before" if answered_before else "host answers TCP"
+    if answered_before:
+        return SnmpTimeout(
+            "answered these credentials before, silent now: agent hung, restarting or host down"
+        )
+    if await host_alive(target.host, wait_s):
         if target.version == "3":
-            return SnmpTimeout(f"host is up ({evidence}) but its SNMP agent is silent")
-        return SnmpAuthError(f"{WRONG_COMMUNITY}; {evidence}")
+            return SnmpTimeout("host is up (answers TCP) but its SNMP agent is silent")
+        return SnmpAuthError(f"{WRONG_COMMUNITY}; host answers TCP")
     return SnmpTimeout("no answer from the host: unreachable")
