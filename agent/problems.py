@@ -177,6 +177,34 @@ def _ups_problems(reading: DeviceReading) -> list[Problem]:
     return out
 
 
+#: Network gear whose described ports are expected to be up.
+_PORT_WATCHING_KINDS = frozenset({"switch", "access_point", "gateway"})
+_DOWN = frozenset({"down", "lowerLayerDown"})
+
+
+def _port_problems(reading: DeviceReading) -> list[Problem]:
+    """A switch port someone described (ifAlias) that is enabled but down: something hung off it.
+
+    Unused ports are often left enabled with nothing plugged in, so an enabled port that is down is not
+    a problem by itself; the description is the operator saying "this port matters" (the convention
+    LibreNMS and Observium alert on). Ports disabled on purpose (admin down) are never problems.
+    """
+    if reading.kind not in _PORT_WATCHING_KINDS:
+        return []
+    out = []
+    for port in reading.interfaces:
+        alias = (port.alias or "").strip()
+        if port.admin_status != "up" or port.oper_status not in _DOWN or not alias:
+            continue
+        if alias in (port.name, port.descr):  # some agents copy the name into ifAlias: no description
+            continue
+        name = port.name or port.descr or str(port.index)
+        out.append(
+            Problem(code="port_down", severity="warning", summary=f"port {name} ({alias}) down", subject=name)
+        )
+    return out
+
+
 def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> list[Problem]:
     """The problems one reading shows. ``low_percent`` overrides the supply-low threshold of mibs/."""
     problems = _supply_problems(reading.supplies, low_percent)
@@ -188,6 +216,7 @@ def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> 
         covered.add("printer_no_toner")
     problems += _alert_problems(reading.alerts, covered)
     problems += _ups_problems(reading)
+    problems += _port_problems(reading)
     problems += [
         Problem(
             code="poe_fault",

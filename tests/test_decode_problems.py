@@ -166,3 +166,21 @@ def test_switch_poe_sensor_and_admin_down_ports() -> None:
         ("poe_fault", "warning", "PoE fault on port 4", "1.4"),
         ("sensor_critical", "critical", "Fan 2 critical", "1002"),
     ]
+
+
+def test_a_described_enabled_port_that_is_down_is_a_problem_undescribed_or_disabled_ones_are_not() -> None:
+    ports = [
+        Interface(index=2, name="2", alias="AP Foyer", admin_status="up", oper_status="down"),
+        Interface(index=3, name="3", alias="Drucker", admin_status="up", oper_status="lowerLayerDown"),
+        Interface(index=4, name="4", alias="", admin_status="up", oper_status="down"),  # unused, enabled
+        Interface(index=5, name="5", alias="Raum 101", admin_status="down", oper_status="down"),  # disabled
+        Interface(index=6, name="Gi6", alias="Gi6", admin_status="up", oper_status="down"),  # alias = name
+        Interface(index=7, name="7", alias="Server", admin_status="up", oper_status="up"),
+    ]
+    switch = DeviceReading(address="192.0.2.4", kind="switch", interfaces=ports)
+    assert _codes(switch) == [
+        ("port_down", "warning", "port 2 (AP Foyer) down", "2"),
+        ("port_down", "warning", "port 3 (Drucker) down", "3"),
+    ]
+    # A printer's own network port is the printer's business (it is unreachable then), not a port problem.
+    assert _codes(DeviceReading(address="192.0.2.5", kind="printer", interfaces=ports)) == []
