@@ -53,6 +53,7 @@ class Agent:
         self.scheduler = AsyncIOScheduler()
         self.metrics: object | None = None
         self._gateway_sample: object | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
         self._on_poll: list[Callable[[DevicePoll], None]] = []
 
     def _make_sender(self, config: AgentConfig) -> Sender:
@@ -79,8 +80,16 @@ class Agent:
             return self.reader.read(device.id, snmp_target(self.config, device))
         return read_entry(device, timeout_s=device.timeout_s or self.config.defaults.timeout_s)
 
+    def _track(self) -> None:
+        """Remember the running job so that stopping lets it finish instead of cancelling it midway."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
     async def poll(self, device: DeviceEntry) -> DevicePoll:
         """Poll one device once and queue the outcome for delivery."""
+        self._track()
         result = await timed_poll(
             device.id, device.address, self._read(device), label=device.label, parent=device.parent
         )
@@ -96,6 +105,7 @@ class Agent:
         """Report the gateway itself (CPU, memory, disk, uplink) as the school's gateway device."""
         from agent.gateway import read_gateway
 
+        self._track()
         started = time.time()
         reading, self._gateway_sample = await asyncio.to_thread(
             read_gateway,
@@ -111,6 +121,7 @@ class Agent:
 
     async def heartbeat(self) -> None:
         """Tell the collector this agent is alive, even when nothing else happens."""
+        self._track()
         hb = Heartbeat(
             agent_version=__version__,
             uptime_s=time.monotonic() - self.started,
@@ -232,6 +243,9 @@ class Agent:
             return 0
         finally:
             if self.scheduler.running:
+                # Pause first: APScheduler's shutdown cancels the jobs under way, losing their outcome.
+                self.scheduler.pause()
+                await self._finish_polls()
                 self.scheduler.shutdown(wait=False)
             await self.sender.stop(DRAIN_DEADLINE_S)
             with contextlib.suppress(asyncio.CancelledError):
@@ -240,6 +254,17 @@ class Agent:
                 await self.metrics.close()  # type: ignore[attr-defined]
             await self.snmp.close()
             self.outbox.close()
+
+    async def _finish_polls(self) -> None:
+        """Let polls under way end (each is bounded by its timeout and retries), so their outcome is kept;
+        cancel what still runs after the deadline."""
+        pending = {t for t in self._in_flight if not t.done()}
+        if not pending:
+            return
+        _, still = await asyncio.wait(pending, timeout=DRAIN_DEADLINE_S)
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)
 
     async def _run_once(self) -> int:
         await self.heartbeat()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,36 @@ def events_from_db(db: Path) -> list[tuple[str, int]]:
         return [(a, s) for a, s in conn.execute("SELECT agent_id, seq FROM events ORDER BY seq")]
     finally:
         conn.close()
+
+
+def test_sigterm_during_a_slow_poll_keeps_its_outcome_and_exits_cleanly(tmp_path: Path) -> None:
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector.start()
+    # A UDP socket that takes requests and never answers: a device that hangs for the whole timeout.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        try:
+            token = tmp_path / "token"
+            token.write_text(collector.token("bbg"))
+            config = {
+                "school": "bbg",
+                "agent_id": "gw-slow",
+                "collector": {"url": collector.url, "token_file": str(token)},
+                "data_dir": str(tmp_path / "state"),
+                "metrics_listen": None,
+                "defaults": {"interval_s": 60, "timeout_s": 3, "retries": 0, "jitter_s": 0},
+                "devices": [{"id": "hanging", "address": f"127.0.0.1:{silent.getsockname()[1]}"}],
+            }
+            with running_agent(tmp_path, config) as agent:
+                # The poll has started once the request reaches the device; stop the agent right then.
+                silent.settimeout(30)
+                silent.recvfrom(2048)
+                agent.send_signal(signal.SIGTERM)
+                assert agent.wait(timeout=30) == 0
+            log = (tmp_path / "agent.log").read_text()
+            assert "Traceback" not in log and "CancelledError" not in log, log[-3000:]
+            wait_for(
+                lambda: "hanging" in devices_seen(collector), 10, "the slow poll's outcome at the collector"
+            )
+        finally:
+            collector.stop()
