@@ -117,6 +117,13 @@ class SnmpSimulator:
 
     def start(self) -> SnmpSimulator:
         """Start the responder and wait until it answers."""
+        for host, port in self.endpoints:
+            # snmpsim starts anyway on a taken port and never answers: fail now, not after the timeout.
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError as err:
+                    raise RuntimeError(f"cannot serve on {host}:{port}: {err.strerror}") from None
         self._tmp = tempfile.TemporaryDirectory(prefix="snmpsim-")
         cache = Path(self._tmp.name) / "cache"
         cache.mkdir()
