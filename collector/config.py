@@ -12,8 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-from campuswatch.config import Invalid, load_yaml
+from campuswatch.config import Invalid, Secret, load_yaml
 from collector.store.base import School
+from collector.tickets.sinks.config import SinkConfig
 
 DEFAULT_LISTEN = "127.0.0.1:8750"
 
@@ -49,7 +50,22 @@ class CollectorConfig(_Strict):
     #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
     unreachable_after_polls: int = 2
     tls: TlsSection | None = None
+    #: Alert rules, calendars, flapping (``configs/rules.yaml`` holds the shipped defaults). Without
+    #: one, every problem gets its ticket at once, at any hour.
+    rules_file: Path | None = None
+    #: External ticket systems (RT, Zammad, webhook, e-mail) that mirror the built-in tickets through
+    #: a durable outbox; see collector.tickets.sinks.config.
+    ticket_sinks: list[SinkConfig] = msgspec.field(default_factory=list)
+    #: The outbox's SQLite file; default: beside ``db`` as ``ticket-outbox.sqlite3``.
+    outbox: Path | None = None
+    #: Bearer token Alertmanager must send to ``POST /api/v1/alertmanager``; without one, only
+    #: requests from the collector's own host (loopback) are accepted.
+    alertmanager_token: Secret | None = None
     source: str = ""
+
+    def outbox_path(self) -> Path:
+        """The ticket outbox's SQLite file."""
+        return self.outbox if self.outbox is not None else self.db_path().with_name("ticket-outbox.sqlite3")
 
     def db_path(self) -> Path:
         """The SQLite file: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""
@@ -64,7 +80,7 @@ class CollectorConfig(_Strict):
 
 
 class SchoolEntry(_Strict):
-    """One school in ``schools.yaml``. Address and calendar are kept for later rules (holidays, routing)."""
+    """One school in ``schools.yaml``; ``calendar`` names one of the rules file's calendars."""
 
     #: Checked in ``_check_schools`` rather than required by type, so that the error names the school
     #: (msgspec's error path does not carry dict keys).
@@ -78,6 +94,10 @@ class SchoolsFile(_Strict):
     """The whole ``schools.yaml``: school id -> entry."""
 
     schools: dict[str, SchoolEntry] = msgspec.field(default_factory=dict)
+
+    def calendars(self) -> dict[str, str | None]:
+        """School id -> the name of its calendar in the rules file (None: the default calendar)."""
+        return {k: v.calendar for k, v in self.schools.items()}
 
     def as_schools(self) -> list[School]:
         """The schools as the store keeps them."""
@@ -110,6 +130,12 @@ def _check(config: CollectorConfig) -> None:
     for key in ("heartbeat_s", "events_retention_days"):
         if getattr(config, key) <= 0:
             raise Invalid((key,), "must be positive")
+    names = [s.name for s in config.ticket_sinks]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise Invalid(
+                ("ticket_sinks", i, "name"), f"{name!r} is used twice (each sink has its own outbox queue)"
+            )
 
 
 def _check_schools(schools: SchoolsFile) -> None:
@@ -131,6 +157,8 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     config.source = str(path)
     config.db = _resolve(base, config.db)
     config.schools_file = _resolve(base, config.schools_file)
+    config.rules_file = _resolve(base, config.rules_file)
+    config.outbox = _resolve(base, config.outbox)
     if config.tls is not None:
         config.tls.cert = base / config.tls.cert
         config.tls.key = base / config.tls.key

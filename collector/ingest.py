@@ -33,10 +33,12 @@ from collector.alerting import (
     SCHOOL_OFFLINE,
     AlertPolicy,
     LivenessPolicy,
-    device_problems,
     reconcile,
     school_problems,
 )
+from collector.alerting.policy import IMMEDIATE_RULES, RulesFile
+from collector.alerting.school import judge_school
+from collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from collector.store.base import (
     AgentOfAnotherSchool,
     AgentRecord,
@@ -132,6 +134,23 @@ def parse_batch(body: bytes) -> Batch:
     return batch
 
 
+class _PollOutcome(msgspec.Struct):
+    device: str
+    status: str
+    polled_at: float
+
+
+class _PollStatusOnly(msgspec.Struct):
+    """Just what flapping needs from a stored poll event (the reading is skipped, not decoded)."""
+
+    poll: _PollOutcome
+
+
+_POLL_STATUS = msgspec.json.Decoder(_PollStatusOnly)
+#: The most stored events one flapping look-back reads (a school's polls over the flapping horizon).
+HISTORY_LIMIT = 100_000
+
+
 def _new_event(event: AnyEvent) -> NewEvent:
     device = event.poll.device if isinstance(event, PollEvent) else None
     type_ = type(event).__struct_config__.tag
@@ -148,11 +167,13 @@ class Ingestor:
         policy: AlertPolicy,
         liveness: LivenessPolicy,
         clock: Callable[[], float] = time.time,
+        rules: RulesFile = IMMEDIATE_RULES,
     ) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._policy = policy
         self._liveness = liveness
+        self._rules = rules
         self._clock = clock
         self._started = clock()
         # Reports of one school are applied one at a time, so that two concurrent batches cannot both
@@ -189,10 +210,12 @@ class Ingestor:
             new = set(stored.stored_seqs)
             for event in events:
                 if event.seq in new:
-                    await self._apply(batch, event, tickets=not offline)
+                    await self._apply(batch, event)
+            if new:
+                await self._judge(batch.school, tickets=not offline)
             if offline:
                 await self._check_school(batch.school, await self._store.list_agents())
-                await self._lifecycle.catch_up(batch.school)
+                await self._lifecycle.catch_up(batch.school, self._clock())
         log.info(
             "report stored",
             extra={
@@ -209,11 +232,14 @@ class Ingestor:
 
     async def check_liveness(self) -> None:
         """Open ``school_offline`` for every school whose agents fell silent (and close it for the
-        others); run periodically."""
+        others), and open the tickets that have become due meanwhile (the school morning came, a silence
+        ended); run periodically."""
         agents = await self._store.list_agents()
         for school in sorted({a.school for a in agents}):
             async with self._locks.setdefault(school, asyncio.Lock()):
                 await self._check_school(school, agents)
+                if not await self._offline_problems(school):
+                    await self._lifecycle.catch_up(school, self._clock())
 
     async def _offline_problems(self, school: str) -> list[ProblemRecord]:
         return [
@@ -225,26 +251,26 @@ class Ingestor:
     async def _check_school(self, school: str, agents: list[AgentRecord]) -> None:
         now = self._clock()
         wanted = school_problems(school, agents, now, self._liveness, watching_since=self._started)
-        await self._lifecycle.apply(reconcile(wanted, await self._offline_problems(school)), None, now)
+        await self._lifecycle.apply(reconcile(wanted, await self._offline_problems(school)), {}, now)
 
-    async def _apply(self, batch: Batch, event: AnyEvent, *, tickets: bool) -> None:
+    async def _apply(self, batch: Batch, event: AnyEvent) -> None:
         """Update state from one stored event. The event is kept whatever happens here; a failure is
         logged, and the device's next poll reconciles its state."""
         try:
             if isinstance(event, PollEvent):
-                await self._apply_poll(batch.school, event.poll, tickets=tickets)
+                await self._apply_poll(batch.school, event.poll)
             elif isinstance(event, HeartbeatEvent):
                 await self._store.record_heartbeat(batch.agent_id, event.at)
         except StoreError:
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 
-    async def _apply_poll(self, school: str, poll: DevicePoll, *, tickets: bool) -> None:
+    async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
         known = await self._store.get_device(school, poll.device)
         if known is not None and poll.polled_at < known.last_polled:
             # An older poll arriving late must not overwrite newer state; it is stored as history only.
             return
         reading = poll.reading
-        device = await self._store.apply_poll(
+        await self._store.apply_poll(
             DeviceUpdate(
                 school=school,
                 device=poll.device,
@@ -254,8 +280,43 @@ class Ingestor:
                 status=poll.status,
                 polled_at=poll.polled_at,
                 reading=encode(reading) if reading is not None else None,
+                parent=poll.parent,
             )
         )
-        open_now = await self._store.list_open_problems(school=school, device=poll.device)
-        wanted = device_problems(device, reading, open_now, self._policy)
-        await self._lifecycle.apply(reconcile(wanted, open_now), device, poll.polled_at, tickets=tickets)
+
+    async def _judge(self, school: str, *, tickets: bool) -> None:
+        """Bring the school's device problems (and their tickets) in line with its devices' state, judged
+        over the whole school at once so that root cause sees every device of the batch."""
+        now = self._clock()
+        devices = await self._store.list_devices(school=school)
+        if not devices:
+            return
+        open_now = [
+            p
+            for p in await self._store.list_open_problems(school=school)
+            if p.key.device != SCHOOL_LEVEL and not p.key.code.startswith(ALERT_PREFIX)
+        ]
+        newest = max(d.last_polled for d in devices)
+        judged = judge_school(
+            devices,
+            {d.device: d.parent for d in devices},
+            open_now,
+            await self._history(school, newest - self._rules.flapping.build().horizon_s),
+            self._policy,
+            self._rules,
+        )
+        changes = reconcile(judged.wanted, open_now, judged.affected)
+        await self._lifecycle.apply(changes, {d.device: d for d in devices}, newest, now=now, tickets=tickets)
+
+    async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:
+        """Each device's ``(polled_at, up)`` since ``since``, oldest first (for flapping)."""
+        history: dict[str, list[tuple[float, bool]]] = {}
+        for event in await self._store.list_events(
+            school=school, device=None, since=since, limit=HISTORY_LIMIT
+        ):
+            if event.type == "poll":
+                poll = _POLL_STATUS.decode(event.body).poll
+                history.setdefault(poll.device, []).append((poll.polled_at, poll.status == "ok"))
+        for polls in history.values():
+            polls.sort()
+        return history

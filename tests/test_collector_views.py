@@ -52,15 +52,23 @@ async def fetch(collector: RunningCollector, path: str) -> tuple[int, str, str]:
         return r.status, r.headers["Content-Type"], await r.text()
 
 
-async def test_status_page_escapes_every_device_string(fleet: RunningCollector) -> None:
-    status, content_type, html = await fetch(fleet, "/")
+async def test_pages_escape_every_device_string(fleet: RunningCollector) -> None:
+    status, content_type, overview = await fetch(fleet, "/")
     assert status == 200 and content_type.startswith("text/html")
-    assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&lt;b&gt;Raum&amp;101&lt;/b&gt;" in html
-    assert "&lt;img src=x onerror=alert(2)&gt;" in html
-    assert "Grundschule &lt;Kley&gt;" in html
-    assert "Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty" in html
+    assert "Grundschule &lt;Kley&gt;" in overview
+    assert "Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty" in overview
+    status, _, school = await fetch(fleet, "/schools/bbg")
+    assert status == 200
+    for html in (overview, school):
+        assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in school
+    assert "&lt;b&gt;Raum&amp;101&lt;/b&gt;" in school
+    assert "&lt;img src=x onerror=alert(2)&gt;" in school
+    # The hostile device's ticket, on its own page, is escaped too.
+    tickets = await fleet.store.list_tickets(school="bbg")
+    hostile = next(t for t in tickets if t.device == "<script>alert(1)</script>")
+    status, _, ticket = await fetch(fleet, f"/tickets/{hostile.id}")
+    assert status == 200 and "<script>" not in ticket and "&lt;script&gt;alert(1)&lt;/script&gt;" in ticket
 
 
 async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> None:

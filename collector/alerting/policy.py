@@ -135,6 +135,23 @@ class FlappingSpec(_Strict):
         return FlapPolicy(self.changes, parse_duration(self.window), parse_duration(self.stable))
 
 
+class RateLimit(_Strict):
+    """At most ``tickets`` new tickets per school within ``per``; more wait (a safety net under root cause)."""
+
+    tickets: int
+    per: str | float = "1h"
+
+    def __post_init__(self) -> None:
+        if self.tickets < 1:
+            raise ValueError("tickets must be at least 1")
+        parse_duration(self.per)
+
+    @property
+    def per_s(self) -> float:
+        """``per`` in seconds."""
+        return parse_duration(self.per)
+
+
 class RulesFile(_Strict):
     """The whole ``rules.yaml``."""
 
@@ -143,6 +160,7 @@ class RulesFile(_Strict):
     #: ``resolve``: a recovery resolves the ticket with a note; ``note``: it only adds the note and
     #: leaves closing to a person.
     on_recovery: Literal["resolve", "note"] = "resolve"
+    rate_limit: RateLimit | None = None
     rules: list[Rule] = msgspec.field(default_factory=list)
 
     def rule_for(self, code: str, kind: str) -> Rule:
@@ -151,6 +169,9 @@ class RulesFile(_Strict):
 
 
 _DEFAULT_RULE = Rule()
+#: Without a rules file: every problem gets its ticket at once, at any hour (the collector's behaviour
+#: before rules existed, and the demo's). ``configs/rules.yaml`` is what a helpdesk should run.
+IMMEDIATE_RULES = RulesFile(rules=[Rule(urgent=True)])
 
 
 def _check(rules: RulesFile) -> None:

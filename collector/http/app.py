@@ -10,14 +10,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from collector.alerting import AlertPolicy, LivenessPolicy
+from collector.alerting.policy import IMMEDIATE_RULES, Calendars, load_rules
 from collector.config import CollectorConfig, load_schools
-from collector.http import api, page, reports
+from collector.http import alerts, api, page, reports
 from collector.http.context import CONTEXT, Context
 from collector.http.metrics import FLEET, load_fleet, metrics, tracking_store
 from collector.ingest import Ingestor
 from collector.store.base import School, Store, StoreError
 from collector.tickets.builtin import BuiltinTicketSink
 from collector.tickets.lifecycle import TicketLifecycle
+from collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
+from collector.tickets.sink import TicketSink
+from collector.tickets.sinks.config import build_sink
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +47,29 @@ def create_app(
     tracking = tracking_store(config, store, clock)
     store = tracking
     schools: dict[str, School] = {}
+    rules = load_rules(config.rules_file) if config.rules_file is not None else IMMEDIATE_RULES
+    calendars = Calendars(rules.calendars)
+    school_calendars: dict[str, str | None] = {}
+    sink, dispatcher = _ticket_sink(config, store, clock)
     lifecycle = TicketLifecycle(
-        store, BuiltinTicketSink(store, clock), schools, reopen_within_s=config.reopen_within_s
+        store,
+        sink,
+        schools,
+        reopen_within_s=config.reopen_within_s,
+        rules=rules,
+        calendar_of=lambda school: calendars.get(school_calendars.get(school)),
     )
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
     liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
     ctx = Context(
         config=config,
         store=store,
-        ingestor=Ingestor(store, lifecycle, policy, liveness, clock),
+        ingestor=Ingestor(store, lifecycle, policy, liveness, clock, rules),
         schools=schools,
         clock=clock,
+        lifecycle=lifecycle,
+        dispatcher=dispatcher,
+        school_calendars=school_calendars,
     )
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
     app[CONTEXT] = ctx
@@ -62,21 +78,42 @@ def create_app(
     app.on_startup.append(load_fleet)
     app.cleanup_ctx.append(_background_jobs)
     app.router.add_post("/api/v1/reports", reports.post_report)
+    app.router.add_post("/api/v1/alertmanager", alerts.post_alertmanager)
+    app.router.add_get("/api/v1/silences", alerts.list_silences)
+    app.router.add_post("/api/v1/silences", alerts.post_silence)
+    app.router.add_delete("/api/v1/silences/{id}", alerts.delete_silence)
     app.router.add_get("/api/v1/tickets", api.list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", api.get_ticket)
     app.router.add_get("/api/v1/devices", api.list_devices)
     app.router.add_get("/api/v1/events", api.list_events)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/", page.status_page)
+    app.router.add_get("/", page.overview)
+    app.router.add_get("/schools/{id}", page.school_page)
+    app.router.add_get("/tickets/{id}", page.ticket_page)
+    app.router.add_post("/silences", page.silence_form)
     return app
+
+
+def _ticket_sink(
+    config: CollectorConfig, store: Store, clock: Callable[[], float]
+) -> tuple[TicketSink, Dispatcher | None]:
+    """The built-in ticket store, mirrored through the outbox into the configured external systems."""
+    builtin = BuiltinTicketSink(store, clock)
+    if not config.ticket_sinks:
+        return builtin, None
+    outbox = TicketOutbox(config.outbox_path(), clock=clock)
+    externals = [build_sink(s) for s in config.ticket_sinks]
+    return MirroredSink(builtin, outbox, [s.name for s in externals]), Dispatcher(outbox, externals)
 
 
 async def _load_schools(app: web.Application) -> None:
     """Bring schools.yaml into the store, then fill the school names tickets are titled with."""
     ctx = app[CONTEXT]
     if ctx.config.schools_file is not None:
-        await ctx.store.upsert_schools(load_schools(ctx.config.schools_file).as_schools())
+        schools_file = load_schools(ctx.config.schools_file)
+        await ctx.store.upsert_schools(schools_file.as_schools())
+        ctx.school_calendars.update(schools_file.calendars())
     ctx.schools.clear()
     ctx.schools.update({s.id: s for s in await ctx.store.list_schools()})
     log.info("schools loaded", extra={"schools": len(ctx.schools)})
@@ -97,7 +134,8 @@ async def _every(interval_s: float, job: Callable[[], Awaitable[None]], name: st
 
 
 async def _background_jobs(app: web.Application) -> AsyncIterator[None]:
-    """For as long as the app runs: look for silent schools each heartbeat interval, prune hourly."""
+    """For as long as the app runs: look for silent schools (and due tickets) each heartbeat interval,
+    prune hourly, deliver the ticket outbox to the external ticket systems."""
     ctx = app[CONTEXT]
 
     async def prune() -> None:
@@ -109,7 +147,15 @@ async def _background_jobs(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_every(ctx.config.heartbeat_s, ctx.ingestor.check_liveness, "liveness check")),
         asyncio.create_task(_every(PRUNE_INTERVAL_S, prune, "event pruning")),
     ]
+    if ctx.dispatcher is not None:
+        tasks.append(asyncio.create_task(ctx.dispatcher.run(), name="ticket-dispatcher"))
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if ctx.dispatcher is not None:
+        for sink in ctx.dispatcher.sinks.values():
+            close = getattr(sink, "close", None)
+            if close is not None:
+                await close()
+        ctx.dispatcher.outbox.close()

@@ -11,6 +11,8 @@ from aiohttp import web
 from collector.config import CollectorConfig
 from collector.ingest import Ingestor
 from collector.store.base import School, Store
+from collector.tickets.lifecycle import TicketLifecycle
+from collector.tickets.outbox import Dispatcher
 
 
 @dataclass
@@ -24,6 +26,11 @@ class Context:
     schools: dict[str, School]
     #: The collector's clock; injected so that tests control time.
     clock: Callable[[], float]
+    lifecycle: TicketLifecycle
+    #: Delivers the ticket outbox to the external ticket systems; None when none is configured.
+    dispatcher: Dispatcher | None = None
+    #: School id -> its calendar's name in the rules file (from schools.yaml; the lifecycle reads it).
+    school_calendars: dict[str, str | None] = field(default_factory=dict)
     #: Reports answered, by HTTP status; events stored and duplicates; for the collector's own metrics.
     reports: Counter[int] = field(default_factory=Counter)
     events_stored: int = 0

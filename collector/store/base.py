@@ -8,9 +8,12 @@ later sits behind the same Protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from campuswatch.report import PollStatus, Severity
+
+if TYPE_CHECKING:
+    from collector.silences import Silence
 
 ProblemState = Literal["open", "resolved"]
 TicketState = Literal["open", "resolved"]
@@ -93,6 +96,8 @@ class DeviceUpdate:
     polled_at: float
     #: The DeviceReading as JSON, or None when the poll read nothing (then the last reading is kept).
     reading: bytes | None
+    #: The parent the agent config names (root cause), if any.
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class DeviceRecord:
     last_seen: float | None
     consecutive_failures: int
     reading: bytes | None = None
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ class ProblemRecord:
     opened_at: float
     resolved_at: float | None = None
     ticket_ref: str | None = None
+    #: For a root problem (a switch down), the devices it explains, which have no problem of their own.
+    affected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,6 +271,10 @@ class Store(Protocol):
         """Open a problem; if one with this key is already open, return that one unchanged."""
         ...
 
+    async def set_problem_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
+        """Replace the devices an open root problem explains."""
+        ...
+
     async def last_resolved_problem(self, key: ProblemKey) -> ProblemRecord | None:
         """The most recently resolved problem with this identity, if any."""
         ...
@@ -273,6 +285,30 @@ class Store(Protocol):
 
     async def set_problem_ticket(self, problem_id: int, ticket_ref: str) -> None:
         """Remember which ticket was opened for a problem."""
+        ...
+
+    # -- silences and maintenance windows
+    async def add_silence(
+        self,
+        *,
+        school: str,
+        device: str,
+        code: str,
+        starts_at: float,
+        ends_at: float,
+        comment: str,
+        created_by: str,
+        at: float,
+    ) -> Silence:
+        """Store a silence (``device`` and ``code`` are shell patterns)."""
+        ...
+
+    async def list_silences(self, *, school: str | None = None) -> list[Silence]:
+        """Silences, soonest-ending first (expired ones included: they are history)."""
+        ...
+
+    async def end_silence(self, silence_id: int, at: float) -> Silence | None:
+        """End a silence now (its end moves to ``at`` if later); None if there is no such silence."""
         ...
 
     # -- the built-in ticket store

@@ -101,6 +101,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The ticket lifecycle looks up the last resolved problem of an identity to reopen its ticket.
         "CREATE INDEX problems_identity ON problems (school, device, code, subject, resolved_at)",
     ),
+    (
+        # Root cause: the parent a device's agent config names, and the devices a root problem explains
+        # (a JSON list), so its ticket can list them.
+        "ALTER TABLE devices ADD COLUMN parent TEXT",
+        "ALTER TABLE problems ADD COLUMN affected TEXT NOT NULL DEFAULT '[]'",
+        # Silences and maintenance windows hold tickets back (collector.silences).
+        """CREATE TABLE silences (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            code TEXT NOT NULL,
+            starts_at DOUBLE PRECISION NOT NULL,
+            ends_at DOUBLE PRECISION NOT NULL,
+            comment TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX silences_school_end ON silences (school, ends_at)",
+    ),
 )
 
 #: The schema version a fully migrated database has.

@@ -8,6 +8,7 @@ retries. Every write is one transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``), rol
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from campuswatch.report import PollStatus, Severity
+from collector.silences import Silence
 from collector.store.base import (
     AgentOfAnotherSchool,
     AgentRecord,
@@ -44,12 +46,14 @@ _PRUNE_CHUNK = 5000
 
 _DEVICE_COLUMNS = (
     "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
-    "d.consecutive_failures, r.body"
+    "d.consecutive_failures, r.body, d.parent"
 )
 _DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
 _PROBLEM_COLUMNS = (
-    "id, school, device, code, subject, state, severity, summary, opened_at, resolved_at, ticket_ref"
+    "id, school, device, code, subject, state, severity, summary, opened_at, resolved_at, ticket_ref, "
+    "affected"
 )
+_SILENCE_COLUMNS = "id, school, device, code, starts_at, ends_at, comment, created_by, created_at"
 _TICKET_COLUMNS = (
     "id, dedup_key, school, device, problem_code, title, body, priority, assignee, state, opened_at, "
     "resolved_at"
@@ -259,9 +263,10 @@ class SqliteStore:
                     failures = (int(row[1]) if same else 0) + 1
                 conn.execute(
                     "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
-                    "last_seen, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "last_seen, consecutive_failures, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (school, device) DO UPDATE SET kind = COALESCE(?, devices.kind), "
                     "label = excluded.label, address = excluded.address, status = excluded.status, "
+                    "parent = excluded.parent, "
                     "last_polled = excluded.last_polled, "
                     "last_seen = COALESCE(excluded.last_seen, devices.last_seen), "
                     "consecutive_failures = excluded.consecutive_failures",
@@ -276,6 +281,7 @@ class SqliteStore:
                         # Auth failures and errors are answers too: only silence leaves last_seen alone.
                         None if update.status == "unreachable" else update.polled_at,
                         failures,
+                        update.parent,
                         update.kind,
                     ),
                 )
@@ -375,6 +381,66 @@ class SqliteStore:
                 conn.execute("UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id))
 
         await self._run(op)
+
+    async def set_problem_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
+        """Replace the devices a root problem explains."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id)
+                )
+
+        await self._run(op)
+
+    # -- silences
+    async def add_silence(
+        self,
+        *,
+        school: str,
+        device: str,
+        code: str,
+        starts_at: float,
+        ends_at: float,
+        comment: str,
+        created_by: str,
+        at: float,
+    ) -> Silence:
+        """Store a silence and return it with its id."""
+
+        def op(conn: sqlite3.Connection) -> Silence:
+            with _write(conn):
+                cur = conn.execute(
+                    "INSERT INTO silences (school, device, code, starts_at, ends_at, comment, created_by, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (school, device, code, starts_at, ends_at, comment, created_by, at),
+                )
+            assert cur.lastrowid is not None
+            return Silence(cur.lastrowid, school, device, code, starts_at, ends_at, comment, created_by, at)
+
+        return await self._run(op)
+
+    async def list_silences(self, *, school: str | None = None) -> list[Silence]:
+        """Silences, soonest-ending first."""
+        where, params = _filters(("school", school))
+        sql = f"SELECT {_SILENCE_COLUMNS} FROM silences{_where(where)} ORDER BY ends_at, id"
+        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [Silence(*row) for row in rows]
+
+    async def end_silence(self, silence_id: int, at: float) -> Silence | None:
+        """End a silence at ``at`` (one already over stays as it was)."""
+
+        def op(conn: sqlite3.Connection) -> Silence | None:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?", (at, silence_id, at)
+                )
+                row = conn.execute(
+                    f"SELECT {_SILENCE_COLUMNS} FROM silences WHERE id = ?", (silence_id,)
+                ).fetchone()
+            return None if row is None else Silence(*row)
+
+        return await self._run(op)
 
     # -- tickets
     async def create_ticket(
@@ -520,6 +586,7 @@ def _fetch_devices(conn: sqlite3.Connection, where: str | None, params: list[Any
             last_seen=row[7],
             consecutive_failures=row[8],
             reading=None if row[9] is None else row[9].encode(),
+            parent=row[10],
         )
         for row in rows
     ]
@@ -535,6 +602,7 @@ def _problem(row: tuple[Any, ...]) -> ProblemRecord:
         opened_at=row[8],
         resolved_at=row[9],
         ticket_ref=row[10],
+        affected=tuple(json.loads(row[11])),
     )
 
 

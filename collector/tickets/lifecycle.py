@@ -1,17 +1,27 @@
-"""One problem, one ticket: open it when the problem opens, resolve it with a note when the problem clears.
+"""One problem, one ticket: open it when the problem is worth one, resolve it with a note when it clears.
 
 The wording is a helpdesk's ("Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty"), built
 by pure functions from the school list and the device's state; :class:`TicketLifecycle` applies the
 problem changes that alerting computed to the store and the ticket sink.
+
+When a problem is worth a ticket is the rules' call (:mod:`collector.alerting.policy`): after its
+``for``, in school hours unless urgent, not while a silence covers it, within the school's rate limit.
+A problem that is not due yet stays open without a ticket; every later pass (each report, and the
+periodic :meth:`TicketLifecycle.catch_up`) asks again, so tickets follow the state of problems and a
+missed event cannot leave one missing or open forever.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from collector.alerting.calendar import SchoolCalendar
+from collector.alerting.policy import IMMEDIATE_RULES, Calendars, RulesFile, ticket_priority, ticket_timing
 from collector.alerting.reconcile import ProblemChanges
+from collector.silences import silencing
 from collector.store.base import DeviceRecord, ProblemRecord, School, Store
 from collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
 
@@ -33,8 +43,14 @@ def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def ticket_draft(problem: ProblemRecord, school: School | None, device: DeviceRecord | None) -> TicketDraft:
-    """The ticket for a problem: title, a body with what a technician needs first, priority, assignee."""
+def ticket_draft(
+    problem: ProblemRecord,
+    school: School | None,
+    device: DeviceRecord | None,
+    priority: Priority | None = None,
+) -> TicketDraft:
+    """The ticket for a problem: title, a body with what a technician needs first (and, for a root
+    problem, every device it takes down with it), priority (from the severity unless given), assignee."""
     key = problem.key
     school_name = school.name if school else key.school
     # A problem of the whole school (offline) has no device part.
@@ -46,6 +62,7 @@ def ticket_draft(problem: ProblemRecord, school: School | None, device: DeviceRe
         *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
         f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
         f"Since: {_when(problem.opened_at)}",
+        *(affected_lines(problem.affected) if problem.affected else []),
     ]
     return TicketDraft(
         dedup_key=key.dedup_key,
@@ -54,9 +71,14 @@ def ticket_draft(problem: ProblemRecord, school: School | None, device: DeviceRe
         problem_code=key.code,
         title=f"{school_name}{where}: {problem.summary}",
         body="\n".join(lines),
-        priority=_PRIORITY[problem.severity],
+        priority=priority or _PRIORITY[problem.severity],
         assignee=school.campus_manager if school else None,
     )
+
+
+def affected_lines(affected: tuple[str, ...]) -> list[str]:
+    """The part of a ticket that lists the devices a root problem takes down (they get no tickets)."""
+    return ["", f"Also affected, no tickets of their own ({len(affected)}):", *(f"- {d}" for d in affected)]
 
 
 def resolve_note(problem: ProblemRecord) -> str:
@@ -72,11 +94,27 @@ def reopen_note(problem: ProblemRecord) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Whether a problem gets its ticket now, at which priority, and if not, why it waits."""
+
+    due: bool
+    priority: Priority
+    reason: str = ""
+
+
 class TicketLifecycle:
-    """Applies problem changes to the store and keeps exactly one ticket per open problem."""
+    """Applies problem changes to the store and keeps exactly one ticket per problem that is due one."""
 
     def __init__(
-        self, store: Store, sink: TicketSink, schools: Mapping[str, School], *, reopen_within_s: float = 0.0
+        self,
+        store: Store,
+        sink: TicketSink,
+        schools: Mapping[str, School],
+        *,
+        reopen_within_s: float = 0.0,
+        rules: RulesFile = IMMEDIATE_RULES,
+        calendar_of: Callable[[str], SchoolCalendar] | None = None,
     ) -> None:
         self._store = store
         self._sink = sink
@@ -84,45 +122,107 @@ class TicketLifecycle:
         self._schools = schools
         #: A problem back within this time after its ticket was resolved reopens that ticket.
         self._reopen_within_s = reopen_within_s
+        self._rules = rules
+        calendars = Calendars(rules.calendars)
+        #: A school's calendar (from schools.yaml's ``calendar``); without a mapping, the default one.
+        self._calendar_of = calendar_of or (lambda _school: calendars.get(None))
 
     async def apply(
-        self, changes: ProblemChanges, device: DeviceRecord | None, at: float, *, tickets: bool = True
+        self,
+        changes: ProblemChanges,
+        devices: Mapping[str, DeviceRecord],
+        at: float,
+        *,
+        now: float | None = None,
+        tickets: bool = True,
     ) -> None:
         """Open and resolve problems as ``changes`` say, and their tickets with them.
 
-        With ``tickets=False`` (the school is offline) problems still open and close, but new tickets
-        wait: :meth:`catch_up` opens them for what is still open once the school is back. A ticket that
-        could not be opened is retried the same way (its ``ticket_ref`` is still empty); a failed
-        resolve is logged and left to the sink's outbox.
+        ``at`` is when the changes happened (the polls' time: a backlog keeps its history), ``now`` the
+        collector's clock that tickets are judged by (default ``at``). ``devices`` are the state of the
+        devices concerned (for the tickets' wording and rules). With
+        ``tickets=False`` (the school is offline) problems still open and close, but new tickets wait:
+        :meth:`catch_up` opens them for what is still open once the school is back. A ticket that could
+        not be opened is retried the same way (its ``ticket_ref`` is still empty); a failed resolve is
+        logged and left to the sink's outbox.
         """
+        now = at if now is None else now
         for wanted in changes.to_open:
             problem = await self._store.open_problem(wanted.key, wanted.severity, wanted.summary, at)
+            affected = changes.affected.get(wanted.key, ())
+            if affected:
+                await self._store.set_problem_affected(problem.id, affected)
+                problem = replace(problem, affected=affected)
             log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
             if tickets:
-                await self._open_ticket(problem, device)
+                await self._open_ticket(problem, devices.get(problem.key.device), now)
         for problem in changes.without_ticket if tickets else ():
-            await self._open_ticket(problem, device)
+            await self._open_ticket(problem, devices.get(problem.key.device), now)
+        for problem, affected in changes.affected_changed:
+            await self._store.set_problem_affected(problem.id, affected)
+            added = sorted(set(affected) - set(problem.affected))
+            if problem.ticket_ref is not None and added:
+                await self._note(problem.ticket_ref, f"Now also affects: {', '.join(added)}.")
         for problem in changes.to_resolve:
-            resolved = await self._store.resolve_problem(problem.id, at)
-            log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
-            if resolved.ticket_ref is None:
-                continue
-            try:
-                await self._sink.resolve(resolved.ticket_ref, resolve_note(resolved))
-            except TicketSinkError as err:
-                log.warning(
-                    "ticket not resolved",
-                    extra={"sink": self._sink.name, "ticket": resolved.ticket_ref, "error": str(err)},
-                )
+            await self._resolve(problem, at)
 
-    async def catch_up(self, school: str) -> None:
-        """Open the tickets that open problems of ``school`` are still waiting for."""
+    async def catch_up(self, school: str, now: float) -> None:
+        """Open the tickets that open problems of ``school`` are waiting for and are due by now."""
         waiting = [p for p in await self._store.list_open_problems(school=school) if p.ticket_ref is None]
         if not waiting:
             return
         devices = {d.device: d for d in await self._store.list_devices(school=school)}
         for problem in waiting:
-            await self._open_ticket(problem, devices.get(problem.key.device))
+            await self._open_ticket(problem, devices.get(problem.key.device), now)
+
+    async def decide(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> Decision:
+        """Whether ``problem`` is due its ticket at ``now``: rules, calendar, silences, rate limit."""
+        key = problem.key
+        rule = self._rules.rule_for(key.code, device.kind if device else "unknown")
+        calendar = self._calendar_of(key.school)
+        priority = ticket_priority(problem.severity, rule.impact, calendar, now)
+        if not rule.ticket:
+            return Decision(False, priority, "shown on the page only (rule ticket: false)")
+        # A gateway clock ahead of ours must not hold a ticket back: a problem is never younger than now.
+        timing = ticket_timing(rule, min(problem.opened_at, now), calendar)
+        if timing.due > now:
+            return Decision(False, priority, timing.reason)
+        silence = silencing(key, await self._store.list_silences(school=key.school), now)
+        if silence is not None:
+            return Decision(False, priority, f"silenced until {_when(silence.ends_at)}: {silence.comment}")
+        limit = self._rules.rate_limit
+        if limit is not None:
+            since = now - limit.per_s
+            recent = [t for t in await self._store.list_tickets(school=key.school) if t.opened_at >= since]
+            if len(recent) >= limit.tickets:
+                return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
+        return Decision(True, priority)
+
+    async def _resolve(self, problem: ProblemRecord, now: float) -> None:
+        resolved = await self._store.resolve_problem(problem.id, now)
+        log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
+        if resolved.ticket_ref is None:
+            return
+        try:
+            if self._rules.on_recovery == "note":
+                await self._sink.note(
+                    resolved.ticket_ref, resolve_note(resolved).replace("Resolved", "Recovered")
+                )
+            else:
+                await self._sink.resolve(resolved.ticket_ref, resolve_note(resolved))
+        except TicketSinkError as err:
+            log.warning(
+                "ticket not resolved",
+                extra={"sink": self._sink.name, "ticket": resolved.ticket_ref, "error": str(err)},
+            )
+
+    async def _note(self, ref: str, text: str) -> None:
+        try:
+            await self._sink.note(ref, text)
+        except TicketSinkError as err:
+            log.warning(
+                "ticket note not added", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
+            )
 
     async def _recent_ticket(self, problem: ProblemRecord) -> str | None:
         """The ticket of the same problem if it was resolved only a short while ago."""
@@ -133,8 +233,12 @@ class TicketLifecycle:
             return None
         return last.ticket_ref if problem.opened_at - last.resolved_at <= self._reopen_within_s else None
 
-    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None) -> None:
-        draft = ticket_draft(problem, self._schools.get(problem.key.school), device)
+    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> None:
+        decision = await self.decide(problem, device, now)
+        if not decision.due:
+            log.debug("ticket waits", extra={"dedup_key": problem.key.dedup_key, "reason": decision.reason})
+            return
+        draft = ticket_draft(problem, self._schools.get(problem.key.school), device, decision.priority)
         recent = await self._recent_ticket(problem)
         try:
             if recent is not None:

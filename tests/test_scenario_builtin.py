@@ -1,0 +1,112 @@
+"""Scenario tests: a simulated school day with injected faults, replayed on a simulated clock through the
+real collector (HTTP, SQLite, ingest, alerting, the built-in ticket store).
+
+Each test names the faults, the tickets it expects (and no others: duplicates are 0), and when they
+open; the notes printed with ``-s`` give the time from fault to ticket for the closing report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from collector.alerting.policy import SHIPPED_RULES
+from collector.testing import FakeClock, running_collector
+from tests import scenario as sc
+from tests.scenario import MONDAY, Replay, SimulatedSchool, TicketView, berlin
+
+
+@pytest.fixture
+async def day(tmp_path: Path) -> AsyncIterator[tuple[FakeClock, sc.RunningCollector]]:
+    # Started before the earliest scenario (Friday evening), so that no grace period covers a fault.
+    clock = FakeClock(berlin(f"{sc.FRIDAY} 17:00"))
+    async with running_collector(
+        tmp_path, {sc.SCHOOL: sc.SCHOOL_NAME}, clock=clock, rules_file=SHIPPED_RULES
+    ) as collector:
+        yield clock, collector
+
+
+async def replay(day: tuple[FakeClock, sc.RunningCollector], scenario: sc.Scenario) -> list[TicketView]:
+    clock, collector = day
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    await run.run(scenario.start, scenario.end, scenario.step)
+    tickets = await run.tickets()
+    starts = sorted(f.start for f in scenario.faults)
+    for t in tickets:
+        fault = max(s for s in starts if s <= t.opened_at)
+        print(
+            f"{scenario.name}: ticket {t.dedup_key} opened {t.opened_at - fault:.0f}s after its fault, {t.kinds()}"
+        )
+    open_problems = await collector.store.list_open_problems(school=sc.SCHOOL)
+    assert open_problems == [], "after recovery every problem is resolved"
+    return tickets
+
+
+async def test_switch_with_30_devices_behind_it_fails_one_ticket(day) -> None:
+    scenario = sc.switch_down()
+    (ticket,) = await replay(day, scenario)
+    assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/"
+    assert ticket.opened_at == berlin(f"{MONDAY} 10:01"), "the second unanswered poll"
+    for device in sc.BEHIND_SWITCH:
+        assert device in ticket.body, f"{device} is listed as affected"
+    assert ticket.kinds() == ["opened", "resolved"]
+    assert ticket.state == "resolved"
+
+
+async def test_switch_port_down_is_the_root_not_the_projector(day) -> None:
+    (ticket,) = await replay(day, sc.port_down())
+    assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PORT_SWITCH}/port_down/Gi0/5"
+    assert sc.PROJECTOR in ticket.body
+    assert ticket.kinds() == ["opened", "resolved"]
+
+
+async def test_printer_jams_twice_within_ten_minutes_one_ticket_reopened(day) -> None:
+    (ticket,) = await replay(day, sc.printer_jams_twice())
+    assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/printer_jammed/"
+    assert ticket.opened_at == berlin(f"{MONDAY} 10:02"), "after the rule's `for: 2m`"
+    assert ticket.kinds() == ["opened", "resolved", "reopened", "resolved"]
+
+
+async def test_flapping_access_point_one_flapping_ticket(day) -> None:
+    (ticket,) = await replay(day, sc.flapping_ap())
+    assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.FLAPPY_AP}/flapping/"
+    assert ticket.kinds() == ["opened", "resolved"]
+    resolved_at = ticket.history[-1]["at"]
+    assert resolved_at >= berlin(f"{MONDAY} 11:12") + 15 * 60, "held open until stable for 15 minutes"
+
+
+async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day) -> None:
+    clock, collector = day
+    scenario = sc.toner_friday_evening()
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    await run.run(scenario.start, berlin(f"{MONDAY} 07:29"), scenario.step)
+    assert await run.tickets() == [], "no ticket at night or over the weekend"
+    await run.run(berlin(f"{MONDAY} 07:30"), scenario.end, scenario.step)
+    (ticket,) = await run.tickets()
+    assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/supply_low/1"
+    assert ticket.opened_at == berlin(f"{MONDAY} 07:30")
+    assert ticket.state == "open"
+    print(f"toner: ticket {ticket.opened_at - scenario.faults[0].start:.0f}s after its fault")
+
+
+async def test_school_offline_one_ticket_no_device_tickets(day) -> None:
+    (ticket,) = await replay(day, sc.school_offline())
+    assert ticket.dedup_key == f"{sc.SCHOOL}//school_offline/"
+    assert ticket.kinds() == ["opened", "resolved"]
+
+
+async def test_school_day_every_fault_one_ticket_all_resolved(day) -> None:
+    tickets = await replay(day, sc.school_day())
+    keys = [t.dedup_key for t in tickets]
+    assert sorted(keys) == sorted(
+        [
+            f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/",
+            f"{sc.SCHOOL}/{sc.PORT_SWITCH}/port_down/Gi0/5",
+            f"{sc.SCHOOL}/{sc.PRINTER}/printer_jammed/",
+            f"{sc.SCHOOL}/{sc.FLAPPY_AP}/flapping/",
+            f"{sc.SCHOOL}//school_offline/",
+        ]
+    ), "one ticket per fault, no duplicates"
+    assert all(t.state == "resolved" for t in tickets)
