@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime
 
 from campuswatch.report import DeviceReading, Heartbeat, Supply
 from collector.alerting.rules import STATUS_CODES
-from collector.forecast import SchoolDays, school_days_left, weekdays
-from collector.store.base import AgentRecord, DeviceRecord, ProblemRecord, School
+from collector.forecast import SchoolDays, describe, school_days_left, weekdays
+from collector.store.base import AgentRecord, DeviceRecord, ProblemKey, ProblemRecord, School
 
 #: Severities that problems (and so tickets) have; each school shows a 0 for each, so panels are never empty.
 SEVERITIES = ("critical", "warning")
@@ -41,6 +41,8 @@ FAULT_TO_TICKET_BUCKETS_S = (
     86400.0,
     3 * 86400.0,
 )
+#: Problems of a printer supply (the agent's codes; the subject is the supply index) that tickets forecast.
+SUPPLY_CODES = frozenset({"supply_low", "supply_empty", "waste_near_full", "waste_full"})
 #: Daily levels kept per supply for forecasts: a little more than the forecast's window of 30 school days.
 HISTORY_DAYS = 45
 
@@ -351,12 +353,13 @@ class FleetState:
         *,
         offline_after_s: float,
         clock: Callable[[], float] = time.time,
-        is_school_day: SchoolDays = weekdays,
+        school_days_of: Callable[[str], SchoolDays] = lambda _school: weekdays,
     ) -> None:
         #: An agent silent for longer than this is down (the collector's heartbeat_s * offline_after_missed).
         self._offline_after_s = offline_after_s
         self._clock = clock
-        self._is_school_day = is_school_day
+        #: A school's calendar of school days (weekends, holidays), for its supplies' forecasts.
+        self._school_days_of = school_days_of
         self._schools: dict[str, str] = {}
         self._agents: dict[str, AgentView] = {}
         self._devices: dict[tuple[str, str], Lines] = {}
@@ -416,7 +419,7 @@ class FleetState:
                 history = self._supplies.get(skey)
                 if polled and level is not None:
                     history = self._supplies.setdefault(skey, SupplyHistory())
-                    history.add(day, level, self._is_school_day)
+                    history.add(day, level, self._school_days_of(device.school))
                 if history is not None and history.days_left is not None:
                     days_left[supply.index] = history.days_left
         self._devices[key] = device_lines(device, reading, days_left)
@@ -457,9 +460,12 @@ class FleetState:
             return None
         return self._supply_names[key], history.days_left
 
-    def device_count(self) -> int:
-        """How many devices the view holds."""
-        return len(self._devices)
+    def supply_forecast_text(self, key: ProblemKey) -> str | None:
+        """For a supply's problem (its subject is the supply index), what a ticket says of its future."""
+        if key.code not in SUPPLY_CODES or not key.subject.isdigit():
+            return None
+        forecast = self.supply_forecast(key.school, key.device, int(key.subject))
+        return describe(*forecast) if forecast is not None else None
 
     def snapshot(self) -> list[Lines]:
         """Every device's rendered samples: a shallow copy, safe to render on another thread."""

@@ -104,6 +104,10 @@ def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
         == 12.0
     )
     assert fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+    low = ProblemKey("bbg", "pr1", "supply_low", "1")
+    assert fleet.supply_forecast_text(low) == "Black Toner: about 12 school days left"
+    assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "supply_low", "2")) is None
+    assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "printer_jammed", "1")) is None
 
 
 def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -204,3 +205,17 @@ async def test_the_forecast_reaches_prometheus(stack: Stack) -> None:
     assert len(result) == 1
     # The simulated black toner loses 2 points a school day and has 6 % left.
     assert float(result[0]["value"][1]) == pytest.approx(3.0, abs=0.01)
+
+
+async def test_a_supply_ticket_says_how_long_the_supply_lasts(stack: Stack) -> None:
+    async with aiohttp.ClientSession() as http:
+        url = f"{stack.collector.url}/api/v1/tickets"
+        async with http.get(url, params={"school": SCHOOL, "state": "open"}) as response:
+            tickets = await response.json()
+        (low,) = [t for t in tickets if t["problem_code"] == "supply_low"]
+        async with http.get(f"{url}/{low['id']}") as response:
+            ticket = await response.json()
+    forecast = re.search(r"^Forecast: Black Toner: about (\d+) school days left$", ticket["body"], re.M)
+    assert forecast is not None, ticket["body"]
+    # The ticket opened (when the rules let it) with 8 or 6 % left, at 2 points a school day.
+    assert int(forecast.group(1)) in (3, 4)

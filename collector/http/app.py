@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from collector.alerting import AlertPolicy, LivenessPolicy
+from collector.alerting.calendar import SchoolCalendar
 from collector.alerting.policy import IMMEDIATE_RULES, Calendars, load_rules
 from collector.config import CollectorConfig, load_schools
 from collector.http import alerts, api, page, reports
@@ -43,13 +44,17 @@ def create_app(
 ) -> web.Application:
     """The aiohttp application over ``store``. Serve it with :func:`collector.http.server.start_server`,
     which turns aiohttp's own request decompression off so that bad gzip gets a clear 400."""
-    # Everything below writes through the tracking store, which keeps the metrics view in step.
-    tracking = tracking_store(config, store, clock)
-    store = tracking
     schools: dict[str, School] = {}
     rules = load_rules(config.rules_file) if config.rules_file is not None else IMMEDIATE_RULES
     calendars = Calendars(rules.calendars)
     school_calendars: dict[str, str | None] = {}
+
+    def calendar_of(school: str) -> SchoolCalendar:
+        return calendars.get(school_calendars.get(school))
+
+    # Everything below writes through the tracking store, which keeps the metrics view in step.
+    tracking = tracking_store(config, store, clock, lambda school: calendar_of(school).is_school_day)
+    store = tracking
     sink, dispatcher = _ticket_sink(config, store, clock)
     lifecycle = TicketLifecycle(
         store,
@@ -57,7 +62,8 @@ def create_app(
         schools,
         reopen_within_s=config.reopen_within_s,
         rules=rules,
-        calendar_of=lambda school: calendars.get(school_calendars.get(school)),
+        calendar_of=calendar_of,
+        forecast_of=tracking.fleet.supply_forecast_text,
     )
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
     liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)

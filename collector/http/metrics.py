@@ -17,6 +17,7 @@ from aiohttp import web
 
 from collector.config import CollectorConfig
 from collector.fleet import Family, FleetState, Lines, labels, render_devices, sample
+from collector.forecast import SchoolDays
 from collector.http.context import CONTEXT
 from collector.store.base import Store
 from collector.store.tracking import TrackingStore
@@ -33,9 +34,19 @@ REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report reque
 EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
 
 
-def tracking_store(config: CollectorConfig, store: Store, clock: Callable[[], float]) -> TrackingStore:
-    """Wrap the collector's store so that the metrics view follows every write."""
-    fleet = FleetState(offline_after_s=config.heartbeat_s * config.offline_after_missed, clock=clock)
+def tracking_store(
+    config: CollectorConfig,
+    store: Store,
+    clock: Callable[[], float],
+    school_days_of: Callable[[str], SchoolDays],
+) -> TrackingStore:
+    """Wrap the collector's store so that the metrics view follows every write; ``school_days_of`` is
+    each school's calendar of school days, for the supply forecasts."""
+    fleet = FleetState(
+        offline_after_s=config.heartbeat_s * config.offline_after_missed,
+        clock=clock,
+        school_days_of=school_days_of,
+    )
     return TrackingStore(store, fleet)
 
 

@@ -22,7 +22,7 @@ from collector.alerting.calendar import SchoolCalendar
 from collector.alerting.policy import IMMEDIATE_RULES, Calendars, RulesFile, ticket_priority, ticket_timing
 from collector.alerting.reconcile import ProblemChanges
 from collector.silences import silencing
-from collector.store.base import DeviceRecord, ProblemRecord, School, Store
+from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord, School, Store
 from collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,11 @@ def ticket_draft(
     school: School | None,
     device: DeviceRecord | None,
     priority: Priority | None = None,
+    forecast: str | None = None,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
-    problem, every device it takes down with it), priority (from the severity unless given), assignee."""
+    problem, every device it takes down with it; for a supply, how long it will last), priority (from
+    the severity unless given), assignee."""
     key = problem.key
     school_name = school.name if school else key.school
     # A problem of the whole school (offline) has no device part.
@@ -62,6 +64,7 @@ def ticket_draft(
         *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
         f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
         f"Since: {_when(problem.opened_at)}",
+        *([f"Forecast: {forecast}"] if forecast else []),
         *(affected_lines(problem.affected) if problem.affected else []),
     ]
     return TicketDraft(
@@ -115,6 +118,7 @@ class TicketLifecycle:
         reopen_within_s: float = 0.0,
         rules: RulesFile = IMMEDIATE_RULES,
         calendar_of: Callable[[str], SchoolCalendar] | None = None,
+        forecast_of: Callable[[ProblemKey], str | None] | None = None,
     ) -> None:
         self._store = store
         self._sink = sink
@@ -126,6 +130,8 @@ class TicketLifecycle:
         calendars = Calendars(rules.calendars)
         #: A school's calendar (from schools.yaml's ``calendar``); without a mapping, the default one.
         self._calendar_of = calendar_of or (lambda _school: calendars.get(None))
+        #: What a problem's supply is expected to last ("Black Toner: about 9 school days left"), if known.
+        self._forecast_of = forecast_of or (lambda _key: None)
 
     async def apply(
         self,
@@ -238,7 +244,13 @@ class TicketLifecycle:
         if not decision.due:
             log.debug("ticket waits", extra={"dedup_key": problem.key.dedup_key, "reason": decision.reason})
             return
-        draft = ticket_draft(problem, self._schools.get(problem.key.school), device, decision.priority)
+        draft = ticket_draft(
+            problem,
+            self._schools.get(problem.key.school),
+            device,
+            decision.priority,
+            forecast=self._forecast_of(problem.key),
+        )
         recent = await self._recent_ticket(problem)
         try:
             if recent is not None:
