@@ -120,6 +120,8 @@ class SimulatedSchool:
 
     devices: list[Device]
     faults: list[Fault] = field(default_factory=list)
+    #: The school's id (tests against a shared ticket system give each run its own).
+    school: str = SCHOOL
 
     def _answers(self, device: str, at: float, tick: int) -> bool:
         for f in self.faults:
@@ -218,9 +220,10 @@ class Replay:
         return self._seq
 
     async def _post(self, session: aiohttp.ClientSession, events: Sequence[AnyEvent]) -> None:
-        batch = Batch(schema_version=SCHEMA_VERSION, agent_id="gw-1", school=SCHOOL, events=list(events))
+        school = self.school.school
+        batch = Batch(schema_version=SCHEMA_VERSION, agent_id="gw-1", school=school, events=list(events))
         headers = {
-            "Authorization": f"Bearer {self.collector.tokens[SCHOOL]}",
+            "Authorization": f"Bearer {self.collector.tokens[school]}",
             "Content-Type": "application/json",
         }
         async with session.post(
@@ -259,7 +262,9 @@ class Replay:
     async def tickets(self) -> list[TicketView]:
         """Every ticket of the school, oldest first, with its history."""
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"{self.collector.url}/api/v1/tickets", params={"school": SCHOOL}) as resp:
+            async with session.get(
+                f"{self.collector.url}/api/v1/tickets", params={"school": self.school.school}
+            ) as resp:
                 listed = await resp.json()
             views = []
             for t in sorted(listed, key=lambda t: t["id"]):
@@ -328,20 +333,38 @@ class Scenario:
     faults: tuple[Fault, ...]
     start: float
     end: float
+    #: The tickets the scenario must give, each once: dedup keys without the school's part.
+    tickets: tuple[str, ...]
     step: float = 60.0
+
+    def keys(self, school: str) -> list[str]:
+        """The expected tickets' dedup keys for ``school``, sorted."""
+        return sorted(f"{school}/{t}" for t in self.tickets)
 
 
 def switch_down() -> Scenario:
     """The switch with 30 devices behind it fails during a lesson, for half an hour."""
     down = Down((SWITCH, *BEHIND_SWITCH), berlin(f"{MONDAY} 10:00"), berlin(f"{MONDAY} 10:30"))
-    return Scenario("switch down", (down,), berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:45"))
+    return Scenario(
+        "switch down",
+        (down,),
+        berlin(f"{MONDAY} 09:55"),
+        berlin(f"{MONDAY} 10:45"),
+        (f"{SWITCH}/unreachable/",),
+    )
 
 
 def port_down() -> Scenario:
     """A port of a live switch goes down; the projector behind it is unreachable."""
     start, end = berlin(f"{MONDAY} 10:00"), berlin(f"{MONDAY} 10:20")
     faults = (PortDown(PORT_SWITCH, "Gi0/5", start, end), Down((PROJECTOR,), start, end))
-    return Scenario("switch port down", faults, berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:30"))
+    return Scenario(
+        "switch port down",
+        faults,
+        berlin(f"{MONDAY} 09:55"),
+        berlin(f"{MONDAY} 10:30"),
+        (f"{PORT_SWITCH}/port_down/Gi0/5",),
+    )
 
 
 def printer_jams_twice() -> Scenario:
@@ -350,27 +373,46 @@ def printer_jams_twice() -> Scenario:
         Reports(PRINTER, JAM, berlin(f"{MONDAY} 10:00"), berlin(f"{MONDAY} 10:05")),
         Reports(PRINTER, JAM, berlin(f"{MONDAY} 10:08"), berlin(f"{MONDAY} 10:14")),
     )
-    return Scenario("printer jams twice", faults, berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:20"))
+    return Scenario(
+        "printer jams twice",
+        faults,
+        berlin(f"{MONDAY} 09:55"),
+        berlin(f"{MONDAY} 10:20"),
+        (f"{PRINTER}/printer_jammed/",),
+    )
 
 
 def flapping_ap() -> Scenario:
     """The access point in the hall answers every other poll for twelve minutes."""
     flaps = Flaps(FLAPPY_AP, berlin(f"{MONDAY} 11:00"), berlin(f"{MONDAY} 11:12"))
-    return Scenario("flapping access point", (flaps,), berlin(f"{MONDAY} 10:55"), berlin(f"{MONDAY} 11:35"))
+    return Scenario(
+        "flapping access point",
+        (flaps,),
+        berlin(f"{MONDAY} 10:55"),
+        berlin(f"{MONDAY} 11:35"),
+        (f"{FLAPPY_AP}/flapping/",),
+    )
 
 
 def toner_friday_evening() -> Scenario:
     """Toner runs low on Friday at 18:40 and stays low over the weekend."""
     low = Reports(PRINTER, TONER_LOW, berlin(f"{FRIDAY} 18:40"), berlin(f"{MONDAY} 23:59"))
     return Scenario(
-        "toner low on Friday evening", (low,), berlin(f"{FRIDAY} 18:00"), berlin(f"{MONDAY} 08:00"), 600.0
+        "toner low on Friday evening",
+        (low,),
+        berlin(f"{FRIDAY} 18:00"),
+        berlin(f"{MONDAY} 08:00"),
+        (f"{PRINTER}/supply_low/1",),
+        step=600.0,
     )
 
 
 def school_offline() -> Scenario:
     """The school's link is down from 12:00 to 12:30; the agent keeps polling into its backlog."""
     link = Offline(berlin(f"{MONDAY} 12:00"), berlin(f"{MONDAY} 12:30"))
-    return Scenario("school offline", (link,), berlin(f"{MONDAY} 11:55"), berlin(f"{MONDAY} 12:45"))
+    return Scenario(
+        "school offline", (link,), berlin(f"{MONDAY} 11:55"), berlin(f"{MONDAY} 12:45"), ("/school_offline/",)
+    )
 
 
 def school_day() -> Scenario:
@@ -382,7 +424,10 @@ def school_day() -> Scenario:
         shifted.extend(
             _shift(f, (hour * 2) * 3600 - (part.start - berlin(f"{MONDAY} 07:55"))) for f in part.faults
         )
-    return Scenario("school day", tuple(shifted), berlin(f"{MONDAY} 07:50"), berlin(f"{MONDAY} 17:30"))
+    tickets = tuple(t for part in parts for t in part.tickets)
+    return Scenario(
+        "school day", tuple(shifted), berlin(f"{MONDAY} 07:50"), berlin(f"{MONDAY} 17:30"), tickets
+    )
 
 
 def _shift(fault: Fault, by: float) -> Fault:

@@ -99,14 +99,7 @@ async def test_school_offline_one_ticket_no_device_tickets(day) -> None:
 
 async def test_school_day_every_fault_one_ticket_all_resolved(day) -> None:
     tickets = await replay(day, sc.school_day())
-    keys = [t.dedup_key for t in tickets]
-    assert sorted(keys) == sorted(
-        [
-            f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/",
-            f"{sc.SCHOOL}/{sc.PORT_SWITCH}/port_down/Gi0/5",
-            f"{sc.SCHOOL}/{sc.PRINTER}/printer_jammed/",
-            f"{sc.SCHOOL}/{sc.FLAPPY_AP}/flapping/",
-            f"{sc.SCHOOL}//school_offline/",
-        ]
-    ), "one ticket per fault, no duplicates"
+    keys = sorted(t.dedup_key for t in tickets)
+    assert len(keys) == 5
+    assert keys == sc.school_day().keys(sc.SCHOOL), "one ticket per fault, no duplicates"
     assert all(t.state == "resolved" for t in tickets)
