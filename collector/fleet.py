@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from campuswatch.report import DeviceReading, Heartbeat, Supply
 from collector.alerting.rules import STATUS_CODES
 from collector.forecast import SchoolDays, describe, school_days_left, weekdays
-from collector.store.base import AgentRecord, DeviceRecord, ProblemKey, ProblemRecord, School
+from collector.store.base import AgentRecord, DeviceRecord, ProblemKey, ProblemRecord, School, SupplyLevel
 
 #: Severities that problems (and so tickets) have; each school shows a 0 for each, so panels are never empty.
 SEVERITIES = ("critical", "warning")
@@ -43,8 +43,9 @@ FAULT_TO_TICKET_BUCKETS_S = (
 )
 #: Problems of a printer supply (the agent's codes; the subject is the supply index) that tickets forecast.
 SUPPLY_CODES = frozenset({"supply_low", "supply_empty", "waste_near_full", "waste_full"})
-#: Daily levels kept per supply for forecasts: a little more than the forecast's window of 30 school days.
-HISTORY_DAYS = 45
+#: Calendar days of daily levels kept per supply for forecasts: more than the forecast's window of 30
+#: school days in term time; after the summer holidays a supply starts afresh.
+HISTORY_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -204,19 +205,23 @@ class SupplyHistory:
     levels: array[float] = field(default_factory=lambda: array("d"))
     days_left: float | None = None
 
-    def add(self, day: int, level: float, is_school_day: SchoolDays) -> None:
-        """Note the level read on ``day`` (a date ordinal) and refresh the forecast if the history changed."""
+    def add(self, day: int, level: float) -> bool:
+        """Note the level read on ``day`` (a date ordinal); whether the history changed."""
         if self.days and day < self.days[-1]:
-            return  # a late poll of an earlier day: the day's end level is already known
+            return False  # a late poll of an earlier day: the day's end level is already known
         if self.days and day == self.days[-1]:
             if self.levels[-1] == level:
-                return
+                return False
             self.levels[-1] = level
-        else:
-            self.days.append(day)
-            self.levels.append(level)
-            if len(self.days) > HISTORY_DAYS:
-                del self.days[0], self.levels[0]
+            return True
+        self.days.append(day)
+        self.levels.append(level)
+        while self.days[0] < day - HISTORY_DAYS:
+            del self.days[0], self.levels[0]
+        return True
+
+    def forecast(self, is_school_day: SchoolDays) -> None:
+        """Recompute :attr:`days_left` from the history."""
         history = [(date.fromordinal(d), lv) for d, lv in zip(self.days, self.levels, strict=True)]
         self.days_left = school_days_left(history, is_school_day)
 
@@ -324,6 +329,14 @@ def _gateway_lines(reading: DeviceReading, add: Add) -> None:
         add(GATEWAY_TX, gw.uplink_tx_bps / 8.0)
 
 
+@dataclass(frozen=True)
+class SupplyDay:
+    """Supply levels of one device that changed on a day (date ordinal): (supply index, remaining %)."""
+
+    day: int
+    levels: list[tuple[int, float]]
+
+
 @dataclass
 class AgentView:
     """What the view knows of an agent: its school, last report and last heartbeat's details."""
@@ -397,11 +410,22 @@ class FleetState:
         view.outbox_events = heartbeat.outbox_depth
         view.uptime_s = heartbeat.uptime_s
 
-    def apply_device(self, device: DeviceRecord, reading: DeviceReading | None, *, polled: bool) -> None:
+    def load_supply_levels(self, levels: Iterable[SupplyLevel]) -> None:
+        """Supply histories as stored (at start, before the devices): their forecasts are ready at once."""
+        for level in levels:
+            skey = (level.school, level.device, level.supply)
+            self._supplies.setdefault(skey, SupplyHistory()).add(level.day, level.remaining)
+        for (school, _, _), history in self._supplies.items():
+            history.forecast(self._school_days_of(school))
+
+    def apply_device(
+        self, device: DeviceRecord, reading: DeviceReading | None, *, polled: bool
+    ) -> SupplyDay | None:
         """A device's state after a stored poll (``polled``) or as loaded at start.
 
         ``reading`` is the device's latest reading: the poll's own, or the one kept when the poll read
-        nothing. Only a poll's own reading adds to the supply histories.
+        nothing. Only a poll's own reading adds to the supply histories; the day's levels that changed
+        are returned, for the store to keep.
         """
         key = (device.school, device.device)
         if device.status == "ok":
@@ -409,9 +433,10 @@ class FleetState:
         elif device.consecutive_failures == 1 or key not in self._failing_since:
             self._failing_since[key] = device.last_polled
         days_left: dict[int, float] = {}
+        day = datetime.fromtimestamp(device.last_polled, UTC).date().toordinal()
+        changed: list[tuple[int, float]] = []
         if reading is not None:
             names = supply_names(reading.supplies)
-            day = datetime.fromtimestamp(device.last_polled, UTC).date().toordinal()
             for supply in reading.supplies:
                 skey = (device.school, device.device, supply.index)
                 self._supply_names[skey] = names[supply.index]
@@ -419,10 +444,13 @@ class FleetState:
                 history = self._supplies.get(skey)
                 if polled and level is not None:
                     history = self._supplies.setdefault(skey, SupplyHistory())
-                    history.add(day, level, self._school_days_of(device.school))
+                    if history.add(day, level):
+                        history.forecast(self._school_days_of(device.school))
+                        changed.append((supply.index, level))
                 if history is not None and history.days_left is not None:
                     days_left[supply.index] = history.days_left
         self._devices[key] = device_lines(device, reading, days_left)
+        return SupplyDay(day, changed) if changed else None
 
     def note_problem(self, problem: ProblemRecord) -> None:
         """A problem opened (or loaded) or resolved."""
@@ -452,6 +480,10 @@ class FleetState:
         self._to_ticket_count += 1
 
     # -- reading
+    def now(self) -> float:
+        """The collector's clock."""
+        return self._clock()
+
     def supply_forecast(self, school: str, device: str, supply_index: int) -> tuple[str, float] | None:
         """(supply name, school days left) of one supply, when there is a forecast."""
         key = (school, device, supply_index)

@@ -9,7 +9,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo, encode
 from collector.fleet import FleetState, render_devices
-from collector.store.base import AgentRecord, DeviceRecord, DeviceUpdate, ProblemKey, ProblemRecord, School
+from collector.store.base import (
+    AgentRecord,
+    DeviceRecord,
+    DeviceUpdate,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    SupplyLevel,
+)
 from collector.store.sqlite import SqliteStore
 from collector.store.tracking import TrackingStore
 from collector.testing import FakeClock
@@ -178,19 +186,23 @@ async def test_the_tracking_store_writes_through_and_reads_from_the_real_store(t
 async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> None:
     inner = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        first = TrackingStore(inner, FleetState(offline_after_s=180))
+        clock = FakeClock(MONDAY_NOON + 3 * DAY_S)
+        first = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
         await first.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
-        await first.apply_poll(
-            DeviceUpdate(
-                "bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", MONDAY_NOON, encode(toner(40.0))
+        for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+            at = MONDAY_NOON + day * DAY_S
+            reading = encode(toner(level))
+            await first.apply_poll(
+                DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
             )
-        )
         problem = await first.open_problem(
             ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
         )
         await first.set_problem_ticket(problem.id, "1")
-        restarted = TrackingStore(inner, FleetState(offline_after_s=180))
+        restarted = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
         await restarted.load()
+        # The forecast survives the restart: the daily levels are in the database.
+        assert restarted.fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
         assert samples(restarted.fleet) == samples(first.fleet) | {
             # Counted when tickets open, so it starts again at zero (Prometheus sees a counter reset).
             key: 0
@@ -199,3 +211,19 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
         }
     finally:
         await inner.close()
+
+
+async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        await store.record_supply_levels("bbg", "pr1", 100, [(1, 50.0), (2, 80.0)], keep_from_day=40)
+        await store.record_supply_levels("bbg", "pr1", 101, [(1, 48.0)], keep_from_day=41)
+        await store.record_supply_levels("bbg", "pr1", 101, [(1, 47.0)], keep_from_day=41)
+        await store.record_supply_levels("bbg", "pr1", 160, [(2, 79.0)], keep_from_day=101)
+        assert await store.list_supply_levels(from_day=0) == [
+            SupplyLevel("bbg", "pr1", 1, 101, 47.0),
+            SupplyLevel("bbg", "pr1", 2, 160, 79.0),
+        ]
+        assert await store.list_supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
+    finally:
+        await store.close()

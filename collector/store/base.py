@@ -181,6 +181,17 @@ class TicketRecord:
 
 
 @dataclass(frozen=True)
+class SupplyLevel:
+    """A printer supply's remaining percent at the end of a day (a date ordinal): forecasts' history."""
+
+    school: str
+    device: str
+    supply: int
+    day: int
+    remaining: float
+
+
+@dataclass(frozen=True)
 class AgentRecord:
     """An agent as last heard from."""
 
@@ -256,6 +267,18 @@ class Store(Protocol):
 
     async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices with their latest reading, by school and device id."""
+        ...
+
+    # -- supply history, for forecasts
+    async def record_supply_levels(
+        self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
+    ) -> None:
+        """Set the (supply index, remaining percent) of a device's supplies for ``day``, and forget the
+        device's levels of days before ``keep_from_day``."""
+        ...
+
+    async def list_supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
+        """Supply levels of ``from_day`` and later, by school, device, supply and day."""
         ...
 
     # -- problems

@@ -120,6 +120,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX silences_school_end ON silences (school, ends_at)",
     ),
+    (
+        # Each printer supply's remaining percent at the end of each day it was read (day: a date
+        # ordinal), so that supply forecasts survive a restart of the collector.
+        """CREATE TABLE supply_levels (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            supply INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            remaining DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (school, device, supply, day)
+        )""",
+    ),
 )
 
 #: The schema version a fully migrated database has.

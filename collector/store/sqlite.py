@@ -31,6 +31,7 @@ from collector.store.base import (
     School,
     StoredBatch,
     StoreError,
+    SupplyLevel,
     TicketNote,
     TicketRecord,
     TicketState,
@@ -309,6 +310,37 @@ class SqliteStore:
         """Devices by school and id."""
         where, params = _filters(("d.school", school))
         return await self._run(lambda conn: _fetch_devices(conn, " AND ".join(where) or None, params))
+
+    # -- supply history
+    async def record_supply_levels(
+        self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
+    ) -> None:
+        """Upsert the day's levels and drop the device's older days, in one transaction."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.executemany(
+                    "INSERT INTO supply_levels (school, device, supply, day, remaining) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (school, device, supply, day) DO UPDATE SET remaining = excluded.remaining",
+                    [(school, device, supply, day, remaining) for supply, remaining in levels],
+                )
+                conn.execute(
+                    "DELETE FROM supply_levels WHERE school = ? AND device = ? AND day < ?",
+                    (school, device, keep_from_day),
+                )
+
+        await self._run(op)
+
+    async def list_supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
+        """Levels from a day on, oldest day first per supply."""
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT school, device, supply, day, remaining FROM supply_levels WHERE day >= ? "
+                "ORDER BY school, device, supply, day",
+                (from_day,),
+            ).fetchall()
+        )
+        return [SupplyLevel(*row) for row in rows]
 
     # -- problems
     async def list_open_problems(

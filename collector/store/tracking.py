@@ -9,12 +9,13 @@ like any store and know nothing of metrics. :meth:`TrackingStore.load` fills the
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from campuswatch.report import DeviceReading, HeartbeatEvent, Severity
-from collector.fleet import FleetState
+from collector.fleet import HISTORY_DAYS, FleetState
 from collector.store.base import (
     DeviceRecord,
     DeviceUpdate,
@@ -50,10 +51,13 @@ class TrackingStore:
         self.fleet = fleet
 
     async def load(self) -> None:
-        """Fill the view from the store: schools, agents, devices with their readings, open problems."""
+        """Fill the view from the store: schools, agents, supply histories, devices with their readings,
+        open problems."""
         self.fleet.set_schools(await self.inner.list_schools())
         for agent in await self.inner.list_agents():
             self.fleet.note_agent(agent)
+        today = datetime.fromtimestamp(self.fleet.now(), UTC).date().toordinal()
+        self.fleet.load_supply_levels(await self.inner.list_supply_levels(from_day=today - HISTORY_DAYS))
         for device in await self.inner.list_devices():
             self.fleet.apply_device(
                 device, _reading(device.reading, device.school, device.device), polled=False
@@ -89,7 +93,17 @@ class TrackingStore:
         """Fold a poll into the device; the view renders the device's samples anew."""
         device = await self.inner.apply_poll(update)
         polled = update.reading is not None
-        self.fleet.apply_device(device, _reading(device.reading, device.school, device.device), polled=polled)
+        reading = _reading(device.reading, device.school, device.device)
+        changed = self.fleet.apply_device(device, reading, polled=polled)
+        if changed is not None:
+            # Kept so that forecasts survive a restart; only when a level moved, a few times a day.
+            await self.inner.record_supply_levels(
+                device.school,
+                device.device,
+                changed.day,
+                changed.levels,
+                keep_from_day=changed.day - HISTORY_DAYS,
+            )
         return device
 
     async def open_problem(
