@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import statistics
 import tempfile
 import time
@@ -29,15 +30,15 @@ from tests.fleet import CITY_SCHOOL, Fleet
 from tests.prometheus import PrometheusServer
 
 
-async def timed_get(http: aiohttp.ClientSession, url: str, *, gzip: bool) -> tuple[float, int, bytes]:
+async def timed_get(http: aiohttp.ClientSession, url: str, *, compressed: bool) -> tuple[float, int, bytes]:
     """Seconds until the whole body is in, its size on the wire, the decoded body."""
-    headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
+    headers = {"Accept-Encoding": "gzip" if compressed else "identity"}
     start = time.perf_counter()
     async with http.get(url, headers=headers, auto_decompress=False) as response:
         raw = await response.read()
         assert response.status == 200
     elapsed = time.perf_counter() - start
-    body = __import__("gzip").decompress(raw) if gzip else raw
+    body = gzip.decompress(raw) if compressed else raw
     return elapsed, len(raw), body
 
 
@@ -96,13 +97,16 @@ async def main() -> None:
                 f"fed {devices} devices of {args.schools} schools ({args.history_days} days of printer history) in {fed:.0f} s"
             )
             async with aiohttp.ClientSession() as http:
-                for gzip in (False, True):
-                    runs = [await timed_get(http, f"{c.url}/metrics", gzip=gzip) for _ in range(args.scrapes)]
+                for compressed in (False, True):
+                    runs = [
+                        await timed_get(http, f"{c.url}/metrics", compressed=compressed)
+                        for _ in range(args.scrapes)
+                    ]
                     body = runs[-1][2].decode()
                     series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
                     median = statistics.median(r[0] for r in runs)
                     print(
-                        f"/metrics {'gzip ' if gzip else 'plain'}: {series} series, {runs[-1][1] / 1e6:.1f} MB, "
+                        f"/metrics {'gzip ' if compressed else 'plain'}: {series} series, {runs[-1][1] / 1e6:.1f} MB, "
                         f"median {median * 1000:.0f} ms (min {min(r[0] for r in runs) * 1000:.0f}, "
                         f"max {max(r[0] for r in runs) * 1000:.0f}) over {args.scrapes} fetches"
                     )
