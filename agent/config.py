@@ -34,6 +34,9 @@ class CollectorSection(_Strict):
     ca_file: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
+    #: The longest pause between delivery attempts while the collector is away (exponential backoff with
+    #: jitter grows up to it): how long a school's backlog may wait after the collector is back.
+    retry_max_s: float = 300.0
 
 
 class Credentials(_Strict):
@@ -193,6 +196,8 @@ def _check(config: AgentConfig) -> None:
             raise Invalid(("credentials", name), "an SNMPv3 credential set needs `user`")
     if not config.collector.token and not config.collector.token_file:
         raise Invalid(("collector",), "either `token` or `token_file` is required")
+    if config.collector.retry_max_s <= 0:
+        raise Invalid(("collector", "retry_max_s"), "must be more than 0")
     if not config.collector.url.startswith(("http://", "https://")):
         raise Invalid(("collector", "url"), "must start with http:// or https://")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import time
@@ -67,6 +68,7 @@ class Agent:
             school=config.school,
             ca_file=c.ca_file,
             client_cert=cert,
+            backoff_cap=c.retry_max_s,
         )
 
     def on_poll(self, callback: Callable[[DevicePoll], None]) -> None:
@@ -168,7 +170,8 @@ class Agent:
                 id=f"poll:{device.id}",
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=int(interval),
+                # APScheduler wants a whole number of seconds, at least 1 (sub-second intervals too).
+                misfire_grace_time=max(1, math.ceil(interval)),
             )
         self.scheduler.add_job(
             self.heartbeat, "interval", seconds=self.config.heartbeat_s, next_run_time=now, id="heartbeat"

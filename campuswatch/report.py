@@ -3,17 +3,29 @@
 Everything here is plain data (msgspec Structs), encoded as JSON on the wire. The agent builds these from
 what it reads; the collector decodes them strictly, so a malformed report is rejected with a message that
 names the field. ``SCHEMA_VERSION`` changes only when a field changes meaning; new optional fields keep it.
+
+Versioning policy, so that agents and the collector can be upgraded one at a time (a city updates 155
+gateways over weeks, the collector in one evening):
+
+- a collector reads :data:`COMPATIBLE_SCHEMA_VERSIONS`: its own version and the one before and after it;
+- from a newer agent, fields this build does not know are ignored (every ``Struct`` here skips unknown
+  fields); an event *type* it does not know cannot be read, so that event alone is refused with a 400
+  naming it (``$.events[i].type``) and the agent parks exactly that one while the rest of the batch flows;
+- a batch of a version outside the window is refused as a whole with a 400 that names the versions the
+  collector reads; the agent's sender takes that for a configuration problem (its empty-batch probe is
+  refused too), keeps every event and logs what to fix, since no retry can succeed before an upgrade.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
 
 SCHEMA_VERSION = 1
-#: Schema versions this build can read; an agent one version older or newer stays compatible.
-COMPATIBLE_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
+#: Schema versions this build can read: its own and one either side (see the module doc).
+COMPATIBLE_SCHEMA_VERSIONS = frozenset(range(SCHEMA_VERSION - 1, SCHEMA_VERSION + 2))
 
 DeviceKind = Literal[
     "printer", "switch", "access_point", "ups", "projector", "display", "gateway", "host", "unknown"
@@ -47,6 +59,9 @@ class SystemInfo(Struct):
     #: SNMP snmpEngineBoots: grows by one at each restart of the agent, so a reboot is told apart from a
     #: sysUpTime wrap (every 497 days).
     engine_boots: int | None = None
+    #: Set on the one reading that found the device rebooted since the previous poll: when it came up
+    #: (epoch seconds, the poll's time minus sysUpTime). An event to show, not a problem.
+    rebooted_at: float | None = None
 
 
 class Supply(Struct):
@@ -127,6 +142,31 @@ class Interface(Struct):
     out_errors: int | None = None
     in_discards: int | None = None
     last_change_s: float | None = None
+    #: Width of the octet counters above: 64 (ifHCInOctets/ifHCOutOctets) or 32 (ifInOctets/ifOutOctets),
+    #: which decides where they wrap.
+    octets_counter_bits: int | None = None
+    #: ifCounterDiscontinuityTime (sysUpTime, s): changes when the counters restarted without a reboot.
+    counter_discontinuity_s: float | None = None
+    #: Rates since the previous poll (bit/s, receive + transmit errors/s); None on the first poll, after a
+    #: reboot or a counter discontinuity, rather than a spike.
+    in_bps: float | None = None
+    out_bps: float | None = None
+    errors_per_s: float | None = None
+
+
+class Storage(Struct):
+    """A HOST-RESOURCES-MIB hrStorageEntry: a file system or a memory pool, sizes in bytes."""
+
+    index: int
+    #: hrStorageType by name: ``fixedDisk``, ``ram``, ``virtualMemory``, ... or an hrFSTypes name
+    #: (``berkeleyFFS``) where the agent types file systems that way (FreeBSD's bsnmpd).
+    type: str
+    descr: str
+    size_bytes: int | None = None
+    used_bytes: int | None = None
+    used_percent: float | None = None
+    #: A disk that holds data (not memory, not a pseudo file system): a full one is a problem.
+    disk: bool = False
 
 
 class UpsStatus(Struct):
@@ -268,6 +308,10 @@ class DeviceReading(Struct):
     errors: ProjectorErrors | None = None
     display: DisplayStatus | None = None
     gateway: GatewayStatus | None = None
+    #: HOST-RESOURCES-MIB hrStorageTable (hosts and gateways).
+    storage: list[Storage] = msgspec.field(default_factory=list)
+    #: Mean hrProcessorLoad over the device's processors (percent busy over the last minute).
+    cpu_percent: float | None = None
     problems: list[Problem] = msgspec.field(default_factory=list)
     #: Tables or groups that failed while the rest was read (partial result), with the reason.
     partial: dict[str, str] = msgspec.field(default_factory=dict)
@@ -361,6 +405,10 @@ class BatchAck(Struct):
 
 _encoder = msgspec.json.Encoder()
 _batch_decoder = msgspec.json.Decoder(Batch)
+#: The event types this build reads, for the message that refuses a newer agent's unknown one.
+EVENT_TYPES = tuple(sorted(str(t.__struct_config__.tag) for t in (PollEvent, HeartbeatEvent, DiscoveryEvent)))
+#: msgspec's refusal of a tag it does not know: "Invalid value 'x' - at `$.events[3].type`".
+_UNKNOWN_EVENT = re.compile(r"Invalid value (?P<value>.*) - at `(?P<at>\$\.events\[\d+\]\.type)`")
 
 
 def encode(obj: msgspec.Struct) -> bytes:
@@ -369,8 +417,21 @@ def encode(obj: msgspec.Struct) -> bytes:
 
 
 def decode_batch(data: bytes) -> Batch:
-    """Decode a report batch, raising ``msgspec.ValidationError`` / ``DecodeError`` with the field at fault."""
-    return _batch_decoder.decode(data)
+    """Decode a report batch, raising ``msgspec.ValidationError`` / ``DecodeError`` with the field at fault.
+
+    An event type this build does not know (from a newer agent) is refused with a message that says so and
+    names the types it reads, instead of msgspec's bare "Invalid value".
+    """
+    try:
+        return _batch_decoder.decode(data)
+    except msgspec.ValidationError as err:
+        unknown = _UNKNOWN_EVENT.fullmatch(str(err))
+        if unknown is None:
+            raise
+        raise msgspec.ValidationError(
+            f"unknown event type {unknown['value']} (schema {SCHEMA_VERSION} reads {', '.join(EVENT_TYPES)})"
+            f" - at `{unknown['at']}`"
+        ) from None
 
 
 def to_builtins(obj: msgspec.Struct) -> object:

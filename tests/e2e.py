@@ -6,9 +6,11 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
 
@@ -47,6 +50,33 @@ def get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
+def post_report(
+    url: str, body: bytes, *, token: str | None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """POST ``body`` to the collector's ``/api/v1/reports``: the HTTP status and the JSON answer."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}/api/v1/reports", data=body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, json.loads(err.read())
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A Prometheus ``/metrics`` page read with prometheus_client's parser: value by (name, labels)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -60,8 +90,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 class Collector:
     """A ``campuswatch-collector serve`` subprocess on a temporary SQLite file."""
 
-    def __init__(self, workdir: Path, schools: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, schools: dict[str, str], *, build: str = "") -> None:
+        """``build``: Python statements run in the collector process before its CLI, to stand in for
+        another build of it (e.g. one that reads other schema versions)."""
         self.workdir = workdir
+        self.build = build
         self.port = free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = workdir / "collector.sqlite3"
@@ -79,21 +112,18 @@ class Collector:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a collector subcommand against this collector's config."""
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "collector.cli",
-                "--log-format",
-                "json",
-                *args,
-                "--config",
-                str(self.config),
-            ],
+            [*self._command(), "--log-format", "json", *args, "--config", str(self.config)],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
+
+    def _command(self) -> list[str]:
+        if not self.build:
+            return [sys.executable, "-m", "collector.cli"]
+        run_cli = "import runpy; runpy.run_module('collector.cli', run_name='__main__', alter_sys=True)"
+        return [sys.executable, "-c", f"{self.build}\n{run_cli}"]
 
     def token(self, school: str) -> str:
         """A new token for ``school``."""
@@ -105,16 +135,7 @@ class Collector:
         """Start serving and wait for /healthz."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "collector.cli",
-                    "--log-format",
-                    "json",
-                    "serve",
-                    "--config",
-                    str(self.config),
-                ],
+                [*self._command(), "--log-format", "json", "serve", "--config", str(self.config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -133,6 +154,21 @@ class Collector:
         """SIGTERM and wait."""
         if self.proc:
             _stop(self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL and wait: no shutdown code runs, as when the machine loses power."""
+        assert self.proc is not None and self.proc.poll() is None, "the collector is not running"
+        self.proc.kill()
+        self.proc.wait()
+
+    def stored(self, agent_id: str) -> list[int]:
+        """The seqs stored for ``agent_id``, in the order they were stored, read from the SQLite file."""
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT seq FROM events WHERE agent_id = ? ORDER BY id", (agent_id,))
+            return [seq for (seq,) in rows]
+        finally:
+            conn.close()
 
     def tickets(self, **filters: str) -> list[dict[str, Any]]:
         """``GET /api/v1/tickets`` with filters."""
