@@ -49,6 +49,7 @@ async def test_switch_with_30_devices_behind_it_fails_one_ticket(day) -> None:
     (ticket,) = await replay(day, scenario)
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/"
     assert ticket.opened_at == berlin(f"{MONDAY} 10:01"), "the second unanswered poll"
+    assert ticket.priority == "high", "critical infrastructure"
     for device in sc.BEHIND_SWITCH:
         assert device in ticket.body, f"{device} is listed as affected"
     assert ticket.kinds() == ["opened", "resolved"]
@@ -66,12 +67,14 @@ async def test_printer_jams_twice_within_ten_minutes_one_ticket_reopened(day) ->
     (ticket,) = await replay(day, sc.printer_jams_twice())
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/printer_jammed/"
     assert ticket.opened_at == berlin(f"{MONDAY} 10:02"), "after the rule's `for: 2m`"
+    assert ticket.priority == "high", "critical, in school hours"
     assert ticket.kinds() == ["opened", "resolved", "reopened", "resolved"]
 
 
 async def test_flapping_access_point_one_flapping_ticket(day) -> None:
     (ticket,) = await replay(day, sc.flapping_ap())
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.FLAPPY_AP}/flapping/"
+    assert ticket.priority == "high", "a classroom device during a lesson: a step up from warning"
     assert ticket.kinds() == ["opened", "resolved"]
     resolved_at = ticket.history[-1]["at"]
     assert resolved_at >= berlin(f"{MONDAY} 11:12") + 15 * 60, "held open until stable for 15 minutes"
@@ -87,7 +90,7 @@ async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day) 
     (ticket,) = await run.tickets()
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/supply_low/1"
     assert ticket.opened_at == berlin(f"{MONDAY} 07:30")
-    assert ticket.state == "open"
+    assert ticket.state == "open" and ticket.priority == "normal"
     print(f"toner: ticket {ticket.opened_at - scenario.faults[0].start:.0f}s after its fault")
 
 
@@ -103,3 +106,20 @@ async def test_school_day_every_fault_one_ticket_all_resolved(day) -> None:
     assert len(keys) == 5
     assert keys == sc.school_day().keys(sc.SCHOOL), "one ticket per fault, no duplicates"
     assert all(t.state == "resolved" for t in tickets)
+
+
+async def test_a_classroom_display_in_a_lesson_outranks_the_staff_printer_after_hours(day) -> None:
+    clock, collector = day
+    display = sc.DISPLAYS[0]
+    faults = [
+        sc.Down((display,), berlin(f"{MONDAY} 10:00"), berlin(f"{MONDAY} 10:30")),
+        sc.Down((sc.PRINTER,), berlin(f"{MONDAY} 17:00"), berlin("2026-12-01 08:00")),
+    ]
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), faults))
+    await run.run(berlin(f"{MONDAY} 09:55"), berlin("2026-12-01 07:45"), 300.0)
+    tickets = {t.dedup_key: t for t in await run.tickets()}
+    shown = tickets[f"{sc.SCHOOL}/{display}/unreachable/"]
+    printer = tickets[f"{sc.SCHOOL}/{sc.PRINTER}/unreachable/"]
+    assert shown.priority == "urgent" and shown.opened_at == berlin(f"{MONDAY} 10:10")
+    assert printer.opened_at == berlin("2026-12-01 07:30"), "not at night: the next school morning"
+    assert printer.priority == "high"
