@@ -11,6 +11,7 @@ import pytest
 
 from campuswatch.config import ConfigError
 from collector.alerting.policy import (
+    SHIPPED_RULES,
     CalendarSpec,
     Rule,
     RulesFile,
@@ -19,6 +20,7 @@ from collector.alerting.policy import (
     ticket_priority,
     ticket_timing,
 )
+from collector.testing import running_collector
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CAL = CalendarSpec().build()
@@ -83,3 +85,11 @@ def test_classroom_display_in_a_lesson_outranks_a_staff_printer_after_hours() ->
     assert (display, printer) == ("urgent", "low")
     assert ticket_priority("critical", "classroom", CAL, at("2026-11-30 09:40")) == "high", "a break"
     assert ticket_priority("critical", "infrastructure", CAL, at("2026-11-28 03:00")) == "high"
+
+
+async def test_a_school_naming_an_unknown_calendar_stops_the_collector(tmp_path: Path) -> None:
+    schools = tmp_path / "schools.yaml"
+    schools.write_text("schools:\n  bbg:\n    name: BBG\n    calendar: bayern\n")
+    with pytest.raises(ConfigError, match=r"schools.bbg.calendar: no calendar named 'bayern'"):
+        async with running_collector(tmp_path, {}, schools_file=schools, rules_file=SHIPPED_RULES):
+            pass

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from campuswatch.config import ConfigError
 from collector.alerting import AlertPolicy, LivenessPolicy
 from collector.alerting.calendar import SchoolCalendar
 from collector.alerting.policy import IMMEDIATE_RULES, Calendars, load_rules
@@ -76,6 +77,7 @@ def create_app(
         lifecycle=lifecycle,
         dispatcher=dispatcher,
         school_calendars=school_calendars,
+        rules=rules,
     )
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[_store_errors])
     app[CONTEXT] = ctx
@@ -118,6 +120,14 @@ async def _load_schools(app: web.Application) -> None:
     ctx = app[CONTEXT]
     if ctx.config.schools_file is not None:
         schools_file = load_schools(ctx.config.schools_file)
+        for school, name in schools_file.calendars().items():
+            if name is not None and name not in ctx.rules.calendars:
+                raise ConfigError(
+                    str(ctx.config.schools_file),
+                    None,
+                    f"schools.{school}.calendar",
+                    f"no calendar named {name!r} in the rules file (it has {', '.join(sorted(ctx.rules.calendars))})",
+                )
         await ctx.store.upsert_schools(schools_file.as_schools())
         ctx.school_calendars.update(schools_file.calendars())
     ctx.schools.clear()

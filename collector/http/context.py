@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from collector.alerting.policy import IMMEDIATE_RULES, RulesFile
 from collector.config import CollectorConfig
 from collector.ingest import Ingestor
 from collector.store.base import School, Store
@@ -31,6 +32,7 @@ class Context:
     dispatcher: Dispatcher | None = None
     #: School id -> its calendar's name in the rules file (from schools.yaml; the lifecycle reads it).
     school_calendars: dict[str, str | None] = field(default_factory=dict)
+    rules: RulesFile = IMMEDIATE_RULES
     #: Reports answered, by HTTP status; events stored and duplicates; for the collector's own metrics.
     reports: Counter[int] = field(default_factory=Counter)
     events_stored: int = 0
