@@ -13,7 +13,8 @@ MONDAY = date(2026, 11, 2)
 
 def school_days_from(start: date, count: int) -> list[date]:
     """``count`` consecutive weekdays from ``start`` on."""
-    days, day = [], start
+    days: list[date] = []
+    day = start
     while len(days) < count:
         if weekdays(day):
             days.append(day)
@@ -53,7 +54,8 @@ def test_holidays_from_a_calendar_consume_nothing() -> None:
     with_holiday = school_days_left(history, lambda d: weekdays(d) and d != holiday)
     assert with_holiday == pytest.approx(22.0)
     # Counted as a school day, the flat Wednesday would make the printer look slower.
-    assert school_days_left(history) is not None and school_days_left(history) > 22.0
+    as_school_day = school_days_left(history)
+    assert as_school_day is not None and as_school_day > 22.0
 
 
 def test_the_axis_counts_school_days_only() -> None:
