@@ -9,11 +9,14 @@ only say "some remaining" or "unknown" (no number to judge); and the printer fla
 ``serviceRequested`` on their own: CUPS ignores both as unreliable (many printers set them while asleep
 or warming up), so ``serviceRequested`` counts only with a corroborating fault; and hrDeviceStatus
 warning/down by itself: printers report it while asleep (``PrinterStatus.power_saver``), the error flags
-and alerts say what is actually wrong.
+and alerts say what is actually wrong. Alerts count by their severity (mibs/printer.yaml): critical and
+warning conditions are problems, informational codes and binary change events are not. A reboot is an
+event (``SystemInfo.rebooted_at``), and a busy port is traffic, not a fault.
 """
 
 from __future__ import annotations
 
+from agent.decode import _knowledge
 from campuswatch.report import DeviceReading, PrinterAlert, PrinterStatus, Problem, Severity, Supply
 
 #: hrPrinterDetectedErrorState flags -> (problem code, severity, summary).
@@ -33,7 +36,7 @@ _FLAG_PROBLEMS: dict[str, tuple[str, Severity, str]] = {
 #: Flags that corroborate serviceRequested (a real fault is present).
 _FAULT_FLAGS = frozenset(_FLAG_PROBLEMS) - {"low_paper", "low_toner", "overdue_prevent_maint"}
 
-#: PrtAlertCodeTC of a critical alert -> the problem code the same fault has as a flag, so one fault
+#: PrtAlertCodeTC of an alert -> the problem code the same fault has as a flag or a supply, so one fault
 #: reported both ways opens one problem.
 _ALERT_CODES = {
     "jam": "printer_jammed",
@@ -41,13 +44,25 @@ _ALERT_CODES = {
     "doorOpen": "printer_door_open",
     "interlockOpen": "printer_door_open",
     "inputMediaSupplyEmpty": "printer_no_paper",
+    "inputMediaSupplyLow": "printer_low_paper",
     "markerTonerEmpty": "printer_no_toner",
     "markerInkEmpty": "printer_no_toner",
+    "markerTonerAlmostEmpty": "printer_low_toner",
+    "markerInkAlmostEmpty": "printer_low_toner",
     "markerTonerCartridgeMissing": "printer_supply_missing",
     "inputMediaTrayMissing": "printer_tray_missing",
     "outputMediaTrayFull": "printer_output_full",
+    "markerWasteTonerReceptacleFull": "waste_full",
+    "markerWasteInkReceptacleFull": "waste_full",
+    "markerWasteTonerReceptacleAlmostFull": "waste_near_full",
+    "markerWasteInkReceptacleAlmostFull": "waste_near_full",
 }
-_FLAG_SUMMARY = {code: summary for code, _, summary in _FLAG_PROBLEMS.values()}
+#: prtAlertSeverityLevel names whose rows can be problems, with the problem's severity.
+_ALERT_SEVERITIES: dict[str, Severity] = {"critical": "critical", "warning": "warning"}
+_ALERT_SUMMARY = {code: summary for code, _, summary in _FLAG_PROBLEMS.values()} | {
+    "waste_full": "waste container full",
+    "waste_near_full": "waste container nearly full",
+}
 #: Supply types whose emptiness is what "no toner" means.
 _MARKER_TYPES = frozenset(
     {"toner", "tonerCartridge", "ink", "inkCartridge", "inkRibbon", "matteToner", "matteInk"}
@@ -122,26 +137,26 @@ def _flag_problems(printer: PrinterStatus, marker_codes: set[str]) -> list[Probl
 
 
 def _alert_problems(alerts: list[PrinterAlert], already: set[str]) -> list[Problem]:
+    informational = set(_knowledge.printer().informational_alert_codes)
+    subjects: set[str] = set()
     out: list[Problem] = []
-    for alert in alerts:
-        if alert.severity != "critical":
+    # critical rows first, so a fault reported at both severities opens one critical problem
+    for alert in sorted(alerts, key=lambda a: a.severity != "critical"):
+        severity = _ALERT_SEVERITIES.get(alert.severity)
+        if severity is None or alert.code in informational:
             continue
         code = _ALERT_CODES.get(alert.code)
         if code is not None:
             if code not in already:
-                summary = alert.description or _FLAG_SUMMARY.get(code, alert.code)
-                out.append(Problem(code=code, severity="critical", summary=summary))
+                summary = alert.description or _ALERT_SUMMARY.get(code, alert.code)
+                out.append(Problem(code=code, severity=severity, summary=summary))
                 already.add(code)
             continue
-        summary = alert.description or f"{alert.group}: {alert.code}"
-        out.append(
-            Problem(
-                code="printer_alert",
-                severity="critical",
-                summary=summary,
-                subject=f"{alert.group}/{alert.code}",
-            )
-        )
+        subject = f"{alert.group}/{alert.code}"
+        if subject not in subjects:
+            summary = alert.description or f"{alert.group}: {alert.code}"
+            out.append(Problem(code="printer_alert", severity=severity, summary=summary, subject=subject))
+            subjects.add(subject)
     return out
 
 
@@ -205,6 +220,47 @@ def _port_problems(reading: DeviceReading) -> list[Problem]:
     return out
 
 
+def _port_error_problems(reading: DeviceReading) -> list[Problem]:
+    """A port of network gear counting errors steadily (mibs/ports.yaml): a bad cable or a duplex
+    mismatch; the rate needs two readings, so the first poll after a start or a reboot has none."""
+    if reading.kind not in _PORT_WATCHING_KINDS:
+        return []
+    threshold = _knowledge.ports().errors_per_s_warning
+    out = []
+    for port in reading.interfaces:
+        if port.errors_per_s is None or port.errors_per_s < threshold:
+            continue
+        name = port.name or port.descr or str(port.index)
+        out.append(
+            Problem(
+                code="port_errors",
+                severity="warning",
+                summary=f"port {name}: {port.errors_per_s:.1f} errors/s",
+                subject=name,
+            )
+        )
+    return out
+
+
+def _storage_problems(reading: DeviceReading) -> list[Problem]:
+    """A disk (not memory, not a pseudo file system) nearly full, by mibs/host.yaml's thresholds."""
+    limits = _knowledge.host().storage_full
+    out = []
+    for disk in reading.storage:
+        if not disk.disk or disk.used_percent is None or disk.used_percent < limits.warning_percent:
+            continue
+        severity: Severity = "critical" if disk.used_percent >= limits.critical_percent else "warning"
+        out.append(
+            Problem(
+                code="storage_full",
+                severity=severity,
+                summary=f"disk {disk.descr} {disk.used_percent:.0f} % full",
+                subject=disk.descr,
+            )
+        )
+    return out
+
+
 def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> list[Problem]:
     """The problems one reading shows. ``low_percent`` overrides the supply-low threshold of mibs/."""
     problems = _supply_problems(reading.supplies, low_percent)
@@ -214,9 +270,13 @@ def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> 
     covered = {p.code for p in problems}
     if "supply_empty" in marker_codes:
         covered.add("printer_no_toner")
+    if marker_codes & {"supply_empty", "supply_low"}:
+        covered.add("printer_low_toner")
     problems += _alert_problems(reading.alerts, covered)
     problems += _ups_problems(reading)
     problems += _port_problems(reading)
+    problems += _port_error_problems(reading)
+    problems += _storage_problems(reading)
     problems += [
         Problem(
             code="poe_fault",

@@ -2,19 +2,25 @@
 
 For SNMP the first read asks only for the system group, classifies the device, and from then on fetches
 the plan for its kind (cached per device; a changed sysObjectID means another device and reclassifies).
+Between polls the reader remembers each device's previous reading, for reboots and interface rates
+(agent/decode/deltas.py), and the rows of tables that rarely change, which it walks less often
+(agent/decode/cadence.py, mibs/plans.yaml) while every reading still holds them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.decode import SYSTEM_PLAN, Classification, classify, decode_device, plan_for
+from agent.decode import SYSTEM_PLAN, Classification, cadence, classify, decode_device, plan_for
+from agent.decode._knowledge import Cadence
+from agent.decode.deltas import detect_reboot, interface_rates
 from agent.errors import DeviceError
 from agent.problems import problems_of
-from agent.snmp.client import SnmpClient
-from agent.snmp.types import SnmpTarget, Varbinds, oid_str
+from agent.snmp.client import FetchResult, SnmpClient
+from agent.snmp.types import PollPlan, SnmpTarget, TableSpec, Varbinds, oid_str
 from campuswatch.report import DevicePoll, DeviceReading
 
 log = logging.getLogger(__name__)
@@ -23,35 +29,132 @@ SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 
 
 @dataclass
+class _Device:
+    """What the reader remembers of one device between polls."""
+
+    object_id: str
+    classification: Classification
+    polls: int = 0
+    #: Tables with a cadence: their last walk.
+    tables: dict[str, cadence.Walked] = field(default_factory=dict)
+    previous: DeviceReading | None = None
+    #: time.monotonic() when ``previous`` was read.
+    read_at: float = 0.0
+
+
+@dataclass
+class _Poll:
+    """One poll's fetches so far: what they returned, and the tables they walked."""
+
+    varbinds: Varbinds
+    failed: dict[str, str]
+    walked: list[TableSpec]
+
+    def add(self, result: FetchResult, plan: PollPlan) -> None:
+        self.varbinds |= result.varbinds
+        self.failed |= result.failed_tables
+        self.walked += plan.tables
+
+
+@dataclass
 class SnmpDeviceReader:
-    """Reads SNMP devices with one shared client, remembering each device's classification."""
+    """Reads SNMP devices with one shared client, remembering each device's classification, previous
+    reading and the tables it walks less often. ``cadence`` defaults to mibs/plans.yaml's (empty: walk
+    every table at every poll); ``clock`` (monotonic seconds) times the readings for rates."""
 
     client: SnmpClient
-    _classes: dict[str, tuple[str, Classification]] = field(default_factory=dict)
+    cadence: dict[str, Cadence] = field(default_factory=cadence.rules)
+    clock: Callable[[], float] = time.monotonic
+    _devices: dict[str, _Device] = field(default_factory=dict)
 
     async def read(self, key: str, target: SnmpTarget) -> DeviceReading:
         """Read the device known as ``key``; raises :class:`~agent.errors.DeviceError` subclasses."""
         address = f"{target.host}:{target.port}" if target.port != 161 else target.host
-        known = self._classes.get(key)
-        if known is None:
+        device = self._devices.get(key)
+        if device is None:
             first = await self.client.fetch(target, SYSTEM_PLAN)
-            known = self._remember(key, first.varbinds)
-        result = await self.client.fetch(target, SYSTEM_PLAN.merged(plan_for(known[1])))
+            device = self._remember(key, first.varbinds)
+        device.polls += 1
+        plan = SYSTEM_PLAN.merged(plan_for(device.classification))
+        now, guarded, kept = cadence.split(plan, device.polls, device.tables, self.cadence)
+        result = await self.client.fetch(target, now)
         object_id = result.varbinds.get(SYS_OBJECT_ID)
-        if isinstance(object_id, tuple) and oid_str(object_id) != known[0]:
+        if isinstance(object_id, tuple) and oid_str(object_id) != device.object_id:
             log.info("device changed identity, reclassifying", extra={"device": key})
-            known = self._remember(key, result.varbinds)
-            result = await self.client.fetch(target, SYSTEM_PLAN.merged(plan_for(known[1])))
-        reading = decode_device(address, result.varbinds, known[1])
-        reading.partial.update(result.failed_tables)
+            device = self._remember(key, result.varbinds)
+            device.polls = 1
+            now, guarded, kept = plan, [], []
+            result = await self.client.fetch(target, now)
+        read_at = self.clock()
+        poll = _Poll({}, {}, [])
+        poll.add(result, now)
+        moved = [t for t in guarded if self._guard_moved(device, t, poll.varbinds)]
+        if moved:
+            await self._walk(target, poll, moved)
+        reading = self._decode(address, device, poll)
+        rebooted = device.previous is not None and detect_reboot(
+            device.previous.system, reading.system, read_at - device.read_at
+        )
+        if rebooted:
+            log.info("device rebooted", extra={"device": key})
+            walked = {t.name for t in poll.walked}
+            if left := [t for t in guarded + kept if t.name not in walked]:
+                # kept rows are from before the reboot: read them afresh
+                await self._walk(target, poll, left)
+                reading = self._decode(address, device, poll)
+            reading.system.rebooted_at = time.time() - (reading.system.uptime_s or 0.0)
+        if device.previous is not None:
+            reading.interfaces = interface_rates(
+                device.previous.interfaces, reading.interfaces, read_at - device.read_at, rebooted=rebooted
+            )
         reading.problems = problems_of(reading)
+        self._keep(device, poll)
+        device.previous, device.read_at = reading, read_at
         return reading
 
-    def _remember(self, key: str, varbinds: Varbinds) -> tuple[str, Classification]:
+    async def _walk(self, target: SnmpTarget, poll: _Poll, tables: list[TableSpec]) -> None:
+        plan = PollPlan(tables=tuple(tables))
+        poll.add(await self.client.fetch(target, plan), plan)
+
+    def _guard_moved(self, device: _Device, table: TableSpec, varbinds: Varbinds) -> bool:
+        guard = cadence.guard_spec(self.cadence[table.name])
+        return guard is None or cadence.guard_moved(
+            device.tables[table.name], cadence.rows_of(varbinds, guard)
+        )
+
+    def _decode(self, address: str, device: _Device, poll: _Poll) -> DeviceReading:
+        """The reading from this poll's varbinds plus the kept rows of the tables it did not walk."""
+        walked = {t.name for t in poll.walked}
+        varbinds: Varbinds = {}
+        for name, last in device.tables.items():
+            if name not in walked:
+                varbinds |= last.varbinds
+        reading = decode_device(address, varbinds | poll.varbinds, device.classification)
+        reading.partial.update(poll.failed)
+        return reading
+
+    def _keep(self, device: _Device, poll: _Poll) -> None:
+        """Remember the rows of the cadenced tables this poll walked; a failed walk is forgotten, so the
+        next poll walks that table again."""
+        for table in poll.walked:
+            rule = self.cadence.get(table.name)
+            if rule is None:
+                continue
+            if table.name in poll.failed:
+                device.tables.pop(table.name, None)
+                continue
+            guard = cadence.guard_spec(rule)
+            device.tables[table.name] = cadence.Walked(
+                device.polls,
+                cadence.rows_of(poll.varbinds, table),
+                cadence.rows_of(poll.varbinds, guard) if guard else {},
+            )
+
+    def _remember(self, key: str, varbinds: Varbinds) -> _Device:
         object_id = varbinds.get(SYS_OBJECT_ID)
-        known = (oid_str(object_id) if isinstance(object_id, tuple) else "", classify(varbinds))
-        self._classes[key] = known
-        return known
+        device = _Device(oid_str(object_id) if isinstance(object_id, tuple) else "", classify(varbinds))
+        self._devices[key] = device
+        return device
 
 
 async def timed_poll(

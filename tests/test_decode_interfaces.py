@@ -32,6 +32,7 @@ def test_iftable_and_ifxtable_join_by_ifindex() -> None:
         f"{IFX}.18.7|4|Raum 101",
         f"{IFX}.6.7|70|5000000000",
         f"{IFX}.10.7|70|6000000000",
+        f"{IFX}.19.7|67|500",
     )
     assert port == Interface(
         index=7,
@@ -48,7 +49,18 @@ def test_iftable_and_ifxtable_join_by_ifindex() -> None:
         out_errors=4,
         in_discards=5,
         last_change_s=123.45,
+        octets_counter_bits=64,
+        counter_discontinuity_s=5.0,
     )
+
+
+def test_octet_counters_come_in_pairs_of_one_width() -> None:
+    """An agent with only one HC counter gives the 32-bit pair: both directions wrap at 2^32."""
+    low, none = _interfaces(
+        f"{IF}.10.1|65|100", f"{IF}.16.1|65|200", f"{IFX}.6.1|70|5000000000", f"{IF}.2.2|4|lo"
+    )
+    assert (low.in_octets, low.out_octets, low.octets_counter_bits) == (100, 200, 32)
+    assert (none.in_octets, none.out_octets, none.octets_counter_bits) == (None, None, None)
 
 
 def test_speed_from_ifhighspeed_when_ifspeed_saturates() -> None:

@@ -56,3 +56,29 @@ def test_a_typo_in_a_data_file_names_file_line_and_key(tmp_path) -> None:
         load_yaml(broken, _knowledge.Printer)
     line = text.splitlines().index("low_precent: 10") + 1
     assert str(err.value).startswith(f"{broken}:{line}: low_precent: ")
+
+
+def test_cadence_names_tables_and_guards_that_the_plans_fetch() -> None:
+    """A guard counter must be fetched by every plan that walks its table, or the table is walked at
+    every poll (absent counters count as moved) and the cadence is for nothing."""
+    plans = _knowledge.plans()
+    assert set(plans.cadence) <= set(plans.tables)
+    for name, rule in plans.cadence.items():
+        assert rule.every >= 2, name
+        if rule.changes is None:
+            continue
+        assert set(rule.changes.columns) <= set(plans.tables[rule.changes.table].columns), name
+        for kind, tables in plans.kinds.items():
+            if name in tables:
+                assert rule.changes.table in tables, (kind, name)
+
+
+def test_host_and_port_thresholds_are_ordered() -> None:
+    full = _knowledge.host().storage_full
+    assert 0 < full.warning_percent < full.critical_percent <= 100
+    assert set(_knowledge.host().disk_types) <= set(_knowledge.host().storage_types.values()) | set(
+        _knowledge.host().fs_types.values()
+    )
+    assert _knowledge.ports().errors_per_s_warning > 0
+    informational = set(_knowledge.printer().informational_alert_codes)
+    assert informational <= set(_knowledge.printer().alert_codes.values())

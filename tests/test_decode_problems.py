@@ -106,7 +106,8 @@ def test_no_toner_flag_defers_to_the_empty_cartridge() -> None:
     assert [c[0] for c in _codes(reading)] == ["supply_empty"]
 
 
-def test_critical_alerts() -> None:
+def test_alerts_count_by_severity() -> None:
+    """Critical alerts are critical problems, a warning one a warning problem (mibs/printer.yaml)."""
     reading = _printer(
         "jammed",
         alerts=[
@@ -128,6 +129,7 @@ def test_critical_alerts() -> None:
         ("printer_jammed", "critical", "paper jam", ""),
         ("printer_alert", "critical", "Fuser error", "marker/markerFuserOverTemperature"),
         ("printer_door_open", "critical", "door open", ""),
+        ("printer_low_paper", "warning", "paper low", ""),
     ]
 
 
@@ -184,3 +186,16 @@ def test_a_described_enabled_port_that_is_down_is_a_problem_undescribed_or_disab
     ]
     # A printer's own network port is the printer's business (it is unreachable then), not a port problem.
     assert _codes(DeviceReading(address="192.0.2.5", kind="printer", interfaces=ports)) == []
+
+
+def test_a_port_counting_errors_steadily_is_a_warning() -> None:
+    def switch(errors_per_s: float | None, kind: str = "switch") -> DeviceReading:
+        port = Interface(
+            index=3, name="Gi0/3", admin_status="up", oper_status="up", errors_per_s=errors_per_s
+        )
+        return DeviceReading(address="192.0.2.3", kind=kind, interfaces=[port])  # type: ignore[arg-type]
+
+    assert _codes(switch(2.5)) == [("port_errors", "warning", "port Gi0/3: 2.5 errors/s", "Gi0/3")]
+    assert _codes(switch(0.5)) == []
+    assert _codes(switch(None)) == []  # first poll: no rate yet
+    assert _codes(switch(2.5, kind="printer")) == []

@@ -83,6 +83,7 @@ class Printer(_Data):
     alert_trainings: dict[int, str]
     alert_groups: dict[int, str]
     alert_codes: dict[int, str]
+    informational_alert_codes: list[str]
     power_saver: PowerSaver
     charsets: dict[int, str]
     vendor_quirks: list[VendorQuirk]
@@ -122,9 +123,21 @@ class Table(_Data):
     columns: list[int] = msgspec.field(default_factory=list)
 
 
+class Guard(_Data):
+    table: str
+    columns: list[int]
+
+
+class Cadence(_Data):
+    every: int
+    changes: Guard | None = None
+    while_rows: bool = False
+
+
 class Plans(_Data):
     tables: dict[str, Table]
     kinds: dict[str, dict[str, int]]
+    cadence: dict[str, Cadence] = msgspec.field(default_factory=dict)
 
 
 @functools.cache
@@ -185,3 +198,34 @@ class Wifi(_Data):
 def wifi() -> Wifi:
     """Access point / controller counters by vendor MIB (mibs/wifi.yaml)."""
     return load_yaml(MIBS_DIR / "wifi.yaml", Wifi)
+
+
+# --- host.yaml ------------------------------------------------------------------------------------------
+class StorageFull(_Data):
+    warning_percent: float
+    critical_percent: float
+
+
+class Host(_Data):
+    storage_types: dict[int, str]
+    fs_types: dict[int, str]
+    disk_types: list[str]
+    not_disks: list[str]
+    storage_full: StorageFull
+
+
+@functools.cache
+def host() -> Host:
+    """HOST-RESOURCES storage types and disk rules (mibs/host.yaml)."""
+    return load_yaml(MIBS_DIR / "host.yaml", Host)
+
+
+# --- ports.yaml -----------------------------------------------------------------------------------------
+class Ports(_Data):
+    errors_per_s_warning: float
+
+
+@functools.cache
+def ports() -> Ports:
+    """Thresholds of interface problems (mibs/ports.yaml)."""
+    return load_yaml(MIBS_DIR / "ports.yaml", Ports)

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from agent.decode import classification as cls
 from agent.decode._reader import Reader
+from agent.decode.host import decode_cpu_percent, decode_storage
 from agent.decode.interfaces import decode_interfaces
 from agent.decode.neighbors import decode_fdb, decode_lldp
 from agent.decode.poe import decode_poe
@@ -106,5 +107,7 @@ def decode_device(
     reading.neighbors = _guarded(reader, "neighbors", [], lambda: decode_lldp(reader, reading.interfaces))
     reading.neighbors += _guarded(reader, "fdb", [], lambda: decode_fdb(reader, reading.interfaces))
     reading.wifi = _guarded(reader, "wifi", None, lambda: decode_wifi(reader, c))
+    reading.storage = _guarded(reader, "storage", [], lambda: decode_storage(reader))
+    reading.cpu_percent = _guarded(reader, "cpu", None, lambda: decode_cpu_percent(reader))
     reading.partial = reader.partial
     return reading

@@ -26,6 +26,19 @@ def _speed(if_speed: int | None, high_speed: int | None) -> int | None:
     return if_speed
 
 
+def _octets(
+    hc: tuple[int | None, int | None], low: tuple[int | None, int | None]
+) -> tuple[tuple[int | None, int | None], int | None]:
+    """The in/out octet counters and their width: the 64-bit pair where the agent has both (RFC 2863
+    makes them mandatory above 20 Mbit/s), else the 32-bit pair; one width for both, so that a rate
+    knows where they wrap."""
+    if None not in hc:
+        return hc, 64
+    if low != (None, None):
+        return low, 32
+    return (None, None), None
+
+
 def decode_interfaces(reader: Reader) -> list[Interface]:
     """One :class:`Interface` per ifIndex seen in either table, ordered by ifIndex."""
     columns: dict[tuple[Oid, int], dict[Oid, SnmpValue]] = {}
@@ -53,8 +66,11 @@ def decode_interfaces(reader: Reader) -> list[Interface]:
     for index in sorted(indexes):
         descr = txt(IF_ENTRY, 2, index, "ifDescr")
         last_change = num(IF_ENTRY, 9, index, "ifLastChange")
-        hc_in = num(IFX_ENTRY, 6, index, "ifHCInOctets")
-        hc_out = num(IFX_ENTRY, 10, index, "ifHCOutOctets")
+        discontinuity = num(IFX_ENTRY, 19, index, "ifCounterDiscontinuityTime")
+        octets, bits = _octets(
+            (num(IFX_ENTRY, 6, index, "ifHCInOctets"), num(IFX_ENTRY, 10, index, "ifHCOutOctets")),
+            (num(IF_ENTRY, 10, index, "ifInOctets"), num(IF_ENTRY, 16, index, "ifOutOctets")),
+        )
         out.append(
             Interface(
                 index=index[0],
@@ -67,12 +83,14 @@ def decode_interfaces(reader: Reader) -> list[Interface]:
                 speed_bps=_speed(
                     num(IF_ENTRY, 5, index, "ifSpeed"), num(IFX_ENTRY, 15, index, "ifHighSpeed")
                 ),
-                in_octets=hc_in if hc_in is not None else num(IF_ENTRY, 10, index, "ifInOctets"),
-                out_octets=hc_out if hc_out is not None else num(IF_ENTRY, 16, index, "ifOutOctets"),
+                in_octets=octets[0],
+                out_octets=octets[1],
+                octets_counter_bits=bits,
                 in_errors=num(IF_ENTRY, 14, index, "ifInErrors"),
                 out_errors=num(IF_ENTRY, 20, index, "ifOutErrors"),
                 in_discards=num(IF_ENTRY, 13, index, "ifInDiscards"),
                 last_change_s=None if last_change is None else last_change / 100,
+                counter_discontinuity_s=None if discontinuity is None else discontinuity / 100,
             )
         )
     return out
