@@ -232,14 +232,15 @@ class Ingestor:
 
     async def check_liveness(self) -> None:
         """Open ``school_offline`` for every school whose agents fell silent (and close it for the
-        others), and open the tickets that have become due meanwhile (the school morning came, a silence
-        ended); run periodically."""
+        others), open the tickets that have become due meanwhile (the school morning came, a silence
+        ended) and escalate those nobody acknowledged in time; run periodically."""
         agents = await self._store.list_agents()
         for school in sorted({a.school for a in agents}):
             async with self._locks.setdefault(school, asyncio.Lock()):
                 await self._check_school(school, agents)
                 if not await self._offline_problems(school):
                     await self._lifecycle.catch_up(school, self._clock())
+                await self._lifecycle.escalate(school, self._clock())
 
     async def _offline_problems(self, school: str) -> list[ProblemRecord]:
         return [

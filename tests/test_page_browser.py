@@ -1,7 +1,8 @@
 """The helpdesk pages in a real browser: Debian's headless Chromium, driven by chromedriver.
 
 The collector holds a school whose devices carry hostile names; the browser walks the overview, the
-school's page and a ticket's page, then silences a problem with the page's own button. Escaping is
+school's page and a ticket's page, then silences a problem and acknowledges its ticket with the pages'
+own forms. Escaping is
 checked where it matters, in the DOM the browser built: no injected element exists and no injected
 script ran.
 """
@@ -67,7 +68,8 @@ def click_and_wait(driver: webdriver.Chrome, element: WebElement) -> None:
 
 
 def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, object]:
-    """What a helpdesk person does: overview -> school -> ticket -> school -> silence the jam for 2 h."""
+    """What a helpdesk person does: overview -> school -> ticket -> school -> silence the jam for 2 h,
+    then acknowledge the ticket."""
     seen: dict[str, object] = {}
     driver.get(f"{url}/")
     seen["overview_state"] = driver.find_element(By.CSS_SELECTOR, "[data-state]").text
@@ -81,6 +83,7 @@ def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, object]:
     rows = driver.find_elements(By.XPATH, "//tr[td[contains(., 'printer_jammed')]]")
     seen["jam_rows"] = len(rows)
     click_and_wait(driver, rows[0].find_element(By.XPATH, ".//a[starts-with(@href, '/tickets/')]"))
+    ticket_url = driver.current_url
     seen["ticket_state"] = driver.find_element(By.ID, "ticket-state").text
     seen["history"] = [td.text for td in driver.find_elements(By.TAG_NAME, "td")]
     driver.get(school_url)
@@ -88,6 +91,10 @@ def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, object]:
     click_and_wait(driver, row.find_element(By.XPATH, ".//button[@value='2']"))
     seen["after_url"] = driver.current_url
     seen["after_cells"] = [td.text for td in driver.find_elements(By.TAG_NAME, "td")]
+    driver.get(ticket_url)
+    driver.find_element(By.NAME, "by").send_keys("Anna <helpdesk>")
+    click_and_wait(driver, driver.find_element(By.XPATH, "//button[text()='acknowledge']"))
+    seen["acked_history"] = [td.text for td in driver.find_elements(By.TAG_NAME, "td")]
     return seen
 
 
@@ -120,6 +127,8 @@ async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser:
     assert "opened" in seen["history"]
     assert str(seen["after_url"]).endswith("/schools/bbg"), "the button leads back to the school"
     assert "silenced from the page for 2 h" in seen["after_cells"]
+    assert "acknowledged" in seen["acked_history"]
+    assert "Acknowledged by Anna <helpdesk>." in seen["acked_history"], "shown as text, escaped"
     assert [(s["device"], s["code"], s["ends_at"] - s["starts_at"]) for s in silences] == [
         ("pr-lz", "printer_jammed", 7200.0)
     ]

@@ -161,7 +161,19 @@ class RulesFile(_Strict):
     #: leaves closing to a person.
     on_recovery: Literal["resolve", "note"] = "resolve"
     rate_limit: RateLimit | None = None
+    #: An open ticket nobody acknowledged within this time (counted from its opening) gets an
+    #: escalation note, once, during the school's hours; None: no escalation.
+    escalate_after: str | float | None = None
     rules: list[Rule] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.escalate_after is not None:
+            parse_duration(self.escalate_after)
+
+    @property
+    def escalate_after_s(self) -> float | None:
+        """``escalate_after`` in seconds."""
+        return None if self.escalate_after is None else parse_duration(self.escalate_after)
 
     def rule_for(self, code: str, kind: str) -> Rule:
         """The first matching rule, else the default (a ticket right away, in school hours only)."""

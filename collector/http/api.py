@@ -9,7 +9,7 @@ import msgspec
 from aiohttp import web
 
 from collector.http.context import CONTEXT
-from collector.store.base import EventRecord, ProblemRecord, TicketRecord, TicketState
+from collector.store.base import EventRecord, ProblemRecord, Store, TicketNote, TicketRecord, TicketState
 
 #: The most events one request returns; ``limit`` may ask for fewer.
 MAX_EVENTS = 10_000
@@ -106,6 +106,40 @@ async def get_ticket(request: web.Request) -> web.Response:
     if ticket is None:
         return _json({"error": f"no ticket {raw!r}"}, status=404)
     return _json(ticket_json(ticket, history=True))
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    """``POST /api/v1/tickets/{id}/ack`` ``{"by": "anna"}``: a person takes the ticket on, which stops
+    its escalation. 404 for an unknown ticket, 409 for a resolved one."""
+    ctx = request.app[CONTEXT]
+    raw = request.match_info["id"]
+    try:
+        by = msgspec.json.decode(await request.read(), type=_Ack).by.strip()
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        return _json({"error": f'expected {{"by": "name"}}: {err}'}, status=400)
+    if not by:
+        return _json({"error": "`by` names who takes the ticket on"}, status=400)
+    status, ticket = await acknowledge_ticket(ctx.store, raw, by, ctx.clock())
+    if ticket is None:
+        return _json({"error": f"no open ticket {raw!r}"}, status=status)
+    return _json(ticket_json(ticket, history=True))
+
+
+class _Ack(msgspec.Struct, forbid_unknown_fields=True):
+    by: str
+
+
+async def acknowledge_ticket(
+    store: Store, raw_id: str, by: str, now: float
+) -> tuple[int, TicketRecord | None]:
+    """Record that ``by`` took an open ticket on; (200, ticket), or (404/409, None)."""
+    ticket = await store.get_ticket(int(raw_id)) if raw_id.isdigit() else None
+    if ticket is None:
+        return 404, None
+    if ticket.state != "open":
+        return 409, None
+    await store.add_ticket_note(ticket.id, TicketNote(now, "acknowledged", f"Acknowledged by {by}."))
+    return 200, await store.get_ticket(ticket.id)
 
 
 async def list_devices(request: web.Request) -> web.Response:

@@ -92,6 +92,7 @@ def create_app(
     app.router.add_delete("/api/v1/silences/{id}", alerts.delete_silence)
     app.router.add_get("/api/v1/tickets", api.list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", api.get_ticket)
+    app.router.add_post("/api/v1/tickets/{id}/ack", api.acknowledge)
     app.router.add_get("/api/v1/devices", api.list_devices)
     app.router.add_get("/api/v1/events", api.list_events)
     app.router.add_get("/healthz", api.healthz)
@@ -100,6 +101,7 @@ def create_app(
     app.router.add_get("/schools/{id}", page.school_page)
     app.router.add_get("/tickets/{id}", page.ticket_page)
     app.router.add_post("/silences", page.silence_form)
+    app.router.add_post("/tickets/{id}/ack", page.ack_form)
     return app
 
 

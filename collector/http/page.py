@@ -15,6 +15,7 @@ from html import escape
 
 from aiohttp import web
 
+from collector.http.api import acknowledge_ticket
 from collector.http.context import CONTEXT
 from collector.silences import Silence
 from collector.store.base import DeviceRecord, ProblemRecord, School, TicketRecord
@@ -213,8 +214,18 @@ def render_school(
     )
 
 
+def _ack_form(ticket: TicketRecord) -> str:
+    """Take an open ticket on (stops its escalation); nothing to do for a resolved one."""
+    if ticket.state != "open":
+        return ""
+    return (
+        f'<form method="post" action="/tickets/{ticket.id}/ack">'
+        '<label>Name <input name="by" required></label> <button type="submit">acknowledge</button></form>'
+    )
+
+
 def render_ticket(ticket: TicketRecord, now: float) -> str:
-    """``/tickets/{id}``: the ticket, its body and its history."""
+    """``/tickets/{id}``: the ticket, its body, its history, and the acknowledge form."""
     history = [
         _row(escape(when(n.at)), escape(n.kind), f"<pre>{escape(n.text)}</pre>") for n in ticket.history
     ]
@@ -225,6 +236,7 @@ def render_ticket(ticket: TicketRecord, now: float) -> str:
             f"{escape(ticket.priority)} &middot; assignee {escape(ticket.assignee or 'none')} &middot; "
             f'school <a href="/schools/{escape(ticket.school, quote=True)}">{escape(ticket.school)}</a></p>',
             f"<pre>{escape(ticket.body)}</pre>",
+            _ack_form(ticket),
             "<h2>History</h2>",
             _table(["When", "What", "Text"], history, "No history."),
         ],
@@ -271,6 +283,21 @@ async def ticket_page(request: web.Request) -> web.Response:
     if ticket is None:
         raise web.HTTPNotFound(text=f"no ticket {raw!r}")
     return web.Response(text=render_ticket(ticket, ctx.clock()), content_type="text/html", charset="utf-8")
+
+
+async def ack_form(request: web.Request) -> web.Response:
+    """``POST /tickets/{id}/ack`` from the ticket page: acknowledge, then back to the ticket."""
+    ctx = request.app[CONTEXT]
+    by = str((await request.post()).get("by", "")).strip()
+    if not by:
+        raise web.HTTPBadRequest(text="a name is required")
+    raw = request.match_info["id"]
+    status, ticket = await acknowledge_ticket(ctx.store, raw, by, ctx.clock())
+    if ticket is None:
+        if status == 404:
+            raise web.HTTPNotFound(text=f"no ticket {raw!r}")
+        raise web.HTTPConflict(text="the ticket is resolved")
+    raise web.HTTPSeeOther(f"/tickets/{ticket.id}")
 
 
 async def silence_form(request: web.Request) -> web.Response:

@@ -157,7 +157,8 @@ class TicketNote:
     """One entry of a ticket's history."""
 
     at: float
-    kind: Literal["opened", "note", "resolved", "reopened"]
+    #: ``acknowledged``: a person took the ticket on (the page or the API); it stops escalation.
+    kind: Literal["opened", "note", "resolved", "reopened", "acknowledged"]
     text: str
 
 

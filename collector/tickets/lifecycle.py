@@ -22,7 +22,7 @@ from collector.alerting.calendar import SchoolCalendar
 from collector.alerting.policy import IMMEDIATE_RULES, Calendars, RulesFile, ticket_priority, ticket_timing
 from collector.alerting.reconcile import ProblemChanges
 from collector.silences import silencing
-from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord, School, Store
+from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord, School, Store, TicketRecord
 from collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,18 @@ def resolve_note(problem: ProblemRecord) -> str:
     """The closing note of an automatically resolved ticket."""
     assert problem.resolved_at is not None
     return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
+
+
+#: How an escalation note starts; a ticket whose history has one is not escalated again.
+ESCALATED = "Escalated:"
+
+
+def escalation_note(ticket: TicketRecord, after_s: float) -> str:
+    """The note that escalates a ticket nobody acknowledged in time."""
+    return (
+        f"{ESCALATED} nobody acknowledged this ticket within {after_s / 3600:g} h "
+        f"(open since {_when(ticket.opened_at)}). Please take it on or pass it to the campus manager."
+    )
 
 
 def reopen_note(problem: ProblemRecord) -> str:
@@ -180,6 +192,23 @@ class TicketLifecycle:
         devices = {d.device: d for d in await self._store.list_devices(school=school)}
         for problem in waiting:
             await self._open_ticket(problem, devices.get(problem.key.device), now)
+
+    async def escalate(self, school: str, now: float) -> int:
+        """Note the school's open tickets that nobody acknowledged by the deadline (once each, in school
+        hours: escalating to an empty building helps no one); returns how many were escalated."""
+        after = self._rules.escalate_after_s
+        if after is None or not self._calendar_of(school).in_school_hours(now):
+            return 0
+        escalated = 0
+        for listed in await self._store.list_tickets(state="open", school=school):
+            ticket = await self._store.get_ticket(listed.id) if now - listed.opened_at >= after else None
+            if ticket is None or any(
+                n.kind == "acknowledged" or n.text.startswith(ESCALATED) for n in ticket.history
+            ):
+                continue
+            await self._note(str(ticket.id), escalation_note(ticket, after))
+            escalated += 1
+        return escalated
 
     async def decide(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> Decision:
         """Whether ``problem`` is due its ticket at ``now``: rules, calendar, silences, rate limit."""
