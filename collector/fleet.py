@@ -24,10 +24,20 @@ from datetime import UTC, date, datetime
 from campuswatch.report import DeviceReading, Heartbeat, Supply
 from collector.alerting.rules import STATUS_CODES
 from collector.forecast import SchoolDays, describe, school_days_left, weekdays
-from collector.store.base import AgentRecord, DeviceRecord, ProblemKey, ProblemRecord, School, SupplyLevel
+from collector.store.base import (
+    AgentRecord,
+    DeviceRecord,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    SupplyLevel,
+    TicketRecord,
+)
 
-#: Severities that problems (and so tickets) have; each school shows a 0 for each, so panels are never empty.
+#: Severities that problems have; each school shows a 0 for each (and each priority), so panels are never empty.
 SEVERITIES = ("critical", "warning")
+#: Ticket priorities (the rules weigh a problem's severity by its impact and the school's hours).
+PRIORITIES = ("urgent", "high", "normal", "low")
 #: Upper bounds of the fault-to-ticket histogram: debounce (minutes) up to a school's offline backlog (days).
 FAULT_TO_TICKET_BUCKETS_S = (
     30.0,
@@ -148,11 +158,9 @@ AGENT_OUTBOX = Family(
 )
 AGENT_UPTIME = Family("campuswatch_agent_uptime_seconds", "gauge", "Agent uptime at its last heartbeat")
 PROBLEMS_OPEN = Family("campuswatch_problems_open", "gauge", "Open problems")
-TICKETS_OPEN = Family("campuswatch_tickets_open", "gauge", "Open problems that have a ticket")
+TICKETS_OPEN = Family("campuswatch_tickets_open", "gauge", "Open tickets of the built-in ticket store")
 TICKETS_OLDEST = Family(
-    "campuswatch_tickets_oldest_open_timestamp_seconds",
-    "gauge",
-    "When the problem behind the oldest open ticket began",
+    "campuswatch_tickets_oldest_open_timestamp_seconds", "gauge", "When the oldest open ticket was opened"
 )
 FAULT_TO_TICKET = Family(
     "campuswatch_fault_to_ticket_seconds",
@@ -337,6 +345,15 @@ class SupplyDay:
     levels: list[tuple[int, float]]
 
 
+@dataclass(frozen=True)
+class OpenTicket:
+    """What the view keeps of an open ticket."""
+
+    school: str
+    priority: str
+    opened_at: float
+
+
 @dataclass
 class AgentView:
     """What the view knows of an agent: its school, last report and last heartbeat's details."""
@@ -381,6 +398,8 @@ class FleetState:
         self._supplies: dict[tuple[str, str, int], SupplyHistory] = {}
         self._supply_names: dict[tuple[str, str, int], str] = {}
         self._problems: dict[int, OpenProblem] = {}
+        #: Open tickets of the built-in store (the helpdesk's truth: a ticket may outlive its problem).
+        self._tickets: dict[int, OpenTicket] = {}
         self._to_ticket_buckets = [0] * len(FAULT_TO_TICKET_BUCKETS_S)
         self._to_ticket_sum = 0.0
         self._to_ticket_count = 0
@@ -479,6 +498,13 @@ class FleetState:
         self._to_ticket_sum += delay
         self._to_ticket_count += 1
 
+    def note_ticket_record(self, ticket: TicketRecord) -> None:
+        """A ticket of the built-in store as it is now (created, loaded, resolved or reopened)."""
+        if ticket.state == "open":
+            self._tickets[ticket.id] = OpenTicket(ticket.school, ticket.priority, ticket.opened_at)
+        else:
+            self._tickets.pop(ticket.id, None)
+
     # -- reading
     def now(self) -> float:
         """The collector's clock."""
@@ -548,26 +574,19 @@ class FleetState:
         problems: Counter[tuple[str, str]] = Counter(
             (p.record.key.school, p.record.severity) for p in self._problems.values()
         )
-        tickets: Counter[tuple[str, str]] = Counter(
-            (p.record.key.school, p.record.severity) for p in self._problems.values() if p.has_ticket
-        )
+        tickets: Counter[tuple[str, str]] = Counter((t.school, t.priority) for t in self._tickets.values())
         oldest: dict[tuple[str, str], float] = {}
-        for p in self._problems.values():
-            if p.has_ticket:
-                k = (p.record.key.school, p.record.severity)
-                oldest[k] = min(oldest.get(k, math.inf), p.record.opened_at)
-        keys = sorted({(s, sev) for s in schools for sev in SEVERITIES} | problems.keys())
+        for t in self._tickets.values():
+            oldest[(t.school, t.priority)] = min(oldest.get((t.school, t.priority), math.inf), t.opened_at)
         yield PROBLEMS_OPEN.header()
-        yield from (
-            sample(PROBLEMS_OPEN.name, labels(school=s, severity=v), problems[(s, v)]) for s, v in keys
-        )
+        for s, v in sorted({(s, v) for s in schools for v in SEVERITIES} | problems.keys()):
+            yield sample(PROBLEMS_OPEN.name, labels(school=s, severity=v), problems[(s, v)])
         yield TICKETS_OPEN.header()
-        yield from (sample(TICKETS_OPEN.name, labels(school=s, severity=v), tickets[(s, v)]) for s, v in keys)
+        for s, v in sorted({(s, v) for s in schools for v in PRIORITIES} | tickets.keys()):
+            yield sample(TICKETS_OPEN.name, labels(school=s, priority=v), tickets[(s, v)])
         yield TICKETS_OLDEST.header()
-        yield from (
-            sample(TICKETS_OLDEST.name, labels(school=s, severity=v), at)
-            for (s, v), at in sorted(oldest.items())
-        )
+        for (s, v), at in sorted(oldest.items()):
+            yield sample(TICKETS_OLDEST.name, labels(school=s, priority=v), at)
 
     def _histogram_lines(self) -> Iterator[str]:
         name = FAULT_TO_TICKET.name

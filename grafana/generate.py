@@ -337,8 +337,8 @@ TICKETS = Dashboard(
     description="What the helpdesk has open, for how long, and how fast a fault becomes a ticket.",
     panels=(
         Panel(
-            "Open tickets by severity",
-            (q("sum by (severity) (campuswatch_tickets_open)", "{{severity}}"),),
+            "Open tickets by priority",
+            (q("sum by (priority) (campuswatch_tickets_open)", "{{priority}}"),),
             "stat",
             width=8,
             instant=True,
@@ -371,7 +371,7 @@ TICKETS = Dashboard(
         ),
         Panel(
             "Open tickets over time",
-            (q("sum by (severity) (campuswatch_tickets_open)", "{{severity}}"),),
+            (q("sum by (priority) (campuswatch_tickets_open)", "{{priority}}"),),
             width=12,
         ),
         Panel(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from collector.store.base import (
     ProblemRecord,
     School,
     SupplyLevel,
+    TicketRecord,
 )
 from collector.store.sqlite import SqliteStore
 from collector.store.tracking import TrackingStore
@@ -141,12 +143,28 @@ def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
     assert value(fleet, "campuswatch_fault_to_ticket_seconds_bucket", le="120.0") == 1
     assert value(fleet, "campuswatch_fault_to_ticket_seconds_count") == 1
     assert value(fleet, "campuswatch_fault_to_ticket_seconds_sum") == 70
-    assert value(fleet, "campuswatch_tickets_open", school="bbg", severity="critical") == 1
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 1
     assert value(fleet, "campuswatch_problems_open", school="bbg", severity="warning") == 0
     fleet.note_problem(
         ProblemRecord(1, key, "resolved", "critical", "not reachable", MONDAY_NOON + 120, MONDAY_NOON + 300)
     )
-    assert value(fleet, "campuswatch_tickets_open", school="bbg", severity="critical") == 0
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 0
+
+
+def test_open_tickets_are_counted_by_school_and_priority_until_resolved() -> None:
+    fleet = FleetState(offline_after_s=180)
+    fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+    ticket = TicketRecord(
+        7, "bbg/pr1/unreachable/", "bbg", "pr1", "unreachable", "t", "b", "high", None, "open", 100.0, None
+    )
+    fleet.note_ticket_record(ticket)
+    oldest = "campuswatch_tickets_oldest_open_timestamp_seconds"
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="high") == 1
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="urgent") == 0
+    assert value(fleet, oldest, school="bbg", priority="high") == 100
+    fleet.note_ticket_record(replace(ticket, state="resolved", resolved_at=200.0))
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="high") == 0
+    assert value(fleet, oldest, school="bbg", priority="high") is None
 
 
 def test_agents_and_schools_are_up_while_they_report() -> None:

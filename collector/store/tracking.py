@@ -25,6 +25,9 @@ from collector.store.base import (
     School,
     Store,
     StoredBatch,
+    TicketNote,
+    TicketRecord,
+    TicketState,
 )
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ class TrackingStore:
 
     async def load(self) -> None:
         """Fill the view from the store: schools, agents, supply histories, devices with their readings,
-        open problems."""
+        open problems and open tickets."""
         self.fleet.set_schools(await self.inner.list_schools())
         for agent in await self.inner.list_agents():
             self.fleet.note_agent(agent)
@@ -64,6 +67,8 @@ class TrackingStore:
             )
         for problem in await self.inner.list_open_problems():
             self.fleet.note_problem(problem)
+        for ticket in await self.inner.list_tickets(state="open"):
+            self.fleet.note_ticket_record(ticket)
 
     def __getattr__(self, name: str) -> Any:
         # Reads, and writes the view does not show, go straight to the real store: a method added to the
@@ -124,3 +129,38 @@ class TrackingStore:
         """Remember a problem's ticket: the time from its fault to this ticket is measured now."""
         await self.inner.set_problem_ticket(problem_id, ticket_ref)
         self.fleet.note_ticket(problem_id)
+
+    async def create_ticket(
+        self,
+        *,
+        dedup_key: str,
+        school: str,
+        device: str | None,
+        problem_code: str,
+        title: str,
+        body: str,
+        priority: str,
+        assignee: str | None,
+        at: float,
+    ) -> TicketRecord:
+        """Create a ticket in the built-in store (or return the open one with its dedup key)."""
+        ticket = await self.inner.create_ticket(
+            dedup_key=dedup_key,
+            school=school,
+            device=device,
+            problem_code=problem_code,
+            title=title,
+            body=body,
+            priority=priority,
+            assignee=assignee,
+            at=at,
+        )
+        self.fleet.note_ticket_record(ticket)
+        return ticket
+
+    async def set_ticket_state(self, ticket_id: int, state: TicketState, note: TicketNote) -> None:
+        """Resolve or reopen a ticket."""
+        await self.inner.set_ticket_state(ticket_id, state, note)
+        ticket = await self.inner.get_ticket(ticket_id)
+        if ticket is not None:
+            self.fleet.note_ticket_record(ticket)
