@@ -90,6 +90,19 @@ def resolve_note(problem: ProblemRecord) -> str:
     return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
 
 
+#: The closing note of a ticket found open although its problem is not (a lost resolve, set right).
+RECONCILED_NOTE = "Resolved automatically: its problem is no longer open (found by the periodic check)."
+
+
+def recovered_note(problem: ProblemRecord) -> str:
+    """The note on recovery when the rules leave closing the ticket to a person (``on_recovery: note``)."""
+    assert problem.resolved_at is not None
+    return (
+        f"Recovered: no longer seen at {_when(problem.resolved_at)} ({problem.summary}). "
+        "Close the ticket when you have checked."
+    )
+
+
 #: How an escalation note starts; a ticket whose history has one is not escalated again.
 ESCALATED = "Escalated:"
 
@@ -185,8 +198,16 @@ class TicketLifecycle:
             await self._resolve(problem, at)
 
     async def catch_up(self, school: str, now: float) -> None:
-        """Open the tickets that open problems of ``school`` are waiting for and are due by now."""
-        waiting = [p for p in await self._store.list_open_problems(school=school) if p.ticket_ref is None]
+        """Bring the school's tickets in line with its problems: open the tickets that open problems are
+        waiting for and are due by now, and resolve open tickets whose problem is no longer open (a
+        resolve that was lost, say in a crash between the two writes, cannot leave one open forever)."""
+        open_problems = await self._store.list_open_problems(school=school)
+        if self._rules.on_recovery == "resolve":
+            keys = {p.key.dedup_key for p in open_problems}
+            for ticket in await self._store.list_tickets(state="open", school=school):
+                if ticket.dedup_key not in keys:
+                    await self._resolve_ticket(str(ticket.id), RECONCILED_NOTE)
+        waiting = [p for p in open_problems if p.ticket_ref is None]
         if not waiting:
             return
         devices = {d.device: d for d in await self._store.list_devices(school=school)}
@@ -228,7 +249,7 @@ class TicketLifecycle:
         limit = self._rules.rate_limit
         if limit is not None:
             since = now - limit.per_s
-            recent = [t for t in await self._store.list_tickets(school=key.school) if t.opened_at >= since]
+            recent = [t for t in await self._store.list_tickets(school=key.school) if t.opened_at > since]
             if len(recent) >= limit.tickets:
                 return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
         return Decision(True, priority)
@@ -238,17 +259,17 @@ class TicketLifecycle:
         log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
         if resolved.ticket_ref is None:
             return
+        if self._rules.on_recovery == "note":
+            await self._note(resolved.ticket_ref, recovered_note(resolved))
+        else:
+            await self._resolve_ticket(resolved.ticket_ref, resolve_note(resolved))
+
+    async def _resolve_ticket(self, ref: str, text: str) -> None:
         try:
-            if self._rules.on_recovery == "note":
-                await self._sink.note(
-                    resolved.ticket_ref, resolve_note(resolved).replace("Resolved", "Recovered")
-                )
-            else:
-                await self._sink.resolve(resolved.ticket_ref, resolve_note(resolved))
+            await self._sink.resolve(ref, text)
         except TicketSinkError as err:
             log.warning(
-                "ticket not resolved",
-                extra={"sink": self._sink.name, "ticket": resolved.ticket_ref, "error": str(err)},
+                "ticket not resolved", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
             )
 
     async def _note(self, ref: str, text: str) -> None:
