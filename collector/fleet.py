@@ -516,7 +516,8 @@ class FleetState:
         history = self._supplies.get(key)
         if history is None or history.days_left is None:
             return None
-        return self._supply_names[key], history.days_left
+        # A supply known only from the stored history (its device not read since) is named by its index.
+        return self._supply_names.get(key, f"supply {supply_index}"), history.days_left
 
     def supply_forecast_text(self, key: ProblemKey) -> str | None:
         """For a supply's problem (its subject is the supply index), what a ticket says of its future."""
