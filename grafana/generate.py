@@ -551,7 +551,7 @@ def _templating(dashboard: Dashboard) -> list[dict[str, Any]]:
                 "type": "query",
                 "datasource": DATASOURCE,
                 "definition": definition,
-                "query": {"query": definition, "refId": "school"},
+                "query": definition,
                 "refresh": 2,
                 "sort": 1,
                 "multi": multi,
