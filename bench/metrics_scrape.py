@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 
 from collector.testing import running_collector
+from tests.e2e import wait_for
 from tests.fleet import CITY_SCHOOL, Fleet
 from tests.prometheus import PrometheusServer
 
@@ -73,7 +74,7 @@ def prometheus_figures(url: str, tmp: Path, scrapes: int) -> tuple[float, float]
             result = prom.query(f"count_over_time(scrape_duration_seconds{window})")
             return bool(result) and float(result[0]["value"][1]) >= scrapes
 
-        prom.wait_for(count, timeout_s=10 * scrapes + 60)
+        wait_for(count, 10 * scrapes + 60, f"{scrapes} scrapes")
         duration = prom.query(f"quantile_over_time(0.5, scrape_duration_seconds{window})")
         samples = prom.query("scrape_samples_scraped")
         return float(duration[0]["value"][1]), float(samples[0]["value"][1])

@@ -4,33 +4,25 @@ Started on a free loopback port with its own config and TSDB in a temporary fold
 its HTTP API as Grafana does::
 
     with PrometheusServer(config, tmp_dir) as prom:
-        prom.wait_for(lambda: prom.query('up{job="x"}'))
         prom.query("sum(campuswatch_device_up)")  # -> the result list of /api/v1/query
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
+from tests.e2e import free_tcp_port, serving, wait_for
+
 REPO = Path(__file__).resolve().parents[1]
-T = TypeVar("T")
-
-
-def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrometheusError(Exception):
@@ -65,7 +57,7 @@ class PrometheusServer:
             stderr=subprocess.STDOUT,
         )
         try:
-            self.wait_for(self._ready, timeout_s=self.start_timeout_s)
+            wait_for(self._ready, self.start_timeout_s, "prometheus to be ready")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -86,11 +78,7 @@ class PrometheusServer:
         if self._proc is not None and self._proc.poll() is not None:
             log = (self.workdir / "prometheus.log").read_text(errors="replace")
             raise PrometheusError(f"prometheus exited with {self._proc.returncode}:\n{log}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        return serving(f"{self.url}/-/ready")
 
     def api(self, path: str, **params: str | float) -> Any:
         """GET ``/api/v1/<path>`` and return its ``data``; raises :class:`PrometheusError` on an error."""
@@ -116,14 +104,3 @@ class PrometheusServer:
         end = time.time()
         data = self.api("query_range", query=expr, start=end - seconds, end=end, step=step_s)
         return list(data["result"])
-
-    def wait_for(self, condition: Callable[[], T], *, timeout_s: float = 30.0) -> T:
-        """Poll ``condition`` until it returns something true, then return it."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = condition()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise PrometheusError(f"condition not met within {timeout_s} s")
-            time.sleep(0.25)

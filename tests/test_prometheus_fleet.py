@@ -24,8 +24,9 @@ import pytest_asyncio
 import yaml
 
 from collector.testing import RunningCollector, running_collector
+from tests.e2e import free_tcp_port, wait_for
 from tests.fleet import Fleet, FleetPlan, school_id
-from tests.prometheus import REPO, PrometheusServer, free_tcp_port
+from tests.prometheus import REPO, PrometheusServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -104,7 +105,7 @@ async def scrapes(prom: PrometheusServer, count: int) -> None:
         return float(result[0]["value"][1]) if result else 0.0
 
     target = scraped() + count
-    await asyncio.to_thread(prom.wait_for, lambda: scraped() >= target, timeout_s=60)
+    await asyncio.to_thread(wait_for, lambda: scraped() >= target, 60, f"{count} more scrapes")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -167,7 +168,7 @@ async def test_every_panel_query_returns_data(stack: Stack, query: PanelQuery) -
 @pytest.mark.parametrize("rule", list(rules("record")), ids=lambda r: r["record"])
 async def test_every_recording_rule_is_recorded_by_prometheus(stack: Stack, rule: dict[str, Any]) -> None:
     prom = stack.prometheus
-    recorded = await asyncio.to_thread(prom.wait_for, lambda: prom.query(rule["record"]), timeout_s=20)
+    recorded = await asyncio.to_thread(wait_for, lambda: prom.query(rule["record"]), 20, rule["record"])
     assert all(r["metric"]["__name__"] == rule["record"] for r in recorded)
     assert prom.query(rule["expr"]), f"{rule['record']}: its expression returns nothing"
 
@@ -180,7 +181,7 @@ async def test_every_alert_fires_on_the_simulated_fleet(stack: Stack, rule: dict
     def active() -> list[dict[str, Any]]:
         return [a for a in prom.api("alerts")["alerts"] if a["labels"]["alertname"] == rule["alert"]]
 
-    alerts = await asyncio.to_thread(prom.wait_for, active, timeout_s=20)
+    alerts = await asyncio.to_thread(wait_for, active, 20, f"alert {rule['alert']}")
     # Pending until its `for` has passed; the collector files it under the school it names.
     assert {a["state"] for a in alerts} <= {"pending", "firing"}
     if rule["alert"] != "CampuswatchCollectorDown":
