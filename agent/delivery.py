@@ -70,7 +70,8 @@ class SenderStats:
     duplicates: int = 0
     batches_ok: int = 0
     parked: int = 0
-    #: Failed attempts by reason: ``connection``, ``tls``, ``timeout``, ``http_5xx``, ``http_401``, ``bad_ack``, ...
+    #: Failed attempts by reason: ``connection``, ``tls``, ``timeout``, ``http_5xx``, ``http_401``, ``bad_ack``,
+    #: ``internal`` (an unexpected error in the agent itself), ...
     failures: dict[str, int] = field(default_factory=dict)
     last_success_at: float | None = None
 
@@ -147,7 +148,14 @@ class Sender:
                 timeout=self._timeout, connector=aiohttp.TCPConnector(ssl=self._ssl_context())
             ) as session:
                 while not self._stopping.is_set():
-                    await self._step(session)
+                    try:
+                        await self._step(session)
+                    except Exception:
+                        # A bug or a broken outbox row must not end delivery silently while polls go on
+                        # queueing behind it: say so, count it, and try again after a backoff.
+                        self.stats.fail("internal")
+                        log.exception("delivery failed unexpectedly; will retry")
+                        await self._wait_any(self._stopping, timeout=self._backoff.next_delay())
                 await self._drain(session)
         finally:
             self._outbox.remove_listener(wake)
@@ -195,6 +203,9 @@ class Sender:
                         break
         except TimeoutError:
             pass
+        except Exception:
+            self.stats.fail("internal")
+            log.exception("delivery failed unexpectedly while stopping")
         depth = self._outbox.stats().depth
         if depth:
             log.warning("sender stopped with events still queued", extra={"outbox_depth": depth})
