@@ -1,9 +1,8 @@
 """The fleet as Prometheus sees it: an in-memory view kept in step with what the collector stores.
 
 A scrape of 50,000 devices must not query SQLite nor build half a million metric objects. So each
-device's samples are rendered to exposition lines once, when its poll is stored (a few per minute per
-device), and a scrape only concatenates them per metric family. Label values are escaped at that
-moment, once. The counts over schools, agents, problems and tickets are small and computed at scrape
+device's samples are rendered (``collector.exposition``) when its poll is stored, and a scrape only
+joins them. The counts over schools, agents, problems and tickets are small and computed at scrape
 time from the same view, with the collector's clock (an agent is up if it reported recently).
 
 :class:`FleetState` is fed by :class:`collector.store.tracking.TrackingStore`, which forwards every
@@ -17,12 +16,31 @@ import math
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from campuswatch.report import DeviceReading, Heartbeat, Supply
 from collector.alerting.rules import STATUS_CODES
+from collector.exposition import (
+    AGENT_INFO,
+    AGENT_LAST_REPORT,
+    AGENT_OUTBOX,
+    AGENT_UP,
+    AGENT_UPTIME,
+    FAULT_TO_TICKET,
+    PROBLEMS_OPEN,
+    SCHOOL_INFO,
+    SCHOOL_UP,
+    TICKETS_OLDEST,
+    TICKETS_OPEN,
+    Family,
+    Lines,
+    device_lines,
+    labels,
+    sample,
+    supply_names,
+)
 from collector.forecast import SchoolDays, describe, school_days_left, weekdays
 from collector.store.base import (
     AgentRecord,
@@ -56,146 +74,6 @@ SUPPLY_CODES = frozenset({"supply_low", "supply_empty", "waste_near_full", "wast
 #: Calendar days of daily levels kept per supply for forecasts: more than the forecast's window of 30
 #: school days in term time; after the summer holidays a supply starts afresh.
 HISTORY_DAYS = 60
-
-
-@dataclass(frozen=True)
-class Family:
-    """A metric family: its name as exposed (counters end in ``_total``), type and help."""
-
-    name: str
-    type: str
-    help: str
-
-    def header(self) -> str:
-        """The HELP and TYPE lines."""
-        return f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.type}"
-
-
-# Per-device families, in exposition order; a device's rendered lines point into this tuple.
-DEVICE_INFO = Family(
-    "campuswatch_device_info", "gauge", "Device identity: kind, vendor, model, label; always 1"
-)
-DEVICE_UP = Family("campuswatch_device_up", "gauge", "1 if the device's last poll succeeded")
-DEVICE_LAST_SEEN = Family(
-    "campuswatch_device_last_seen_timestamp_seconds", "gauge", "When the device last answered a poll"
-)
-SUPPLY_LEVEL = Family(
-    "campuswatch_printer_supply_level_ratio",
-    "gauge",
-    "Printer supply level 0..1 (how full, for a waste receptacle), where the printer tells a number",
-)
-# A count of school days, not a duration (weekends do not count), so not in seconds; and not "_days",
-# which Prometheus's linter takes for a time unit.
-SUPPLY_DAYS_LEFT = Family(
-    "campuswatch_printer_supply_school_day_runway",
-    "gauge",
-    "Expected school days until the supply is empty (waste: full), from its level on past school days",
-)
-PAGES = Family("campuswatch_printer_pages_total", "counter", "Pages printed over the printer's life")
-LAMP = Family(
-    "campuswatch_projector_lamp_usage_seconds_total", "counter", "Time the projector lamp has been lit"
-)
-UPS_CHARGE = Family("campuswatch_ups_battery_charge_ratio", "gauge", "UPS battery charge 0..1")
-UPS_RUNTIME = Family(
-    "campuswatch_ups_battery_runtime_seconds", "gauge", "How long the UPS battery would last now"
-)
-UPS_ON_BATTERY = Family("campuswatch_ups_on_battery", "gauge", "1 while the UPS runs on its battery")
-SWITCH_PORTS = Family(
-    "campuswatch_switch_ports", "gauge", "Switch ports by status: up, down (enabled, no link), disabled"
-)
-SWITCH_ERRORS = Family(
-    "campuswatch_switch_port_errors_total", "counter", "Receive and transmit errors over all ports"
-)
-POE_PORTS = Family("campuswatch_switch_poe_ports", "gauge", "PoE ports by detection status (RFC 3621)")
-WIFI_CLIENTS = Family("campuswatch_wifi_clients", "gauge", "Wi-Fi clients associated now")
-WIFI_RADIOS = Family("campuswatch_wifi_radios", "gauge", "Wi-Fi radios by status: up, down")
-GATEWAY_CPU = Family("campuswatch_gateway_cpu_usage_ratio", "gauge", "School gateway CPU use 0..1")
-GATEWAY_MEMORY = Family("campuswatch_gateway_memory_usage_ratio", "gauge", "School gateway memory use 0..1")
-GATEWAY_DISK = Family("campuswatch_gateway_disk_usage_ratio", "gauge", "School gateway disk use 0..1")
-GATEWAY_RX = Family(
-    "campuswatch_gateway_uplink_receive_bytes_per_second", "gauge", "School uplink receive rate"
-)
-GATEWAY_TX = Family(
-    "campuswatch_gateway_uplink_transmit_bytes_per_second", "gauge", "School uplink transmit rate"
-)
-DEVICE_FAMILIES = (
-    DEVICE_INFO,
-    DEVICE_UP,
-    DEVICE_LAST_SEEN,
-    SUPPLY_LEVEL,
-    SUPPLY_DAYS_LEFT,
-    PAGES,
-    LAMP,
-    UPS_CHARGE,
-    UPS_RUNTIME,
-    UPS_ON_BATTERY,
-    SWITCH_PORTS,
-    SWITCH_ERRORS,
-    POE_PORTS,
-    WIFI_CLIENTS,
-    WIFI_RADIOS,
-    GATEWAY_CPU,
-    GATEWAY_MEMORY,
-    GATEWAY_DISK,
-    GATEWAY_RX,
-    GATEWAY_TX,
-)
-_FAMILY_INDEX = {family.name: i for i, family in enumerate(DEVICE_FAMILIES)}
-
-SCHOOL_INFO = Family("campuswatch_school_info", "gauge", "School identity: its name; always 1")
-SCHOOL_UP = Family("campuswatch_school_up", "gauge", "1 if an agent of the school reported recently")
-AGENT_INFO = Family("campuswatch_agent_info", "gauge", "Agent identity: its version; always 1")
-AGENT_UP = Family("campuswatch_agent_up", "gauge", "1 if the agent reported recently")
-AGENT_LAST_REPORT = Family(
-    "campuswatch_agent_last_report_timestamp_seconds",
-    "gauge",
-    "When the collector last received a report from the agent (collector clock)",
-)
-AGENT_OUTBOX = Family(
-    "campuswatch_agent_outbox_events",
-    "gauge",
-    "Events waiting in the agent's outbox, as its last heartbeat said",
-)
-AGENT_UPTIME = Family("campuswatch_agent_uptime_seconds", "gauge", "Agent uptime at its last heartbeat")
-PROBLEMS_OPEN = Family("campuswatch_problems_open", "gauge", "Open problems")
-TICKETS_OPEN = Family("campuswatch_tickets_open", "gauge", "Open tickets of the built-in ticket store")
-TICKETS_OLDEST = Family(
-    "campuswatch_tickets_oldest_open_timestamp_seconds", "gauge", "When the oldest open ticket was opened"
-)
-FAULT_TO_TICKET = Family(
-    "campuswatch_fault_to_ticket_seconds",
-    "histogram",
-    "From a fault's first sign (first failed poll, first reading that shows it) to its ticket",
-)
-
-
-def escape(value: str) -> str:
-    """A label value as the text format wants it."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def labels(**pairs: str) -> str:
-    """``{a="x",b="y"}`` with escaped values."""
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
-
-
-def sample(name: str, label_text: str, value: float) -> str:
-    """One exposition line; integers without a fraction, floats as Python prints them."""
-    text = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(float(value))
-    return f"{name}{label_text} {text}"
-
-
-#: A device's rendered samples: (index into DEVICE_FAMILIES, exposition line).
-Lines = tuple[tuple[int, str], ...]
-
-
-def supply_names(supplies: Sequence[Supply]) -> dict[int, str]:
-    """Supply index -> its label: the description, with ``#index`` added where descriptions repeat."""
-    counts = Counter(s.description for s in supplies)
-    return {
-        s.index: s.description if counts[s.description] == 1 else f"{s.description} #{s.index}"
-        for s in supplies
-    }
 
 
 def remaining_percent(supply: Supply) -> float | None:
@@ -232,109 +110,6 @@ class SupplyHistory:
         """Recompute :attr:`days_left` from the history."""
         history = [(date.fromordinal(d), lv) for d, lv in zip(self.days, self.levels, strict=True)]
         self.days_left = school_days_left(history, is_school_day)
-
-
-def device_lines(
-    device: DeviceRecord,
-    reading: DeviceReading | None,
-    days_left: Mapping[int, float],
-) -> Lines:
-    """Every sample of one device, rendered. ``days_left`` is the forecast per supply index."""
-    out: list[tuple[int, str]] = []
-    school, dev = device.school, device.device
-    ids = labels(school=school, device=dev)[:-1]  # left open, so more labels can follow
-
-    def add(family: Family, value: float, **extra: str) -> None:
-        text = ids + "".join(f',{k}="{escape(v)}"' for k, v in extra.items()) + "}"
-        out.append((_FAMILY_INDEX[family.name], sample(family.name, text, value)))
-
-    system = reading.system if reading is not None else None
-    add(
-        DEVICE_INFO,
-        1,
-        kind=device.kind,
-        vendor=(system.vendor if system else None) or "",
-        model=(system.model if system else None) or "",
-        label=device.label or "",
-    )
-    add(DEVICE_UP, 1.0 if device.status == "ok" else 0.0, kind=device.kind)
-    if device.last_seen is not None:
-        add(DEVICE_LAST_SEEN, device.last_seen)
-    if reading is None:
-        return tuple(out)
-    names = supply_names(reading.supplies)
-    for s in reading.supplies:
-        if s.level_percent is not None:
-            add(SUPPLY_LEVEL, s.level_percent / 100.0, supply=names[s.index], type=s.type)
-        if s.index in days_left:
-            add(SUPPLY_DAYS_LEFT, days_left[s.index], supply=names[s.index])
-    if reading.printer is not None and reading.printer.page_count is not None:
-        add(PAGES, reading.printer.page_count)
-    for i, lamp in enumerate(reading.lamps, start=1):
-        add(LAMP, lamp.hours * 3600.0, lamp=str(i))
-    _ups_lines(reading, add)
-    if device.kind == "switch" and reading.interfaces:
-        ports = Counter(_port_status(i.admin_status, i.oper_status) for i in reading.interfaces)
-        for status in ("up", "down", "disabled"):
-            add(SWITCH_PORTS, ports[status], status=status)
-        errors = [(i.in_errors or 0) + (i.out_errors or 0) for i in reading.interfaces]
-        if any(i.in_errors is not None or i.out_errors is not None for i in reading.interfaces):
-            add(SWITCH_ERRORS, sum(errors))
-    for status, count in sorted(Counter(p.detection_status for p in reading.poe).items()):
-        add(POE_PORTS, count, status=status)
-    _wifi_lines(reading, add)
-    _gateway_lines(reading, add)
-    return tuple(out)
-
-
-Add = Callable[..., None]
-
-
-def _port_status(admin: str | None, oper: str | None) -> str:
-    if admin == "down":
-        return "disabled"
-    return "up" if oper == "up" else "down"
-
-
-def _ups_lines(reading: DeviceReading, add: Add) -> None:
-    ups = reading.ups
-    if ups is None:
-        return
-    if ups.charge_percent is not None:
-        add(UPS_CHARGE, ups.charge_percent / 100.0)
-    if ups.runtime_s is not None:
-        add(UPS_RUNTIME, ups.runtime_s)
-    if ups.on_battery is not None:
-        add(UPS_ON_BATTERY, 1.0 if ups.on_battery else 0.0)
-
-
-def _wifi_lines(reading: DeviceReading, add: Add) -> None:
-    wifi = reading.wifi
-    if wifi is None:
-        return
-    if wifi.clients is not None:
-        add(WIFI_CLIENTS, wifi.clients)
-    if wifi.radios_total is not None and wifi.radios_up is not None:
-        add(WIFI_RADIOS, wifi.radios_up, status="up")
-        add(WIFI_RADIOS, max(0, wifi.radios_total - wifi.radios_up), status="down")
-
-
-def _gateway_lines(reading: DeviceReading, add: Add) -> None:
-    gw = reading.gateway
-    if gw is None:
-        return
-    for family, percent in (
-        (GATEWAY_CPU, gw.cpu_percent),
-        (GATEWAY_MEMORY, gw.memory_percent),
-        (GATEWAY_DISK, gw.disk_percent),
-    ):
-        if percent is not None:
-            add(family, percent / 100.0)
-    # The agent measures bits per second; Prometheus's base unit for data is the byte.
-    if gw.uplink_rx_bps is not None:
-        add(GATEWAY_RX, gw.uplink_rx_bps / 8.0)
-    if gw.uplink_tx_bps is not None:
-        add(GATEWAY_TX, gw.uplink_tx_bps / 8.0)
 
 
 @dataclass(frozen=True)
@@ -597,19 +372,3 @@ class FleetState:
         yield sample(f"{name}_bucket", labels(le="+Inf"), self._to_ticket_count)
         yield sample(f"{name}_sum", "", self._to_ticket_sum)
         yield sample(f"{name}_count", "", self._to_ticket_count)
-
-
-def render_devices(devices: Sequence[Lines]) -> str:
-    """The per-device families as exposition text: each family's header, then its lines from every device.
-
-    Pure and independent of the state, so that a scrape renders a snapshot off the event loop.
-    """
-    per_family: list[list[str]] = [[] for _ in DEVICE_FAMILIES]
-    for lines in devices:
-        for index, line in lines:
-            per_family[index].append(line)
-    parts: list[str] = []
-    for family, family_lines in zip(DEVICE_FAMILIES, per_family, strict=True):
-        parts.append(family.header())
-        parts.extend(family_lines)
-    return "\n".join(parts) + "\n"

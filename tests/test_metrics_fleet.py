@@ -9,7 +9,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo, encode
-from collector.fleet import FleetState, render_devices
+from collector.exposition import render_devices
+from collector.fleet import FleetState
 from collector.store.base import (
     AgentRecord,
     DeviceRecord,

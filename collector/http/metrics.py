@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from aiohttp import web
 
 from collector.config import CollectorConfig
-from collector.fleet import Family, FleetState, Lines, labels, render_devices, sample
+from collector.exposition import EVENTS, REPORTS, Lines, labels, render_devices, sample
+from collector.fleet import FleetState
 from collector.forecast import SchoolDays
 from collector.http.context import CONTEXT
 from collector.store.base import Store
@@ -29,9 +30,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 GZIP_LEVEL = 1
 
 FLEET = web.AppKey("campuswatch_fleet", TrackingStore)
-
-REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
-EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
 
 
 def tracking_store(
