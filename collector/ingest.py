@@ -37,7 +37,7 @@ from collector.alerting import (
     school_problems,
 )
 from collector.alerting.policy import IMMEDIATE_RULES, RulesFile
-from collector.alerting.school import judge_school
+from collector.alerting.school import judge_school, with_hysteresis
 from collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from collector.store.base import (
     AgentOfAnotherSchool,
@@ -306,7 +306,11 @@ class Ingestor:
             self._policy,
             self._rules,
         )
-        changes = reconcile(judged.wanted, open_now, judged.affected)
+        seen = {w.key for w in judged.wanted}
+        await self._store.mark_problems_seen([p.id for p in open_now if p.key in seen], newest)
+        kinds = {d.device: d.kind for d in devices}
+        wanted = with_hysteresis(judged.wanted, open_now, kinds, self._rules, newest)
+        changes = reconcile(wanted, open_now, judged.affected)
         await self._lifecycle.apply(changes, {d.device: d for d in devices}, newest, now=now, tickets=tickets)
 
     async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:

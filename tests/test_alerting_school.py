@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from campuswatch.report import DeviceKind, DeviceReading, Interface, Neighbor, PollStatus, Problem, encode
-from collector.alerting.policy import RulesFile
+from collector.alerting.policy import Rule, RulesFile
 from collector.alerting.rules import AlertPolicy
-from collector.alerting.school import judge_school
+from collector.alerting.school import judge_school, with_hysteresis
 from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
 
 POLICY = AlertPolicy()
@@ -91,3 +91,16 @@ def test_an_open_flapping_problem_holds_while_changes_are_recent() -> None:
     assert (
         judge_school([device("ap", kind="access_point")], {}, [flapping], quiet, POLICY, RULES).wanted == []
     )
+
+
+def test_hysteresis_holds_a_problem_gone_for_less_than_its_clear_for() -> None:
+    rules = RulesFile(rules=[Rule(code="supply_low", clear_for="30m")])
+    low = ProblemRecord(
+        1, ProblemKey("s", "p", "supply_low", "1"), "open", "warning", "low", 0.0, seen_at=600.0
+    )
+    jam = ProblemRecord(
+        2, ProblemKey("s", "p", "printer_jammed"), "open", "critical", "jam", 0.0, seen_at=600.0
+    )
+    held = with_hysteresis([], [low, jam], {"p": "printer"}, rules, now=600.0 + 1799)
+    assert [w.key.code for w in held] == ["supply_low"], "the jam has no clear_for: it resolves at once"
+    assert with_hysteresis([], [low], {"p": "printer"}, rules, now=600.0 + 1800) == []

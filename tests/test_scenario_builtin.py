@@ -123,3 +123,18 @@ async def test_a_classroom_display_in_a_lesson_outranks_the_staff_printer_after_
     assert shown.priority == "urgent" and shown.opened_at == berlin(f"{MONDAY} 10:10")
     assert printer.opened_at == berlin("2026-12-01 07:30"), "not at night: the next school morning"
     assert printer.priority == "high"
+
+
+async def test_a_toner_hovering_at_its_threshold_stays_one_ticket_without_churn(day) -> None:
+    """Hysteresis: the shipped supply rule's clear_for (30 min) holds the problem over the gaps."""
+    clock, collector = day
+    faults = [
+        sc.Reports(sc.PRINTER, sc.TONER_LOW, berlin(f"{MONDAY} 10:00"), berlin(f"{MONDAY} 10:30")),
+        sc.Reports(sc.PRINTER, sc.TONER_LOW, berlin(f"{MONDAY} 10:40"), berlin(f"{MONDAY} 11:00")),
+    ]
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), faults))
+    await run.run(berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 11:45"), 300.0)
+    (ticket,) = await run.tickets()
+    assert ticket.kinds() == ["opened", "resolved"], "no resolve and reopen in the 10-minute gap"
+    # Last seen by the 10:55 poll (the fault ends at 11:00); resolved 30 minutes after that.
+    assert ticket.history[-1]["at"] == berlin(f"{MONDAY} 11:25")

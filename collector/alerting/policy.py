@@ -66,6 +66,9 @@ class Rule(_Strict):
     severity: Severity | None = None
     #: The problem must have lasted this long before it gets a ticket (a glitch gets none).
     for_: str | float = msgspec.field(default="0s", name="for")
+    #: Hysteresis: once open, the problem resolves only after it has been gone this long (a toner
+    #: hovering at its threshold, a sensor at its limit) instead of at the first poll without it.
+    clear_for: str | float = "0s"
     #: A ticket at any hour; a non-urgent one found outside school hours waits for the next school morning.
     urgent: bool = False
     impact: Impact = "none"
@@ -74,11 +77,17 @@ class Rule(_Strict):
 
     def __post_init__(self) -> None:
         parse_duration(self.for_)
+        parse_duration(self.clear_for)
 
     @property
     def for_s(self) -> float:
         """``for`` in seconds."""
         return parse_duration(self.for_)
+
+    @property
+    def clear_for_s(self) -> float:
+        """``clear_for`` in seconds."""
+        return parse_duration(self.clear_for)
 
     def matches(self, code: str, kind: str) -> bool:
         """Whether this rule is the one for ``code`` on a device of ``kind``."""
@@ -207,6 +216,12 @@ class Calendars:
     def get(self, name: str | None) -> SchoolCalendar:
         """The named calendar, or the default one for a school without (or with an unknown) calendar."""
         return self._built.get(name or "default", self._built["default"])
+
+
+def still_held(rule: Rule, opened_at: float, seen_at: float | None, now: float) -> bool:
+    """Whether a problem no longer seen stays open anyway: it was seen within the rule's ``clear_for``."""
+    last = opened_at if seen_at is None else max(opened_at, seen_at)
+    return now - last < rule.clear_for_s
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import msgspec
 
 from campuswatch.report import DeviceReading
 from collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
-from collector.alerting.policy import RulesFile
+from collector.alerting.policy import RulesFile, still_held
 from collector.alerting.rules import STATUS_CODES, UNREACHABLE, AlertPolicy, WantedProblem, device_problems
 from collector.alerting.topology import PORT_DOWN, Node, root_causes
 from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
@@ -103,3 +103,26 @@ def judge_school(
             )
         affected[key] = children
     return Judgement(wanted=wanted, affected=affected)
+
+
+def with_hysteresis(
+    wanted: list[WantedProblem],
+    open_now: Sequence[ProblemRecord],
+    kinds: Mapping[str, str],
+    rules: RulesFile,
+    now: float,
+) -> list[WantedProblem]:
+    """``wanted`` plus the open problems no longer seen that their rule's ``clear_for`` still holds open.
+
+    ``kinds`` is each device's kind (for the rule); a problem of the whole school has none.
+    """
+    keys = {w.key for w in wanted}
+    held = [
+        WantedProblem(p.key, p.severity, p.summary)
+        for p in open_now
+        if p.key not in keys
+        and still_held(
+            rules.rule_for(p.key.code, kinds.get(p.key.device, "unknown")), p.opened_at, p.seen_at, now
+        )
+    ]
+    return wanted + held

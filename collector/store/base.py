@@ -150,6 +150,8 @@ class ProblemRecord:
     ticket_ref: str | None = None
     #: For a root problem (a switch down), the devices it explains, which have no problem of their own.
     affected: tuple[str, ...] = ()
+    #: When the problem was last seen (None: not since it opened); a rule's clear_for counts from here.
+    seen_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,10 @@ class Store(Protocol):
 
     async def set_problem_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
         """Replace the devices an open root problem explains."""
+        ...
+
+    async def mark_problems_seen(self, problem_ids: list[int], at: float) -> None:
+        """Note that these open problems were still seen at ``at`` (hysteresis)."""
         ...
 
     async def last_resolved_problem(self, key: ProblemKey) -> ProblemRecord | None:

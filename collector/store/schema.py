@@ -132,6 +132,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (school, device, supply, day)
         )""",
     ),
+    (
+        # Hysteresis (a rule's clear_for): when an open problem was last seen, so that it resolves only
+        # after being gone long enough.
+        "ALTER TABLE problems ADD COLUMN seen_at DOUBLE PRECISION",
+    ),
 )
 
 #: The schema version a fully migrated database has.

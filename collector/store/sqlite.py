@@ -52,7 +52,7 @@ _DEVICE_COLUMNS = (
 _DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
 _PROBLEM_COLUMNS = (
     "id, school, device, code, subject, state, severity, summary, opened_at, resolved_at, ticket_ref, "
-    "affected"
+    "affected, seen_at"
 )
 _SILENCE_COLUMNS = "id, school, device, code, starts_at, ends_at, comment, created_by, created_at"
 _TICKET_COLUMNS = (
@@ -425,6 +425,20 @@ class SqliteStore:
 
         await self._run(op)
 
+    async def mark_problems_seen(self, problem_ids: list[int], at: float) -> None:
+        """Set ``seen_at`` of open problems, in one transaction."""
+        if not problem_ids:
+            return
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.executemany(
+                    "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
+                    [(at, problem_id) for problem_id in problem_ids],
+                )
+
+        await self._run(op)
+
     # -- silences
     async def add_silence(
         self,
@@ -635,6 +649,7 @@ def _problem(row: tuple[Any, ...]) -> ProblemRecord:
         resolved_at=row[9],
         ticket_ref=row[10],
         affected=tuple(json.loads(row[11])),
+        seen_at=row[12],
     )
 
 
