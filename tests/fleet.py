@@ -14,6 +14,7 @@ answer. Used by the Prometheus/Grafana tests and by ``bench/metrics_scrape.py``:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,8 @@ class Fleet:
     plan: FleetPlan
     seqs: dict[str, int] = field(default_factory=dict)
     rounds_sent: int = 0
+    #: Today on the simulated toner's school-day axis, fixed when the fleet is made.
+    today: int = field(default_factory=lambda: school_days_through(time.time()))
 
     def schools(self) -> dict[str, str]:
         """School id -> name, for ``running_collector``."""
@@ -181,7 +184,7 @@ class Fleet:
         down = (self._is_dark(school) and spec.kind != "gateway") or (
             school == 0 and spec.kind == "printer" and spec.number == 1
         )
-        reading = None if down else reading_of(school, spec, address, at, round_)
+        reading = None if down else reading_of(school, spec, address, at, round_, self.today)
         poll = DevicePoll(
             device=spec.id,
             address=address,
@@ -202,23 +205,20 @@ def school_days_through(at: float) -> int:
     return whole_weeks * 5 + min(rest + 1, 5)
 
 
-def toner_levels(school: int, spec: DeviceSpec, at: float) -> list[float]:
-    """Black toner of the first school's first printer runs out three school days from today; the others
-    last weeks."""
-    today = school_days_through(at)
+def toner_levels(school: int, spec: DeviceSpec, at: float, today: int) -> list[float]:
+    """Black toner of the first school's first printer runs out three school days after ``today`` (the
+    fleet's first day on :func:`school_days_through`'s axis); the others last weeks."""
+    days_before_today = today - school_days_through(at)
     if school == 0 and spec.number == 0:
-        # 2 points a school day, 6 % left at the time of the test run: three school days.
-        return [6.0 + 2.0 * (school_days_through_today() - today), 50.0, 60.0, 70.0]
+        # 2 points a school day, 6 % left today: three school days.
+        return [6.0 + 2.0 * days_before_today, 50.0, 60.0, 70.0]
     base = 40.0 + 3 * spec.number + school % 10
-    return [base + 0.5 * (school_days_through_today() - today) + 10 * c for c in range(4)]
+    return [base + 0.5 * days_before_today + 10 * c for c in range(4)]
 
 
-def school_days_through_today() -> int:
-    """Today's position on the simulated toner's school-day axis."""
-    return school_days_through(datetime.now(UTC).timestamp())
-
-
-def reading_of(school: int, spec: DeviceSpec, address: str, at: float, round_: int) -> DeviceReading:
+def reading_of(
+    school: int, spec: DeviceSpec, address: str, at: float, round_: int, today: int
+) -> DeviceReading:
     """What the device reports: one builder per kind, faults placed deterministically."""
     system = SystemInfo(
         name=spec.id,
@@ -229,7 +229,7 @@ def reading_of(school: int, spec: DeviceSpec, address: str, at: float, round_: i
     )
     reading = DeviceReading(address=address, kind=spec.kind, system=system)
     if spec.kind == "printer":
-        levels = toner_levels(school, spec, at)
+        levels = toner_levels(school, spec, at, today)
         reading.supplies = [
             Supply(
                 index=i + 1,
@@ -292,7 +292,7 @@ def reading_of(school: int, spec: DeviceSpec, address: str, at: float, round_: i
             battery_status="normal", charge_percent=100.0 - school % 5, runtime_s=1800.0, on_battery=False
         )
     elif spec.kind == "projector":
-        reading.lamps = [Lamp(hours=1500 + 100 * school % 900 + round_, on=True)]
+        reading.lamps = [Lamp(hours=1500 + (100 * school) % 900 + round_, on=True)]
     elif spec.kind == "gateway":
         reading.gateway = GatewayStatus(
             cpu_percent=12.0 + school % 30,
