@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from collector.alerting.policy import SHIPPED_RULES
@@ -86,6 +87,8 @@ async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day) 
     run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
     await run.run(scenario.start, berlin(f"{MONDAY} 07:29"), scenario.step)
     assert await run.tickets() == [], "no ticket at night or over the weekend"
+    async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/schools/{sc.SCHOOL}") as r:
+        assert "no ticket yet: not urgent: waits for the next school morning" in await r.text()
     await run.run(berlin(f"{MONDAY} 07:30"), scenario.end, scenario.step)
     (ticket,) = await run.tickets()
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/supply_low/1"

@@ -9,7 +9,7 @@ supplied goes through :func:`html.escape`, attribute values included: a printer 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -131,8 +131,13 @@ def render_school(
     tickets: Sequence[TicketRecord],
     silences: Sequence[Silence],
     now: float,
+    waiting: Mapping[int, str] | None = None,
 ) -> str:
-    """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences."""
+    """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences.
+
+    ``waiting`` says, for problems without a ticket (by problem id), why the ticket waits.
+    """
+    waiting = waiting or {}
     by_device: dict[str, list[ProblemRecord]] = defaultdict(list)
     for p in problems:
         by_device[p.key.device].append(p)
@@ -160,7 +165,8 @@ def render_school(
                 else ""
             ),
             escape(when(p.opened_at)),
-            _ticket_link(p.ticket_ref) or '<span class="quiet">no ticket yet</span>',
+            _ticket_link(p.ticket_ref)
+            or f'<span class="quiet">no ticket yet{escape(": " + waiting[p.id] if waiting.get(p.id) else "")}</span>',
             _silence_form(p),
         )
         for p in problems
@@ -264,13 +270,22 @@ async def school_page(request: web.Request) -> web.Response:
     if school is None:
         raise web.HTTPNotFound(text=f"no school {school_id!r}")
     now = ctx.clock()
+    devices = await ctx.store.list_devices(school=school_id)
+    problems = await ctx.store.list_open_problems(school=school_id)
+    by_id = {d.device: d for d in devices}
+    waiting = {
+        p.id: (await ctx.lifecycle.decide(p, by_id.get(p.key.device), now)).reason
+        for p in problems
+        if p.ticket_ref is None
+    }
     html = render_school(
         school,
-        await ctx.store.list_devices(school=school_id),
-        await ctx.store.list_open_problems(school=school_id),
+        devices,
+        problems,
         await ctx.store.list_tickets(school=school_id),
         [s for s in await ctx.store.list_silences(school=school_id) if s.ends_at > now],
         now,
+        waiting,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
