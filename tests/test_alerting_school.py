@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from campuswatch.report import DeviceKind, DeviceReading, Interface, Neighbor, PollStatus, Problem, encode
-from collector.alerting.policy import Rule, RulesFile
+from campuswatch.report import (
+    DeviceKind,
+    DeviceReading,
+    Interface,
+    Lamp,
+    Neighbor,
+    PollStatus,
+    Problem,
+    encode,
+)
+from collector.alerting.policy import Rule, RulesFile, Threshold
 from collector.alerting.rules import AlertPolicy
 from collector.alerting.school import judge_school, with_hysteresis
 from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
@@ -104,3 +113,20 @@ def test_hysteresis_holds_a_problem_gone_for_less_than_its_clear_for() -> None:
     held = with_hysteresis([], [low, jam], {"p": "printer"}, rules, now=600.0 + 1799)
     assert [w.key.code for w in held] == ["supply_low"], "the jam has no clear_for: it resolves at once"
     assert with_hysteresis([], [low], {"p": "printer"}, rules, now=600.0 + 1800) == []
+
+
+def test_thresholds_apply_to_their_device_kinds_with_hysteresis() -> None:
+    rules = RulesFile(
+        thresholds=[
+            Threshold(code="lamp_hours", kind=["projector"], value="lamps.hours", above=3000, clear=100)
+        ]
+    )
+    worn = DeviceReading(address="10.0.0.5", kind="projector", lamps=[Lamp(hours=2500, on=True)])
+    proj = device("proj", kind="projector", reading=worn)
+    assert judge_school([proj], {}, [], {}, POLICY, rules).wanted == [], "2500 h: under the limit"
+    still = ProblemRecord(1, ProblemKey("s", "proj", "lamp_hours", "0"), "open", "warning", "x", 0.0)
+    assert codes(judge_school([proj], {}, [still], {}, POLICY, rules).wanted) == {("proj", "lamp_hours")}
+    other = device(
+        "disp", kind="display", reading=DeviceReading(address="x", lamps=[Lamp(hours=9999, on=True)])
+    )
+    assert judge_school([other], {}, [], {}, POLICY, rules).wanted == [], "only projectors"

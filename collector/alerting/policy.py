@@ -22,9 +22,21 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from campuswatch.config import Invalid, load_yaml
-from campuswatch.report import Severity
+from campuswatch.report import (
+    DeviceReading,
+    DisplayStatus,
+    Interface,
+    Lamp,
+    Sensor,
+    Severity,
+    Supply,
+    UpsStatus,
+    WifiStatus,
+)
 from collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
 from collector.alerting.flapping import FlapPolicy
+from collector.alerting.rules import WantedProblem
+from collector.store.base import ProblemKey
 from collector.tickets.sink import Priority
 
 #: The rules a collector uses when its config names no rules file.
@@ -92,6 +104,89 @@ class Rule(_Strict):
     def matches(self, code: str, kind: str) -> bool:
         """Whether this rule is the one for ``code`` on a device of ``kind``."""
         return fnmatchcase(code, self.code) and (not self.kind or kind in self.kind)
+
+
+class Threshold(_Strict):
+    """A condition over a number in the device's reading, with hysteresis: a problem opens when the
+    value crosses ``above`` (or falls under ``below``) and closes only once it is back past ``clear``.
+
+    ``value`` is ``<part>.<field>`` of the reading: a list part (``supplies``, ``interfaces``,
+    ``sensors``, ``lamps``) makes one problem per entry (its subject is the entry's ``index``, else its
+    position), a single part (``wifi``, ``ups``, ``display``) one per device.
+    """
+
+    code: str
+    value: str
+    kind: list[str] = msgspec.field(default_factory=list)
+    above: float | None = None
+    below: float | None = None
+    #: Where an open problem closes; default: the opening threshold itself (no hysteresis).
+    clear: float | None = None
+    severity: Severity = "warning"
+    #: The problem's summary; ``{value}`` and ``{subject}`` are filled in (``lamp at {value:.0f} h``).
+    summary: str = "{value}"
+
+    def __post_init__(self) -> None:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of `above` and `below`")
+        part, _, field = self.value.partition(".")
+        if part not in _THRESHOLD_PARTS:
+            raise ValueError(f"value must be <part>.<field> with part one of {', '.join(_THRESHOLD_PARTS)}")
+        if field not in _THRESHOLD_PARTS[part].__struct_fields__:
+            raise ValueError(f"{part} have no field {field!r}")
+        if self.clear is not None and (
+            (self.above is not None and self.clear > self.above)
+            or (self.below is not None and self.clear < self.below)
+        ):
+            raise ValueError("`clear` must lie on the healthy side of the threshold (that is the hysteresis)")
+        self.summary.format(value=0.0, subject="")
+
+    def crossed(self, value: float, is_open: bool) -> bool:
+        """Whether ``value`` makes the problem, or for an open one keeps it (until past ``clear``)."""
+        clear = self.clear if is_open and self.clear is not None else None
+        if self.above is not None:
+            return value > (self.above if clear is None else clear)
+        assert self.below is not None
+        return value < (self.below if clear is None else clear)
+
+    def problems(
+        self, school: str, device: str, reading: DeviceReading, open_keys: set[ProblemKey]
+    ) -> list[WantedProblem]:
+        """The problems this condition finds in a device's reading (``open_keys``: those open now)."""
+        found = []
+        for subject, value in self.values(reading):
+            key = ProblemKey(school, device, self.code, subject)
+            if self.crossed(value, key in open_keys):
+                found.append(
+                    WantedProblem(key, self.severity, self.summary.format(value=value, subject=subject))
+                )
+        return found
+
+    def values(self, reading: DeviceReading) -> list[tuple[str, float]]:
+        """``(subject, value)`` for every entry of the reading that carries the value."""
+        part, _, field = self.value.partition(".")
+        found = getattr(reading, part)
+        entries = list(enumerate(found)) if isinstance(found, list) else [(None, found)]
+        out = []
+        for position, entry in entries:
+            value = getattr(entry, field, None) if entry is not None else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                index = getattr(entry, "index", None)
+                subject = "" if position is None else str(index if index is not None else position)
+                out.append((subject, float(value)))
+        return out
+
+
+#: The parts of a reading a threshold may look at, and the type of their entries.
+_THRESHOLD_PARTS: dict[str, type[msgspec.Struct]] = {
+    "supplies": Supply,
+    "interfaces": Interface,
+    "sensors": Sensor,
+    "lamps": Lamp,
+    "wifi": WifiStatus,
+    "ups": UpsStatus,
+    "display": DisplayStatus,
+}
 
 
 class CalendarSpec(_Strict):
@@ -173,6 +268,8 @@ class RulesFile(_Strict):
     #: An open ticket nobody acknowledged within this time (counted from its opening) gets an
     #: escalation note, once, during the school's hours; None: no escalation.
     escalate_after: str | float | None = None
+    #: Conditions over numbers in the readings (with hysteresis), beside the problems the agent reports.
+    thresholds: list[Threshold] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:

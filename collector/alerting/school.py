@@ -71,6 +71,11 @@ def judge_school(
         reading = readings[device.device] if device.status == "ok" else None
         # Flapping is decided below, never carried over as if it were something the reading showed.
         found = [w for w in device_problems(device, reading, mine, policy) if w.key.code != FLAPPING]
+        if reading is not None:
+            open_keys = {p.key for p in mine}
+            for threshold in rules.thresholds:
+                if not threshold.kind or device.kind in threshold.kind:
+                    found.extend(threshold.problems(device.school, device.device, reading, open_keys))
         was_flapping = any(p.key.code == FLAPPING for p in mine)
         history_of = history.get(device.device, ())
         reference = history_of[-1][0] if history_of else device.last_polled
