@@ -21,7 +21,7 @@ from agent.errors import DeviceError
 from agent.problems import problems_of
 from agent.snmp.client import FetchResult, SnmpClient
 from agent.snmp.types import PollPlan, SnmpTarget, TableSpec, Varbinds, oid_str
-from campuswatch.report import DevicePoll, DeviceReading
+from campuswatch.report import DevicePoll, DeviceReading, Interface, SystemInfo
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ class _Device:
     polls: int = 0
     #: Tables with a cadence: their last walk.
     tables: dict[str, cadence.Walked] = field(default_factory=dict)
-    previous: DeviceReading | None = None
-    #: time.monotonic() when ``previous`` was read.
-    read_at: float = 0.0
+    #: What the next poll compares with (reboots, rates): the previous reading's system group and
+    #: interfaces, and when they were read (the reader's clock). None before the first reading.
+    previous: tuple[SystemInfo, list[Interface], float] | None = None
 
 
 @dataclass
@@ -92,9 +92,8 @@ class SnmpDeviceReader:
         if moved:
             await self._walk(target, poll, moved)
         reading = self._decode(address, device, poll)
-        rebooted = device.previous is not None and detect_reboot(
-            device.previous.system, reading.system, read_at - device.read_at
-        )
+        previous = device.previous
+        rebooted = previous is not None and detect_reboot(previous[0], reading.system, read_at - previous[2])
         if rebooted:
             log.info("device rebooted", extra={"device": key})
             walked = {t.name for t in poll.walked}
@@ -103,13 +102,13 @@ class SnmpDeviceReader:
                 await self._walk(target, poll, left)
                 reading = self._decode(address, device, poll)
             reading.system.rebooted_at = time.time() - (reading.system.uptime_s or 0.0)
-        if device.previous is not None:
+        if previous is not None:
             reading.interfaces = interface_rates(
-                device.previous.interfaces, reading.interfaces, read_at - device.read_at, rebooted=rebooted
+                previous[1], reading.interfaces, read_at - previous[2], rebooted=rebooted
             )
         reading.problems = problems_of(reading)
         self._keep(device, poll)
-        device.previous, device.read_at = reading, read_at
+        device.previous = (reading.system, reading.interfaces, read_at)
         return reading
 
     async def _walk(self, target: SnmpTarget, poll: _Poll, tables: list[TableSpec]) -> None:

@@ -29,6 +29,12 @@ _SCALAR_OVERRIDES = [
     ("1.3.6.1.2.1.43.5.1.1.17.1", "octet_str", '"CNBX123456"'),
     ("1.3.6.1.2.1.43.10.2.1.4.1.1", "counter", "123456"),
 ]
+#: prtAlertCriticalEvents / prtAlertAllEvents: served for the agent's full read path
+#: (bench/reader_poll.py), which watches them instead of walking an unchanged alert table; not in PLAN.
+_ALERT_COUNTERS = [
+    ("1.3.6.1.2.1.43.5.1.1.18.1", "counter", "0"),
+    ("1.3.6.1.2.1.43.5.1.1.19.1", "counter", "3"),
+]
 _SUPPLIES = [
     ("Black Cartridge", 3, 80),
     ("Cyan Cartridge", 3, 40),
@@ -39,8 +45,9 @@ _TRAYS = [("Tray 1", 100, 55), ("Tray 2", 500, 500), ("Tray 3", 500, 0), ("Manua
 
 
 def override_lines() -> list[str]:
-    """snmpd.conf ``override`` lines serving the 54 printer OIDs (the system group is snmpd's own)."""
-    lines = [f"override {o} {t} {v}" for o, t, v in _SCALAR_OVERRIDES]
+    """snmpd.conf ``override`` lines serving the 54 printer OIDs of PLAN (the system group is snmpd's own)
+    and the two alert counters."""
+    lines = [f"override {o} {t} {v}" for o, t, v in _SCALAR_OVERRIDES + _ALERT_COUNTERS]
     for row, (name, kind, level) in enumerate(_SUPPLIES, 1):
         base = ".".join(map(str, SUPPLIES))
         values = [("integer", "3"), ("integer", str(kind)), ("octet_str", f'"{name}"')]

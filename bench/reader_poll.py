@@ -1,0 +1,156 @@
+"""The agent's whole SNMP read path, with and without the table cadence of mibs/plans.yaml.
+
+    .venv/bin/python -m bench.reader_poll                     # N = 100 and 1000, 11 rounds each
+    .venv/bin/python -m bench.reader_poll --devices 100 --rounds 10
+
+Where bench.snmp_poll measures the transport on a fixed plan of 60 OIDs, this runs what the agent runs
+at each interval: :class:`agent.reader.SnmpDeviceReader` on the same snmpd printers (bench/printer_set.py,
+which also serves prtAlertCriticalEvents / prtAlertAllEvents), i.e. the printer plan of mibs/plans.yaml
+(system group, ifTable, ifXTable, hrDeviceTable, the Printer-MIB tables including prtAlertTable),
+decoding, problems, reboot detection and interface rates. Each mode runs in its own process:
+
+* ``every-poll``: every table walked at every poll (the reader before the cadence);
+* ``cadence``: the cadence of mibs/plans.yaml (the printers' alert table is empty and its counters do
+  not move, so after round 1 it is walked every 10th poll only).
+
+Columns as in bench.snmp_poll; ``walks/poll`` is the tables walked per device poll (steady rounds: each
+walk is at least one GETBULK request); ``incomplete`` counts polls that failed or did not read the
+printer's 4 supplies and 4 trays without partial groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agent.reader import SnmpDeviceReader
+from agent.snmp.client import FetchResult, SnmpClient
+from agent.snmp.types import PollPlan, SnmpTarget
+from bench.snmp_poll import COMMUNITY, HERE, Measured, responders
+from campuswatch.config import Secret
+from campuswatch.report import DeviceReading
+
+MODES = ("every-poll", "cadence")
+
+
+class CountingClient(SnmpClient):
+    """The agent's client, counting the tables it is asked to walk."""
+
+    walks = 0
+
+    async def fetch(
+        self, target: SnmpTarget, plan: PollPlan, *, classify_silence: bool = True
+    ) -> FetchResult:
+        self.walks += len(plan.tables)
+        return await super().fetch(target, plan, classify_silence=classify_silence)
+
+
+def _complete(reading: object) -> bool:
+    return (
+        isinstance(reading, DeviceReading)
+        and reading.kind == "printer"
+        and len(reading.supplies) == 4
+        and len(reading.trays) == 4
+        and not reading.partial
+    )
+
+
+async def _rounds(targets: list[SnmpTarget], rounds: int, mode: str) -> None:
+    """Read every target once per round, concurrently; one JSON line per round, then the peak RSS."""
+    async with CountingClient() as client:
+        reader = SnmpDeviceReader(client, cadence={}) if mode == "every-poll" else SnmpDeviceReader(client)
+        for number in range(1, rounds + 1):
+            cpu0, wall0, walks0 = time.process_time(), time.perf_counter(), client.walks
+            readings = await asyncio.gather(
+                *(reader.read(f"{t.host}:{t.port}", t) for t in targets), return_exceptions=True
+            )
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            complete = sum(1 for r in readings if _complete(r))
+            walks = client.walks - walks0
+            record = {"round": number, "wall_s": wall, "cpu_s": cpu, "complete": complete, "walks": walks}
+            print(json.dumps(record), flush=True)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024}), flush=True)
+
+
+def run_mode(endpoints: list[tuple[str, int]], rounds: int, mode: str) -> tuple[Measured, float]:
+    """One mode in its own process (so its CPU and RSS are its own); with the steady walks per poll."""
+    measured = Measured(mode, len(endpoints))
+    walks: list[int] = []
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(endpoints, fh)
+    cmd = [sys.executable, "-m", "bench.reader_poll", "--worker", mode, "--targets", fh.name]
+    out = subprocess.run(
+        [*cmd, "--rounds", str(rounds)], check=True, capture_output=True, text=True, cwd=HERE.parent
+    ).stdout
+    Path(fh.name).unlink()
+    for line in out.splitlines():
+        record = json.loads(line)
+        if "round" in record:
+            measured.walls.append(record["wall_s"])
+            measured.cpus.append(record["cpu_s"])
+            measured.incomplete += len(endpoints) - record["complete"]
+            walks.append(record["walks"])
+        else:
+            measured.peak_rss_mb = record["peak_rss_mb"]
+    return measured, statistics.mean(walks[1:] or walks) / len(endpoints)
+
+
+def print_table(results: list[tuple[tuple[Measured, float], tuple[Measured, float]]]) -> None:
+    """One row per mode and N, then cadence / every-poll."""
+    head = (
+        f"{'N':>5} {'mode':<10} {'wall cold s':>11} {'wall steady s':>13} {'CPU ms/poll cold':>16} "
+        f"{'CPU ms/poll steady':>18} {'walks/poll':>10} {'peak RSS MB':>11} {'incomplete':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    for (before, before_walks), (after, after_walks) in results:
+        for m, walks in ((before, before_walks), (after, after_walks)):
+            print(
+                f"{m.devices:>5} {m.tool:<10} {m.wall_s(False):>11.2f} {m.wall_s(True):>13.2f} "
+                f"{m.cpu_ms_per_poll(False):>16.3f} {m.cpu_ms_per_poll(True):>18.3f} {walks:>10.2f} "
+                f"{m.peak_rss_mb:>11.1f} {m.incomplete:>10}"
+            )
+        print(
+            f"{after.devices:>5} {'ratio':<10} {'':>11} {after.wall_s(True) / before.wall_s(True):>13.2f} "
+            f"{'':>16} {after.cpu_ms_per_poll(True) / before.cpu_ms_per_poll(True):>18.2f} "
+            f"{after_walks / before_walks:>10.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point (``--worker`` is the measured process itself)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--devices", default="100,1000", help="comma-separated device counts")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--targets", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        targets = [
+            SnmpTarget(host, port, "2c", Secret(COMMUNITY), timeout_s=2.0, retries=1)
+            for host, port in json.loads(args.targets.read_text())
+        ]
+        asyncio.run(_rounds(targets, args.rounds, args.worker))
+        return
+    counts = [int(n) for n in args.devices.split(",")]
+    results = []
+    with responders(max(counts)) as endpoints:
+        for count in counts:
+            before, after = (run_mode(endpoints[:count], args.rounds, mode) for mode in MODES)
+            results.append((before, after))
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,16 @@
+"""The read-path benchmark's harness still works: both modes read every printer completely, and the
+cadence walks fewer tables. No speed is asserted here (that lives in bench/)."""
+
+from __future__ import annotations
+
+from bench.reader_poll import run_mode
+from bench.snmp_poll import responders
+
+
+def test_both_modes_read_every_printer_and_the_cadence_walks_less() -> None:
+    with responders(2) as endpoints:
+        every, every_walks = run_mode(endpoints, 3, "every-poll")
+        cadence, cadence_walks = run_mode(endpoints, 3, "cadence")
+    assert every.incomplete == 0 and cadence.incomplete == 0
+    assert len(every.cpus) == len(cadence.cpus) == 3
+    assert cadence_walks == every_walks - 1, "the unchanged, empty alert table is not walked"
