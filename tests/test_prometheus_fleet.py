@@ -24,9 +24,9 @@ import pytest_asyncio
 import yaml
 
 from collector.testing import RunningCollector, running_collector
-from tests.e2e import free_tcp_port, wait_for
+from tests.e2e import wait_for
 from tests.fleet import Fleet, FleetPlan, school_id
-from tests.prometheus import REPO, PrometheusServer
+from tests.prometheus import REPO, PrometheusServer, repo_prometheus_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -82,20 +82,6 @@ class Stack:
     exposition: str
 
 
-def prometheus_config(collector_url: str) -> dict[str, Any]:
-    """configs/prometheus.yml pointed at this test's collector, scraping and evaluating every second."""
-    config = yaml.safe_load((CONFIGS / "prometheus.yml").read_text(encoding="utf-8"))
-    # Scrapes every two seconds leave a loaded test machine time to answer; rules are evaluated each second.
-    config["global"].update(scrape_interval="2s", evaluation_interval="1s")
-    config["rule_files"] = [str(CONFIGS / rule_file) for rule_file in config["rule_files"]]
-    config.pop("alerting")
-    (job,) = config["scrape_configs"]
-    job["scrape_timeout"] = "2s"
-    down = f"127.0.0.1:{free_tcp_port()}"  # nothing listens: a collector that is down
-    job["static_configs"] = [{"targets": [collector_url.removeprefix("http://"), down]}]
-    return config
-
-
 async def scrapes(prom: PrometheusServer, count: int) -> None:
     """Wait until Prometheus has scraped the collector successfully ``count`` more times."""
     query = 'sum_over_time(up{job="campuswatch-collector"}[5m])'
@@ -117,7 +103,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     async with running_collector(tmp, fleet.schools()) as collector, aiohttp.ClientSession() as http:
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), days=10)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
-        with PrometheusServer(prometheus_config(collector.url), tmp / "prometheus") as prom:
+        with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:
             await scrapes(prom, 3)
             await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
             await scrapes(prom, 3)
