@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +36,16 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def scrape_until(url: str, condition: Callable[[Samples], bool], what: str) -> Samples:
+    """Scrape ``url`` until ``condition`` holds for what it shows; returns that scrape."""
+
+    def attempt() -> Samples | None:
+        samples = scrape(url)
+        return samples if condition(samples) else None
+
+    return wait_for(attempt, 60, what)
+
+
 def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent_device: str) -> None:
     collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})  # not started yet: down
     token = tmp_path / "token"
@@ -59,13 +69,9 @@ def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent
         try:
             with running_agent(tmp_path, config) as agent:
                 wait_for(lambda: serving(url), 60, "the agent's /metrics")
-                first = wait_for(
-                    lambda: (
-                        (s := scrape(url))
-                        and value(s, "campuswatch_agent_polls_total", device=PRINTER, status="ok") >= 2
-                        and s
-                    ),
-                    60,
+                first = scrape_until(
+                    url,
+                    lambda s: value(s, "campuswatch_agent_polls_total", device=PRINTER, status="ok") >= 2,
                     "the first polls counted",
                 )
                 assert value(first, "campuswatch_agent_delivery_failures_total", reason="connection") > 0
@@ -74,18 +80,17 @@ def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent
                 )
 
                 # The collector stays down: polls go on counting and the outbox fills and ages.
-                def grown() -> Samples | None:
-                    s = scrape(url)
-                    polls = value(s, "campuswatch_agent_polls_total", device=PRINTER, status="ok")
-                    depth = value(s, "campuswatch_agent_outbox_events")
-                    before = value(first, "campuswatch_agent_polls_total", device=PRINTER, status="ok")
-                    return (
-                        s
-                        if polls >= before + 3 and depth > value(first, "campuswatch_agent_outbox_events")
-                        else None
-                    )
-
-                second = wait_for(grown, 60, "polls and outbox depth to grow")
+                polls_before = value(first, "campuswatch_agent_polls_total", device=PRINTER, status="ok")
+                second = scrape_until(
+                    url,
+                    lambda s: (
+                        value(s, "campuswatch_agent_polls_total", device=PRINTER, status="ok")
+                        >= polls_before + 3
+                        and value(s, "campuswatch_agent_outbox_events")
+                        > value(first, "campuswatch_agent_outbox_events")
+                    ),
+                    "polls and outbox depth to grow",
+                )
                 assert value(second, "campuswatch_agent_outbox_oldest_age_seconds") > value(
                     first, "campuswatch_agent_outbox_oldest_age_seconds"
                 )
@@ -110,10 +115,8 @@ def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent
 
                 back = time.time()
                 collector.start()
-                drained = wait_for(
-                    lambda: (s := scrape(url)) and value(s, "campuswatch_agent_outbox_events") == 0 and s,
-                    60,
-                    "the outbox to drain",
+                drained = scrape_until(
+                    url, lambda s: value(s, "campuswatch_agent_outbox_events") == 0, "the outbox to drain"
                 )
                 assert value(drained, "campuswatch_agent_outbox_oldest_age_seconds") == 0
                 assert value(drained, "campuswatch_agent_events_delivered_total") >= queued

@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def duplicates_at(collector: Collector) -> int:
 
 
 def assert_every_seq_once_in_order(
-    collector: Collector, last: int, shed: set[int] = frozenset()
+    collector: Collector, last: int, shed: AbstractSet[int] = frozenset()
 ) -> list[int]:
     """Every seq 1..``last`` except ``shed`` is stored once, stored in the order the agent issued them."""
     stored = collector.stored(AGENT)
@@ -140,6 +141,11 @@ def prefill(workdir: Path, count: int) -> None:
 def compressed(outage_s: float) -> str:
     """The outage at the production poll interval that makes as many polls as ``outage_s`` here."""
     return f"{outage_s * PRODUCTION_INTERVAL_S / INTERVAL_S / 3600:.1f} h"
+
+
+def stored_at_least(collector: Collector, count: int) -> Callable[[], bool]:
+    """A condition for :func:`wait_for`: the collector holds ``count`` events of the agent."""
+    return lambda: len(collector.stored(AGENT)) >= count
 
 
 def kill_agent(agent: Any) -> None:
@@ -330,7 +336,7 @@ def test_agent_killed_mid_batch_resends_and_nothing_is_stored_twice(
         for step in range(1, 4):
             with running_agent(tmp_path, config) as agent:
                 wait_for(
-                    lambda goal=step * BACKLOG // 4: len(collector.stored(AGENT)) >= goal,
+                    stored_at_least(collector, step * BACKLOG // 4),
                     300,
                     "delivery under way",
                 )
@@ -377,7 +383,7 @@ def test_collector_killed_mid_ingest_loses_nothing_and_stores_nothing_twice(
         with running_agent(tmp_path, config) as agent:
             for step in range(1, 4):
                 wait_for(
-                    lambda goal=step * BACKLOG // 4: len(collector.stored(AGENT)) >= goal,
+                    stored_at_least(collector, step * BACKLOG // 4),
                     300,
                     "ingest under way",
                 )
