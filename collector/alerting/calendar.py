@@ -3,7 +3,10 @@
 Pure: a :class:`SchoolCalendar` answers questions about a given instant (UNIX time), it never reads the
 clock. Holidays come from the ``holidays`` package, which carries both the public holidays and the
 school holidays (Schulferien, category ``school``) of each German state; a school adds its own days off
-(a pedagogical day, a movable day off) in the rules file.
+(a pedagogical day, a movable day off) in the rules file. The package knows the school holidays the
+states have published (NRW: through summer 2029 in holidays 0.109); for later years only public holidays
+count until the package is updated, so a holiday may then count as a school day: tickets come sooner,
+never later.
 """
 
 from __future__ import annotations
