@@ -11,7 +11,8 @@ or warming up), so ``serviceRequested`` counts only with a corroborating fault; 
 warning/down by itself: printers report it while asleep (``PrinterStatus.power_saver``), the error flags
 and alerts say what is actually wrong. Alerts count by their severity (mibs/printer.yaml): critical and
 warning conditions are problems, informational codes and binary change events are not. A reboot is an
-event (``SystemInfo.rebooted_at``), and a busy port is traffic, not a fault.
+event (``SystemInfo.rebooted_at``). Interface rates (errors/s) are numbers the collector's thresholds judge
+with hysteresis (configs/rules.yaml port_errors), so they are no problem here.
 """
 
 from __future__ import annotations
@@ -220,28 +221,6 @@ def _port_problems(reading: DeviceReading) -> list[Problem]:
     return out
 
 
-def _port_error_problems(reading: DeviceReading) -> list[Problem]:
-    """A port of network gear counting errors steadily (mibs/ports.yaml): a bad cable or a duplex
-    mismatch; the rate needs two readings, so the first poll after a start or a reboot has none."""
-    if reading.kind not in _PORT_WATCHING_KINDS:
-        return []
-    threshold = _knowledge.ports().errors_per_s_warning
-    out = []
-    for port in reading.interfaces:
-        if port.errors_per_s is None or port.errors_per_s < threshold:
-            continue
-        name = port.name or port.descr or str(port.index)
-        out.append(
-            Problem(
-                code="port_errors",
-                severity="warning",
-                summary=f"port {name}: {port.errors_per_s:.1f} errors/s",
-                subject=name,
-            )
-        )
-    return out
-
-
 def _storage_problems(reading: DeviceReading) -> list[Problem]:
     """A disk (not memory, not a pseudo file system) nearly full, by mibs/host.yaml's thresholds."""
     limits = _knowledge.host().storage_full
@@ -275,7 +254,6 @@ def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> 
     problems += _alert_problems(reading.alerts, covered)
     problems += _ups_problems(reading)
     problems += _port_problems(reading)
-    problems += _port_error_problems(reading)
     problems += _storage_problems(reading)
     problems += [
         Problem(

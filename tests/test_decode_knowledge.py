@@ -73,12 +73,11 @@ def test_cadence_names_tables_and_guards_that_the_plans_fetch() -> None:
                 assert rule.changes.table in tables, (kind, name)
 
 
-def test_host_and_port_thresholds_are_ordered() -> None:
+def test_storage_thresholds_and_alert_policy_name_known_things() -> None:
     full = _knowledge.host().storage_full
     assert 0 < full.warning_percent < full.critical_percent <= 100
     assert set(_knowledge.host().disk_types) <= set(_knowledge.host().storage_types.values()) | set(
         _knowledge.host().fs_types.values()
     )
-    assert _knowledge.ports().errors_per_s_warning > 0
     informational = set(_knowledge.printer().informational_alert_codes)
     assert informational <= set(_knowledge.printer().alert_codes.values())

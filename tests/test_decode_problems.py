@@ -186,16 +186,3 @@ def test_a_described_enabled_port_that_is_down_is_a_problem_undescribed_or_disab
     ]
     # A printer's own network port is the printer's business (it is unreachable then), not a port problem.
     assert _codes(DeviceReading(address="192.0.2.5", kind="printer", interfaces=ports)) == []
-
-
-def test_a_port_counting_errors_steadily_is_a_warning() -> None:
-    def switch(errors_per_s: float | None, kind: str = "switch") -> DeviceReading:
-        port = Interface(
-            index=3, name="Gi0/3", admin_status="up", oper_status="up", errors_per_s=errors_per_s
-        )
-        return DeviceReading(address="192.0.2.3", kind=kind, interfaces=[port])  # type: ignore[arg-type]
-
-    assert _codes(switch(2.5)) == [("port_errors", "warning", "port Gi0/3: 2.5 errors/s", "Gi0/3")]
-    assert _codes(switch(0.5)) == []
-    assert _codes(switch(None)) == []  # first poll: no rate yet
-    assert _codes(switch(2.5, kind="printer")) == []

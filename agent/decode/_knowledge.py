@@ -218,14 +218,3 @@ class Host(_Data):
 def host() -> Host:
     """HOST-RESOURCES storage types and disk rules (mibs/host.yaml)."""
     return load_yaml(MIBS_DIR / "host.yaml", Host)
-
-
-# --- ports.yaml -----------------------------------------------------------------------------------------
-class Ports(_Data):
-    errors_per_s_warning: float
-
-
-@functools.cache
-def ports() -> Ports:
-    """Thresholds of interface problems (mibs/ports.yaml)."""
-    return load_yaml(MIBS_DIR / "ports.yaml", Ports)
