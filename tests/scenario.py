@@ -13,7 +13,7 @@ opened, was noted, resolved and reopened.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,7 +119,7 @@ class SimulatedSchool:
     """The school's devices and its timetable of faults; :meth:`poll` is what the agent would read."""
 
     devices: list[Device]
-    faults: list[Fault] = field(default_factory=list)
+    faults: Sequence[Fault] = ()
     #: The school's id (tests against a shared ticket system give each run its own).
     school: str = SCHOOL
 

@@ -104,7 +104,7 @@ async def test_a_maintenance_window_holds_the_switch_ticket_until_it_ends(
     }
     assert (await call(c, "POST", "/api/v1/silences", window))[0] == 201
     scenario = sc.switch_down()  # down 10:00-10:30, longer than the window
-    run = Replay(c, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    run = Replay(c, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, berlin(f"{sc.MONDAY} 10:14"))
     assert await run.tickets() == [], "no ticket inside the window, none for the 30 devices either"
     await run.run(berlin(f"{sc.MONDAY} 10:14"), scenario.end)
@@ -128,7 +128,7 @@ async def test_a_fault_inside_a_maintenance_window_never_becomes_a_ticket(
     }
     await call(c, "POST", "/api/v1/silences", window)
     scenario = sc.switch_down()
-    run = Replay(c, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    run = Replay(c, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, scenario.end)
     assert await run.tickets() == []
     assert await c.store.list_open_problems(school=sc.SCHOOL) == []

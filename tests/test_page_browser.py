@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -67,10 +68,10 @@ def click_and_wait(driver: webdriver.Chrome, element: WebElement) -> None:
     WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
 
 
-def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, object]:
+def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, Any]:
     """What a helpdesk person does: overview -> school -> ticket -> school -> silence the jam for 2 h,
     then acknowledge the ticket."""
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
     driver.get(f"{url}/")
     seen["overview_state"] = driver.find_element(By.CSS_SELECTOR, "[data-state]").text
     click_and_wait(driver, driver.find_element(By.LINK_TEXT, "Bert-Brecht-Gymnasium"))

@@ -14,13 +14,16 @@ import aiohttp
 import pytest
 
 from collector.alerting.policy import SHIPPED_RULES
-from collector.testing import FakeClock, running_collector
+from collector.testing import FakeClock, RunningCollector, running_collector
 from tests import scenario as sc
 from tests.scenario import MONDAY, Replay, SimulatedSchool, TicketView, berlin
 
+#: The simulated clock and the collector it drives.
+Day = tuple[FakeClock, RunningCollector]
+
 
 @pytest.fixture
-async def day(tmp_path: Path) -> AsyncIterator[tuple[FakeClock, sc.RunningCollector]]:
+async def day(tmp_path: Path) -> AsyncIterator[Day]:
     # Started before the earliest scenario (Friday evening), so that no grace period covers a fault.
     clock = FakeClock(berlin(f"{sc.FRIDAY} 17:00"))
     async with running_collector(
@@ -29,9 +32,9 @@ async def day(tmp_path: Path) -> AsyncIterator[tuple[FakeClock, sc.RunningCollec
         yield clock, collector
 
 
-async def replay(day: tuple[FakeClock, sc.RunningCollector], scenario: sc.Scenario) -> list[TicketView]:
+async def replay(day: Day, scenario: sc.Scenario) -> list[TicketView]:
     clock, collector = day
-    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, scenario.end, scenario.step)
     tickets = await run.tickets()
     starts = sorted(f.start for f in scenario.faults)
@@ -45,7 +48,7 @@ async def replay(day: tuple[FakeClock, sc.RunningCollector], scenario: sc.Scenar
     return tickets
 
 
-async def test_switch_with_30_devices_behind_it_fails_one_ticket(day) -> None:
+async def test_switch_with_30_devices_behind_it_fails_one_ticket(day: Day) -> None:
     scenario = sc.switch_down()
     (ticket,) = await replay(day, scenario)
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/"
@@ -57,14 +60,14 @@ async def test_switch_with_30_devices_behind_it_fails_one_ticket(day) -> None:
     assert ticket.state == "resolved"
 
 
-async def test_switch_port_down_is_the_root_not_the_projector(day) -> None:
+async def test_switch_port_down_is_the_root_not_the_projector(day: Day) -> None:
     (ticket,) = await replay(day, sc.port_down())
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PORT_SWITCH}/port_down/Gi0/5"
     assert sc.PROJECTOR in ticket.body
     assert ticket.kinds() == ["opened", "resolved"]
 
 
-async def test_printer_jams_twice_within_ten_minutes_one_ticket_reopened(day) -> None:
+async def test_printer_jams_twice_within_ten_minutes_one_ticket_reopened(day: Day) -> None:
     (ticket,) = await replay(day, sc.printer_jams_twice())
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.PRINTER}/printer_jammed/"
     assert ticket.opened_at == berlin(f"{MONDAY} 10:02"), "after the rule's `for: 2m`"
@@ -72,7 +75,7 @@ async def test_printer_jams_twice_within_ten_minutes_one_ticket_reopened(day) ->
     assert ticket.kinds() == ["opened", "resolved", "reopened", "resolved"]
 
 
-async def test_flapping_access_point_one_flapping_ticket(day) -> None:
+async def test_flapping_access_point_one_flapping_ticket(day: Day) -> None:
     (ticket,) = await replay(day, sc.flapping_ap())
     assert ticket.dedup_key == f"{sc.SCHOOL}/{sc.FLAPPY_AP}/flapping/"
     assert ticket.priority == "high", "a classroom device during a lesson: a step up from warning"
@@ -81,10 +84,10 @@ async def test_flapping_access_point_one_flapping_ticket(day) -> None:
     assert resolved_at >= berlin(f"{MONDAY} 11:12") + 15 * 60, "held open until stable for 15 minutes"
 
 
-async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day) -> None:
+async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day: Day) -> None:
     clock, collector = day
     scenario = sc.toner_friday_evening()
-    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), list(scenario.faults)))
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, berlin(f"{MONDAY} 07:29"), scenario.step)
     assert await run.tickets() == [], "no ticket at night or over the weekend"
     async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/schools/{sc.SCHOOL}") as r:
@@ -97,13 +100,13 @@ async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day) 
     print(f"toner: ticket {ticket.opened_at - scenario.faults[0].start:.0f}s after its fault")
 
 
-async def test_school_offline_one_ticket_no_device_tickets(day) -> None:
+async def test_school_offline_one_ticket_no_device_tickets(day: Day) -> None:
     (ticket,) = await replay(day, sc.school_offline())
     assert ticket.dedup_key == f"{sc.SCHOOL}//school_offline/"
     assert ticket.kinds() == ["opened", "resolved"]
 
 
-async def test_school_day_every_fault_one_ticket_all_resolved(day) -> None:
+async def test_school_day_every_fault_one_ticket_all_resolved(day: Day) -> None:
     tickets = await replay(day, sc.school_day())
     keys = sorted(t.dedup_key for t in tickets)
     assert len(keys) == 5
@@ -111,7 +114,7 @@ async def test_school_day_every_fault_one_ticket_all_resolved(day) -> None:
     assert all(t.state == "resolved" for t in tickets)
 
 
-async def test_a_classroom_display_in_a_lesson_outranks_the_staff_printer_after_hours(day) -> None:
+async def test_a_classroom_display_in_a_lesson_outranks_the_staff_printer_after_hours(day: Day) -> None:
     clock, collector = day
     display = sc.DISPLAYS[0]
     faults = [
@@ -128,7 +131,7 @@ async def test_a_classroom_display_in_a_lesson_outranks_the_staff_printer_after_
     assert printer.priority == "high"
 
 
-async def test_a_toner_hovering_at_its_threshold_stays_one_ticket_without_churn(day) -> None:
+async def test_a_toner_hovering_at_its_threshold_stays_one_ticket_without_churn(day: Day) -> None:
     """Hysteresis: the shipped supply rule's clear_for (30 min) holds the problem over the gaps."""
     clock, collector = day
     faults = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ class RtDay:
             await asyncio.sleep(0.05)
 
     async def replay(self, scenario: sc.Scenario) -> list[TicketView]:
-        school = SimulatedSchool(sc.school_devices(), list(scenario.faults), school=self.school)
+        school = SimulatedSchool(sc.school_devices(), scenario.faults, school=self.school)
         run = Replay(self.collector, self.clock, school, after_tick=self.delivered)
         await run.run(scenario.start, scenario.end, scenario.step)
         return await run.tickets()
@@ -84,7 +84,7 @@ async def check_in_rt(rt: RtServer, scenario: sc.Scenario, school: str, tickets:
     [sc.switch_down, sc.port_down, sc.printer_jams_twice, sc.flapping_ap, sc.school_offline],
     ids=lambda f: f.__name__,
 )
-async def test_scenario_through_rt(day: RtDay, rt_server: RtServer, make) -> None:  # noqa: F811
+async def test_scenario_through_rt(day: RtDay, rt_server: RtServer, make: Callable[[], sc.Scenario]) -> None:  # noqa: F811
     scenario = make()
     tickets = await day.replay(scenario)
     assert all(t.state == "resolved" for t in tickets), "recovery resolves everything"
