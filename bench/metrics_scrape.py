@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from collector.http.metrics import FLEET, exposition
 from collector.testing import running_collector
 from tests.e2e import wait_for
 from tests.fleet import CITY_SCHOOL, Fleet
@@ -111,6 +112,14 @@ async def main() -> None:
                         f"median {median * 1000:.0f} ms (min {min(r[0] for r in runs) * 1000:.0f}, "
                         f"max {max(r[0] for r in runs) * 1000:.0f}) over {args.scrapes} fetches"
                     )
+            # CPU time, unlike the wall-clock fetches above, hardly depends on what else the machine runs.
+            view = c.app[FLEET].fleet
+            cpu = []
+            for _ in range(args.scrapes):
+                start = time.process_time()
+                exposition(view.snapshot(), view.summary_lines(), compress=False)
+                cpu.append(time.process_time() - start)
+            print(f"/metrics rendering: median {statistics.median(cpu) * 1000:.0f} ms CPU (plain)")
             if args.prometheus_scrapes:
                 duration, samples = await asyncio.to_thread(
                     prometheus_figures, c.url, Path(tmp), args.prometheus_scrapes

@@ -62,7 +62,8 @@ def collector_lines(reports: Mapping[int, int], stored: int, duplicates: int) ->
     yield sample(EVENTS.name, labels(outcome="duplicate"), duplicates)
 
 
-def _exposition(devices: list[Lines], tail: list[str], compress: bool) -> bytes:
+def exposition(devices: list[Lines], tail: list[str], compress: bool) -> bytes:
+    """The whole ``/metrics`` body from a snapshot of the devices and the rendered summary lines."""
     body = (render_devices(devices) + "\n".join(tail) + "\n").encode()
     return gzip.compress(body, compresslevel=GZIP_LEVEL) if compress else body
 
@@ -74,7 +75,7 @@ async def metrics(request: web.Request) -> web.Response:
     tail = fleet.summary_lines()
     tail.extend(collector_lines(ctx.reports, ctx.events_stored, ctx.events_duplicate))
     compress = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = await asyncio.to_thread(_exposition, fleet.snapshot(), tail, compress)
+    body = await asyncio.to_thread(exposition, fleet.snapshot(), tail, compress)
     headers = {"Content-Type": CONTENT_TYPE}
     if compress:
         headers["Content-Encoding"] = "gzip"
