@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -36,6 +37,7 @@ from collector.alerting import (
     reconcile,
     school_problems,
 )
+from collector.alerting.flapping import FLAPPING
 from collector.alerting.policy import IMMEDIATE_RULES, RulesFile
 from collector.alerting.school import judge_school, with_hysteresis
 from collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
@@ -179,6 +181,10 @@ class Ingestor:
         # Reports of one school are applied one at a time, so that two concurrent batches cannot both
         # open the same problem or count the same failure twice.
         self._locks: dict[str, asyncio.Lock] = {}
+        #: Per school, the newest poll time at which one of its devices was not ok. Only a hint for
+        #: skipping the flapping look-back in healthy schools; after a restart it starts empty, and an
+        #: open flapping problem or the next failed poll brings the look-back back.
+        self._last_trouble: dict[str, float] = {}
 
     async def school_for(self, token: str | None) -> str:
         """The school a bearer token belongs to; raises :class:`Unauthorized`."""
@@ -298,13 +304,16 @@ class Ingestor:
             if p.key.device != SCHOOL_LEVEL and not p.key.code.startswith(ALERT_PREFIX)
         ]
         newest = max(d.last_polled for d in devices)
+        horizon = self._rules.flapping.build().horizon_s
+        if any(d.status != "ok" for d in devices):
+            self._last_trouble[school] = newest
+        # Flapping needs the poll history, but only where something went down lately or still flaps: a
+        # healthy school (the usual case) is judged without reading its recent events.
+        troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
+        flapping = any(p.key.code == FLAPPING for p in open_now)
+        history = await self._history(school, newest - horizon) if troubled or flapping else {}
         judged = judge_school(
-            devices,
-            {d.device: d.parent for d in devices},
-            open_now,
-            await self._history(school, newest - self._rules.flapping.build().horizon_s),
-            self._policy,
-            self._rules,
+            devices, {d.device: d.parent for d in devices}, open_now, history, self._policy, self._rules
         )
         seen = {w.key for w in judged.wanted}
         await self._store.mark_problems_seen([p.id for p in open_now if p.key in seen], newest)
