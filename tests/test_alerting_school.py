@@ -130,3 +130,15 @@ def test_thresholds_apply_to_their_device_kinds_with_hysteresis() -> None:
         "disp", kind="display", reading=DeviceReading(address="x", lamps=[Lamp(hours=9999, on=True)])
     )
     assert judge_school([other], {}, [], {}, POLICY, rules).wanted == [], "only projectors"
+
+
+def test_a_child_with_its_own_open_problem_keeps_it_until_the_parents_problem_opens() -> None:
+    own = ProblemRecord(1, ProblemKey("s", "d1", "unreachable"), "open", "critical", "x", 0.0, ticket_ref="7")
+    first = [device("sw", "unreachable", 1, kind="switch"), device("d1", "unreachable", 5)]
+    found = judge_school(first, {"d1": "sw"}, [own], {}, POLICY, RULES)
+    assert codes(found.wanted) == {("d1", "unreachable")}, "one lost poll of the switch proves nothing yet"
+    assert found.affected == {}
+    second = [device("sw", "unreachable", 2, kind="switch"), device("d1", "unreachable", 6)]
+    found = judge_school(second, {"d1": "sw"}, [own], {}, POLICY, RULES)
+    assert codes(found.wanted) == {("sw", "unreachable")}
+    assert found.affected == {ProblemKey("s", "sw", "unreachable"): ("d1",)}

@@ -144,3 +144,25 @@ async def test_a_toner_hovering_at_its_threshold_stays_one_ticket_without_churn(
     assert ticket.kinds() == ["opened", "resolved"], "no resolve and reopen in the 10-minute gap"
     # Last seen by the 10:55 poll (the fault ends at 11:00); resolved 30 minutes after that.
     assert ticket.history[-1]["at"] == berlin(f"{MONDAY} 11:25")
+
+
+async def test_a_child_ticket_resolves_into_its_parents_when_the_parent_fails_too(day: Day) -> None:
+    """A display fails on its own (its own ticket), then its switch fails: the display's ticket is
+    resolved as part of the switch's, which lists it."""
+    clock, collector = day
+    display = sc.DISPLAYS[0]
+    faults = [
+        sc.Down((display,), berlin(f"{MONDAY} 09:58"), berlin(f"{MONDAY} 10:30")),
+        sc.Down((sc.SWITCH, *sc.BEHIND_SWITCH), berlin(f"{MONDAY} 10:05"), berlin(f"{MONDAY} 10:30")),
+    ]
+    run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), faults))
+    await run.run(berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:40"))
+    tickets = {t.dedup_key: t for t in await run.tickets()}
+    assert sorted(tickets) == sorted(
+        [f"{sc.SCHOOL}/{display}/unreachable/", f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/"]
+    )
+    own = tickets[f"{sc.SCHOOL}/{display}/unreachable/"]
+    assert own.kinds() == ["opened", "resolved"]
+    assert own.history[-1]["at"] == berlin(f"{MONDAY} 10:06"), "when the switch's problem opened"
+    assert "part of a bigger problem, sw-1 (unreachable)" in own.history[-1]["text"]
+    assert display in tickets[f"{sc.SCHOOL}/{sc.SWITCH}/unreachable/"].body

@@ -87,27 +87,31 @@ def judge_school(
                     ProblemKey(device.school, device.device, FLAPPING), "warning", "keeps going down and up"
                 )
             )
-        if device.device in roots.cause:
-            # Explained by something upstream: that root has the ticket, this device is listed on it.
-            found = [w for w in found if w.key.code != UNREACHABLE]
         for w in found:
             rule = rules.rule_for(w.key.code, device.kind)
             wanted.append(replace(w, severity=rule.severity) if rule.severity else w)
+    school = devices[0].school
     for cause, children in roots.affected.items():
-        key = ProblemKey(devices[0].school, cause.device, cause.code, cause.subject)
+        key = ProblemKey(school, cause.device, cause.code, cause.subject)
         if cause.code == PORT_DOWN:
             failing = [d for d in devices if d.device in children]
-            if not any(d.consecutive_failures >= policy.unreachable_after_polls for d in failing):
-                continue
-            wanted.append(
-                WantedProblem(
-                    key,
-                    "critical",
-                    f"port {cause.subject} down, {len(children)} device(s) behind it unreachable",
-                )
-            )
-        affected[key] = children
-    return Judgement(wanted=wanted, affected=affected)
+            if any(d.consecutive_failures >= policy.unreachable_after_polls for d in failing):
+                summary = f"port {cause.subject} down, {len(children)} device(s) behind it unreachable"
+                wanted.append(WantedProblem(key, "critical", summary))
+        if any(w.key == key for w in wanted):
+            affected[key] = children
+    # A device explained by something upstream has no problem of its own: the root's ticket lists it.
+    # It is dropped as soon as its parent fails (so no child opens a problem before its parent is
+    # known down); one that already had its own problem keeps it until the root's problem is open,
+    # so that a parent's single lost poll does not resolve and reopen the child's ticket.
+    explained = {
+        ProblemKey(school, child, UNREACHABLE) for root, children in affected.items() for child in children
+    } | {
+        ProblemKey(school, child, UNREACHABLE)
+        for child in roots.cause
+        if ProblemKey(school, child, UNREACHABLE) not in {p.key for p in open_now}
+    }
+    return Judgement(wanted=[w for w in wanted if w.key not in explained], affected=affected)
 
 
 def with_hysteresis(

@@ -94,6 +94,16 @@ def resolve_note(problem: ProblemRecord) -> str:
 RECONCILED_NOTE = "Resolved automatically: its problem is no longer open (found by the periodic check)."
 
 
+def explained_note(root: ProblemKey) -> str:
+    """The closing note of a device's ticket when its failure turned out to be part of a root problem."""
+    where = (
+        f"{root.device} ({root.code}{', ' + root.subject if root.subject else ''})"
+        if root.device
+        else root.code
+    )
+    return f"Resolved: part of a bigger problem, {where}; that problem's ticket lists this device."
+
+
 def recovered_note(problem: ProblemRecord) -> str:
     """The note on recovery when the rules leave closing the ticket to a person (``on_recovery: note``)."""
     assert problem.resolved_at is not None
@@ -194,8 +204,10 @@ class TicketLifecycle:
             added = sorted(set(affected) - set(problem.affected))
             if problem.ticket_ref is not None and added:
                 await self._note(problem.ticket_ref, f"Now also affects: {', '.join(added)}.")
+        explained_by = {child: root for root, children in changes.affected.items() for child in children}
         for problem in changes.to_resolve:
-            await self._resolve(problem, at)
+            root = explained_by.get(problem.key.device)
+            await self._resolve(problem, at, None if root is None else explained_note(root))
 
     async def catch_up(self, school: str, now: float) -> None:
         """Bring the school's tickets in line with its problems: open the tickets that open problems are
@@ -254,12 +266,15 @@ class TicketLifecycle:
                 return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
         return Decision(True, priority)
 
-    async def _resolve(self, problem: ProblemRecord, now: float) -> None:
-        resolved = await self._store.resolve_problem(problem.id, now)
+    async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
+        """Resolve a problem and its ticket; ``explained`` is the note when a root problem took it over."""
+        resolved = await self._store.resolve_problem(problem.id, at)
         log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
         if resolved.ticket_ref is None:
             return
-        if self._rules.on_recovery == "note":
+        if explained is not None:
+            await self._resolve_ticket(resolved.ticket_ref, explained)
+        elif self._rules.on_recovery == "note":
             await self._note(resolved.ticket_ref, recovered_note(resolved))
         else:
             await self._resolve_ticket(resolved.ticket_ref, resolve_note(resolved))
