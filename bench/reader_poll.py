@@ -13,9 +13,9 @@ decoding, problems, reboot detection and interface rates. Each mode runs in its 
 * ``cadence``: the cadence of mibs/plans.yaml (the printers' alert table is empty and its counters do
   not move, so after round 1 it is walked every 10th poll only).
 
-Columns as in bench.snmp_poll; ``walks/poll`` is the tables walked per device poll (steady rounds: each
-walk is at least one GETBULK request); ``incomplete`` counts polls that failed or did not read the
-printer's 4 supplies and 4 trays without partial groups.
+Columns as in bench.snmp_poll, the ratio being cadence / every-poll; ``walks/poll`` is the tables walked
+per device poll (steady rounds: each walk is at least one GETBULK request); ``incomplete`` counts polls
+that failed or did not read the printer's 4 supplies and 4 trays without partial groups.
 """
 
 from __future__ import annotations
@@ -25,16 +25,14 @@ import asyncio
 import json
 import resource
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from agent.reader import SnmpDeviceReader
 from agent.snmp.client import FetchResult, SnmpClient
 from agent.snmp.types import PollPlan, SnmpTarget
-from bench.snmp_poll import COMMUNITY, HERE, Measured, responders
+from bench.snmp_poll import COMMUNITY, Measured, print_table, responders, run_worker
 from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
 
@@ -75,55 +73,20 @@ async def _rounds(targets: list[SnmpTarget], rounds: int, mode: str) -> None:
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             complete = sum(1 for r in readings if _complete(r))
             walks = client.walks - walks0
-            record = {"round": number, "wall_s": wall, "cpu_s": cpu, "complete": complete, "walks": walks}
+            record = {"round": number, "wall_s": wall, "cpu_s": cpu, "walks": walks}
+            record |= {"devices": len(targets), "complete": complete}
             print(json.dumps(record), flush=True)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_rss_mb": peak_kb / 1024}), flush=True)
 
 
-def run_mode(endpoints: list[tuple[str, int]], rounds: int, mode: str) -> tuple[Measured, float]:
-    """One mode in its own process (so its CPU and RSS are its own); with the steady walks per poll."""
+def run_mode(endpoints: list[tuple[str, int]], rounds: int, mode: str) -> Measured:
+    """One mode in its own process; with the tables walked per device poll in the steady rounds."""
     measured = Measured(mode, len(endpoints))
-    walks: list[int] = []
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(endpoints, fh)
-    cmd = [sys.executable, "-m", "bench.reader_poll", "--worker", mode, "--targets", fh.name]
-    out = subprocess.run(
-        [*cmd, "--rounds", str(rounds)], check=True, capture_output=True, text=True, cwd=HERE.parent
-    ).stdout
-    Path(fh.name).unlink()
-    for line in out.splitlines():
-        record = json.loads(line)
-        if "round" in record:
-            measured.walls.append(record["wall_s"])
-            measured.cpus.append(record["cpu_s"])
-            measured.incomplete += len(endpoints) - record["complete"]
-            walks.append(record["walks"])
-        else:
-            measured.peak_rss_mb = record["peak_rss_mb"]
-    return measured, statistics.mean(walks[1:] or walks) / len(endpoints)
-
-
-def print_table(results: list[tuple[tuple[Measured, float], tuple[Measured, float]]]) -> None:
-    """One row per mode and N, then cadence / every-poll."""
-    head = (
-        f"{'N':>5} {'mode':<10} {'wall cold s':>11} {'wall steady s':>13} {'CPU ms/poll cold':>16} "
-        f"{'CPU ms/poll steady':>18} {'walks/poll':>10} {'peak RSS MB':>11} {'incomplete':>10}"
-    )
-    print(head)
-    print("-" * len(head))
-    for (before, before_walks), (after, after_walks) in results:
-        for m, walks in ((before, before_walks), (after, after_walks)):
-            print(
-                f"{m.devices:>5} {m.tool:<10} {m.wall_s(False):>11.2f} {m.wall_s(True):>13.2f} "
-                f"{m.cpu_ms_per_poll(False):>16.3f} {m.cpu_ms_per_poll(True):>18.3f} {walks:>10.2f} "
-                f"{m.peak_rss_mb:>11.1f} {m.incomplete:>10}"
-            )
-        print(
-            f"{after.devices:>5} {'ratio':<10} {'':>11} {after.wall_s(True) / before.wall_s(True):>13.2f} "
-            f"{'':>16} {after.cpu_ms_per_poll(True) / before.cpu_ms_per_poll(True):>18.2f} "
-            f"{after_walks / before_walks:>10.2f}"
-        )
+    records = run_worker(measured, "bench.reader_poll", endpoints, "--worker", mode, "--rounds", str(rounds))
+    walks = [record["walks"] for record in records]
+    measured.walks_per_poll = statistics.mean(walks[1:] or walks) / len(endpoints)
+    return measured
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     with responders(max(counts)) as endpoints:
         for count in counts:
             before, after = (run_mode(endpoints[:count], args.rounds, mode) for mode in MODES)
-            results.append((before, after))
+            results.append((after, before))
     print_table(results)
 
 

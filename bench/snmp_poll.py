@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
@@ -54,6 +55,8 @@ class Measured:
     cpus: list[float] = field(default_factory=list)
     incomplete: int = 0
     peak_rss_mb: float = 0.0
+    #: Tables walked per device poll in the steady rounds, where the tool counts them (bench.reader_poll).
+    walks_per_poll: float | None = None
 
     def cpu_ms_per_poll(self, steady: bool) -> float:
         """CPU milliseconds per device poll, cold (round 1) or steady (median of later rounds)."""
@@ -92,26 +95,37 @@ def responders(count: int) -> Iterator[list[tuple[str, int]]]:
         yield endpoints
 
 
-def run_agent(endpoints: list[tuple[str, int]], rounds: int, profile: Path | None) -> Measured:
-    """Run bench.agent_poller in its own process and read its JSON lines."""
-    measured = Measured("agent", len(endpoints))
+def run_worker(
+    measured: Measured, module: str, endpoints: list[tuple[str, int]], *args: str
+) -> list[dict[str, Any]]:
+    """Run a measuring module (``python -m bench.<module> --targets FILE ARGS``) in its own process, so
+    that its CPU and peak RSS are its own, and take its JSON lines (one per round with wall_s, cpu_s,
+    devices and complete, then one with peak_rss_mb) into ``measured``; the round records returned."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(endpoints, fh)
-    cmd = [sys.executable, "-m", "bench.agent_poller", "--targets", fh.name, "--rounds", str(rounds)]
-    if profile:
-        cmd += ["--profile", str(profile)]
+    cmd = [sys.executable, "-m", module, "--targets", fh.name, *args]
     try:
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=HERE.parent).stdout
     finally:
         os.unlink(fh.name)
+    rounds = []
     for line in out.splitlines():
         record = json.loads(line)
         if "round" in record:
             measured.walls.append(record["wall_s"])
             measured.cpus.append(record["cpu_s"])
             measured.incomplete += record["devices"] - record["complete"]
+            rounds.append(record)
         else:
             measured.peak_rss_mb = record["peak_rss_mb"]
+    return rounds
+
+
+def run_agent(endpoints: list[tuple[str, int]], rounds: int, profile: Path | None) -> Measured:
+    """Run bench.agent_poller in its own process and read its JSON lines."""
+    measured = Measured("agent", len(endpoints))
+    profiling = ["--profile", str(profile)] if profile else []
+    run_worker(measured, "bench.agent_poller", endpoints, "--rounds", str(rounds), *profiling)
     return measured
 
 
@@ -186,26 +200,32 @@ def run_exporter(endpoints: list[tuple[str, int]], rounds: int) -> Measured:
 
 
 def print_table(results: list[tuple[Measured, Measured]]) -> None:
-    """The benchmark's table: one row per tool and N, then the agent/exporter ratio."""
+    """The benchmark's table: one row per tool and N, then the ratio of the first tool to the second
+    (the walks/poll column only where the tools count walks)."""
+    walks = any(m.walks_per_poll is not None for pair in results for m in pair)
     head = (
-        f"{'N':>5} {'tool':<9} {'wall cold s':>11} {'wall steady s':>13} {'CPU ms/poll cold':>16} "
+        f"{'N':>5} {'tool':<10} {'wall cold s':>11} {'wall steady s':>13} {'CPU ms/poll cold':>16} "
         f"{'CPU ms/poll steady':>18} {'peak RSS MB':>11} {'incomplete':>10}"
+        + (f" {'walks/poll':>10}" if walks else "")
     )
     print(head)
     print("-" * len(head))
-    for agent, exporter in results:
-        for m in (agent, exporter):
+    for first, second in results:
+        for m in (first, second):
             print(
-                f"{m.devices:>5} {m.tool:<9} {m.wall_s(False):>11.2f} {m.wall_s(True):>13.2f} "
+                f"{m.devices:>5} {m.tool:<10} {m.wall_s(False):>11.2f} {m.wall_s(True):>13.2f} "
                 f"{m.cpu_ms_per_poll(False):>16.3f} {m.cpu_ms_per_poll(True):>18.3f} "
                 f"{m.peak_rss_mb:>11.1f} {m.incomplete:>10}"
+                + (f" {m.walks_per_poll or 0:>10.2f}" if walks else "")
             )
+        ratio_walks = (first.walks_per_poll or 0) / (second.walks_per_poll or 1)
         print(
-            f"{agent.devices:>5} {'ratio':<9} {agent.wall_s(False) / exporter.wall_s(False):>11.2f} "
-            f"{agent.wall_s(True) / exporter.wall_s(True):>13.2f} "
-            f"{agent.cpu_ms_per_poll(False) / exporter.cpu_ms_per_poll(False):>16.2f} "
-            f"{agent.cpu_ms_per_poll(True) / exporter.cpu_ms_per_poll(True):>18.2f} "
-            f"{agent.peak_rss_mb / exporter.peak_rss_mb:>11.2f}"
+            f"{first.devices:>5} {'ratio':<10} {first.wall_s(False) / second.wall_s(False):>11.2f} "
+            f"{first.wall_s(True) / second.wall_s(True):>13.2f} "
+            f"{first.cpu_ms_per_poll(False) / second.cpu_ms_per_poll(False):>16.2f} "
+            f"{first.cpu_ms_per_poll(True) / second.cpu_ms_per_poll(True):>18.2f} "
+            f"{first.peak_rss_mb / second.peak_rss_mb:>11.2f}"
+            + (f" {'':>10} {ratio_walks:>10.2f}" if walks else "")
         )
 
 
