@@ -1,6 +1,6 @@
 # campuswatch: two commands set everything up on a fresh Debian 12 with python3.
 #   make demo   a simulated school feeding a collector that opens tickets (http://127.0.0.1:8750)
-#   make test   installs what the tests need (pip and apt packages), then runs ruff and pytest
+#   make test   installs what the tests need (pip and apt packages), then runs ruff, mypy and pytest
 #   make bench  the SNMP polling benchmark against prometheus-snmp-exporter
 
 # The venv is made from Debian's /usr/bin/python3 (not a Python under /root): snmpsim drops to user
@@ -33,6 +33,7 @@ install-test-deps: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy agent collector campuswatch sim mibs
 
 test: install-test-deps lint
 	$(PY) -m pytest
