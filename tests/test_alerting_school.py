@@ -5,6 +5,7 @@ from __future__ import annotations
 from campuswatch.report import (
     DeviceKind,
     DeviceReading,
+    DisplayStatus,
     Interface,
     Lamp,
     Neighbor,
@@ -142,3 +143,14 @@ def test_a_child_with_its_own_open_problem_keeps_it_until_the_parents_problem_op
     found = judge_school(second, {"d1": "sw"}, [own], {}, POLICY, RULES)
     assert codes(found.wanted) == {("sw", "unreachable")}
     assert found.affected == {ProblemKey("s", "sw", "unreachable"): ("d1",)}
+
+
+def test_a_projector_asleep_in_standby_is_judged_by_its_last_stored_reading() -> None:
+    asleep = DeviceReading(address="10.0.0.41", kind="projector", display=DisplayStatus(power="standby"))
+    awake = DeviceReading(address="10.0.0.42", kind="projector", display=DisplayStatus(power="on"))
+    devices = [
+        device("asleep", "unreachable", 3, kind="projector", reading=asleep),
+        device("awake", "unreachable", 3, kind="projector", reading=awake),
+    ]
+    found = judge_school(devices, {}, [], {}, POLICY, RULES)
+    assert codes(found.wanted) == {("awake", "unreachable")}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from campuswatch.report import DeviceReading, PollStatus, Problem
+from dataclasses import replace
+
+from campuswatch.report import DeviceReading, DisplayStatus, PollStatus, Problem
 from collector.alerting import AlertPolicy, device_problems, reconcile
 from collector.alerting.rules import WantedProblem
 from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
@@ -85,3 +87,33 @@ def test_reconcile_opens_missing_resolves_gone_and_finds_unticketed() -> None:
     assert changes.to_resolve == (door,)
     assert changes.without_ticket == (unticketed_toner,)
     assert reconcile([toner], [stored("supply_empty", "1")]).to_open == ()
+
+
+def projector(status: PollStatus, failures: int) -> DeviceRecord:
+    return replace(device(status, failures), device="beamer", kind="projector")
+
+
+def last_said(power: str | None) -> DeviceReading:
+    return DeviceReading(address="10.0.0.41", kind="projector", display=DisplayStatus(power=power))
+
+
+def test_a_projector_silent_after_standby_or_cooling_is_off_as_designed() -> None:
+    # Many projectors switch their network off in eco standby: silence then is the night, not a fault.
+    for power in ("standby", "cooling"):
+        assert device_problems(projector("unreachable", 5), None, [], POLICY, last_said(power)) == []
+
+
+def test_a_projector_silent_after_it_was_on_or_never_answered_is_unreachable() -> None:
+    for last in (last_said("on"), last_said("warm-up"), last_said(None), None):
+        wanted = device_problems(projector("unreachable", 2), None, [], POLICY, last)
+        assert codes(wanted) == ["unreachable"], last
+
+
+def test_standby_excuses_only_silence_and_only_projectors() -> None:
+    asleep = last_said("standby")
+    # A projector that answers but refuses our password is a problem whatever its power state.
+    assert codes(device_problems(projector("auth_failed", 1), None, [], POLICY, asleep)) == [
+        "snmp_auth_failed"
+    ]
+    # A printer is not a projector, whatever a reading of it may say about power.
+    assert codes(device_problems(device("unreachable", 2), None, [], POLICY, asleep)) == ["unreachable"]

@@ -24,9 +24,11 @@ from agent.pjlink._reading import (
     DEFAULT_LAMP_LIFE_H,
     build_reading,
     projector_problems,
-    projector_unreachable_is_fault,
 )
 from agent.pjlink._search import pjlink_search
+
+# The collector applies the same rule, so it lives where both sides can import it.
+from campuswatch.devices import projector_unreachable_is_fault
 
 __all__ = [
     "DEFAULT_LAMP_LIFE_H",

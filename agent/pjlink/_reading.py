@@ -49,17 +49,6 @@ _CATEGORY_NAMES = {
 Answers = Mapping[str, str | PjlinkCommandError]
 
 
-def projector_unreachable_is_fault(last_known_power: str | None) -> bool:
-    """Whether a projector that does not answer at all should count as a fault.
-
-    Many projectors switch their network off in (eco) standby, so silence after we last saw it in
-    ``standby``, or ``cooling`` down towards standby, is the normal night-time state, not a fault. Silence
-    after it was ``on`` or ``warm-up``, or from one we never reached (``None``), is a fault: someone
-    unplugged it, or it failed.
-    """
-    return last_known_power not in ("standby", "cooling")
-
-
 def build_reading(
     address: str, answers: Answers, *, lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H
 ) -> DeviceReading:

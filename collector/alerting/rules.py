@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from campuswatch.devices import projector_unreachable_is_fault
 from campuswatch.report import DeviceReading, Severity
 from collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
 
@@ -39,14 +40,29 @@ class WantedProblem:
     summary: str
 
 
-def status_problem(device: DeviceRecord, policy: AlertPolicy) -> WantedProblem | None:
-    """The problem the device's poll status amounts to, once it has lasted long enough."""
+def off_as_designed(device: DeviceRecord, last_reading: DeviceReading | None) -> bool:
+    """A projector that stopped answering after its last good reading said standby or cooling: it has
+    switched its network off with the picture, as many do, so its silence is no fault."""
+    if device.status != "unreachable" or device.kind != "projector":
+        return False
+    power = last_reading.display.power if last_reading is not None and last_reading.display else None
+    return not projector_unreachable_is_fault(power)
+
+
+def status_problem(
+    device: DeviceRecord, policy: AlertPolicy, last_reading: DeviceReading | None = None
+) -> WantedProblem | None:
+    """The problem the device's poll status amounts to, once it has lasted long enough.
+
+    ``last_reading`` is the device's latest stored reading (from its last good poll): it tells whether a
+    silent projector is asleep (see :func:`off_as_designed`).
+    """
     runs: dict[str, tuple[str, int, Severity, str]] = {
         "unreachable": (UNREACHABLE, policy.unreachable_after_polls, "critical", "not reachable"),
         "auth_failed": (AUTH_FAILED, policy.auth_failed_after_polls, "warning", "refuses our credentials"),
         "error": (POLL_ERROR, policy.error_after_polls, "warning", "answers with errors"),
     }
-    if device.status not in runs:
+    if device.status not in runs or off_as_designed(device, last_reading):
         return None
     code, threshold, severity, summary = runs[device.status]
     if device.consecutive_failures < threshold:
@@ -76,15 +92,16 @@ def device_problems(
     reading: DeviceReading | None,
     open_now: list[ProblemRecord],
     policy: AlertPolicy,
+    last_reading: DeviceReading | None = None,
 ) -> list[WantedProblem]:
     """Everything that should be open for ``device`` after its latest poll.
 
-    ``reading`` is that poll's reading (None if it read nothing). When a poll fails, nothing is known
-    about toner or paper, so the reading problems already open stay open rather than being resolved by
-    silence.
+    ``reading`` is that poll's reading (None if it read nothing); ``last_reading`` the latest one stored,
+    which a failed poll leaves in place. When a poll fails, nothing is known about toner or paper, so the
+    reading problems already open stay open rather than being resolved by silence.
     """
     wanted: list[WantedProblem] = []
-    status = status_problem(device, policy)
+    status = status_problem(device, policy, last_reading)
     if status is not None:
         wanted.append(status)
     if device.status == "ok" and reading is not None:

@@ -68,9 +68,10 @@ def judge_school(
     affected: dict[ProblemKey, tuple[str, ...]] = {}
     for device in devices:
         mine = by_device.get(device.device, [])
-        reading = readings[device.device] if device.status == "ok" else None
+        last = readings[device.device]
+        reading = last if device.status == "ok" else None
         # Flapping is decided below, never carried over as if it were something the reading showed.
-        found = [w for w in device_problems(device, reading, mine, policy) if w.key.code != FLAPPING]
+        found = [w for w in device_problems(device, reading, mine, policy, last) if w.key.code != FLAPPING]
         if reading is not None:
             open_keys = {p.key for p in mine}
             for threshold in rules.thresholds:
