@@ -7,6 +7,7 @@ shared credential set or carry a community of their own.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -93,6 +94,26 @@ class DeviceEntry(_Strict):
     retries: int | None = None
 
 
+class DiscoverySection(_Strict):
+    """Discovery the agent runs on its own, on a schedule (``discovery:``); absent, it never runs."""
+
+    #: How often to look for devices; the first run comes :data:`FIRST_DISCOVERY_AFTER_S` after start-up
+    #: (or one interval, if that is shorter), so a restart does not sweep the network at once.
+    interval_s: float = 86400.0
+    #: Networks to sweep; empty: this host's own LAN networks (as ``campuswatch-agent discover``).
+    subnets: list[str] = msgspec.field(default_factory=list)
+    mdns: bool = True
+    pjlink: bool = True
+    #: SNMP requests per second at most: a sweep must not flood a school's network.
+    rate: float = 50.0
+    timeout_s: float = 1.0
+    snmp_port: int = DEFAULT_SNMP_PORT
+
+
+#: When the first scheduled discovery runs after start-up (unless the interval is shorter).
+FIRST_DISCOVERY_AFTER_S = 300.0
+
+
 class AgentConfig(_Strict):
     """The whole ``agent.yaml``."""
 
@@ -108,6 +129,7 @@ class AgentConfig(_Strict):
     devices: list[DeviceEntry] = msgspec.field(default_factory=list)
     #: Optional inventory file written by ``campuswatch-agent discover``; its devices are watched too.
     inventory: Path | None = None
+    discovery: DiscoverySection | None = None
     source: str = ""
 
     def state_dir(self) -> Path:
@@ -118,6 +140,13 @@ class AgentConfig(_Strict):
             return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
         base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         return Path(base) / "campuswatch"
+
+    def inventory_path(self) -> Path | None:
+        """The inventory file: ``inventory``, else ``<state_dir>/inventory.yaml`` when discovery runs in
+        the agent (it writes one), else none."""
+        if self.inventory is not None:
+            return self.inventory
+        return self.state_dir() / "inventory.yaml" if self.discovery is not None else None
 
     def read_token(self) -> Secret:
         """The school's collector token, from ``token`` or ``token_file``."""
@@ -194,12 +223,35 @@ def _check(config: AgentConfig) -> None:
     for name, creds in config.credentials.items():
         if creds.version == "3" and not creds.user:
             raise Invalid(("credentials", name), "an SNMPv3 credential set needs `user`")
+    if config.discovery is not None:
+        _check_discovery(config.discovery)
     if not config.collector.token and not config.collector.token_file:
         raise Invalid(("collector",), "either `token` or `token_file` is required")
     if config.collector.retry_max_s <= 0:
         raise Invalid(("collector", "retry_max_s"), "must be more than 0")
     if not config.collector.url.startswith(("http://", "https://")):
         raise Invalid(("collector", "url"), "must start with http:// or https://")
+
+
+def _check_discovery(discovery: DiscoverySection) -> None:
+    for name in ("interval_s", "rate", "timeout_s"):
+        if getattr(discovery, name) <= 0:
+            raise Invalid(("discovery", name), "must be more than 0")
+    if not 0 < discovery.snmp_port < 65536:
+        raise Invalid(("discovery", "snmp_port"), "must be a UDP port, 1 to 65535")
+    from agent.discovery.sweep import MAX_HOSTS
+
+    for i, subnet in enumerate(discovery.subnets):
+        try:
+            network = ipaddress.ip_network(subnet, strict=False)
+        except ValueError:
+            raise Invalid(
+                ("discovery", "subnets", i), f"{subnet!r} is not a network like 10.20.1.0/24"
+            ) from None
+        if network.num_addresses > MAX_HOSTS:
+            raise Invalid(
+                ("discovery", "subnets", i), f"{subnet}: a sweep covers at most {MAX_HOSTS} addresses"
+            )
 
 
 def load_agent_config(path: str | Path) -> AgentConfig:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from agent.config import AgentConfig, DeviceEntry, load_agent_config, snmp_target
+from agent.config import FIRST_DISCOVERY_AFTER_S, AgentConfig, DeviceEntry, load_agent_config, snmp_target
 from agent.delivery import Sender
 from agent.outbox import Outbox
 from agent.reader import SnmpDeviceReader, timed_poll
@@ -134,11 +134,12 @@ class Agent:
     def devices(self) -> list[DeviceEntry]:
         """Configured devices plus those of the inventory file written by discovery."""
         devices = list(self.config.devices)
-        if self.config.inventory:
+        path = self.config.inventory_path()
+        if path is not None:
             from agent.discovery.inventory import load_inventory, watched_devices
 
             try:
-                inventory = load_inventory(self.config.inventory)
+                inventory = load_inventory(path)
             except ConfigError as err:
                 log.error(
                     "inventory not read; watching the configured devices only", extra={"error": str(err)}
@@ -150,12 +151,67 @@ class Agent:
                 devices += [d for d in found if d.id not in known and d.address not in known]
         return devices
 
+    async def discover(self) -> None:
+        """Scheduled discovery: write the inventory, poll what it found, and tell the collector about the
+        devices that are new or changed since the last inventory (nothing when nothing changed)."""
+        from agent.discovery.scheduled import discover_once
+
+        self._track()
+        changes = await discover_once(self.config)
+        if not changes:
+            return
+        self.schedule_polls()
+        found = changes.to_report()
+        if found:
+            await asyncio.to_thread(self.outbox.add_discovery, found)
+        log.info("discovery reported", extra={"reported": len(found), "gone": len(changes.gone)})
+
     def schedule(self) -> None:
-        """(Re)create one job per device, the heartbeat and the gateway job."""
+        """(Re)create every job: one per device, the heartbeat, the gateway and discovery."""
         self.scheduler.remove_all_jobs()
         now = datetime.now()
+        self.schedule_polls()
+        self.scheduler.add_job(
+            self.heartbeat, "interval", seconds=self.config.heartbeat_s, next_run_time=now, id="heartbeat"
+        )
+        self.scheduler.add_job(
+            self.poll_gateway,
+            "interval",
+            seconds=self.config.defaults.interval_s,
+            next_run_time=now,
+            id="gateway",
+            max_instances=1,
+            coalesce=True,
+        )
+        discovery = self.config.discovery
+        if discovery is not None:
+            # Not at once: a restarting agent (or a fleet of them after an update) must not sweep at start.
+            first = now + timedelta(seconds=min(discovery.interval_s, FIRST_DISCOVERY_AFTER_S))
+            self.scheduler.add_job(
+                self.discover,
+                "interval",
+                seconds=discovery.interval_s,
+                next_run_time=first,
+                id="discovery",
+                # One run at a time: a sweep slower than its interval skips a turn instead of piling up.
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, math.ceil(discovery.interval_s)),
+            )
+
+    def schedule_polls(self) -> None:
+        """One poll job per device: a device new since the last call is polled at once, one no longer
+        there is dropped, and the others keep their timing (discovery calls this after each change)."""
+        wanted = {f"poll:{d.id}": d for d in self.devices()}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:") and tuple(job.args) != (wanted.get(job.id),):
+                job.remove()
+        scheduled = {job.id for job in self.scheduler.get_jobs()}
+        now = datetime.now()
         defaults = self.config.defaults
-        for i, device in enumerate(self.devices()):
+        for i, (job_id, device) in enumerate(wanted.items()):
+            if job_id in scheduled:
+                continue
             interval = device.interval_s or defaults.interval_s
             jitter = defaults.jitter_s if defaults.jitter_s is not None else interval * 0.1
             # Spread the first polls over the first interval instead of firing all at start-up.
@@ -167,24 +223,12 @@ class Agent:
                 seconds=interval,
                 jitter=jitter,
                 next_run_time=first,
-                id=f"poll:{device.id}",
+                id=job_id,
                 max_instances=1,
                 coalesce=True,
                 # APScheduler wants a whole number of seconds, at least 1 (sub-second intervals too).
                 misfire_grace_time=max(1, math.ceil(interval)),
             )
-        self.scheduler.add_job(
-            self.heartbeat, "interval", seconds=self.config.heartbeat_s, next_run_time=now, id="heartbeat"
-        )
-        self.scheduler.add_job(
-            self.poll_gateway,
-            "interval",
-            seconds=defaults.interval_s,
-            next_run_time=now,
-            id="gateway",
-            max_instances=1,
-            coalesce=True,
-        )
 
     def reload(self) -> None:
         """Re-read the config file and reschedule; a broken file keeps the running config."""
@@ -205,6 +249,7 @@ class Agent:
         self.config.defaults = config.defaults
         self.config.credentials = config.credentials
         self.config.inventory = config.inventory
+        self.config.discovery = config.discovery
         self.schedule()
         log.info("config reloaded", extra={"devices": len(self.config.devices)})
 

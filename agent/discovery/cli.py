@@ -59,9 +59,7 @@ def add_discover_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", help="agent.yaml: its credential sets are tried, its inventory file is written"
     )
-    p.add_argument(
-        "--inventory", help="inventory file (default: the config's `inventory`, else ./inventory.yaml)"
-    )
+    p.add_argument("--inventory", help="inventory file (default: the config's, else ./inventory.yaml)")
     p.add_argument("--no-mdns", action="store_true", help="skip mDNS / DNS-SD browsing")
     p.add_argument("--no-pjlink", action="store_true", help="skip the PJLink class 2 search")
     p.add_argument("--port", type=int, default=161, help="SNMP port to sweep (default 161)")
@@ -222,9 +220,7 @@ def run_discover(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: Tex
         if not subnets:
             print("campuswatch-agent discover: no local network found; give --subnet CIDR", file=err)
             return EXIT_USAGE
-    inventory_path = Path(
-        args.inventory or (config.inventory if config and config.inventory else "inventory.yaml")
-    )
+    inventory_path = Path(args.inventory or (config.inventory_path() if config else None) or "inventory.yaml")
     try:
         previous = load_inventory(inventory_path)
     except ConfigError as error:
@@ -257,7 +253,9 @@ def run_discover(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: Tex
         print(f"campuswatch-agent discover: {error}", file=err)
         return EXIT_USAGE
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    inventory = build_inventory(result.devices, previous, generated_at=stamp, subnets=subnets)
+    inventory = build_inventory(
+        result.devices, previous, generated_at=stamp, subnets=subnets, snmp_port=args.port
+    )
     changes = diff(previous, inventory)
     print(format_summary(inventory, changes, result, first_run=previous is None), file=out)
     if not args.dry_run:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import msgspec
 
-from agent.config import DeviceEntry
+from agent.config import DEFAULT_SNMP_PORT, DeviceEntry
 from agent.discovery.merge import address_key, identities
 from campuswatch.config import ConfigError
 from campuswatch.report import DiscoveredDevice
@@ -39,6 +39,8 @@ class Inventory(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     generated_at: str = ""
     subnets: list[str] = msgspec.field(default_factory=list)
+    #: The UDP port the sweep asked; the SNMP devices it found are polled there.
+    snmp_port: int = DEFAULT_SNMP_PORT
     devices: list[InventoryDevice] = msgspec.field(default_factory=list)
 
 
@@ -60,6 +62,13 @@ class InventoryDiff:
 
     def __bool__(self) -> bool:
         return bool(self.new or self.gone or self.changed)
+
+    def to_report(self) -> list[DiscoveredDevice]:
+        """What the collector is told: the devices that are new or changed (gone ones are not news there:
+        their polls say so). Plain :class:`DiscoveredDevice`, without the inventory's own fields."""
+        devices = [*self.new, *(c.device for c in self.changed)]
+        keep = DiscoveredDevice.__struct_fields__
+        return [DiscoveredDevice(**{k: getattr(d, k) for k in keep}) for d in devices]
 
 
 def protocol_for(device: DiscoveredDevice) -> Protocol:
@@ -93,7 +102,12 @@ def _matches(old: list[InventoryDevice], device: DiscoveredDevice) -> InventoryD
 
 
 def build_inventory(
-    devices: list[DiscoveredDevice], previous: Inventory | None, *, generated_at: str, subnets: list[str]
+    devices: list[DiscoveredDevice],
+    previous: Inventory | None,
+    *,
+    generated_at: str,
+    subnets: list[str],
+    snmp_port: int = DEFAULT_SNMP_PORT,
 ) -> Inventory:
     """The new inventory; a device that was there before keeps its id."""
     old = list(previous.devices) if previous else []
@@ -108,7 +122,7 @@ def build_inventory(
         entries.append(
             InventoryDevice(**msgspec.structs.asdict(device), id=ident, protocol=protocol_for(device))
         )
-    return Inventory(generated_at=generated_at, subnets=subnets, devices=entries)
+    return Inventory(generated_at=generated_at, subnets=subnets, snmp_port=snmp_port, devices=entries)
 
 
 def diff(old: Inventory | None, new: Inventory) -> InventoryDiff:
@@ -168,17 +182,22 @@ def write_inventory(path: str | Path, inventory: Inventory) -> None:
 def watched_devices(inventory: Inventory, credential_sets: set[str]) -> list[DeviceEntry]:
     """The inventory's devices as the agent polls them.
 
-    An SNMP device answers with the credential set named in the inventory; a name the config no longer
-    has (a community given once on the command line, ``cli-N``) falls back to the config's default set.
+    An SNMP device answers with the credential set named in the inventory, on the port the sweep asked; a
+    name the config no longer has (a community given once on the command line, ``cli-N``) falls back to
+    the config's default set.
     """
     entries: list[DeviceEntry] = []
     for device in inventory.devices:
-        url = next((u for u in device.urls if u.startswith(f"{device.protocol}://")), None)
+        # Other protocols are polled by their URL (it carries port and path), SNMP by host[:port].
+        address = next((u for u in device.urls if u.startswith(f"{device.protocol}://")), device.address)
+        if device.protocol == "snmp" and inventory.snmp_port != DEFAULT_SNMP_PORT:
+            host = f"[{device.address}]" if ":" in device.address else device.address
+            address = f"{host}:{inventory.snmp_port}"
         creds = device.snmp_credentials if device.snmp_credentials in credential_sets else None
         entries.append(
             DeviceEntry(
                 id=device.id,
-                address=url or device.address,
+                address=address,
                 protocol=device.protocol,
                 label=device.location or device.name,
                 credentials=creds,
