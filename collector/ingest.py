@@ -24,6 +24,7 @@ from campuswatch.report import (
     Batch,
     BatchAck,
     DevicePoll,
+    DiscoveryEvent,
     HeartbeatEvent,
     PollEvent,
     decode_batch,
@@ -133,6 +134,10 @@ def parse_batch(body: bytes) -> Batch:
         # An empty device id would stand for the whole school (school-level problems use it).
         if isinstance(event, PollEvent) and not event.poll.device.strip():
             raise BadReport("device must not be empty", field=f"$.events[{i}].poll.device")
+        if isinstance(event, DiscoveryEvent):
+            for j, device in enumerate(event.devices):
+                if not device.address.strip():
+                    raise BadReport("address must not be empty", field=f"$.events[{i}].devices[{j}].address")
     return batch
 
 
@@ -268,6 +273,8 @@ class Ingestor:
                 await self._apply_poll(batch.school, event.poll)
             elif isinstance(event, HeartbeatEvent):
                 await self._store.record_heartbeat(batch.agent_id, event.at)
+            elif isinstance(event, DiscoveryEvent):
+                await self._store.record_discovered(batch.school, batch.agent_id, event.at, event.devices)
         except StoreError:
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 

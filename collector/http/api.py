@@ -8,6 +8,7 @@ from typing import Any, cast
 import msgspec
 from aiohttp import web
 
+from collector.discovered import Found, found_devices
 from collector.http.context import CONTEXT
 from collector.store.base import EventRecord, ProblemRecord, Store, TicketNote, TicketRecord, TicketState
 
@@ -165,6 +166,29 @@ async def list_devices(request: web.Request) -> web.Response:
             for d in await store.list_devices(school=school)
         ]
     )
+
+
+def _found_json(found: Found) -> dict[str, Any]:
+    """Every field the agent reported, the school, who reported it when, and whether (as which device)
+    it is watched."""
+    return {
+        "school": found.record.school,
+        **cast(dict[str, Any], msgspec.to_builtins(found.device)),
+        "agent_id": found.record.agent_id,
+        "first_reported": found.record.first_reported,
+        "last_reported": found.record.last_reported,
+        "watched": found.watched_as is not None,
+        "watched_as": found.watched_as,
+    }
+
+
+async def list_discovered(request: web.Request) -> web.Response:
+    """``GET /api/v1/discovered?school=ID``: what the agents' discovery found (the latest report of each
+    device) and whether it is watched, by school and address."""
+    store = request.app[CONTEXT].store
+    school = request.query.get("school")
+    found = found_devices(await store.list_discovered(school=school), await store.list_devices(school=school))
+    return _json([_found_json(f) for f in found])
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -95,6 +95,7 @@ def create_app(
     app.router.add_post("/api/v1/tickets/{id}/ack", api.acknowledge)
     app.router.add_get("/api/v1/devices", api.list_devices)
     app.router.add_get("/api/v1/events", api.list_events)
+    app.router.add_get("/api/v1/discovered", api.list_discovered)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", page.overview)

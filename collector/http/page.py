@@ -15,6 +15,7 @@ from html import escape
 
 from aiohttp import web
 
+from collector.discovered import Found, found_devices
 from collector.http.api import acknowledge_ticket
 from collector.http.context import CONTEXT
 from collector.silences import Silence
@@ -124,6 +125,25 @@ def _silence_form(problem: ProblemRecord) -> str:
     return f'<form method="post" action="/silences">{hidden}{buttons}</form>'
 
 
+def _found_row(found: Found) -> str:
+    """A discovered device: what it is, how it was found, and whether it is watched (as which device)."""
+    d = found.device
+    if found.watched_as is not None:
+        watched = f'<span class="ok">watched as {escape(found.watched_as)}</span>'
+    else:
+        watched = '<span class="quiet">found by discovery, not watched yet</span>'
+    return _row(
+        escape(d.address),
+        escape(d.kind),
+        escape(" ".join(x for x in (d.vendor, d.model) if x)),
+        escape(d.name or ""),
+        escape(d.location or ""),
+        escape(", ".join(d.methods)),
+        escape(when(found.record.last_reported)),
+        watched,
+    )
+
+
 def render_school(
     school: School,
     devices: Sequence[DeviceRecord],
@@ -132,8 +152,10 @@ def render_school(
     silences: Sequence[Silence],
     now: float,
     waiting: Mapping[int, str] | None = None,
+    found: Sequence[Found] = (),
 ) -> str:
-    """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences.
+    """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences,
+    and what discovery found.
 
     ``waiting`` says, for problems without a ticket (by problem id), why the ticket waits.
     """
@@ -215,6 +237,12 @@ def render_school(
             ),
             "<h2>Tickets</h2>",
             _table(["#", "Title", "State", "Priority", "Opened"], ticket_rows, "No tickets."),
+            f"<h2>Found by discovery ({len(found)})</h2>",
+            _table(
+                ["Address", "Kind", "Vendor / model", "Name", "Location", "Found by", "Reported", "Watched"],
+                [_found_row(f) for f in found],
+                "Discovery has reported nothing yet.",
+            ),
         ],
         now,
     )
@@ -286,6 +314,7 @@ async def school_page(request: web.Request) -> web.Response:
         [s for s in await ctx.store.list_silences(school=school_id) if s.ends_at > now],
         now,
         waiting,
+        found_devices(await ctx.store.list_discovered(school=school_id), devices),
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from campuswatch.report import PollStatus, Severity
+from campuswatch.report import DiscoveredDevice, PollStatus, Severity
 
 if TYPE_CHECKING:
     from collector.silences import Silence
@@ -195,6 +195,22 @@ class SupplyLevel:
 
 
 @dataclass(frozen=True)
+class DiscoveredRecord:
+    """A device an agent's discovery found, as last reported (``at`` of the agent's discovery event).
+
+    ``body`` is the :class:`~campuswatch.report.DiscoveredDevice` as JSON, as the agent sent it.
+    """
+
+    school: str
+    address: str
+    mac: str | None
+    agent_id: str
+    first_reported: float
+    last_reported: float
+    body: bytes
+
+
+@dataclass(frozen=True)
 class AgentRecord:
     """An agent as last heard from."""
 
@@ -270,6 +286,18 @@ class Store(Protocol):
 
     async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices with their latest reading, by school and device id."""
+        ...
+
+    # -- what discovery found
+    async def record_discovered(
+        self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
+    ) -> None:
+        """Keep the latest report of each discovered device of a school, matched by MAC, else by address
+        (a device that moved keeps its row); a report older than the stored one changes nothing."""
+        ...
+
+    async def list_discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
+        """Discovered devices, by school and address."""
         ...
 
     # -- supply history, for forecasts

@@ -137,6 +137,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # after being gone long enough.
         "ALTER TABLE problems ADD COLUMN seen_at DOUBLE PRECISION",
     ),
+    (
+        # What the agents' discovery found: the latest report of each device per school, matched by MAC,
+        # else by address; body is the DiscoveredDevice as the agent sent it.
+        """CREATE TABLE discovered (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            address TEXT NOT NULL,
+            mac TEXT,
+            agent_id TEXT NOT NULL,
+            first_reported DOUBLE PRECISION NOT NULL,
+            last_reported DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX discovered_school_address ON discovered (school, address)",
+        "CREATE INDEX discovered_school_mac ON discovered (school, mac)",
+    ),
 )
 
 #: The schema version a fully migrated database has.

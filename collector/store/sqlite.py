@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from campuswatch.report import PollStatus, Severity
+from campuswatch.report import DiscoveredDevice, PollStatus, Severity, encode
 from collector.silences import Silence
 from collector.store.base import (
     AgentOfAnotherSchool,
     AgentRecord,
     DeviceRecord,
     DeviceUpdate,
+    DiscoveredRecord,
     EventRecord,
     NewEvent,
     ProblemKey,
@@ -310,6 +311,66 @@ class SqliteStore:
         """Devices by school and id."""
         where, params = _filters(("d.school", school))
         return await self._run(lambda conn: _fetch_devices(conn, " AND ".join(where) or None, params))
+
+    # -- what discovery found
+    async def record_discovered(
+        self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
+    ) -> None:
+        """Upsert each device's row in one transaction: by MAC first, else by an address without a
+        different MAC (then it is another device that took the address over)."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                for device in devices:
+                    row = None
+                    if device.mac:
+                        row = conn.execute(
+                            "SELECT id, last_reported FROM discovered WHERE school = ? AND mac = ?",
+                            (school, device.mac),
+                        ).fetchone()
+                    if row is None:
+                        row = conn.execute(
+                            "SELECT id, last_reported FROM discovered WHERE school = ? AND address = ? "
+                            "AND (mac IS NULL OR ? IS NULL OR mac = ?)",
+                            (school, device.address, device.mac, device.mac),
+                        ).fetchone()
+                    body = encode(device).decode()
+                    if row is None:
+                        conn.execute(
+                            "INSERT INTO discovered (school, address, mac, agent_id, first_reported, "
+                            "last_reported, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (school, device.address, device.mac, agent_id, at, at, body),
+                        )
+                    elif row[1] <= at:
+                        conn.execute(
+                            "UPDATE discovered SET address = ?, mac = COALESCE(?, mac), agent_id = ?, "
+                            "last_reported = ?, body = ? WHERE id = ?",
+                            (device.address, device.mac, agent_id, at, body, row[0]),
+                        )
+
+        await self._run(op)
+
+    async def list_discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
+        """Discovered devices by school and address."""
+        where, params = _filters(("school", school))
+        sql = (
+            "SELECT school, address, mac, agent_id, first_reported, last_reported, body FROM discovered"
+            + _where(where)
+            + " ORDER BY school, address"
+        )
+        rows = await self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [
+            DiscoveredRecord(
+                school=row[0],
+                address=row[1],
+                mac=row[2],
+                agent_id=row[3],
+                first_reported=row[4],
+                last_reported=row[5],
+                body=row[6].encode(),
+            )
+            for row in rows
+        ]
 
     # -- supply history
     async def record_supply_levels(
