@@ -1,11 +1,11 @@
 """How big and how fast the collector's ``/metrics`` is for a city: 1,000 schools of 50 devices.
 
     .venv/bin/python -m bench.metrics_scrape                    # 1,000 schools x 50 devices = 50,000
-    .venv/bin/python -m bench.metrics_scrape --schools 100 --history-days 0
+    .venv/bin/python -m bench.metrics_scrape --schools 100 --history-school-days 0
 
 The simulated fleet of ``tests/fleet.py`` (per school 15 printers with six supplies, 2 switches of 24
 ports with PoE, 8 access points, a UPS, 12 projectors, 11 displays and the gateway) reports through the
-real ``POST /api/v1/reports`` to a collector on SQLite: ``--history-days`` days of printer polls (so
+real ``POST /api/v1/reports`` to a collector on SQLite: ``--history-school-days`` of printer polls (so
 supplies have forecasts), then one poll of every device. Then ``/metrics`` is fetched ``--scrapes``
 times plain and with gzip (as Prometheus asks), and a real Prometheus (Debian's ``prometheus``)
 scrapes it for ``--prometheus-scrapes`` scrapes; its own ``scrape_duration_seconds`` and
@@ -44,13 +44,13 @@ async def timed_get(http: aiohttp.ClientSession, url: str, *, compressed: bool) 
     return elapsed, len(raw), body
 
 
-async def feed(fleet: Fleet, url: str, tokens: dict[str, str], history_days: int) -> float:
+async def feed(fleet: Fleet, url: str, tokens: dict[str, str], history_school_days: int) -> float:
     """Send the history and one round through the reports endpoint; seconds it took."""
     start = time.perf_counter()
     # One connection per school agent at a time, a few schools at once, as agents would.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as http:
-        if history_days:
-            await fleet.send_history(http, url, tokens, now=time.time(), days=history_days)
+        if history_school_days:
+            await fleet.send_history(http, url, tokens, now=time.time(), school_days=history_school_days)
         await fleet.send_round(http, url, tokens, now=time.time())
     return time.perf_counter() - start
 
@@ -86,7 +86,7 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--schools", type=int, default=1000)
-    parser.add_argument("--history-days", type=int, default=5)
+    parser.add_argument("--history-school-days", type=int, default=5)
     parser.add_argument("--scrapes", type=int, default=5)
     parser.add_argument("--prometheus-scrapes", type=int, default=5)
     args = parser.parse_args()
@@ -94,9 +94,9 @@ async def main() -> None:
     devices = args.schools * fleet.plan.devices_per_school
     with tempfile.TemporaryDirectory() as tmp:
         async with running_collector(Path(tmp), fleet.schools()) as c:
-            fed = await feed(fleet, c.url, c.tokens, args.history_days)
+            fed = await feed(fleet, c.url, c.tokens, args.history_school_days)
             print(
-                f"fed {devices} devices of {args.schools} schools ({args.history_days} days of printer history) in {fed:.0f} s"
+                f"fed {devices} devices of {args.schools} schools ({args.history_school_days} school days of printer history) in {fed:.0f} s"
             )
             async with aiohttp.ClientSession() as http:
                 for compressed in (False, True):

@@ -8,16 +8,16 @@ printer, a full gateway disk and an agent with a backlog; in a "dark" school mos
 answer. Used by the Prometheus/Grafana tests and by ``bench/metrics_scrape.py``::
 
     fleet = Fleet(FleetPlan(schools=3))
-    await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), days=10)
+    await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
     await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
 """
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 
@@ -43,6 +43,7 @@ from campuswatch.report import (
     WifiStatus,
     encode,
 )
+from collector.alerting.policy import IMMEDIATE_RULES, Calendars
 
 DAY_S = 86400.0
 COLOURS = ("Black", "Cyan", "Magenta", "Yellow")
@@ -105,8 +106,8 @@ class Fleet:
     plan: FleetPlan
     seqs: dict[str, int] = field(default_factory=dict)
     rounds_sent: int = 0
-    #: Today on the simulated toner's school-day axis, fixed when the fleet is made.
-    today: int = field(default_factory=lambda: school_days_through(time.time()))
+    #: The fleet's today (UTC), fixed when it is made: the simulated toner levels count back from it.
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     def schools(self) -> dict[str, str]:
         """School id -> name, for ``running_collector``."""
@@ -138,17 +139,31 @@ class Fleet:
         return self.seqs[school]
 
     async def send_history(
-        self, http: aiohttp.ClientSession, url: str, tokens: Mapping[str, str], *, now: float, days: int
+        self,
+        http: aiohttp.ClientSession,
+        url: str,
+        tokens: Mapping[str, str],
+        *,
+        now: float,
+        school_days: int,
     ) -> None:
-        """Polls of every printer on each of the past ``days`` days (oldest first), for the forecasts."""
+        """Polls of every printer on each of the past ``school_days`` school days (oldest first, at this
+        time of day), for the forecasts; in the holidays that reaches back over them."""
+        days: list[float] = []
+        ago = 0
+        while len(days) < school_days:
+            ago += 1
+            at = now - ago * DAY_S
+            if is_school_day(_day(at)):
+                days.insert(0, at)
         for school in range(self.plan.schools):
             sid = school_id(school)
-            events: list[AnyEvent] = []
-            for ago in range(days, 0, -1):
-                at = now - ago * DAY_S
-                for spec in self.devices():
-                    if spec.kind == "printer" and not self._is_dark(school):
-                        events.append(self._poll(school, spec, at, round_=0))
+            events: list[AnyEvent] = [
+                self._poll(school, spec, at, round_=0)
+                for at in days
+                for spec in self.devices()
+                if spec.kind == "printer" and not self._is_dark(school)
+            ]
             await self._post(http, url, tokens[sid], sid, events)
 
     async def send_round(
@@ -196,19 +211,30 @@ class Fleet:
         return PollEvent(seq=self._next_seq(sid), at=at, poll=poll)
 
 
-def school_days_through(at: float) -> int:
-    """Weekdays from a fixed Monday up to and including ``at``'s day: the simulated toner is used on
-    school days only, so a Saturday's level is Friday's evening level."""
-    day = datetime.fromtimestamp(at, UTC).date()
-    origin = datetime(2026, 1, 5, tzinfo=UTC).date()  # a Monday
-    whole_weeks, rest = divmod((day - origin).days, 7)
-    return whole_weeks * 5 + min(rest + 1, 5)
+#: The collector's default school calendar (NRW, with its holidays): a school's toner goes down on its
+#: school days only, and the collector's forecast counts the same days.
+_CALENDAR = Calendars(IMMEDIATE_RULES.calendars).get(None)
 
 
-def toner_levels(school: int, spec: DeviceSpec, at: float, today: int) -> list[float]:
-    """Black toner of the first school's first printer runs out three school days after ``today`` (the
-    fleet's first day on :func:`school_days_through`'s axis); the others last weeks."""
-    days_before_today = today - school_days_through(at)
+@functools.cache
+def is_school_day(day: date) -> bool:
+    """A school day of the collector's default calendar (cached: the holidays package is slow)."""
+    return _CALENDAR.is_school_day(day)
+
+
+def _day(at: float) -> date:
+    return datetime.fromtimestamp(at, UTC).date()
+
+
+def school_days_between(earlier: date, later: date) -> int:
+    """School days after ``earlier`` up to and including ``later``: a Saturday's level is Friday's."""
+    return sum(is_school_day(earlier + timedelta(days=n)) for n in range(1, (later - earlier).days + 1))
+
+
+def toner_levels(school: int, spec: DeviceSpec, at: float, today: date) -> list[float]:
+    """Black toner of the first school's first printer runs out three school days after ``today``; the
+    others last weeks."""
+    days_before_today = school_days_between(_day(at), today)
     if school == 0 and spec.number == 0:
         # 2 points a school day, 6 % left today: three school days.
         return [6.0 + 2.0 * days_before_today, 50.0, 60.0, 70.0]
@@ -217,7 +243,7 @@ def toner_levels(school: int, spec: DeviceSpec, at: float, today: int) -> list[f
 
 
 def reading_of(
-    school: int, spec: DeviceSpec, address: str, at: float, round_: int, today: int
+    school: int, spec: DeviceSpec, address: str, at: float, round_: int, today: date
 ) -> DeviceReading:
     """What the device reports: one builder per kind, faults placed deterministically."""
     system = SystemInfo(

@@ -55,7 +55,7 @@ async def test_every_alert_becomes_a_problem_of_its_school_in_the_collector(tmp_
     ]
     fleet = Fleet(FleetPlan(schools=3))
     async with running_collector(tmp_path, fleet.schools()) as collector, aiohttp.ClientSession() as http:
-        await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), days=10)
+        await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         rule_files = [CONFIGS / "prometheus" / "recording.yml", alerts_without_for(tmp_path)]
         with AlertmanagerServer(alertmanager_config(collector.url), tmp_path / "alertmanager") as am:

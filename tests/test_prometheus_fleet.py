@@ -101,7 +101,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     tmp = tmp_path_factory.mktemp("prometheus-fleet")
     fleet = Fleet(FleetPlan(schools=3))
     async with running_collector(tmp, fleet.schools()) as collector, aiohttp.ClientSession() as http:
-        await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), days=10)
+        await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:
             await scrapes(prom, 3)
