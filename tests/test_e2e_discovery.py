@@ -66,6 +66,11 @@ def agent_log(path: Path, message: str) -> list[dict[str, Any]]:
     return [r for r in records if r.get("msg") == message]
 
 
+def all_three(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The items once there is one for each simulated device."""
+    return items if len(items) == len(DEVICES) else None
+
+
 def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path: Path) -> None:
     collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
     collector.start()
@@ -100,7 +105,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
             def discovered() -> list[dict[str, Any]]:
                 return list(get_json(f"{collector.url}/api/v1/discovered?school=bbg"))
 
-            found = wait_for(lambda: len(discovered()) == 3 and discovered(), 120, "three discovered devices")
+            found = wait_for(lambda: all_three(discovered()), 120, "three discovered devices")
             assert {(d["address"], d["kind"]) for d in found} == {
                 ("127.0.0.25", "printer"),
                 ("127.0.0.26", "printer"),
@@ -112,7 +117,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
                 devices = get_json(f"{collector.url}/api/v1/devices?school=bbg")
                 return [d for d in devices if address_host(d["address"]) in DEVICES and d["status"] == "ok"]
 
-            polled = wait_for(lambda: len(polled_ok()) == 3 and polled_ok(), 60, "the found devices polled")
+            polled = wait_for(lambda: all_three(polled_ok()), 60, "the found devices polled")
             assert {d["kind"] for d in polled} == {"printer", "switch"}
             assert wait_for(lambda: all(d["watched"] for d in discovered()), 30, "all found devices watched")
 
