@@ -147,3 +147,12 @@ async def test_polls_follow_the_inventory_and_discovery_waits_after_start_up(tmp
     finally:
         agent.scheduler.shutdown(wait=False)
         agent.outbox.close()
+
+
+def test_the_commented_discovery_example_loads(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parents[1] / "configs" / "agent.yaml").read_text()
+    start = example.index("# discovery:")
+    section = "\n".join(line.replace("#   ", "  ", 1) for line in example[start:].splitlines())
+    config = load_agent_config(load(tmp_path, section.replace("# discovery:", "discovery:", 1) + "\n"))
+    assert config.discovery is not None
+    assert config.discovery.subnets == ["10.20.1.0/24", "10.20.2.0/24"] and config.discovery.rate == 50
