@@ -75,6 +75,8 @@ class Defaults(_Strict):
     #: Random delay added to each poll so that devices are not all asked in the same instant.
     jitter_s: float | None = None
     credentials: str | None = None
+    #: Rated projector lamp life: past it a lamp is a problem, and the collector forecasts when it is due.
+    lamp_life_h: int = 4000
 
 
 class DeviceEntry(_Strict):
@@ -92,6 +94,7 @@ class DeviceEntry(_Strict):
     interval_s: float | None = None
     timeout_s: float | None = None
     retries: int | None = None
+    lamp_life_h: int | None = None
 
 
 class DiscoverySection(_Strict):

@@ -80,7 +80,11 @@ class Agent:
     def _read(self, device: DeviceEntry) -> Awaitable[object]:
         if device.protocol == "snmp":
             return self.reader.read(device.id, snmp_target(self.config, device))
-        return read_entry(device, timeout_s=device.timeout_s or self.config.defaults.timeout_s)
+        return read_entry(
+            device,
+            timeout_s=device.timeout_s or self.config.defaults.timeout_s,
+            lamp_life_h=self.config.defaults.lamp_life_h,
+        )
 
     def _track(self) -> None:
         """Remember the running job so that stopping lets it finish instead of cancelling it midway."""

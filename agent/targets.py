@@ -23,6 +23,15 @@ async def _pjlink(url: str, password: Secret | None, timeout_s: float) -> Device
     return await read_url(url, password, timeout_s)
 
 
+async def read_projector_entry(
+    device: DeviceEntry, lamp_life_h: int | None, timeout_s: float
+) -> DeviceReading:
+    """A configured projector, judged by its own rated lamp life."""
+    from agent.pjlink import read_url
+
+    return await read_url(entry_url(device), device.password, timeout_s, lamp_life_h=lamp_life_h)
+
+
 async def _display(url: str, password: Secret | None, timeout_s: float) -> DeviceReading:
     from agent.display import read_url
 
@@ -75,6 +84,10 @@ def entry_url(device: DeviceEntry) -> str:
     return f"{device.protocol}://{device.address}"
 
 
-async def read_entry(device: DeviceEntry, *, timeout_s: float) -> DeviceReading:
+async def read_entry(
+    device: DeviceEntry, *, timeout_s: float, lamp_life_h: int | None = None
+) -> DeviceReading:
     """Read a non-SNMP device from the agent config."""
+    if device.protocol == "pjlink":
+        return await read_projector_entry(device, device.lamp_life_h or lamp_life_h, timeout_s)
     return await read_url(entry_url(device), password=device.password, timeout_s=timeout_s)

@@ -228,10 +228,12 @@ class WifiStatus(Struct):
 
 
 class Lamp(Struct):
-    """A projector lamp (PJLink LAMP)."""
+    """A projector lamp (PJLink LAMP). ``life_hours`` is the rated life the agent judges it by (from its
+    config: PJLink does not tell), so that the collector can forecast when the lamp is due."""
 
     hours: int
     on: bool
+    life_hours: int | None = None
 
 
 class ProjectorErrors(Struct):

@@ -43,7 +43,7 @@ async def test_probe_projector_with_password_shows_lamps_errors_and_problems() -
         reading = json.loads(out)
         assert reading["kind"] == "projector"
         assert reading["system"]["serial"] == state.serial
-        assert reading["lamps"] == [{"hours": 4100, "on": True}, {"hours": 300, "on": False}]
+        assert [(lamp["hours"], lamp["on"]) for lamp in reading["lamps"]] == [(4100, True), (300, False)]
         assert reading["errors"]["lamp"] == "error" and reading["errors"]["fan"] == "ok"
         codes = {p["code"] for p in reading["problems"]}
         assert "projector_lamp" in codes and "lamp_end_of_life" in codes
@@ -121,3 +121,19 @@ def _polled(collector: Collector) -> bool:
     data = get_json(f"{collector.url}/api/v1/devices")
     devices = data["devices"] if isinstance(data, dict) else data
     return any(d["device"] == "beamer-101" and d["status"] == "ok" for d in devices)
+
+
+async def test_configured_lamp_life_judges_the_lamp_and_travels_with_the_reading() -> None:
+    from agent.config import DeviceEntry
+    from agent.targets import read_entry
+
+    async with PjlinkSimulator(ProjectorState(lamps=[(2600, True)])) as projector:
+        entry = DeviceEntry(id="beamer", address=f"127.0.0.1:{projector.port}", protocol="pjlink")
+        default = await read_entry(entry, timeout_s=2, lamp_life_h=4000)
+        assert [(lamp.hours, lamp.life_hours) for lamp in default.lamps] == [(2600, 4000)]
+        assert "lamp_end_of_life" not in {p.code for p in default.problems}
+        # A projector model with a shorter rated lamp (set per device) is due now.
+        short = DeviceEntry(id="beamer", address=entry.address, protocol="pjlink", lamp_life_h=2500)
+        due = await read_entry(short, timeout_s=2, lamp_life_h=4000)
+        assert [lamp.life_hours for lamp in due.lamps] == [2500]
+        assert "lamp_end_of_life" in {p.code for p in due.problems}

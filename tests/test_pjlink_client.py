@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agent.errors import AuthenticationFailed, DeviceReplyError, DeviceUnreachable
-from agent.pjlink import ERST_FIELDS, pjlink_search, read_projector, read_url
+from agent.pjlink import DEFAULT_LAMP_LIFE_H, ERST_FIELDS, pjlink_search, read_projector, read_url
 from campuswatch.config import Secret
 from campuswatch.report import Lamp
 from sim.pjlink import PjlinkSimulator, ProjectorState
@@ -37,7 +37,7 @@ async def test_class1_projector_reports_identity_power_lamp_and_no_class2_fields
         "PJ-2000",
     )
     assert reading.system.serial is None and reading.system.firmware is None
-    assert reading.lamps == [Lamp(hours=1200, on=True)]
+    assert reading.lamps == [Lamp(hours=1200, on=True, life_hours=DEFAULT_LAMP_LIFE_H)]
     assert reading.display is not None
     assert (reading.display.power, reading.display.input, reading.display.filter_hours) == ("on", "31", None)
     assert reading.errors is not None and reading.errors.lamp == "ok"

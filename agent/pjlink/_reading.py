@@ -66,6 +66,8 @@ def build_reading(
 
     errors = decode_erst(values["ERST"]) if "ERST" in values else None
     lamps = decode_lamps(values["LAMP"]) if "LAMP" in values else []
+    for lamp in lamps:
+        lamp.life_hours = lamp_life_h
     reading = DeviceReading(
         address=address,
         kind="projector",
