@@ -186,6 +186,19 @@ class Collector:
         return list(data["tickets"] if isinstance(data, dict) else data)
 
 
+def agent_config(collector: Collector, token_file: Path, data_dir: Path, **more: Any) -> dict[str, Any]:
+    """An agent.yaml for end-to-end tests: school ``bbg`` of ``collector``, no metrics port, every device
+    polled each second; ``more`` adds or replaces top-level keys (devices, credentials, discovery)."""
+    return {
+        "school": "bbg",
+        "collector": {"url": collector.url, "token_file": str(token_file)},
+        "data_dir": str(data_dir),
+        "metrics_listen": None,
+        "defaults": {"interval_s": 1, "timeout_s": 1, "jitter_s": 0.1},
+        **more,
+    }
+
+
 @contextmanager
 def running_agent(workdir: Path, config: dict[str, Any]) -> Iterator[subprocess.Popen[bytes]]:
     """A ``campuswatch-agent run`` subprocess with this config; stopped with SIGTERM afterwards."""

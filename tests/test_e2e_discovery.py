@@ -22,7 +22,7 @@ import pytest
 
 from campuswatch.devices import address_host
 from sim.snmpsim import SnmpSimulator, free_udp_port
-from tests.e2e import Collector, get_json, running_agent, wait_for
+from tests.e2e import Collector, agent_config, get_json, running_agent, wait_for
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "sim" / "recordings" / "school"
 SUBNET = "127.0.0.24/29"
@@ -77,20 +77,18 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
     try:
         token = tmp_path / "token"
         token.write_text(collector.token("bbg"))
-        config = {
-            "school": "bbg",
-            "collector": {"url": collector.url, "token_file": str(token)},
-            "data_dir": str(tmp_path / "state"),
-            "metrics_listen": None,
-            "heartbeat_s": 1,
-            "defaults": {"interval_s": 1, "timeout_s": 1, "jitter_s": 0.1},
-            "credentials": {
+        # No devices configured: the agent watches only what its discovery finds.
+        config = agent_config(
+            collector,
+            token,
+            tmp_path / "state",
+            heartbeat_s=1,
+            credentials={
                 "office": {"community": "verwaltung"},
                 "classrooms": {"community": "unterricht"},
                 "network": {"community": "netz"},
             },
-            # No devices configured: the agent watches only what its discovery finds.
-            "discovery": {
+            discovery={
                 "interval_s": 3,
                 "subnets": [SUBNET],
                 "mdns": False,
@@ -99,7 +97,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
                 "timeout_s": 2,
                 "rate": 200,
             },
-        }
+        )
         with running_agent(tmp_path, config):
 
             def discovered() -> list[dict[str, Any]]:

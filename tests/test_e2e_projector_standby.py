@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from tests.e2e import Collector, get_json, running_agent, wait_for
+from tests.e2e import Collector, agent_config, get_json, running_agent, wait_for
 
 
 def device_state(collector: Collector, device: str) -> dict[str, Any] | None:
@@ -40,17 +40,15 @@ async def test_silence_after_standby_is_no_ticket_silence_after_on_is_one(tmp_pa
         async with contextlib.AsyncExitStack() as projectors:
             asleep = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="standby")))
             awake = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="on")))
-            config = {
-                "school": "bbg",
-                "collector": {"url": collector.url, "token_file": str(token)},
-                "data_dir": str(tmp_path / "state"),
-                "metrics_listen": None,
-                "defaults": {"interval_s": 1, "timeout_s": 1, "jitter_s": 0.1},
-                "devices": [
+            config = agent_config(
+                collector,
+                token,
+                tmp_path / "state",
+                devices=[
                     {"id": "beamer-asleep", "protocol": "pjlink", "address": f"127.0.0.1:{asleep.port}"},
                     {"id": "beamer-awake", "protocol": "pjlink", "address": f"127.0.0.1:{awake.port}"},
                 ],
-            }
+            )
             with running_agent(tmp_path, config):
                 for device, power in (("beamer-asleep", "standby"), ("beamer-awake", "on")):
                     await asyncio.to_thread(
