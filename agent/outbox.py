@@ -10,11 +10,13 @@ Disk use is bounded by ``max_bytes`` (the encoded events; SQLite's page overhead
 :attr:`OutboxStats.file_bytes`). When an outage fills the budget, the outbox sheds what carries no news:
 
 1. superseded samples, oldest first: a poll whose status and problem set equal the device's previous
-   poll, a heartbeat or a discovery result, when a newer one of the same key is queued;
+   poll, or a heartbeat, when a newer one of the same key is queued;
 2. then the remaining latest samples, oldest first;
-3. never a state change (a poll whose status or problems differ from the device's previous poll, or the
-   first poll of a device). If state changes alone exceed the budget, the outbox keeps them, goes over
-   the bound, and says so (``over_bound`` and a warning): losing an outage's alarms is worse than disk.
+3. never a state change (a poll whose status or problems differ from the device's previous poll, the
+   first poll of a device, or a discovery result: it names only the devices new or changed since the
+   previous run, news no later result repeats). If state changes alone exceed the budget, the outbox
+   keeps them, goes over the bound, and says so (``over_bound`` and a warning): losing an outage's
+   alarms is worse than disk.
 
 All methods are synchronous and thread-safe (one connection behind a lock): an add is one short
 transaction, but with ``synchronous=FULL`` it waits for an fsync, so callers on the event loop run it
@@ -170,12 +172,9 @@ class Outbox:
         )
 
     def add_discovery(self, devices: list[DiscoveredDevice], *, at: float | None = None) -> int:
-        """Queue a discovery result; returns its seq. A newer result supersedes an older one."""
-        return self._add(
-            lambda seq, when: encode(DiscoveryEvent(seq=seq, at=when, devices=devices)),
-            at,
-            coalesce_key="discovery",
-        )
+        """Queue a discovery result (the devices new or changed since the previous run); returns its seq.
+        Never dropped: a later result does not repeat these devices."""
+        return self._add(lambda seq, when: encode(DiscoveryEvent(seq=seq, at=when, devices=devices)), at)
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every committed add, from the adding thread (keep it thread-safe)."""

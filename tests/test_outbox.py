@@ -263,3 +263,15 @@ if __name__ == "__main__":
     outbox = Outbox(sys.argv[1])
     for i in range(1_000_000):
         print(outbox.add_poll(make_poll(f"dev{i % 10}", n=i)), flush=True)
+
+
+def test_discovery_results_are_never_shed(path: Path) -> None:
+    """Each result names only what is new since the previous run: shedding one would lose those devices."""
+    box = Outbox(path, max_bytes=4_000)
+    found = [box.add_discovery([DiscoveredDevice(address=f"10.0.0.{i}")]) for i in range(3)]
+    for i in range(200):
+        box.add_poll(make_poll("printer", n=i))
+    assert box.stats().coalesced > 0
+    queued = {event.seq for event in box.next_batch(10_000, 1 << 30)}
+    assert set(found) <= queued
+    box.close()
