@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from agent.snmp.types import SnmpTarget, V3User
 from campuswatch import __version__
 from campuswatch.config import ConfigError, Secret
-from campuswatch.logs import setup_logging
+from campuswatch.logs import add_logging_arguments, setup_logging
 from campuswatch.report import DeviceReading, to_builtins
 
 EXIT_DEVICE_FAILED = 2
@@ -77,15 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"campuswatch {__version__}")
-    parser.add_argument(
-        "--log-level", default=os.environ.get("CAMPUSWATCH_LOG_LEVEL", "info"), help="debug, info, warning"
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=["text", "json"],
-        default=None,
-        help="log format (default: json unless on a terminal)",
-    )
+    add_logging_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser(
         "run",

@@ -7,8 +7,10 @@ Fields passed with ``extra={...}`` become keys of the JSON object, so journald /
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import os
 import sys
 import time
 
@@ -60,3 +62,15 @@ def setup_logging(level: str = "info", fmt: str | None = None) -> None:
     # pysnmp and aiohttp's access log are chatty at info; their warnings still show.
     for noisy in ("pysnmp", "asyncio", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def add_logging_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``--log-format``, the same for every campuswatch command."""
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("CAMPUSWATCH_LOG_LEVEL", "info"),
+        help="debug, info, warning, error (default: $CAMPUSWATCH_LOG_LEVEL or info)",
+    )
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default=None, help="default: json unless on a terminal"
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from campuswatch import __version__
 from campuswatch.config import ConfigError
-from campuswatch.logs import setup_logging
+from campuswatch.logs import add_logging_arguments, setup_logging
 from collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
 from collector.http import create_app, start_server
 from collector.http.server import ssl_context
@@ -56,8 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="info", help="debug, info, warning, error (default: info)")
-    parser.add_argument("--log-format", choices=["json", "text"], help="default: json unless on a terminal")
+    add_logging_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser(
