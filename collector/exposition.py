@@ -53,6 +53,12 @@ PAGES = Family("campuswatch_printer_pages_total", "counter", "Pages printed over
 LAMP = Family(
     "campuswatch_projector_lamp_usage_seconds_total", "counter", "Time the projector lamp has been lit"
 )
+# School days like the supplies' runway, for the same reasons.
+LAMP_DAYS_LEFT = Family(
+    "campuswatch_projector_lamp_school_day_runway",
+    "gauge",
+    "Expected school days until the lamp reaches its rated life, from its hours on past school days",
+)
 UPS_CHARGE = Family("campuswatch_ups_battery_charge_ratio", "gauge", "UPS battery charge 0..1")
 UPS_RUNTIME = Family(
     "campuswatch_ups_battery_runtime_seconds", "gauge", "How long the UPS battery would last now"
@@ -84,6 +90,7 @@ DEVICE_FAMILIES = (
     SUPPLY_DAYS_LEFT,
     PAGES,
     LAMP,
+    LAMP_DAYS_LEFT,
     UPS_CHARGE,
     UPS_RUNTIME,
     UPS_ON_BATTERY,
@@ -163,8 +170,10 @@ def device_lines(
     device: DeviceRecord,
     reading: DeviceReading | None,
     days_left: Mapping[int, float],
+    lamp_days_left: Mapping[int, float],
 ) -> Lines:
-    """Every sample of one device, rendered. ``days_left`` is the forecast per supply index."""
+    """Every sample of one device, rendered. ``days_left`` is the forecast per supply index,
+    ``lamp_days_left`` per lamp number (from 1)."""
     out: list[tuple[int, str]] = []
     school, dev = device.school, device.device
     ids = labels(school=school, device=dev)[:-1]  # left open, so more labels can follow
@@ -197,6 +206,8 @@ def device_lines(
         add(PAGES, reading.printer.page_count)
     for i, lamp in enumerate(reading.lamps, start=1):
         add(LAMP, lamp.hours * 3600.0, lamp=str(i))
+        if i in lamp_days_left:
+            add(LAMP_DAYS_LEFT, lamp_days_left[i], lamp=str(i))
     _ups_lines(reading, add)
     if device.kind == "switch" and reading.interfaces:
         ports = Counter(_port_status(i.admin_status, i.oper_status) for i in reading.interfaces)

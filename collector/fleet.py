@@ -7,7 +7,8 @@ time from the same view, with the collector's clock (an agent is up if it report
 
 :class:`FleetState` is fed by :class:`collector.store.tracking.TrackingStore`, which forwards every
 write to the real store and tells the view what was written; at start it is rebuilt from the store.
-Supply forecasts (``collector.forecast``) are computed here from each supply's daily levels.
+Supply and lamp forecasts (``collector.forecast``) are computed here from each supply's daily levels
+and each lamp's daily hours.
 """
 
 from __future__ import annotations
@@ -41,10 +42,18 @@ from collector.exposition import (
     sample,
     supply_names,
 )
-from collector.forecast import SchoolDays, describe, school_days_left, weekdays
+from collector.forecast import (
+    SchoolDays,
+    describe,
+    describe_lamp,
+    lamp_school_days_left,
+    school_days_left,
+    weekdays,
+)
 from collector.store.base import (
     AgentRecord,
     DeviceRecord,
+    LampHours,
     ProblemKey,
     ProblemRecord,
     School,
@@ -71,8 +80,11 @@ FAULT_TO_TICKET_BUCKETS_S = (
 )
 #: Problems of a printer supply (the agent's codes; the subject is the supply index) that tickets forecast.
 SUPPLY_CODES = frozenset({"supply_low", "supply_empty", "waste_near_full", "waste_full"})
-#: Calendar days of daily levels kept per supply for forecasts: more than the forecast's window of 30
-#: school days in term time; after the summer holidays a supply starts afresh.
+#: Problems of a projector lamp that tickets forecast: the agent's rated-life check (subject "lamp1")
+#: and the projector's own lamp warning or error (PJLink ERST, no subject: every lamp of it).
+LAMP_CODES = frozenset({"lamp_end_of_life", "projector_lamp"})
+#: Calendar days of daily levels (lamp hours) kept per supply (lamp) for forecasts: more than the
+#: forecast's window of 30 school days in term time; after the summer holidays a supply starts afresh.
 HISTORY_DAYS = 60
 
 
@@ -83,9 +95,14 @@ def remaining_percent(supply: Supply) -> float | None:
     return 100.0 - supply.level_percent if supply.supply_class == "filled" else supply.level_percent
 
 
+#: A forecast from a (day, value) history, oldest first: school days left, or None.
+Runway = Callable[[list[tuple[date, float]]], float | None]
+
+
 @dataclass
-class SupplyHistory:
-    """A supply's remaining percent at the end of each day it was read, oldest first (compact arrays)."""
+class DailyHistory:
+    """A part's value at the end of each day it was read, oldest first (compact arrays): a supply's
+    remaining percent, a lamp's hours."""
 
     days: array[int] = field(default_factory=lambda: array("l"))
     levels: array[float] = field(default_factory=lambda: array("d"))
@@ -106,18 +123,20 @@ class SupplyHistory:
             del self.days[0], self.levels[0]
         return True
 
-    def forecast(self, is_school_day: SchoolDays) -> None:
+    def forecast(self, runway: Runway) -> None:
         """Recompute :attr:`days_left` from the history."""
         history = [(date.fromordinal(d), lv) for d, lv in zip(self.days, self.levels, strict=True)]
-        self.days_left = school_days_left(history, is_school_day)
+        self.days_left = runway(history)
 
 
 @dataclass(frozen=True)
-class SupplyDay:
-    """Supply levels of one device that changed on a day (date ordinal): (supply index, remaining %)."""
+class DeviceDay:
+    """What of one device changed on a day (date ordinal), for the store to keep: (supply index,
+    remaining %) and (lamp number, hours)."""
 
     day: int
     levels: list[tuple[int, float]]
+    lamp_hours: list[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -170,8 +189,11 @@ class FleetState:
         self._devices: dict[tuple[str, str], Lines] = {}
         #: When the device's current run of failed polls began (absent while it answers).
         self._failing_since: dict[tuple[str, str], float] = {}
-        self._supplies: dict[tuple[str, str, int], SupplyHistory] = {}
+        self._supplies: dict[tuple[str, str, int], DailyHistory] = {}
         self._supply_names: dict[tuple[str, str, int], str] = {}
+        #: Lamps by (school, device, number): their hours, and the rated life their forecast used.
+        self._lamps: dict[tuple[str, str, int], DailyHistory] = {}
+        self._lamp_life: dict[tuple[str, str, int], int | None] = {}
         self._problems: dict[int, OpenProblem] = {}
         #: Open tickets of the built-in store (the helpdesk's truth: a ticket may outlive its problem).
         self._tickets: dict[int, OpenTicket] = {}
@@ -208,18 +230,33 @@ class FleetState:
         """Supply histories as stored (at start, before the devices): their forecasts are ready at once."""
         for level in levels:
             skey = (level.school, level.device, level.supply)
-            self._supplies.setdefault(skey, SupplyHistory()).add(level.day, level.remaining)
+            self._supplies.setdefault(skey, DailyHistory()).add(level.day, level.remaining)
         for (school, _, _), history in self._supplies.items():
-            history.forecast(self._school_days_of(school))
+            history.forecast(self._supply_runway(school))
+
+    def load_lamp_hours(self, hours: Iterable[LampHours]) -> None:
+        """Lamp histories as stored (at start, before the devices). Their forecasts follow with each
+        device's stored reading, which says the lamps' rated life."""
+        for row in hours:
+            lkey = (row.school, row.device, row.lamp)
+            self._lamps.setdefault(lkey, DailyHistory()).add(row.day, float(row.hours))
+
+    def _supply_runway(self, school: str) -> Runway:
+        is_school_day = self._school_days_of(school)
+        return lambda history: school_days_left(history, is_school_day)
+
+    def _lamp_runway(self, school: str, life_hours: int | None) -> Runway:
+        is_school_day = self._school_days_of(school)
+        return lambda hours: lamp_school_days_left(hours, life_hours, is_school_day)
 
     def apply_device(
         self, device: DeviceRecord, reading: DeviceReading | None, *, polled: bool
-    ) -> SupplyDay | None:
+    ) -> DeviceDay | None:
         """A device's state after a stored poll (``polled``) or as loaded at start.
 
         ``reading`` is the device's latest reading: the poll's own, or the one kept when the poll read
-        nothing. Only a poll's own reading adds to the supply histories; the day's levels that changed
-        are returned, for the store to keep.
+        nothing. Only a poll's own reading adds to the supply and lamp histories; the day's levels and
+        hours that changed are returned, for the store to keep.
         """
         key = (device.school, device.device)
         if device.status == "ok":
@@ -237,14 +274,43 @@ class FleetState:
                 level = remaining_percent(supply)
                 history = self._supplies.get(skey)
                 if polled and level is not None:
-                    history = self._supplies.setdefault(skey, SupplyHistory())
+                    history = self._supplies.setdefault(skey, DailyHistory())
                     if history.add(day, level):
-                        history.forecast(self._school_days_of(device.school))
+                        history.forecast(self._supply_runway(device.school))
                         changed.append((supply.index, level))
                 if history is not None and history.days_left is not None:
                     days_left[supply.index] = history.days_left
-        self._devices[key] = device_lines(device, reading, days_left)
-        return SupplyDay(day, changed) if changed else None
+        lamp_days_left, lamp_hours = self._apply_lamps(device, reading, day, polled=polled)
+        self._devices[key] = device_lines(device, reading, days_left, lamp_days_left)
+        return DeviceDay(day, changed, lamp_hours) if changed or lamp_hours else None
+
+    def _apply_lamps(
+        self, device: DeviceRecord, reading: DeviceReading | None, day: int, *, polled: bool
+    ) -> tuple[dict[int, float], list[tuple[int, int]]]:
+        """The lamps' part of :meth:`apply_device`: (forecast per lamp number, the day's changed hours)."""
+        days_left: dict[int, float] = {}
+        changed: list[tuple[int, int]] = []
+        if reading is None:
+            return days_left, changed
+        for number, lamp in enumerate(reading.lamps, start=1):
+            lkey = (device.school, device.device, number)
+            history = self._lamps.get(lkey)
+            moved = False
+            if polled:
+                history = self._lamps.setdefault(lkey, DailyHistory())
+                moved = history.add(day, float(lamp.hours))
+                if moved:
+                    changed.append((number, lamp.hours))
+            if history is None:
+                continue
+            # The rated life comes with each reading (the agent's config may change it): a new life is
+            # a new forecast even on a day the hours stood still, as is the first reading after start.
+            if moved or self._lamp_life.get(lkey, -1) != lamp.life_hours:
+                life = self._lamp_life[lkey] = lamp.life_hours
+                history.forecast(self._lamp_runway(device.school, life))
+            if history.days_left is not None:
+                days_left[number] = history.days_left
+        return days_left, changed
 
     def note_problem(self, problem: ProblemRecord) -> None:
         """A problem opened (or loaded) or resolved."""
@@ -300,6 +366,32 @@ class FleetState:
             return None
         forecast = self.supply_forecast(key.school, key.device, int(key.subject))
         return describe(*forecast) if forecast is not None else None
+
+    def lamp_forecast(self, school: str, device: str, lamp: int) -> float | None:
+        """School days until a projector lamp (numbered from 1) reaches its rated life, when known."""
+        history = self._lamps.get((school, device, lamp))
+        return history.days_left if history is not None else None
+
+    def lamp_forecast_text(self, key: ProblemKey) -> str | None:
+        """For a lamp's problem, what a ticket says of its future: the lamp the subject names ("lamp2"),
+        or, for the projector's own lamp warning, each of its lamps with a forecast."""
+        if key.code not in LAMP_CODES:
+            return None
+        number = key.subject.removeprefix("lamp")
+        if number.isdigit():
+            numbers = [int(number)]
+        else:
+            numbers = sorted(n for s, d, n in self._lamps if (s, d) == (key.school, key.device))
+        texts = []
+        for n in numbers:
+            days_left = self.lamp_forecast(key.school, key.device, n)
+            if days_left is not None:
+                texts.append(describe_lamp(n, days_left))
+        return "; ".join(texts) or None
+
+    def forecast_text(self, key: ProblemKey) -> str | None:
+        """What a problem's ticket says of its part's future (a supply, a lamp), if anything."""
+        return self.supply_forecast_text(key) or self.lamp_forecast_text(key)
 
     def snapshot(self) -> list[Lines]:
         """Every device's rendered samples: a shallow copy, safe to render on another thread."""

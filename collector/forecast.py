@@ -1,9 +1,12 @@
-"""How many school days a printer supply has left, from its level on past days. Pure functions.
+"""How many school days a printer supply or a projector lamp has left, from past days. Pure functions.
 
-Toner is used on school days only: weekends and holidays consume nothing, so time is counted in school
-days, and a Friday-to-Monday drop is one day's printing, not three. The consumption rate is the
-least-squares slope of the level over the school days since the last refill (a jump up), which
+Toner and lamps are used on school days only: weekends and holidays consume nothing, so time is counted
+in school days, and a Friday-to-Monday drop is one day's printing, not three. The consumption rate is
+the least-squares slope of what is left over the school days since the last refill (a jump up), which
 smooths the printer's coarse and noisy gauge better than the last two readings would.
+
+A lamp is the same fit over the hours left of its rated life: its hour counter only ever rises, so
+any drop of the counter (a rise of the hours left) is a new lamp.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import date, timedelta
 
 #: A rise of more than this many percentage points between two days is a new cartridge, not noise.
 REFILL_JUMP_PERCENT = 10.0
+#: A lamp's hour counter never goes back: hours left rising at all mean a replaced lamp.
+LAMP_REPLACED_JUMP_HOURS = 0.0
 #: Fewer distinct school days than this say too little about a rate.
 MIN_SCHOOL_DAYS = 3
 #: Only the latest school days count: a class trip or exam season changes how much a school prints.
@@ -44,11 +49,14 @@ def school_day_axis(days: Sequence[date], is_school_day: SchoolDays = weekdays) 
     return axis
 
 
-def since_last_refill(history: Sequence[tuple[date, float]]) -> list[tuple[date, float]]:
-    """The part of a (day, remaining percent) history, oldest first, after its last refill."""
+def since_last_refill(
+    history: Sequence[tuple[date, float]], jump: float = REFILL_JUMP_PERCENT
+) -> list[tuple[date, float]]:
+    """The part of a (day, remaining) history, oldest first, after its last refill: the last rise of
+    more than ``jump``."""
     start = 0
     for i in range(1, len(history)):
-        if history[i][1] - history[i - 1][1] > REFILL_JUMP_PERCENT:
+        if history[i][1] - history[i - 1][1] > jump:
             start = i
     return list(history[start:])
 
@@ -65,15 +73,19 @@ def slope(points: Sequence[tuple[float, float]]) -> float | None:
 
 
 def school_days_left(
-    history: Sequence[tuple[date, float]], is_school_day: SchoolDays = weekdays
+    history: Sequence[tuple[date, float]],
+    is_school_day: SchoolDays = weekdays,
+    *,
+    refill_jump: float = REFILL_JUMP_PERCENT,
 ) -> float | None:
     """Expected school days until the supply is empty, or None when the history cannot tell.
 
     ``history`` is the remaining percentage at the end of each day it was read, oldest first (for a
-    waste receptacle, the room left in it: 100 minus how full it is). None when there are fewer than
+    waste receptacle, the room left in it: 100 minus how full it is); any other amount left works the
+    same, with the rise that means a refill given as ``refill_jump``. None when there are fewer than
     :data:`MIN_SCHOOL_DAYS` school days since the last refill, or the level does not go down.
     """
-    segment = since_last_refill(history)
+    segment = since_last_refill(history, refill_jump)
     if not segment:
         return None
     axis = school_day_axis([day for day, _ in segment], is_school_day)
@@ -88,9 +100,31 @@ def school_days_left(
     return max(0.0, segment[-1][1] / -rate)
 
 
+def lamp_school_days_left(
+    hours: Sequence[tuple[date, float]], life_hours: int | None, is_school_day: SchoolDays = weekdays
+) -> float | None:
+    """Expected school days until a lamp reaches its rated life, or None when that cannot be told.
+
+    ``hours`` is the lamp's hour counter at the end of each day it was read, oldest first. The fit is
+    the supplies' own, over the hours left of ``life_hours`` (rated life: the agent's configuration, as
+    PJLink does not tell); a counter that drops is a new lamp and starts the history again. 0 for a
+    lamp at or past its rated life; None without a rated life, or while the lamp is not used.
+    """
+    if life_hours is None:
+        return None
+    left = [(day, life_hours - burnt) for day, burnt in hours]
+    return school_days_left(left, is_school_day, refill_jump=LAMP_REPLACED_JUMP_HOURS)
+
+
 def describe(supply: str, days_left: float) -> str:
     """The forecast as a ticket says it: "black toner: about 9 school days left"."""
     days = round(days_left)
     if days < 1:
         return f"{supply}: less than a school day left"
     return f"{supply}: about {days} school day{'s' if days != 1 else ''} left"
+
+
+def describe_lamp(number: int, days_left: float) -> str:
+    """A lamp's forecast as a ticket says it: "Lamp 1: about 12 school days left", or that it is due."""
+    lamp = f"Lamp {number}"
+    return describe(lamp, days_left) if days_left > 0 else f"{lamp}: rated life reached"

@@ -3,9 +3,9 @@
 Each school has one agent (its own token) and a mix of devices built with the report model: printers
 with supplies and page counters, switches with ports and PoE, access points, a UPS, projectors with
 lamps, displays and the gateway. Deterministic faults give every dashboard panel and alert something
-to show: in the first school a printer whose black toner runs out in three school days, an unreachable
-printer, a full gateway disk and an agent with a backlog; in a "dark" school most devices do not
-answer. Used by the Prometheus/Grafana tests and by ``bench/metrics_scrape.py``::
+to show: in the first school a printer whose black toner runs out in three school days, a projector
+whose lamp reaches its rated life in ten (and warns of it), an unreachable printer, a full gateway disk
+and an agent with a backlog; in a "dark" school most devices do not answer. Used by the Prometheus/Grafana tests and by ``bench/metrics_scrape.py``::
 
     fleet = Fleet(FleetPlan(schools=3))
     await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
@@ -37,6 +37,7 @@ from campuswatch.report import (
     PollEvent,
     PrinterStatus,
     Problem,
+    ProjectorErrors,
     Supply,
     SystemInfo,
     UpsStatus,
@@ -147,8 +148,8 @@ class Fleet:
         now: float,
         school_days: int,
     ) -> None:
-        """Polls of every printer on each of the past ``school_days`` school days (oldest first, at this
-        time of day), for the forecasts; in the holidays that reaches back over them."""
+        """Polls of every printer and projector on each of the past ``school_days`` school days (oldest
+        first, at this time of day), for the forecasts; in the holidays that reaches back over them."""
         days: list[float] = []
         ago = 0
         while len(days) < school_days:
@@ -162,7 +163,7 @@ class Fleet:
                 self._poll(school, spec, at, round_=0)
                 for at in days
                 for spec in self.devices()
-                if spec.kind == "printer" and not self._is_dark(school)
+                if spec.kind in ("printer", "projector") and not self._is_dark(school)
             ]
             await self._post(http, url, tokens[sid], sid, events)
 
@@ -242,6 +243,23 @@ def toner_levels(school: int, spec: DeviceSpec, at: float, today: date) -> list[
     return [base + 0.5 * days_before_today + 10 * c for c in range(4)]
 
 
+#: The first school's first projector: its lamp's rated life, hours today and hours a school day.
+DUE_LAMP_LIFE_H, DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY = 2000, 1940, 6
+#: Hours before its rated life at which a simulated projector warns of its lamp.
+LAMP_WARNING_HOURS = 60
+
+
+def lamp_of(school: int, spec: DeviceSpec, at: float, today: date) -> Lamp:
+    """The lamp of the first school's first projector reaches its rated life ten school days after
+    ``today``; the others burn 4 h a school day with thousands of hours to go."""
+    days_before_today = school_days_between(_day(at), today)
+    if school == 0 and spec.number == 0:
+        hours = DUE_LAMP_HOURS - DUE_LAMP_HOURS_A_DAY * days_before_today
+        return Lamp(hours=hours, on=True, life_hours=DUE_LAMP_LIFE_H)
+    hours = 1500 + (100 * school) % 900 + 10 * spec.number - 4 * days_before_today
+    return Lamp(hours=hours, on=True, life_hours=4000)
+
+
 def reading_of(
     school: int, spec: DeviceSpec, address: str, at: float, round_: int, today: date
 ) -> DeviceReading:
@@ -318,7 +336,19 @@ def reading_of(
             battery_status="normal", charge_percent=100.0 - school % 5, runtime_s=1800.0, on_battery=False
         )
     elif spec.kind == "projector":
-        reading.lamps = [Lamp(hours=1500 + (100 * school) % 900 + round_, on=True)]
+        lamp = lamp_of(school, spec, at, today)
+        reading.lamps = [lamp]
+        if lamp.life_hours is not None and lamp.life_hours - lamp.hours <= LAMP_WARNING_HOURS:
+            # What a projector says of a lamp near its end (PJLink ERST), from today on (on a weekend,
+            # from the last school day): its ticket opens with the whole history's forecast.
+            reading.errors = ProjectorErrors(lamp="warning")
+            reading.problems = [
+                Problem(
+                    code="projector_lamp",
+                    severity="warning",
+                    summary="Lamp warning reported by the projector",
+                )
+            ]
     elif spec.kind == "gateway":
         reading.gateway = GatewayStatus(
             cpu_percent=12.0 + school % 30,

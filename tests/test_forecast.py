@@ -1,4 +1,5 @@
-"""Supply forecasts count school days, ignore refills and say nothing when the history cannot tell."""
+"""Supply and lamp forecasts count school days, ignore refills (new lamps) and say nothing when the
+history cannot tell."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from collector.forecast import describe, school_day_axis, school_days_left, since_last_refill, weekdays
+from collector.forecast import (
+    describe,
+    describe_lamp,
+    lamp_school_days_left,
+    school_day_axis,
+    school_days_left,
+    since_last_refill,
+    weekdays,
+)
 
 MONDAY = date(2026, 11, 2)
 
@@ -108,3 +117,59 @@ def test_the_ticket_wording() -> None:
     assert describe("black toner", 9.3) == "black toner: about 9 school days left"
     assert describe("Drum", 1.2) == "Drum: about 1 school day left"
     assert describe("cyan toner", 0.4) == "cyan toner: less than a school day left"
+
+
+def test_a_lamp_burning_6_hours_a_school_day_with_60_hours_to_go_has_10_school_days() -> None:
+    days = school_days_from(MONDAY, 5)
+    hours = [(day, 1916.0 + 6.0 * i) for i, day in enumerate(days)]
+    assert hours[-1][1] == 1940.0
+    assert lamp_school_days_left(hours, 2000) == pytest.approx(10.0)
+
+
+def test_a_lamp_burns_nothing_at_weekends_and_in_the_holidays() -> None:
+    # Monday to Friday 5 h a day, the weekend and a holiday Monday unused, Tuesday 5 h again.
+    friday = MONDAY + timedelta(days=4)
+    holiday = friday + timedelta(days=3)
+    days = [MONDAY + timedelta(days=i) for i in range(9)]
+    burnt = [100.0, 105.0, 110.0, 115.0, 120.0, 120.0, 120.0, 120.0, 125.0]
+    hours = list(zip(days, burnt, strict=True))
+
+    def calendar(day: date) -> bool:
+        return weekdays(day) and day != holiday
+
+    assert lamp_school_days_left(hours, 1125, calendar) == pytest.approx(200.0)
+    # Counted as a school day, the idle holiday would make the lamp look slower: later due.
+    as_school_day = lamp_school_days_left(hours, 1125)
+    assert as_school_day is not None and as_school_day > 200.0
+
+
+def test_a_new_lamp_starts_the_history_again() -> None:
+    days = school_days_from(MONDAY, 8)
+    old_lamp = [(day, 3980.0 + 8.0 * i) for i, day in enumerate(days[:4])]
+    # The counter drops: a new lamp, which this school uses less.
+    new_lamp = [(day, 2.0 + 4.0 * i) for i, day in enumerate(days[4:])]
+    assert lamp_school_days_left(old_lamp + new_lamp, 4000) == pytest.approx((4000 - 14) / 4.0)
+
+
+def test_a_lamp_past_its_rated_life_has_no_school_days_left() -> None:
+    hours = list(zip(school_days_from(MONDAY, 4), [3990.0, 3996.0, 4002.0, 4008.0], strict=True))
+    assert lamp_school_days_left(hours, 4000) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("burnt", "life_hours"),
+    [
+        ([100.0, 106.0, 112.0, 118.0], None),  # no rated life configured: nothing to reach
+        ([100.0, 100.0, 100.0, 100.0], 4000),  # a projector nobody switches on
+        ([100.0, 106.0], 4000),  # two school days say too little
+    ],
+)
+def test_no_lamp_forecast_without_a_rated_life_or_a_rate(burnt: list[float], life_hours: int | None) -> None:
+    hours = list(zip(school_days_from(MONDAY, len(burnt)), burnt, strict=True))
+    assert lamp_school_days_left(hours, life_hours) is None
+
+
+def test_the_lamp_ticket_wording() -> None:
+    assert describe_lamp(1, 9.6) == "Lamp 1: about 10 school days left"
+    assert describe_lamp(2, 0.4) == "Lamp 2: less than a school day left"
+    assert describe_lamp(1, 0.0) == "Lamp 1: rated life reached"

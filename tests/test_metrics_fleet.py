@@ -8,13 +8,14 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo, encode
+from campuswatch.report import DeviceReading, Heartbeat, Lamp, Supply, SystemInfo, encode
 from collector.exposition import render_devices
 from collector.fleet import FleetState
 from collector.store.base import (
     AgentRecord,
     DeviceRecord,
     DeviceUpdate,
+    LampHours,
     ProblemKey,
     ProblemRecord,
     School,
@@ -121,6 +122,74 @@ def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
     assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "printer_jammed", "1")) is None
 
 
+def projector(*hours: int, life_hours: int | None = 2000) -> DeviceReading:
+    return DeviceReading(
+        address="10.0.0.5",
+        kind="projector",
+        lamps=[Lamp(hours=h, on=True, life_hours=life_hours) for h in hours],
+    )
+
+
+def beamer(at: float) -> DeviceRecord:
+    return device(at=at, device="bm1", kind="projector", label="Raum 101", address="10.0.0.5")
+
+
+def test_a_lamp_read_on_several_school_days_gets_a_forecast_and_its_tickets_say_it() -> None:
+    fleet = FleetState(offline_after_s=180)
+    # Monday to Thursday, 6 h a school day on lamp 1 (1,940 h of 2,000 on Thursday); lamp 2 unused.
+    for day, hours in enumerate([1922, 1928, 1934, 1940]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, 300), polled=True)
+    runway = "campuswatch_projector_lamp_school_day_runway"
+    assert value(fleet, runway, school="bbg", device="bm1", lamp="1") == 10.0
+    assert value(fleet, runway, school="bbg", device="bm1", lamp="2") is None
+    assert value(
+        fleet, "campuswatch_projector_lamp_usage_seconds_total", school="bbg", device="bm1", lamp="1"
+    ) == (1940 * 3600)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
+    # The agent's rated-life problem names its lamp; the projector's own lamp warning is every lamp's.
+    end_of_life = ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp1")
+    assert fleet.forecast_text(end_of_life) == "Lamp 1: about 10 school days left"
+    assert (
+        fleet.forecast_text(ProblemKey("bbg", "bm1", "projector_lamp", ""))
+        == "Lamp 1: about 10 school days left"
+    )
+    assert fleet.forecast_text(ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp2")) is None
+    assert fleet.forecast_text(ProblemKey("bbg", "bm1", "projector_fan", "")) is None
+
+
+def test_a_lamp_at_its_rated_life_is_due_and_a_new_lamp_starts_afresh() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, hours in enumerate([1994, 2000, 2006]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 0.0
+    assert (
+        fleet.forecast_text(ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp1"))
+        == "Lamp 1: rated life reached"
+    )
+    # Thursday a new lamp: its counter starts again, and two readings of it say too little yet.
+    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(3), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) is None
+    for day, hours in enumerate([9, 15, 21], start=4):
+        # Friday, then Monday and Tuesday: the weekend burns nothing.
+        at = MONDAY_NOON + (day if day == 4 else day + 2) * DAY_S
+        fleet.apply_device(beamer(at), projector(hours), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == (2000 - 21) / 6
+
+
+def test_a_lamp_without_a_rated_life_gets_no_forecast_until_the_agent_tells_one() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, hours in enumerate([100, 106, 112, 118]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, life_hours=None), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) is None
+    assert (
+        value(fleet, "campuswatch_projector_lamp_school_day_runway", school="bbg", device="bm1", lamp="1")
+        is None
+    )
+    # The agent's config now names a rated life: the kept hours give a forecast at once.
+    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(118, life_hours=418), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 50.0
+
+
 def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
     fleet = FleetState(offline_after_s=180)
     for day in range(4):
@@ -214,14 +283,19 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
             await first.apply_poll(
                 DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
             )
+            lamp = encode(projector(1922 + 6 * day))
+            await first.apply_poll(
+                DeviceUpdate("bbg", "bm1", "projector", "Raum 101", "10.0.0.5", "ok", at, lamp)
+            )
         problem = await first.open_problem(
             ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
         )
         await first.set_problem_ticket(problem.id, "1")
         restarted = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
         await restarted.load()
-        # The forecast survives the restart: the daily levels are in the database.
+        # The forecasts survive the restart: the daily levels and lamp hours are in the database.
         assert restarted.fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+        assert restarted.fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
         assert samples(restarted.fleet) == samples(first.fleet) | {
             # Counted when tickets open, so it starts again at zero (Prometheus sees a counter reset).
             key: 0
@@ -244,5 +318,23 @@ async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) 
             SupplyLevel("bbg", "pr1", 2, 160, 79.0),
         ]
         assert await store.list_supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
+    finally:
+        await store.close()
+
+
+async def test_the_store_keeps_the_recent_days_of_lamp_hours(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        await store.record_lamp_hours("bbg", "bm1", 100, [(1, 1900), (2, 50)], keep_from_day=40)
+        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1904)], keep_from_day=41)
+        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1906)], keep_from_day=41)
+        await store.record_lamp_hours("bbg", "bm1", 160, [(2, 51)], keep_from_day=101)
+        # A printer's supply 1 and a projector's lamp 1 of one device id do not meet: tables of their own.
+        await store.record_supply_levels("bbg", "bm1", 160, [(1, 40.0)], keep_from_day=101)
+        assert await store.list_lamp_hours(from_day=0) == [
+            LampHours("bbg", "bm1", 1, 101, 1906),
+            LampHours("bbg", "bm1", 2, 160, 51),
+        ]
+        assert await store.list_lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
     finally:
         await store.close()

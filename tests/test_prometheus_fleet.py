@@ -25,7 +25,7 @@ import yaml
 
 from collector.testing import RunningCollector, running_collector
 from tests.e2e import wait_for
-from tests.fleet import Fleet, FleetPlan, school_id
+from tests.fleet import DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY, DUE_LAMP_LIFE_H, Fleet, FleetPlan, school_id
 from tests.prometheus import REPO, PrometheusServer, repo_prometheus_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -96,7 +96,7 @@ async def scrapes(prom: PrometheusServer, count: int) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """Ten days of printer history, a round of polls, Prometheus scraping, a second round (tickets for
+    """Eight school days of printer and projector history, a round of polls, Prometheus scraping, a second round (tickets for
     what failed twice), a few more scrapes."""
     tmp = tmp_path_factory.mktemp("prometheus-fleet")
     fleet = Fleet(FleetPlan(schools=3))
@@ -195,15 +195,40 @@ async def test_the_forecast_reaches_prometheus(stack: Stack) -> None:
     assert float(result[0]["value"][1]) == pytest.approx(3.0, abs=0.01)
 
 
-async def test_a_supply_ticket_says_how_long_the_supply_lasts(stack: Stack) -> None:
+async def open_ticket_body(stack: Stack, problem_code: str) -> str:
+    """The body of the first school's one open ticket of a problem code, through the tickets API."""
     async with aiohttp.ClientSession() as http:
         url = f"{stack.collector.url}/api/v1/tickets"
         async with http.get(url, params={"school": SCHOOL, "state": "open"}) as response:
             tickets = await response.json()
-        (low,) = [t for t in tickets if t["problem_code"] == "supply_low"]
-        async with http.get(f"{url}/{low['id']}") as response:
-            ticket = await response.json()
-    forecast = re.search(r"^Forecast: Black Toner: about (\d+) school days left$", ticket["body"], re.M)
-    assert forecast is not None, ticket["body"]
+        (found,) = [t for t in tickets if t["problem_code"] == problem_code]
+        async with http.get(f"{url}/{found['id']}") as response:
+            body: str = (await response.json())["body"]
+    return body
+
+
+async def test_a_supply_ticket_says_how_long_the_supply_lasts(stack: Stack) -> None:
+    body = await open_ticket_body(stack, "supply_low")
+    forecast = re.search(r"^Forecast: Black Toner: about (\d+) school days left$", body, re.M)
+    assert forecast is not None, body
     # The ticket opened (when the rules let it) with 8 or 6 % left, at 2 points a school day.
     assert int(forecast.group(1)) in (3, 4)
+
+
+async def test_the_lamp_forecast_reaches_prometheus(stack: Stack) -> None:
+    result = stack.prometheus.query(
+        f'campuswatch_projector_lamp_school_day_runway{{school="{SCHOOL}", device="beamer-1", lamp="1"}}'
+    )
+    assert len(result) == 1
+    # 60 h left of its rated life, at 6 h a school day.
+    days = (DUE_LAMP_LIFE_H - DUE_LAMP_HOURS) / DUE_LAMP_HOURS_A_DAY
+    assert days == 10
+    assert float(result[0]["value"][1]) == pytest.approx(days, abs=0.01)
+    # Every lit projector lamp of the fleet's schools that answer has a forecast.
+    assert len(stack.prometheus.query("campuswatch_projector_lamp_school_day_runway")) == 2
+
+
+async def test_a_lamp_ticket_says_how_long_the_lamp_lasts(stack: Stack) -> None:
+    # The projector warns of its lamp from the last school day on, when the whole history is known.
+    body = await open_ticket_body(stack, "projector_lamp")
+    assert re.search(r"^Forecast: Lamp 1: about 10 school days left$", body, re.M), body

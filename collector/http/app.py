@@ -64,7 +64,7 @@ def create_app(
         reopen_within_s=config.reopen_within_s,
         rules=rules,
         calendar_of=calendar_of,
-        forecast_of=tracking.fleet.supply_forecast_text,
+        forecast_of=tracking.fleet.forecast_text,
     )
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
     liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)

@@ -195,6 +195,20 @@ class SupplyLevel:
 
 
 @dataclass(frozen=True)
+class LampHours:
+    """A projector lamp's hour counter at the end of a day (a date ordinal): lamp forecasts' history.
+
+    ``lamp`` is the lamp's number on its projector, from 1, as in the metrics and the agent's problems.
+    """
+
+    school: str
+    device: str
+    lamp: int
+    day: int
+    hours: int
+
+
+@dataclass(frozen=True)
 class DiscoveredRecord:
     """A device an agent's discovery found, as last reported (``at`` of the agent's discovery event).
 
@@ -310,6 +324,18 @@ class Store(Protocol):
 
     async def list_supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Supply levels of ``from_day`` and later, by school, device, supply and day."""
+        ...
+
+    # -- lamp history, for forecasts
+    async def record_lamp_hours(
+        self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
+    ) -> None:
+        """Set the (lamp number, hours) of a projector's lamps for ``day``, and forget the device's
+        hours of days before ``keep_from_day``."""
+        ...
+
+    async def list_lamp_hours(self, *, from_day: int) -> list[LampHours]:
+        """Lamp hours of ``from_day`` and later, by school, device, lamp and day."""
         ...
 
     # -- problems

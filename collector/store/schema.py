@@ -153,6 +153,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX discovered_school_address ON discovered (school, address)",
         "CREATE INDEX discovered_school_mac ON discovered (school, mac)",
     ),
+    (
+        # Each projector lamp's hour counter at the end of each day it was read (day: a date ordinal;
+        # lamp: its number on the projector, from 1), so that lamp forecasts survive a restart.
+        """CREATE TABLE lamp_hours (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            lamp INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            hours INTEGER NOT NULL,
+            PRIMARY KEY (school, device, lamp, day)
+        )""",
+    ),
 )
 
 #: The schema version a fully migrated database has.

@@ -11,9 +11,10 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -26,6 +27,7 @@ from collector.store.base import (
     DeviceUpdate,
     DiscoveredRecord,
     EventRecord,
+    LampHours,
     NewEvent,
     ProblemKey,
     ProblemRecord,
@@ -372,36 +374,32 @@ class SqliteStore:
             for row in rows
         ]
 
-    # -- supply history
+    # -- supply and lamp history: one table each, of the same shape (the day's value of a device's part)
     async def record_supply_levels(
         self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
     ) -> None:
         """Upsert the day's levels and drop the device's older days, in one transaction."""
-
-        def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
-                conn.executemany(
-                    "INSERT INTO supply_levels (school, device, supply, day, remaining) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (school, device, supply, day) DO UPDATE SET remaining = excluded.remaining",
-                    [(school, device, supply, day, remaining) for supply, remaining in levels],
-                )
-                conn.execute(
-                    "DELETE FROM supply_levels WHERE school = ? AND device = ? AND day < ?",
-                    (school, device, keep_from_day),
-                )
-
-        await self._run(op)
+        await self._run(
+            lambda conn: _record_daily(conn, _SUPPLY_DAYS, school, device, day, levels, keep_from_day)
+        )
 
     async def list_supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Levels from a day on, oldest day first per supply."""
-        rows = await self._run(
-            lambda conn: conn.execute(
-                "SELECT school, device, supply, day, remaining FROM supply_levels WHERE day >= ? "
-                "ORDER BY school, device, supply, day",
-                (from_day,),
-            ).fetchall()
-        )
+        rows = await self._run(lambda conn: _list_daily(conn, _SUPPLY_DAYS, from_day))
         return [SupplyLevel(*row) for row in rows]
+
+    async def record_lamp_hours(
+        self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
+    ) -> None:
+        """Upsert the day's lamp hours and drop the device's older days, in one transaction."""
+        await self._run(
+            lambda conn: _record_daily(conn, _LAMP_DAYS, school, device, day, hours, keep_from_day)
+        )
+
+    async def list_lamp_hours(self, *, from_day: int) -> list[LampHours]:
+        """Lamp hours from a day on, oldest day first per lamp."""
+        rows = await self._run(lambda conn: _list_daily(conn, _LAMP_DAYS, from_day))
+        return [LampHours(*row) for row in rows]
 
     # -- problems
     async def list_open_problems(
@@ -667,6 +665,49 @@ def _write(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class _DailyTable:
+    """A table of one value per (school, device, part, day): a part's history for its forecast."""
+
+    table: str
+    part: str
+    value: str
+
+
+_SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining")
+_LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours")
+
+
+def _record_daily(
+    conn: sqlite3.Connection,
+    t: _DailyTable,
+    school: str,
+    device: str,
+    day: int,
+    values: Sequence[tuple[int, float]],
+    keep_from_day: int,
+) -> None:
+    # Table and column names are the constants above, never input: formatting them in is safe.
+    with _write(conn):
+        conn.executemany(
+            f"INSERT INTO {t.table} (school, device, {t.part}, day, {t.value}) VALUES (?, ?, ?, ?, ?) "
+            f"ON CONFLICT (school, device, {t.part}, day) DO UPDATE SET {t.value} = excluded.{t.value}",
+            [(school, device, part, day, value) for part, value in values],
+        )
+        conn.execute(
+            f"DELETE FROM {t.table} WHERE school = ? AND device = ? AND day < ?",
+            (school, device, keep_from_day),
+        )
+
+
+def _list_daily(conn: sqlite3.Connection, t: _DailyTable, from_day: int) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT school, device, {t.part}, day, {t.value} FROM {t.table} WHERE day >= ? "
+        f"ORDER BY school, device, {t.part}, day",
+        (from_day,),
+    ).fetchall()
 
 
 def _filters(*pairs: tuple[str, object | None]) -> tuple[list[str], list[Any]]:

@@ -55,13 +55,14 @@ class TrackingStore:
         self.fleet = fleet
 
     async def load(self) -> None:
-        """Fill the view from the store: schools, agents, supply histories, devices with their readings,
-        open problems and open tickets."""
+        """Fill the view from the store: schools, agents, supply and lamp histories, devices with their
+        readings, open problems and open tickets."""
         self.fleet.set_schools(await self.inner.list_schools())
         for agent in await self.inner.list_agents():
             self.fleet.note_agent(agent)
         today = datetime.fromtimestamp(self.fleet.now(), UTC).date().toordinal()
         self.fleet.load_supply_levels(await self.inner.list_supply_levels(from_day=today - HISTORY_DAYS))
+        self.fleet.load_lamp_hours(await self.inner.list_lamp_hours(from_day=today - HISTORY_DAYS))
         for device in await self.inner.list_devices():
             self.fleet.apply_device(
                 device, _reading(device.reading, device.school, device.device), polled=False
@@ -102,14 +103,17 @@ class TrackingStore:
         reading = _reading(device.reading, device.school, device.device)
         changed = self.fleet.apply_device(device, reading, polled=polled)
         if changed is not None:
-            # Kept so that forecasts survive a restart; only when a level moved, a few times a day.
-            await self.inner.record_supply_levels(
-                device.school,
-                device.device,
-                changed.day,
-                changed.levels,
-                keep_from_day=changed.day - HISTORY_DAYS,
-            )
+            # Kept so that forecasts survive a restart; only when a level moved, a few times a day (a
+            # lit lamp's hours: once an hour).
+            keep_from_day = changed.day - HISTORY_DAYS
+            if changed.levels:
+                await self.inner.record_supply_levels(
+                    device.school, device.device, changed.day, changed.levels, keep_from_day=keep_from_day
+                )
+            if changed.lamp_hours:
+                await self.inner.record_lamp_hours(
+                    device.school, device.device, changed.day, changed.lamp_hours, keep_from_day=keep_from_day
+                )
         return device
 
     async def open_problem(

@@ -51,7 +51,7 @@ def ticket_draft(
     forecast: str | None = None,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
-    problem, every device it takes down with it; for a supply, how long it will last), priority (from
+    problem, every device it takes down with it; for a supply or a lamp, how long it will last), priority (from
     the severity unless given), assignee."""
     key = problem.key
     school_name = school.name if school else key.school
@@ -165,7 +165,8 @@ class TicketLifecycle:
         calendars = Calendars(rules.calendars)
         #: A school's calendar (from schools.yaml's ``calendar``); without a mapping, the default one.
         self._calendar_of = calendar_of or (lambda _school: calendars.get(None))
-        #: What a problem's supply is expected to last ("Black Toner: about 9 school days left"), if known.
+        #: What a problem's supply or lamp is expected to last ("Black Toner: about 9 school days left"),
+        #: if known.
         self._forecast_of = forecast_of or (lambda _key: None)
 
     async def apply(
