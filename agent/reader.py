@@ -9,6 +9,7 @@ Between polls the reader remembers each device's previous reading, for reboots a
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,13 @@ from campuswatch.report import DevicePoll, DeviceReading, Interface, SystemInfo
 log = logging.getLogger(__name__)
 
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _poll_plan(classification: Classification) -> PollPlan:
+    """What each poll of a device so classified fetches: built once per classification, since a fleet
+    holds few (kind, vendor, model) combinations and a poll would otherwise rebuild it from mibs/."""
+    return SYSTEM_PLAN.merged(plan_for(classification))
 
 
 @dataclass
@@ -75,7 +83,7 @@ class SnmpDeviceReader:
             first = await self.client.fetch(target, SYSTEM_PLAN)
             device = self._remember(key, first.varbinds)
         device.polls += 1
-        plan = SYSTEM_PLAN.merged(plan_for(device.classification))
+        plan = _poll_plan(device.classification)
         now, guarded, kept = cadence.split(plan, device.polls, device.tables, self.cadence)
         result = await self.client.fetch(target, now)
         object_id = result.varbinds.get(SYS_OBJECT_ID)

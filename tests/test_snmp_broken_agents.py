@@ -198,7 +198,8 @@ async def test_authorization_error_is_an_auth_error(serve, client: SnmpClient) -
 
 async def test_table_failure_keeps_scalars_and_other_tables(serve, client: SnmpClient) -> None:
     def ip_table_broken(request: ber.Message) -> bytes:
-        if request.varbinds[0][0][:7] == (1, 3, 6, 1, 2, 1, 4):
+        # genErr for any request touching the ip table (it may share a request with ifTable)
+        if any(name[:7] == (1, 3, 6, 1, 2, 1, 4) for name, _ in request.varbinds):
             return reply(request, [(n, None) for n, _ in request.varbinds], status=5, index=1)
         return proper(request)
 
@@ -229,3 +230,48 @@ async def test_get_reply_with_oids_never_asked_for_is_not_trusted(serve, client:
     _, target = await serve(lambda request: reply(request, [((1, 3, 6, 1, 2, 1, 1, 6, 0), b"elsewhere")]))
     result = await client.fetch(target, PollPlan(scalars=(asked,)))
     assert result.varbinds == {}
+
+
+#: Two tables small enough to share requests (ops.batches): ifTable's two columns and the ip subtree.
+SHARED_PLAN = PollPlan(
+    scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),),
+    tables=(WALK_PLAN.tables[0], TableSpec("ip", (1, 3, 6, 1, 2, 1, 4), (), 3)),
+)
+
+
+def _shared(request: ber.Message) -> bool:
+    """Whether a walk request asks for columns of both tables of SHARED_PLAN."""
+    return request.pdu_tag != ber.GET and len({name[:7] for name, _ in request.varbinds}) > 1
+
+
+async def test_small_tables_share_requests_and_read_what_separate_walks_read(
+    serve, client: SnmpClient
+) -> None:
+    agent, target = await serve(proper)
+    shared = await client.fetch(target, SHARED_PLAN)
+    assert sum(1 for r in agent.requests if _shared(r)) == 1
+    separate: dict[Oid, object] = {}
+    for table in SHARED_PLAN.tables:
+        separate |= (await client.fetch(target, PollPlan(SHARED_PLAN.scalars, (table,)))).varbinds
+    assert shared.varbinds == separate == MIB and shared.failed_tables == {}
+
+
+@pytest.mark.parametrize("refusal", ["tooBig", "silence"])
+async def test_agent_failing_shared_requests_has_its_tables_walked_one_by_one(
+    serve, client: SnmpClient, refusal: str
+) -> None:
+    def no_sharing(request: ber.Message) -> bytes | None:
+        if not _shared(request):
+            return proper(request)
+        if refusal == "silence":
+            return None  # as an agent whose buffer cannot hold the reply
+        return reply(request, [(n, None) for n, _ in request.varbinds], status=ops.TOO_BIG, index=0)
+
+    agent, target = await serve(no_sharing)
+    first = await client.fetch(target, SHARED_PLAN)
+    assert first.varbinds == MIB and first.failed_tables == {}
+    refused = sum(1 for r in agent.requests if _shared(r))
+    second = await client.fetch(target, SHARED_PLAN)
+    assert second.varbinds == MIB and second.failed_tables == {}
+    assert refused == 1 and sum(1 for r in agent.requests if _shared(r)) == 1, "remembered"
+    assert agent.count(ber.GETBULK) == len(agent.requests) - 2, "GETBULK still used for single tables"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.snmp.client import SnmpClient
+from agent.decode._knowledge import plans
+from agent.snmp import ops
+from agent.snmp.client import FetchResult, SnmpClient
 from agent.snmp.types import (
     PollPlan,
     SnmpAuthError,
@@ -50,6 +52,36 @@ PRINTER_PLAN = PollPlan(
         TableSpec("prtGeneral", oid("1.3.6.1.2.1.43.5.1.1"), (), max_repetitions=20),
     ),
 )
+
+
+def _every_planned_table() -> PollPlan:
+    """Every table of mibs/plans.yaml with its columns, sized to the fewest rows any kind expects (so that
+    many share requests)."""
+    data = plans()
+    rows = {name: min(r[name] for r in data.kinds.values() if name in r) for name in data.tables}
+    return PollPlan(
+        tables=tuple(
+            TableSpec(name, oid(table.root), tuple(table.columns), rows.get(name, 10))
+            for name, table in data.tables.items()
+        )
+    )
+
+
+async def assert_shared_walks_read_what_separate_walks_read(
+    client: SnmpClient, target: SnmpTarget, plan: PollPlan
+) -> FetchResult:
+    """Fetch ``plan`` (its small tables sharing requests) and each of its tables alone: the same varbinds
+    and the same failed tables. Returns the shared fetch."""
+    assert any(len(group) > 1 for group in ops.batches(plan.tables)), "nothing would be shared"
+    shared = await client.fetch(target, plan)
+    separate = await client.fetch(target, PollPlan(plan.scalars))
+    for table in plan.tables:
+        alone = await client.fetch(target, PollPlan(tables=(table,)))
+        separate.varbinds |= alone.varbinds
+        separate.failed_tables |= alone.failed_tables
+    assert shared.varbinds == separate.varbinds, target.community
+    assert shared.failed_tables == separate.failed_tables, target.community
+    return shared
 
 
 def _normalised(varbinds: Varbinds) -> Varbinds:
@@ -115,6 +147,19 @@ async def test_printer_plan_returns_what_the_recording_holds(devices: SnmpSimula
             expected = _normalised(restrict_to_plan(load_snmprec(path), PRINTER_PLAN))
             assert _normalised(result.varbinds) == expected, (version, path.stem)
             assert oid("1.3.6.1.2.1.1.99.0") not in result.varbinds
+
+
+async def test_shared_table_walks_read_what_separate_walks_read(devices: SnmpSimulator) -> None:
+    plan = _every_planned_table()
+    async with SnmpClient() as client:
+        for path in RECORDINGS:
+            await assert_shared_walks_read_what_separate_walks_read(
+                client, _target(devices.port, path.stem), plan
+            )
+        for path in sorted((DEVICES / "printer").glob("*.snmprec")):
+            await assert_shared_walks_read_what_separate_walks_read(
+                client, _target(devices.port, path.stem, "1"), plan
+            )
 
 
 WRITABLE = """\

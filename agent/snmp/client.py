@@ -70,6 +70,8 @@ class SnmpClient:
         self._pysnmp_lock = asyncio.Lock()
         self._answered: set[tuple[object, ...]] = set()
         self._no_bulk: set[tuple[object, ...]] = set()
+        #: Agents whose tables are walked one by one (:meth:`_walk_group`).
+        self._no_batch: set[tuple[object, ...]] = set()
 
     async def start(self) -> Self:
         """Open the shared UDP socket (and, without the fast path, build the pysnmp engine now)."""
@@ -114,15 +116,21 @@ class SnmpClient:
     async def fetch(
         self, target: SnmpTarget, plan: PollPlan, *, classify_silence: bool = True
     ) -> FetchResult:
-        """GET the plan's scalars, then walk its tables concurrently.
+        """GET the plan's scalars, then walk its tables: small tables several to a request
+        (:func:`agent.snmp.ops.batches`), one request at a time.
 
         Raises :class:`SnmpTimeout` / :class:`SnmpAuthError` when the device does not answer at all or
         refuses us, :class:`SnmpReplyError` when the scalars' GET fails. A table that fails after the
-        device answered is reported in ``failed_tables``, with whatever rows came before the failure.
+        device answered is reported in ``failed_tables``, with whatever rows came before the failure;
+        once a walk gets no answer at all, the tables after it are reported unanswered without asking.
         After a timeout the target is probed to tell "unreachable" from "silent with these credentials"
         (:mod:`agent.snmp.silence`: one UDP probe, then TCP connects to a few common ports);
         ``classify_silence=False`` skips that and raises a plain :class:`SnmpTimeout` (subnet sweeps,
         where most addresses are empty and probing each would amount to a port scan).
+
+        One request at a time per device, not all of its walks at once: a fleet's polls run
+        concurrently anyway, and a device waiting for an in-flight slot then holds one walk's state
+        instead of all of them (memory, and the garbage collector's work, at 1000 devices).
         """
         backend = await self._backend(target)
         key = _target_key(target)
@@ -131,32 +139,40 @@ class SnmpClient:
             if plan.scalars:
                 result.varbinds.update(await ops.get(backend, target, plan.scalars))
                 self._answered.add(key)
-            outcomes = await asyncio.gather(
-                *(self._walk(backend, target, table, key) for table in plan.tables),
-                return_exceptions=True,
-            )
         except SnmpTimeout:
             if not classify_silence:
                 raise
             raise await self._silence(target, key) from None
+        groups = ops.batches(plan.tables) if key not in self._no_batch else [(t,) for t in plan.tables]
         answered = bool(plan.scalars)
         timeouts = 0
-        for table, outcome in zip(plan.tables, outcomes, strict=True):
-            if isinstance(outcome, SnmpAuthError):
-                raise outcome
-            if isinstance(outcome, SnmpTimeout):
-                timeouts += 1
-                result.failed_tables[table.name] = "no SNMP answer"
-            elif isinstance(outcome, SnmpError):
-                answered = True
-                result.failed_tables[table.name] = str(outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
+        silent = False
+        for group in groups:
+            outcomes: list[ops.WalkResult | BaseException]
+            if silent:
+                outcomes = [SnmpTimeout("no SNMP answer")] * len(group)
             else:
-                answered = True
-                result.varbinds.update(outcome.varbinds)
-                if outcome.failure:
-                    result.failed_tables[table.name] = outcome.failure
+                try:
+                    outcomes = await self._walk_group(backend, target, group, key)
+                except SnmpError as err:
+                    outcomes = [err] * len(group)
+                silent = all(isinstance(outcome, SnmpTimeout) for outcome in outcomes)
+            for table, outcome in zip(group, outcomes, strict=True):
+                if isinstance(outcome, SnmpAuthError):
+                    raise outcome
+                if isinstance(outcome, SnmpTimeout):
+                    timeouts += 1
+                    result.failed_tables[table.name] = "no SNMP answer"
+                elif isinstance(outcome, SnmpError):
+                    answered = True
+                    result.failed_tables[table.name] = str(outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                else:
+                    answered = True
+                    result.varbinds.update(outcome.varbinds)
+                    if outcome.failure:
+                        result.failed_tables[table.name] = outcome.failure
         if timeouts and not answered:
             raise await self._silence(target, key) if classify_silence else SnmpTimeout("no SNMP answer")
         if result.failed_tables:
@@ -166,20 +182,45 @@ class SnmpClient:
             )
         return result
 
+    async def _walk_group(
+        self, backend: Backend, target: SnmpTarget, tables: tuple[TableSpec, ...], key: tuple[object, ...]
+    ) -> list[ops.WalkResult | BaseException]:
+        """Walk several tables in shared requests. If the agent fails that (an error, or silence) after
+        it answered us, each table is walked on its own, as it would have been without sharing; when
+        those get answers, the agent is walked table by table from then on."""
+        try:
+            return list(await self._walk(backend, target, tables, key))
+        except SnmpAuthError:
+            raise
+        except SnmpError as err:
+            if len(tables) == 1 or (isinstance(err, SnmpTimeout) and key not in self._answered):
+                raise
+            reason = str(err)
+            alone = await asyncio.gather(
+                *(self._walk(backend, target, (t,), key) for t in tables), return_exceptions=True
+            )
+        if not all(isinstance(outcome, SnmpTimeout) for outcome in alone):
+            log.info(
+                "agent fails shared table walks; walking tables one by one",
+                extra={"host": target.host, "port": target.port, "error": reason},
+            )
+            self._no_batch.add(key)
+        return [outcome if isinstance(outcome, BaseException) else outcome[0] for outcome in alone]
+
     async def _walk(
-        self, backend: Backend, target: SnmpTarget, table: TableSpec, key: tuple[object, ...]
-    ) -> ops.WalkResult:
+        self, backend: Backend, target: SnmpTarget, tables: tuple[TableSpec, ...], key: tuple[object, ...]
+    ) -> list[ops.WalkResult]:
         bulk = target.version != "1" and key not in self._no_bulk
         try:
-            walked = await ops.walk(backend, target, table, bulk=bulk)
+            walked = await ops.walk(backend, target, tables, bulk=bulk)
         except SnmpTimeout:
-            if not (bulk and key in self._answered):
+            if not (bulk and key in self._answered and len(tables) == 1):
                 raise
             # Some agents answer GET but ignore GETBULK altogether: try once more with GETNEXT.
-            walked = await ops.walk(backend, target, table, bulk=False)
-            walked.bulk_broken = True
+            walked = await ops.walk(backend, target, tables, bulk=False)
+            walked[0].bulk_broken = True
         self._answered.add(key)
-        if walked.bulk_broken:
+        if walked[0].bulk_broken:
             log.warning(
                 "agent's GETBULK is broken; using GETNEXT", extra={"host": target.host, "port": target.port}
             )
