@@ -19,6 +19,7 @@ from agent.snmp.types import (
     SnmpReplyError,
     SnmpTarget,
     TableSpec,
+    Varbinds,
 )
 from campuswatch.config import Secret
 
@@ -275,3 +276,25 @@ async def test_agent_failing_shared_requests_has_its_tables_walked_one_by_one(
     assert second.varbinds == MIB and second.failed_tables == {}
     assert refused == 1 and sum(1 for r in agent.requests if _shared(r)) == 1, "remembered"
     assert agent.count(ber.GETBULK) == len(agent.requests) - 2, "GETBULK still used for single tables"
+
+
+async def test_getbulk_is_sized_to_the_rows_last_seen_and_a_grown_table_is_still_read_whole(
+    serve, client: SnmpClient
+) -> None:
+    mib = dict(MIB)
+    agent, target = await serve(lambda request: proper(request, mib))
+    plan = PollPlan(tables=(TableSpec("ifTable", TABLE, (2, 8), max_repetitions=20),))
+
+    async def fetch_asking() -> tuple[Varbinds, list[int]]:
+        before = len(agent.requests)
+        result = await client.fetch(target, plan)
+        assert result.failed_tables == {}
+        return result.varbinds, [r.error_index for r in agent.requests[before:]]  # max-repetitions
+
+    table = {k: v for k, v in mib.items() if k[: len(TABLE)] == TABLE}
+    assert await fetch_asking() == (table, [20]), "the plan's size, before anything was seen"
+    assert await fetch_asking() == (table, [8]), "7 rows, and one more to see the end"
+    mib |= {(*TABLE, col, i): 1 for col in (2, 8) for i in range(8, 13)}
+    table = {k: v for k, v in mib.items() if k[: len(TABLE)] == TABLE}
+    assert await fetch_asking() == (table, [8, 8]), "a grown table takes another request"
+    assert await fetch_asking() == (table, [13])

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from pysnmp.smi.builder import MibBuilder
 
+from agent.decode import SYSTEM_PLAN, Classification, plan_for
 from agent.snmp.client import SnmpClient
 from agent.snmp.silence import WRONG_COMMUNITY
 from agent.snmp.types import (
@@ -27,6 +28,7 @@ from agent.snmp.types import (
 from campuswatch.config import Secret
 from sim.snmpsim import free_udp_port
 from tests.snmpd import Snmpd
+from tests.test_snmp_snmpsim import shared_and_separate
 
 COMMUNITY = "c0mmunity-Zq8"
 # Every secret of this module: none may appear in an exception or a log record.
@@ -280,3 +282,18 @@ async def test_ipv6_targets_are_polled(snmpd: Snmpd) -> None:
             result = await client.fetch(over_v6, SYSTEM)
             assert result.varbinds == (await client.fetch(_v2c(agent), SYSTEM)).varbinds
     assert result.varbinds[oid("1.3.6.1.2.1.2.2.1.2.1")] == b"lo"
+
+
+@pytest.mark.parametrize("version", ["2c", "1"])
+async def test_printer_plan_shares_requests_and_reads_what_separate_walks_read(
+    snmpd: Snmpd, version: str
+) -> None:
+    plan = SYSTEM_PLAN.merged(plan_for(Classification("printer")))
+    async with SnmpClient() as client:
+        shared, separate = await shared_and_separate(client, _v2c(snmpd, version=version), plan)
+    assert shared.failed_tables == separate.failed_tables == {}
+    assert shared.varbinds.keys() == separate.varbinds.keys()
+    assert oid("1.3.6.1.2.1.2.2.1.2.1") in shared.varbinds  # ifDescr of lo: the walks read something
+    # counters and uptimes move between the fetches; names, types and states do not
+    texts = {k: v for k, v in shared.varbinds.items() if isinstance(v, bytes | tuple)}
+    assert texts == {k: separate.varbinds[k] for k in texts}

@@ -72,6 +72,8 @@ class SnmpClient:
         self._no_bulk: set[tuple[object, ...]] = set()
         #: Agents whose tables are walked one by one (:meth:`_walk_group`).
         self._no_batch: set[tuple[object, ...]] = set()
+        #: Rows each table had at an agent's last complete walk, to size the next walk's GETBULK.
+        self._rows: dict[tuple[object, ...], dict[str, int]] = {}
 
     async def start(self) -> Self:
         """Open the shared UDP socket (and, without the fast path, build the pysnmp engine now)."""
@@ -117,7 +119,8 @@ class SnmpClient:
         self, target: SnmpTarget, plan: PollPlan, *, classify_silence: bool = True
     ) -> FetchResult:
         """GET the plan's scalars, then walk its tables: small tables several to a request
-        (:func:`agent.snmp.ops.batches`), one request at a time.
+        (:func:`agent.snmp.ops.batches`), one request at a time, each table's GETBULK sized to the rows
+        it had at this agent's last walk (:func:`agent.snmp.ops.fitted`).
 
         Raises :class:`SnmpTimeout` / :class:`SnmpAuthError` when the device does not answer at all or
         refuses us, :class:`SnmpReplyError` when the scalars' GET fails. A table that fails after the
@@ -143,7 +146,9 @@ class SnmpClient:
             if not classify_silence:
                 raise
             raise await self._silence(target, key) from None
-        groups = ops.batches(plan.tables) if key not in self._no_batch else [(t,) for t in plan.tables]
+        rows = self._rows.get(key, {})
+        tables = tuple(ops.fitted(t, rows[t.name]) if t.name in rows else t for t in plan.tables)
+        groups = ops.batches(tables) if key not in self._no_batch else [(t,) for t in tables]
         answered = bool(plan.scalars)
         timeouts = 0
         silent = False
@@ -173,6 +178,8 @@ class SnmpClient:
                     result.varbinds.update(outcome.varbinds)
                     if outcome.failure:
                         result.failed_tables[table.name] = outcome.failure
+                    else:
+                        self._rows.setdefault(key, rows)[table.name] = outcome.rows
         if timeouts and not answered:
             raise await self._silence(target, key) if classify_silence else SnmpTimeout("no SNMP answer")
         if result.failed_tables:

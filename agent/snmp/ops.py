@@ -6,6 +6,7 @@ walking rules and the same handling of v1 quirks and error statuses.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,8 @@ class WalkResult:
     varbinds: Varbinds
     failure: str | None = None
     bulk_broken: bool = False
+    #: The most rows any of the table's columns had.
+    rows: int = 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -208,7 +211,18 @@ async def walk(
         request = [(cursors[i], None) for i in active]
     for result in results:
         result.bulk_broken = bulk_broken
+    for owner, count in zip(owners, rows, strict=True):
+        owner.rows = max(owner.rows, count)
     return results
+
+
+@functools.lru_cache(maxsize=4096)
+def fitted(table: TableSpec, rows: int) -> TableSpec:
+    """``table`` with max-repetitions fitted to ``rows`` rows: one more, so that one GETBULK shows the
+    end, but never more than the plan's (a plan sized for big devices should not fetch a small one's
+    neighbouring columns for nothing). Cached: the same few sizes come back every poll."""
+    reps = max(1, min(table.max_repetitions, rows + 1))
+    return table if reps == table.max_repetitions else dataclasses.replace(table, max_repetitions=reps)
 
 
 def _advance(
