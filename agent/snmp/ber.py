@@ -284,9 +284,27 @@ def decode_message(data: bytes) -> Message:
     varbinds: list[tuple[Oid, ReplyValue | None]] = []
     append = varbinds.append
     while pos < list_stop:
-        vb_start, vb_stop = _expect(data, pos, list_stop, SEQUENCE)
-        o_start, o_stop = _expect(data, vb_start, vb_stop, OBJECT_IDENTIFIER)
-        tag, v_start, v_stop = _header(data, o_stop, vb_stop)
+        if (
+            pos + 4 <= list_stop
+            and data[pos] == SEQUENCE
+            and data[pos + 1] < 0x80
+            and data[pos + 2] == OBJECT_IDENTIFIER
+            and data[pos + 3] < 0x80
+        ):
+            # The usual varbind, a short SEQUENCE holding a short OID: read inline, since this loop
+            # runs for every varbind of every reply (the general path below does the same checks).
+            vb_stop = pos + 2 + data[pos + 1]
+            o_start = pos + 4
+            o_stop = o_start + data[pos + 3]
+            if vb_stop > list_stop or o_stop > vb_stop:
+                raise BerError("TLV longer than its container")
+        else:
+            vb_start, vb_stop = _expect(data, pos, list_stop, SEQUENCE)
+            o_start, o_stop = _expect(data, vb_start, vb_stop, OBJECT_IDENTIFIER)
+        if o_stop + 2 <= vb_stop and data[o_stop + 1] < 0x80:
+            tag, v_start, v_stop = data[o_stop], o_stop + 2, o_stop + 2 + data[o_stop + 1]
+        else:
+            tag, v_start, v_stop = _header(data, o_stop, vb_stop)
         if v_stop != vb_stop:
             raise BerError("varbind with trailing bytes")
         append((decode_oid(data[o_start:o_stop]), _value(tag, data, v_start, v_stop)))
