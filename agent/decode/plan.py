@@ -13,7 +13,7 @@ def plan_for(classification: Classification) -> PollPlan:
     """The tables and scalars the decoders of this kind read, beyond :data:`SYSTEM_PLAN`.
 
     Each table lists only the columns a decoder uses; ``max_repetitions`` is the row count such a device
-    usually has, so most walks take one GETBULK per column.
+    usually has, so most walks take one GETBULK (the transport then fits it to the rows a device had).
     """
     data = _knowledge.plans()
     tables = [
