@@ -298,3 +298,22 @@ async def test_getbulk_is_sized_to_the_rows_last_seen_and_a_grown_table_is_still
     table = {k: v for k, v in mib.items() if k[: len(TABLE)] == TABLE}
     assert await fetch_asking() == (table, [8, 8]), "a grown table takes another request"
     assert await fetch_asking() == (table, [13])
+
+
+async def test_a_table_that_hangs_the_agent_holds_up_no_other_table(serve, client: SnmpClient) -> None:
+    ip = (1, 3, 6, 1, 2, 1, 4)
+
+    def hangs_on_ip(request: ber.Message) -> bytes | None:
+        return None if any(name[:7] == ip for name, _ in request.varbinds) else proper(request)
+
+    _, target = await serve(hangs_on_ip)
+    # ip (2 rows planned) is walked before ifTable (40: too big to share a request with it)
+    plan = PollPlan(
+        scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),),
+        tables=(TableSpec("ifTable", TABLE, (2, 8), max_repetitions=40), TableSpec("ip", ip, (), 2)),
+    )
+    assert [len(group) for group in ops.batches(plan.tables)] == [1, 1]
+    for _ in range(2):
+        result = await client.fetch(target, plan)
+        assert result.failed_tables == {"ip": "no SNMP answer"}
+        assert result.varbinds == {k: v for k, v in MIB.items() if k[:7] != ip}

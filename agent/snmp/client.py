@@ -124,8 +124,7 @@ class SnmpClient:
 
         Raises :class:`SnmpTimeout` / :class:`SnmpAuthError` when the device does not answer at all or
         refuses us, :class:`SnmpReplyError` when the scalars' GET fails. A table that fails after the
-        device answered is reported in ``failed_tables``, with whatever rows came before the failure;
-        once a walk gets no answer at all, the tables after it are reported unanswered without asking.
+        device answered is reported in ``failed_tables``, with whatever rows came before the failure.
         After a timeout the target is probed to tell "unreachable" from "silent with these credentials"
         (:mod:`agent.snmp.silence`: one UDP probe, then TCP connects to a few common ports);
         ``classify_silence=False`` skips that and raises a plain :class:`SnmpTimeout` (subnet sweeps,
@@ -133,7 +132,8 @@ class SnmpClient:
 
         One request at a time per device, not all of its walks at once: a fleet's polls run
         concurrently anyway, and a device waiting for an in-flight slot then holds one walk's state
-        instead of all of them (memory, and the garbage collector's work, at 1000 devices).
+        instead of all of them (memory, and the garbage collector's work, at 1000 devices). After a walk
+        that got no answer, the rest go out at once.
         """
         backend = await self._backend(target)
         key = _target_key(target)
@@ -149,19 +149,19 @@ class SnmpClient:
         rows = self._rows.get(key, {})
         tables = tuple(ops.fitted(t, rows[t.name]) if t.name in rows else t for t in plan.tables)
         groups = ops.batches(tables) if key not in self._no_batch else [(t,) for t in tables]
+        walked: list[tuple[tuple[TableSpec, ...], list[ops.WalkResult | BaseException]]] = []
+        for index, group in enumerate(groups):
+            walked.append((group, await self._outcomes(backend, target, group, key)))
+            rest = groups[index + 1 :]
+            if rest and all(isinstance(outcome, SnmpTimeout) for outcome in walked[-1][1]):
+                # The agent went silent, or this table hangs it: walk the rest at once, so that a dead
+                # agent costs one more timeout, not one per group, and a hanging table holds up no other.
+                later = await asyncio.gather(*(self._outcomes(backend, target, g, key) for g in rest))
+                walked += zip(rest, later, strict=True)
+                break
         answered = bool(plan.scalars)
         timeouts = 0
-        silent = False
-        for group in groups:
-            outcomes: list[ops.WalkResult | BaseException]
-            if silent:
-                outcomes = [SnmpTimeout("no SNMP answer")] * len(group)
-            else:
-                try:
-                    outcomes = await self._walk_group(backend, target, group, key)
-                except SnmpError as err:
-                    outcomes = [err] * len(group)
-                silent = all(isinstance(outcome, SnmpTimeout) for outcome in outcomes)
+        for group, outcomes in walked:
             for table, outcome in zip(group, outcomes, strict=True):
                 if isinstance(outcome, SnmpAuthError):
                     raise outcome
@@ -188,6 +188,15 @@ class SnmpClient:
                 extra={"host": target.host, "port": target.port, "failed_tables": result.failed_tables},
             )
         return result
+
+    async def _outcomes(
+        self, backend: Backend, target: SnmpTarget, tables: tuple[TableSpec, ...], key: tuple[object, ...]
+    ) -> list[ops.WalkResult | BaseException]:
+        """Each table's walk result, or the SNMP error that ended it."""
+        try:
+            return await self._walk_group(backend, target, tables, key)
+        except SnmpError as err:
+            return [err] * len(tables)
 
     async def _walk_group(
         self, backend: Backend, target: SnmpTarget, tables: tuple[TableSpec, ...], key: tuple[object, ...]
