@@ -112,7 +112,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             yield Stack(collector, prom, exposition)
 
 
-def test_there_is_something_to_check() -> None:
+async def test_there_is_something_to_check() -> None:  # async only because the module runs in one loop
     assert len(DASHBOARDS) == 6
     assert len(list(panel_queries())) > 40
     assert len(list(rules("record"))) >= 5 and len(list(rules("alert"))) >= 5
