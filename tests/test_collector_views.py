@@ -57,6 +57,13 @@ async def test_pages_escape_every_device_string(fleet: RunningCollector) -> None
     assert status == 200 and content_type.startswith("text/html")
     assert "Grundschule &lt;Kley&gt;" in overview
     assert "Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty" in overview
+    # The overview names each device that needs attention, with its problems; the hostile one escaped.
+    devices = overview.split("Devices with problems", 1)[1].split("Open tickets", 1)[0]
+    assert devices.startswith(" (3)")
+    assert "pr1" in devices and "black toner empty" in devices and "sw1" in devices
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in devices and "&lt;img src=x onerror=alert(2)&gt;" in devices
+    )
     status, _, school = await fetch(fleet, "/schools/bbg")
     assert status == 200
     for html in (overview, school):

@@ -79,10 +79,18 @@ def _ticket_link(ref: str | None) -> str:
 def render_overview(
     schools: Sequence[School], problems: Sequence[ProblemRecord], tickets: Sequence[TicketRecord], now: float
 ) -> str:
-    """``/``: every school with its state, then the open tickets."""
+    """``/``: every school with its state, the devices that need attention, then the open tickets.
+
+    Only devices with an open problem are listed here (a city has tens of thousands of devices); a
+    school's page lists all of its devices with their state.
+    """
     by_school: dict[str, list[ProblemRecord]] = defaultdict(list)
+    by_device: dict[tuple[str, str], list[ProblemRecord]] = defaultdict(list)
     for p in problems:
         by_school[p.key.school].append(p)
+        if p.key.device:
+            by_device[(p.key.school, p.key.device)].append(p)
+    names = {s.id: s.name for s in schools}
     rows = []
     for s in schools:
         state = school_state(by_school.get(s.id, []))
@@ -95,6 +103,15 @@ def render_overview(
                 escape(s.campus_manager or ""),
             )
         )
+    device_rows = [
+        _row(
+            f'<a href="/schools/{escape(school, quote=True)}">{escape(names.get(school, school))}</a>',
+            escape(device),
+            "; ".join(f'<span class="bad">{escape(p.summary)}</span>' for p in found),
+            escape(when(min(p.opened_at for p in found))),
+        )
+        for (school, device), found in sorted(by_device.items())
+    ]
     ticket_rows = [
         _row(_ticket_link(str(t.id)), escape(t.title), escape(t.priority), escape(when(t.opened_at)))
         for t in tickets
@@ -105,6 +122,8 @@ def render_overview(
             _table(
                 ["School", "Id", "State", "Open problems", "Campus manager"], rows, "No schools configured."
             ),
+            f"<h2>Devices with problems ({len(device_rows)})</h2>",
+            _table(["School", "Device", "Problems", "Since"], device_rows, "Every device is fine."),
             f"<h2>Open tickets ({len(tickets)})</h2>",
             _table(["#", "Title", "Priority", "Opened"], ticket_rows, "No open tickets."),
         ],
