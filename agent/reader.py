@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from agent.decode import SYSTEM_PLAN, Classification, cadence, classify, decode_device, plan_for
@@ -165,30 +165,24 @@ class SnmpDeviceReader:
 
 
 async def timed_poll(
-    device: str, address: str, read: object, *, label: str | None, parent: str | None
+    device: str, address: str, read: Awaitable[DeviceReading], *, label: str | None, parent: str | None
 ) -> DevicePoll:
-    """Run a read coroutine and turn its outcome, success or any device error, into a :class:`DevicePoll`."""
+    """Run a read and turn its outcome, success or any device error, into a :class:`DevicePoll`."""
     started = time.time()
     t0 = time.monotonic()
+    reading: DeviceReading | None = None
+    error: DeviceError | None = None
     try:
-        reading = await read  # type: ignore[misc]
+        reading = await read
     except DeviceError as err:
-        return DevicePoll(
-            device=device,
-            address=address,
-            status=err.status,
-            polled_at=started,
-            duration_s=time.monotonic() - t0,
-            error=str(err) or type(err).__name__,
-            label=label,
-            parent=parent,
-        )
+        error = err
     return DevicePoll(
         device=device,
         address=address,
-        status="ok",
+        status=error.status if error else "ok",
         polled_at=started,
         duration_s=time.monotonic() - t0,
+        error=(str(error) or type(error).__name__) if error else None,
         reading=reading,
         label=label,
         parent=parent,

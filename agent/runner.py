@@ -30,7 +30,7 @@ from agent.snmp.client import SnmpClient
 from agent.targets import read_entry
 from campuswatch import __version__
 from campuswatch.config import ConfigError
-from campuswatch.report import DevicePoll, Heartbeat
+from campuswatch.report import DevicePoll, DeviceReading, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Agent:
 
     # -- polling ------------------------------------------------------------------------------------
 
-    def _read(self, device: DeviceEntry) -> Awaitable[object]:
+    def _read(self, device: DeviceEntry) -> Awaitable[DeviceReading]:
         if device.protocol == "snmp":
             return self.reader.read(device.id, snmp_target(self.config, device))
         return read_entry(
