@@ -296,23 +296,22 @@ class SqliteStore:
                         "body = excluded.body",
                         (update.school, update.device, update.polled_at, update.reading.decode()),
                     )
-                return _fetch_devices(conn, "d.school = ? AND d.device = ?", [update.school, update.device])[
-                    0
-                ]
+                return _fetch_devices(
+                    conn, *_filters(("d.school", update.school), ("d.device", update.device))
+                )[0]
 
         return await self._run(op)
 
     async def get_device(self, school: str, device: str) -> DeviceRecord | None:
         """One device or None."""
-        found = await self._run(
-            lambda conn: _fetch_devices(conn, "d.school = ? AND d.device = ?", [school, device])
-        )
+        where, params = _filters(("d.school", school), ("d.device", device))
+        found = await self._run(lambda conn: _fetch_devices(conn, where, params))
         return found[0] if found else None
 
     async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices by school and id."""
         where, params = _filters(("d.school", school))
-        return await self._run(lambda conn: _fetch_devices(conn, " AND ".join(where) or None, params))
+        return await self._run(lambda conn: _fetch_devices(conn, where, params))
 
     # -- what discovery found
     async def record_discovered(
@@ -719,8 +718,8 @@ def _where(conditions: list[str]) -> str:
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
-def _fetch_devices(conn: sqlite3.Connection, where: str | None, params: list[Any]) -> list[DeviceRecord]:
-    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{_where([where] if where else [])}"
+def _fetch_devices(conn: sqlite3.Connection, where: list[str], params: list[Any]) -> list[DeviceRecord]:
+    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{_where(where)}"
     rows = conn.execute(sql + " ORDER BY d.school, d.device", params).fetchall()
     return [
         DeviceRecord(
