@@ -24,6 +24,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from agent.config import FIRST_DISCOVERY_AFTER_S, AgentConfig, DeviceEntry, load_agent_config, snmp_target
 from agent.delivery import Sender
+from agent.gateway import GatewaySample, read_gateway
+from agent.metrics import AgentMetrics
 from agent.outbox import Outbox
 from agent.reader import SnmpDeviceReader, timed_poll
 from agent.snmp.client import SnmpClient
@@ -52,8 +54,8 @@ class Agent:
         self.outbox = Outbox(state / "outbox.sqlite3", max_bytes=config.outbox_max_bytes)
         self.sender = self._make_sender(config)
         self.scheduler = AsyncIOScheduler()
-        self.metrics: object | None = None
-        self._gateway_sample: object | None = None
+        self.metrics: AgentMetrics | None = None
+        self._gateway_sample: GatewaySample | None = None
         self._in_flight: set[asyncio.Task[object]] = set()
         self._on_poll: list[Callable[[DevicePoll], None]] = []
 
@@ -109,13 +111,11 @@ class Agent:
 
     async def poll_gateway(self) -> None:
         """Report the gateway itself (CPU, memory, disk, uplink) as the school's gateway device."""
-        from agent.gateway import read_gateway
-
         self._track()
         started = time.time()
         reading, self._gateway_sample = await asyncio.to_thread(
             read_gateway,
-            self._gateway_sample,  # type: ignore[arg-type]
+            self._gateway_sample,
             data_dir=self.config.state_dir(),
         )
         result = DevicePoll(
@@ -263,7 +263,6 @@ class Agent:
         if not self.config.metrics_listen:
             return
         from agent.config import split_host_port
-        from agent.metrics import AgentMetrics
 
         host, port = split_host_port(self.config.metrics_listen, 9750)
         metrics = AgentMetrics(self.outbox, self.sender)
@@ -303,7 +302,7 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender_task
             if self.metrics is not None:
-                await self.metrics.close()  # type: ignore[attr-defined]
+                await self.metrics.close()
             await self.snmp.close()
             self.outbox.close()
 
