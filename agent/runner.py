@@ -101,13 +101,18 @@ class Agent:
         result = await timed_poll(
             device.id, device.address, self._read(device), label=device.label, parent=device.parent
         )
+        await self._queue(result)
+        return result
+
+    async def _queue(self, result: DevicePoll) -> None:
+        """Keep a poll's outcome for delivery and tell whoever listens (metrics)."""
         await asyncio.to_thread(self.outbox.add_poll, result)
         log.debug(
-            "polled", extra={"device": device.id, "status": result.status, "duration_s": result.duration_s}
+            "polled",
+            extra={"device": result.device, "status": result.status, "duration_s": result.duration_s},
         )
         for callback in self._on_poll:
             callback(result)
-        return result
 
     async def poll_gateway(self) -> None:
         """Report the gateway itself (CPU, memory, disk, uplink) as the school's gateway device."""
@@ -118,12 +123,11 @@ class Agent:
             self._gateway_sample,
             data_dir=self.config.state_dir(),
         )
-        result = DevicePoll(
-            device=GATEWAY_DEVICE_ID, address="localhost", status="ok", polled_at=started, reading=reading
+        await self._queue(
+            DevicePoll(
+                device=GATEWAY_DEVICE_ID, address="localhost", status="ok", polled_at=started, reading=reading
+            )
         )
-        await asyncio.to_thread(self.outbox.add_poll, result)
-        for callback in self._on_poll:
-            callback(result)
 
     async def heartbeat(self) -> None:
         """Tell the collector this agent is alive, even when nothing else happens."""
