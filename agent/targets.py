@@ -23,7 +23,7 @@ async def _pjlink(url: str, password: Secret | None, timeout_s: float) -> Device
     return await read_url(url, password, timeout_s)
 
 
-async def read_projector_entry(
+async def _projector_entry(
     device: DeviceEntry, lamp_life_h: int | None, timeout_s: float
 ) -> DeviceReading:
     """A configured projector, judged by its own rated lamp life."""
@@ -89,5 +89,5 @@ async def read_entry(
 ) -> DeviceReading:
     """Read a non-SNMP device from the agent config."""
     if device.protocol == "pjlink":
-        return await read_projector_entry(device, device.lamp_life_h or lamp_life_h, timeout_s)
+        return await _projector_entry(device, device.lamp_life_h or lamp_life_h, timeout_s)
     return await read_url(entry_url(device), password=device.password, timeout_s=timeout_s)
