@@ -198,6 +198,15 @@ def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
     assert fleet.supply_forecast("bbg", "pr1", 1) is None
 
 
+def test_a_late_poll_of_an_earlier_day_changes_no_history() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
+    # A backlog delivered late: Tuesday's poll after Thursday's; the day's end level is already known.
+    assert fleet.apply_device(device(at=MONDAY_NOON + DAY_S), toner(29.0), polled=True) is None
+    assert fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+
+
 def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
     clock = FakeClock(MONDAY_NOON)
     fleet = FleetState(offline_after_s=180, clock=clock)
