@@ -56,6 +56,18 @@ def test_a_down_port_of_a_live_switch_is_the_root() -> None:
     assert found.cause == {"proj-1": Cause("sw-1", PORT_DOWN, "Gi0/5")}
 
 
+def test_a_port_of_a_lag_or_without_its_transceiver_is_down_too() -> None:
+    for oper_status in ("lowerLayerDown", "notPresent"):
+        switch = Node(
+            "sw-1",
+            "ok",
+            neighbors=(lldp("Gi0/5", if_index=5, address="10.0.0.50"),),
+            interfaces=(Interface(index=5, name="Gi0/5", oper_status=oper_status),),
+        )
+        found = root_causes([switch, Node("proj-1", "unreachable", address="10.0.0.50")])
+        assert found.cause == {"proj-1": Cause("sw-1", PORT_DOWN, "Gi0/5")}, oper_status
+
+
 def test_lldp_by_name_and_fdb_by_a_mac_lldp_tied_to_the_device() -> None:
     core = Node(
         "core",
