@@ -115,3 +115,10 @@ def test_access_point_plan_adds_its_vendors_wifi_table() -> None:
     roots = {(t.root, t.columns) for t in plan.tables}
     assert (oid("1.3.6.1.4.1.14823.2.3.3.1.2.2.1"), (21,)) in roots
     assert plan_for(Classification("switch", "Cisco", object_id="1.3.6.1.4.1.9.1.634")).scalars == ()
+
+
+def test_a_vendor_rule_names_the_scalars_that_hold_model_and_serial() -> None:
+    c = _classify("1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.318.1.3.27")  # APC: PowerNet-MIB
+    assert c.model_oids == (oid("1.3.6.1.4.1.318.1.1.1.1.1.1.0"),)  # upsBasicIdentModel
+    assert c.serial_oids == (oid("1.3.6.1.4.1.318.1.1.1.1.2.3.0"),)  # upsAdvIdentSerialNumber
+    assert set(c.model_oids + c.serial_oids) <= set(plan_for(c).scalars)
