@@ -87,6 +87,23 @@ def _model(pattern: str | None, descr: str) -> str | None:
     return match.group(1).strip() if match and match.group(1) else None
 
 
+def _matched(
+    rule: _knowledge.DescrPattern | _knowledge.ObjectIdRule, descr: str, object_id: str | None, evidence: str
+) -> Classification:
+    """What a matching sysDescr or sysObjectID rule says: kind, vendor, the model its regex finds in
+    sysDescr and (sysObjectID rules only) the scalars that name the model and hold the serial."""
+    oids = rule if isinstance(rule, _knowledge.ObjectIdRule) else None
+    return Classification(
+        rule.kind,
+        rule.vendor,
+        _model(rule.model, descr),
+        object_id,
+        evidence,
+        tuple(map(oid, oids.model_oids)) if oids else (),
+        tuple(map(oid, oids.serial_oids)) if oids else (),
+    )
+
+
 def _printer_evidence(reader: Reader) -> bool:
     evidence = _knowledge.devices().printer_evidence
     if evidence.hr_device_type_printer:
@@ -109,13 +126,7 @@ def classify(varbinds: Varbinds) -> Classification:
 
     for pattern, by_descr in _descr_rules():
         if pattern.search(descr):
-            return Classification(
-                by_descr.kind,
-                by_descr.vendor,
-                _model(by_descr.model, descr),
-                object_id_text,
-                f"sysDescr ~ {by_descr.pattern}",
-            )
+            return _matched(by_descr, descr, object_id_text, f"sysDescr ~ {by_descr.pattern}")
 
     generic: _knowledge.ObjectIdRule | None = None
     if object_id:
@@ -125,15 +136,7 @@ def classify(varbinds: Varbinds) -> Classification:
             if rule.generic:
                 generic = generic or rule
                 continue
-            return Classification(
-                rule.kind,
-                rule.vendor,
-                _model(rule.model, descr),
-                object_id_text,
-                f"sysObjectID under {rule.prefix}",
-                tuple(oid(text) for text in rule.model_oids),
-                tuple(oid(text) for text in rule.serial_oids),
-            )
+            return _matched(rule, descr, object_id_text, f"sysObjectID under {rule.prefix}")
 
     if _printer_evidence(reader):
         return Classification("printer", None, None, object_id_text, "Printer-MIB / hrDevicePrinter")
