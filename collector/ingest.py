@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import msgspec
 
@@ -54,6 +54,7 @@ from collector.store.base import (
 from collector.tickets.lifecycle import TicketLifecycle
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ReportRejected(Exception):
@@ -104,28 +105,30 @@ def _field_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
     return message, None
 
 
-def parse_batch(body: bytes) -> Batch:
-    """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def _strict(decode: Callable[[bytes], T], body: bytes) -> T:
+    """``decode(body)``, its errors as :class:`BadReport` naming the field at fault."""
     try:
-        envelope = msgspec.json.decode(body, type=_Envelope)
+        return decode(body)
     except msgspec.ValidationError as err:
         message, field = _field_of(err)
         raise BadReport(f"invalid report: {message}", field=field) from None
     except msgspec.DecodeError as err:
         raise BadReport(f"body is not JSON: {err}") from None
+
+
+def parse_batch(body: bytes) -> Batch:
+    """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
+    envelope = _strict(_ENVELOPE.decode, body)
     if envelope.schema_version not in COMPATIBLE_SCHEMA_VERSIONS:
         supported = ", ".join(str(v) for v in sorted(COMPATIBLE_SCHEMA_VERSIONS))
         raise BadReport(
             f"schema_version {envelope.schema_version} is not supported; this collector reads {supported}",
             field="$.schema_version",
         )
-    try:
-        batch = decode_batch(body)
-    except msgspec.ValidationError as err:
-        message, field = _field_of(err)
-        raise BadReport(f"invalid report: {message}", field=field) from None
-    except msgspec.DecodeError as err:
-        raise BadReport(f"body is not JSON: {err}") from None
+    batch = _strict(decode_batch, body)
     if not batch.agent_id.strip():
         raise BadReport("agent_id must not be empty", field="$.agent_id")
     for i, event in enumerate(batch.events):
