@@ -64,6 +64,13 @@ _ALERT_SUMMARY = {code: summary for code, _, summary in _FLAG_PROBLEMS.values()}
     "waste_full": "waste container full",
     "waste_near_full": "waste container nearly full",
 }
+#: Supply states that are problems -> (problem code, severity, what the summary says after the name).
+_SUPPLY_PROBLEMS: dict[str, tuple[str, Severity, str]] = {
+    "empty": ("supply_empty", "critical", "empty"),
+    "low": ("supply_low", "warning", "low"),
+    "full": ("waste_full", "critical", "full"),
+    "near_full": ("waste_near_full", "warning", "nearly full"),
+}
 #: Supply types whose emptiness is what "no toner" means.
 _MARKER_TYPES = frozenset(
     {"toner", "tonerCartridge", "ink", "inkCartridge", "inkRibbon", "matteToner", "matteInk"}
@@ -91,25 +98,12 @@ def _supply_problems(supplies: list[Supply], low_percent: float | None) -> list[
                 if supply.level_percent <= low_percent
                 else "ok"
             )
-        if state == "empty":
-            out.append(
-                Problem(code="supply_empty", severity="critical", summary=f"{name} empty", subject=subject)
-            )
-        elif state == "low":
-            left = f" ({supply.level_percent:.0f} % left)" if supply.level_percent is not None else ""
-            out.append(
-                Problem(code="supply_low", severity="warning", summary=f"{name} low{left}", subject=subject)
-            )
-        elif state == "full":
-            out.append(
-                Problem(code="waste_full", severity="critical", summary=f"{name} full", subject=subject)
-            )
-        elif state == "near_full":
-            out.append(
-                Problem(
-                    code="waste_near_full", severity="warning", summary=f"{name} nearly full", subject=subject
-                )
-            )
+        if state not in _SUPPLY_PROBLEMS:
+            continue
+        code, severity, word = _SUPPLY_PROBLEMS[state]
+        if state == "low" and supply.level_percent is not None:
+            word += f" ({supply.level_percent:.0f} % left)"
+        out.append(Problem(code=code, severity=severity, summary=f"{name} {word}", subject=subject))
     return out
 
 
