@@ -148,6 +148,8 @@ async def test_unknown_ticket_is_404_and_bad_filter_is_400(agent: Agent) -> None
         assert r.status == 400 and "open, resolved" in (await r.json())["error"]
     async with agent.http.get(f"{agent.collector.url}/api/v1/events", params={"since": "yesterday"}) as r:
         assert r.status == 400
+    async with agent.http.get(f"{agent.collector.url}/api/v1/events", params={"limit": "all"}) as r:
+        assert r.status == 400 and "limit must be a number of events" in (await r.json())["error"]
 
 
 def test_draft_names_school_device_and_routes_to_the_campus_manager() -> None:

@@ -35,14 +35,14 @@ def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | 
     return value
 
 
-def _number(request: web.Request, name: str) -> float | None:
+def _number(request: web.Request, name: str, what: str) -> float | None:
     value = request.query.get(name)
     if value is None:
         return None
     try:
         return float(value)
     except ValueError:
-        raise _BadQuery(f"{name} must be a number (Unix time in seconds), got {value!r}") from None
+        raise _BadQuery(f"{name} must be {what}, got {value!r}") from None
 
 
 def ticket_json(ticket: TicketRecord, *, history: bool = False) -> dict[str, Any]:
@@ -194,8 +194,8 @@ async def list_discovered(request: web.Request) -> web.Response:
 async def list_events(request: web.Request) -> web.Response:
     """``GET /api/v1/events?school=ID&device=ID&since=UNIX&limit=N``, oldest first."""
     try:
-        since = _number(request, "since")
-        limit = _number(request, "limit")
+        since = _number(request, "since", "a number (Unix time in seconds)")
+        limit = _number(request, "limit", "a number of events")
         if limit is not None and not 1 <= limit <= MAX_EVENTS:
             raise _BadQuery(f"limit must be between 1 and {MAX_EVENTS}")
     except _BadQuery as err:
