@@ -1,11 +1,12 @@
 """Pure SNMP decoders: varbinds in, report models out; no I/O.
 
 The device knowledge they apply (enterprise numbers, enumerations, vendor quirks, what to fetch) is data
-in ``mibs/``. Typical use by a poller::
+in ``mibs/``. Typical use by a poller (``client`` an :class:`agent.snmp.SnmpClient`; agent/reader.py adds
+cadence and reboot detection)::
 
-    system = await transport.fetch(target, SYSTEM_PLAN)
+    system = (await client.fetch(target, SYSTEM_PLAN)).varbinds
     kind = classify(system)
-    varbinds = system | await transport.fetch(target, plan_for(kind))
+    varbinds = system | (await client.fetch(target, plan_for(kind))).varbinds
     reading = decode_device(address, varbinds, kind)
 """
 
