@@ -13,8 +13,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TypeVar, cast
 
-from agent.config import split_host_port
 from agent.errors import DeviceReplyError, DeviceUnreachable
+from campuswatch.devices import split_host_port
 
 Scheme = TypeVar("Scheme", bound=str)
 

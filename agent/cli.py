@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _target_from_args(args: argparse.Namespace) -> SnmpTarget:
-    from agent.config import DEFAULT_SNMP_PORT, split_host_port
+    from agent.config import DEFAULT_SNMP_PORT
+    from campuswatch.devices import split_host_port
 
     host, port = split_host_port(args.target, DEFAULT_SNMP_PORT)
     v3 = None

@@ -17,6 +17,7 @@ import msgspec
 
 from agent.snmp.types import SnmpTarget, V3User
 from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
+from campuswatch.devices import split_host_port
 
 DEFAULT_SNMP_PORT = 161
 Protocol = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "samsung", "ping"]
@@ -169,17 +170,6 @@ class AgentConfig(_Strict):
         if not value:
             raise ConfigError(self.source, None, "collector.token_file", f"{path} is empty")
         return Secret(value)
-
-
-def split_host_port(address: str, default_port: int) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` -> (host, port)."""
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if address.count(":") == 1:
-        host, port = address.split(":")
-        return host, int(port)
-    return address, default_port
 
 
 def snmp_target(config: AgentConfig, device: DeviceEntry) -> SnmpTarget:

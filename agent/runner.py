@@ -266,7 +266,7 @@ class Agent:
     async def _start_metrics(self) -> None:
         if not self.config.metrics_listen:
             return
-        from agent.config import split_host_port
+        from campuswatch.devices import split_host_port
 
         host, port = split_host_port(self.config.metrics_listen, 9750)
         metrics = AgentMetrics(self.outbox, self.sender)

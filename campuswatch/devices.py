@@ -24,6 +24,23 @@ def projector_unreachable_is_fault(last_known_power: str | None) -> bool:
     return last_known_power not in PROJECTOR_ASLEEP_POWER
 
 
+def _host_and_port(address: str) -> tuple[str, str | None]:
+    """``host``, ``host:port``, ``[v6]:port`` -> (host, port text or None); a bare IPv6 address has no port."""
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else None
+    if address.count(":") == 1:
+        host, _, port = address.partition(":")
+        return host, port
+    return address, None
+
+
+def split_host_port(address: str, default_port: int) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` -> (host, port); ValueError when the port is not a number."""
+    host, port = _host_and_port(address)
+    return host, int(port) if port is not None else default_port
+
+
 def address_host(address: str) -> str:
     """The host of a device address as the agent config writes it: ``10.0.0.5``, ``10.0.0.5:1161``,
     ``[fe80::1]:161``, ``pjlink://10.0.0.41:4352``, ``ipp://10.0.0.3:631/ipp/print`` -> the host alone.
@@ -32,8 +49,4 @@ def address_host(address: str) -> str:
     """
     if "://" in address:
         return urlsplit(address).hostname or address
-    if address.startswith("["):
-        return address[1:].partition("]")[0]
-    if address.count(":") == 1:
-        return address.partition(":")[0]
-    return address
+    return _host_and_port(address)[0]

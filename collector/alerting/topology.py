@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from campuswatch.devices import address_host
 from campuswatch.report import Interface, Neighbor, PollStatus
 
 PORT_DOWN = "port_down"
@@ -65,17 +66,10 @@ class RootCauses:
     affected: Mapping[Cause, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _host(address: str) -> str:
-    """The host part of ``host``, ``host:port`` or ``[v6]:port``."""
-    if address.startswith("["):
-        return address[1 : address.find("]")]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-
-
 def _match_lldp(neighbor: Neighbor, nodes: Sequence[Node]) -> Node | None:
     """The known device an LLDP neighbour is: same management address, else same system name."""
     for node in nodes:
-        if neighbor.mgmt_address and neighbor.mgmt_address == _host(node.address):
+        if neighbor.mgmt_address and neighbor.mgmt_address == address_host(node.address):
             return node
     if neighbor.sys_name:
         name = neighbor.sys_name.casefold()
