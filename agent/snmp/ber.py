@@ -145,15 +145,15 @@ def encode_request(
     request_id: int,
     varbinds: Sequence[tuple[Oid, SnmpValue | None]],
     *,
-    non_repeaters: int = 0,
     max_repetitions: int = 0,
 ) -> bytes:
-    """One SNMP v1/v2c request message. For GETBULK the two error fields carry non-repeaters and
-    max-repetitions (RFC 3416); for other PDUs they are zero."""
+    """One SNMP v1/v2c request message. For GETBULK the two error fields carry non-repeaters (always 0:
+    every varbind we send is a column to walk) and max-repetitions (RFC 3416); for other PDUs both are
+    zero."""
     body = b"".join(_varbind(name, value) for name, value in varbinds)
     pdu = (
         _tlv(INTEGER, _int_body(request_id))
-        + _tlv(INTEGER, _int_body(non_repeaters))
+        + b"\x02\x01\x00"  # error-status / non-repeaters: 0
         + _tlv(INTEGER, _int_body(max_repetitions))
         + _tlv(SEQUENCE, body)
     )
