@@ -88,25 +88,28 @@ def _enc_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot encode {type(obj)!r}")
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every key and value."""
+def _construct(
+    node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...], scalars: yaml.SafeLoader
+) -> Any:
+    """The plain data of ``node``, recording in ``lines`` the line of every key path below ``path``.
 
-
-def _construct(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> Any:
+    Mappings and sequences are walked here, noting each key's line on the way (PyYAML's own constructors
+    forget the marks); ``scalars`` builds the plain values.
+    """
     # A mapping value's key line (set by the caller) says better where an entry is than its value's line.
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _LineLoader.construct_object(_LineLoader(""), key_node)
+            key = scalars.construct_object(key_node)
             if key in out:
                 raise ConfigError("", key_node.start_mark.line + 1, _key_name((*path, key)), "duplicate key")
             lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, lines, (*path, key))
+            out[key] = _construct(value_node, lines, (*path, key), scalars)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, lines, (*path, i)) for i, item in enumerate(node.value)]
-    return _LineLoader("").construct_object(node)
+        return [_construct(item, lines, (*path, i), scalars) for i, item in enumerate(node.value)]
+    return scalars.construct_object(node)
 
 
 def _key_name(path: tuple[Any, ...]) -> str:
@@ -186,7 +189,7 @@ def parse_yaml(
     ``check`` runs on the parsed config for rules the types cannot express; it raises :class:`Invalid`.
     """
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         raise ConfigError(
@@ -196,7 +199,7 @@ def parse_yaml(
         raise ConfigError(source, None, "", f"not valid YAML: {err}") from None
     lines: dict[tuple[Any, ...], int] = {}
     try:
-        raw = {} if node is None else _construct(node, lines, ())
+        raw = {} if node is None else _construct(node, lines, (), yaml.SafeLoader(""))
     except ConfigError as err:
         raise ConfigError(source, err.line, err.key, "duplicate key") from None
     try:
