@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 from agent.decode import _knowledge
 from agent.decode._reader import Reader
+from agent.decode.classification import HR_DEVICE_ENTRY, HR_PRINTER_ENTRY, PRT_GENERAL_ENTRY
 from agent.snmp.types import Oid, SnmpValue, oid
 from campuswatch.report import PrinterAlert, PrinterStatus, Supply, SupplyState, Tray
 
-HR_DEVICE_ENTRY = oid("1.3.6.1.2.1.25.3.2.1")
-HR_PRINTER_ENTRY = oid("1.3.6.1.2.1.25.3.5.1")
-PRT_GENERAL_ENTRY = oid("1.3.6.1.2.1.43.5.1.1")
 PRT_LOCALIZATION_ENTRY = oid("1.3.6.1.2.1.43.7.1.1")
 PRT_MARKER_ENTRY = oid("1.3.6.1.2.1.43.10.2.1")
 PRT_SUPPLIES_ENTRY = oid("1.3.6.1.2.1.43.11.1.1")
