@@ -106,7 +106,10 @@ def _target_from_args(args: argparse.Namespace) -> SnmpTarget:
     from agent.config import DEFAULT_SNMP_PORT
     from campuswatch.devices import split_host_port
 
-    host, port = split_host_port(args.target, DEFAULT_SNMP_PORT)
+    try:
+        host, port = split_host_port(args.target, DEFAULT_SNMP_PORT)
+    except ValueError:
+        raise SystemExit(f"campuswatch-agent probe: {args.target!r}: the port must be a number") from None
     v3 = None
     if args.snmp_version == "3":
         if not args.user:

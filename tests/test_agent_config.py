@@ -95,3 +95,12 @@ def test_missing_token_file_is_a_clear_error(tmp_path: Path) -> None:
     config = load_agent_config(path)
     with pytest.raises(ConfigError, match=r"collector\.token_file: cannot read"):
         config.read_token()
+
+
+def test_probe_with_a_bad_port_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["probe", "10.0.0.5:snmp", "--community", "s3cret-community"])
+    assert "the port must be a number" in str(info.value.code)
+    assert "s3cret" not in str(info.value.code) + capsys.readouterr().err
