@@ -317,3 +317,10 @@ async def test_a_table_that_hangs_the_agent_holds_up_no_other_table(serve, clien
         result = await client.fetch(target, plan)
         assert result.failed_tables == {"ip": "no SNMP answer"}
         assert result.varbinds == {k: v for k, v in MIB.items() if k[:7] != ip}
+
+
+def test_getbulk_is_fitted_to_the_rows_seen_but_never_asks_more_than_the_plan() -> None:
+    table = TableSpec("ifTable", TABLE, (2, 8), max_repetitions=20)
+    assert ops.fitted(table, 7).max_repetitions == 8, "one more row than seen, to see the end"
+    assert ops.fitted(table, 0).max_repetitions == 1
+    assert ops.fitted(table, 50) is table, "a table grown past the plan keeps the plan's size"
