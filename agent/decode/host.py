@@ -7,7 +7,7 @@ import re
 
 from agent.decode import _knowledge
 from agent.decode._reader import Reader
-from agent.snmp.types import Oid, oid
+from agent.snmp.types import Oid, oid, oid_str
 from campuswatch.report import Storage
 
 #: hrStorageEntry: 2 type, 3 descr, 4 allocation units, 5 size, 6 used (sizes in allocation units).
@@ -34,7 +34,7 @@ def storage_type(value: Oid | None) -> str:
     for root, names in ((HR_STORAGE_TYPES, data.storage_types), (HR_FS_TYPES, data.fs_types)):
         if len(value) == len(root) + 1 and value[:-1] == root and value[-1] in names:
             return names[value[-1]]
-    return ".".join(map(str, value))
+    return oid_str(value)
 
 
 def is_disk(kind: str, descr: str) -> bool:
