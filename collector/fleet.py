@@ -179,7 +179,7 @@ class FleetState:
         clock: Callable[[], float] = time.time,
         school_days_of: Callable[[str], SchoolDays] = lambda _school: weekdays,
     ) -> None:
-        #: An agent silent for longer than this is down (the collector's heartbeat_s * offline_after_missed).
+        #: An agent silent for longer than this is down (the liveness policy's silence_s).
         self._offline_after_s = offline_after_s
         self._clock = clock
         #: A school's calendar of school days (weekends, holidays), for its supplies' forecasts.

@@ -102,3 +102,19 @@ async def test_silent_school_gets_one_ticket_and_its_backlog_only_tickets_what_i
     # Once back, the school is not offline again until it falls silent again.
     await ingestor.check_liveness()
     assert len(await store.list_tickets(state="open")) == 2
+
+
+async def test_metrics_call_an_agent_down_after_the_same_missed_heartbeats(
+    collector: RunningCollector, clock: FakeClock
+) -> None:
+    async def school_up() -> str:
+        async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/metrics") as resp:
+            text = await resp.text()
+        [line] = [x for x in text.splitlines() if x.startswith('campuswatch_school_up{school="bbg"}')]
+        return line.rsplit(" ", 1)[1]
+
+    await send(collector, poll_event(1, "pr1", at=clock.now))
+    clock.now += 180  # heartbeat_s * offline_after_missed: still up
+    assert await school_up() == "1"
+    clock.now += 1
+    assert await school_up() == "0"

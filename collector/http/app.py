@@ -53,8 +53,11 @@ def create_app(
     def calendar_of(school: str) -> SchoolCalendar:
         return calendars.get(school_calendars.get(school))
 
+    liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
     # Everything below writes through the tracking store, which keeps the metrics view in step.
-    tracking = tracking_store(config, store, clock, lambda school: calendar_of(school).is_school_day)
+    tracking = tracking_store(
+        store, clock, lambda school: calendar_of(school).is_school_day, offline_after_s=liveness.silence_s
+    )
     store = tracking
     sink, dispatcher = _ticket_sink(config, store, clock)
     lifecycle = TicketLifecycle(
@@ -67,7 +70,6 @@ def create_app(
         forecast_of=tracking.fleet.forecast_text,
     )
     policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
-    liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
     ctx = Context(
         config=config,
         store=store,

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping
 
 from aiohttp import web
 
-from collector.config import CollectorConfig
 from collector.exposition import EVENTS, REPORTS, Lines, labels, render_devices, sample
 from collector.fleet import FleetState
 from collector.forecast import SchoolDays
@@ -33,18 +32,16 @@ FLEET = web.AppKey("campuswatch_fleet", TrackingStore)
 
 
 def tracking_store(
-    config: CollectorConfig,
     store: Store,
     clock: Callable[[], float],
     school_days_of: Callable[[str], SchoolDays],
+    *,
+    offline_after_s: float,
 ) -> TrackingStore:
     """Wrap the collector's store so that the metrics view follows every write; ``school_days_of`` is
-    each school's calendar of school days, for the supply forecasts."""
-    fleet = FleetState(
-        offline_after_s=config.heartbeat_s * config.offline_after_missed,
-        clock=clock,
-        school_days_of=school_days_of,
-    )
+    each school's calendar of school days, for the supply forecasts; ``offline_after_s`` the silence
+    after which an agent is down (the liveness policy's, so that metrics and tickets agree)."""
+    fleet = FleetState(offline_after_s=offline_after_s, clock=clock, school_days_of=school_days_of)
     return TrackingStore(store, fleet)
 
 
