@@ -10,6 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.report import Problem, Supply, encode
+from collector.http.page import school_state
+from collector.store.base import ProblemKey, ProblemRecord
 from collector.testing import FakeClock, RunningCollector, poll_event, report, running_collector
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "kley": "Grundschule <Kley>"}
@@ -115,3 +117,13 @@ async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> 
 async def test_healthz_answers(fleet: RunningCollector) -> None:
     status, _, body = await fetch(fleet, "/healthz")
     assert status == 200 and '"status":"ok"' in body
+
+
+def test_a_school_with_school_offline_is_offline_not_just_problems() -> None:
+    def problem(device: str, code: str) -> ProblemRecord:
+        key = ProblemKey("bbg", device, code)
+        return ProblemRecord(id=1, key=key, state="open", severity="critical", summary=code, opened_at=0.0)
+
+    assert school_state([]) == "ok"
+    assert school_state([problem("pr1", "unreachable")]) == "problems"
+    assert school_state([problem("pr1", "unreachable"), problem("", "school_offline")]) == "offline"

@@ -15,6 +15,7 @@ from html import escape
 
 from aiohttp import web
 
+from collector.alerting import SCHOOL_LEVEL, SCHOOL_OFFLINE
 from collector.discovered import Found, found_devices
 from collector.http.api import acknowledge_ticket
 from collector.http.context import CONTEXT
@@ -67,7 +68,7 @@ def _page(title: str, body: Sequence[str], now: float) -> str:
 
 def school_state(problems: Sequence[ProblemRecord]) -> str:
     """One word for a school: offline, problems, ok."""
-    if any(p.key.device == "" and p.key.code == "school_offline" for p in problems):
+    if any(p.key.device == SCHOOL_LEVEL and p.key.code == SCHOOL_OFFLINE for p in problems):
         return "offline"
     return "problems" if problems else "ok"
 
