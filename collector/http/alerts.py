@@ -15,13 +15,10 @@ from aiohttp import web
 
 from collector.alerting.policy import parse_duration
 from collector.alertmanager import BadWebhook, apply_alerts, parse_webhook
+from collector.http.api import json_reply
 from collector.http.context import CONTEXT
 from collector.http.reports import bearer_token
 from collector.silences import Silence
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
 
 
 def _loopback(request: web.Request) -> bool:
@@ -38,15 +35,15 @@ async def post_alertmanager(request: web.Request) -> web.Response:
     if expected is not None:
         given = bearer_token(request) or ""
         if not hmac.compare_digest(given.encode(), expected.reveal().encode()):
-            return _json({"error": "unknown or missing bearer token"}, status=401)
+            return json_reply({"error": "unknown or missing bearer token"}, status=401)
     elif not _loopback(request):
-        return _json({"error": "set alertmanager_token to accept alerts from other hosts"}, status=403)
+        return json_reply({"error": "set alertmanager_token to accept alerts from other hosts"}, status=403)
     try:
         incidents = parse_webhook(await request.read())
     except BadWebhook as err:
-        return _json({"error": str(err)}, status=400)
+        return json_reply({"error": str(err)}, status=400)
     changed = await apply_alerts(ctx.store, ctx.lifecycle, incidents, ctx.clock())
-    return _json({"alerts": len(incidents), "changed": changed})
+    return json_reply({"alerts": len(incidents), "changed": changed})
 
 
 class SilenceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -95,7 +92,7 @@ async def post_silence(request: web.Request) -> web.Response:
         if not new.comment.strip() or not new.created_by.strip():
             raise ValueError("`comment` and `created_by` say why and who: they must not be empty")
     except (msgspec.DecodeError, ValueError) as err:
-        return _json({"error": str(err)}, status=400)
+        return json_reply({"error": str(err)}, status=400)
     silence = await ctx.store.add_silence(
         school=new.school,
         device=new.device,
@@ -106,7 +103,7 @@ async def post_silence(request: web.Request) -> web.Response:
         created_by=new.created_by,
         at=now,
     )
-    return _json(silence_json(silence), status=201)
+    return json_reply(silence_json(silence), status=201)
 
 
 async def list_silences(request: web.Request) -> web.Response:
@@ -114,7 +111,7 @@ async def list_silences(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     now = ctx.clock()
     found = await ctx.store.list_silences(school=request.query.get("school"))
-    return _json([silence_json(s) for s in found if s.ends_at > now])
+    return json_reply([silence_json(s) for s in found if s.ends_at > now])
 
 
 async def delete_silence(request: web.Request) -> web.Response:
@@ -123,5 +120,5 @@ async def delete_silence(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     ended = await ctx.store.end_silence(int(raw), ctx.clock()) if raw.isdigit() else None
     if ended is None:
-        return _json({"error": f"no silence {raw!r}"}, status=404)
-    return _json(silence_json(ended))
+        return json_reply({"error": f"no silence {raw!r}"}, status=404)
+    return json_reply(silence_json(ended))

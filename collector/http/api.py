@@ -20,12 +20,13 @@ class _BadQuery(Exception):
     """A query parameter the API cannot use."""
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_reply(data: Any, status: int = 200) -> web.Response:
+    """``data`` as a JSON response (msgspec encodes it)."""
     return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
 
 
 def _bad_query(err: _BadQuery) -> web.Response:
-    return _json({"error": str(err)}, status=400)
+    return json_reply({"error": str(err)}, status=400)
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
@@ -97,7 +98,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     except _BadQuery as err:
         return _bad_query(err)
     tickets = await request.app[CONTEXT].store.list_tickets(state=state, school=request.query.get("school"))
-    return _json([ticket_json(t) for t in tickets])
+    return json_reply([ticket_json(t) for t in tickets])
 
 
 async def get_ticket(request: web.Request) -> web.Response:
@@ -105,8 +106,8 @@ async def get_ticket(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     ticket = await request.app[CONTEXT].store.get_ticket(int(raw)) if raw.isdigit() else None
     if ticket is None:
-        return _json({"error": f"no ticket {raw!r}"}, status=404)
-    return _json(ticket_json(ticket, history=True))
+        return json_reply({"error": f"no ticket {raw!r}"}, status=404)
+    return json_reply(ticket_json(ticket, history=True))
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -117,13 +118,13 @@ async def acknowledge(request: web.Request) -> web.Response:
     try:
         by = msgspec.json.decode(await request.read(), type=_Ack).by.strip()
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
-        return _json({"error": f'expected {{"by": "name"}}: {err}'}, status=400)
+        return json_reply({"error": f'expected {{"by": "name"}}: {err}'}, status=400)
     if not by:
-        return _json({"error": "`by` names who takes the ticket on"}, status=400)
+        return json_reply({"error": "`by` names who takes the ticket on"}, status=400)
     status, ticket = await acknowledge_ticket(ctx.store, raw, by, ctx.clock())
     if ticket is None:
-        return _json({"error": f"no open ticket {raw!r}"}, status=status)
-    return _json(ticket_json(ticket, history=True))
+        return json_reply({"error": f"no open ticket {raw!r}"}, status=status)
+    return json_reply(ticket_json(ticket, history=True))
 
 
 class _Ack(msgspec.Struct, forbid_unknown_fields=True):
@@ -150,7 +151,7 @@ async def list_devices(request: web.Request) -> web.Response:
     problems: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for problem in await store.list_open_problems(school=school):
         problems[(problem.key.school, problem.key.device)].append(_problem_json(problem))
-    return _json(
+    return json_reply(
         [
             {
                 "school": d.school,
@@ -188,7 +189,7 @@ async def list_discovered(request: web.Request) -> web.Response:
     store = request.app[CONTEXT].store
     school = request.query.get("school")
     found = found_devices(await store.list_discovered(school=school), await store.list_devices(school=school))
-    return _json([_found_json(f) for f in found])
+    return json_reply([_found_json(f) for f in found])
 
 
 async def list_events(request: web.Request) -> web.Response:
@@ -206,10 +207,10 @@ async def list_events(request: web.Request) -> web.Response:
         since=since,
         limit=int(limit or MAX_EVENTS),
     )
-    return _json([_event_json(e) for e in events])
+    return json_reply([_event_json(e) for e in events])
 
 
 async def healthz(request: web.Request) -> web.Response:
     """Alive and the database answers."""
     schools = await request.app[CONTEXT].store.list_schools()
-    return _json({"status": "ok", "schools": len(schools)})
+    return json_reply({"status": "ok", "schools": len(schools)})
