@@ -336,12 +336,13 @@ def ticket_timing(rule: Rule, opened_at: float, calendar: SchoolCalendar) -> Tic
     outside school hours (toner low on Friday evening -> Monday 07:30, not a ticket at night).
     """
     after_for = opened_at + rule.for_s
+    waits_for = f"waits {rule.for_} before a ticket" if rule.for_s else ""
     if rule.urgent:
-        return TicketTiming(after_for, f"waits {rule.for_} before a ticket" if rule.for_s else "")
+        return TicketTiming(after_for, waits_for)
     due = calendar.next_school_start(after_for)
-    if due > after_for:
-        return TicketTiming(due, "not urgent: waits for the next school morning")
-    return TicketTiming(due, f"waits {rule.for_} before a ticket" if rule.for_s else "")
+    return TicketTiming(
+        due, "not urgent: waits for the next school morning" if due > after_for else waits_for
+    )
 
 
 def ticket_priority(severity: Severity, impact: Impact, calendar: SchoolCalendar, now: float) -> Priority:
