@@ -24,7 +24,7 @@ from agent.discovery.cli import (
     progress_bar,
     run_discover,
 )
-from agent.discovery.run import DiscoveryResult
+from agent.discovery.run import DiscoveryResult, discover
 from campuswatch.config import Secret
 from campuswatch.report import DiscoveredDevice as D
 from sim.snmpsim import SnmpSimulator, free_udp_port
@@ -229,3 +229,30 @@ def test_no_devices_found_says_so() -> None:
         format_summary(inventory, diff(None, inventory), result, first_run=True).splitlines()[0]
         == "No devices found."
     )
+
+
+def test_a_run_where_every_method_failed_exits_1_and_one_that_found_nothing_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def nothing_could_look(*args: object, **kwargs: object) -> DiscoveryResult:
+        failed = {"snmp": "OSError: no route", "pjlink": "OSError: address in use"}
+        return DiscoveryResult(
+            devices=[], hosts_swept=1, duration_s=0.1, failed=failed, methods=["snmp", "pjlink"]
+        )
+
+    monkeypatch.setattr("agent.discovery.cli.discover", nothing_could_look)
+    args = discover_args("--subnet", "127.0.0.9/32", "--no-mdns", "--inventory", str(tmp_path / "i.yaml"))
+    assert run_discover(args, out=io.StringIO(), err=io.StringIO()) == 1
+
+    half = DiscoveryResult(
+        devices=[], hosts_swept=1, duration_s=0.1, failed={"snmp": "x"}, methods=["snmp", "pjlink"]
+    )
+    assert not half.all_failed
+    assert not DiscoveryResult(devices=[], hosts_swept=0, duration_s=0.0).all_failed
+
+
+async def test_discover_records_the_methods_it_ran() -> None:
+    result = await discover(
+        ["127.0.0.9/32"], [], mdns=False, pjlink=True, pjlink_port=free_udp_port(), pjlink_wait_s=0.1
+    )
+    assert result.methods == ["pjlink"] and not result.failed and not result.all_failed

@@ -261,5 +261,4 @@ def run_discover(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: Tex
     if not args.dry_run:
         write_inventory(inventory_path, inventory)
         print(f"Inventory written to {inventory_path}", file=err)
-    methods_run = 1 + (not args.no_mdns) + (not args.no_pjlink)
-    return EXIT_FAILED if len(result.failed) >= methods_run else EXIT_OK
+    return EXIT_FAILED if result.all_failed else EXIT_OK

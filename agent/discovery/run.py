@@ -19,12 +19,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DiscoveryResult:
-    """Merged devices, how many hosts were swept, and which methods failed (name -> why)."""
+    """Merged devices, how many hosts were swept, the methods that ran and which failed (name -> why)."""
 
     devices: list[DiscoveredDevice]
     hosts_swept: int
     duration_s: float
     failed: dict[str, str] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+
+    @property
+    def all_failed(self) -> bool:
+        """Every method that ran failed: no devices means nobody could look, not that none are there."""
+        return bool(self.methods) and self.failed.keys() >= set(self.methods)
 
 
 def in_subnets(address: str, subnets: Sequence[str]) -> bool:
@@ -123,4 +129,6 @@ async def discover(
     log.info(
         "discovery done", extra={"devices": len(devices), "hosts": len(hosts), "seconds": round(duration, 1)}
     )
-    return DiscoveryResult(devices=devices, hosts_swept=len(hosts), duration_s=duration, failed=failed)
+    return DiscoveryResult(
+        devices=devices, hosts_swept=len(hosts), duration_s=duration, failed=failed, methods=list(jobs)
+    )

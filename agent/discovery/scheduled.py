@@ -49,7 +49,7 @@ async def discover_once(config: AgentConfig) -> InventoryDiff | None:
         snmp_port=section.snmp_port,
         timeout_s=section.timeout_s,
     )
-    if len(result.failed) == 1 + section.mdns + section.pjlink:
+    if result.all_failed:
         # Nothing was asked: an inventory of nothing would stop every poll of what discovery found before.
         log.error("discovery failed, inventory kept", extra={"failed": result.failed})
         return None
