@@ -34,6 +34,7 @@ import yaml
 
 from campuswatch.logs import JsonFormatter
 from sim.faults import DEMO_TIMETABLE, LoopClock, run_timetable
+from sim.process import stop_process
 from sim.school import SimulatedSchool
 from sim.snmpio import SnmpFailure
 
@@ -71,14 +72,8 @@ class Child:
 
     def stop(self) -> None:
         """SIGTERM, and SIGKILL if it does not exit in time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                log.warning("child did not stop; killing it", extra={"child": self.name})
-                self.process.kill()
-                self.process.wait()
+        if stop_process(self.process, STOP_TIMEOUT_S):
+            log.warning("child did not stop in time; killed it", extra={"child": self.name})
         log.info("child stopped", extra={"child": self.name, "status": self.process.returncode})
 
 

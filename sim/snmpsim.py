@@ -21,6 +21,8 @@ from pathlib import Path
 
 import snmpsim
 
+from sim.process import stop_process
+
 log = logging.getLogger(__name__)
 
 VARIATION_MODULES = Path(snmpsim.__file__).parent / "variation"
@@ -147,13 +149,8 @@ class SnmpSimulator:
 
     def stop(self) -> None:
         """Stop the responder (the devices it serves stop answering)."""
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc:
+            stop_process(self._proc)
         self._proc = None
         if self._tmp:
             with contextlib.suppress(OSError):

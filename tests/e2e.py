@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -19,6 +18,8 @@ from typing import Any, TypeVar
 
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
+from sim.process import stop_process
 
 T = TypeVar("T")
 
@@ -84,16 +85,6 @@ def serving(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Collector:
@@ -162,7 +153,7 @@ class Collector:
     def stop(self) -> None:
         """SIGTERM and wait."""
         if self.proc:
-            _stop(self.proc)
+            stop_process(self.proc, timeout_s=20)
 
     def kill(self) -> None:
         """SIGKILL and wait: no shutdown code runs, as when the machine loses power."""
@@ -216,4 +207,4 @@ def running_agent(workdir: Path, config: dict[str, Any]) -> Iterator[subprocess.
     try:
         yield proc
     finally:
-        _stop(proc)
+        stop_process(proc, timeout_s=20)

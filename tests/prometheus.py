@@ -20,6 +20,7 @@ from typing import Any, Self
 
 import yaml
 
+from sim.process import stop_process
 from tests.e2e import free_tcp_port, serving, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,12 +66,7 @@ class Daemon:
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc)
             self._proc = None
         self._log.close()
 
