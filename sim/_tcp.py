@@ -7,6 +7,7 @@ Subclasses hold the conversation (``_converse``); tests use them as async contex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 log = logging.getLogger(__name__)
@@ -50,3 +51,17 @@ class TcpDevice:
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
+
+
+def serve_until_interrupted(device: TcpDevice, what: str) -> None:
+    """A simulator's command line: serve ``device`` until Ctrl-C, printing ``<what> on host:port`` once
+    it listens (the port that was picked, if 0 was asked for)."""
+    logging.basicConfig(level=logging.INFO)
+
+    async def run() -> None:
+        async with device:
+            print(f"{what} on {device.host}:{device.port}", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

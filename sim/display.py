@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +22,7 @@ from agent.display import _mdc
 from agent.display._frame import BENQ_SIGNAL, POWER, VIEWSONIC_INPUT, Frame, decode, encode
 from agent.display._types import DEFAULT_IDS, DEFAULT_PORTS, Protocol
 from agent.errors import DeviceReplyError
-from sim._tcp import TcpDevice
+from sim._tcp import TcpDevice, serve_until_interrupted
 
 Mode = Literal["normal", "garbage", "silent"]
 _SET_POWER = 0x21
@@ -160,15 +158,7 @@ def main() -> None:
         tls=args.tls,
     )
     port = args.port if args.port is not None else DEFAULT_PORTS[state.protocol]
-    logging.basicConfig(level=logging.INFO)
-
-    async def run() -> None:
-        async with DisplaySimulator(state, host=args.host, port=port) as sim:
-            print(f"{state.protocol} display on {sim.host}:{sim.port}", flush=True)
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    serve_until_interrupted(DisplaySimulator(state, host=args.host, port=port), f"{state.protocol} display")
 
 
 if __name__ == "__main__":

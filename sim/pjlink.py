@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.pjlink._protocol import POWER_STATES, auth_digest
-from sim._tcp import TcpDevice
+from sim._tcp import TcpDevice, serve_until_interrupted
 
 Mode = Literal["normal", "garbage", "silent"]
 _POWER_DIGITS = {state: digit for digit, state in POWER_STATES.items()}
@@ -203,15 +201,9 @@ def main() -> None:
         mode=args.mode,
         failing=set(args.fail),
     )
-    logging.basicConfig(level=logging.INFO)
-
-    async def run() -> None:
-        async with PjlinkSimulator(state, host=args.host, port=args.port) as sim:
-            print(f"PJLink class {state.pjclass} projector on {sim.host}:{sim.port}", flush=True)
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    serve_until_interrupted(
+        PjlinkSimulator(state, host=args.host, port=args.port), f"PJLink class {state.pjclass} projector"
+    )
 
 
 if __name__ == "__main__":
