@@ -214,3 +214,21 @@ def test_input_trays_in_sheets_special_levels_and_unknown_capacity() -> None:
         (3, "manual", "some_remaining", None),
         (4, "sheetFeedManual", "unknown", None),
     ]
+
+
+def test_supply_and_tray_entries_without_a_numeric_level_are_left_out_keeping_positions() -> None:
+    attrs = {
+        "printer-supply": [
+            b"index=1;class=supplyThatIsConsumed;type=toner;unit=percent;",
+            "index=2;class=supplyThatIsConsumed;type=toner;unit=percent;level=n/a;",
+            b"class=supplyThatIsConsumed;type=toner;unit=percent;level=60;",
+        ],
+        "printer-supply-description": ["Cyan", "Magenta", "Black"],
+        "printer-input-tray": [
+            b"type=sheetFeedManual;name=manual;",
+            b"type=other;maxcapacity=200;level=100;",
+        ],
+    }
+    reading = printer_reading("p", attrs)
+    assert [(s.index, s.description, s.level_percent) for s in reading.supplies] == [(3, "Black", 60.0)]
+    assert [(t.index, t.name, t.level_percent) for t in reading.trays] == [(2, "other", 50.0)]

@@ -12,7 +12,7 @@ IPP Everywhere printers such as CUPS's own ``ippeveprinter`` report.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -226,11 +226,7 @@ def printer_supply_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
     """PWG 5100.13 printer-supply (+ printer-supply-description) -> supplies, by RFC 3805's fields."""
     descriptions = as_list(attrs.get("printer-supply-description"))
     supplies = []
-    for i, raw in enumerate(as_list(attrs.get("printer-supply"))):
-        fields = parse_supply_string(_octets_text(raw))
-        level = _int_or_none(fields.get("level"))
-        if level is None:
-            continue
+    for i, fields, level in _pwg_entries(attrs.get("printer-supply")):
         max_capacity = _int_or_none(fields.get("maxcapacity"))
         filled = fields.get("class") == "receptacleThatIsFilled"
         kind = fields.get("type", "other")
@@ -257,8 +253,13 @@ def printer_supply_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
     return supplies
 
 
-def _octets_text(raw: Any) -> str:
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+def _pwg_entries(values: Any) -> Iterator[tuple[int, dict[str, str], int]]:
+    """(position, fields, level) of each PWG 5100.13 ``key=value;...`` entry that has a numeric level."""
+    for i, raw in enumerate(as_list(values)):
+        fields = parse_supply_string(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+        level = _int_or_none(fields.get("level"))
+        if level is not None:
+            yield i, fields, level
 
 
 def input_trays(attrs: Mapping[str, Any]) -> list[Tray]:
@@ -268,11 +269,7 @@ def input_trays(attrs: Mapping[str, Any]) -> list[Tray]:
     capacity that holds sheets has "some remaining".
     """
     trays = []
-    for i, raw in enumerate(as_list(attrs.get("printer-input-tray"))):
-        fields = parse_supply_string(_octets_text(raw))
-        level = _int_or_none(fields.get("level"))
-        if level is None:
-            continue
+    for i, fields, level in _pwg_entries(attrs.get("printer-input-tray")):
         capacity = _int_or_none(fields.get("maxcapacity"))
         if level >= 0 and capacity and capacity > 0:
             percent_level = round(100 * level / capacity)
