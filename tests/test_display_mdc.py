@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from agent.display import hardware_problems
@@ -21,6 +19,7 @@ from agent.display._mdc import (
     frame_complete,
 )
 from agent.errors import DeviceError, DeviceReplyError
+from tests.mangled import mangled
 
 #: A response body whose ack byte is 'B': well formed otherwise, checksum right.
 _NEITHER_ACK_NOR_NAK = bytes([0xFF, 0x00, 0x03, ord("B"), 0x11, 0x01])
@@ -110,19 +109,14 @@ def test_hardware_errors_become_problems() -> None:
 
 
 def test_mangled_responses_decode_or_raise_device_errors_only() -> None:
-    rng = random.Random(1515)
     samples = [
         encode_response(0, 0x11, b"\x01"),
         encode_response(1, 0x0D, bytes([0, 0, 0, 1, 40, 2]), ack=False),
     ]
     outcomes: set[str] = set()
-    for _ in range(3000):
-        data = bytearray(rng.choice(samples))
-        for _ in range(rng.randint(0, 2)):
-            position = rng.randrange(len(data))
-            data[position : position + rng.randint(0, 1)] = bytes([rng.randrange(256)])
+    for data in mangled(samples, seed=1515):
         try:
-            reply = decode_response(bytes(data))
+            reply = decode_response(data)
         except DeviceError:
             outcomes.add("error")
         else:
