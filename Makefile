@@ -1,7 +1,7 @@
 # campuswatch: two commands set everything up on a fresh Debian 12 with python3.
 #   make demo   a simulated school feeding a collector that opens tickets (http://127.0.0.1:8750)
 #   make test   installs what the tests need (pip and apt packages), then runs ruff, mypy and pytest
-#   make bench  the SNMP polling benchmark against prometheus-snmp-exporter
+#   make bench  every benchmark in bench/ (bench/README.md explains them)
 
 # The venv is made from Debian's /usr/bin/python3 (not a Python under /root): snmpsim drops to user
 # nobody when run as root and must still be able to read the interpreter.
@@ -40,7 +40,9 @@ test: install-test-deps lint
 
 bench: install-test-deps
 	$(PY) -m bench.snmp_poll
-	$(PY) bench/collector_ingest.py
+	$(PY) -m bench.reader_poll
+	$(PY) -m bench.collector_ingest
+	$(PY) -m bench.metrics_scrape
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
