@@ -104,6 +104,8 @@ def _load_config(args: argparse.Namespace) -> CollectorConfig:
 
 
 async def _open_store(config: CollectorConfig) -> SqliteStore:
+    """The store with schools.yaml's schools in it (``serve`` needs no such step: the app loads them
+    at startup)."""
     store = await SqliteStore.open(config.db_path())
     if config.schools_file is not None:
         await store.upsert_schools(load_schools(config.schools_file).as_schools())
@@ -117,7 +119,7 @@ async def _serve(config: CollectorConfig) -> None:
             tls = ssl_context(config.tls)
         except (OSError, ssl.SSLError) as err:
             raise ConfigError(config.source or "<config>", None, "tls", f"cannot load: {err}") from None
-    store = await _open_store(config)
+    store = await SqliteStore.open(config.db_path())
     try:
         host, port = config.listen_host_port()
         runner, url = await start_server(create_app(config, store), host, port, tls=tls)
