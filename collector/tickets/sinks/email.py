@@ -157,9 +157,8 @@ class EmailSink:
             retryable = 400 <= err.smtp_code < 500 or err.smtp_code in _AUTH_CODES
             reply = err.smtp_error.decode("utf-8", "replace") if isinstance(err.smtp_error, bytes) else ""
             raise TicketSinkError(f"{where}: {err.smtp_code} {reply[:200]}", retryable=retryable) from None
-        except (
-            smtplib.SMTPException
-        ) as err:  # (an OSError too, so first) disconnected mid-way, TLS not offered, ...
+        # Disconnected mid-way, TLS not offered, ...: SMTPException is an OSError too, so it comes first.
+        except smtplib.SMTPException as err:
             raise TicketSinkError(f"{where}: cannot send ({type(err).__name__})", retryable=True) from None
         except OSError as err:  # refused, reset, timed out
             raise TicketSinkError(f"{where}: cannot connect ({type(err).__name__})", retryable=True) from None
