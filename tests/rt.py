@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 
 from campuswatch.config import Secret
+from collector.tickets.sinks.rt import ticketsql_string
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,7 @@ class RtServer:
 
     async def tickets(self, dedup_key: str, *, active_only: bool = False) -> list[dict[str, Any]]:
         """Every ticket carrying ``dedup_key`` (id, Status, Subject), oldest first, asked from RT itself."""
-        escaped = dedup_key.replace("\\", "\\\\").replace("'", "\\'")
-        query = f"CF.{{DedupKey}} = '{escaped}'"
+        query = f"CF.{{DedupKey}} = {ticketsql_string(dedup_key)}"
         if active_only:
             query += " AND Status = '__Active__'"
         params = {"query": query, "orderby": "id", "order": "ASC", "fields": "Status,Subject"}
