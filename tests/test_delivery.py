@@ -492,3 +492,9 @@ async def _agent_main(outbox_path: str, url: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(_agent_main(sys.argv[1], sys.argv[2]))
+
+
+def test_backoff_delays_are_spread_below_the_ceiling_not_the_ceiling_itself() -> None:
+    backoff = Backoff(1.0, 8.0, random.Random(2))
+    capped = [backoff.next_delay() for _ in range(100)][10:]
+    assert min(capped) < 4.0 < max(capped), "full jitter: a city's agents do not come back in lockstep"

@@ -275,3 +275,26 @@ def test_discovery_results_are_never_shed(path: Path) -> None:
     queued = {event.seq for event in box.next_batch(10_000, 1 << 30)}
     assert set(found) <= queued
     box.close()
+
+
+def test_a_problem_changing_severity_is_a_state_change(path: Path) -> None:
+    box = Outbox(path, max_bytes=1)
+    warning = make_poll("p", problems=("toner_low",))
+    critical = make_poll("p", problems=("toner_low",), n=1)
+    assert critical.reading is not None
+    critical.reading.problems[0].severity = "critical"
+    box.add_poll(warning)
+    box.add_poll(make_poll("p", problems=("toner_low",), n=2))  # a sample: shed at once
+    box.add_poll(critical)
+    assert [e.seq for e in box.next_batch(10, 1 << 20)] == [1, 3]
+
+
+def test_superseded_samples_go_before_an_older_latest_sample_of_another_device(path: Path) -> None:
+    box = Outbox(path, max_bytes=4000)
+    box.add_poll(make_poll("quiet"))
+    box.add_poll(make_poll("busy"))
+    quiet_latest = box.add_poll(make_poll("quiet", n=1))
+    for n in range(1, 40):
+        box.add_poll(make_poll("busy", n=n))
+    assert box.stats().coalesced > 0
+    assert quiet_latest in {e.seq for e in box.next_batch(1000, 1 << 30)}
