@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,14 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def _closed_to_others(path: Path) -> Path | None:
+    """The first of ``path`` and its parents that a user other than its owner may not enter, or None."""
+    for folder in (path, *path.parents):
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    return None
 
 
 def _ber_len(n: int) -> bytes:
@@ -119,6 +128,16 @@ class SnmpSimulator:
 
     def start(self) -> SnmpSimulator:
         """Start the responder and wait until it answers."""
+        if os.geteuid() == 0:
+            # Run as root, snmpsim reads its data as nobody (once its ports are bound): without this check
+            # a folder it cannot enter (a checkout under /root, pytest's tmp_path) is a silent timeout.
+            for data_dir in self.data_dirs:
+                closed = _closed_to_others(data_dir)
+                if closed is not None:
+                    raise RuntimeError(
+                        f"snmpsim runs as nobody and cannot enter {closed} to read {data_dir}: "
+                        "serve the data from a folder that others may read"
+                    )
         for host, port in self.endpoints:
             # snmpsim starts anyway on a taken port and never answers: fail now, not after the timeout.
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
