@@ -201,6 +201,17 @@ async def test_broken_gzip_is_400(
     await assert_still_serving(http, collector)
 
 
+async def test_gzip_without_its_trailer_is_400_though_the_json_inside_is_whole(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    # The last 8 bytes are the CRC and the length: without them the report inflates whole, unchecked.
+    body = gzip.compress(good_body(1))[:-8]
+    status, answer = await post(
+        http, collector, body, token=collector.tokens["bbg"], headers={"Content-Encoding": "gzip"}
+    )
+    assert status == 400 and "gzip stream is truncated" in answer["error"]
+
+
 async def test_resent_batch_is_stored_once(http: aiohttp.ClientSession, collector: RunningCollector) -> None:
     token = collector.tokens["bbg"]
     first = await post(http, collector, good_body(1, 2), token=token)
