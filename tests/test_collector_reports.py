@@ -255,3 +255,16 @@ async def test_unsupported_content_encoding_is_400(
         http, collector, good_body(1), token=collector.tokens["bbg"], headers={"Content-Encoding": "br"}
     )
     assert status == 400 and "'br'" in answer["error"]
+
+
+async def test_an_older_poll_arriving_late_is_history_only(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    token = collector.tokens["bbg"]
+    newer = encode(report("bbg", [poll_event(1, "pr1", at=20.0)]))
+    older = encode(report("bbg", [poll_event(2, "pr1", "unreachable", at=10.0)]))
+    assert (await post(http, collector, newer, token=token))[0] == 200
+    assert (await post(http, collector, older, token=token))[1]["stored"] == 1
+    device = await collector.store.get_device("bbg", "pr1")
+    assert device is not None
+    assert (device.status, device.last_polled, device.consecutive_failures) == ("ok", 20.0, 0)
