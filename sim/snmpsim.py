@@ -22,11 +22,14 @@ from pathlib import Path
 
 import snmpsim
 
+from agent.snmp.ber import GET, encode_request
+from agent.snmp.types import oid
 from sim.process import stop_process
 
 log = logging.getLogger(__name__)
 
 VARIATION_MODULES = Path(snmpsim.__file__).parent / "variation"
+SYS_DESCR = oid("1.3.6.1.2.1.1.1.0")
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
@@ -44,31 +47,13 @@ def _closed_to_others(path: Path) -> Path | None:
     return None
 
 
-def _ber_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    return bytes([tag]) + _ber_len(len(body)) + body
-
-
-def _sysdescr_get(community: str) -> bytes:
-    """A minimal SNMPv2c GET of sysDescr.0: enough to see whether a responder is up."""
-    oid_body = bytes([0x2B, 6, 1, 2, 1, 1, 1, 0])
-    varbind = _tlv(0x30, _tlv(0x06, oid_body) + b"\x05\x00")
-    pdu = _tlv(0xA0, _tlv(0x02, b"\x01") + _tlv(0x02, b"\x00") + _tlv(0x02, b"\x00") + _tlv(0x30, varbind))
-    return _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x04, community.encode()) + pdu)
-
-
 def answers(host: str, port: int, community: str, timeout_s: float = 0.5) -> bool:
-    """True if an SNMP agent at host:port answers a v2c GET with this community."""
+    """True if an SNMP agent at host:port answers a v2c GET (of sysDescr.0) with this community."""
+    request = encode_request(1, community.encode(), GET, 1, [(SYS_DESCR, None)])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout_s)
         try:
-            s.sendto(_sysdescr_get(community), (host, port))
+            s.sendto(request, (host, port))
             s.recvfrom(65535)
         except OSError:
             return False
