@@ -165,3 +165,11 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
     with pytest.raises(StoreError, match="newer than this collector"):
         await SqliteStore.open(path)
+
+
+async def test_a_late_older_heartbeat_leaves_the_newest_heartbeat_time(store: SqliteStore) -> None:
+    await store.store_events("a1", "bbg", [_event(1)], received_at=200.0)
+    await store.record_heartbeat("a1", 150.0)
+    await store.record_heartbeat("a1", 120.0)
+    [agent] = await store.list_agents()
+    assert agent.last_heartbeat == 150.0
