@@ -264,6 +264,14 @@ def test_agents_and_schools_are_up_while_they_report() -> None:
     assert value(fleet, "campuswatch_school_up", school="bbg") == 0
 
 
+def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
+    fleet = FleetState(offline_after_s=180, clock=FakeClock(MONDAY_NOON))
+    fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON, Heartbeat(agent_version="0.3.0", uptime_s=9.0))
+    fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON - 60, Heartbeat(agent_version="0.2.0", uptime_s=99.0))
+    assert value(fleet, "campuswatch_agent_info", school="bbg", agent="gw-1", version="0.3.0") == 1
+    assert value(fleet, "campuswatch_agent_uptime_seconds", school="bbg", agent="gw-1") == 9
+
+
 async def test_the_tracking_store_writes_through_and_reads_from_the_real_store(tmp_path: Path) -> None:
     inner = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
