@@ -16,15 +16,8 @@ import pytest
 
 from agent.config import Credentials
 from agent.discovery import build_inventory, diff
-from agent.discovery.cli import (
-    add_discover_arguments,
-    credentials_from,
-    format_summary,
-    local_subnets,
-    progress_bar,
-    run_discover,
-)
-from agent.discovery.run import DiscoveryResult, discover
+from agent.discovery.cli import add_discover_arguments, format_summary, progress_bar, run_discover
+from agent.discovery.run import DiscoveryResult, credentials_from, discover, local_subnets
 from campuswatch.config import Secret
 from campuswatch.report import DiscoveredDevice as D
 from sim.snmpsim import SnmpSimulator, free_udp_port

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from agent.config import Credentials
 from agent.discovery.inventory import (
     Inventory,
     InventoryDiff,
@@ -27,9 +25,9 @@ from agent.discovery.inventory import (
     load_inventory,
     write_inventory,
 )
-from agent.discovery.run import DiscoveryResult, discover
-from agent.discovery.sweep import Progress, SweepCredential
-from campuswatch.config import ConfigError, Secret
+from agent.discovery.run import DiscoveryResult, credentials_from, discover, local_subnets
+from agent.discovery.sweep import Progress
+from campuswatch.config import ConfigError
 from campuswatch.report import DiscoveredDevice
 
 log = logging.getLogger(__name__)
@@ -37,8 +35,6 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-#: Local networks wider than this are not swept by default (a /20 is 4094 hosts already).
-_MIN_DEFAULT_PREFIX = 20
 
 
 def add_discover_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,49 +67,6 @@ def add_discover_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="show what was found, but do not write the inventory"
     )
-
-
-def local_subnets(interface_addrs: Mapping[str, Sequence[Any]]) -> list[str]:
-    """IPv4 networks of this host's interfaces (psutil.net_if_addrs() shape), without loopback and
-    without networks wider than /20."""
-    subnets: dict[str, None] = {}
-    for addrs in interface_addrs.values():
-        for addr in addrs:
-            if not getattr(addr, "netmask", None):
-                continue
-            try:
-                network = ipaddress.IPv4Network(f"{addr.address}/{addr.netmask}", strict=False)
-            except ValueError:
-                continue  # IPv6, link-layer and other families
-            if not network.is_loopback and network.prefixlen >= _MIN_DEFAULT_PREFIX:
-                subnets[str(network)] = None
-    return list(subnets)
-
-
-def credentials_from(
-    communities: Sequence[str], config_credentials: Mapping[str, Credentials] | None
-) -> list[SweepCredential]:
-    """Credential sets to try: command-line communities first (as ``cli-N``), then the config's sets by
-    name. A command-line community that a config set already has is tried once, under the set's name, so
-    the inventory only ever holds names."""
-    result: list[SweepCredential] = []
-    for name, creds in (config_credentials or {}).items():
-        result.append(
-            SweepCredential(name, version=creds.version, community=creds.community, v3=creds.v3_user())
-        )
-    known = {c.community for c in result if c.community is not None}
-    given = []
-    for i, text in enumerate(communities, start=1):
-        secret = Secret(text)
-        if secret not in known:
-            given.append(SweepCredential(f"cli-{i}", community=secret))
-            known.add(secret)
-    # What the operator typed is tried first: it is what they expect to answer.
-    result = given + result
-    if not result:
-        # The factory default of nearly every device; not a secret worth hiding.
-        result.append(SweepCredential("public", community=Secret("public")))
-    return result
 
 
 def _describe(value: object) -> str:

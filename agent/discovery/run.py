@@ -1,4 +1,6 @@
-"""A whole discovery: SNMP sweep, mDNS browse and PJLink search side by side, merged per device."""
+"""A whole discovery: SNMP sweep, mDNS browse and PJLink search side by side, merged per device; and
+what to discover when nobody says (the host's own networks, the credential sets to try), for the
+``discover`` command and the agent's scheduled runs alike."""
 
 from __future__ import annotations
 
@@ -6,15 +8,21 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from agent.config import Credentials
 from agent.discovery.merge import merge_devices
 from agent.discovery.sweep import Progress, SweepCredential, hosts_of, sweep
 from agent.snmp.client import SnmpClient
+from campuswatch.config import Secret
 from campuswatch.report import DiscoveredDevice
 
 log = logging.getLogger(__name__)
+
+#: Local networks wider than this are not swept by default (a /20 is 4094 hosts already).
+_MIN_DEFAULT_PREFIX = 20
 
 
 @dataclass
@@ -40,6 +48,49 @@ def in_subnets(address: str, subnets: Sequence[str]) -> bool:
     except ValueError:
         return False
     return any(ip in ipaddress.ip_network(s, strict=False) for s in subnets)
+
+
+def local_subnets(interface_addrs: Mapping[str, Sequence[Any]]) -> list[str]:
+    """IPv4 networks of this host's interfaces (psutil.net_if_addrs() shape), without loopback and
+    without networks wider than /20."""
+    subnets: dict[str, None] = {}
+    for addrs in interface_addrs.values():
+        for addr in addrs:
+            if not getattr(addr, "netmask", None):
+                continue
+            try:
+                network = ipaddress.IPv4Network(f"{addr.address}/{addr.netmask}", strict=False)
+            except ValueError:
+                continue  # IPv6, link-layer and other families
+            if not network.is_loopback and network.prefixlen >= _MIN_DEFAULT_PREFIX:
+                subnets[str(network)] = None
+    return list(subnets)
+
+
+def credentials_from(
+    communities: Sequence[str], config_credentials: Mapping[str, Credentials] | None
+) -> list[SweepCredential]:
+    """Credential sets to try: command-line communities first (as ``cli-N``), then the config's sets by
+    name. A command-line community that a config set already has is tried once, under the set's name, so
+    the inventory only ever holds names."""
+    result: list[SweepCredential] = []
+    for name, creds in (config_credentials or {}).items():
+        result.append(
+            SweepCredential(name, version=creds.version, community=creds.community, v3=creds.v3_user())
+        )
+    known = {c.community for c in result if c.community is not None}
+    given = []
+    for i, text in enumerate(communities, start=1):
+        secret = Secret(text)
+        if secret not in known:
+            given.append(SweepCredential(f"cli-{i}", community=secret))
+            known.add(secret)
+    # What the operator typed is tried first: it is what they expect to answer.
+    result = given + result
+    if not result:
+        # The factory default of nearly every device; not a secret worth hiding.
+        result.append(SweepCredential("public", community=Secret("public")))
+    return result
 
 
 async def _mdns_devices(duration_s: float, interfaces: Sequence[str] | None) -> list[DiscoveredDevice]:

@@ -12,9 +12,8 @@ import logging
 import time
 
 from agent.config import AgentConfig
-from agent.discovery.cli import credentials_from, local_subnets
 from agent.discovery.inventory import InventoryDiff, build_inventory, diff, load_inventory, write_inventory
-from agent.discovery.run import discover
+from agent.discovery.run import credentials_from, discover, local_subnets
 from campuswatch.config import ConfigError
 
 log = logging.getLogger(__name__)
