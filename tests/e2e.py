@@ -142,11 +142,7 @@ class Collector:
 
         def healthy() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    return response.status == 200
-            except OSError:
-                return False
+            return serving(f"{self.url}/healthz")
 
         wait_for(healthy, 30, "collector /healthz")
 

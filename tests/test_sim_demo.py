@@ -19,16 +19,11 @@ from pathlib import Path
 import pytest
 
 from sim.snmpsim import answers
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.e2e import free_tcp_port
 
 
 def _demo(state_dir: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_tcp_port()
+    port = free_tcp_port()
     argv = [sys.executable, "-m", "sim.demo", "--listen", f"127.0.0.1:{port}", "--state-dir", str(state_dir)]
     process = subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return process, port
