@@ -157,3 +157,11 @@ def test_a_real_read_of_this_machine(tmp_path: Path) -> None:
     # It goes on the wire as any reading does.
     assert msgspec.json.decode(encode(second), type=DeviceReading) == second
     assert first.gateway is not None and first.gateway.cpu_percent is None
+
+
+def test_no_rates_across_an_uplink_change_even_when_the_new_counters_are_higher() -> None:
+    """Counters of another interface are no continuation, even when they happen to be larger."""
+    current = later(uplink="wwan0", uplink_rx_bytes=9_000_000, uplink_tx_bytes=9_000_000, uplink_errors=9)
+    gw = gateway_reading(current, BASE).gateway
+    assert gw is not None
+    assert (gw.uplink_rx_bps, gw.uplink_tx_bps, gw.uplink_errors_per_s) == (None, None, None)
