@@ -15,6 +15,7 @@ from typing import Literal
 
 import msgspec
 
+from agent.outbox import DEFAULT_MAX_BYTES as DEFAULT_OUTBOX_MAX_BYTES
 from agent.snmp.types import SnmpTarget, V3User
 from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
 from campuswatch.devices import split_host_port
@@ -127,7 +128,7 @@ class AgentConfig(_Strict):
     data_dir: Path | None = None
     metrics_listen: str | None = "127.0.0.1:9750"
     heartbeat_s: float = 60.0
-    outbox_max_bytes: int = 256 * 1024 * 1024
+    outbox_max_bytes: int = DEFAULT_OUTBOX_MAX_BYTES
     defaults: Defaults = msgspec.field(default_factory=Defaults)
     credentials: dict[str, Credentials] = msgspec.field(default_factory=dict)
     devices: list[DeviceEntry] = msgspec.field(default_factory=list)

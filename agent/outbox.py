@@ -49,9 +49,9 @@ from campuswatch.report import (
 
 log = logging.getLogger(__name__)
 
-#: Default disk budget for queued events: about a week of a mid-sized school's polls, far below the
-#: free space of the smallest gateway we run on.
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: Default disk budget for queued events (``outbox_max_bytes`` in agent.yaml): days of a mid-sized school's
+#: polls before unchanged samples are shed, far below the free space of the smallest gateway we run on.
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 #: Coalescing frees down to this fraction of the budget, so a full outbox does not rescan on every add.
 _LOW_WATER = 0.9
