@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.snmp.types import V3User
+from sim.process import stop_process
 from sim.snmpsim import answers, free_udp_port
 
 _AUTH = {
@@ -141,13 +142,8 @@ class Snmpd:
 
     def stop(self) -> None:
         """Stop snmpd; its endpoints then refuse (ICMP port unreachable)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc)
         self._proc = None
         if self._dir is not None:
             with contextlib.suppress(OSError):
