@@ -23,9 +23,7 @@ async def _pjlink(url: str, password: Secret | None, timeout_s: float) -> Device
     return await read_url(url, password, timeout_s)
 
 
-async def _projector_entry(
-    device: DeviceEntry, lamp_life_h: int | None, timeout_s: float
-) -> DeviceReading:
+async def _projector_entry(device: DeviceEntry, lamp_life_h: int | None, timeout_s: float) -> DeviceReading:
     """A configured projector, judged by its own rated lamp life."""
     from agent.pjlink import read_url
 
