@@ -1,6 +1,6 @@
 """The agent's side of the SNMP benchmark, in a process of its own so that its CPU and peak RSS are its own.
 
-Polls every target with :class:`agent.snmp.client.SnmpClient` (one client, all devices concurrently,
+Polls every target with :class:`campuswatch.agent.protocols.snmp.transport.client.SnmpClient` (one client, all devices concurrently,
 as the agent's scheduler does each interval) for a number of rounds, checks every poll returned all of
 the plan's varbinds, and prints one JSON line per round and one with the peak RSS. Run by
 ``bench.snmp_poll``; by hand::
@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from agent.snmp.client import SnmpClient
-from agent.snmp.types import SnmpTarget
 from bench.printer_set import EXPECTED_VARBINDS, PLAN
+from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
+from campuswatch.agent.protocols.snmp.transport.types import SnmpTarget
 from campuswatch.config import Secret
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.report import Problem, Supply, encode
-from collector.testing import poll_event, report, running_collector
+from sim.collector import poll_event, report, running_collector
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 

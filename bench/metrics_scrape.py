@@ -25,11 +25,11 @@ from pathlib import Path
 
 import aiohttp
 
-from collector.http.metrics import FLEET, exposition
-from collector.testing import running_collector
-from tests.e2e import wait_for
-from tests.fleet import CITY_SCHOOL, Fleet
-from tests.prometheus import PrometheusServer
+from campuswatch.collector.http.metrics import FLEET, exposition
+from sim.collector import running_collector
+from sim.fleet import CITY_SCHOOL, Fleet
+from sim.prometheus import PrometheusServer
+from tests.support.e2e import wait_for
 
 
 async def timed_get(http: aiohttp.ClientSession, url: str, *, compressed: bool) -> tuple[float, int, bytes]:

@@ -13,7 +13,7 @@ Overrides make the data identical on every machine (a real ifTable would depend 
 
 from __future__ import annotations
 
-from agent.snmp.types import PollPlan, TableSpec, oid
+from campuswatch.agent.protocols.snmp.transport.types import PollPlan, TableSpec, oid
 
 SUPPLIES = oid("1.3.6.1.2.1.43.11.1.1")
 INPUTS = oid("1.3.6.1.2.1.43.8.2.1")

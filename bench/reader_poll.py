@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.reader_poll --devices 100 --rounds 10
 
 Where bench.snmp_poll measures the transport on a fixed plan of 60 OIDs, this runs what the agent runs
-at each interval: :class:`agent.reader.SnmpDeviceReader` on the same snmpd printers (bench/printer_set.py,
+at each interval: :class:`campuswatch.agent.protocols.snmp.reader.SnmpDeviceReader` on the same snmpd printers (bench/printer_set.py,
 which also serves prtAlertCriticalEvents / prtAlertAllEvents), i.e. the printer plan of mibs/plans.yaml
 (system group, ifTable, ifXTable, hrDeviceTable, the Printer-MIB tables including prtAlertTable),
 decoding, problems, reboot detection and interface rates. Each mode runs in its own process:
@@ -37,9 +37,6 @@ import sys
 import time
 from pathlib import Path
 
-from agent.reader import SnmpDeviceReader
-from agent.snmp.client import FetchResult, SnmpClient
-from agent.snmp.types import PollPlan, SnmpTarget
 from bench.printer_set import EXPECTED_VARBINDS
 from bench.snmp_poll import (
     COMMUNITY,
@@ -50,6 +47,9 @@ from bench.snmp_poll import (
     run_exporter,
     run_worker,
 )
+from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader
+from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient
+from campuswatch.agent.protocols.snmp.transport.types import PollPlan, SnmpTarget
 from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
 

@@ -33,10 +33,10 @@ from typing import Any
 import aiohttp
 import yaml
 
-from agent.snmp.types import oid, oid_str
 from bench.printer_set import EXPECTED_VARBINDS, PLAN, override_lines
+from campuswatch.agent.protocols.snmp.transport.types import oid, oid_str
+from sim.snmpd import Snmpd
 from sim.snmpsim import free_udp_port
-from tests.snmpd import Snmpd
 
 HERE = Path(__file__).parent
 EXPORTER_CONFIG = HERE / "snmp.yml"

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.snmp.types import Oid, oid
+from campuswatch.agent.protocols.snmp.transport.types import Oid, oid
 from campuswatch.report import DeviceKind
 from sim.faults import Change, Fault
 from sim.snmprec import Recording, write

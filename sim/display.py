@@ -18,10 +18,17 @@ import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.display import _mdc
-from agent.display._frame import BENQ_SIGNAL, POWER, VIEWSONIC_INPUT, Frame, decode, encode
-from agent.display._types import DEFAULT_IDS, DEFAULT_PORTS, Protocol
-from agent.errors import DeviceReplyError
+from campuswatch.agent.errors import DeviceReplyError
+from campuswatch.agent.protocols.display import _mdc
+from campuswatch.agent.protocols.display._frame import (
+    BENQ_SIGNAL,
+    POWER,
+    VIEWSONIC_INPUT,
+    Frame,
+    decode,
+    encode,
+)
+from campuswatch.agent.protocols.display._types import DEFAULT_IDS, DEFAULT_PORTS, Protocol
 from sim._tcp import TcpDevice, serve_until_interrupted
 
 Mode = Literal["normal", "garbage", "silent"]

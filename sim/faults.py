@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
-from agent.snmp.types import Oid
+from campuswatch.agent.protocols.snmp.transport.types import Oid
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.pjlink._protocol import POWER_STATES, auth_digest
+from campuswatch.agent.protocols.pjlink._protocol import POWER_STATES, auth_digest
 from sim._tcp import TcpDevice, serve_until_interrupted
 
 Mode = Literal["normal", "garbage", "silent"]

@@ -23,7 +23,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
-from agent.snmp.types import Oid
+from campuswatch.agent.protocols.snmp.transport.types import Oid
 from sim.snmprec import COUNTER32, COUNTER64, GAUGE32, INTEGER, OCTETS, TIMETICKS
 
 PyValue = int | bytes | Oid

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.snmp.types import Oid, oid, oid_str
+from campuswatch.agent.protocols.snmp.transport.types import Oid, oid, oid_str
 
 INTEGER, OCTETS, OBJECT_ID, IP_ADDRESS, COUNTER32, GAUGE32, TIMETICKS, COUNTER64 = 2, 4, 6, 64, 65, 66, 67, 70
 _INT_TAGS = frozenset({INTEGER, COUNTER32, GAUGE32, TIMETICKS, COUNTER64})

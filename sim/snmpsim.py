@@ -22,8 +22,8 @@ from pathlib import Path
 
 import snmpsim
 
-from agent.snmp.ber import GET, encode_request
-from agent.snmp.types import oid
+from campuswatch.agent.protocols.snmp.transport.ber import GET, encode_request
+from campuswatch.agent.protocols.snmp.transport.types import oid
 from sim.process import stop_process
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,264 @@
+"""The agent's config file (``agent.yaml``): which school, where the collector is, which devices to watch.
+
+Three lines run an agent (school, collector URL, token file); everything else has a default. Secrets
+(communities, v3 keys, the token) are :class:`~campuswatch.config.Secret` and never print. Devices name a
+shared credential set or carry a community of their own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from campuswatch.agent.protocols.snmp.transport.types import SnmpTarget, V3User
+from campuswatch.agent.uplink.outbox import DEFAULT_MAX_BYTES as DEFAULT_OUTBOX_MAX_BYTES
+from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
+from campuswatch.devices import split_host_port
+
+DEFAULT_SNMP_PORT = 161
+Protocol = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "samsung", "ping"]
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Config sections reject unknown keys: a typo must not silently fall back to a default."""
+
+
+class CollectorSection(_Strict):
+    """Where reports go and how the agent proves which school it is."""
+
+    url: str
+    token_file: Path | None = None
+    token: Secret | None = None
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    #: The longest pause between delivery attempts while the collector is away (exponential backoff with
+    #: jitter grows up to it): how long a school's backlog may wait after the collector is back.
+    retry_max_s: float = 300.0
+
+
+class Credentials(_Strict):
+    """An SNMP credential set: v1/v2c community or a v3 user."""
+
+    version: Literal["1", "2c", "3"] = "2c"
+    community: Secret | None = None
+    user: str | None = None
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_key: Secret | None = None
+    priv_protocol: Literal["none", "des", "aes128", "aes192", "aes256"] = "aes128"
+    priv_key: Secret | None = None
+    context: str = ""
+
+    def v3_user(self) -> V3User | None:
+        """The SNMPv3 user of this set, or None for a v1/v2c set (or a v3 set without a user)."""
+        if self.version != "3" or not self.user:
+            return None
+        return V3User(
+            user=self.user,
+            auth_protocol=self.auth_protocol,
+            auth_key=self.auth_key,
+            priv_protocol=self.priv_protocol,
+            priv_key=self.priv_key,
+            context=self.context,
+        )
+
+
+class Defaults(_Strict):
+    """Poll settings every device inherits unless it sets its own."""
+
+    interval_s: float = 60.0
+    timeout_s: float = 2.0
+    retries: int = 1
+    #: Random delay added to each poll so that devices are not all asked in the same instant.
+    jitter_s: float | None = None
+    credentials: str | None = None
+    #: Rated projector lamp life: past it a lamp is a problem, and the collector forecasts when it is due.
+    lamp_life_h: int = 4000
+
+
+class DeviceEntry(_Strict):
+    """One device the agent watches."""
+
+    id: str
+    address: str
+    protocol: Protocol = "snmp"
+    label: str | None = None
+    parent: str | None = None
+    community: Secret | None = None
+    version: Literal["1", "2c", "3"] | None = None
+    credentials: str | None = None
+    password: Secret | None = None
+    interval_s: float | None = None
+    timeout_s: float | None = None
+    retries: int | None = None
+    lamp_life_h: int | None = None
+
+
+class DiscoverySection(_Strict):
+    """Discovery the agent runs on its own, on a schedule (``discovery:``); absent, it never runs."""
+
+    #: How often to look for devices; the first run comes :data:`FIRST_DISCOVERY_AFTER_S` after start-up
+    #: (or one interval, if that is shorter), so a restart does not sweep the network at once.
+    interval_s: float = 86400.0
+    #: Networks to sweep; empty: this host's own LAN networks (as ``campuswatch-agent discover``).
+    subnets: list[str] = msgspec.field(default_factory=list)
+    mdns: bool = True
+    pjlink: bool = True
+    #: SNMP requests per second at most: a sweep must not flood a school's network.
+    rate: float = 50.0
+    timeout_s: float = 1.0
+    snmp_port: int = DEFAULT_SNMP_PORT
+
+
+#: When the first scheduled discovery runs after start-up (unless the interval is shorter).
+FIRST_DISCOVERY_AFTER_S = 300.0
+
+
+class AgentConfig(_Strict):
+    """The whole ``agent.yaml``."""
+
+    school: str
+    collector: CollectorSection
+    agent_id: str = msgspec.field(default_factory=socket.gethostname)
+    data_dir: Path | None = None
+    metrics_listen: str | None = "127.0.0.1:9750"
+    heartbeat_s: float = 60.0
+    outbox_max_bytes: int = DEFAULT_OUTBOX_MAX_BYTES
+    defaults: Defaults = msgspec.field(default_factory=Defaults)
+    credentials: dict[str, Credentials] = msgspec.field(default_factory=dict)
+    devices: list[DeviceEntry] = msgspec.field(default_factory=list)
+    #: Optional inventory file written by ``campuswatch-agent discover``; its devices are watched too.
+    inventory: Path | None = None
+    discovery: DiscoverySection | None = None
+    source: str = ""
+
+    def state_dir(self) -> Path:
+        """Where the outbox and other state live: config, then systemd's STATE_DIRECTORY, then XDG."""
+        if self.data_dir:
+            return self.data_dir
+        if os.environ.get("STATE_DIRECTORY"):
+            return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "campuswatch"
+
+    def inventory_path(self) -> Path | None:
+        """The inventory file: ``inventory``, else ``<state_dir>/inventory.yaml`` when discovery runs in
+        the agent (it writes one), else none."""
+        if self.inventory is not None:
+            return self.inventory
+        return self.state_dir() / "inventory.yaml" if self.discovery is not None else None
+
+    def read_token(self) -> Secret:
+        """The school's collector token, from ``token`` or ``token_file``."""
+        if self.collector.token:
+            return self.collector.token
+        path = self.collector.token_file
+        if path is None:
+            raise ConfigError(
+                self.source, None, "collector.token_file", "either token or token_file is required"
+            )
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError(
+                self.source, None, "collector.token_file", f"cannot read {path}: {err.strerror}"
+            ) from None
+        if not value:
+            raise ConfigError(self.source, None, "collector.token_file", f"{path} is empty")
+        return Secret(value)
+
+
+def snmp_target(config: AgentConfig, device: DeviceEntry) -> SnmpTarget:
+    """The SNMP target of a device: its address, credentials and the poll settings it inherits."""
+    creds_name = device.credentials or config.defaults.credentials
+    creds = config.credentials.get(creds_name) if creds_name else None
+    version = device.version or (creds.version if creds else "2c")
+    community = device.community or (creds.community if creds else None) or Secret("public")
+    v3 = creds.v3_user() if creds and version == "3" else None
+    if version == "3" and v3 is None:  # load_agent_config's checks rule this out
+        raise ValueError(f"device {device.id}: SNMPv3 needs credentials with a user")
+    host, port = split_host_port(device.address, DEFAULT_SNMP_PORT)
+    return SnmpTarget(
+        host=host,
+        port=port,
+        version=version,
+        community=community,
+        v3=v3,
+        timeout_s=device.timeout_s or config.defaults.timeout_s,
+        retries=device.retries if device.retries is not None else config.defaults.retries,
+    )
+
+
+def _check(config: AgentConfig) -> None:
+    """Cross-field checks the types alone cannot express; each error names the key."""
+    seen: set[str] = set()
+    for i, device in enumerate(config.devices):
+        if device.id in seen:
+            raise Invalid(("devices", i, "id"), f"device id {device.id!r} is used twice")
+        seen.add(device.id)
+        if device.credentials and device.credentials not in config.credentials:
+            raise Invalid(("devices", i, "credentials"), f"no credential set named {device.credentials!r}")
+        try:
+            split_host_port(device.address, DEFAULT_SNMP_PORT)
+        except ValueError:
+            raise Invalid(("devices", i, "address"), f"bad port in {device.address!r}") from None
+        version = device.version or (
+            config.credentials[device.credentials].version if device.credentials else None
+        )
+        if version == "3" and not device.credentials and not config.defaults.credentials:
+            raise Invalid(("devices", i, "version"), "SNMPv3 needs `credentials` naming a set with a user")
+    if config.defaults.credentials and config.defaults.credentials not in config.credentials:
+        raise Invalid(("defaults", "credentials"), f"no credential set named {config.defaults.credentials!r}")
+    for name, creds in config.credentials.items():
+        if creds.version == "3" and not creds.user:
+            raise Invalid(("credentials", name), "an SNMPv3 credential set needs `user`")
+    if config.discovery is not None:
+        _check_discovery(config.discovery)
+    if not config.collector.token and not config.collector.token_file:
+        raise Invalid(("collector",), "either `token` or `token_file` is required")
+    if config.collector.retry_max_s <= 0:
+        raise Invalid(("collector", "retry_max_s"), "must be more than 0")
+    if not config.collector.url.startswith(("http://", "https://")):
+        raise Invalid(("collector", "url"), "must start with http:// or https://")
+
+
+def _check_discovery(discovery: DiscoverySection) -> None:
+    for name in ("interval_s", "rate", "timeout_s"):
+        if getattr(discovery, name) <= 0:
+            raise Invalid(("discovery", name), "must be more than 0")
+    if not 0 < discovery.snmp_port < 65536:
+        raise Invalid(("discovery", "snmp_port"), "must be a UDP port, 1 to 65535")
+    from campuswatch.agent.discovery.sweep import MAX_HOSTS
+
+    for i, subnet in enumerate(discovery.subnets):
+        try:
+            network = ipaddress.ip_network(subnet, strict=False)
+        except ValueError:
+            raise Invalid(
+                ("discovery", "subnets", i), f"{subnet!r} is not a network like 10.20.1.0/24"
+            ) from None
+        if network.num_addresses > MAX_HOSTS:
+            raise Invalid(
+                ("discovery", "subnets", i), f"{subnet}: a sweep covers at most {MAX_HOSTS} addresses"
+            )
+
+
+def load_agent_config(path: str | Path) -> AgentConfig:
+    """Read and check ``agent.yaml``; relative paths in it are relative to the file."""
+    config = load_yaml(path, AgentConfig, check=_check)
+    base = Path(path).resolve().parent
+    config.source = str(path)
+    for attr in ("token_file", "ca_file", "client_cert", "client_key"):
+        value = getattr(config.collector, attr)
+        if value is not None and not value.is_absolute():
+            setattr(config.collector, attr, base / value)
+    if config.data_dir is not None and not config.data_dir.is_absolute():
+        config.data_dir = base / config.data_dir
+    if config.inventory is not None and not config.inventory.is_absolute():
+        config.inventory = base / config.inventory
+    return config

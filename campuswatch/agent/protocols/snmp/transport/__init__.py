@@ -1,0 +1,5 @@
+"""SNMP transport: ``SnmpClient`` turns a ``PollPlan`` into plain ``Varbinds`` (see client.py, types.py)."""
+
+from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient
+
+__all__ = ["FetchResult", "SnmpClient"]

@@ -1,0 +1,231 @@
+"""The v1/v2c fast path: our own BER codec on ONE asyncio UDP socket shared by every device.
+
+Replies are routed to their request by request-id (and checked against the address they came from).
+Timeouts and retries are loop timers, not tasks, so a thousand outstanding polls cost a thousand timer
+handles. In-flight requests are bounded and the socket gets a large receive buffer: more than about 100
+replies arriving at once overflow a default buffer and look like timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from campuswatch.agent.protocols.snmp.transport import ber
+from campuswatch.agent.protocols.snmp.transport.backend import PduKind, Reply
+from campuswatch.agent.protocols.snmp.transport.types import (
+    Oid,
+    SnmpReplyError,
+    SnmpTarget,
+    SnmpTimeout,
+    SnmpValue,
+)
+
+log = logging.getLogger(__name__)
+
+_PDU_TAGS: dict[PduKind, int] = {
+    "get": ber.GET,
+    "getnext": ber.GETNEXT,
+    "getbulk": ber.GETBULK,
+    "set": ber.SET,
+}
+_VERSIONS = {"1": ber.VERSION_1, "2c": ber.VERSION_2C}
+DEFAULT_RCVBUF = 4 * 1024 * 1024
+DEFAULT_MAX_IN_FLIGHT = 100
+
+
+@dataclass(slots=True)
+class _Pending:
+    request_id: int
+    future: asyncio.Future[ber.Message]
+    addr: tuple[str, int]
+    packet: bytes
+    attempts_left: int
+    timeout_s: float
+    release: Callable[[], None] | None
+    timer: asyncio.TimerHandle | None = field(default=None)
+
+    def free_slot(self) -> None:
+        """Give back the in-flight slot, once."""
+        if self.release is not None:
+            self.release()
+            self.release = None
+
+
+class FastBackend(asyncio.DatagramProtocol):
+    """SNMP v1/v2c requests over one UDP socket; implements :class:`campuswatch.agent.protocols.snmp.transport.backend.Backend`."""
+
+    def __init__(self, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, rcvbuf: int = DEFAULT_RCVBUF) -> None:
+        self._rcvbuf = rcvbuf
+        self._transport: asyncio.DatagramTransport | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._next_id = random.randrange(1, 1 << 30)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._addresses: dict[str, str] = {}
+
+    async def open(self) -> None:
+        """Bind the shared socket (any address, a kernel-chosen port)."""
+        self._loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        _grow_rcvbuf(sock, self._rcvbuf)
+        sock.bind(("0.0.0.0", 0))
+        await self._loop.create_datagram_endpoint(lambda: self, sock=sock)
+
+    def close(self) -> None:
+        """Close the socket; outstanding requests fail as timeouts."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        for pending in list(self._pending.values()):
+            self._finish(pending, SnmpTimeout("SNMP client closed"))
+
+    # asyncio.DatagramProtocol ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The selector loop's datagram transport does not subclass DatagramTransport, but is one.
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            message = ber.decode_message(data)
+        except ber.BerError as err:
+            self._malformed(data, addr, err)
+            return
+        pending = self._pending.get(message.request_id)
+        if pending is None or pending.addr != addr[:2]:
+            return  # a late duplicate, or a stray packet: nothing waits for it
+        if message.pdu_tag != ber.RESPONSE:
+            self._finish(
+                pending, SnmpReplyError(f"reply is not a Response PDU (tag 0x{message.pdu_tag:02x})")
+            )
+            return
+        self._forget(pending)
+        if not pending.future.done():
+            pending.future.set_result(message)
+
+    def error_received(self, exc: Exception) -> None:
+        # Without a connected socket the kernel does not say which peer refused; the prober asks later.
+        log.debug("udp error on shared SNMP socket", extra={"error": type(exc).__name__})
+
+    # requests ----------------------------------------------------------------------------------------
+
+    def _malformed(self, data: bytes, addr: tuple[str, int], err: ber.BerError) -> None:
+        """Fail the request a malformed reply belongs to: by its request-id if that much parses,
+        else the only request outstanding to that address."""
+        try:
+            candidates = [self._pending[ber.request_id_of(data)]]
+        except (ber.BerError, KeyError):
+            candidates = [p for p in self._pending.values() if p.addr == addr[:2]]
+        if len(candidates) == 1 and candidates[0].addr == addr[:2]:
+            self._finish(candidates[0], SnmpReplyError(f"malformed SNMP reply: {err}"))
+        else:
+            log.debug("dropped malformed SNMP datagram", extra={"peer": addr[0], "error": str(err)})
+
+    def _forget(self, pending: _Pending) -> None:
+        """The request is settled: stop routing replies and timers to it, free its slot."""
+        if self._pending.get(pending.request_id) is pending:
+            del self._pending[pending.request_id]
+        if pending.timer is not None:
+            pending.timer.cancel()
+        pending.free_slot()
+
+    def _finish(self, pending: _Pending, exc: Exception) -> None:
+        self._forget(pending)
+        if not pending.future.done():
+            pending.future.set_exception(exc)
+
+    def _expire(self, request_id: int) -> None:
+        pending = self._pending.get(request_id)
+        if pending is None:
+            return
+        # A device that let one try expire is not about to flood the socket with replies: its retries
+        # run outside the in-flight bound, so dead devices cannot starve the healthy ones of slots.
+        pending.free_slot()
+        if pending.attempts_left > 0 and self._transport is not None:
+            # Resend with the same request-id: a late answer to the first try is as good as any.
+            pending.attempts_left -= 1
+            self._transport.sendto(pending.packet, pending.addr)
+            assert self._loop is not None
+            pending.timer = self._loop.call_later(pending.timeout_s, self._expire, request_id)
+            return
+        self._finish(pending, SnmpTimeout("no SNMP answer"))
+
+    async def _resolve(self, host: str) -> str:
+        """The IPv4 address replies will come from; remembered, since replies are matched by address.
+        (The fast path is IPv4 only.)"""
+        try:
+            address = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            assert self._loop is not None
+            try:
+                infos = await self._loop.getaddrinfo(
+                    host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                )
+            except OSError:
+                raise SnmpTimeout("cannot resolve the device's host name") from None
+            address = str(infos[0][4][0])
+        self._addresses[host] = address
+        return address
+
+    def _new_id(self) -> int:
+        self._next_id = self._next_id + 1 if self._next_id < (1 << 31) - 1 else 1
+        return self._next_id
+
+    async def request(
+        self,
+        target: SnmpTarget,
+        kind: PduKind,
+        varbinds: Sequence[tuple[Oid, SnmpValue | None]],
+        max_repetitions: int = 0,
+    ) -> Reply:
+        """Send one request and wait for its response (see :class:`campuswatch.agent.protocols.snmp.transport.backend.Backend`)."""
+        if self._transport is None or self._loop is None:
+            raise RuntimeError("FastBackend.open() was not awaited")
+        addr = (self._addresses.get(target.host) or await self._resolve(target.host), target.port)
+        await self._slots.acquire()
+        request_id = self._new_id()
+        try:
+            packet = ber.encode_request(
+                _VERSIONS[target.version],
+                target.community.reveal().encode(),
+                _PDU_TAGS[kind],
+                request_id,
+                varbinds,
+                max_repetitions=max_repetitions if kind == "getbulk" else 0,
+            )
+        except ber.BerError as err:
+            self._slots.release()
+            raise SnmpReplyError(f"cannot encode request: {err}") from None
+        future: asyncio.Future[ber.Message] = self._loop.create_future()
+        pending = _Pending(
+            request_id, future, addr, packet, target.retries, target.timeout_s, self._slots.release
+        )
+        self._pending[request_id] = pending
+        self._transport.sendto(packet, addr)
+        pending.timer = self._loop.call_later(target.timeout_s, self._expire, request_id)
+        try:
+            message = await future
+        finally:
+            if self._pending.get(request_id) is pending:
+                self._finish(pending, SnmpTimeout("request cancelled"))
+        return Reply(message.error_status, message.error_index, message.varbinds)
+
+
+def _grow_rcvbuf(sock: socket.socket, size: int) -> None:
+    """Ask for a large receive buffer; root may exceed net.core.rmem_max with SO_RCVBUFFORCE."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    if force is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, size)
+            return
+        except OSError:
+            pass  # not privileged: fall back to what rmem_max allows
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)

@@ -1,0 +1,144 @@
+"""Everything that should be open for a school's devices right now: the rules, flapping and root cause
+applied to the whole school's state at once. Pure.
+
+Judging the school as a whole (not each poll on its own) is what makes root cause work: a batch that
+brings the switch's and its 30 devices' failed polls is judged after all of them are in, so no child
+opens a problem a moment before its parent is known to be down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import msgspec
+
+from campuswatch.collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
+from campuswatch.collector.alerting.policy import RulesFile, still_held
+from campuswatch.collector.alerting.rules import (
+    STATUS_CODES,
+    UNREACHABLE,
+    AlertPolicy,
+    WantedProblem,
+    device_problems,
+)
+from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
+from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
+from campuswatch.report import DeviceReading
+
+_READING = msgspec.json.Decoder(DeviceReading)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The problems that should be open, and for each root problem the devices it explains."""
+
+    wanted: list[WantedProblem]
+    affected: Mapping[ProblemKey, tuple[str, ...]]
+
+
+def reading_of(device: DeviceRecord) -> DeviceReading | None:
+    """The device's latest stored reading, decoded."""
+    return _READING.decode(device.reading) if device.reading is not None else None
+
+
+def _node(device: DeviceRecord, reading: DeviceReading | None, parent: str | None) -> Node:
+    return Node(
+        device=device.device,
+        status=device.status,
+        address=device.address,
+        label=device.label,
+        parent=parent,
+        neighbors=tuple(reading.neighbors) if reading else (),
+        interfaces=tuple(reading.interfaces) if reading else (),
+    )
+
+
+def judge_school(
+    devices: Sequence[DeviceRecord],
+    parents: Mapping[str, str | None],
+    open_now: Sequence[ProblemRecord],
+    history: Mapping[str, Sequence[tuple[float, bool]]],
+    policy: AlertPolicy,
+    rules: RulesFile,
+) -> Judgement:
+    """What should be open for ``devices`` (one school's), given the problems open now (device-level
+    ones), each device's recent ``(polled_at, up)`` history and its configured parent."""
+    flap: FlapPolicy = rules.flapping.build()
+    readings = {d.device: reading_of(d) for d in devices}
+    by_device: dict[str, list[ProblemRecord]] = {}
+    for p in open_now:
+        by_device.setdefault(p.key.device, []).append(p)
+    roots = root_causes([_node(d, readings[d.device], parents.get(d.device)) for d in devices])
+    wanted: list[WantedProblem] = []
+    affected: dict[ProblemKey, tuple[str, ...]] = {}
+    for device in devices:
+        mine = by_device.get(device.device, [])
+        last = readings[device.device]
+        reading = last if device.status == "ok" else None
+        # Flapping is decided below, never carried over as if it were something the reading showed.
+        found = [w for w in device_problems(device, reading, mine, policy, last) if w.key.code != FLAPPING]
+        if reading is not None:
+            open_keys = {p.key for p in mine}
+            for threshold in rules.thresholds:
+                if not threshold.kind or device.kind in threshold.kind:
+                    found.extend(threshold.problems(device.school, device.device, reading, open_keys))
+        was_flapping = any(p.key.code == FLAPPING for p in mine)
+        history_of = history.get(device.device, ())
+        reference = history_of[-1][0] if history_of else device.last_polled
+        if is_flapping(state_changes(history_of), reference, was_flapping, flap):
+            # One problem for the noise instead of a ticket per flap: status problems wait until it ends.
+            found = [w for w in found if w.key.code not in STATUS_CODES]
+            found.append(
+                WantedProblem(
+                    ProblemKey(device.school, device.device, FLAPPING), "warning", "keeps going down and up"
+                )
+            )
+        for w in found:
+            rule = rules.rule_for(w.key.code, device.kind)
+            wanted.append(replace(w, severity=rule.severity) if rule.severity else w)
+    school = devices[0].school
+    for cause, children in roots.affected.items():
+        key = ProblemKey(school, cause.device, cause.code, cause.subject)
+        if cause.code == PORT_DOWN:
+            failing = [d for d in devices if d.device in children]
+            if any(d.consecutive_failures >= policy.unreachable_after_polls for d in failing):
+                summary = f"port {cause.subject} down, {len(children)} device(s) behind it unreachable"
+                wanted.append(WantedProblem(key, "critical", summary))
+        if any(w.key == key for w in wanted):
+            affected[key] = children
+    # A device explained by something upstream has no problem of its own: the root's ticket lists it.
+    # It is dropped as soon as its parent fails (so no child opens a problem before its parent is
+    # known down); one that already had its own problem keeps it until the root's problem is open,
+    # so that a parent's single lost poll does not resolve and reopen the child's ticket.
+    explained = {
+        ProblemKey(school, child, UNREACHABLE) for root, children in affected.items() for child in children
+    } | {
+        ProblemKey(school, child, UNREACHABLE)
+        for child in roots.cause
+        if ProblemKey(school, child, UNREACHABLE) not in {p.key for p in open_now}
+    }
+    return Judgement(wanted=[w for w in wanted if w.key not in explained], affected=affected)
+
+
+def with_hysteresis(
+    wanted: list[WantedProblem],
+    open_now: Sequence[ProblemRecord],
+    kinds: Mapping[str, str],
+    rules: RulesFile,
+    now: float,
+) -> list[WantedProblem]:
+    """``wanted`` plus the open problems no longer seen that their rule's ``clear_for`` still holds open.
+
+    ``kinds`` is each device's kind (for the rule); a problem of the whole school has none.
+    """
+    keys = {w.key for w in wanted}
+    held = [
+        WantedProblem(p.key, p.severity, p.summary)
+        for p in open_now
+        if p.key not in keys
+        and still_held(
+            rules.rule_for(p.key.code, kinds.get(p.key.device, "unknown")), p.opened_at, p.seen_at, now
+        )
+    ]
+    return wanted + held

@@ -1,0 +1,171 @@
+"""The collector's config (``collector.yaml``) and the list of schools it serves (``schools.yaml``).
+
+No file is needed to start: the defaults listen on 127.0.0.1:8750 and keep the database under the
+user's data directory. Every key is checked strictly (unknown keys are typos), and errors name
+``file:line: key``. Relative paths in a file are relative to that file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from campuswatch.collector.store.base import School
+from campuswatch.collector.tickets.sinks.config import SinkConfig
+from campuswatch.config import Invalid, Secret, load_yaml
+
+DEFAULT_LISTEN = "127.0.0.1:8750"
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Config sections reject unknown keys: a typo must not silently fall back to a default."""
+
+
+class TlsSection(_Strict):
+    """HTTPS for the reports endpoint and the API; a client CA makes agents prove themselves too."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+
+class CollectorConfig(_Strict):
+    """The whole ``collector.yaml``."""
+
+    listen: str = DEFAULT_LISTEN
+    db: Path | None = None
+    schools_file: Path | None = None
+    #: Largest report body accepted, after decompression (a batch of a day's outbox fits easily).
+    max_body_bytes: int = 16 * 1024 * 1024
+    #: How often agents send a heartbeat; a school is offline after ``offline_after_missed`` of them.
+    heartbeat_s: float = 60.0
+    offline_after_missed: int = 3
+    #: Stored events older than this are deleted (devices' state and tickets stay); an hourly job.
+    events_retention_days: float = 14.0
+    #: A problem back within this many seconds of its ticket's resolution reopens that ticket (a toner
+    #: swapped for a nearly empty one, a flapping link) instead of opening another; 0 never reopens.
+    reopen_within_s: float = 3600.0
+    #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
+    unreachable_after_polls: int = 2
+    tls: TlsSection | None = None
+    #: Alert rules, calendars, flapping (``configs/rules.yaml`` holds the shipped defaults). Without
+    #: one, every problem gets its ticket at once, at any hour.
+    rules_file: Path | None = None
+    #: External ticket systems (RT, Zammad, webhook, e-mail) that mirror the built-in tickets through
+    #: a durable outbox; see campuswatch.collector.tickets.sinks.config.
+    ticket_sinks: list[SinkConfig] = msgspec.field(default_factory=list)
+    #: The outbox's SQLite file; default: beside ``db`` as ``ticket-outbox.sqlite3``.
+    outbox: Path | None = None
+    #: Bearer token Alertmanager must send to ``POST /api/v1/alertmanager``; without one, only
+    #: requests from the collector's own host (loopback) are accepted.
+    alertmanager_token: Secret | None = None
+    source: str = ""
+
+    def outbox_path(self) -> Path:
+        """The ticket outbox's SQLite file."""
+        return self.outbox if self.outbox is not None else self.db_path().with_name("ticket-outbox.sqlite3")
+
+    def db_path(self) -> Path:
+        """The SQLite file: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""
+        if self.db is not None:
+            return self.db
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "campuswatch" / "collector.sqlite3"
+
+    def listen_host_port(self) -> tuple[str, int]:
+        """``listen`` as (host, port)."""
+        return parse_listen(self.listen)
+
+
+class SchoolEntry(_Strict):
+    """One school in ``schools.yaml``; ``calendar`` names one of the rules file's calendars."""
+
+    #: Checked in ``_check_schools`` rather than required by type, so that the error names the school
+    #: (msgspec's error path does not carry dict keys).
+    name: str = ""
+    campus_manager: str | None = None
+    address: str | None = None
+    calendar: str | None = None
+
+
+class SchoolsFile(_Strict):
+    """The whole ``schools.yaml``: school id -> entry."""
+
+    schools: dict[str, SchoolEntry] = msgspec.field(default_factory=dict)
+
+    def calendars(self) -> dict[str, str | None]:
+        """School id -> the name of its calendar in the rules file (None: the default calendar)."""
+        return {k: v.calendar for k, v in self.schools.items()}
+
+    def as_schools(self) -> list[School]:
+        """The schools as the store keeps them."""
+        return [School(id=k, name=v.name, campus_manager=v.campus_manager) for k, v in self.schools.items()]
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` -> (host, port); raises ValueError naming what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"port must be a number 0-65535, got {port!r}")
+    return host, int(port)
+
+
+def _check(config: CollectorConfig) -> None:
+    """Cross-field checks; each error names the key."""
+    try:
+        parse_listen(config.listen)
+    except ValueError as err:
+        raise Invalid(("listen",), str(err)) from None
+    for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
+        if getattr(config, key) < 1:
+            raise Invalid((key,), "must be at least 1")
+    if config.reopen_within_s < 0:
+        raise Invalid(("reopen_within_s",), "must not be negative")
+    for key in ("heartbeat_s", "events_retention_days"):
+        if getattr(config, key) <= 0:
+            raise Invalid((key,), "must be positive")
+    names = [s.name for s in config.ticket_sinks]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise Invalid(
+                ("ticket_sinks", i, "name"), f"{name!r} is used twice (each sink has its own outbox queue)"
+            )
+
+
+def _check_schools(schools: SchoolsFile) -> None:
+    for school_id, entry in schools.schools.items():
+        if not school_id.strip() or "/" in school_id:
+            raise Invalid(("schools", school_id), "a school id is non-empty and has no '/'")
+        if not entry.name.strip():
+            raise Invalid(("schools", school_id, "name"), "must not be empty")
+
+
+def _resolve(base: Path, value: Path | None) -> Path | None:
+    return value if value is None or value.is_absolute() else base / value
+
+
+def load_collector_config(path: str | Path) -> CollectorConfig:
+    """Read and check ``collector.yaml``."""
+    config = load_yaml(path, CollectorConfig, check=_check)
+    base = Path(path).resolve().parent
+    config.source = str(path)
+    config.db = _resolve(base, config.db)
+    config.schools_file = _resolve(base, config.schools_file)
+    config.rules_file = _resolve(base, config.rules_file)
+    config.outbox = _resolve(base, config.outbox)
+    if config.tls is not None:
+        config.tls.cert = base / config.tls.cert
+        config.tls.key = base / config.tls.key
+        config.tls.client_ca = _resolve(base, config.tls.client_ca)
+    return config
+
+
+def load_schools(path: str | Path) -> SchoolsFile:
+    """Read and check ``schools.yaml``."""
+    return load_yaml(path, SchoolsFile, check=_check_schools)

@@ -1,0 +1,289 @@
+"""The campuswatch metrics as Prometheus text: every metric family, and each device rendered as lines.
+
+A device's samples are rendered once, when its poll is stored, as exposition lines with their label
+values escaped; a scrape only groups the lines of all devices by family (:func:`render_devices`), about
+a microsecond a series, where prometheus_client's metric objects cost five. Pure: data in, text out.
+Names follow Prometheus's conventions (README.md, "Metrics": base units, ``_total``, ``_info``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from campuswatch.collector.store.base import DeviceRecord
+from campuswatch.report import DeviceReading, Supply
+
+
+@dataclass(frozen=True)
+class Family:
+    """A metric family: its name as exposed (counters end in ``_total``), type and help."""
+
+    name: str
+    type: str
+    help: str
+
+    def header(self) -> str:
+        """The HELP and TYPE lines."""
+        return f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.type}"
+
+
+# Per-device families, in exposition order; a device's rendered lines point into this tuple.
+DEVICE_INFO = Family(
+    "campuswatch_device_info", "gauge", "Device identity: kind, vendor, model, label; always 1"
+)
+DEVICE_UP = Family("campuswatch_device_up", "gauge", "1 if the device's last poll succeeded")
+DEVICE_LAST_SEEN = Family(
+    "campuswatch_device_last_seen_timestamp_seconds", "gauge", "When the device last answered a poll"
+)
+SUPPLY_LEVEL = Family(
+    "campuswatch_printer_supply_level_ratio",
+    "gauge",
+    "Printer supply level 0..1 (how full, for a waste receptacle), where the printer tells a number",
+)
+# A count of school days, not a duration (weekends do not count), so not in seconds; and not "_days",
+# which Prometheus's linter takes for a time unit.
+SUPPLY_DAYS_LEFT = Family(
+    "campuswatch_printer_supply_school_day_runway",
+    "gauge",
+    "Expected school days until the supply is empty (waste: full), from its level on past school days",
+)
+PAGES = Family("campuswatch_printer_pages_total", "counter", "Pages printed over the printer's life")
+LAMP = Family(
+    "campuswatch_projector_lamp_usage_seconds_total", "counter", "Time the projector lamp has been lit"
+)
+# School days like the supplies' runway, for the same reasons.
+LAMP_DAYS_LEFT = Family(
+    "campuswatch_projector_lamp_school_day_runway",
+    "gauge",
+    "Expected school days until the lamp reaches its rated life, from its hours on past school days",
+)
+UPS_CHARGE = Family("campuswatch_ups_battery_charge_ratio", "gauge", "UPS battery charge 0..1")
+UPS_RUNTIME = Family(
+    "campuswatch_ups_battery_runtime_seconds", "gauge", "How long the UPS battery would last now"
+)
+UPS_ON_BATTERY = Family("campuswatch_ups_on_battery", "gauge", "1 while the UPS runs on its battery")
+SWITCH_PORTS = Family(
+    "campuswatch_switch_ports", "gauge", "Switch ports by status: up, down (enabled, no link), disabled"
+)
+SWITCH_ERRORS = Family(
+    "campuswatch_switch_port_errors_total", "counter", "Receive and transmit errors over all ports"
+)
+POE_PORTS = Family("campuswatch_switch_poe_ports", "gauge", "PoE ports by detection status (RFC 3621)")
+WIFI_CLIENTS = Family("campuswatch_wifi_clients", "gauge", "Wi-Fi clients associated now")
+WIFI_RADIOS = Family("campuswatch_wifi_radios", "gauge", "Wi-Fi radios by status: up, down")
+GATEWAY_CPU = Family("campuswatch_gateway_cpu_usage_ratio", "gauge", "School gateway CPU use 0..1")
+GATEWAY_MEMORY = Family("campuswatch_gateway_memory_usage_ratio", "gauge", "School gateway memory use 0..1")
+GATEWAY_DISK = Family("campuswatch_gateway_disk_usage_ratio", "gauge", "School gateway disk use 0..1")
+GATEWAY_RX = Family(
+    "campuswatch_gateway_uplink_receive_bytes_per_second", "gauge", "School uplink receive rate"
+)
+GATEWAY_TX = Family(
+    "campuswatch_gateway_uplink_transmit_bytes_per_second", "gauge", "School uplink transmit rate"
+)
+DEVICE_FAMILIES = (
+    DEVICE_INFO,
+    DEVICE_UP,
+    DEVICE_LAST_SEEN,
+    SUPPLY_LEVEL,
+    SUPPLY_DAYS_LEFT,
+    PAGES,
+    LAMP,
+    LAMP_DAYS_LEFT,
+    UPS_CHARGE,
+    UPS_RUNTIME,
+    UPS_ON_BATTERY,
+    SWITCH_PORTS,
+    SWITCH_ERRORS,
+    POE_PORTS,
+    WIFI_CLIENTS,
+    WIFI_RADIOS,
+    GATEWAY_CPU,
+    GATEWAY_MEMORY,
+    GATEWAY_DISK,
+    GATEWAY_RX,
+    GATEWAY_TX,
+)
+_FAMILY_INDEX = {family.name: i for i, family in enumerate(DEVICE_FAMILIES)}
+
+SCHOOL_INFO = Family("campuswatch_school_info", "gauge", "School identity: its name; always 1")
+SCHOOL_UP = Family("campuswatch_school_up", "gauge", "1 if an agent of the school reported recently")
+AGENT_INFO = Family("campuswatch_agent_info", "gauge", "Agent identity: its version; always 1")
+AGENT_UP = Family("campuswatch_agent_up", "gauge", "1 if the agent reported recently")
+AGENT_LAST_REPORT = Family(
+    "campuswatch_agent_last_report_timestamp_seconds",
+    "gauge",
+    "When the collector last received a report from the agent (collector clock)",
+)
+AGENT_OUTBOX = Family(
+    "campuswatch_agent_outbox_events",
+    "gauge",
+    "Events waiting in the agent's outbox, as its last heartbeat said",
+)
+AGENT_UPTIME = Family("campuswatch_agent_uptime_seconds", "gauge", "Agent uptime at its last heartbeat")
+PROBLEMS_OPEN = Family("campuswatch_problems_open", "gauge", "Open problems")
+TICKETS_OPEN = Family("campuswatch_tickets_open", "gauge", "Open tickets of the built-in ticket store")
+TICKETS_OLDEST = Family(
+    "campuswatch_tickets_oldest_open_timestamp_seconds", "gauge", "When the oldest open ticket was opened"
+)
+FAULT_TO_TICKET = Family(
+    "campuswatch_fault_to_ticket_seconds",
+    "histogram",
+    "From a fault's first sign (first failed poll, first reading that shows it) to its ticket",
+)
+
+REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
+EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
+
+
+def escape(value: str) -> str:
+    """A label value as the text format wants it."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def labels(**pairs: str) -> str:
+    """``{a="x",b="y"}`` with escaped values."""
+    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in pairs.items()) + "}"
+
+
+def sample(name: str, label_text: str, value: float) -> str:
+    """One exposition line; integers without a fraction, floats as Python prints them."""
+    text = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(float(value))
+    return f"{name}{label_text} {text}"
+
+
+#: A device's rendered samples: (index into DEVICE_FAMILIES, exposition line).
+Lines = tuple[tuple[int, str], ...]
+
+
+def supply_names(supplies: Sequence[Supply]) -> dict[int, str]:
+    """Supply index -> its label: the description, with ``#index`` added where descriptions repeat."""
+    counts = Counter(s.description for s in supplies)
+    return {
+        s.index: s.description if counts[s.description] == 1 else f"{s.description} #{s.index}"
+        for s in supplies
+    }
+
+
+def device_lines(
+    device: DeviceRecord,
+    reading: DeviceReading | None,
+    days_left: Mapping[int, float],
+    lamp_days_left: Mapping[int, float],
+) -> Lines:
+    """Every sample of one device, rendered. ``days_left`` is the forecast per supply index,
+    ``lamp_days_left`` per lamp number (from 1)."""
+    out: list[tuple[int, str]] = []
+    school, dev = device.school, device.device
+    ids = labels(school=school, device=dev)[:-1]  # left open, so more labels can follow
+
+    def add(family: Family, value: float, **extra: str) -> None:
+        text = ids + "".join(f',{k}="{escape(v)}"' for k, v in extra.items()) + "}"
+        out.append((_FAMILY_INDEX[family.name], sample(family.name, text, value)))
+
+    system = reading.system if reading is not None else None
+    add(
+        DEVICE_INFO,
+        1,
+        kind=device.kind,
+        vendor=(system.vendor if system else None) or "",
+        model=(system.model if system else None) or "",
+        label=device.label or "",
+    )
+    add(DEVICE_UP, 1.0 if device.status == "ok" else 0.0, kind=device.kind)
+    if device.last_seen is not None:
+        add(DEVICE_LAST_SEEN, device.last_seen)
+    if reading is None:
+        return tuple(out)
+    names = supply_names(reading.supplies)
+    for s in reading.supplies:
+        if s.level_percent is not None:
+            add(SUPPLY_LEVEL, s.level_percent / 100.0, supply=names[s.index], type=s.type)
+        if s.index in days_left:
+            add(SUPPLY_DAYS_LEFT, days_left[s.index], supply=names[s.index])
+    if reading.printer is not None and reading.printer.page_count is not None:
+        add(PAGES, reading.printer.page_count)
+    for i, lamp in enumerate(reading.lamps, start=1):
+        add(LAMP, lamp.hours * 3600.0, lamp=str(i))
+        if i in lamp_days_left:
+            add(LAMP_DAYS_LEFT, lamp_days_left[i], lamp=str(i))
+    _ups_lines(reading, add)
+    if device.kind == "switch" and reading.interfaces:
+        ports = Counter(_port_status(i.admin_status, i.oper_status) for i in reading.interfaces)
+        for status in ("up", "down", "disabled"):
+            add(SWITCH_PORTS, ports[status], status=status)
+        errors = [(i.in_errors or 0) + (i.out_errors or 0) for i in reading.interfaces]
+        if any(i.in_errors is not None or i.out_errors is not None for i in reading.interfaces):
+            add(SWITCH_ERRORS, sum(errors))
+    for status, count in sorted(Counter(p.detection_status for p in reading.poe).items()):
+        add(POE_PORTS, count, status=status)
+    _wifi_lines(reading, add)
+    _gateway_lines(reading, add)
+    return tuple(out)
+
+
+Add = Callable[..., None]
+
+
+def _port_status(admin: str | None, oper: str | None) -> str:
+    if admin == "down":
+        return "disabled"
+    return "up" if oper == "up" else "down"
+
+
+def _ups_lines(reading: DeviceReading, add: Add) -> None:
+    ups = reading.ups
+    if ups is None:
+        return
+    if ups.charge_percent is not None:
+        add(UPS_CHARGE, ups.charge_percent / 100.0)
+    if ups.runtime_s is not None:
+        add(UPS_RUNTIME, ups.runtime_s)
+    if ups.on_battery is not None:
+        add(UPS_ON_BATTERY, 1.0 if ups.on_battery else 0.0)
+
+
+def _wifi_lines(reading: DeviceReading, add: Add) -> None:
+    wifi = reading.wifi
+    if wifi is None:
+        return
+    if wifi.clients is not None:
+        add(WIFI_CLIENTS, wifi.clients)
+    if wifi.radios_total is not None and wifi.radios_up is not None:
+        add(WIFI_RADIOS, wifi.radios_up, status="up")
+        add(WIFI_RADIOS, max(0, wifi.radios_total - wifi.radios_up), status="down")
+
+
+def _gateway_lines(reading: DeviceReading, add: Add) -> None:
+    gw = reading.gateway
+    if gw is None:
+        return
+    for family, percent in (
+        (GATEWAY_CPU, gw.cpu_percent),
+        (GATEWAY_MEMORY, gw.memory_percent),
+        (GATEWAY_DISK, gw.disk_percent),
+    ):
+        if percent is not None:
+            add(family, percent / 100.0)
+    # The agent measures bits per second; Prometheus's base unit for data is the byte.
+    if gw.uplink_rx_bps is not None:
+        add(GATEWAY_RX, gw.uplink_rx_bps / 8.0)
+    if gw.uplink_tx_bps is not None:
+        add(GATEWAY_TX, gw.uplink_tx_bps / 8.0)
+
+
+def render_devices(devices: Sequence[Lines]) -> str:
+    """The per-device families as exposition text: each family's header, then its lines from every device.
+
+    Pure and independent of the state, so that a scrape renders a snapshot off the event loop.
+    """
+    per_family: list[list[str]] = [[] for _ in DEVICE_FAMILIES]
+    for lines in devices:
+        for index, line in lines:
+            per_family[index].append(line)
+    parts: list[str] = []
+    for family, family_lines in zip(DEVICE_FAMILIES, per_family, strict=True):
+        parts.append(family.header())
+        parts.extend(family_lines)
+    return "\n".join(parts) + "\n"

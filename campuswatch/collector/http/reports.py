@@ -1,0 +1,77 @@
+"""``POST /api/v1/reports``: the agents' door. Every refusal is a 4xx with a message that says why."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+from aiohttp import web
+
+from campuswatch.collector.http.context import CONTEXT
+from campuswatch.collector.ingest import BadReport, ReportRejected, parse_batch
+from campuswatch.report import encode
+
+log = logging.getLogger(__name__)
+
+
+class BodyTooLarge(ReportRejected):
+    """More bytes than ``max_body_bytes`` (before or after gzip is undone)."""
+
+    status = 413
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Undo gzip, refusing more than ``limit`` bytes of output (a small bomb must not fill memory)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as err:
+        raise BadReport(f"Content-Encoding is gzip but the body is not valid gzip: {err}") from None
+    if len(out) > limit:
+        raise BodyTooLarge(f"body is larger than {limit} bytes once decompressed")
+    if not inflater.eof:
+        raise BadReport("Content-Encoding is gzip but the gzip stream is truncated")
+    return out
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, decompressed; the server runs with aiohttp's own decompression turned off."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(f"body of {request.content_length} bytes is larger than the limit of {limit}")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLarge(f"body is larger than the limit of {limit} bytes") from None
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        return gunzip(raw, limit)
+    if encoding != "identity":
+        raise BadReport(f"unsupported Content-Encoding {encoding!r}: send identity or gzip")
+    return raw
+
+
+async def post_report(request: web.Request) -> web.Response:
+    """Authenticate, read, decode, store and acknowledge one batch."""
+    ctx = request.app[CONTEXT]
+    try:
+        school = await ctx.ingestor.school_for(bearer_token(request))
+        body = await read_body(request, ctx.config.max_body_bytes)
+        ack = await ctx.ingestor.ingest(school, parse_batch(body))
+    except ReportRejected as err:
+        ctx.reports[err.status] += 1
+        # The token itself is never logged, only that one was refused.
+        log.warning(
+            "report refused",
+            extra={"status": err.status, "reason": err.message, "field": err.field, "peer": request.remote},
+        )
+        return web.json_response({"error": err.message, "field": err.field}, status=err.status)
+    ctx.reports[200] += 1
+    ctx.events_stored += ack.stored
+    ctx.events_duplicate += ack.duplicates
+    return web.Response(body=encode(ack), content_type="application/json")

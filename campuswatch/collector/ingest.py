@@ -1,0 +1,346 @@
+"""Taking in an agent's report: who sent it, is it well-formed, store it once, then update device state.
+
+HTTP-free: the web handler turns :class:`ReportRejected` into its status code and message. Events are
+stored before anything else happens (so nothing acknowledged is lost), then each newly stored poll
+updates its device, the device's problems and their tickets. A resent batch stores nothing and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from campuswatch.collector.alerting import (
+    SCHOOL_LEVEL,
+    SCHOOL_OFFLINE,
+    AlertPolicy,
+    LivenessPolicy,
+    reconcile,
+    school_problems,
+)
+from campuswatch.collector.alerting.flapping import FLAPPING
+from campuswatch.collector.alerting.policy import IMMEDIATE_RULES, RulesFile
+from campuswatch.collector.alerting.school import judge_school, with_hysteresis
+from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
+from campuswatch.collector.store.base import (
+    AgentOfAnotherSchool,
+    AgentRecord,
+    DeviceUpdate,
+    NewEvent,
+    ProblemRecord,
+    Store,
+    StoreError,
+)
+from campuswatch.collector.tickets.lifecycle import TicketLifecycle
+from campuswatch.report import (
+    COMPATIBLE_SCHEMA_VERSIONS,
+    AnyEvent,
+    Batch,
+    BatchAck,
+    DevicePoll,
+    DiscoveryEvent,
+    HeartbeatEvent,
+    PollEvent,
+    decode_batch,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ReportRejected(Exception):
+    """A report the collector refuses; ``status`` is the HTTP status, ``field`` the JSON path at fault."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthorized(ReportRejected):
+    """No token, or one the collector does not know."""
+
+    status = 401
+
+
+class WrongSchool(ReportRejected):
+    """A valid token used for another school's report (or an agent id that belongs to another school)."""
+
+    status = 403
+
+
+class BadReport(ReportRejected):
+    """A body that is not a report this collector can read."""
+
+    status = 400
+
+
+class _Envelope(msgspec.Struct):
+    """Just the version, read first so that a newer schema gets a clear answer, not a field error."""
+
+    schema_version: int
+
+
+def hash_token(token: str) -> str:
+    """The form a token is stored and looked up in: its SHA-256 (tokens are long random strings)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _field_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
+    message = str(err)
+    if " - at `" in message:
+        message, _, at = message.rpartition(" - at `")
+        return message, at.rstrip("`")
+    return message, None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def _strict(decode: Callable[[bytes], T], body: bytes) -> T:
+    """``decode(body)``, its errors as :class:`BadReport` naming the field at fault."""
+    try:
+        return decode(body)
+    except msgspec.ValidationError as err:
+        message, field = _field_of(err)
+        raise BadReport(f"invalid report: {message}", field=field) from None
+    except msgspec.DecodeError as err:
+        raise BadReport(f"body is not JSON: {err}") from None
+
+
+def parse_batch(body: bytes) -> Batch:
+    """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
+    envelope = _strict(_ENVELOPE.decode, body)
+    if envelope.schema_version not in COMPATIBLE_SCHEMA_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(COMPATIBLE_SCHEMA_VERSIONS))
+        raise BadReport(
+            f"schema_version {envelope.schema_version} is not supported; this collector reads {supported}",
+            field="$.schema_version",
+        )
+    batch = _strict(decode_batch, body)
+    if not batch.agent_id.strip():
+        raise BadReport("agent_id must not be empty", field="$.agent_id")
+    for i, event in enumerate(batch.events):
+        if event.seq < 1:
+            raise BadReport("seq must be 1 or more", field=f"$.events[{i}].seq")
+        # An empty device id would stand for the whole school (school-level problems use it).
+        if isinstance(event, PollEvent) and not event.poll.device.strip():
+            raise BadReport("device must not be empty", field=f"$.events[{i}].poll.device")
+        if isinstance(event, DiscoveryEvent):
+            for j, device in enumerate(event.devices):
+                if not device.address.strip():
+                    raise BadReport("address must not be empty", field=f"$.events[{i}].devices[{j}].address")
+    return batch
+
+
+class _PollOutcome(msgspec.Struct):
+    device: str
+    status: str
+    polled_at: float
+
+
+class _PollStatusOnly(msgspec.Struct):
+    """Just what flapping needs from a stored poll event (the reading is skipped, not decoded)."""
+
+    poll: _PollOutcome
+
+
+_POLL_STATUS = msgspec.json.Decoder(_PollStatusOnly)
+#: The most stored events one flapping look-back reads (a school's polls over the flapping horizon).
+HISTORY_LIMIT = 100_000
+
+
+def _new_event(event: AnyEvent) -> NewEvent:
+    device = event.poll.device if isinstance(event, PollEvent) else None
+    type_ = type(event).__struct_config__.tag
+    return NewEvent(seq=event.seq, type=str(type_), at=event.at, device=device, body=encode(event))
+
+
+class Ingestor:
+    """Authenticates, stores and applies reports. One per collector process."""
+
+    def __init__(
+        self,
+        store: Store,
+        lifecycle: TicketLifecycle,
+        policy: AlertPolicy,
+        liveness: LivenessPolicy,
+        clock: Callable[[], float] = time.time,
+        rules: RulesFile = IMMEDIATE_RULES,
+    ) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._policy = policy
+        self._liveness = liveness
+        self._rules = rules
+        self._clock = clock
+        self._started = clock()
+        # Reports of one school are applied one at a time, so that two concurrent batches cannot both
+        # open the same problem or count the same failure twice.
+        self._locks: dict[str, asyncio.Lock] = {}
+        #: Per school, the newest poll time at which one of its devices was not ok. Only a hint for
+        #: skipping the flapping look-back in healthy schools; after a restart it starts empty, and an
+        #: open flapping problem or the next failed poll brings the look-back back.
+        self._last_trouble: dict[str, float] = {}
+
+    async def school_for(self, token: str | None) -> str:
+        """The school a bearer token belongs to; raises :class:`Unauthorized`."""
+        if not token:
+            raise Unauthorized("missing token: send the header `Authorization: Bearer <token>`")
+        school = await self._store.school_for_token(hash_token(token))
+        if school is None:
+            raise Unauthorized("unknown token")
+        return school
+
+    async def ingest(self, token_school: str, batch: Batch) -> BatchAck:
+        """Store a batch idempotently and apply its new events; raises :class:`WrongSchool`."""
+        if batch.school != token_school:
+            raise WrongSchool(
+                f"this token belongs to school {token_school!r}, not {batch.school!r}", field="$.school"
+            )
+        events = sorted(batch.events, key=lambda e: e.seq)
+        lock = self._locks.setdefault(batch.school, asyncio.Lock())
+        async with lock:
+            try:
+                stored = await self._store.store_events(
+                    batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
+                )
+            except AgentOfAnotherSchool as err:
+                raise WrongSchool(str(err), field="$.agent_id") from None
+            # A school back from offline delivers its backlog first: its device problems are recorded
+            # without tickets, then tickets open for what is still wrong once the backlog is applied.
+            offline = bool(await self._offline_problems(batch.school))
+            new = set(stored.stored_seqs)
+            for event in events:
+                if event.seq in new:
+                    await self._apply(batch, event)
+            if new:
+                await self._judge(batch.school, tickets=not offline)
+            if offline:
+                await self._check_school(batch.school, await self._store.list_agents())
+                await self._lifecycle.catch_up(batch.school, self._clock())
+        log.info(
+            "report stored",
+            extra={
+                "school": batch.school,
+                "agent_id": batch.agent_id,
+                "stored": len(stored.stored_seqs),
+                "duplicates": stored.duplicates,
+                "acked_seq": stored.acked_seq,
+            },
+        )
+        return BatchAck(
+            acked_seq=stored.acked_seq, stored=len(stored.stored_seqs), duplicates=stored.duplicates
+        )
+
+    async def check_liveness(self) -> None:
+        """Open ``school_offline`` for every school whose agents fell silent (and close it for the
+        others), open the tickets that have become due meanwhile (the school morning came, a silence
+        ended) and escalate those nobody acknowledged in time; run periodically."""
+        agents = await self._store.list_agents()
+        for school in sorted({a.school for a in agents}):
+            async with self._locks.setdefault(school, asyncio.Lock()):
+                await self._check_school(school, agents)
+                if not await self._offline_problems(school):
+                    await self._lifecycle.catch_up(school, self._clock())
+                await self._lifecycle.escalate(school, self._clock())
+
+    async def _offline_problems(self, school: str) -> list[ProblemRecord]:
+        return [
+            p
+            for p in await self._store.list_open_problems(school=school, device=SCHOOL_LEVEL)
+            if p.key.code == SCHOOL_OFFLINE
+        ]
+
+    async def _check_school(self, school: str, agents: list[AgentRecord]) -> None:
+        now = self._clock()
+        wanted = school_problems(school, agents, now, self._liveness, watching_since=self._started)
+        await self._lifecycle.apply(reconcile(wanted, await self._offline_problems(school)), {}, now)
+
+    async def _apply(self, batch: Batch, event: AnyEvent) -> None:
+        """Update state from one stored event. The event is kept whatever happens here; a failure is
+        logged, and the device's next poll reconciles its state."""
+        try:
+            if isinstance(event, PollEvent):
+                await self._apply_poll(batch.school, event.poll)
+            elif isinstance(event, HeartbeatEvent):
+                await self._store.record_heartbeat(batch.agent_id, event.at)
+            elif isinstance(event, DiscoveryEvent):
+                await self._store.record_discovered(batch.school, batch.agent_id, event.at, event.devices)
+        except StoreError:
+            log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
+
+    async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
+        known = await self._store.get_device(school, poll.device)
+        if known is not None and poll.polled_at < known.last_polled:
+            # An older poll arriving late must not overwrite newer state; it is stored as history only.
+            return
+        reading = poll.reading
+        await self._store.apply_poll(
+            DeviceUpdate(
+                school=school,
+                device=poll.device,
+                kind=reading.kind if reading is not None else None,
+                label=poll.label,
+                address=poll.address,
+                status=poll.status,
+                polled_at=poll.polled_at,
+                reading=encode(reading) if reading is not None else None,
+                parent=poll.parent,
+            )
+        )
+
+    async def _judge(self, school: str, *, tickets: bool) -> None:
+        """Bring the school's device problems (and their tickets) in line with its devices' state, judged
+        over the whole school at once so that root cause sees every device of the batch."""
+        now = self._clock()
+        devices = await self._store.list_devices(school=school)
+        if not devices:
+            return
+        open_now = [
+            p
+            for p in await self._store.list_open_problems(school=school)
+            if p.key.device != SCHOOL_LEVEL and not p.key.code.startswith(ALERT_PREFIX)
+        ]
+        newest = max(d.last_polled for d in devices)
+        horizon = self._rules.flapping.build().horizon_s
+        if any(d.status != "ok" for d in devices):
+            self._last_trouble[school] = newest
+        # Flapping needs the poll history, but only where something went down lately or still flaps: a
+        # healthy school (the usual case) is judged without reading its recent events.
+        troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
+        flapping = any(p.key.code == FLAPPING for p in open_now)
+        history = await self._history(school, newest - horizon) if troubled or flapping else {}
+        judged = judge_school(
+            devices, {d.device: d.parent for d in devices}, open_now, history, self._policy, self._rules
+        )
+        seen = {w.key for w in judged.wanted}
+        await self._store.mark_problems_seen([p.id for p in open_now if p.key in seen], newest)
+        kinds = {d.device: d.kind for d in devices}
+        wanted = with_hysteresis(judged.wanted, open_now, kinds, self._rules, newest)
+        changes = reconcile(wanted, open_now, judged.affected)
+        await self._lifecycle.apply(changes, {d.device: d for d in devices}, newest, now=now, tickets=tickets)
+
+    async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:
+        """Each device's ``(polled_at, up)`` since ``since``, oldest first (for flapping)."""
+        history: dict[str, list[tuple[float, bool]]] = {}
+        for event in await self._store.list_events(
+            school=school, device=None, since=since, limit=HISTORY_LIMIT
+        ):
+            if event.type == "poll":
+                poll = _POLL_STATUS.decode(event.body).poll
+                history.setdefault(poll.device, []).append((poll.polled_at, poll.status == "ok"))
+        for polls in history.values():
+            polls.sort()
+        return history

@@ -1,0 +1,171 @@
+"""The collector's schema as numbered migrations, applied in order once each.
+
+Each step is plain SQL that PostgreSQL also accepts (no AUTOINCREMENT, no SQLite-only types; ``INTEGER
+PRIMARY KEY`` becomes an identity column there). A new step is appended, never edited: a database
+records the highest step it has run in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE schools (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            campus_manager TEXT
+        )""",
+        """CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY,
+            school TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE agents (
+            agent_id TEXT PRIMARY KEY,
+            school TEXT NOT NULL,
+            first_seen DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL,
+            last_heartbeat DOUBLE PRECISION
+        )""",
+        """CREATE TABLE devices (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            label TEXT,
+            address TEXT NOT NULL,
+            status TEXT NOT NULL,
+            last_polled DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION,
+            consecutive_failures INTEGER NOT NULL,
+            PRIMARY KEY (school, device)
+        )""",
+        """CREATE TABLE readings (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            polled_at DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (school, device)
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            school TEXT NOT NULL,
+            device TEXT,
+            type TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (agent_id, seq)
+        )""",
+        "CREATE INDEX events_school_at ON events (school, at)",
+        """CREATE TABLE problems (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            code TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            state TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            opened_at DOUBLE PRECISION NOT NULL,
+            resolved_at DOUBLE PRECISION,
+            ticket_ref TEXT
+        )""",
+        # At most one open problem per identity; resolved ones stay as history.
+        """CREATE UNIQUE INDEX problems_open_identity ON problems (school, device, code, subject)
+            WHERE state = 'open'""",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            dedup_key TEXT NOT NULL,
+            school TEXT NOT NULL,
+            device TEXT,
+            problem_code TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            assignee TEXT,
+            state TEXT NOT NULL,
+            opened_at DOUBLE PRECISION NOT NULL,
+            resolved_at DOUBLE PRECISION
+        )""",
+        "CREATE UNIQUE INDEX tickets_open_dedup ON tickets (dedup_key) WHERE state = 'open'",
+        """CREATE TABLE ticket_notes (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+            at DOUBLE PRECISION NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL
+        )""",
+    ),
+    (
+        # The ticket lifecycle looks up the last resolved problem of an identity to reopen its ticket.
+        "CREATE INDEX problems_identity ON problems (school, device, code, subject, resolved_at)",
+    ),
+    (
+        # Root cause: the parent a device's agent config names, and the devices a root problem explains
+        # (a JSON list), so its ticket can list them.
+        "ALTER TABLE devices ADD COLUMN parent TEXT",
+        "ALTER TABLE problems ADD COLUMN affected TEXT NOT NULL DEFAULT '[]'",
+        # Silences and maintenance windows hold tickets back (campuswatch.collector.silences).
+        """CREATE TABLE silences (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            code TEXT NOT NULL,
+            starts_at DOUBLE PRECISION NOT NULL,
+            ends_at DOUBLE PRECISION NOT NULL,
+            comment TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX silences_school_end ON silences (school, ends_at)",
+    ),
+    (
+        # Each printer supply's remaining percent at the end of each day it was read (day: a date
+        # ordinal), so that supply forecasts survive a restart of the collector.
+        """CREATE TABLE supply_levels (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            supply INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            remaining DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (school, device, supply, day)
+        )""",
+    ),
+    (
+        # Hysteresis (a rule's clear_for): when an open problem was last seen, so that it resolves only
+        # after being gone long enough.
+        "ALTER TABLE problems ADD COLUMN seen_at DOUBLE PRECISION",
+    ),
+    (
+        # What the agents' discovery found: the latest report of each device per school, matched by MAC,
+        # else by address; body is the DiscoveredDevice as the agent sent it.
+        """CREATE TABLE discovered (
+            id INTEGER PRIMARY KEY,
+            school TEXT NOT NULL,
+            address TEXT NOT NULL,
+            mac TEXT,
+            agent_id TEXT NOT NULL,
+            first_reported DOUBLE PRECISION NOT NULL,
+            last_reported DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX discovered_school_address ON discovered (school, address)",
+        "CREATE INDEX discovered_school_mac ON discovered (school, mac)",
+    ),
+    (
+        # Each projector lamp's hour counter at the end of each day it was read (day: a date ordinal;
+        # lamp: its number on the projector, from 1), so that lamp forecasts survive a restart.
+        """CREATE TABLE lamp_hours (
+            school TEXT NOT NULL,
+            device TEXT NOT NULL,
+            lamp INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            hours INTEGER NOT NULL,
+            PRIMARY KEY (school, device, lamp, day)
+        )""",
+    ),
+)
+
+#: The schema version a fully migrated database has.
+SCHEMA_VERSION = len(MIGRATIONS)

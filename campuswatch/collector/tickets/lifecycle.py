@@ -1,0 +1,350 @@
+"""One problem, one ticket: open it when the problem is worth one, resolve it with a note when it clears.
+
+The wording is a helpdesk's ("Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty"), built
+by pure functions from the school list and the device's state; :class:`TicketLifecycle` applies the
+problem changes that alerting computed to the store and the ticket sink.
+
+When a problem is worth a ticket is the rules' call (:mod:`campuswatch.collector.alerting.policy`): after its
+``for``, in school hours unless urgent, not while a silence covers it, within the school's rate limit.
+A problem that is not due yet stays open without a ticket; every later pass (each report, and the
+periodic :meth:`TicketLifecycle.catch_up`) asks again, so tickets follow the state of problems and a
+missed event cannot leave one missing or open forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from campuswatch.collector.alerting.calendar import SchoolCalendar
+from campuswatch.collector.alerting.policy import (
+    IMMEDIATE_RULES,
+    Calendars,
+    RulesFile,
+    ticket_priority,
+    ticket_timing,
+)
+from campuswatch.collector.alerting.reconcile import ProblemChanges
+from campuswatch.collector.silences import silencing
+from campuswatch.collector.store.base import (
+    DeviceRecord,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    Store,
+    TicketRecord,
+)
+from campuswatch.collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
+
+log = logging.getLogger(__name__)
+
+_KIND_WORDS = {"access_point": "access point", "ups": "UPS", "unknown": "device"}
+_PRIORITY: dict[str, Priority] = {"critical": "high", "warning": "normal", "info": "low"}
+
+
+def device_words(device_id: str, device: DeviceRecord | None) -> str:
+    """How a helpdesk names the device: its kind and its label ("printer Lehrerzimmer")."""
+    if device is None:
+        return f"device {device_id}"
+    kind = _KIND_WORDS.get(device.kind, device.kind)
+    return f"{kind} {device.label or device.device}"
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ticket_draft(
+    problem: ProblemRecord,
+    school: School | None,
+    device: DeviceRecord | None,
+    priority: Priority | None = None,
+    forecast: str | None = None,
+) -> TicketDraft:
+    """The ticket for a problem: title, a body with what a technician needs first (and, for a root
+    problem, every device it takes down with it; for a supply or a lamp, how long it will last), priority (from
+    the severity unless given), assignee."""
+    key = problem.key
+    school_name = school.name if school else key.school
+    # A problem of the whole school (offline) has no device part.
+    where = f", {device_words(key.device, device)}" if key.device else ""
+    lines = [
+        f"{problem.summary}.",
+        "",
+        f"School: {school_name} ({key.school})",
+        *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
+        f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
+        f"Since: {_when(problem.opened_at)}",
+        *([f"Forecast: {forecast}"] if forecast else []),
+        *(affected_lines(problem.affected) if problem.affected else []),
+    ]
+    return TicketDraft(
+        dedup_key=key.dedup_key,
+        school=key.school,
+        device=key.device or None,
+        problem_code=key.code,
+        title=f"{school_name}{where}: {problem.summary}",
+        body="\n".join(lines),
+        priority=priority or _PRIORITY[problem.severity],
+        assignee=school.campus_manager if school else None,
+    )
+
+
+def affected_lines(affected: tuple[str, ...]) -> list[str]:
+    """The part of a ticket that lists the devices a root problem takes down (they get no tickets)."""
+    return ["", f"Also affected, no tickets of their own ({len(affected)}):", *(f"- {d}" for d in affected)]
+
+
+def resolve_note(problem: ProblemRecord) -> str:
+    """The closing note of an automatically resolved ticket."""
+    assert problem.resolved_at is not None
+    return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
+
+
+#: The closing note of a ticket found open although its problem is not (a lost resolve, set right).
+RECONCILED_NOTE = "Resolved automatically: its problem is no longer open (found by the periodic check)."
+
+
+def explained_note(root: ProblemKey) -> str:
+    """The closing note of a device's ticket when its failure turned out to be part of a root problem."""
+    where = (
+        f"{root.device} ({root.code}{', ' + root.subject if root.subject else ''})"
+        if root.device
+        else root.code
+    )
+    return f"Resolved: part of a bigger problem, {where}; that problem's ticket lists this device."
+
+
+def recovered_note(problem: ProblemRecord) -> str:
+    """The note on recovery when the rules leave closing the ticket to a person (``on_recovery: note``)."""
+    assert problem.resolved_at is not None
+    return (
+        f"Recovered: no longer seen at {_when(problem.resolved_at)} ({problem.summary}). "
+        "Close the ticket when you have checked."
+    )
+
+
+#: How an escalation note starts; a ticket whose history has one is not escalated again.
+ESCALATED = "Escalated:"
+
+
+def escalation_note(ticket: TicketRecord, after_s: float) -> str:
+    """The note that escalates a ticket nobody acknowledged in time."""
+    return (
+        f"{ESCALATED} nobody acknowledged this ticket within {after_s / 3600:g} h "
+        f"(open since {_when(ticket.opened_at)}). Please take it on or pass it to the campus manager."
+    )
+
+
+def reopen_note(problem: ProblemRecord) -> str:
+    """The note on a ticket reopened because its problem came back."""
+    return (
+        f"Reopened automatically: the problem is back since {_when(problem.opened_at)} ({problem.summary})."
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a problem gets its ticket now, at which priority, and if not, why it waits."""
+
+    due: bool
+    priority: Priority
+    reason: str = ""
+
+
+class TicketLifecycle:
+    """Applies problem changes to the store and keeps exactly one ticket per problem that is due one."""
+
+    def __init__(
+        self,
+        store: Store,
+        sink: TicketSink,
+        schools: Mapping[str, School],
+        *,
+        reopen_within_s: float = 0.0,
+        rules: RulesFile = IMMEDIATE_RULES,
+        calendar_of: Callable[[str], SchoolCalendar] | None = None,
+        forecast_of: Callable[[ProblemKey], str | None] | None = None,
+    ) -> None:
+        self._store = store
+        self._sink = sink
+        #: Read at each use, so that the caller may refresh the mapping in place.
+        self._schools = schools
+        #: A problem back within this time after its ticket was resolved reopens that ticket.
+        self._reopen_within_s = reopen_within_s
+        self._rules = rules
+        calendars = Calendars(rules.calendars)
+        #: A school's calendar (from schools.yaml's ``calendar``); without a mapping, the default one.
+        self._calendar_of = calendar_of or (lambda _school: calendars.get(None))
+        #: What a problem's supply or lamp is expected to last ("Black Toner: about 9 school days left"),
+        #: if known.
+        self._forecast_of = forecast_of or (lambda _key: None)
+
+    async def apply(
+        self,
+        changes: ProblemChanges,
+        devices: Mapping[str, DeviceRecord],
+        at: float,
+        *,
+        now: float | None = None,
+        tickets: bool = True,
+    ) -> None:
+        """Open and resolve problems as ``changes`` say, and their tickets with them.
+
+        ``at`` is when the changes happened (the polls' time: a backlog keeps its history), ``now`` the
+        collector's clock that tickets are judged by (default ``at``). ``devices`` are the state of the
+        devices concerned (for the tickets' wording and rules). With
+        ``tickets=False`` (the school is offline) problems still open and close, but new tickets wait:
+        :meth:`catch_up` opens them for what is still open once the school is back. A ticket that could
+        not be opened is retried the same way (its ``ticket_ref`` is still empty); a failed resolve is
+        logged and left to the sink's outbox.
+        """
+        now = at if now is None else now
+        for wanted in changes.to_open:
+            problem = await self._store.open_problem(wanted.key, wanted.severity, wanted.summary, at)
+            affected = changes.affected.get(wanted.key, ())
+            if affected:
+                await self._store.set_problem_affected(problem.id, affected)
+                problem = replace(problem, affected=affected)
+            log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
+            if tickets:
+                await self._open_ticket(problem, devices.get(problem.key.device), now)
+        for problem in changes.without_ticket if tickets else ():
+            await self._open_ticket(problem, devices.get(problem.key.device), now)
+        for problem, affected in changes.affected_changed:
+            await self._store.set_problem_affected(problem.id, affected)
+            added = sorted(set(affected) - set(problem.affected))
+            if problem.ticket_ref is not None and added:
+                await self._note(problem.ticket_ref, f"Now also affects: {', '.join(added)}.")
+        explained_by = {child: root for root, children in changes.affected.items() for child in children}
+        for problem in changes.to_resolve:
+            root = explained_by.get(problem.key.device)
+            await self._resolve(problem, at, None if root is None else explained_note(root))
+
+    async def catch_up(self, school: str, now: float) -> None:
+        """Bring the school's tickets in line with its problems: open the tickets that open problems are
+        waiting for and are due by now, and resolve open tickets whose problem is no longer open (a
+        resolve that was lost, say in a crash between the two writes, cannot leave one open forever)."""
+        open_problems = await self._store.list_open_problems(school=school)
+        if self._rules.on_recovery == "resolve":
+            keys = {p.key.dedup_key for p in open_problems}
+            for ticket in await self._store.list_tickets(state="open", school=school):
+                if ticket.dedup_key not in keys:
+                    await self._resolve_ticket(str(ticket.id), RECONCILED_NOTE)
+        waiting = [p for p in open_problems if p.ticket_ref is None]
+        if not waiting:
+            return
+        devices = {d.device: d for d in await self._store.list_devices(school=school)}
+        for problem in waiting:
+            await self._open_ticket(problem, devices.get(problem.key.device), now)
+
+    async def escalate(self, school: str, now: float) -> int:
+        """Note the school's open tickets that nobody acknowledged by the deadline (once each, in school
+        hours: escalating to an empty building helps no one); returns how many were escalated."""
+        after = self._rules.escalate_after_s
+        if after is None or not self._calendar_of(school).in_school_hours(now):
+            return 0
+        escalated = 0
+        for listed in await self._store.list_tickets(state="open", school=school):
+            ticket = await self._store.get_ticket(listed.id) if now - listed.opened_at >= after else None
+            if ticket is None or any(
+                n.kind == "acknowledged" or n.text.startswith(ESCALATED) for n in ticket.history
+            ):
+                continue
+            await self._note(str(ticket.id), escalation_note(ticket, after))
+            escalated += 1
+        return escalated
+
+    async def decide(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> Decision:
+        """Whether ``problem`` is due its ticket at ``now``: rules, calendar, silences, rate limit."""
+        key = problem.key
+        rule = self._rules.rule_for(key.code, device.kind if device else "unknown")
+        calendar = self._calendar_of(key.school)
+        priority = ticket_priority(problem.severity, rule.impact, calendar, now)
+        if not rule.ticket:
+            return Decision(False, priority, "shown on the page only (rule ticket: false)")
+        # A gateway clock ahead of ours must not hold a ticket back: a problem is never younger than now.
+        timing = ticket_timing(rule, min(problem.opened_at, now), calendar)
+        if timing.due > now:
+            return Decision(False, priority, timing.reason)
+        silence = silencing(key, await self._store.list_silences(school=key.school), now)
+        if silence is not None:
+            return Decision(False, priority, f"silenced until {_when(silence.ends_at)}: {silence.comment}")
+        limit = self._rules.rate_limit
+        if limit is not None:
+            since = now - limit.per_s
+            recent = [t for t in await self._store.list_tickets(school=key.school) if t.opened_at > since]
+            if len(recent) >= limit.tickets:
+                return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
+        return Decision(True, priority)
+
+    async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
+        """Resolve a problem and its ticket; ``explained`` is the note when a root problem took it over."""
+        resolved = await self._store.resolve_problem(problem.id, at)
+        log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
+        if resolved.ticket_ref is None:
+            return
+        if explained is not None:
+            await self._resolve_ticket(resolved.ticket_ref, explained)
+        elif self._rules.on_recovery == "note":
+            await self._note(resolved.ticket_ref, recovered_note(resolved))
+        else:
+            await self._resolve_ticket(resolved.ticket_ref, resolve_note(resolved))
+
+    async def _resolve_ticket(self, ref: str, text: str) -> None:
+        try:
+            await self._sink.resolve(ref, text)
+        except TicketSinkError as err:
+            log.warning(
+                "ticket not resolved", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
+            )
+
+    async def _note(self, ref: str, text: str) -> None:
+        try:
+            await self._sink.note(ref, text)
+        except TicketSinkError as err:
+            log.warning(
+                "ticket note not added", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
+            )
+
+    async def _recent_ticket(self, problem: ProblemRecord) -> str | None:
+        """The ticket of the same problem if it was resolved only a short while ago."""
+        if self._reopen_within_s <= 0:
+            return None
+        last = await self._store.last_resolved_problem(problem.key)
+        if last is None or last.ticket_ref is None or last.resolved_at is None:
+            return None
+        return last.ticket_ref if problem.opened_at - last.resolved_at <= self._reopen_within_s else None
+
+    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> None:
+        decision = await self.decide(problem, device, now)
+        if not decision.due:
+            log.debug("ticket waits", extra={"dedup_key": problem.key.dedup_key, "reason": decision.reason})
+            return
+        draft = ticket_draft(
+            problem,
+            self._schools.get(problem.key.school),
+            device,
+            decision.priority,
+            forecast=self._forecast_of(problem.key),
+        )
+        recent = await self._recent_ticket(problem)
+        try:
+            if recent is not None:
+                await self._sink.reopen(recent, reopen_note(problem))
+                ref = recent
+            else:
+                ref = await self._sink.open(draft)
+        except TicketSinkError as err:
+            log.warning(
+                "ticket not opened, retried at the next poll",
+                extra={"sink": self._sink.name, "dedup_key": draft.dedup_key, "error": str(err)},
+            )
+            return
+        await self._store.set_problem_ticket(problem.id, ref)
+        log.info(
+            "ticket reopened" if recent else "ticket opened",
+            extra={"sink": self._sink.name, "ticket": ref, "title": draft.title},
+        )

@@ -1,0 +1,185 @@
+"""Config for the external ticket systems: the ``ticket_sinks:`` list in collector.yaml.
+
+Each entry names its ``type``; passwords, tokens and HMAC keys are :class:`Secret`. Example::
+
+    ticket_sinks:
+      - type: rt
+        name: rt
+        url: https://rt.schulen.example
+        queue: Monitoring
+        token: "1-14-..."
+      - type: zammad
+        name: zammad
+        url: https://helpdesk.schulen.example
+        token: "..."
+        group: Schul-IT
+        customer: monitoring@schulen.example
+      - type: webhook
+        name: n8n
+        url: https://n8n.schulen.example/webhook/campuswatch
+        secret: "..."
+      - type: email
+        name: mail
+        host: mail.schulen.example
+        port: 587
+        security: starttls
+        sender: campuswatch@schulen.example
+        recipients: [helpdesk@schulen.example]
+        username: campuswatch
+        password: "..."
+
+:func:`build_sink` turns one entry into its :class:`~campuswatch.collector.tickets.sink.TicketSink`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from campuswatch.collector.tickets.sink import TicketSink
+from campuswatch.collector.tickets.sinks.email import EmailSink
+from campuswatch.collector.tickets.sinks.rt import RtSink
+from campuswatch.collector.tickets.sinks.webhook import WebhookSink
+from campuswatch.collector.tickets.sinks.zammad import ZammadSink
+from campuswatch.config import Secret
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url must be http(s)://host/..., got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        # A password in the URL would end up in logs and error messages; the Secret fields don't.
+        raise ValueError("url must not contain a user or password; use the token/password keys")
+
+
+class _SinkConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
+    #: The sink's name: the outbox queues per name, so renaming one starts a fresh queue.
+    name: str
+    timeout_seconds: float = 10.0
+
+
+class RtSinkConfig(_SinkConfig, tag="rt", kw_only=True):
+    """Request Tracker 5 (REST2). Auth by ``token``, or ``username`` + ``password``."""
+
+    url: str
+    queue: str = "General"
+    token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    #: The ticket custom field holding the dedup key; it must be applied to ``queue``.
+    dedup_field: str = "DedupKey"
+    #: Make the school's campus manager the ticket's Owner (must be an RT user).
+    owner_from_assignee: bool = False
+    #: The status that means resolved in the queue's lifecycle.
+    resolved_status: str = "resolved"
+
+    def __post_init__(self) -> None:
+        _check_url(self.url)
+        if self.token is None and (self.username is None or self.password is None):
+            raise ValueError("RT needs `token`, or `username` and `password`")
+
+
+class ZammadSinkConfig(_SinkConfig, tag="zammad", kw_only=True):
+    """Zammad (REST API with an access token)."""
+
+    url: str
+    token: Secret
+    group: str
+    #: The ticket's customer: login or e-mail of an existing user, or ``guess:<email>``.
+    customer: str
+    internal_notes: bool = True
+    resolved_state: str = "closed"
+
+    def __post_init__(self) -> None:
+        _check_url(self.url)
+
+
+class WebhookSinkConfig(_SinkConfig, tag="webhook", kw_only=True):
+    """A signed JSON webhook (``X-Campuswatch-Signature: sha256=...``)."""
+
+    url: str
+    #: The HMAC-SHA256 key the receiver verifies with.
+    secret: Secret
+
+    def __post_init__(self) -> None:
+        _check_url(self.url)
+
+
+class EmailSinkConfig(_SinkConfig, tag="email", kw_only=True):
+    """Mail to fixed recipients, one thread per ticket."""
+
+    host: str
+    port: int = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    sender: str
+    recipients: list[str]
+    username: str | None = None
+    password: Secret | None = None
+    subject_prefix: str = "[campuswatch]"
+    timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.recipients:
+            raise ValueError("needs at least one recipient")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("SMTP login needs both `username` and `password`")
+
+
+SinkConfig = RtSinkConfig | ZammadSinkConfig | WebhookSinkConfig | EmailSinkConfig
+
+
+class TicketSinksConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """The ``ticket_sinks:`` part of collector.yaml (for embedding, or loading on its own)."""
+
+    ticket_sinks: list[SinkConfig] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.ticket_sinks]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"sink names must be unique (each has its own outbox queue): {duplicates}")
+
+
+def build_sink(cfg: SinkConfig) -> TicketSink:
+    """The sink an entry describes (nothing is contacted yet)."""
+    if isinstance(cfg, RtSinkConfig):
+        return RtSink(
+            cfg.name,
+            cfg.url,
+            queue=cfg.queue,
+            token=cfg.token,
+            username=cfg.username,
+            password=cfg.password,
+            dedup_field=cfg.dedup_field,
+            owner_from_assignee=cfg.owner_from_assignee,
+            resolved_status=cfg.resolved_status,
+            timeout_seconds=cfg.timeout_seconds,
+        )
+    if isinstance(cfg, ZammadSinkConfig):
+        return ZammadSink(
+            cfg.name,
+            cfg.url,
+            token=cfg.token,
+            group=cfg.group,
+            customer=cfg.customer,
+            internal_notes=cfg.internal_notes,
+            resolved_state=cfg.resolved_state,
+            timeout_seconds=cfg.timeout_seconds,
+        )
+    if isinstance(cfg, WebhookSinkConfig):
+        return WebhookSink(cfg.name, cfg.url, secret=cfg.secret, timeout_seconds=cfg.timeout_seconds)
+    return EmailSink(
+        cfg.name,
+        cfg.host,
+        cfg.port,
+        sender=cfg.sender,
+        recipients=cfg.recipients,
+        security=cfg.security,
+        username=cfg.username,
+        password=cfg.password,
+        subject_prefix=cfg.subject_prefix,
+        timeout_seconds=cfg.timeout_seconds,
+    )

@@ -1,0 +1,117 @@
+"""A real collector on loopback for tests and demos: temporary SQLite file, free port, a token per school.
+
+Used by the collector's own tests and usable by end-to-end tests of the agent::
+
+    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}) as c:
+        token = c.tokens["bbg"]; ... POST f"{c.url}/api/v1/reports"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from campuswatch.collector.config import CollectorConfig
+from campuswatch.collector.http import create_app, start_server
+from campuswatch.collector.http.server import ssl_context
+from campuswatch.collector.store.base import School
+from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.tokens import create_token
+from campuswatch.report import (
+    SCHEMA_VERSION,
+    AnyEvent,
+    Batch,
+    DeviceKind,
+    DevicePoll,
+    DeviceReading,
+    PollEvent,
+    PollStatus,
+    Problem,
+    Supply,
+)
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand."""
+
+    now: float = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class RunningCollector:
+    """A started collector: its base URL, its app, its store and one token per school."""
+
+    url: str
+    app: web.Application
+    store: SqliteStore
+    config: CollectorConfig
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def running_collector(
+    tmp_path: Path,
+    schools: dict[str, str],
+    *,
+    clock: Callable[[], float] = time.time,
+    **config: Any,
+) -> AsyncIterator[RunningCollector]:
+    """Start a collector with ``schools`` (id -> name) and ``config`` keys; stop it afterwards."""
+    settings = CollectorConfig(listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", **config)
+    store = await SqliteStore.open(settings.db_path())
+    await store.upsert_schools([School(id=k, name=v) for k, v in schools.items()])
+    runner = None
+    try:
+        app = create_app(settings, store, clock=clock)
+        tls = ssl_context(settings.tls) if settings.tls is not None else None
+        runner, url = await start_server(app, "127.0.0.1", 0, tls=tls)
+        running = RunningCollector(url=url, app=app, store=store, config=settings)
+        for school in schools:
+            running.tokens[school] = await create_token(store, school, clock())
+        yield running
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
+
+
+def poll_event(
+    seq: int,
+    device: str,
+    status: PollStatus = "ok",
+    *,
+    at: float,
+    kind: DeviceKind = "printer",
+    label: str | None = None,
+    problems: list[Problem] | None = None,
+    supplies: list[Supply] | None = None,
+) -> PollEvent:
+    """A poll event as an agent would send it; a failed poll carries no reading."""
+    address = f"10.0.0.{seq % 250 + 1}"
+    reading = (
+        DeviceReading(address=address, kind=kind, problems=problems or [], supplies=supplies or [])
+        if status == "ok"
+        else None
+    )
+    return PollEvent(
+        seq=seq,
+        at=at,
+        poll=DevicePoll(
+            device=device, address=address, status=status, polled_at=at, reading=reading, label=label
+        ),
+    )
+
+
+def report(school: str, events: Sequence[AnyEvent], *, agent_id: str = "gw-1") -> Batch:
+    """A batch of events for ``school``."""
+    return Batch(schema_version=SCHEMA_VERSION, agent_id=agent_id, school=school, events=list(events))

@@ -1,0 +1,107 @@
+"""The agent config: the example loads, and every mistake names the file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from campuswatch.agent.config import load_agent_config, snmp_target
+from campuswatch.config import ConfigError, to_builtins
+from tests.support.paths import REPO
+
+REPO = REPO
+
+MINIMAL = """\
+school: bbg
+collector:
+  url: http://127.0.0.1:8750
+  token_file: token
+devices:
+  - id: printer
+    address: 127.0.0.1:1161
+    community: s3cret-community
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agent.yaml"
+    path.write_text(text)
+    (tmp_path / "token").write_text("tok-123\n")
+    return path
+
+
+def test_example_config_loads() -> None:
+    config = load_agent_config(REPO / "configs" / "agent.yaml")
+    assert config.school == "bert-brecht-gymnasium"
+    switch = next(d for d in config.devices if d.id == "switch-foyer")
+    target = snmp_target(config, switch)
+    assert target.version == "3" and target.v3 is not None and target.v3.auth_protocol == "sha256"
+    printer = next(d for d in config.devices if d.id == "drucker-lehrerzimmer")
+    assert snmp_target(config, printer).community.reveal() == "change-me"
+
+
+def test_minimal_config_and_relative_token_file(tmp_path: Path) -> None:
+    config = load_agent_config(write(tmp_path, MINIMAL))
+    assert config.read_token().reveal() == "tok-123"
+    target = snmp_target(config, config.devices[0])
+    assert (target.host, target.port, target.version) == ("127.0.0.1", 1161, "2c")
+    assert target.timeout_s == config.defaults.timeout_s
+
+
+def test_secrets_never_print(tmp_path: Path) -> None:
+    config = load_agent_config(write(tmp_path, MINIMAL))
+    for text in (repr(config), str(to_builtins(config)), repr(snmp_target(config, config.devices[0]))):
+        assert "s3cret-community" not in text
+        assert "<secret>" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        (MINIMAL.replace("    community:", "    comunity:"), 8, "devices[0].comunity", "unknown key"),
+        (
+            MINIMAL.replace("address: 127.0.0.1:1161", "address: [1, 2]"),
+            7,
+            "devices[0].address",
+            "Expected `str`",
+        ),
+        (MINIMAL + "defaults:\n  interval_s: often\n", 10, "defaults.interval_s", "Expected `float`"),
+        (MINIMAL + "  - id: printer\n    address: 10.0.0.1\n", 9, "devices[1].id", "used twice"),
+        (
+            MINIMAL + "  - id: p2\n    address: h\n    credentials: nope\n",
+            11,
+            "devices[1].credentials",
+            "no credential set",
+        ),
+        (MINIMAL.replace("http://", "ftp://"), 3, "collector.url", "http"),
+        (MINIMAL.replace("school: bbg\n", ""), 1, "", "school"),
+        ("school: [unclosed\n", 2, "", "not valid YAML"),
+    ],
+)
+def test_errors_name_file_line_and_key(tmp_path: Path, text: str, line: int, key: str, words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_agent_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert info.value.key == key
+    assert words in message
+    assert "s3cret-community" not in message
+
+
+def test_missing_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    (tmp_path / "token").unlink()
+    config = load_agent_config(path)
+    with pytest.raises(ConfigError, match=r"collector\.token_file: cannot read"):
+        config.read_token()
+
+
+def test_probe_with_a_bad_port_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from campuswatch.agent.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["probe", "10.0.0.5:snmp", "--community", "s3cret-community"])
+    assert "the port must be a number" in str(info.value.code)
+    assert "s3cret" not in str(info.value.code) + capsys.readouterr().err

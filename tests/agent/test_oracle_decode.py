@@ -1,0 +1,63 @@
+"""Every recorded device decodes to what the oracle read from it, through exactly what our plans fetch.
+
+For each ../shared/devices/<class>/<name>.snmprec: classify from the varbinds SYSTEM_PLAN would fetch,
+then decode only what SYSTEM_PLAN + plan_for(classification) would fetch, so a column missing from a
+plan fails here as a mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device, plan_for
+from campuswatch.report import to_builtins
+from tests.support.oracle import DELIBERATE, compare
+from tests.support.paths import SHARED
+from tests.support.snmprec import load_snmprec, restrict_to_plan
+
+SHARED = SHARED
+DEVICES = SHARED / "devices"
+RECORDINGS = sorted(DEVICES.glob("*/*.snmprec")) if DEVICES.is_dir() else []
+pytestmark = pytest.mark.skipif(not DEVICES.is_dir(), reason=f"{DEVICES} (the shared recordings) is absent")
+
+
+def _decode_as_polled(path: Path) -> dict[str, object]:
+    varbinds = load_snmprec(path)
+    classification = classify(restrict_to_plan(varbinds, SYSTEM_PLAN))
+    fetched = restrict_to_plan(varbinds, SYSTEM_PLAN.merged(plan_for(classification)))
+    reading = decode_device("192.0.2.1", fetched, classification)
+    return to_builtins(reading)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
+def test_recording_matches_oracle(path: Path) -> None:
+    oracle = json.loads((DEVICES / "oracle" / f"{path.stem}.json").read_text())
+    reading = _decode_as_polled(path)
+    assert compare(reading, oracle) == []
+    assert reading["partial"] == {}, "a recorded device decodes without partial groups"
+
+
+def test_every_recording_has_an_oracle_and_is_tested() -> None:
+    assert len(RECORDINGS) >= 54
+    missing = [p.stem for p in RECORDINGS if not (DEVICES / "oracle" / f"{p.stem}.json").exists()]
+    assert missing == []
+
+
+def test_deliberate_differences_name_real_devices() -> None:
+    names = {p.stem for p in RECORDINGS}
+    assert {name for name, _ in DELIBERATE} <= names
+
+
+def test_compare_reports_a_wrong_supply_level() -> None:
+    """The comparison itself can fail: a reading with a changed level is reported."""
+    path = DEVICES / "printer" / "ricoh_mpc3002.snmprec"
+    oracle = json.loads((DEVICES / "oracle" / "ricoh_mpc3002.json").read_text())
+    reading = _decode_as_polled(path)
+    reading["supplies"][0]["level_percent"] = 99.0  # type: ignore[index]
+    reading["kind"] = "switch"
+    problems = compare(reading, oracle)
+    assert any(line.startswith("supply 1 level") for line in problems)
+    assert any(line.startswith("kind") for line in problems)

@@ -1,0 +1,70 @@
+"""collector.yaml and schools.yaml: the examples load, defaults work without a file, errors name the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from campuswatch.collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
+from campuswatch.config import ConfigError
+from tests.support.paths import CONFIGS
+
+CONFIGS = CONFIGS
+
+
+def test_example_configs_load_and_name_real_schools() -> None:
+    config = load_collector_config(CONFIGS / "collector.yaml")
+    assert config.listen_host_port() == ("127.0.0.1", 8750)
+    assert config.schools_file == CONFIGS / "schools.yaml"
+    schools = {s.id: s for s in load_schools(config.schools_file).as_schools()}
+    assert schools["bert-brecht-gymnasium"].name == "Bert-Brecht-Gymnasium"
+
+
+def test_defaults_put_the_database_under_the_xdg_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert CollectorConfig().db_path() == tmp_path / "campuswatch" / "collector.sqlite3"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert CollectorConfig().db_path() == tmp_path / ".local/share/campuswatch/collector.sqlite3"
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text("db: data/c.sqlite3\ntls:\n  cert: c.pem\n  key: k.pem\n")
+    config = load_collector_config(path)
+    assert config.db_path() == tmp_path.resolve() / "data/c.sqlite3"
+    assert config.tls is not None and config.tls.cert == tmp_path.resolve() / "c.pem"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("listen: 127.0.0.1:8750\nmax_body_byts: 5\n", ":2: max_body_byts: unknown key"),
+        ("heartbeat_s: 60\nlisten: nowhere\n", ":2: listen: expected HOST:PORT"),
+        ("unreachable_after_polls: 0\n", ":1: unreachable_after_polls: must be at least 1"),
+        ("heartbeat_s: soon\n", ":1: heartbeat_s: Expected `float`"),
+    ],
+)
+def test_bad_collector_config_names_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_collector_config(path)
+    assert str(err.value).startswith(str(path))
+    assert expected in str(err.value)
+
+
+def test_school_without_name_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "schools.yaml"
+    path.write_text("schools:\n  bbg:\n    name: Bert-Brecht-Gymnasium\n  hhg:\n    campus_manager: x\n")
+    with pytest.raises(ConfigError, match=r"schools.yaml:4: schools.hhg.name: must not be empty"):
+        load_schools(path)
+
+
+def test_parse_listen_accepts_ipv6_and_refuses_bad_ports() -> None:
+    assert parse_listen("[::1]:9000") == ("::1", 9000)
+    with pytest.raises(ValueError, match="port"):
+        parse_listen("host:http")

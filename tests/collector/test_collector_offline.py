@@ -1,0 +1,120 @@
+"""A school whose agent falls silent gets one school_offline ticket; its backlog does not storm."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from campuswatch.collector.alerting import LivenessPolicy, school_problems
+from campuswatch.collector.http.context import CONTEXT
+from campuswatch.collector.store.base import AgentRecord
+from campuswatch.report import AnyEvent, Problem, encode
+from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+
+TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
+JAM = Problem(code="printer_jammed", severity="critical", summary="paper jam")
+
+
+def agent(school: str, last_seen: float) -> AgentRecord:
+    return AgentRecord(
+        agent_id=f"gw-{school}", school=school, first_seen=0.0, last_seen=last_seen, last_heartbeat=None
+    )
+
+
+def test_school_is_offline_only_after_the_missed_heartbeats() -> None:
+    policy = LivenessPolicy(heartbeat_s=60.0, missed=3)
+    agents = [agent("bbg", 1000.0), agent("hhg", 1170.0)]
+    assert school_problems("bbg", agents, 1000.0 + 179.0, policy, watching_since=0.0) == []
+    [problem] = school_problems("bbg", agents, 1000.0 + 180.0, policy, watching_since=0.0)
+    assert (problem.key.code, problem.key.device, problem.severity) == ("school_offline", "", "critical")
+    assert problem.summary == "no report from the school for 3 minutes"
+    assert school_problems("hhg", agents, 1180.0, policy, watching_since=0.0) == []
+    # A school that never had an agent is not installed yet, not offline.
+    assert school_problems("kley", agents, 1e12, policy, watching_since=0.0) == []
+
+
+def test_a_restarted_collector_gives_agents_the_full_grace_period() -> None:
+    policy = LivenessPolicy(heartbeat_s=60.0, missed=3)
+    agents = [agent("bbg", 1000.0)]
+    # The collector was down from 1000 to 5000: at 5100 the school is not yet late.
+    assert school_problems("bbg", agents, 5100.0, policy, watching_since=5000.0) == []
+    assert len(school_problems("bbg", agents, 5180.0, policy, watching_since=5000.0)) == 1
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def collector(tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningCollector]:
+    async with running_collector(
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, clock=clock, heartbeat_s=60.0, offline_after_missed=3
+    ) as c:
+        yield c
+
+
+async def send(collector: RunningCollector, *events: AnyEvent) -> None:
+    headers = {"Authorization": f"Bearer {collector.tokens['bbg']}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{collector.url}/api/v1/reports", data=encode(report("bbg", list(events))), headers=headers
+        ) as resp,
+    ):
+        assert resp.status == 200
+
+
+async def test_silent_school_gets_one_ticket_and_its_backlog_only_tickets_what_is_still_wrong(
+    collector: RunningCollector, clock: FakeClock
+) -> None:
+    ingestor = collector.app[CONTEXT].ingestor
+    store = collector.store
+    await send(collector, poll_event(1, "pr1", at=clock.now))
+    clock.now += 120
+    await ingestor.check_liveness()
+    assert await store.list_tickets() == []
+
+    clock.now += 61
+    await ingestor.check_liveness()
+    await ingestor.check_liveness()
+    [offline] = await store.list_tickets()
+    assert offline.title == "Bert-Brecht-Gymnasium: no report from the school for 3 minutes"
+    assert (offline.problem_code, offline.device, offline.state) == ("school_offline", None, "open")
+
+    # The backlog: a jam that came and went, an empty toner that stays, a switch that stayed down.
+    t = clock.now - 150
+    await send(
+        collector,
+        poll_event(2, "pr1", at=t, problems=[JAM]),
+        poll_event(3, "pr1", at=t + 30, problems=[TONER]),
+        poll_event(4, "sw1", "unreachable", at=t + 40),
+        poll_event(5, "sw1", "unreachable", at=t + 100),
+    )
+    tickets = {x.problem_code: x for x in await store.list_tickets()}
+    assert set(tickets) == {"school_offline", "supply_empty", "unreachable"}
+    assert tickets["school_offline"].state == "resolved"
+    assert tickets["supply_empty"].state == "open" and tickets["unreachable"].state == "open"
+    assert tickets["supply_empty"].title == "Bert-Brecht-Gymnasium, printer pr1: black toner empty"
+    # Once back, the school is not offline again until it falls silent again.
+    await ingestor.check_liveness()
+    assert len(await store.list_tickets(state="open")) == 2
+
+
+async def test_metrics_call_an_agent_down_after_the_same_missed_heartbeats(
+    collector: RunningCollector, clock: FakeClock
+) -> None:
+    async def school_up() -> str:
+        async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/metrics") as resp:
+            text = await resp.text()
+        [line] = [x for x in text.splitlines() if x.startswith('campuswatch_school_up{school="bbg"}')]
+        return line.rsplit(" ", 1)[1]
+
+    await send(collector, poll_event(1, "pr1", at=clock.now))
+    clock.now += 180  # heartbeat_s * offline_after_missed: still up
+    assert await school_up() == "1"
+    clock.now += 1
+    assert await school_up() == "0"

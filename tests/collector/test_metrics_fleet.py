@@ -1,0 +1,357 @@
+"""The in-memory fleet view: what each write adds to the exposition, escaped, timed and forecast."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from campuswatch.collector.exposition import render_devices
+from campuswatch.collector.fleet import FleetState
+from campuswatch.collector.store.base import (
+    AgentRecord,
+    DeviceRecord,
+    DeviceUpdate,
+    LampHours,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    SupplyLevel,
+    TicketRecord,
+)
+from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.store.tracking import TrackingStore
+from campuswatch.report import DeviceReading, Heartbeat, Lamp, Supply, SystemInfo, encode
+from sim.collector import FakeClock
+
+MONDAY_NOON = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
+DAY_S = 86400.0
+
+
+def device(status: str = "ok", *, at: float = MONDAY_NOON, failures: int = 0, **kw: object) -> DeviceRecord:
+    fields: dict[str, object] = {
+        "school": "bbg",
+        "device": "pr1",
+        "kind": "printer",
+        "label": "Lehrerzimmer",
+        "address": "10.0.0.1",
+        "status": status,
+        "last_polled": at,
+        "last_seen": at if status == "ok" else None,
+        "consecutive_failures": failures,
+    }
+    fields.update(kw)
+    return DeviceRecord(**fields)  # type: ignore[arg-type]
+
+
+def samples(fleet: FleetState) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the exposition, parsed by prometheus_client's own parser."""
+    text = render_devices(fleet.snapshot()) + "\n".join(fleet.summary_lines()) + "\n"
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(fleet: FleetState, metric: str, /, **labels: str) -> float | None:
+    return samples(fleet).get((metric, frozenset(labels.items())))
+
+
+def toner(level: float) -> DeviceReading:
+    return DeviceReading(
+        address="10.0.0.1",
+        kind="printer",
+        system=SystemInfo(vendor="Brother", model="HL-L5100DN"),
+        supplies=[Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=level)],
+    )
+
+
+def test_hostile_strings_are_escaped_in_label_values() -> None:
+    fleet = FleetState(offline_after_s=180)
+    hostile = 'Raum "101"\\\nnext'
+    fleet.apply_device(
+        device(label=hostile),
+        DeviceReading(address="x", kind="printer", system=SystemInfo(vendor='Evil "Corp"')),
+        polled=True,
+    )
+    info = [dict(labels) for name, labels in samples(fleet) if name == "campuswatch_device_info"]
+    assert info == [
+        {
+            "school": "bbg",
+            "device": "pr1",
+            "kind": "printer",
+            "vendor": 'Evil "Corp"',
+            "model": "",
+            "label": hostile,
+        }
+    ]
+
+
+def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
+    assert (
+        value(
+            fleet,
+            "campuswatch_printer_supply_level_ratio",
+            school="bbg",
+            device="pr1",
+            supply="Black Toner",
+            type="toner",
+        )
+        == 0.24
+    )
+    assert (
+        value(
+            fleet,
+            "campuswatch_printer_supply_school_day_runway",
+            school="bbg",
+            device="pr1",
+            supply="Black Toner",
+        )
+        == 12.0
+    )
+    assert fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+    low = ProblemKey("bbg", "pr1", "supply_low", "1")
+    assert fleet.supply_forecast_text(low) == "Black Toner: about 12 school days left"
+    assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "supply_low", "2")) is None
+    assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "printer_jammed", "1")) is None
+
+
+def projector(*hours: int, life_hours: int | None = 2000) -> DeviceReading:
+    return DeviceReading(
+        address="10.0.0.5",
+        kind="projector",
+        lamps=[Lamp(hours=h, on=True, life_hours=life_hours) for h in hours],
+    )
+
+
+def beamer(at: float) -> DeviceRecord:
+    return device(at=at, device="bm1", kind="projector", label="Raum 101", address="10.0.0.5")
+
+
+def test_a_lamp_read_on_several_school_days_gets_a_forecast_and_its_tickets_say_it() -> None:
+    fleet = FleetState(offline_after_s=180)
+    # Monday to Thursday, 6 h a school day on lamp 1 (1,940 h of 2,000 on Thursday); lamp 2 unused.
+    for day, hours in enumerate([1922, 1928, 1934, 1940]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, 300), polled=True)
+    runway = "campuswatch_projector_lamp_school_day_runway"
+    assert value(fleet, runway, school="bbg", device="bm1", lamp="1") == 10.0
+    assert value(fleet, runway, school="bbg", device="bm1", lamp="2") is None
+    assert value(
+        fleet, "campuswatch_projector_lamp_usage_seconds_total", school="bbg", device="bm1", lamp="1"
+    ) == (1940 * 3600)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
+    # The agent's rated-life problem names its lamp; the projector's own lamp warning is every lamp's.
+    end_of_life = ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp1")
+    assert fleet.forecast_text(end_of_life) == "Lamp 1: about 10 school days left"
+    assert (
+        fleet.forecast_text(ProblemKey("bbg", "bm1", "projector_lamp", ""))
+        == "Lamp 1: about 10 school days left"
+    )
+    assert fleet.forecast_text(ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp2")) is None
+    assert fleet.forecast_text(ProblemKey("bbg", "bm1", "projector_fan", "")) is None
+
+
+def test_a_lamp_at_its_rated_life_is_due_and_a_new_lamp_starts_afresh() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, hours in enumerate([1994, 2000, 2006]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 0.0
+    assert (
+        fleet.forecast_text(ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp1"))
+        == "Lamp 1: rated life reached"
+    )
+    # Thursday a new lamp: its counter starts again, and two readings of it say too little yet.
+    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(3), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) is None
+    for day, hours in enumerate([9, 15, 21], start=4):
+        # Friday, then Monday and Tuesday: the weekend burns nothing.
+        at = MONDAY_NOON + (day if day == 4 else day + 2) * DAY_S
+        fleet.apply_device(beamer(at), projector(hours), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == (2000 - 21) / 6
+
+
+def test_a_lamp_without_a_rated_life_gets_no_forecast_until_the_agent_tells_one() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, hours in enumerate([100, 106, 112, 118]):
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, life_hours=None), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) is None
+    assert (
+        value(fleet, "campuswatch_projector_lamp_school_day_runway", school="bbg", device="bm1", lamp="1")
+        is None
+    )
+    # The agent's config now names a rated life: the kept hours give a forecast at once.
+    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(118, life_hours=418), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == 50.0
+
+
+def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day in range(4):
+        # A failed poll keeps the old reading: it says nothing about today's level.
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(30.0 - day * 2), polled=day == 0)
+    assert fleet.supply_forecast("bbg", "pr1", 1) is None
+
+
+def test_a_late_poll_of_an_earlier_day_changes_no_history() -> None:
+    fleet = FleetState(offline_after_s=180)
+    for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+        fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
+    # A backlog delivered late: Tuesday's poll after Thursday's; the day's end level is already known.
+    assert fleet.apply_device(device(at=MONDAY_NOON + DAY_S), toner(29.0), polled=True) is None
+    assert fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+
+
+def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
+    clock = FakeClock(MONDAY_NOON)
+    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet.apply_device(device(), None, polled=True)
+    fleet.apply_device(device("unreachable", at=MONDAY_NOON + 60, failures=1), None, polled=True)
+    fleet.apply_device(device("unreachable", at=MONDAY_NOON + 120, failures=2), None, polled=True)
+    key = ProblemKey("bbg", "pr1", "unreachable")
+    fleet.note_problem(ProblemRecord(1, key, "open", "critical", "not reachable", MONDAY_NOON + 120))
+    clock.now = MONDAY_NOON + 130
+    fleet.note_ticket(1)
+    fleet.note_ticket(1)  # a ticket is counted once
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_bucket", le="60.0") == 0
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_bucket", le="120.0") == 1
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_count") == 1
+    assert value(fleet, "campuswatch_fault_to_ticket_seconds_sum") == 70
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 1
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="warning") == 0
+    fleet.note_problem(
+        ProblemRecord(1, key, "resolved", "critical", "not reachable", MONDAY_NOON + 120, MONDAY_NOON + 300)
+    )
+    assert value(fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 0
+
+
+def test_open_tickets_are_counted_by_school_and_priority_until_resolved() -> None:
+    fleet = FleetState(offline_after_s=180)
+    fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+    ticket = TicketRecord(
+        7, "bbg/pr1/unreachable/", "bbg", "pr1", "unreachable", "t", "b", "high", None, "open", 100.0, None
+    )
+    fleet.note_ticket_record(ticket)
+    oldest = "campuswatch_tickets_oldest_open_timestamp_seconds"
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="high") == 1
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="urgent") == 0
+    assert value(fleet, oldest, school="bbg", priority="high") == 100
+    fleet.note_ticket_record(replace(ticket, state="resolved", resolved_at=200.0))
+    assert value(fleet, "campuswatch_tickets_open", school="bbg", priority="high") == 0
+    assert value(fleet, oldest, school="bbg", priority="high") is None
+
+
+def test_agents_and_schools_are_up_while_they_report() -> None:
+    clock = FakeClock(MONDAY_NOON)
+    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium"), School("kley", "Grundschule Kley")])
+    fleet.note_agent(AgentRecord("gw-1", "bbg", MONDAY_NOON - 3600, MONDAY_NOON - 10, None))
+    fleet.note_heartbeat(
+        "gw-1", "bbg", MONDAY_NOON, Heartbeat(agent_version="0.2.0", uptime_s=99.0, outbox_depth=7)
+    )
+    assert value(fleet, "campuswatch_school_up", school="bbg") == 1
+    assert value(fleet, "campuswatch_school_up", school="kley") == 0
+    assert value(fleet, "campuswatch_agent_info", school="bbg", agent="gw-1", version="0.2.0") == 1
+    assert value(fleet, "campuswatch_agent_outbox_events", school="bbg", agent="gw-1") == 7
+    assert value(fleet, "campuswatch_school_info", school="kley", name="Grundschule Kley") == 1
+    clock.now += timedelta(minutes=4).total_seconds()
+    assert value(fleet, "campuswatch_agent_up", school="bbg", agent="gw-1") == 0
+    assert value(fleet, "campuswatch_school_up", school="bbg") == 0
+
+
+def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
+    fleet = FleetState(offline_after_s=180, clock=FakeClock(MONDAY_NOON))
+    fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON, Heartbeat(agent_version="0.3.0", uptime_s=9.0))
+    fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON - 60, Heartbeat(agent_version="0.2.0", uptime_s=99.0))
+    assert value(fleet, "campuswatch_agent_info", school="bbg", agent="gw-1", version="0.3.0") == 1
+    assert value(fleet, "campuswatch_agent_uptime_seconds", school="bbg", agent="gw-1") == 9
+
+
+async def test_the_tracking_store_writes_through_and_reads_from_the_real_store(tmp_path: Path) -> None:
+    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        tracking = TrackingStore(inner, FleetState(offline_after_s=180))
+        await tracking.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+        # A method the view does not track is the real store's own.
+        assert await tracking.list_schools() == [School("bbg", "Bert-Brecht-Gymnasium")]
+        assert (
+            value(tracking.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
+        )
+        stored = await inner.list_schools()
+        assert stored == [School("bbg", "Bert-Brecht-Gymnasium")]
+    finally:
+        await inner.close()
+
+
+async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> None:
+    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        clock = FakeClock(MONDAY_NOON + 3 * DAY_S)
+        first = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
+        await first.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+        for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
+            at = MONDAY_NOON + day * DAY_S
+            reading = encode(toner(level))
+            await first.apply_poll(
+                DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
+            )
+            lamp = encode(projector(1922 + 6 * day))
+            await first.apply_poll(
+                DeviceUpdate("bbg", "bm1", "projector", "Raum 101", "10.0.0.5", "ok", at, lamp)
+            )
+        problem = await first.open_problem(
+            ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
+        )
+        await first.set_problem_ticket(problem.id, "1")
+        restarted = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
+        await restarted.load()
+        # The forecasts survive the restart: the daily levels and lamp hours are in the database.
+        assert restarted.fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
+        assert restarted.fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
+        assert samples(restarted.fleet) == samples(first.fleet) | {
+            # Counted when tickets open, so it starts again at zero (Prometheus sees a counter reset).
+            key: 0
+            for key in samples(first.fleet)
+            if key[0].startswith("campuswatch_fault_to_ticket_seconds")
+        }
+    finally:
+        await inner.close()
+
+
+async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        await store.record_supply_levels("bbg", "pr1", 100, [(1, 50.0), (2, 80.0)], keep_from_day=40)
+        await store.record_supply_levels("bbg", "pr1", 101, [(1, 48.0)], keep_from_day=41)
+        await store.record_supply_levels("bbg", "pr1", 101, [(1, 47.0)], keep_from_day=41)
+        await store.record_supply_levels("bbg", "pr1", 160, [(2, 79.0)], keep_from_day=101)
+        assert await store.list_supply_levels(from_day=0) == [
+            SupplyLevel("bbg", "pr1", 1, 101, 47.0),
+            SupplyLevel("bbg", "pr1", 2, 160, 79.0),
+        ]
+        assert await store.list_supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
+    finally:
+        await store.close()
+
+
+async def test_the_store_keeps_the_recent_days_of_lamp_hours(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        await store.record_lamp_hours("bbg", "bm1", 100, [(1, 1900), (2, 50)], keep_from_day=40)
+        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1904)], keep_from_day=41)
+        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1906)], keep_from_day=41)
+        await store.record_lamp_hours("bbg", "bm1", 160, [(2, 51)], keep_from_day=101)
+        # A printer's supply 1 and a projector's lamp 1 of one device id do not meet: tables of their own.
+        await store.record_supply_levels("bbg", "bm1", 160, [(1, 40.0)], keep_from_day=101)
+        assert await store.list_lamp_hours(from_day=0) == [
+            LampHours("bbg", "bm1", 1, 101, 1906),
+            LampHours("bbg", "bm1", 2, 160, 51),
+        ]
+        assert await store.list_lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
+    finally:
+        await store.close()

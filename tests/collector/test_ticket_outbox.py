@@ -1,0 +1,321 @@
+"""The outbox's own rules (order per dedup key, retry, park, durability, counts).
+
+The sink here is a small in-process TicketSink that records calls and fails on command: these tests are
+about what the outbox does with answers, so they script the answers. The same rules against the real
+ticket systems (RT, the webhook receiver, SMTP, the Zammad stand-in) are in test_ticket_outbox_sinks.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from campuswatch.collector.tickets.outbox import (
+    Dispatcher,
+    OutboxOp,
+    OutboxStats,
+    TicketOutbox,
+    backoff_delay,
+    draft_payload,
+    text_payload,
+)
+from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
+from campuswatch.collector.tickets.sinks.delivery import current_delivery_id
+
+
+class FakeClock:
+    """A clock the test moves, so backoff is stepped over without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedSink:
+    """Records every call; raises the queued errors first."""
+
+    def __init__(self, name: str = "s") -> None:
+        self.name = name
+        self.calls: list[tuple[str, str, str]] = []
+        self.errors: list[BaseException] = []
+        self.delivery_ids: list[str] = []
+        self.called = asyncio.Event()
+        self._next_id = 100
+
+    def _maybe_fail(self) -> None:
+        self.delivery_ids.append(current_delivery_id())
+        if self.errors:
+            raise self.errors.pop(0)
+
+    async def open(self, draft: TicketDraft) -> str:
+        self._maybe_fail()
+        self._next_id += 1
+        self.calls.append(("open", draft.dedup_key, draft.title))
+        self.called.set()
+        return f"T{self._next_id}"
+
+    async def note(self, external_id: str, text: str) -> None:
+        self._maybe_fail()
+        self.calls.append(("note", external_id, text))
+        self.called.set()
+
+    async def resolve(self, external_id: str, text: str) -> None:
+        self._maybe_fail()
+        self.calls.append(("resolve", external_id, text))
+        self.called.set()
+
+    async def reopen(self, external_id: str, text: str) -> None:
+        self._maybe_fail()
+        self.calls.append(("reopen", external_id, text))
+        self.called.set()
+
+
+def draft(key: str, title: str = "Printer offline") -> TicketDraft:
+    return TicketDraft(
+        dedup_key=key, school="gs-nord", device="pr-1", problem_code="offline", title=title, body="b"
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def outbox(tmp_path: Path, clock: FakeClock) -> Iterator[TicketOutbox]:
+    box = TicketOutbox(tmp_path / "outbox.sqlite", clock=clock)
+    yield box
+    box.close()
+
+
+def dispatcher(outbox: TicketOutbox, *sinks: ScriptedSink) -> Dispatcher:
+    return Dispatcher(outbox, list(sinks), backoff_base=10, backoff_cap=80, rng=random.Random(1))
+
+
+async def test_operations_of_one_key_go_out_in_order_to_the_ticket_the_open_created(
+    outbox: TicketOutbox,
+) -> None:
+    sink = ScriptedSink()
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+    outbox.enqueue("s", "note", "k1", text_payload("still down"))
+    outbox.enqueue("s", "resolve", "k1", text_payload("back"))
+    outbox.enqueue("s", "reopen", "k1", text_payload("down again"))
+
+    assert await dispatcher(outbox, sink).drain_once() == 5
+
+    k1_calls = [c for c in sink.calls if c[1] in ("k1", "T101")]
+    assert k1_calls == [
+        ("open", "k1", "Printer offline"),
+        ("note", "T101", "still down"),
+        ("resolve", "T101", "back"),
+        ("reopen", "T101", "down again"),
+    ]
+    assert outbox.external_id("s", "k1") == "T101"
+    assert outbox.external_id("s", "k2") == "T102"
+    assert outbox.stats()["s"].delivered == 5
+    assert outbox.stats()["s"].pending == 0
+
+
+async def test_queued_operations_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    first = TicketOutbox(tmp_path / "o.sqlite", clock=clock)
+    first.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    first.close()
+
+    again = TicketOutbox(tmp_path / "o.sqlite", clock=clock)
+    sink = ScriptedSink()
+    assert await dispatcher(again, sink).drain_once() == 1
+    assert sink.calls == [("open", "k1", "Printer offline")]
+    again.close()
+
+
+async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
+    outbox: TicketOutbox, clock: FakeClock
+) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    outbox.enqueue("s", "note", "k1", text_payload("n"))
+    sink.errors = [TicketSinkError("connection refused", retryable=True)] * 3
+
+    for _ in range(3):
+        assert await d.drain_once() == 0
+        clock.now += 100  # past any backoff (cap 80)
+
+    assert sink.calls == []
+    stats = outbox.stats()["s"]
+    assert (stats.pending, stats.failing, stats.parked) == (2, 1, 0)
+    assert stats.oldest_pending_age_seconds == 300
+    assert outbox.operations("s")[0].last_error == "connection refused"
+    assert outbox.operations("s")[0].attempts == 3
+    assert d.failures_total["s"] == 3
+
+    assert await d.drain_once() == 2
+    assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
+    assert outbox.stats()["s"].pending == 0
+
+
+async def test_a_failed_operation_waits_for_its_backoff(outbox: TicketOutbox, clock: FakeClock) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    sink.errors = [TicketSinkError("503", retryable=True)]
+    await d.drain_once()
+
+    clock.now += 4  # backoff after the first failure is 5..10 s (base 10, equal jitter)
+    assert await d.drain_once() == 0
+    assert sink.calls == []
+    clock.now += 6
+    assert await d.drain_once() == 1
+
+
+async def test_a_failing_key_holds_back_its_own_later_operations_but_not_other_keys(
+    outbox: TicketOutbox,
+) -> None:
+    sink = ScriptedSink()
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    outbox.enqueue("s", "note", "k1", text_payload("n1"))
+    sink.errors = [TicketSinkError("timeout", retryable=True)]
+    d = dispatcher(outbox, sink)
+    await d.drain_once()  # k1's open fails; the pass stops for this sink
+    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+
+    assert await d.drain_once() == 1
+    assert sink.calls == [("open", "k2", "Printer offline")]
+    assert [op.op for op in outbox.operations("s", "pending")] == ["open", "note"]
+
+
+async def test_a_non_retryable_error_is_parked_with_its_reason_and_can_be_requeued(
+    outbox: TicketOutbox,
+) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    open_id = outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    note_id = outbox.enqueue("s", "note", "k1", text_payload("n"))
+    sink.errors = [TicketSinkError("queue 'Nope' does not exist", retryable=False)]
+
+    assert await d.drain_once() == 0
+    parked = {op.id: op.last_error for op in outbox.parked("s")}
+    assert parked == {
+        open_id: "queue 'Nope' does not exist",
+        note_id: "no ticket known for dedup key 'k1'",
+    }
+    assert outbox.stats()["s"].parked == 2
+
+    assert outbox.requeue(open_id) and outbox.requeue(note_id)
+    assert not outbox.requeue(open_id)  # no longer parked
+    assert await d.drain_once() == 2
+    assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
+
+
+async def test_an_unexpected_exception_in_a_sink_is_retried_not_fatal(
+    outbox: TicketOutbox, clock: FakeClock
+) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    sink.errors = [KeyError("id")]
+    assert await d.drain_once() == 0
+    assert outbox.operations("s")[0].last_error == "unexpected KeyError"
+    clock.now += 100
+    assert await d.drain_once() == 1
+
+
+async def test_each_sink_has_its_own_queue(outbox: TicketOutbox) -> None:
+    down, up = ScriptedSink("down"), ScriptedSink("up")
+    down.errors = [TicketSinkError("refused", retryable=True)]
+    for name in ("down", "up"):
+        outbox.enqueue(name, "open", "k1", draft_payload(draft("k1")))
+
+    assert await dispatcher(outbox, down, up).drain_once() == 1
+    assert up.calls == [("open", "k1", "Printer offline")]
+    assert down.calls == []
+    assert outbox.stats()["down"].pending == 1
+    assert outbox.stats(["down", "up", "idle"])["idle"] == OutboxStats(0, 0, 0, 0, 0.0)
+    assert outbox.stats()["up"].delivered == 1
+
+
+async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock: FakeClock) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    sink.errors = [TicketSinkError("refused", retryable=True)]
+    await d.drain_once()
+    clock.now += 100
+    await d.drain_once()
+    assert len(sink.delivery_ids) == 2
+    assert sink.delivery_ids[0] == sink.delivery_ids[1]
+
+
+async def test_run_delivers_what_is_enqueued_while_it_runs(tmp_path: Path) -> None:
+    box = TicketOutbox(tmp_path / "o.sqlite")
+    sink = ScriptedSink()
+    # A long poll interval: only the enqueue wake-up can make this test finish in time.
+    task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=3600).run())
+    await asyncio.sleep(0.05)
+    box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.wait_for(sink.called.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sink.calls == [("open", "k1", "Printer offline")]
+    box.close()
+
+
+def test_enqueue_rejects_what_could_never_be_delivered(outbox: TicketOutbox) -> None:
+    with pytest.raises(ValueError, match="unknown ticket operation"):
+        outbox.enqueue("s", "close", "k1", text_payload("x"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs a payload with a text"):
+        outbox.enqueue("s", "note", "k1", {"body": "x"})
+    with pytest.raises(TypeError):
+        outbox.enqueue("s", "open", "k1", {"title": "only a title"})
+    assert outbox.operations() == []
+
+
+def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
+    rng = random.Random(7)
+    for attempts, full in [(1, 2.0), (2, 4.0), (3, 8.0), (6, 60.0), (30, 60.0)]:
+        delays = [backoff_delay(attempts, 2.0, 60.0, rng) for _ in range(200)]
+        assert all(full / 2 <= d <= full for d in delays)
+        assert len(set(delays)) > 100  # jittered, not one fixed value
+
+
+def test_prune_drops_only_old_delivered_operations(outbox: TicketOutbox, clock: FakeClock) -> None:
+    op_id = outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+    [op] = [o for o in outbox.operations() if o.id == op_id]
+    outbox.mark_done(op, "T1")
+    clock.now += 3600
+    assert outbox.prune(older_than_seconds=60) == 1
+    assert [o.dedup_key for o in outbox.operations()] == ["k2"]
+    assert outbox.external_id("s", "k1") == "T1"
+
+
+async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> None:
+    class FlakyOutbox(TicketOutbox):
+        failed = False
+
+        def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
+            if not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database is locked")
+            return super().due(sink, limit)
+
+    box = FlakyOutbox(tmp_path / "o.sqlite")
+    sink = ScriptedSink()
+    box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=0.05).run())
+    await asyncio.wait_for(sink.called.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert box.failed
+    assert sink.calls == [("open", "k1", "Printer offline")]
+    box.close()

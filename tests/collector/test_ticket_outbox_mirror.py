@@ -1,0 +1,118 @@
+"""MirroredSink: the built-in ticket store answers, the outbox carries each operation to the external
+systems (here the real webhook receiver and the Zammad stand-in), keyed by the dedup key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.tickets.builtin import BuiltinTicketSink
+from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
+from campuswatch.collector.tickets.sink import TicketDraft
+from campuswatch.collector.tickets.sinks.webhook import WebhookSink
+from campuswatch.collector.tickets.sinks.zammad import ZammadSink
+from campuswatch.config import Secret
+from tests.support.standins.webhook import WebhookReceiver
+from tests.support.standins.zammad import ZammadStandIn
+
+KEY = "gs-nord/printer-2/toner_empty/black"
+
+
+def draft() -> TicketDraft:
+    return TicketDraft(
+        dedup_key=KEY,
+        school="gs-nord",
+        device="printer-2",
+        problem_code="toner_empty",
+        title="GS Nord, printer 2: black toner empty",
+        body="Black toner empty.",
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = await SqliteStore.open(tmp_path / "collector.sqlite3")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    r = WebhookReceiver(secret=b"k")
+    await r.server.start()
+    yield r
+    await r.server.stop()
+
+
+@pytest.fixture
+async def zammad() -> AsyncIterator[ZammadStandIn]:
+    z = ZammadStandIn(token="zt")
+    await z.server.start()
+    yield z
+    await z.server.stop()
+
+
+async def test_every_operation_reaches_the_store_and_each_external_system(
+    tmp_path: Path, store: SqliteStore, receiver: WebhookReceiver, zammad: ZammadStandIn
+) -> None:
+    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+    hook = WebhookSink("hook", receiver.url, secret=Secret("k"))
+    zsink = ZammadSink("zammad", zammad.url, token=Secret("zt"), group="Users", customer="guess:m@x.example")
+    mirrored = MirroredSink(BuiltinTicketSink(store), outbox, ["hook", "zammad"])
+    dispatcher = Dispatcher(outbox, [hook, zsink])
+    try:
+        ref = await mirrored.open(draft())
+        ticket = await store.get_ticket(int(ref))
+        assert ticket is not None and ticket.dedup_key == KEY
+        assert outbox.stats()["hook"].pending == 1 and outbox.stats()["zammad"].pending == 1
+        assert receiver.deliveries == [] and zammad.tickets == {}  # queued, not sent by the caller
+
+        await mirrored.note(ref, "Ordered a cartridge.")
+        await mirrored.resolve(ref, "Toner replaced.")
+        await mirrored.reopen(ref, "Empty again.")
+        assert await dispatcher.drain_once() == 8
+
+        resolved_then_reopened = await store.get_ticket(int(ref))
+        assert resolved_then_reopened is not None and resolved_then_reopened.state == "open"
+        assert receiver.events() == [("open", KEY), ("note", "WH-1"), ("resolve", "WH-1"), ("reopen", "WH-1")]
+        [zid] = zammad.tickets
+        assert zammad.state_of(zid) == "open"
+        assert [a["body"] for a in zammad.articles][1:] == [
+            "Ordered a cartridge.",
+            "Toner replaced.",
+            "Empty again.",
+        ]
+        assert outbox.external_id("zammad", KEY) == str(zid)
+    finally:
+        await hook.close()
+        await zsink.close()
+        outbox.close()
+
+
+async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_only(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    builtin = BuiltinTicketSink(store)
+    old_ref = await builtin.open(draft())  # opened while no external sink was configured
+    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+    try:
+        await MirroredSink(builtin, outbox, ["hook"]).resolve(old_ref, "Toner replaced.")
+        ticket = await store.get_ticket(int(old_ref))
+        assert ticket is not None and ticket.state == "resolved"
+        assert outbox.operations() == []
+    finally:
+        outbox.close()
+
+
+def test_enqueue_many_queues_one_operation_per_sink_and_remembers_the_alias(tmp_path: Path) -> None:
+    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+    try:
+        ids = outbox.enqueue_many(["rt", "mail"], "note", KEY, {"text": "t"}, alias="17")
+        assert [(op.id, op.sink) for op in outbox.operations()] == list(zip(ids, ["rt", "mail"], strict=True))
+        assert outbox.dedup_key_for("17") == KEY
+        assert outbox.dedup_key_for("18") is None
+    finally:
+        outbox.close()

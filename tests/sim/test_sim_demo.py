@@ -1,0 +1,82 @@
+"""``python -m sim.demo`` end to end: the real collector and agent against the simulated school.
+
+Faults from the timetable must become tickets that open and resolve, and however the demo ends
+(its duration, SIGINT, SIGTERM) it exits 0 and leaves no part of itself running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.snmpsim import answers
+from tests.support.e2e import free_tcp_port
+
+
+def _demo(state_dir: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_tcp_port()
+    argv = [sys.executable, "-m", "sim.demo", "--listen", f"127.0.0.1:{port}", "--state-dir", str(state_dir)]
+    process = subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def _assert_all_gone(output: str, state_dir: Path, collector_port: int) -> None:
+    """Devices, collector and agent no longer run once the demo has exited."""
+    devices = re.findall(r"device\s+(\S+)\s+127\.0\.0\.1:(\d+)", output)
+    assert devices, output
+    for name, port in devices:
+        if not name.startswith("beamer"):
+            assert not answers("127.0.0.1", int(port), name), name
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", collector_port), timeout=1):
+        pass
+    started = [
+        json.loads(line)
+        for line in (state_dir / "logs" / "demo.log").read_text().splitlines()
+        if '"child started"' in line
+    ]
+    assert {c["child"] for c in started} == {"collector", "agent"}
+    for child in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(child["pid"], 0)
+
+
+def test_demo_opens_and_resolves_tickets_and_stops_by_itself(tmp_path: Path) -> None:
+    process, port = _demo(tmp_path, "--duration", "40", "--interval", "1", "--speed", "8")
+    output, _ = process.communicate(timeout=180)
+    assert process.returncode == 0, output
+    assert re.search(r"ticket #\d+ opened\s+printer-raum-101: .*empty", output), output
+    assert re.search(r"ticket #\d+ opened\s+printer-lehrerzimmer: .*jam", output), output
+    assert re.search(r"ticket #\d+ resolved printer-lehrerzimmer: .*jam", output), output
+    assert "stopped" in output.splitlines()[-1]
+    _assert_all_gone(output, tmp_path, port)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_demo_stops_cleanly_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    process, port = _demo(tmp_path, "--interval", "1")
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "device   beamer" in line:  # the last device line: everything is up
+            break
+    assert any("collector: http://" in line for line in lines), "".join(lines)
+    process.send_signal(sig)
+    rest, _ = process.communicate(timeout=60)
+    output = "".join(lines) + rest
+    assert process.returncode == 0, output
+    assert output.rstrip().endswith("stopped"), output
+    _assert_all_gone(output, tmp_path, port)

@@ -1,0 +1,209 @@
+"""Helpers for end-to-end tests: the real collector and agent as subprocesses, talking HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from sim.process import stop_process
+from tests.support.paths import SHARED
+
+T = TypeVar("T")
+
+SHARED = SHARED
+
+
+def free_tcp_port() -> int:
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str, every_s: float = 0.25) -> T:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def post_report(
+    url: str, body: bytes, *, token: str | None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """POST ``body`` to the collector's ``/api/v1/reports``: the HTTP status and the JSON answer."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}/api/v1/reports", data=body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, json.loads(err.read())
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A Prometheus ``/metrics`` page read with prometheus_client's parser: value by (name, labels)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def serving(url: str) -> bool:
+    """``url`` answers 200 (a server that is still starting refuses the connection)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class Collector:
+    """A ``campuswatch-collector serve`` subprocess on a temporary SQLite file."""
+
+    def __init__(self, workdir: Path, schools: dict[str, str], *, build: str = "") -> None:
+        """``build``: Python statements run in the collector process before its CLI, to stand in for
+        another build of it (e.g. one that reads other schema versions)."""
+        self.workdir = workdir
+        self.build = build
+        self.port = free_tcp_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = workdir / "collector.sqlite3"
+        schools_file = workdir / "schools.yaml"
+        schools_file.write_text(yaml.safe_dump({"schools": {k: {"name": v} for k, v in schools.items()}}))
+        self.config = workdir / "collector.yaml"
+        self.config.write_text(
+            yaml.safe_dump(
+                {"listen": f"127.0.0.1:{self.port}", "db": str(self.db), "schools_file": str(schools_file)}
+            )
+        )
+        self.log = workdir / "collector.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a collector subcommand against this collector's config."""
+        return subprocess.run(
+            [*self._command(), "--log-format", "json", *args, "--config", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def _command(self) -> list[str]:
+        if not self.build:
+            return [sys.executable, "-m", "campuswatch.collector.cli"]
+        run_cli = (
+            "import runpy; runpy.run_module('campuswatch.collector.cli', run_name='__main__', alter_sys=True)"
+        )
+        return [sys.executable, "-c", f"{self.build}\n{run_cli}"]
+
+    def token(self, school: str) -> str:
+        """A new token for ``school``."""
+        result = self.cli("token", "create", school)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def start(self) -> None:
+        """Start serving and wait for /healthz."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [*self._command(), "--log-format", "json", "serve", "--config", str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def healthy() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            return serving(f"{self.url}/healthz")
+
+        wait_for(healthy, 30, "collector /healthz")
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.proc:
+            stop_process(self.proc, timeout_s=20)
+
+    def kill(self) -> None:
+        """SIGKILL and wait: no shutdown code runs, as when the machine loses power."""
+        assert self.proc is not None and self.proc.poll() is None, "the collector is not running"
+        self.proc.kill()
+        self.proc.wait()
+
+    def stored(self, agent_id: str) -> list[int]:
+        """The seqs stored for ``agent_id``, in the order they were stored, read from the SQLite file."""
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT seq FROM events WHERE agent_id = ? ORDER BY id", (agent_id,))
+            return [seq for (seq,) in rows]
+        finally:
+            conn.close()
+
+    def tickets(self, **filters: str) -> list[dict[str, Any]]:
+        """``GET /api/v1/tickets`` with filters."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        data = get_json(f"{self.url}/api/v1/tickets?{query}")
+        return list(data["tickets"] if isinstance(data, dict) else data)
+
+
+def agent_config(collector: Collector, token_file: Path, data_dir: Path, **more: Any) -> dict[str, Any]:
+    """An agent.yaml for end-to-end tests: school ``bbg`` of ``collector``, no metrics port, every device
+    polled each second; ``more`` adds or replaces top-level keys (devices, credentials, discovery)."""
+    return {
+        "school": "bbg",
+        "collector": {"url": collector.url, "token_file": str(token_file)},
+        "data_dir": str(data_dir),
+        "metrics_listen": None,
+        "defaults": {"interval_s": 1, "timeout_s": 1, "jitter_s": 0.1},
+        **more,
+    }
+
+
+@contextmanager
+def running_agent(workdir: Path, config: dict[str, Any]) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``campuswatch-agent run`` subprocess with this config; stopped with SIGTERM afterwards."""
+    path = workdir / "agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    log = workdir / "agent.log"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "campuswatch.agent", "--log-format", "json", "run", "--config", str(path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        yield proc
+    finally:
+        stop_process(proc, timeout_s=20)
