@@ -142,7 +142,7 @@ def repo_prometheus_config(
     evaluating every second; with the repository's rule files unless others are given, and without
     Alertmanager unless one is given."""
     configs = REPO / "configs"
-    config = yaml.safe_load((configs / "prometheus.yml").read_text(encoding="utf-8"))
+    config: dict[str, Any] = yaml.safe_load((configs / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval="2s", evaluation_interval="1s")
     config["rule_files"] = [str(f) for f in rule_files or [configs / name for name in config["rule_files"]]]
     if alertmanager_url is None:

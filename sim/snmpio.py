@@ -56,8 +56,9 @@ def _to_python(value: object) -> PyValue | None:
     if isinstance(value, univ.ObjectIdentifier):
         return tuple(value)
     if isinstance(value, rfc1902.OctetString | rfc1902.IpAddress | rfc1902.Opaque):
-        return value.asOctets()
-    return int(value)  # type: ignore[call-overload]
+        return bytes(value.asOctets())
+    number: int = int(value)  # type: ignore[call-overload]
+    return number
 
 
 class SnmpIO:

@@ -83,7 +83,7 @@ def serving(url: str) -> bool:
     """``url`` answers 200 (a server that is still starting refuses the connection)."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 

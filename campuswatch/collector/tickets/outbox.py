@@ -225,7 +225,7 @@ class TicketOutbox:
                 "SELECT MIN(next_attempt_at) FROM ticket_outbox WHERE sink = ? AND state = 'pending'",
                 (sink,),
             ).fetchone()
-        return at
+        return None if at is None else float(at)
 
     def external_id(self, sink: str, dedup_key: str) -> str | None:
         """The ticket id ``sink`` gave the ticket of ``dedup_key``, once its open was delivered."""
@@ -348,7 +348,7 @@ def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random | N
     "equal jitter" (half fixed, half random) so that many operations failing together during one outage
     do not all come back at the same instant."""
     delay = min(cap, base * 2 ** max(0, attempts - 1))
-    return delay / 2 + (rng or random).uniform(0, delay / 2)
+    return float(delay / 2 + (rng or random).uniform(0, delay / 2))
 
 
 class Dispatcher:

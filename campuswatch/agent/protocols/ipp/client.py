@@ -50,7 +50,7 @@ async def fetch_printer_attributes(url: str, *, timeout_s: float = 8.0) -> dict[
             raise DeviceUnreachable(f"{url}: no IPP answer ({err})") from err
         except IPPError as err:
             raise DeviceReplyError(f"{url}: IPP error {type(err).__name__}: {err}") from err
-        printers = [p for p in response.get("printers") or [] if p]
+        printers: list[dict[str, Any]] = [p for p in response.get("printers") or [] if p]
         if not printers:
             raise DeviceReplyError(f"{url}: IPP response without printer attributes")
         return printers[0]

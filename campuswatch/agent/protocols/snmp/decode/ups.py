@@ -37,7 +37,7 @@ def _number(reader: Reader, sources: list[_knowledge.UpsSource], field: str) -> 
         for number in getattr(source, field):
             raw = reader.int_(reader.get(oid(number.oid)), _GROUP, field)
             if raw is not None:
-                return round(raw * number.scale, 3)
+                return round(float(raw * number.scale), 3)
     return None
 
 
