@@ -147,7 +147,7 @@ async def test_polls_follow_the_inventory_and_discovery_waits_after_start_up(tmp
         assert {j.id for j in agent.scheduler.get_jobs() if j.id.startswith("poll:")} == {"poll:switch-foyer"}
     finally:
         agent.scheduler.shutdown(wait=False)
-        agent.uplink.outbox.close()
+        agent.outbox.close()
 
 
 def test_the_commented_discovery_example_loads(tmp_path: Path) -> None:

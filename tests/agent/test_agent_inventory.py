@@ -44,7 +44,7 @@ def test_inventory_devices_are_watched_with_their_credential_set(tmp_path: Path)
     try:
         devices = {d.id: d for d in agent.devices()}
     finally:
-        agent.uplink.outbox.close()
+        agent.outbox.close()
     assert set(devices) == {"switch-foyer", "printer-a", "beamer-b", "old"}
     assert snmp_target(config, devices["printer-a"]).community.reveal() == "inventory-community"
     assert (
@@ -61,4 +61,4 @@ def test_a_broken_inventory_keeps_the_configured_devices(tmp_path: Path) -> None
     try:
         assert [d.id for d in agent.devices()] == ["switch-foyer"]
     finally:
-        agent.uplink.outbox.close()
+        agent.outbox.close()

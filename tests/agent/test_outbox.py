@@ -6,6 +6,7 @@ Run as a script, this file is a poller that adds events to an outbox until it is
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import subprocess
@@ -239,7 +240,12 @@ def test_state_is_remembered_across_restarts(path: Path) -> None:
 def test_killed_while_adding_leaves_whole_events_and_a_monotonic_counter(path: Path) -> None:
     """SIGKILL a process in the middle of adding events: every committed event is whole, seqs have no
     hole, the database is intact, and numbering goes on after the last committed seq."""
-    child = subprocess.Popen([sys.executable, __file__, str(path)], stdout=subprocess.PIPE, cwd=REPO)
+    child = subprocess.Popen(
+        [sys.executable, __file__, str(path)],
+        stdout=subprocess.PIPE,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert child.stdout is not None
     for _ in range(300):  # the child prints each seq once committed
         child.stdout.readline()
