@@ -130,7 +130,7 @@ async def test_discovery_reports_are_listed_and_shown_watched_or_not_yet(tmp_pat
 
         page = await get(c, "/schools/bbg")
         assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-        assert "Raum &quot;101&quot; &amp; &lt;b&gt;" in page
+        assert "Raum &#34;101&#34; &amp; &lt;b&gt;" in page
         assert "watched as pr-lz" in page and "found by discovery, not watched yet" in page
 
 
