@@ -1,0 +1,278 @@
+"""The helpdesk pages' templates: every page escapes every field, every template escapes, every visible
+text is marked for translation, and what a form refuses is a page too.
+
+The records are built with a hostile string in every text field (found by the records' type hints, so
+a field added later is hostile too). A template that turned autoescape off, or marked a device's,
+agent's or person's string ``|safe``, would let ``<x-pwned`` through as markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gettext
+import re
+import types
+import typing
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+import jinja2
+import msgspec
+import pytest
+
+from campuswatch.collector.discovered import Found
+from campuswatch.collector.http.page import (
+    PAGES,
+    Refusal,
+    environment,
+    render_overview,
+    render_refusal,
+    render_school,
+    render_ticket,
+)
+from campuswatch.collector.silences import Silence
+from campuswatch.collector.store.base import (
+    DeviceRecord,
+    DiscoveredRecord,
+    ProblemKey,
+    ProblemRecord,
+    School,
+    TicketRecord,
+)
+from campuswatch.report import DiscoveredDevice
+from sim.collector import FakeClock, running_collector
+
+AT = 1_700_000_000.0
+
+
+def hostile_text(field: str) -> str:
+    """A string that is markup unless escaped, and `&amp;` that must not be unescaped on the way."""
+    return f'<x-pwned title="{field}">\'"&amp;'
+
+
+def _sample(hint: Any, field: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is str or origin is Literal:
+        return hostile_text(field)
+    if origin in (types.UnionType, typing.Union):
+        return _sample(next(a for a in args if a is not type(None)), field)
+    if hint is float:
+        return AT
+    if hint is int:
+        return 7
+    if hint is bytes:
+        return b""
+    if origin in (tuple, list):
+        return origin([_sample(args[0], f"{field}[0]")])
+    if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, msgspec.Struct)):
+        return hostile(hint, field)
+    raise TypeError(f"no hostile value for {field}: {hint!r}")
+
+
+def hostile(cls: type[Any], name: str, **fixed: Any) -> Any:
+    """A ``cls`` with a hostile string in every text field not ``fixed`` (named ``name.field``)."""
+    if issubclass(cls, msgspec.Struct):
+        hints = {f.name: f.type for f in msgspec.structs.fields(cls)}
+    else:
+        hints = typing.get_type_hints(cls)
+    return cls(**{k: fixed[k] if k in fixed else _sample(t, f"{name}.{k}") for k, t in hints.items()})
+
+
+SCHOOL: School = hostile(School, "school")
+
+
+def problem(name: str, id: int, **fixed: Any) -> ProblemRecord:
+    key = hostile(ProblemKey, f"{name}.key", school=SCHOOL.id)
+    return typing.cast(ProblemRecord, hostile(ProblemRecord, name, id=id, key=key, **fixed))
+
+
+# One problem waits for its ticket, one links to ticket 12, one names a ticket that is no number.
+PROBLEMS = [problem("waiting", 1, ticket_ref=None), problem("linked", 2, ticket_ref="12"), problem("odd", 3)]
+WAITING = {1: hostile_text("waiting.reason")}
+DEVICES = [
+    hostile(DeviceRecord, "device", school=SCHOOL.id, device=PROBLEMS[0].key.device),
+    hostile(DeviceRecord, "quiet", school=SCHOOL.id, status="ok", last_seen=None),
+]
+TICKETS = [hostile(TicketRecord, "ticket", id=12, state="open"), hostile(TicketRecord, "closed", id=13)]
+SILENCES = [hostile(Silence, "silence")]
+FOUND = [
+    Found(hostile(DiscoveredRecord, "record"), hostile(DiscoveredDevice, "found"), hostile_text("found.as")),
+    Found(hostile(DiscoveredRecord, "record2"), hostile(DiscoveredDevice, "found2"), None),
+]
+
+#: Each page, and the fields it shows (each must come out as the very text it was).
+PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = {
+    "overview": (
+        lambda pages: render_overview([SCHOOL], PROBLEMS, TICKETS, AT, pages=pages),
+        ["school.name", "school.id", "school.campus_manager", "ticket.title", "ticket.priority"]
+        + [f"{p}.{f}" for p in ("waiting", "linked", "odd") for f in ("summary", "key.device")],
+    ),
+    "school": (
+        lambda pages: render_school(
+            SCHOOL, DEVICES, PROBLEMS, TICKETS, SILENCES, AT, WAITING, FOUND, pages=pages
+        ),
+        ["school.name", "school.id", "school.campus_manager", "waiting.reason", "odd.ticket_ref"]
+        + [
+            f"{p}.{f}"
+            for p in ("waiting", "linked", "odd")
+            for f in (
+                "key.device",
+                "key.code",
+                "key.subject",
+                "severity",
+                "summary",
+                "affected[0]",
+            )
+        ]
+        + [f"silence.{f}" for f in ("device", "code", "comment", "created_by")]
+        + [f"device.{f}" for f in ("label", "kind", "address", "status")]
+        + [f"quiet.{f}" for f in ("device", "label", "kind", "address")]
+        + [f"{t}.{f}" for t in ("ticket", "closed") for f in ("title", "priority")]
+        + ["closed.state", "found.as"]
+        + [
+            f"{d}.{f}"
+            for d in ("found", "found2")
+            for f in ("address", "kind", "vendor", "model", "name", "location", "methods[0]")
+        ],
+    ),
+    "ticket": (
+        lambda pages: render_ticket(TICKETS[0], AT, pages=pages),
+        [f"ticket.{f}" for f in ("title", "body", "priority", "assignee", "school")]
+        + ["ticket.history[0].kind", "ticket.history[0].text"],
+    ),
+    "resolved ticket": (
+        lambda pages: render_ticket(TICKETS[1], AT, pages=pages),
+        [f"closed.{f}" for f in ("title", "body", "state", "priority", "assignee", "school")],
+    ),
+    **{
+        f"refusal {refusal}": (
+            lambda pages, refusal=refusal: render_refusal(refusal, AT, hostile_text("what"), pages=pages),
+            ["what"] if refusal in ("no_school", "no_ticket", "ticket_resolved") else [],
+        )
+        for refusal in typing.get_args(Refusal)
+    },
+}
+
+
+class Parsed(HTMLParser):
+    """A page as the browser reads it: elements, attribute values, and text (style excluded)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[str] = []
+        self._in_style = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_style and data.strip():
+            self.texts.append(data)
+
+    def shown(self, text: str) -> bool:
+        """Whether ``text`` is there intact, as text or as an attribute's value."""
+        return any(text in t for t in self.texts) or any(
+            v == text for _, attrs in self.tags for v in attrs.values()
+        )
+
+
+@pytest.mark.parametrize("name", PAGE_FIELDS)
+def test_every_field_of_every_page_shows_as_text(name: str) -> None:
+    render, fields = PAGE_FIELDS[name]
+    html = render(PAGES)
+    assert "<x-pwned" not in html, "a hostile string came out as markup"
+    page = Parsed(html)
+    assert not [tag for tag, _ in page.tags if tag == "x-pwned"]
+    assert [f for f in fields if not page.shown(hostile_text(f))] == [], "shown, escaped once, intact"
+    viewport = [a for tag, a in page.tags if tag == "meta" and a.get("name") == "viewport"]
+    assert viewport, "the page extends the layout (phone-sized screens)"
+
+
+def test_every_template_escapes_whatever_its_name() -> None:
+    templates = PAGES.list_templates()
+    assert {"base.html", "overview.html", "school.html", "ticket.html", "refused.html"} <= set(templates)
+    assert [t for t in templates if not PAGES.autoescape(t)] == []
+    assert PAGES.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+
+
+class Bracketed(gettext.NullTranslations):
+    """A language that brackets every message: page text not marked for translation stays bare."""
+
+    def gettext(self, message: str) -> str:
+        return f"⟦{message}⟧"
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return f"⟦{msgid1 if n == 1 else msgid2}⟧"
+
+
+MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
+HOSTILE = re.compile(re.escape(hostile_text("@")).replace("@", '[^"]*'))
+TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+#: What may stand outside a message: the product's name, numbers and the punctuation between cells.
+NOT_LANGUAGE = re.compile(r"campuswatch|[\d\s#()·:;,\-]")
+
+
+@pytest.mark.parametrize("name", PAGE_FIELDS)
+def test_every_visible_text_is_marked_for_translation(name: str) -> None:
+    render, _ = PAGE_FIELDS[name]
+    pages = environment(Bracketed(), language="de")
+    page = Parsed(render(pages))
+    assert [a.get("lang") for tag, a in page.tags if tag == "html"] == ["de"]
+    bare = []
+    for text in page.texts:
+        rest = NOT_LANGUAGE.sub("", TIME.sub("", HOSTILE.sub("", MARKED.sub("", text))))
+        # The two records' fields fixed to real values (a ticket's state, a device's status).
+        if rest not in ("", "open", "ok"):
+            bare.append(text)
+    assert bare == [], "text outside _() or {% trans %}"
+
+
+async def test_what_the_pages_and_forms_refuse_is_an_escaped_page(tmp_path: Path) -> None:
+    hostile_id = "<script>alert(1)</script>"
+    async with (
+        running_collector(tmp_path, {"bbg": "BBG"}, clock=FakeClock()) as c,
+        aiohttp.ClientSession() as http,
+    ):
+
+        async def refused(method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+            async with http.request(method, f"{c.url}{path}", data=form, allow_redirects=False) as r:
+                return r.status, r.headers["Content-Type"], await r.text()
+
+        answers = {
+            "school page": await refused("GET", "/schools/%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+            "ticket page": await refused("GET", "/tickets/42"),
+            "ack without a name": await refused("POST", "/tickets/42/ack", {"by": "  "}),
+            "ack of no ticket": await refused("POST", "/tickets/42/ack", {"by": "Anna"}),
+            "silence without hours": await refused("POST", "/silences", {"school": "bbg", "code": "x"}),
+            "silence of no school": await refused(
+                "POST", "/silences", {"school": hostile_id, "code": "x", "hours": "2"}
+            ),
+        }
+        async with http.get(f"{c.url}/api/v1/silences") as r:
+            silences = await r.json()
+
+    assert {k: v[0] for k, v in answers.items()} == {
+        "school page": 404,
+        "ticket page": 404,
+        "ack without a name": 400,
+        "ack of no ticket": 404,
+        "silence without hours": 400,
+        "silence of no school": 404,
+    }
+    assert all(v[1] == "text/html; charset=utf-8" for v in answers.values())
+    for key in ("school page", "silence of no school"):
+        page = Parsed(answers[key][2])
+        assert "<script>" not in answers[key][2]
+        assert f"There is no school {hostile_id}." in page.texts
+    assert "There is no ticket 42." in Parsed(answers["ticket page"][2]).texts
+    assert silences == [], "nothing was silenced for a school that does not exist"
