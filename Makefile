@@ -43,6 +43,7 @@ bench: install-test-deps
 	$(PY) -m bench.reader_poll
 	$(PY) -m bench.collector_ingest
 	$(PY) -m bench.metrics_scrape
+	$(PY) -m bench.page_render
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
