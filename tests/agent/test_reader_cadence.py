@@ -12,8 +12,8 @@ from campuswatch.agent.protocols.snmp.decode._knowledge import Cadence
 from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader
 from campuswatch.agent.protocols.snmp.transport.client import FetchResult
 from campuswatch.agent.protocols.snmp.transport.types import Oid, PollPlan, SnmpTarget, SnmpValue, oid
+from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 from tests.support.paths import DEVICES
-from tests.support.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 
 DEVICES = DEVICES
 TARGET = SnmpTarget("192.0.2.1")

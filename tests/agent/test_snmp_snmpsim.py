@@ -28,9 +28,9 @@ from campuswatch.agent.protocols.snmp.transport.types import (
 )
 from campuswatch.config import Secret
 from sim.snmpd import Snmpd
+from sim.snmprec import load_snmprec, restrict_to_plan
 from sim.snmpsim import SnmpSimulator
 from tests.support.paths import DEVICES
-from tests.support.snmprec import load_snmprec, restrict_to_plan
 
 DEVICES = DEVICES
 CLASSES = ("printer", "switch", "ups", "wifi", "av", "gateway", "host")
