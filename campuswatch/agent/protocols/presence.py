@@ -30,6 +30,11 @@ import struct
 import time
 from dataclasses import asdict, dataclass
 from typing import Literal
+from urllib.parse import urlsplit
+
+from campuswatch.agent.errors import DeviceUnreachable
+from campuswatch.agent.protocols.reader import ReadTarget
+from campuswatch.report import DeviceReading, SystemInfo
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +179,19 @@ async def is_present(
             probe.cancel()
         await asyncio.gather(*probes, return_exceptions=True)
     return PresenceResult(False, "none", detail=f"no answer within {timeout_s:g} s")
+
+
+class PresenceReader:
+    """Devices we can only see, not ask (``ping://HOST``): present, or unreachable. The ``ping`` reader of
+    :mod:`campuswatch.agent.readers`."""
+
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """A bare host reading when :func:`is_present` finds the host; :class:`DeviceUnreachable` if not."""
+        host = urlsplit(target.url).hostname or ""
+        result = await is_present(host, timeout_s=target.timeout_s)
+        if not result.present:
+            raise DeviceUnreachable(f"{host}: no answer to ICMP or TCP ({result.detail or 'silent'})")
+        return DeviceReading(address=host, kind="host", system=SystemInfo(name=host))
 
 
 def main() -> None:
