@@ -14,7 +14,7 @@ decoding, problems, reboot detection and interface rates. Each mode runs in its 
   not move, so after round 1 it is walked every 10th poll only).
 
 Columns as in bench.snmp_poll, the ratio being cadence / every-poll; ``walks/poll`` is the tables walked
-per device poll (steady rounds; small tables share GETBULK requests, agent/snmp/ops.py ``batches``);
+per device poll (steady rounds; small tables share GETBULK requests, agent/protocols/snmp/transport/ops.py ``batches``);
 ``incomplete`` counts polls that failed or did not read the printer's 4 supplies and 4 trays without
 partial groups.
 
