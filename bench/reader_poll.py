@@ -14,7 +14,7 @@ decoding, problems, reboot detection and interface rates. Each mode runs in its 
   not move, so after round 1 it is walked every 10th poll only).
 
 Columns as in bench.snmp_poll, the ratio being cadence / every-poll; ``walks/poll`` is the tables walked
-per device poll (steady rounds; small tables share GETBULK requests, agent/snmp/ops.py ``batches``);
+per device poll (steady rounds; small tables share GETBULK requests, agent/protocols/snmp/transport/ops.py ``batches``);
 ``incomplete`` counts polls that failed or did not read the printer's 4 supplies and 4 trays without
 partial groups.
 
@@ -47,6 +47,7 @@ from bench.snmp_poll import (
     run_exporter,
     run_worker,
 )
+from campuswatch.agent.protocols.reader import ReadTarget
 from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader
 from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient
 from campuswatch.agent.protocols.snmp.transport.types import PollPlan, SnmpTarget
@@ -81,16 +82,14 @@ def _complete(reading: object) -> bool:
     )
 
 
-async def _rounds(targets: list[SnmpTarget], rounds: int, mode: str) -> None:
+async def _rounds(targets: list[ReadTarget], rounds: int, mode: str) -> None:
     """Read every target once per round, concurrently; one JSON line per round, then the peak RSS."""
     async with CountingClient() as client:
         reader = SnmpDeviceReader(client, cadence={}) if mode == "every-poll" else SnmpDeviceReader(client)
         for number in range(1, rounds + 1):
             cpu0, wall0 = time.process_time(), time.perf_counter()
             walks0, varbinds0 = client.walks, client.varbinds
-            readings = await asyncio.gather(
-                *(reader.read(f"{t.host}:{t.port}", t) for t in targets), return_exceptions=True
-            )
+            readings = await asyncio.gather(*(reader.read(t) for t in targets), return_exceptions=True)
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             complete = sum(1 for r in readings if _complete(r))
             walks = client.walks - walks0
@@ -124,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.worker:
         targets = [
-            SnmpTarget(host, port, "2c", Secret(COMMUNITY), timeout_s=2.0, retries=1)
+            ReadTarget(f"{host}:{port}", f"snmp://{host}:{port}", 2.0, retries=1, community=Secret(COMMUNITY))
             for host, port in json.loads(args.targets.read_text())
         ]
         asyncio.run(_rounds(targets, args.rounds, args.worker))

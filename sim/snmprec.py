@@ -1,24 +1,35 @@
-"""Build snmpsim ``.snmprec`` recordings from typed values, and read back their settable lines.
+"""snmpsim's ``.snmprec`` recordings, both ways: written from typed values (the simulated school's devices)
+and read into :data:`Varbinds` as the agent's SNMP transport would hand them over (tests and benchmarks
+replaying recordings of real devices). The one owner of the format.
 
 A recording line is ``OID|TYPE|VALUE``, sorted by OID (snmpsim looks values up by position in the sorted
-file). TYPE is the BER tag (2 INTEGER, 4 OCTET STRING, 6 OBJECT IDENTIFIER, 64 IpAddress, 65 Counter32,
-66 Gauge32, 67 TimeTicks, 70 Counter64); ``4x`` marks a hex value. A settable value is written
-``TAG:writecache|value=V`` (or ``hexvalue=HEX``): snmpsim's writecache variation then serves whatever an
-SNMP SET stored, which is how the simulated school injects faults.
+file). TYPE is the BER tag (2 INTEGER, 4 OCTET STRING, 5 Null, 6 OBJECT IDENTIFIER, 64 IpAddress,
+65 Counter32, 66 Gauge32, 67 TimeTicks, 68 Opaque, 70 Counter64); a trailing ``x`` means VALUE is hex. A
+variation module may follow the type: a settable value is written ``TAG:writecache|value=V`` (or
+``hexvalue=HEX``), and snmpsim's writecache variation then serves whatever an SNMP SET stored, which is
+how the simulated school injects faults.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from campuswatch.agent.protocols.snmp.transport.types import Oid, oid, oid_str
+from campuswatch.agent.protocols.snmp.transport.types import Oid, PollPlan, SnmpValue, Varbinds, oid, oid_str
 
-INTEGER, OCTETS, OBJECT_ID, IP_ADDRESS, COUNTER32, GAUGE32, TIMETICKS, COUNTER64 = 2, 4, 6, 64, 65, 66, 67, 70
+INTEGER, OCTETS, NULL, OBJECT_ID = 2, 4, 5, 6
+IP_ADDRESS, COUNTER32, GAUGE32, TIMETICKS, OPAQUE, COUNTER64 = 64, 65, 66, 67, 68, 70
+#: Tags whose values are integers (decoders see ints).
 _INT_TAGS = frozenset({INTEGER, COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
+#: Tags that carry octets (decoders see bytes).
+_OCTET_TAGS = frozenset({OCTETS, IP_ADDRESS, OPAQUE})
 #: Octets that survive snmpsim's text form unchanged: printable ASCII without the field separator.
 _PLAIN_TEXT = re.compile(rb"[\x20-\x7b\x7d\x7e]*")
+
+
+# -- writing -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,7 @@ class Value:
     """One recorded value: its BER tag and the Python value (int, bytes or an OID tuple)."""
 
     tag: int
-    value: int | bytes | Oid
+    value: SnmpValue
     settable: bool = False
 
     def render(self) -> tuple[str, str]:
@@ -56,7 +67,7 @@ class Recording:
     def __init__(self) -> None:
         self.values: dict[Oid, Value] = {}
 
-    def put(self, at: Oid, tag: int, value: int | bytes | Oid, *, settable: bool = False) -> None:
+    def put(self, at: Oid, tag: int, value: SnmpValue, *, settable: bool = False) -> None:
         """Record one value; an OID recorded twice is a bug in the device model."""
         if at in self.values:
             raise ValueError(f"{oid_str(at)} recorded twice")
@@ -110,3 +121,86 @@ class Recording:
 def write(recording: Recording, path: Path) -> None:
     """Write the recording to ``path`` (snmpsim re-indexes a file whose modification time changed)."""
     path.write_text(recording.render(), encoding="ascii")
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+class SnmprecError(ValueError):
+    """A line of a recording that cannot be read; the message names file and line."""
+
+
+def _variation_value(raw: str) -> tuple[str, bool]:
+    """The served value of a variation line (``value=`` or ``hexvalue=``) and whether it is hex."""
+    for part in raw.split(","):
+        key, _, val = part.partition("=")
+        if key == "hexvalue":
+            return val, True
+        if key == "value":
+            return val, False
+    raise ValueError("variation line without value= or hexvalue=")
+
+
+def parse_value(tag_text: str, raw: str) -> SnmpValue | None:
+    """One recorded value as the transport would give it; None for Null (the transport drops those)."""
+    tag_part, _, variation = tag_text.partition(":")
+    is_hex = tag_part.endswith("x")
+    tag = int(tag_part.rstrip("x"))
+    if variation:
+        raw, var_hex = _variation_value(raw)
+        is_hex = is_hex or var_hex
+    if tag == NULL:
+        return None
+    if tag in _INT_TAGS:
+        return int(bytes.fromhex(raw).decode()) if is_hex else int(raw)
+    if tag == OBJECT_ID:
+        return oid(bytes.fromhex(raw).decode() if is_hex else raw)
+    if tag in _OCTET_TAGS:
+        if is_hex:
+            return bytes.fromhex(raw)
+        if tag == IP_ADDRESS:  # written dotted: the wire form is 4 octets
+            return bytes(int(part) for part in raw.split("."))
+        return raw.encode("utf-8")
+    raise ValueError(f"unknown snmpsim type {tag_text!r}")
+
+
+def parse_snmprec(lines: Iterable[str], source: str = "<snmprec>") -> Varbinds:
+    """Varbinds of the recording's lines; blank lines and ``#`` comments are skipped."""
+    varbinds: Varbinds = {}
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            oid_text, tag_text, raw = line.split("|", 2)
+            value = parse_value(tag_text, raw)
+            key = oid(oid_text)
+        except ValueError as err:
+            raise SnmprecError(f"{source}:{number}: {err}") from err
+        if value is not None:
+            varbinds[key] = value
+    return varbinds
+
+
+def load_snmprec(path: str | Path) -> Varbinds:
+    """Varbinds of one ``.snmprec`` file."""
+    path = Path(path)
+    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
+        return parse_snmprec(fh, str(path))
+
+
+def restrict_to_plan(varbinds: Varbinds, plan: PollPlan) -> Varbinds:
+    """Only the varbinds a transport executing ``plan`` would return of a recording: the exact scalars
+    and everything under each walked table (or under each of its listed columns)."""
+    scalars = set(plan.scalars)
+    prefixes: list[Oid] = []
+    for table in plan.tables:
+        if table.columns:
+            prefixes.extend((*table.root, col) for col in table.columns)
+        else:
+            prefixes.append(table.root)
+    return {
+        key: value
+        for key, value in varbinds.items()
+        if key in scalars or any(key[: len(p)] == p and len(key) > len(p) for p in prefixes)
+    }

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from campuswatch import __version__
-from campuswatch.agent.protocols.snmp.transport.types import SnmpTarget, V3User
+from campuswatch.agent.protocols.reader import BadUrl, ReadTarget
+from campuswatch.agent.protocols.snmp.transport.types import V3User
 from campuswatch.config import ConfigError, Secret
 from campuswatch.logs import add_logging_arguments, setup_logging
 from campuswatch.report import DeviceReading, to_builtins
@@ -39,8 +40,9 @@ def _probe_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "target",
-        help="HOST[:PORT] for SNMP (port 161 by default), or pjlink://HOST[:PORT], ipp://HOST:PORT/PATH, "
-        "benq://HOST[:PORT], viewsonic://HOST[:PORT], samsung://HOST[:PORT] (display LAN control)",
+        help="HOST[:PORT] or snmp://HOST[:PORT] for SNMP (port 161 by default), or pjlink://HOST[:PORT], "
+        "ipp://HOST:PORT/PATH (or ipps://), benq://HOST[:PORT], viewsonic://HOST[:PORT], "
+        "samsung://HOST[:PORT] (display LAN control), ping://HOST (present or not)",
     )
     p.add_argument(
         "--community",
@@ -102,14 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _target_from_args(args: argparse.Namespace) -> SnmpTarget:
-    from campuswatch.agent.config import DEFAULT_SNMP_PORT
-    from campuswatch.devices import split_host_port
-
-    try:
-        host, port = split_host_port(args.target, DEFAULT_SNMP_PORT)
-    except ValueError:
-        raise SystemExit(f"campuswatch-agent probe: {args.target!r}: the port must be a number") from None
+def _target_from_args(args: argparse.Namespace) -> ReadTarget:
+    """What ``probe`` reads: a URL as given, a bare HOST[:PORT] as SNMP, with the credentials given."""
     v3 = None
     if args.snmp_version == "3":
         if not args.user:
@@ -121,31 +117,25 @@ def _target_from_args(args: argparse.Namespace) -> SnmpTarget:
             priv_protocol=args.priv_protocol,
             priv_key=Secret(args.priv_key) if args.priv_key else None,
         )
-    return SnmpTarget(
-        host=host,
-        port=port,
-        version=args.snmp_version,
-        community=Secret(args.community),
-        v3=v3,
+    return ReadTarget(
+        key=args.target,
+        url=args.target if "://" in args.target else f"snmp://{args.target}",
         timeout_s=args.timeout,
         retries=args.retries,
+        password=Secret(args.password) if args.password else None,
+        snmp_version=args.snmp_version,
+        community=Secret(args.community),
+        v3=v3,
     )
 
 
-async def _probe(args: argparse.Namespace) -> DeviceReading:
-    if "://" in args.target:
-        from campuswatch.agent.readers import read_url
-
-        password = Secret(args.password) if args.password else None
-        return await read_url(args.target, password=password, timeout_s=args.timeout)
-    from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader
+async def _probe(target: ReadTarget) -> DeviceReading:
+    """The agent's own read path, once: the same readers its polls use."""
     from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
+    from campuswatch.agent.readers import Readers
 
-    client = await SnmpClient().start()
-    try:
-        return await SnmpDeviceReader(client).read(args.target, _target_from_args(args))
-    finally:
-        await client.close()
+    async with SnmpClient() as client:
+        return await Readers(client).read(target)
 
 
 def _print_human(reading: DeviceReading) -> None:
@@ -189,7 +179,9 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     from campuswatch.agent.errors import DeviceError
 
     try:
-        reading = asyncio.run(_probe(args))
+        reading = asyncio.run(_probe(_target_from_args(args)))
+    except BadUrl as err:
+        raise SystemExit(f"campuswatch-agent probe: {err}") from None
     except DeviceError as err:
         print(f"{args.target}: {err.status}: {err}", file=sys.stderr)
         return EXIT_DEVICE_FAILED

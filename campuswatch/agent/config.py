@@ -15,13 +15,11 @@ from typing import Literal
 
 import msgspec
 
-from campuswatch.agent.protocols.snmp.transport.types import SnmpTarget, V3User
+from campuswatch.agent.protocols.reader import ProtocolName, ReadTarget
+from campuswatch.agent.protocols.snmp.transport.types import DEFAULT_SNMP_PORT, V3User
 from campuswatch.agent.uplink.outbox import DEFAULT_MAX_BYTES as DEFAULT_OUTBOX_MAX_BYTES
 from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
 from campuswatch.devices import split_host_port
-
-DEFAULT_SNMP_PORT = 161
-Protocol = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "samsung", "ping"]
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -86,7 +84,7 @@ class DeviceEntry(_Strict):
 
     id: str
     address: str
-    protocol: Protocol = "snmp"
+    protocol: ProtocolName = "snmp"
     label: str | None = None
     parent: str | None = None
     community: Secret | None = None
@@ -173,24 +171,27 @@ class AgentConfig(_Strict):
         return Secret(value)
 
 
-def snmp_target(config: AgentConfig, device: DeviceEntry) -> SnmpTarget:
-    """The SNMP target of a device: its address, credentials and the poll settings it inherits."""
+def read_target(config: AgentConfig, device: DeviceEntry) -> ReadTarget:
+    """How to read a device: its URL (``protocol://address``, or the address if it is a URL already), the
+    credentials it names or inherits and the poll settings it inherits."""
     creds_name = device.credentials or config.defaults.credentials
     creds = config.credentials.get(creds_name) if creds_name else None
     version = device.version or (creds.version if creds else "2c")
-    community = device.community or (creds.community if creds else None) or Secret("public")
     v3 = creds.v3_user() if creds and version == "3" else None
-    if version == "3" and v3 is None:  # load_agent_config's checks rule this out
+    if (
+        device.protocol == "snmp" and version == "3" and v3 is None
+    ):  # load_agent_config's checks rule this out
         raise ValueError(f"device {device.id}: SNMPv3 needs credentials with a user")
-    host, port = split_host_port(device.address, DEFAULT_SNMP_PORT)
-    return SnmpTarget(
-        host=host,
-        port=port,
-        version=version,
-        community=community,
-        v3=v3,
+    return ReadTarget(
+        key=device.id,
+        url=device.address if "://" in device.address else f"{device.protocol}://{device.address}",
         timeout_s=device.timeout_s or config.defaults.timeout_s,
         retries=device.retries if device.retries is not None else config.defaults.retries,
+        password=device.password,
+        snmp_version=version,
+        community=device.community or (creds.community if creds else None),
+        v3=v3,
+        lamp_life_h=device.lamp_life_h or config.defaults.lamp_life_h,
     )
 
 

@@ -1,91 +1,80 @@
-"""Devices that speak something other than SNMP: which reader handles which protocol or URL scheme.
+"""The agent's one device pipeline: which reader reads which protocol, and a read turned into a poll.
 
-``probe`` takes URLs (``pjlink://HOST[:PORT]``, ``ipp://HOST:PORT/PATH``, ``benq://...``); config entries
-take ``protocol:`` plus ``address``. Both end up here, so each protocol has exactly one way in.
+A device to read is a :class:`~campuswatch.agent.protocols.reader.ReadTarget`, whether it comes from a
+config entry (``protocol:`` plus ``address``, :func:`campuswatch.agent.config.read_target`) or from
+``campuswatch-agent probe`` (``pjlink://HOST[:PORT]``, ``ipp://HOST:PORT/PATH``, a bare HOST[:PORT] for
+SNMP). Its URL scheme picks the reader here, the one place that maps protocol names and schemes to
+readers; every reader satisfies :class:`~campuswatch.agent.protocols.reader.DeviceReader`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+import time
+from typing import get_args
 
-from campuswatch.agent.config import DeviceEntry
-from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
-from campuswatch.config import Secret
-from campuswatch.report import DeviceReading, SystemInfo
+from campuswatch.agent.errors import DeviceError, DeviceReplyError
+from campuswatch.agent.protocols.display import DisplayReader
+from campuswatch.agent.protocols.ipp import IppReader
+from campuswatch.agent.protocols.pjlink import PjlinkReader
+from campuswatch.agent.protocols.presence import PresenceReader
+from campuswatch.agent.protocols.reader import DeviceReader, ProtocolName, ReadTarget
+from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader
+from campuswatch.agent.protocols.snmp.transport.client import SnmpTransport
+from campuswatch.report import DevicePoll, DeviceReading
 
-Reader = Callable[[str, Secret | None, float], Awaitable[DeviceReading]]
-
-
-async def _pjlink(url: str, password: Secret | None, timeout_s: float) -> DeviceReading:
-    from campuswatch.agent.protocols.pjlink import read_url
-
-    return await read_url(url, password, timeout_s)
-
-
-async def _projector_entry(device: DeviceEntry, lamp_life_h: int | None, timeout_s: float) -> DeviceReading:
-    """A configured projector, judged by its own rated lamp life."""
-    from campuswatch.agent.protocols.pjlink import read_url
-
-    return await read_url(entry_url(device), device.password, timeout_s, lamp_life_h=lamp_life_h)
+#: URL schemes and the protocol each names: every protocol by its own name, and IPP over TLS.
+SCHEMES: dict[str, ProtocolName] = {name: name for name in get_args(ProtocolName)} | {"ipps": "ipp"}
 
 
-async def _display(url: str, password: Secret | None, timeout_s: float) -> DeviceReading:
-    from campuswatch.agent.protocols.display import read_url
+class Readers:
+    """One reader per protocol for as long as the agent (or a probe) runs, so that stateful readers keep
+    what they learn between reads. SNMP goes through ``snmp``, whose lifetime the caller owns."""
 
-    return await read_url(url, password, timeout_s)
+    def __init__(self, snmp: SnmpTransport) -> None:
+        display = DisplayReader()
+        self._readers: dict[ProtocolName, DeviceReader] = {
+            "snmp": SnmpDeviceReader(snmp),
+            "pjlink": PjlinkReader(),
+            "ipp": IppReader(),
+            "benq": display,
+            "viewsonic": display,
+            "samsung": display,
+            "ping": PresenceReader(),
+        }
 
+    def reader(self, protocol: ProtocolName) -> DeviceReader:
+        """The reader of ``protocol``."""
+        return self._readers[protocol]
 
-async def _ipp(url: str, password: Secret | None, timeout_s: float) -> DeviceReading:
-    from campuswatch.agent.protocols.ipp import read_ipp_printer
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """Read the target with the reader its URL scheme names; raises ``DeviceError`` subclasses."""
+        scheme = target.url.partition("://")[0]
+        protocol = SCHEMES.get(scheme)
+        if protocol is None:
+            raise DeviceReplyError(f"unknown scheme {scheme!r}; known: {', '.join(sorted(SCHEMES))}")
+        return await self._readers[protocol].read(target)
 
-    return await read_ipp_printer(url, timeout_s=timeout_s)
-
-
-async def _ping(url: str, password: Secret | None, timeout_s: float) -> DeviceReading:
-    """A device we can only see, not ask: present or unreachable."""
-    from campuswatch.agent.protocols.presence import is_present
-
-    host = urlsplit(url).hostname or ""
-    result = await is_present(host, timeout_s=timeout_s)
-    if not result.present:
-        raise DeviceUnreachable(f"{host}: no answer to ICMP or TCP ({result.detail or 'silent'})")
-    return DeviceReading(address=host, kind="host", system=SystemInfo(name=host))
-
-
-READERS: dict[str, Reader] = {
-    "pjlink": _pjlink,
-    "benq": _display,
-    "viewsonic": _display,
-    "samsung": _display,
-    "ipp": _ipp,
-    "ipps": _ipp,
-    "ping": _ping,
-}
-
-
-async def read_url(url: str, *, password: Secret | None = None, timeout_s: float = 5.0) -> DeviceReading:
-    """Read a device given as ``scheme://host[:port][/path]``."""
-    scheme = urlsplit(url).scheme
-    reader = READERS.get(scheme)
-    if reader is None:
-        raise DeviceReplyError(f"unknown scheme {scheme!r}; known: {', '.join(sorted(READERS))}")
-    return await reader(url, password, timeout_s)
-
-
-def entry_url(device: DeviceEntry) -> str:
-    """The URL of a config entry: ``ipp`` entries may give a full URL as address, others host[:port]."""
-    if "://" in device.address:
-        return device.address
-    if device.protocol == "ipp":
-        return f"ipp://{device.address}/ipp/print"
-    return f"{device.protocol}://{device.address}"
-
-
-async def read_entry(
-    device: DeviceEntry, *, timeout_s: float, lamp_life_h: int | None = None
-) -> DeviceReading:
-    """Read a non-SNMP device from the agent config."""
-    if device.protocol == "pjlink":
-        return await _projector_entry(device, device.lamp_life_h or lamp_life_h, timeout_s)
-    return await read_url(entry_url(device), password=device.password, timeout_s=timeout_s)
+    async def poll(
+        self, target: ReadTarget, *, address: str, label: str | None, parent: str | None
+    ) -> DevicePoll:
+        """Read the target and turn the outcome, a reading or any device error, into a :class:`DevicePoll`
+        of the device ``target.key`` at ``address`` (as configured)."""
+        started = time.time()
+        t0 = time.monotonic()
+        reading: DeviceReading | None = None
+        error: DeviceError | None = None
+        try:
+            reading = await self.read(target)
+        except DeviceError as err:
+            error = err
+        return DevicePoll(
+            device=target.key,
+            address=address,
+            status=error.status if error else "ok",
+            polled_at=started,
+            duration_s=time.monotonic() - t0,
+            error=(str(error) or type(error).__name__) if error else None,
+            reading=reading,
+            label=label,
+            parent=parent,
+        )

@@ -16,7 +16,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,17 +28,16 @@ from campuswatch.agent.config import (
     AgentConfig,
     DeviceEntry,
     load_agent_config,
-    snmp_target,
+    read_target,
 )
 from campuswatch.agent.gateway import GatewaySample, read_gateway
 from campuswatch.agent.metrics import AgentMetrics
-from campuswatch.agent.protocols.snmp.reader import SnmpDeviceReader, timed_poll
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
-from campuswatch.agent.readers import read_entry
+from campuswatch.agent.readers import Readers
 from campuswatch.agent.uplink.delivery import Sender
 from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.config import ConfigError
-from campuswatch.report import DevicePoll, DeviceReading, Heartbeat
+from campuswatch.report import DevicePoll, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +46,15 @@ GATEWAY_DEVICE_ID = "gateway"
 
 
 class Agent:
-    """One running agent: config, SNMP client, outbox, sender and the poll schedule."""
+    """One running agent: config, device readers (and the SNMP client they share), outbox, sender and the
+    poll schedule."""
 
     def __init__(self, config: AgentConfig, config_path: str | Path | None = None) -> None:
         self.config = config
         self.config_path = config_path
         self.started = time.monotonic()
         self.snmp = SnmpClient()
-        self.reader = SnmpDeviceReader(self.snmp)
+        self.readers = Readers(self.snmp)
         state = config.state_dir()
         state.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(state / "outbox.sqlite3", max_bytes=config.outbox_max_bytes)
@@ -85,15 +85,6 @@ class Agent:
 
     # -- polling ------------------------------------------------------------------------------------
 
-    def _read(self, device: DeviceEntry) -> Awaitable[DeviceReading]:
-        if device.protocol == "snmp":
-            return self.reader.read(device.id, snmp_target(self.config, device))
-        return read_entry(
-            device,
-            timeout_s=device.timeout_s or self.config.defaults.timeout_s,
-            lamp_life_h=self.config.defaults.lamp_life_h,
-        )
-
     def _track(self) -> None:
         """Remember the running job so that stopping lets it finish instead of cancelling it midway."""
         task = asyncio.current_task()
@@ -104,8 +95,8 @@ class Agent:
     async def poll(self, device: DeviceEntry) -> DevicePoll:
         """Poll one device once and queue the outcome for delivery."""
         self._track()
-        result = await timed_poll(
-            device.id, device.address, self._read(device), label=device.label, parent=device.parent
+        result = await self.readers.poll(
+            read_target(self.config, device), address=device.address, label=device.label, parent=device.parent
         )
         await self._queue(result)
         return result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.agent.config import load_agent_config, snmp_target
+from campuswatch.agent.config import load_agent_config, read_target
 from campuswatch.config import ConfigError, to_builtins
 from tests.support.paths import REPO
 
@@ -35,23 +35,24 @@ def test_example_config_loads() -> None:
     config = load_agent_config(REPO / "configs" / "agent.yaml")
     assert config.school == "bert-brecht-gymnasium"
     switch = next(d for d in config.devices if d.id == "switch-foyer")
-    target = snmp_target(config, switch)
-    assert target.version == "3" and target.v3 is not None and target.v3.auth_protocol == "sha256"
+    target = read_target(config, switch)
+    assert target.snmp_version == "3" and target.v3 is not None and target.v3.auth_protocol == "sha256"
     printer = next(d for d in config.devices if d.id == "drucker-lehrerzimmer")
-    assert snmp_target(config, printer).community.reveal() == "change-me"
+    community = read_target(config, printer).community
+    assert community is not None and community.reveal() == "change-me"
 
 
 def test_minimal_config_and_relative_token_file(tmp_path: Path) -> None:
     config = load_agent_config(write(tmp_path, MINIMAL))
     assert config.read_token().reveal() == "tok-123"
-    target = snmp_target(config, config.devices[0])
-    assert (target.host, target.port, target.version) == ("127.0.0.1", 1161, "2c")
-    assert target.timeout_s == config.defaults.timeout_s
+    target = read_target(config, config.devices[0])
+    assert (target.key, target.url, target.snmp_version) == ("printer", "snmp://127.0.0.1:1161", "2c")
+    assert (target.timeout_s, target.retries) == (config.defaults.timeout_s, config.defaults.retries)
 
 
 def test_secrets_never_print(tmp_path: Path) -> None:
     config = load_agent_config(write(tmp_path, MINIMAL))
-    for text in (repr(config), str(to_builtins(config)), repr(snmp_target(config, config.devices[0]))):
+    for text in (repr(config), str(to_builtins(config)), repr(read_target(config, config.devices[0]))):
         assert "s3cret-community" not in text
         assert "<secret>" in text
 
@@ -103,5 +104,5 @@ def test_probe_with_a_bad_port_says_so_in_one_line(capsys: pytest.CaptureFixture
 
     with pytest.raises(SystemExit) as info:
         main(["probe", "10.0.0.5:snmp", "--community", "s3cret-community"])
-    assert "the port must be a number" in str(info.value.code)
+    assert "the port is not a number" in str(info.value.code)
     assert "s3cret" not in str(info.value.code) + capsys.readouterr().err

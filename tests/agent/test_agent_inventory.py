@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campuswatch.agent.config import load_agent_config, snmp_target
+from campuswatch.agent.config import load_agent_config, read_target
 from campuswatch.agent.discovery.inventory import Inventory, InventoryDevice, write_inventory
 from campuswatch.agent.runner import Agent
 
@@ -46,7 +46,8 @@ def test_inventory_devices_are_watched_with_their_credential_set(tmp_path: Path)
     finally:
         agent.outbox.close()
     assert set(devices) == {"switch-foyer", "printer-a", "beamer-b", "old"}
-    assert snmp_target(config, devices["printer-a"]).community.reveal() == "inventory-community"
+    community = read_target(config, devices["printer-a"]).community
+    assert community is not None and community.reveal() == "inventory-community"
     assert (
         devices["beamer-b"].protocol == "pjlink" and devices["beamer-b"].address == "pjlink://10.0.0.41:4352"
     )

@@ -124,16 +124,22 @@ def _polled(collector: Collector) -> bool:
 
 
 async def test_configured_lamp_life_judges_the_lamp_and_travels_with_the_reading() -> None:
-    from campuswatch.agent.config import DeviceEntry
-    from campuswatch.agent.readers import read_entry
+    from campuswatch.agent.config import AgentConfig, CollectorSection, DeviceEntry, read_target
+    from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
+    from campuswatch.agent.readers import Readers
 
     async with PjlinkSimulator(ProjectorState(lamps=[(2600, True)])) as projector:
         entry = DeviceEntry(id="beamer", address=f"127.0.0.1:{projector.port}", protocol="pjlink")
-        default = await read_entry(entry, timeout_s=2, lamp_life_h=4000)
-        assert [(lamp.hours, lamp.life_hours) for lamp in default.lamps] == [(2600, 4000)]
-        assert "lamp_end_of_life" not in {p.code for p in default.problems}
         # A projector model with a shorter rated lamp (set per device) is due now.
         short = DeviceEntry(id="beamer", address=entry.address, protocol="pjlink", lamp_life_h=2500)
-        due = await read_entry(short, timeout_s=2, lamp_life_h=4000)
+        config = AgentConfig(
+            school="bbg", collector=CollectorSection(url="http://127.0.0.1:9"), devices=[entry]
+        )
+        async with SnmpClient() as client:
+            readers = Readers(client)
+            default = await readers.read(read_target(config, entry))
+            due = await readers.read(read_target(config, short))
+        assert [(lamp.hours, lamp.life_hours) for lamp in default.lamps] == [(2600, 4000)]
+        assert "lamp_end_of_life" not in {p.code for p in default.problems}
         assert [lamp.life_hours for lamp in due.lamps] == [2500]
         assert "lamp_end_of_life" in {p.code for p in due.problems}

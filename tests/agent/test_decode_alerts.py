@@ -6,7 +6,7 @@ from __future__ import annotations
 from campuswatch.agent.problems import problems_of
 from campuswatch.agent.protocols.snmp.decode import decode_device
 from campuswatch.report import DeviceReading
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 ALERT = "1.3.6.1.2.1.43.18.1.1"
 HR_DEVICE = "1.3.6.1.2.1.25.3.2.1"

@@ -6,7 +6,7 @@ import pytest
 
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, Classification, classify, plan_for
 from campuswatch.agent.protocols.snmp.transport.types import oid
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 
 def _classify(*lines: str) -> Classification:

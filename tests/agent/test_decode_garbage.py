@@ -8,8 +8,8 @@ import pytest
 
 from campuswatch.agent.protocols.snmp.decode import classify, decode_device
 from campuswatch.agent.protocols.snmp.transport.types import SnmpValue, Varbinds
+from sim.snmprec import load_snmprec, parse_snmprec
 from tests.support.paths import DEVICES
-from tests.support.snmprec import load_snmprec, parse_snmprec
 
 DEVICES = DEVICES
 

@@ -8,8 +8,8 @@ import pytest
 from campuswatch.agent.problems import problems_of
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device, plan_for
 from campuswatch.report import DeviceReading, Storage
+from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 from tests.support.paths import DEVICES
-from tests.support.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 
 DEVICES = DEVICES
 STORAGE = "1.3.6.1.2.1.25.2.3.1"

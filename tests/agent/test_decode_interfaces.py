@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from campuswatch.agent.protocols.snmp.decode import decode_device
 from campuswatch.report import Interface
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 IF = "1.3.6.1.2.1.2.2.1"
 IFX = "1.3.6.1.2.1.31.1.1.1"

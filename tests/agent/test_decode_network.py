@@ -5,7 +5,7 @@ from __future__ import annotations
 from campuswatch.agent.protocols.snmp.decode import Classification, decode_device
 from campuswatch.agent.protocols.snmp.decode.sensors import scaled
 from campuswatch.report import DeviceReading
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 SENSOR = "1.3.6.1.2.1.99.1.1.1"
 

@@ -8,7 +8,7 @@ from campuswatch.agent.protocols.snmp.decode import Classification, classify, de
 from campuswatch.agent.protocols.snmp.decode._knowledge import printer as printer_data
 from campuswatch.agent.protocols.snmp.decode.printer import error_flags
 from campuswatch.report import DeviceReading, Supply
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 SYSTEM = [
     "1.3.6.1.2.1.1.1.0|4|Some Printer",

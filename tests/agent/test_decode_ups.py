@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from campuswatch.agent.protocols.snmp.decode import decode_device
 from campuswatch.report import UpsStatus
-from tests.support.snmprec import parse_snmprec
+from sim.snmprec import parse_snmprec
 
 
 def test_standard_ups_mib_on_battery() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
-from campuswatch.agent.protocols.display import Protocol, read_display, read_url
+from campuswatch.agent.protocols.display import DisplayReader, Protocol, read_display
+from campuswatch.agent.protocols.reader import BadUrl, ReadTarget
 from sim.display import DisplaySimulator, DisplayState
 
 SHORT = 0.5
@@ -74,15 +75,15 @@ async def test_silent_display_is_unreachable() -> None:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_read_url_picks_the_protocol_from_the_scheme(protocol: Protocol) -> None:
+async def test_the_reader_picks_the_protocol_from_the_scheme(protocol: Protocol) -> None:
     async with DisplaySimulator(DisplayState(protocol=protocol, signal="none")) as sim:
-        reading = await read_url(f"{protocol}://127.0.0.1:{sim.port}", timeout_s=SHORT)
+        reading = await DisplayReader().read(ReadTarget("d", f"{protocol}://127.0.0.1:{sim.port}", SHORT))
     assert [p.code for p in reading.problems] == ["display_no_signal"]
 
 
-async def test_read_url_rejects_other_schemes() -> None:
-    with pytest.raises(ValueError, match="benq://HOST"):
-        await read_url("pjlink://127.0.0.1")
+async def test_the_reader_rejects_other_schemes() -> None:
+    with pytest.raises(BadUrl, match="benq://HOST"):
+        await DisplayReader().read(ReadTarget("d", "pjlink://127.0.0.1"))
 
 
 async def test_samsung_reports_identity_power_signal_and_temperature() -> None:
@@ -97,7 +98,7 @@ async def test_samsung_reports_identity_power_signal_and_temperature() -> None:
 async def test_samsung_without_signal_and_with_broken_fan() -> None:
     state = DisplayState(protocol="samsung", signal="none", fan_error=True)
     async with DisplaySimulator(state) as sim:
-        reading = await read_url(f"samsung://127.0.0.1:{sim.port}", timeout_s=SHORT)
+        reading = await DisplayReader().read(ReadTarget("d", f"samsung://127.0.0.1:{sim.port}", SHORT))
     assert {p.code for p in reading.problems} == {"display_no_signal", "display_fan"}
 
 

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
-from campuswatch.agent.protocols.ipp import read_ipp_printer
+from campuswatch.agent.protocols.ipp import IppReader, read_ipp_printer
+from campuswatch.agent.protocols.reader import ReadTarget
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -136,6 +137,15 @@ async def test_http_error_is_a_reply_error(http_server: tuple[int, dict[str, web
     answer["response"] = web.Response(status=404, text="not found")
     with pytest.raises(DeviceReplyError):
         await read_ipp_printer(f"ipp://127.0.0.1:{port}/ipp/print", timeout_s=3)
+
+
+async def test_the_reader_asks_the_default_queue_when_the_url_has_no_path(
+    http_server: tuple[int, dict[str, web.Response]],
+) -> None:
+    port, answer = http_server
+    answer["response"] = web.Response(body=b"<html>login</html>", content_type="text/html")
+    with pytest.raises(DeviceReplyError, match=rf"^ipp://127\.0\.0\.1:{port}/ipp/print: "):
+        await IppReader().read(ReadTarget("printer", f"ipp://127.0.0.1:{port}", 3.0))
 
 
 async def test_closed_port_is_unreachable() -> None:

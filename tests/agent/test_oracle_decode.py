@@ -14,9 +14,9 @@ import pytest
 
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device, plan_for
 from campuswatch.report import to_builtins
+from sim.snmprec import load_snmprec, restrict_to_plan
 from tests.support.oracle import DELIBERATE, compare
 from tests.support.paths import SHARED
-from tests.support.snmprec import load_snmprec, restrict_to_plan
 
 SHARED = SHARED
 DEVICES = SHARED / "devices"

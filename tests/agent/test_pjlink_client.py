@@ -14,10 +14,11 @@ from campuswatch.agent.errors import AuthenticationFailed, DeviceReplyError, Dev
 from campuswatch.agent.protocols.pjlink import (
     DEFAULT_LAMP_LIFE_H,
     ERST_FIELDS,
+    PjlinkReader,
     pjlink_search,
     read_projector,
-    read_url,
 )
+from campuswatch.agent.protocols.reader import BadUrl, ReadTarget
 from campuswatch.config import Secret
 from campuswatch.report import Lamp
 from sim.pjlink import PjlinkSimulator, ProjectorState
@@ -178,16 +179,22 @@ async def test_search_ignores_class1_projectors() -> None:
     assert found == []
 
 
-async def test_read_url_reads_the_projector_at_a_pjlink_url() -> None:
-    async with PjlinkSimulator(ProjectorState(password="pw")) as sim:
-        reading = await read_url(f"pjlink://127.0.0.1:{sim.port}", password=Secret("pw"), timeout_s=SHORT)
+async def test_the_reader_reads_the_projector_at_a_pjlink_url() -> None:
+    async with PjlinkSimulator(ProjectorState(password="pw", lamps=[(2600, True)])) as sim:
+        url = f"pjlink://127.0.0.1:{sim.port}"
+        reading = await PjlinkReader().read(ReadTarget("p", url, SHORT, password=Secret("pw")))
+        short = await PjlinkReader().read(
+            ReadTarget("p", url, SHORT, password=Secret("pw"), lamp_life_h=2500)
+        )
     assert reading.kind == "projector" and reading.address == f"127.0.0.1:{sim.port}"
+    assert [lamp.life_hours for lamp in reading.lamps] == [DEFAULT_LAMP_LIFE_H]
+    assert [lamp.life_hours for lamp in short.lamps] == [2500]
 
 
 @pytest.mark.parametrize("url", ["benq://127.0.0.1", "pjlink://127.0.0.1:x", "pjlink://", "127.0.0.1"])
-async def test_read_url_rejects_what_is_no_pjlink_url(url: str) -> None:
-    with pytest.raises(ValueError, match=r"pjlink://|port|host"):
-        await read_url(url)
+async def test_the_reader_rejects_what_is_no_pjlink_url(url: str) -> None:
+    with pytest.raises(BadUrl, match=r"pjlink://|port|host"):
+        await PjlinkReader().read(ReadTarget("p", url))
 
 
 async def test_projector_resetting_the_connection_after_greeting_is_unreachable() -> None:

@@ -1,4 +1,6 @@
-"""Presence by ICMP and TCP: pure packet handling, loopback, and an empty address in network namespaces."""
+"""Presence by ICMP and TCP: loopback, and a device, an empty address and no route in network namespaces,
+probing as root (raw ICMP socket), as a group ping_group_range admits (datagram socket) and as one it does
+not (TCP alone)."""
 
 from __future__ import annotations
 
@@ -13,35 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from campuswatch.agent.protocols.presence import (
-    PresenceResult,
-    build_echo_request,
-    icmp_available,
-    icmp_checksum,
-    is_present,
-    parse_echo_reply,
-)
-
-
-def test_checksum_matches_rfc1071_example() -> None:
-    # RFC 1071 section 3: the sum of 0001 f203 f4f5 f6f7 is ddf2, the checksum its complement.
-    assert icmp_checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0x220D
-
-
-def test_echo_request_checksums_to_zero_and_a_reply_parses() -> None:
-    request = build_echo_request(0x1234, 7)
-    assert icmp_checksum(request) == 0
-    reply = bytes([0]) + request[1:]
-    assert parse_echo_reply(reply, with_ip_header=False) == (0x1234, 7)
-    ip_header = bytes([0x45]) + bytes(19)
-    assert parse_echo_reply(ip_header + reply, with_ip_header=True) == (0x1234, 7)
-
-
-def test_requests_errors_and_junk_are_not_replies() -> None:
-    assert parse_echo_reply(build_echo_request(1, 1), with_ip_header=False) is None
-    assert parse_echo_reply(bytes([3, 1]) + bytes(6), with_ip_header=False) is None  # host unreachable
-    assert parse_echo_reply(b"\x00\x00", with_ip_header=False) is None
-    assert parse_echo_reply(bytes([0x60]) + bytes(40), with_ip_header=True) is None
+from campuswatch.agent.errors import DeviceUnreachable
+from campuswatch.agent.protocols.presence import PresenceReader, PresenceResult, icmp_available, is_present
+from campuswatch.agent.protocols.reader import ReadTarget
 
 
 @pytest.mark.skipif(not icmp_available(), reason="ICMP sockets not permitted for this user")
@@ -73,6 +49,13 @@ async def test_unresolvable_name_is_absent() -> None:
     assert not result.present and "cannot resolve" in result.detail
 
 
+async def test_the_ping_reader_reports_a_present_host_and_refuses_an_absent_one() -> None:
+    reading = await PresenceReader().read(ReadTarget("lo", "ping://127.0.0.1", 2.0))
+    assert (reading.address, reading.kind, reading.system.name) == ("127.0.0.1", "host", "127.0.0.1")
+    with pytest.raises(DeviceUnreachable, match=r"no-such-device\.invalid: no answer to ICMP or TCP"):
+        await PresenceReader().read(ReadTarget("gone", "ping://no-such-device.invalid", 2.0))
+
+
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
@@ -81,7 +64,8 @@ def _ip(*args: str) -> None:
 def namespaces() -> Iterator[str]:
     """Two namespaces joined by a veth pair: the agent's (10.203.7.1) and a device's (10.203.7.2).
 
-    Yields the agent's namespace; 10.203.7.3 is in the subnet but held by nobody.
+    Yields the agent's namespace; 10.203.7.3 is in the subnet but held by nobody. In the agent's namespace
+    ``net.ipv4.ping_group_range`` admits unprivileged ICMP sockets for group :data:`PING_GROUP` only.
     """
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("network namespaces need root and iproute2")
@@ -94,20 +78,32 @@ def namespaces() -> Iterator[str]:
         _ip("-n", device, "addr", "add", "10.203.7.2/24", "dev", "vd")
         for ns, dev in ((agent, "va"), (device, "vd"), (agent, "lo"), (device, "lo")):
             _ip("-n", ns, "link", "set", dev, "up")
+        _ip("netns", "exec", agent, "sysctl", "-qw", f"net.ipv4.ping_group_range={PING_GROUP} {PING_GROUP}")
         yield agent
     finally:
         for ns in (agent, device):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def _probe_in(namespace: str, *args: str) -> dict[str, object]:
-    """Run ``python -m campuswatch.agent.protocols.presence`` inside the namespace (the probe must use its network stack)."""
+#: The group the agent's namespace lets open unprivileged ICMP sockets (nogroup), and one it does not.
+PING_GROUP, OTHER_GROUP = 65534, 65533
+
+
+def _probe_in(namespace: str, *args: str, group: int | None = None) -> dict[str, object]:
+    """Run ``python -m campuswatch.agent.protocols.presence`` inside the namespace (the probe must use its
+    network stack), as root or, given ``group``, as user nobody in that group alone."""
+    unprivileged = (
+        ["setpriv", "--reuid=65534", f"--regid={group}", "--clear-groups", "--inh-caps=-all"]
+        if group is not None
+        else []
+    )
     done = subprocess.run(
         [
             "ip",
             "netns",
             "exec",
             namespace,
+            *unprivileged,
             sys.executable,
             "-m",
             "campuswatch.agent.protocols.presence",
@@ -125,6 +121,20 @@ def _probe_in(namespace: str, *args: str) -> dict[str, object]:
 def test_device_in_another_namespace_answers_icmp(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "3")
     assert (result["present"], result["method"]) == (True, "icmp")
+
+
+def test_a_group_ping_group_range_admits_pings_without_privilege(namespaces: str) -> None:
+    result = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "3", group=PING_GROUP)
+    assert (result["present"], result["method"]) == (True, "icmp")
+
+
+def test_without_icmp_sockets_presence_rests_on_tcp(namespaces: str) -> None:
+    silent = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "1", group=OTHER_GROUP)
+    assert (silent["present"], silent["method"]) == (False, "none"), (
+        "no ICMP socket, no TCP: nothing proves it"
+    )
+    refused = _probe_in(namespaces, "10.203.7.2", "--port", "9", "--timeout", "3", group=OTHER_GROUP)
+    assert (refused["present"], refused["method"], refused["detail"]) == (True, "tcp", "port 9 refused")
 
 
 def test_device_in_another_namespace_refuses_tcp_and_is_present(namespaces: str) -> None:

@@ -28,9 +28,9 @@ from campuswatch.agent.protocols.snmp.transport.types import (
 )
 from campuswatch.config import Secret
 from sim.snmpd import Snmpd
+from sim.snmprec import load_snmprec, restrict_to_plan
 from sim.snmpsim import SnmpSimulator
 from tests.support.paths import DEVICES
-from tests.support.snmprec import load_snmprec, restrict_to_plan
 
 DEVICES = DEVICES
 CLASSES = ("printer", "switch", "ups", "wifi", "av", "gateway", "host")
@@ -218,6 +218,6 @@ async def test_dead_and_slow_devices_do_not_delay_healthy_ones(
                 assert _normalised(getattr(result, "varbinds", {})) == expected, name
             slow_error, dead_error = await slow_task, await dead_task
         # The stopped agent's port refuses: unreachable. The hung agent is silent on a live host, which
-        # is what a wrong community looks like too (documented in agent/snmp/silence.py).
+        # is what a wrong community looks like too (documented in agent/protocols/snmp/transport/silence.py).
         assert isinstance(dead_error, SnmpTimeout) and "port unreachable" in str(dead_error)
         assert isinstance(slow_error, SnmpAuthError) and "wrong community" in str(slow_error)

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
-from campuswatch.agent.protocols._tcp import device_connection, read_until, split_url
+from campuswatch.agent.protocols._tcp import device_connection, read_until
+from campuswatch.agent.protocols.reader import BadUrl, split_url
 
 
 @asynccontextmanager
@@ -67,7 +68,7 @@ async def test_silence_is_unreachable_and_a_half_message_a_reply_error(
     ],
 )
 def test_split_url_names_what_is_wrong(url: str, words: str) -> None:
-    with pytest.raises(ValueError, match=words):
+    with pytest.raises(BadUrl, match=words):
         split_url(url, {"pjlink": 4352})
 
 

@@ -19,8 +19,8 @@ from campuswatch.agent.protocols.snmp.transport.types import (
 )
 from campuswatch.config import Secret
 from sim.devices import RECORDINGS, SimDevice, main, school_devices
+from sim.snmprec import load_snmprec
 from sim.snmpsim import SnmpSimulator
-from tests.support.snmprec import load_snmprec
 
 DEVICES = {d.name: d for d in school_devices()}
 NAMES = sorted(DEVICES)

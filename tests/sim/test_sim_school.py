@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from campuswatch.agent.errors import DeviceUnreachable
-from campuswatch.agent.protocols.pjlink import read_url
+from campuswatch.agent.protocols.pjlink import PjlinkReader
+from campuswatch.agent.protocols.reader import ReadTarget
 from campuswatch.agent.protocols.snmp.transport.types import Oid, oid
 from campuswatch.config import Secret
 from sim.devices import school_devices
@@ -200,22 +201,24 @@ async def test_projector_lamp_failure_and_silence_show_over_pjlink_and_clear() -
     async with SimulatedSchool(devices=[], projector=True) as school:
         url = f"pjlink://{school.address(PROJECTOR)}"
         password = Secret(PROJECTOR_PASSWORD)
-        healthy = await read_url(url, password, 2.0)
+        healthy = await PjlinkReader().read(ReadTarget(PROJECTOR, url, password=password, timeout_s=2.0))
         assert healthy.errors is not None and healthy.errors.lamp == "ok"
 
         await school.inject(PROJECTOR, "lamp_failure")
-        failed = await read_url(url, password, 2.0)
+        failed = await PjlinkReader().read(ReadTarget(PROJECTOR, url, password=password, timeout_s=2.0))
         assert failed.errors is not None and failed.errors.lamp == "error"
         assert [lamp.on for lamp in failed.lamps] == [False]
 
         await school.inject(PROJECTOR, "silent")
         with pytest.raises(DeviceUnreachable):
-            await read_url(url, password, 0.5)
+            await PjlinkReader().read(ReadTarget(PROJECTOR, url, password=password, timeout_s=0.5))
 
         await school.clear(PROJECTOR, "silent")
         await school.clear(PROJECTOR, "lamp_failure")
         assert school.active_faults(PROJECTOR) == ()
-        assert await read_url(url, password, 2.0) == healthy
+        assert (
+            await PjlinkReader().read(ReadTarget(PROJECTOR, url, password=password, timeout_s=2.0)) == healthy
+        )
 
         with pytest.raises(ValueError, match="no fault 'paper_jam'"):
             await school.inject(PROJECTOR, "paper_jam")

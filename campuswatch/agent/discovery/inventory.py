@@ -17,8 +17,9 @@ from typing import Literal
 
 import msgspec
 
-from campuswatch.agent.config import DEFAULT_SNMP_PORT, DeviceEntry
+from campuswatch.agent.config import DeviceEntry
 from campuswatch.agent.discovery.merge import address_key, identities
+from campuswatch.agent.protocols.snmp.transport.types import DEFAULT_SNMP_PORT
 from campuswatch.config import ConfigError
 from campuswatch.report import DiscoveredDevice
 

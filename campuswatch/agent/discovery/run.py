@@ -16,6 +16,7 @@ from campuswatch.agent.config import Credentials
 from campuswatch.agent.discovery.merge import merge_devices
 from campuswatch.agent.discovery.sweep import Progress, SweepCredential, hosts_of, sweep
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
+from campuswatch.agent.protocols.snmp.transport.types import DEFAULT_COMMUNITY, DEFAULT_SNMP_PORT
 from campuswatch.config import Secret
 from campuswatch.report import DiscoveredDevice
 
@@ -89,7 +90,7 @@ def credentials_from(
     result = given + result
     if not result:
         # The factory default of nearly every device; not a secret worth hiding.
-        result.append(SweepCredential("public", community=Secret("public")))
+        result.append(SweepCredential("public", community=DEFAULT_COMMUNITY))
     return result
 
 
@@ -130,7 +131,7 @@ async def discover(
     rate_per_s: float = 50.0,
     concurrency: int = 32,
     progress: Progress | None = None,
-    snmp_port: int = 161,
+    snmp_port: int = DEFAULT_SNMP_PORT,
     timeout_s: float = 1.0,
     mdns_duration_s: float = 5.0,
     mdns_interfaces: Sequence[str] | None = None,

@@ -19,7 +19,15 @@ from campuswatch.agent.errors import AuthenticationFailed, DeviceError, DeviceRe
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device
 from campuswatch.agent.protocols.snmp.decode.interfaces import IF_ENTRY
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
-from campuswatch.agent.protocols.snmp.transport.types import PollPlan, SnmpTarget, TableSpec, V3User, Varbinds
+from campuswatch.agent.protocols.snmp.transport.types import (
+    DEFAULT_COMMUNITY,
+    DEFAULT_SNMP_PORT,
+    PollPlan,
+    SnmpTarget,
+    TableSpec,
+    V3User,
+    Varbinds,
+)
 from campuswatch.config import Secret
 from campuswatch.report import DiscoveredDevice
 
@@ -50,7 +58,7 @@ class SweepCredential:
             host=host,
             port=port,
             version=self.version,
-            community=self.community or Secret("public"),
+            community=self.community or DEFAULT_COMMUNITY,
             v3=self.v3,
             timeout_s=timeout_s,
             retries=0,
@@ -148,7 +156,7 @@ async def sweep(
     hosts: Sequence[str],
     credentials: Sequence[SweepCredential],
     *,
-    port: int = 161,
+    port: int = DEFAULT_SNMP_PORT,
     timeout_s: float = 1.0,
     rate_per_s: float = 50.0,
     concurrency: int = 32,

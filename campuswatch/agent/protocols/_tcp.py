@@ -10,37 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TypeVar, cast
+from collections.abc import AsyncIterator, Callable
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
-from campuswatch.devices import split_host_port
-
-Scheme = TypeVar("Scheme", bound=str)
 
 #: Per event loop, one lock per (host, port): many projectors and displays serve one control connection at
 #: a time and drop or ignore a second one, so the agent never opens two to the same device.
 _device_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def split_url(url: str, default_ports: Mapping[Scheme, int]) -> tuple[Scheme, str, int]:
-    """``scheme://HOST[:PORT]`` -> (scheme, host, port) for the schemes in ``default_ports``.
-
-    Raises ValueError naming the URL when the scheme is not one of them or the port is not a number.
-    """
-    text, sep, rest = url.partition("://")
-    scheme = cast(Scheme, text)
-    if not sep or scheme not in default_ports:
-        raise ValueError(f"{url!r}: expected {' or '.join(f'{s}://HOST[:PORT]' for s in default_ports)}")
-    try:
-        host, port = split_host_port(rest.rstrip("/"), default_ports[scheme])
-    except ValueError:
-        raise ValueError(f"{url!r}: the port is not a number") from None
-    if not host:
-        raise ValueError(f"{url!r}: no host")
-    return scheme, host, port
 
 
 @contextlib.asynccontextmanager

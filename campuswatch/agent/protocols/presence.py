@@ -2,8 +2,9 @@
 
 Presence is proven by any of:
 
-* an ICMP echo reply, from an unprivileged ICMP datagram socket where ``net.ipv4.ping_group_range``
-  admits our group, else from a raw socket (root or CAP_NET_RAW), else ICMP is skipped;
+* an ICMP echo reply (icmplib, on the event loop through its ``async_ping``), from an unprivileged ICMP
+  datagram socket where ``net.ipv4.ping_group_range`` admits our group, else from a raw socket (root or
+  CAP_NET_RAW), else ICMP is skipped;
 * a TCP connection to one of the device's known ports that is accepted, **or refused**: a refusal (RST)
   comes from the host's own TCP stack, so the host is up even though nothing listens on that port. (The
   rare firewall that answers RST for hosts behind it would fool this; on a school LAN it is the device.)
@@ -24,20 +25,23 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
-import struct
 import time
 from dataclasses import asdict, dataclass
 from typing import Literal
+from urllib.parse import urlsplit
+
+from icmplib import ICMPLibError, ICMPv4Socket, SocketPermissionError, async_ping
+
+from campuswatch.agent.errors import DeviceUnreachable
+from campuswatch.agent.protocols.reader import ReadTarget
+from campuswatch.report import DeviceReading, SystemInfo
 
 log = logging.getLogger(__name__)
 
 #: Ports that classroom devices without SNMP tend to listen on: web UI, PJLink, display LAN control,
 #: raw printing, AirPlay, Google Cast, Miracast (MS-MICE).
 DEFAULT_TCP_PORTS = (80, 443, 4352, 4660, 5000, 9100, 7000, 8009, 7250)
-
-_ECHO_REQUEST, _ECHO_REPLY = 8, 0
 
 
 @dataclass(frozen=True)
@@ -50,85 +54,36 @@ class PresenceResult:
     detail: str = ""
 
 
-def icmp_checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) over ``data``."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return int(~total & 0xFFFF)
-
-
-def build_echo_request(ident: int, seq: int, payload: bytes = b"campuswatch") -> bytes:
-    """An ICMP echo request with its checksum."""
-    header = struct.pack("!BBHHH", _ECHO_REQUEST, 0, 0, ident, seq)
-    checksum = icmp_checksum(header + payload)
-    return struct.pack("!BBHHH", _ECHO_REQUEST, 0, checksum, ident, seq) + payload
-
-
-def parse_echo_reply(packet: bytes, *, with_ip_header: bool) -> tuple[int, int] | None:
-    """(identifier, sequence) of an ICMP echo reply; None for anything else (requests, errors, junk).
-
-    Raw sockets hand over the IP header too; ICMP datagram sockets only the ICMP message.
-    """
-    if with_ip_header:
-        if len(packet) < 20 or packet[0] >> 4 != 4:
-            return None
-        packet = packet[(packet[0] & 0x0F) * 4 :]
-    if len(packet) < 8 or packet[0] != _ECHO_REPLY or packet[1] != 0:
-        return None
-    _, _, _, ident, seq = struct.unpack("!BBHHH", packet[:8])
-    return ident, seq
-
-
-def _icmp_socket() -> tuple[socket.socket, bool] | None:
-    """An ICMP socket and whether it is raw; None where neither kind is permitted."""
-    for kind, raw in ((socket.SOCK_DGRAM, False), (socket.SOCK_RAW, True)):
+def icmp_privilege() -> bool | None:
+    """Which ICMP socket this process may open: False for an unprivileged datagram socket (preferred: no
+    privilege needed where ``ping_group_range`` admits us), True for a raw one, None for neither."""
+    for privileged in (False, True):
         try:
-            sock = socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP)
-        except PermissionError:
+            ICMPv4Socket(privileged=privileged).close()
+        except SocketPermissionError:
             continue
-        sock.setblocking(False)
-        return sock, raw
+        return privileged
     return None
 
 
 def icmp_available() -> bool:
     """Whether this process may send ICMP echo at all (else presence rests on TCP alone)."""
-    found = _icmp_socket()
-    if found is None:
-        return False
-    found[0].close()
-    return True
+    return icmp_privilege() is not None
 
 
-async def _icmp_probe(address: str) -> PresenceResult | None:
-    found = _icmp_socket()
-    if found is None:
+async def _icmp_probe(address: str, timeout_s: float) -> PresenceResult | None:
+    privileged = icmp_privilege()
+    if privileged is None:
         log.debug("presence: ICMP not permitted, TCP only", extra={"host": address})
         return None
-    sock, raw = found
-    loop = asyncio.get_running_loop()
-    # Datagram sockets get their identifier from the kernel (it demultiplexes replies for us).
-    ident, seq = os.getpid() & 0xFFFF, int.from_bytes(os.urandom(2), "big")
-    with sock:
-        started = time.monotonic()
-        try:
-            await loop.sock_sendto(sock, build_echo_request(ident, seq), (address, 0))
-            while True:
-                packet, (source, _) = await loop.sock_recvfrom(sock, 2048)
-                reply = parse_echo_reply(packet, with_ip_header=raw)
-                if (
-                    reply is not None
-                    and source == address
-                    and reply[1] == seq
-                    and (not raw or reply[0] == ident)
-                ):
-                    return PresenceResult(True, "icmp", time.monotonic() - started, "echo reply")
-        except OSError as err:  # no route to the network, or an ICMP error the kernel reports on the socket
-            log.debug("presence: icmp probe failed", extra={"host": address, "error": str(err)})
-            return None
+    try:
+        host = await async_ping(address, count=1, timeout=timeout_s, privileged=privileged)
+    except ICMPLibError as err:  # async_ping keeps send and receive errors to itself: opening the socket
+        log.debug("presence: icmp probe failed", extra={"host": address, "error": str(err)})
+        return None
+    if not host.is_alive:  # no reply, or an ICMP error such as host unreachable
+        return None
+    return PresenceResult(True, "icmp", float(host.avg_rtt) / 1000, "echo reply")
 
 
 async def _tcp_probe(address: str, port: int) -> PresenceResult | None:
@@ -160,7 +115,7 @@ async def is_present(
     address = str(infos[0][4][0])
     probes = [asyncio.ensure_future(_tcp_probe(address, port)) for port in tcp_ports]
     if icmp:
-        probes.append(asyncio.ensure_future(_icmp_probe(address)))
+        probes.append(asyncio.ensure_future(_icmp_probe(address, timeout_s)))
     try:
         async with asyncio.timeout(timeout_s):
             for next_done in asyncio.as_completed(probes):
@@ -174,6 +129,19 @@ async def is_present(
             probe.cancel()
         await asyncio.gather(*probes, return_exceptions=True)
     return PresenceResult(False, "none", detail=f"no answer within {timeout_s:g} s")
+
+
+class PresenceReader:
+    """Devices we can only see, not ask (``ping://HOST``): present, or unreachable. The ``ping`` reader of
+    :mod:`campuswatch.agent.readers`."""
+
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """A bare host reading when :func:`is_present` finds the host; :class:`DeviceUnreachable` if not."""
+        host = urlsplit(target.url).hostname or ""
+        result = await is_present(host, timeout_s=target.timeout_s)
+        if not result.present:
+            raise DeviceUnreachable(f"{host}: no answer to ICMP or TCP ({result.detail or 'silent'})")
+        return DeviceReading(address=host, kind="host", system=SystemInfo(name=host))
 
 
 def main() -> None:

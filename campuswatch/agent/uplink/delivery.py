@@ -6,7 +6,8 @@ sent again and the collector drops the copies by (agent_id, seq). What each answ
 
 - 200: ack up to ``acked_seq``; the next batch goes at once.
 - 5xx, 429, connection errors, timeouts, an unreadable ack: the collector is away; retry the same events
-  after an exponential backoff with full jitter (so a city's agents do not return in lockstep).
+  after an exponential backoff with full jitter (:mod:`campuswatch.backoff`: a city's agents do not
+  return in lockstep).
 - 401/403: the token is wrong for this collector or school. Nothing will fix itself: log an error that
   says what to check (never the token), keep all data, retry after a long pause.
 - 400/413: something in the batch is refused. Split the batch and send the halves, down to the one event
@@ -32,6 +33,7 @@ import aiohttp
 import msgspec
 
 from campuswatch.agent.uplink.outbox import Outbox, StoredEvent
+from campuswatch.backoff import Backoff
 from campuswatch.config import Secret
 from campuswatch.report import SCHEMA_VERSION, AnyEvent, Batch, BatchAck, encode
 
@@ -40,26 +42,6 @@ log = logging.getLogger(__name__)
 _ack_decoder = msgspec.json.Decoder(BatchAck)
 #: How much of a refusal's body goes into logs and park reasons.
 _MESSAGE_LIMIT = 300
-
-
-class Backoff:
-    """Exponential backoff with full jitter: the n-th delay is uniform in [0, min(cap, base * 2**n)]."""
-
-    def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
-        self._base = base
-        self._cap = cap
-        self._rng = rng or random.Random()
-        self._attempt = 0
-
-    def next_delay(self) -> float:
-        """The pause before the next retry; each call doubles the ceiling up to the cap."""
-        ceiling = min(self._cap, self._base * 2 ** min(self._attempt, 32))
-        self._attempt += 1
-        return self._rng.uniform(0, ceiling)
-
-    def reset(self) -> None:
-        """After a success the next failure starts again from ``base``."""
-        self._attempt = 0
 
 
 @dataclass

@@ -9,7 +9,8 @@ system that is down, slow or refusing delays tickets but loses none:
   ticket's id (``dedup_key -> external_id``), so notes and resolves later go to the right ticket;
 * operations of one dedup key go out strictly in order (a note never overtakes its open); different
   keys and different sinks do not wait for each other;
-* a retryable failure is retried with exponential backoff and jitter, for as long as it takes;
+* a retryable failure is retried with exponential backoff and jitter (:mod:`campuswatch.backoff`), for
+  as long as it takes;
 * a non-retryable failure is *parked* with its reason: visible in :meth:`TicketOutbox.parked` and in
   the counts, retried only when an operator calls :meth:`TicketOutbox.requeue`.
 
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from campuswatch.backoff import backoff_delay
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import delivery_id_var
 
@@ -341,14 +343,6 @@ class TicketOutbox:
     def _row(r: tuple[Any, ...]) -> OutboxOp:
         op_id, sink, op, key, payload, state, attempts, created_at, last_error = r
         return OutboxOp(op_id, sink, op, key, json.loads(payload), state, attempts, created_at, last_error)
-
-
-def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the ``attempts``-th failure: doubling from ``base`` up to ``cap``, then
-    "equal jitter" (half fixed, half random) so that many operations failing together during one outage
-    do not all come back at the same instant."""
-    delay = min(cap, base * 2 ** max(0, attempts - 1))
-    return float(delay / 2 + (rng or random).uniform(0, delay / 2))
 
 
 class Dispatcher:

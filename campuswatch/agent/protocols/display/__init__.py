@@ -4,13 +4,14 @@ The frames live in ``_frame`` (BenQ, ViewSonic) and ``_mdc`` (Samsung), the mean
 network in ``_client``.
 """
 
-from campuswatch.agent.protocols.display._client import read_display, read_url
+from campuswatch.agent.protocols.display._client import DisplayReader, read_display
 from campuswatch.agent.protocols.display._frame import Frame, decode, encode, encode_get
 from campuswatch.agent.protocols.display._reading import display_problems, display_reading, hardware_problems
 from campuswatch.agent.protocols.display._types import DEFAULT_PORTS, Protocol, Signal
 
 __all__ = [
     "DEFAULT_PORTS",
+    "DisplayReader",
     "Frame",
     "Protocol",
     "Signal",
@@ -21,5 +22,4 @@ __all__ = [
     "encode_get",
     "hardware_problems",
     "read_display",
-    "read_url",
 ]

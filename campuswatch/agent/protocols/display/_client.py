@@ -10,11 +10,11 @@ import asyncio
 import logging
 
 from campuswatch.agent.errors import DeviceReplyError
-from campuswatch.agent.protocols._tcp import device_connection, read_message, read_until, split_url
+from campuswatch.agent.protocols._tcp import device_connection, read_message, read_until
 from campuswatch.agent.protocols.display import _frame, _mdc
 from campuswatch.agent.protocols.display._reading import display_reading
 from campuswatch.agent.protocols.display._types import DEFAULT_IDS, DEFAULT_PORTS, Protocol, Signal
-from campuswatch.config import Secret
+from campuswatch.agent.protocols.reader import ReadTarget, split_url
 from campuswatch.report import DeviceReading, SystemInfo
 
 log = logging.getLogger(__name__)
@@ -145,10 +145,12 @@ async def read_display(
     return reading
 
 
-async def read_url(url: str, password: Secret | None = None, timeout_s: float = 5.0) -> DeviceReading:
-    """:func:`read_display` for ``benq://``, ``viewsonic://`` or ``samsung://HOST[:PORT]``.
+class DisplayReader:
+    """Displays at ``benq://``, ``viewsonic://`` or ``samsung://HOST[:PORT]``, the scheme naming the
+    protocol: the display reader of :mod:`campuswatch.agent.readers` (MDC's TLS PIN is not supported,
+    so a target's password goes unused)."""
 
-    ``password`` is accepted for a uniform probe signature and unused (MDC's TLS PIN is not supported).
-    """
-    protocol, host, port = split_url(url, DEFAULT_PORTS)
-    return await read_display(host, port, protocol, timeout_s)
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """:func:`read_display` for the target's URL and timeout."""
+        protocol, host, port = split_url(target.url, DEFAULT_PORTS)
+        return await read_display(host, port, protocol, target.timeout_s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pyipp import IPP
 from pyipp.enums import IppOperation
@@ -17,11 +17,14 @@ from pyipp.exceptions import IPPConnectionError, IPPError, IPPVersionNotSupporte
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
 from campuswatch.agent.protocols.ipp.attributes import REQUESTED_ATTRIBUTES, printer_reading
+from campuswatch.agent.protocols.reader import ReadTarget
 from campuswatch.report import DeviceReading
 
 log = logging.getLogger(__name__)
 
 DEFAULT_IPP_PORT = 631
+#: Where IPP Everywhere printers (and CUPS) serve their print queue: a URL without a path means this one.
+DEFAULT_IPP_PATH = "/ipp/print"
 #: IPP 2.0 first (IPP Everywhere); printers that only speak 1.1 answer version-not-supported.
 _VERSIONS = ((2, 0), (1, 1))
 
@@ -64,3 +67,14 @@ async def read_ipp_printer(url: str, *, timeout_s: float = 8.0) -> DeviceReading
     reading = printer_reading(address, attrs)
     log.debug("ipp read", extra={"url": url, "problems": len(reading.problems)})
     return reading
+
+
+class IppReader:
+    """Printers at ``ipp://`` or ``ipps://HOST[:PORT][/PATH]`` (no path: :data:`DEFAULT_IPP_PATH`): the IPP
+    reader of :mod:`campuswatch.agent.readers`."""
+
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """:func:`read_ipp_printer` for the target's URL and timeout."""
+        parts = urlsplit(target.url)
+        url = target.url if parts.path.strip("/") else urlunsplit(parts._replace(path=DEFAULT_IPP_PATH))
+        return await read_ipp_printer(url, timeout_s=target.timeout_s)

@@ -1,10 +1,10 @@
-"""Projectors over PJLink (classes 1 and 2): read one, search a subnet, judge silence.
+"""Projectors over PJLink (classes 1 and 2): read one (``PjlinkReader``), search a subnet, judge silence.
 
 The public surface is re-exported here; the wire format lives in ``_protocol``, the meaning of the answers
 in ``_reading``, the network in ``_client`` (TCP) and ``_search`` (UDP).
 """
 
-from campuswatch.agent.protocols.pjlink._client import read_projector, read_url
+from campuswatch.agent.protocols.pjlink._client import PjlinkReader, read_projector
 from campuswatch.agent.protocols.pjlink._protocol import (
     DEFAULT_PORT,
     ERST_FIELDS,
@@ -36,6 +36,7 @@ __all__ = [
     "ERST_FIELDS",
     "Greeting",
     "PjlinkCommandError",
+    "PjlinkReader",
     "PjlinkReply",
     "auth_digest",
     "build_reading",
@@ -50,5 +51,4 @@ __all__ = [
     "projector_problems",
     "projector_unreachable_is_fault",
     "read_projector",
-    "read_url",
 ]

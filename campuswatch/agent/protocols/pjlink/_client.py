@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from campuswatch.agent.errors import AuthenticationFailed, DeviceReplyError
-from campuswatch.agent.protocols._tcp import device_connection, read_until, split_url
+from campuswatch.agent.protocols._tcp import device_connection, read_until
 from campuswatch.agent.protocols.pjlink._protocol import (
     DEFAULT_PORT,
     MAX_LINE,
@@ -23,6 +23,7 @@ from campuswatch.agent.protocols.pjlink._protocol import (
     parse_reply,
 )
 from campuswatch.agent.protocols.pjlink._reading import DEFAULT_LAMP_LIFE_H, build_reading
+from campuswatch.agent.protocols.reader import ReadTarget, split_url
 from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
 
@@ -120,13 +121,12 @@ async def read_projector(
     return reading
 
 
-async def read_url(
-    url: str,
-    password: Secret | None = None,
-    timeout_s: float = 5.0,
-    *,
-    lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H,
-) -> DeviceReading:
-    """:func:`read_projector` for ``pjlink://HOST[:PORT]`` (what ``campuswatch-agent probe`` takes)."""
-    _, host, port = split_url(url, {"pjlink": DEFAULT_PORT})
-    return await read_projector(host, port, password, timeout_s, lamp_life_h=lamp_life_h)
+class PjlinkReader:
+    """Projectors at ``pjlink://HOST[:PORT]``: the PJLink reader of :mod:`campuswatch.agent.readers`,
+    judging lamps by the target's rated lamp life (else :data:`DEFAULT_LAMP_LIFE_H`)."""
+
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """:func:`read_projector` for the target's URL, password and timeout."""
+        _, host, port = split_url(target.url, {"pjlink": DEFAULT_PORT})
+        lamp_life_h = target.lamp_life_h or DEFAULT_LAMP_LIFE_H
+        return await read_projector(host, port, target.password, target.timeout_s, lamp_life_h=lamp_life_h)

@@ -1,10 +1,10 @@
-"""Read one device once, whatever it speaks: the single path shared by ``probe`` and the agent's polls.
+"""The SNMP reader: one device read once over SNMP, the ``snmp`` entry of :mod:`campuswatch.agent.readers`.
 
-For SNMP the first read asks only for the system group, classifies the device, and from then on fetches
-the plan for its kind (cached per device; a changed sysObjectID means another device and reclassifies).
-Between polls the reader remembers each device's previous reading, for reboots and interface rates
-(agent/decode/deltas.py), and the rows of tables that rarely change, which it walks less often
-(agent/decode/cadence.py, mibs/plans.yaml) while every reading still holds them.
+The first read of a device asks only for the system group, classifies the device, and from then on
+fetches the plan for its kind (cached per device; a changed sysObjectID means another device and
+reclassifies). Between reads the reader remembers each device's previous reading, for reboots and
+interface rates (``snmp/decode/deltas.py``), and the rows of tables that rarely change, which it walks
+less often (``snmp/decode/cadence.py``, ``mibs/plans.yaml``) while every reading still holds them.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from campuswatch.agent.errors import DeviceError
 from campuswatch.agent.problems import problems_of
+from campuswatch.agent.protocols.reader import ReadTarget, split_url
 from campuswatch.agent.protocols.snmp.decode import (
     SYSTEM_PLAN,
     Classification,
@@ -27,15 +27,17 @@ from campuswatch.agent.protocols.snmp.decode import (
 )
 from campuswatch.agent.protocols.snmp.decode._knowledge import Cadence
 from campuswatch.agent.protocols.snmp.decode.deltas import detect_reboot, interface_rates
-from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient
+from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpTransport
 from campuswatch.agent.protocols.snmp.transport.types import (
+    DEFAULT_COMMUNITY,
+    DEFAULT_SNMP_PORT,
     PollPlan,
     SnmpTarget,
     TableSpec,
     Varbinds,
     oid_str,
 )
-from campuswatch.report import DevicePoll, DeviceReading, Interface, SystemInfo
+from campuswatch.report import DeviceReading, Interface, SystemInfo
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +81,32 @@ class _Poll:
 
 @dataclass
 class SnmpDeviceReader:
-    """Reads SNMP devices with one shared client, remembering each device's classification, previous
-    reading and the tables it walks less often. ``cadence`` defaults to mibs/plans.yaml's (empty: walk
-    every table at every poll); ``clock`` (monotonic seconds) times the readings for rates."""
+    """Reads SNMP devices (``snmp://HOST[:PORT]``) through one shared transport, remembering each device's
+    classification, previous reading and the tables it walks less often, by the target's ``key``.
+    ``cadence`` defaults to mibs/plans.yaml's (empty: walk every table at every poll); ``clock``
+    (monotonic seconds) times the readings for rates."""
 
-    client: SnmpClient
+    client: SnmpTransport
     cadence: dict[str, Cadence] = field(default_factory=cadence.rules)
     clock: Callable[[], float] = time.monotonic
     _devices: dict[str, _Device] = field(default_factory=dict)
 
-    async def read(self, key: str, target: SnmpTarget) -> DeviceReading:
-        """Read the device known as ``key``; raises :class:`~campuswatch.agent.errors.DeviceError` subclasses."""
-        address = f"{target.host}:{target.port}" if target.port != 161 else target.host
+    async def read(self, target: ReadTarget) -> DeviceReading:
+        """Read the device; raises :class:`~campuswatch.agent.errors.DeviceError` subclasses."""
+        _, host, port = split_url(target.url, {"snmp": DEFAULT_SNMP_PORT})
+        snmp = SnmpTarget(
+            host=host,
+            port=port,
+            version=target.snmp_version,
+            community=target.community or DEFAULT_COMMUNITY,
+            v3=target.v3,
+            timeout_s=target.timeout_s,
+            retries=target.retries,
+        )
+        return await self._read(target.key, snmp)
+
+    async def _read(self, key: str, target: SnmpTarget) -> DeviceReading:
+        address = f"{target.host}:{target.port}" if target.port != DEFAULT_SNMP_PORT else target.host
         device = self._devices.get(key)
         if device is None:
             first = await self.client.fetch(target, SYSTEM_PLAN)
@@ -175,28 +191,3 @@ class SnmpDeviceReader:
         device = _Device(oid_str(object_id) if isinstance(object_id, tuple) else "", classify(varbinds))
         self._devices[key] = device
         return device
-
-
-async def timed_poll(
-    device: str, address: str, read: Awaitable[DeviceReading], *, label: str | None, parent: str | None
-) -> DevicePoll:
-    """Run a read and turn its outcome, success or any device error, into a :class:`DevicePoll`."""
-    started = time.time()
-    t0 = time.monotonic()
-    reading: DeviceReading | None = None
-    error: DeviceError | None = None
-    try:
-        reading = await read
-    except DeviceError as err:
-        error = err
-    return DevicePoll(
-        device=device,
-        address=address,
-        status=error.status if error else "ok",
-        polled_at=started,
-        duration_s=time.monotonic() - t0,
-        error=(str(error) or type(error).__name__) if error else None,
-        reading=reading,
-        label=label,
-        parent=parent,
-    )

@@ -1,8 +1,9 @@
 """Pure SNMP decoders: varbinds in, report models out; no I/O.
 
 The device knowledge they apply (enterprise numbers, enumerations, vendor quirks, what to fetch) is data
-in ``mibs/``. Typical use by a poller (``client`` an :class:`campuswatch.agent.protocols.snmp.transport.SnmpClient`; agent/reader.py adds
-cadence and reboot detection)::
+in ``mibs/``. Typical use by a poller (``client`` a
+:class:`~campuswatch.agent.protocols.snmp.transport.SnmpTransport`; ``snmp/reader.py`` adds cadence and
+reboot detection)::
 
     system = (await client.fetch(target, SYSTEM_PLAN)).varbinds
     kind = classify(system)

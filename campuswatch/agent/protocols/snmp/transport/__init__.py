@@ -1,5 +1,5 @@
 """SNMP transport: ``SnmpClient`` turns a ``PollPlan`` into plain ``Varbinds`` (see client.py, types.py)."""
 
-from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient
+from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpClient, SnmpTransport
 
-__all__ = ["FetchResult", "SnmpClient"]
+__all__ = ["FetchResult", "SnmpClient", "SnmpTransport"]

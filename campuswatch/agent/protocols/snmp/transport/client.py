@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from campuswatch.agent.protocols.snmp.transport import ops
 from campuswatch.agent.protocols.snmp.transport.backend import Backend
@@ -44,6 +44,18 @@ class FetchResult:
 
     varbinds: Varbinds = field(default_factory=dict)
     failed_tables: dict[str, str] = field(default_factory=dict)
+
+
+class SnmpTransport(Protocol):
+    """What reading a device needs of the transport: one plan fetched from one target.
+
+    :class:`SnmpClient` is the one on the wire; the SNMP reader depends on this alone, so that tests
+    can hand it a device served from a recording.
+    """
+
+    async def fetch(self, target: SnmpTarget, plan: PollPlan) -> FetchResult:
+        """All varbinds of ``plan`` at ``target``, as :meth:`SnmpClient.fetch` documents."""
+        ...
 
 
 def _target_key(target: SnmpTarget) -> tuple[object, ...]:

@@ -6,11 +6,16 @@ decoders are plain functions from :data:`Varbinds` to report models and never se
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from campuswatch.agent.errors import AuthenticationFailed, DeviceError, DeviceReplyError, DeviceUnreachable
 from campuswatch.config import Secret
+
+#: Where SNMP agents listen unless a device's address says otherwise.
+DEFAULT_SNMP_PORT = 161
+#: The v1/v2c community of a device that names none: what most devices ship with.
+DEFAULT_COMMUNITY = Secret("public")
 
 Oid = tuple[int, ...]
 #: An SNMP value as decoders see it: INTEGER, Counter32/64, Gauge32, TimeTicks, Unsigned32 -> int;
@@ -76,9 +81,9 @@ class SnmpTarget:
     """Where and how to reach one device's SNMP agent."""
 
     host: str
-    port: int = 161
+    port: int = DEFAULT_SNMP_PORT
     version: Literal["1", "2c", "3"] = "2c"
-    community: Secret = field(default_factory=lambda: Secret("public"))
+    community: Secret = DEFAULT_COMMUNITY
     v3: V3User | None = None
     timeout_s: float = 2.0
     retries: int = 1

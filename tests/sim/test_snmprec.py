@@ -1,11 +1,12 @@
-"""The .snmprec loader reads every snmpsim type the way the transport would hand values over."""
+"""sim.snmprec, the one owner of snmpsim's format: the loader reads every snmpsim type the way the transport
+would hand values over, and reads back exactly what the simulator's recordings were written with."""
 
 from __future__ import annotations
 
 import pytest
 
 from campuswatch.agent.protocols.snmp.transport.types import PollPlan, TableSpec, oid
-from tests.support.snmprec import SnmprecError, load_snmprec, parse_snmprec, restrict_to_plan
+from sim.snmprec import Recording, SnmprecError, load_snmprec, parse_snmprec, restrict_to_plan, write
 
 
 def test_every_snmpsim_type_becomes_the_transport_type(tmp_path) -> None:
@@ -90,3 +91,24 @@ def test_restrict_keeps_exact_scalars_and_listed_columns_only() -> None:
             oid("1.3.6.1.2.1.31.1.1.1.1.1"),
         ]
     )
+
+
+def test_what_a_recording_writes_reads_back_as_the_same_values(tmp_path) -> None:
+    recording = Recording()
+    recording.integer(oid("1.3.6.1.2.1.43.11.1.1.9.1.1"), -3)
+    recording.integer(oid("1.3.6.1.2.1.43.11.1.1.9.1.2"), 80, settable=True)
+    recording.text(oid("1.3.6.1.2.1.1.5.0"), "Drucker Lehrerzimmer")
+    recording.text(oid("1.3.6.1.2.1.1.6.0"), "Raum 1.04 Gebäude Süd")  # UTF-8: written as hex
+    recording.text(oid("1.3.6.1.2.1.1.4.0"), "pipe | and trailing space ")
+    recording.text(oid("1.3.6.1.2.1.25.3.5.1.2.1"), b"\x04\x00", settable=True)
+    recording.object_id(oid("1.3.6.1.2.1.1.2.0"), "1.3.6.1.4.1.2435.2.3.9.1")
+    recording.counter32(oid("1.3.6.1.2.1.2.2.1.10.1"), 2**32 + 5)
+    recording.counter64(oid("1.3.6.1.2.1.31.1.1.1.6.1"), 2**64 - 1)
+    recording.gauge32(oid("1.3.6.1.2.1.2.2.1.5.1"), 1_000_000_000)
+    recording.timeticks(oid("1.3.6.1.2.1.1.3.0"), 12345, settable=True)
+    recording.ip_address(oid("1.3.6.1.2.1.4.20.1.1.10.0.0.1"), "10.0.0.1")
+    path = tmp_path / "public.snmprec"
+    write(recording, path)
+    expected = {at: value.value for at, value in recording.values.items()}
+    expected[oid("1.3.6.1.2.1.2.2.1.10.1")] = 5  # Counter32 wraps
+    assert load_snmprec(path) == expected
