@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import msgspec
 
+from campuswatch import sqlite
 from campuswatch.report import (
     AnyEvent,
     DevicePoll,
@@ -56,24 +56,28 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 #: Coalescing frees down to this fraction of the budget, so a full outbox does not rescan on every add.
 _LOW_WATER = 0.9
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    -- NULL: a state change, never dropped; else the key of samples that supersede each other
-    coalesce_key TEXT,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_key ON events (coalesce_key, seq) WHERE coalesce_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, signature BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS parked (
-    seq INTEGER PRIMARY KEY,
-    parked_at REAL NOT NULL,
-    reason TEXT NOT NULL,
-    body BLOB NOT NULL
-);
-"""
+#: The outbox's schema. Step 1 says IF NOT EXISTS: outboxes made before migrations were numbered have
+#: these tables already and no schema_version yet.
+MIGRATIONS: sqlite.Migrations = (
+    (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            -- NULL: a state change, never dropped; else the key of samples that supersede each other
+            coalesce_key TEXT,
+            body BLOB NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS events_by_key ON events (coalesce_key, seq) WHERE coalesce_key IS NOT NULL",
+        "CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, signature BLOB NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS parked (
+            seq INTEGER PRIMARY KEY,
+            parked_at REAL NOT NULL,
+            reason TEXT NOT NULL,
+            body BLOB NOT NULL
+        )""",
+    ),
+)
 
 #: Samples that are not the newest of their key: the first ones to go when the outbox is full.
 _SUPERSEDED = """
@@ -129,16 +133,13 @@ class Outbox:
         self._lock = threading.Lock()
         # A tuple replaced whole: adds on worker threads iterate it while the loop adds or removes.
         self._listeners: tuple[Callable[[], None], ...] = ()
-        self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        # WAL: the sender reads while the poller writes, and a crash never corrupts committed events.
-        self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and school
         # gateways lose power; an fsync per event is cheap at poll rates (events per second at most).
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = sqlite.connect(self._path, synchronous="FULL")
         # Keep the WAL small on a small disk: checkpoint every 256 pages and truncate it back to 1 MiB.
         self._conn.execute("PRAGMA wal_autocheckpoint=256")
         self._conn.execute(f"PRAGMA journal_size_limit={1024 * 1024}")
-        self._conn.executescript(_SCHEMA)
+        sqlite.migrate(self._conn, MIGRATIONS, path=self._path, program="agent")
         self._warned_over_bound = False
         # Counters kept in memory and changed only after a commit, so stats() never scans the queue.
         self._coalesced = 0
@@ -194,7 +195,7 @@ class Outbox:
     ) -> int:
         when = time.time() if at is None else at
         with self._lock:
-            with self._transaction():
+            with sqlite.transaction(self._conn):
                 seq = self._last + 1
                 if device is not None:
                     name, signature = device
@@ -272,7 +273,7 @@ class Outbox:
     def ack(self, up_to_seq: int) -> int:
         """Delete every event with ``seq <= up_to_seq`` (the collector stored them); returns how many."""
         with self._lock:
-            with self._transaction():
+            with sqlite.transaction(self._conn):
                 count, size = self._conn.execute(
                     "SELECT count(*), coalesce(sum(length(body)), 0) FROM events WHERE seq <= ?",
                     (up_to_seq,),
@@ -287,7 +288,7 @@ class Outbox:
         It stays in the outbox file's ``parked`` table with the reason, for an operator to inspect.
         """
         with self._lock:
-            with self._transaction():
+            with sqlite.transaction(self._conn):
                 moved = self._conn.execute(
                     "INSERT OR REPLACE INTO parked (seq, parked_at, reason, body) "
                     "SELECT seq, ?, ?, body FROM events WHERE seq = ?",
@@ -307,7 +308,7 @@ class Outbox:
         stored higher ones for this agent, and would discard the new events as duplicates.
         """
         with self._lock:
-            with self._transaction():
+            with sqlite.transaction(self._conn):
                 rows = self._conn.execute("SELECT at, coalesce_key, body FROM events ORDER BY seq").fetchall()
                 self._conn.execute("DELETE FROM events")
                 size = 0
@@ -336,9 +337,6 @@ class Outbox:
         with self._lock:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
 
     def _last_seq(self) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
@@ -374,19 +372,6 @@ class Outbox:
             over_bound=self._bytes > self._max_bytes,
             file_bytes=_file_bytes(self._path),
         )
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error, so an event is stored whole or not."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _file_bytes(path: Path) -> int:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from campuswatch import sqlite
 from campuswatch.collector.silences import Silence
 from campuswatch.collector.store.base import (
     AgentOfAnotherSchool,
@@ -39,10 +38,9 @@ from campuswatch.collector.store.base import (
     TicketState,
     UnknownTicket,
 )
-from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
+from campuswatch.collector.store.schema import MIGRATIONS
 from campuswatch.report import DiscoveredDevice, PollStatus, Severity, encode
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Events deleted per transaction when pruning: small enough not to hold up a report for long.
@@ -109,7 +107,7 @@ class SqliteStore:
         """Add or rename schools by id."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.executemany(
                     "INSERT INTO schools (id, name, campus_manager) VALUES (?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
@@ -130,7 +128,7 @@ class SqliteStore:
         """Bind a token hash to a school."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "INSERT INTO tokens (token_hash, school, created_at) VALUES (?, ?, ?)",
                     (token_hash, school, created_at),
@@ -155,7 +153,7 @@ class SqliteStore:
 
         def op(conn: sqlite3.Connection) -> StoredBatch:
             stored: list[int] = []
-            with _write(conn):
+            with sqlite.transaction(conn):
                 registered = conn.execute(
                     "SELECT school FROM agents WHERE agent_id = ?", (agent_id,)
                 ).fetchone()
@@ -187,7 +185,7 @@ class SqliteStore:
         """Delete old events in chunks, each its own transaction, so reports keep flowing meanwhile."""
 
         def chunk(conn: sqlite3.Connection) -> int:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 cur = conn.execute(
                     "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < ? "
                     "AND e.seq < (SELECT MAX(n.seq) FROM events n WHERE n.agent_id = e.agent_id) LIMIT ?)",
@@ -204,7 +202,7 @@ class SqliteStore:
         """Keep the newest heartbeat time of an agent."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "UPDATE agents SET last_heartbeat = ? "
                     "WHERE agent_id = ? AND (last_heartbeat IS NULL OR last_heartbeat < ?)",
@@ -255,7 +253,7 @@ class SqliteStore:
         """Update the device row and its latest reading; count repeated failures of the same kind."""
 
         def op(conn: sqlite3.Connection) -> DeviceRecord:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 row = conn.execute(
                     "SELECT status, consecutive_failures FROM devices WHERE school = ? AND device = ?",
                     (update.school, update.device),
@@ -321,7 +319,7 @@ class SqliteStore:
         different MAC (then it is another device that took the address over)."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 for device in devices:
                     row = None
                     if device.mac:
@@ -418,7 +416,7 @@ class SqliteStore:
 
         def op(conn: sqlite3.Connection) -> ProblemRecord:
             identity = (key.school, key.device, key.code, key.subject)
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "INSERT INTO problems (school, device, code, subject, state, severity, summary, "
                     "opened_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?) "
@@ -449,7 +447,7 @@ class SqliteStore:
         """Resolve a problem by id (a resolved one stays as it was)."""
 
         def op(conn: sqlite3.Connection) -> ProblemRecord:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "UPDATE problems SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'",
                     (at, problem_id),
@@ -467,7 +465,7 @@ class SqliteStore:
         """Remember a problem's ticket."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute("UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id))
 
         await self._run(op)
@@ -476,7 +474,7 @@ class SqliteStore:
         """Replace the devices a root problem explains."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id)
                 )
@@ -489,7 +487,7 @@ class SqliteStore:
             return
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.executemany(
                     "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
                     [(at, problem_id) for problem_id in problem_ids],
@@ -513,7 +511,7 @@ class SqliteStore:
         """Store a silence and return it with its id."""
 
         def op(conn: sqlite3.Connection) -> Silence:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 cur = conn.execute(
                     "INSERT INTO silences (school, device, code, starts_at, ends_at, comment, created_by, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -535,7 +533,7 @@ class SqliteStore:
         """End a silence at ``at`` (one already over stays as it was)."""
 
         def op(conn: sqlite3.Connection) -> Silence | None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 conn.execute(
                     "UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?", (at, silence_id, at)
                 )
@@ -563,7 +561,7 @@ class SqliteStore:
         """Create an open ticket with an ``opened`` note, or return the open one with this key."""
 
         def op(conn: sqlite3.Connection) -> TicketRecord:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 existing = conn.execute(
                     "SELECT id FROM tickets WHERE dedup_key = ? AND state = 'open'", (dedup_key,)
                 ).fetchone()
@@ -588,7 +586,7 @@ class SqliteStore:
         """Append a note."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 _require_ticket(conn, ticket_id)
                 _insert_note(conn, ticket_id, note)
 
@@ -598,7 +596,7 @@ class SqliteStore:
         """Resolve or reopen, with the note that says why."""
 
         def op(conn: sqlite3.Connection) -> None:
-            with _write(conn):
+            with sqlite.transaction(conn):
                 _require_ticket(conn, ticket_id)
                 conn.execute(
                     "UPDATE tickets SET state = ?, resolved_at = ? WHERE id = ?",
@@ -623,47 +621,17 @@ class SqliteStore:
 
 
 def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a write never upgrades a read lock.
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
     # NORMAL is durable across process crashes in WAL mode; only a power cut may lose the last commits.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    conn = sqlite.connect(path, synchronous="NORMAL", busy_timeout_s=busy_timeout_s)
     try:
-        _migrate(conn, path)
+        sqlite.migrate(conn, MIGRATIONS, path=path, program="collector")
+    except sqlite.SchemaTooNew as err:
+        conn.close()
+        raise StoreError(str(err)) from None
     except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    with _write(conn):
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        current = 0 if row[0] is None else int(row[0])
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"database {path} has schema version {current}, newer than this collector's {SCHEMA_VERSION}"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version - 1]:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            log.info("database migrated", extra={"db": str(path), "schema_version": version})
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -689,7 +657,7 @@ def _record_daily(
     keep_from_day: int,
 ) -> None:
     # Table and column names are the constants above, never input: formatting them in is safe.
-    with _write(conn):
+    with sqlite.transaction(conn):
         conn.executemany(
             f"INSERT INTO {t.table} (school, device, {t.part}, day, {t.value}) VALUES (?, ?, ?, ?, ?) "
             f"ON CONFLICT (school, device, {t.part}, day) DO UPDATE SET {t.value} = excluded.{t.value}",

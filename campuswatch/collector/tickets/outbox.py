@@ -31,7 +31,6 @@ import dataclasses
 import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from campuswatch import sqlite
 from campuswatch.backoff import backoff_delay
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import delivery_id_var
@@ -48,33 +48,37 @@ log = logging.getLogger(__name__)
 Op = Literal["open", "note", "resolve", "reopen"]
 OPS: frozenset[str] = frozenset(get_args(Op))
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ticket_outbox (
-    id INTEGER PRIMARY KEY,
-    sink TEXT NOT NULL,
-    op TEXT NOT NULL,
-    dedup_key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at DOUBLE PRECISION NOT NULL,
-    next_attempt_at DOUBLE PRECISION NOT NULL,
-    done_at DOUBLE PRECISION,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS ticket_outbox_pending ON ticket_outbox (sink, state, dedup_key, id);
-CREATE TABLE IF NOT EXISTS ticket_aliases (
-    alias TEXT PRIMARY KEY,
-    dedup_key TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ticket_links (
-    sink TEXT NOT NULL,
-    dedup_key TEXT NOT NULL,
-    external_id TEXT NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (sink, dedup_key)
-);
-"""
+#: The outbox's schema. Step 1 says IF NOT EXISTS: outboxes made before migrations were numbered have
+#: these tables already and no schema_version yet.
+MIGRATIONS: sqlite.Migrations = (
+    (
+        """CREATE TABLE IF NOT EXISTS ticket_outbox (
+            id INTEGER PRIMARY KEY,
+            sink TEXT NOT NULL,
+            op TEXT NOT NULL,
+            dedup_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL,
+            next_attempt_at DOUBLE PRECISION NOT NULL,
+            done_at DOUBLE PRECISION,
+            last_error TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS ticket_outbox_pending ON ticket_outbox (sink, state, dedup_key, id)",
+        """CREATE TABLE IF NOT EXISTS ticket_aliases (
+            alias TEXT PRIMARY KEY,
+            dedup_key TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS ticket_links (
+            sink TEXT NOT NULL,
+            dedup_key TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (sink, dedup_key)
+        )""",
+    ),
+)
 
 #: The columns :meth:`TicketOutbox._row` reads, named so that a column added later changes nothing.
 _OP_COLUMNS = "id, sink, op, dedup_key, payload, state, attempts, created_at, last_error"
@@ -132,12 +136,10 @@ class TicketOutbox:
         self.clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged enqueue survives a power cut, not only a process crash.
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = sqlite.connect(self.path, synchronous="FULL")
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            sqlite.migrate(self._db, MIGRATIONS, path=self.path, program="collector")
 
     def close(self) -> None:
         """Close the database."""
@@ -179,7 +181,7 @@ class TicketOutbox:
         now = self.clock()
         body = json.dumps(dict(payload))
         ids: list[int] = []
-        with self._lock, self._transaction():
+        with self._lock, sqlite.transaction(self._db):
             if alias is not None:
                 self._db.execute(
                     "INSERT INTO ticket_aliases (alias, dedup_key) VALUES (?, ?)"
@@ -240,7 +242,7 @@ class TicketOutbox:
     def mark_done(self, op: OutboxOp, external_id: str | None = None) -> None:
         """Record a delivered operation (and, for an open, the ticket id) in one transaction."""
         now = self.clock()
-        with self._lock, self._transaction():
+        with self._lock, sqlite.transaction(self._db):
             if external_id is not None:
                 self._db.execute(
                     "INSERT INTO ticket_links (sink, dedup_key, external_id, updated_at) VALUES (?, ?, ?, ?)"
@@ -328,16 +330,6 @@ class TicketOutbox:
                 (self.clock() - older_than_seconds,),
             )
         return cur.rowcount
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Any:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> OutboxOp:
