@@ -20,7 +20,7 @@ from aiohttp import web
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
-from campuswatch.collector.store.base import School
+from campuswatch.collector.model import School
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import create_token
 from campuswatch.report import (

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 
-from campuswatch.collector.alerting.policy import IMMEDIATE_RULES, Calendars
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import msgspec
 
 from campuswatch.collector.alerting.reconcile import ProblemChanges
-from campuswatch.collector.alerting.rules import WantedProblem
-from campuswatch.collector.store.base import ProblemKey, Store
+from campuswatch.collector.model import ProblemKey, WantedProblem
+from campuswatch.collector.store.base import Store
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.report import Severity
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from campuswatch.collector.store.base import School
+from campuswatch.collector.model import School
 from campuswatch.collector.tickets.sinks.config import SinkConfig
 from campuswatch.config import Invalid, Secret, load_yaml
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from campuswatch.collector.store.base import DeviceRecord, DiscoveredRecord
+from campuswatch.collector.model import DeviceRecord, DiscoveredRecord
 from campuswatch.devices import address_host
 from campuswatch.report import DiscoveredDevice
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from campuswatch.collector.store.base import DeviceRecord
+from campuswatch.collector.model import DeviceRecord
 from campuswatch.report import DeviceReading, Supply
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from campuswatch.collector.alerting.rules import STATUS_CODES
+from campuswatch.collector.alerting.device import STATUS_CODES
 from campuswatch.collector.exposition import (
     AGENT_INFO,
     AGENT_LAST_REPORT,
@@ -49,7 +49,7 @@ from campuswatch.collector.forecast import (
     school_days_left,
     weekdays,
 )
-from campuswatch.collector.store.base import (
+from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
     LampHours,

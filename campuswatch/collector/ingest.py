@@ -9,7 +9,6 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
@@ -21,25 +20,19 @@ import msgspec
 from campuswatch.collector.alerting import (
     SCHOOL_LEVEL,
     SCHOOL_OFFLINE,
-    AlertPolicy,
     LivenessPolicy,
+    StatusDebounce,
     reconcile,
     school_problems,
 )
 from campuswatch.collector.alerting.flapping import FLAPPING
-from campuswatch.collector.alerting.policy import IMMEDIATE_RULES, RulesFile
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, RulesFile
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
-from campuswatch.collector.store.base import (
-    AgentOfAnotherSchool,
-    AgentRecord,
-    DeviceUpdate,
-    NewEvent,
-    ProblemRecord,
-    Store,
-    StoreError,
-)
+from campuswatch.collector.model import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord
+from campuswatch.collector.store.base import AgentOfAnotherSchool, Store, StoreError
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
+from campuswatch.collector.tokens import hash_token
 from campuswatch.report import (
     COMPATIBLE_SCHEMA_VERSIONS,
     AnyEvent,
@@ -90,11 +83,6 @@ class _Envelope(msgspec.Struct):
     """Just the version, read first so that a newer schema gets a clear answer, not a field error."""
 
     schema_version: int
-
-
-def hash_token(token: str) -> str:
-    """The form a token is stored and looked up in: its SHA-256 (tokens are long random strings)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _field_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
@@ -174,7 +162,7 @@ class Ingestor:
         self,
         store: Store,
         lifecycle: TicketLifecycle,
-        policy: AlertPolicy,
+        policy: StatusDebounce,
         liveness: LivenessPolicy,
         clock: Callable[[], float] = time.time,
         rules: RulesFile = IMMEDIATE_RULES,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
-from campuswatch.collector.ingest import hash_token
 from campuswatch.collector.store.base import Store
 
 
 class UnknownSchool(Exception):
     """A token was asked for a school the collector does not know (not in schools.yaml)."""
+
+
+def hash_token(token: str) -> str:
+    """The form a token is stored and looked up in: its SHA-256 (tokens are long random strings)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
-from campuswatch.collector.alerting.policy import CalendarSpec
+from campuswatch.collector.alerting.rules import CalendarSpec
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

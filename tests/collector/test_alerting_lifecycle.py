@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from campuswatch.collector.alerting.policy import SHIPPED_RULES
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
 from campuswatch.collector.tickets.lifecycle import RECONCILED_NOTE
 from sim.collector import FakeClock, running_collector
 from tests.support import scenario as sc

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from campuswatch.collector.alerting.policy import Rule, RulesFile, Threshold
-from campuswatch.collector.alerting.rules import AlertPolicy
+from campuswatch.collector.alerting.device import StatusDebounce
+from campuswatch.collector.alerting.rules import Rule, RulesFile, Threshold
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
-from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord
 from campuswatch.report import (
     DeviceKind,
     DeviceReading,
@@ -18,7 +18,7 @@ from campuswatch.report import (
     encode,
 )
 
-POLICY = AlertPolicy()
+POLICY = StatusDebounce()
 RULES = RulesFile()
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from campuswatch.collector.alerting.policy import SHIPPED_RULES
-from campuswatch.collector.silences import Silence, silencing
-from campuswatch.collector.store.base import ProblemKey
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
+from campuswatch.collector.model import ProblemKey, Silence
+from campuswatch.collector.tickets.decision import silencing
 from sim.collector import FakeClock, RunningCollector, running_collector
 from tests.support import scenario as sc
 from tests.support.scenario import Replay, SimulatedSchool, berlin

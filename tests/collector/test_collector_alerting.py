@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from campuswatch.collector.alerting import AlertPolicy, device_problems, reconcile
-from campuswatch.collector.alerting.rules import WantedProblem
-from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
+from campuswatch.collector.alerting import StatusDebounce, device_problems, reconcile
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem
 from campuswatch.report import DeviceReading, DisplayStatus, PollStatus, Problem
 
-POLICY = AlertPolicy()
+POLICY = StatusDebounce()
 
 
 def device(status: PollStatus, failures: int = 0) -> DeviceRecord:
@@ -51,8 +50,8 @@ def test_one_unanswered_poll_is_no_problem_two_are() -> None:
     assert (problem.key.code, problem.severity) == ("unreachable", "critical")
 
 
-def test_threshold_comes_from_the_policy() -> None:
-    strict = AlertPolicy(unreachable_after_polls=3)
+def test_threshold_comes_from_the_debounce() -> None:
+    strict = StatusDebounce(unreachable_after_polls=3)
     assert device_problems(device("unreachable", 2), None, [], strict) == []
     assert codes(device_problems(device("unreachable", 3), None, [], strict)) == ["unreachable"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.collector.discovered import found_devices
-from campuswatch.collector.store.base import DeviceRecord, DiscoveredRecord
+from campuswatch.collector.model import DeviceRecord, DiscoveredRecord
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.devices import address_host
 from campuswatch.report import DiscoveredDevice, DiscoveryEvent, encode

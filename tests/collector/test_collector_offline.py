@@ -10,7 +10,7 @@ import pytest
 
 from campuswatch.collector.alerting import LivenessPolicy, school_problems
 from campuswatch.collector.http.context import CONTEXT
-from campuswatch.collector.store.base import AgentRecord
+from campuswatch.collector.model import AgentRecord
 from campuswatch.report import AnyEvent, Problem, encode
 from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
 

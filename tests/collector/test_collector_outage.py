@@ -9,7 +9,7 @@ import aiohttp
 
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
-from campuswatch.collector.store.base import School
+from campuswatch.collector.model import School
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import create_token
 from campuswatch.report import encode

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.collector.store.base import (
-    AgentOfAnotherSchool,
-    DeviceUpdate,
-    NewEvent,
-    ProblemKey,
-    School,
-    StoreError,
-    TicketNote,
-)
+from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
+from campuswatch.collector.store.base import AgentOfAnotherSchool, StoreError
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from campuswatch.collector.store.sqlite import SqliteStore
 

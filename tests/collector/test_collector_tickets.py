@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord, School
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, School
 from campuswatch.collector.tickets.lifecycle import ticket_draft
 from campuswatch.report import AnyEvent, Problem, encode
 from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector

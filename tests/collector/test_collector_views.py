@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.collector.http.page import school_state
-from campuswatch.collector.store.base import ProblemKey, ProblemRecord
+from campuswatch.collector.model import ProblemKey, ProblemRecord
 from campuswatch.report import Problem, Supply, encode
 from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
 

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.collector.exposition import render_devices
 from campuswatch.collector.fleet import FleetState
-from campuswatch.collector.store.base import (
+from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
     DeviceUpdate,

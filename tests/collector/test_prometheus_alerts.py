@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from campuswatch.collector.store.base import ProblemRecord
+from campuswatch.collector.model import ProblemRecord
 from sim.collector import running_collector
 from sim.fleet import Fleet, FleetPlan, school_id
 from sim.prometheus import REPO, AlertmanagerServer, PrometheusServer, repo_prometheus_config

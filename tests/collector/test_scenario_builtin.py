@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from campuswatch.collector.alerting.policy import SHIPPED_RULES
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
 from sim.collector import FakeClock, RunningCollector, running_collector
 from tests.support import scenario as sc
 from tests.support.scenario import MONDAY, Replay, SimulatedSchool, TicketView, berlin

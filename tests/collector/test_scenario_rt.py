@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.collector.alerting.policy import SHIPPED_RULES
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
 from campuswatch.collector.http.context import CONTEXT
 from campuswatch.collector.tickets.sinks.config import RtSinkConfig
 from sim.collector import FakeClock, RunningCollector, running_collector

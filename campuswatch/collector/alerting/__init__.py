@@ -1,5 +1,6 @@
 """Alerting: from device state to problems, as pure functions over typed data."""
 
+from campuswatch.collector.alerting.device import StatusDebounce, device_problems
 from campuswatch.collector.alerting.liveness import (
     SCHOOL_LEVEL,
     SCHOOL_OFFLINE,
@@ -7,15 +8,13 @@ from campuswatch.collector.alerting.liveness import (
     school_problems,
 )
 from campuswatch.collector.alerting.reconcile import ProblemChanges, reconcile
-from campuswatch.collector.alerting.rules import AlertPolicy, WantedProblem, device_problems
 
 __all__ = [
     "SCHOOL_LEVEL",
     "SCHOOL_OFFLINE",
-    "AlertPolicy",
     "LivenessPolicy",
     "ProblemChanges",
-    "WantedProblem",
+    "StatusDebounce",
     "device_problems",
     "reconcile",
     "school_problems",

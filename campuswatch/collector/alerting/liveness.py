@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from campuswatch.collector.alerting.rules import WantedProblem
-from campuswatch.collector.store.base import AgentRecord, ProblemKey
+from campuswatch.collector.model import AgentRecord, ProblemKey, WantedProblem
 
 SCHOOL_OFFLINE = "school_offline"
 #: The device part of a problem that concerns the whole school rather than one device.

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from campuswatch.collector.alerting.rules import WantedProblem
-from campuswatch.collector.store.base import ProblemKey, ProblemRecord
+from campuswatch.collector.model import ProblemKey, ProblemRecord, WantedProblem
 
 
 @dataclass(frozen=True)

@@ -1,115 +1,317 @@
-"""Which problems a device has right now, from its stored state and latest reading. Pure functions.
+"""The alert rules a helpdesk tunes: ``rules.yaml`` (shipped defaults: ``campuswatch/collector/rules.yaml``).
 
-Two sources: how the poll ended (no answer, refused credentials, garbage), debounced by the number of
-consecutive polls that ended the same way; and the problems the agent found in the reading itself
-(toner empty, paper jam, ...). A later rule (calendars, flapping, root cause) is another function here
-that takes and returns the same :class:`WantedProblem` list.
+Which problem waits how long before it is worth a ticket (``for``), which ones may wake somebody at
+night (``urgent``) and which wait for the next school morning, how much a failure hurts (``impact``:
+a classroom display during a lesson before a staff-room printer after hours), school calendars,
+flapping thresholds, and whether a recovery resolves the ticket or only notes it.
+
+Loading is strict (unknown keys and bad durations name file, line and key). Alerting judges with the
+loaded :class:`RulesFile` (thresholds, flapping, hysteresis); when a problem's ticket is due and at
+which priority is :mod:`campuswatch.collector.tickets.decision`'s, from the same rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from datetime import date
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
 
-from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
-from campuswatch.devices import projector_unreachable_is_fault
-from campuswatch.report import DeviceReading, Severity
+import msgspec
 
-#: Problems that come from how a poll ended; all other device problems come from readings.
-UNREACHABLE = "unreachable"
-AUTH_FAILED = "snmp_auth_failed"
-POLL_ERROR = "poll_error"
-STATUS_CODES = frozenset({UNREACHABLE, AUTH_FAILED, POLL_ERROR})
+from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
+from campuswatch.collector.alerting.flapping import FlapPolicy
+from campuswatch.collector.model import ProblemKey, WantedProblem
+from campuswatch.config import Invalid, load_yaml
+from campuswatch.report import (
+    DeviceReading,
+    DisplayStatus,
+    Interface,
+    Lamp,
+    Sensor,
+    Severity,
+    Supply,
+    UpsStatus,
+    WifiStatus,
+)
 
+#: The rules a collector uses when its config names no rules file.
+SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules.yaml"
 
-@dataclass(frozen=True)
-class AlertPolicy:
-    """How many consecutive polls must end badly before each status problem opens."""
-
-    unreachable_after_polls: int = 2
-    #: Refused credentials do not heal by themselves: one poll says enough.
-    auth_failed_after_polls: int = 1
-    error_after_polls: int = 2
-
-
-@dataclass(frozen=True)
-class WantedProblem:
-    """A problem that should be open now."""
-
-    key: ProblemKey
-    severity: Severity
-    summary: str
-
-
-def off_as_designed(device: DeviceRecord, last_reading: DeviceReading | None) -> bool:
-    """A projector that stopped answering after its last good reading said standby or cooling: it has
-    switched its network off with the picture, as many do, so its silence is no fault."""
-    if device.status != "unreachable" or device.kind != "projector":
-        return False
-    power = last_reading.display.power if last_reading is not None and last_reading.display else None
-    return not projector_unreachable_is_fault(power)
+Impact = Literal["classroom", "staff", "infrastructure", "none"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def status_problem(
-    device: DeviceRecord, policy: AlertPolicy, last_reading: DeviceReading | None = None
-) -> WantedProblem | None:
-    """The problem the device's poll status amounts to, once it has lasted long enough.
-
-    ``last_reading`` is the device's latest stored reading (from its last good poll): it tells whether a
-    silent projector is asleep (see :func:`off_as_designed`).
-    """
-    runs: dict[str, tuple[str, int, Severity, str]] = {
-        "unreachable": (UNREACHABLE, policy.unreachable_after_polls, "critical", "not reachable"),
-        "auth_failed": (AUTH_FAILED, policy.auth_failed_after_polls, "warning", "refuses our credentials"),
-        "error": (POLL_ERROR, policy.error_after_polls, "warning", "answers with errors"),
-    }
-    if device.status not in runs or off_as_designed(device, last_reading):
-        return None
-    code, threshold, severity, summary = runs[device.status]
-    if device.consecutive_failures < threshold:
-        return None
-    return WantedProblem(
-        key=ProblemKey(device.school, device.device, code),
-        severity=severity,
-        summary=f"{summary} ({device.consecutive_failures} polls in a row)",
-    )
-
-
-def reading_problems(device: DeviceRecord, reading: DeviceReading) -> list[WantedProblem]:
-    """The critical and warning problems the agent listed in a reading (info ones are not problems)."""
-    return [
-        WantedProblem(
-            key=ProblemKey(device.school, device.device, p.code, p.subject),
-            severity=p.severity,
-            summary=p.summary,
-        )
-        for p in reading.problems
-        if p.severity in ("critical", "warning")
-    ]
-
-
-def device_problems(
-    device: DeviceRecord,
-    reading: DeviceReading | None,
-    open_now: list[ProblemRecord],
-    policy: AlertPolicy,
-    last_reading: DeviceReading | None = None,
-) -> list[WantedProblem]:
-    """Everything that should be open for ``device`` after its latest poll.
-
-    ``reading`` is that poll's reading (None if it read nothing); ``last_reading`` the latest one stored,
-    which a failed poll leaves in place. When a poll fails, nothing is known about toner or paper, so the
-    reading problems already open stay open rather than being resolved by silence.
-    """
-    wanted: list[WantedProblem] = []
-    status = status_problem(device, policy, last_reading)
-    if status is not None:
-        wanted.append(status)
-    if device.status == "ok" and reading is not None:
-        wanted.extend(reading_problems(device, reading))
+def parse_duration(text: str | float) -> float:
+    """``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` or a number of seconds -> seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
     else:
-        wanted.extend(
-            WantedProblem(key=p.key, severity=p.severity, summary=p.summary)
-            for p in open_now
-            if p.key.code not in STATUS_CODES
+        found = _DURATION.match(text)
+        if found is None:
+            raise ValueError(f"expected a duration like 90s, 10m, 2h or 1d, got {text!r}")
+        seconds = float(found.group(1)) * _UNIT_S[found.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration must not be negative")
+    return seconds
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Rules sections reject unknown keys: a typo must not silently fall back to a default."""
+
+
+class Rule(_Strict):
+    """How one kind of problem is handled. The first rule whose ``code`` and ``kind`` match applies."""
+
+    #: Problem code, shell-style pattern (``supply_*``).
+    code: str = "*"
+    #: Device kinds the rule applies to; empty: every kind.
+    kind: list[str] = msgspec.field(default_factory=list)
+    #: Replaces the severity the agent gave.
+    severity: Severity | None = None
+    #: The problem must have lasted this long before it gets a ticket (a glitch gets none).
+    for_: str | float = msgspec.field(default="0s", name="for")
+    #: Hysteresis: once open, the problem resolves only after it has been gone this long (a toner
+    #: hovering at its threshold, a sensor at its limit) instead of at the first poll without it.
+    clear_for: str | float = "0s"
+    #: A ticket at any hour; a non-urgent one found outside school hours waits for the next school morning.
+    urgent: bool = False
+    impact: Impact = "none"
+    #: False: the problem shows on the page but gets no ticket.
+    ticket: bool = True
+
+    def __post_init__(self) -> None:
+        parse_duration(self.for_)
+        parse_duration(self.clear_for)
+
+    @property
+    def for_s(self) -> float:
+        """``for`` in seconds."""
+        return parse_duration(self.for_)
+
+    @property
+    def clear_for_s(self) -> float:
+        """``clear_for`` in seconds."""
+        return parse_duration(self.clear_for)
+
+    def matches(self, code: str, kind: str) -> bool:
+        """Whether this rule is the one for ``code`` on a device of ``kind``."""
+        return fnmatchcase(code, self.code) and (not self.kind or kind in self.kind)
+
+
+class Threshold(_Strict):
+    """A condition over a number in the device's reading, with hysteresis: a problem opens when the
+    value crosses ``above`` (or falls under ``below``) and closes only once it is back past ``clear``.
+
+    ``value`` is ``<part>.<field>`` of the reading: a list part (``supplies``, ``interfaces``,
+    ``sensors``, ``lamps``) makes one problem per entry (its subject is the entry's ``index``, else its
+    position), a single part (``wifi``, ``ups``, ``display``) one per device.
+    """
+
+    code: str
+    value: str
+    kind: list[str] = msgspec.field(default_factory=list)
+    above: float | None = None
+    below: float | None = None
+    #: Where an open problem closes; default: the opening threshold itself (no hysteresis).
+    clear: float | None = None
+    severity: Severity = "warning"
+    #: The problem's summary; ``{value}`` and ``{subject}`` are filled in (``lamp at {value:.0f} h``).
+    summary: str = "{value}"
+
+    def __post_init__(self) -> None:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of `above` and `below`")
+        part, _, field = self.value.partition(".")
+        if part not in _THRESHOLD_PARTS:
+            raise ValueError(f"value must be <part>.<field> with part one of {', '.join(_THRESHOLD_PARTS)}")
+        if field not in _THRESHOLD_PARTS[part].__struct_fields__:
+            raise ValueError(f"{part} have no field {field!r}")
+        if self.clear is not None and (
+            (self.above is not None and self.clear > self.above)
+            or (self.below is not None and self.clear < self.below)
+        ):
+            raise ValueError("`clear` must lie on the healthy side of the threshold (that is the hysteresis)")
+        self.summary.format(value=0.0, subject="")
+
+    def crossed(self, value: float, is_open: bool) -> bool:
+        """Whether ``value`` makes the problem, or for an open one keeps it (until past ``clear``)."""
+        clear = self.clear if is_open and self.clear is not None else None
+        if self.above is not None:
+            return value > (self.above if clear is None else clear)
+        assert self.below is not None
+        return value < (self.below if clear is None else clear)
+
+    def problems(
+        self, school: str, device: str, reading: DeviceReading, open_keys: set[ProblemKey]
+    ) -> list[WantedProblem]:
+        """The problems this condition finds in a device's reading (``open_keys``: those open now)."""
+        found = []
+        for subject, value in self.values(reading):
+            key = ProblemKey(school, device, self.code, subject)
+            if self.crossed(value, key in open_keys):
+                found.append(
+                    WantedProblem(key, self.severity, self.summary.format(value=value, subject=subject))
+                )
+        return found
+
+    def values(self, reading: DeviceReading) -> list[tuple[str, float]]:
+        """``(subject, value)`` for every entry of the reading that carries the value."""
+        part, _, field = self.value.partition(".")
+        found = getattr(reading, part)
+        entries = list(enumerate(found)) if isinstance(found, list) else [(None, found)]
+        out = []
+        for position, entry in entries:
+            value = getattr(entry, field, None) if entry is not None else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                index = getattr(entry, "index", None)
+                subject = "" if position is None else str(index if index is not None else position)
+                out.append((subject, float(value)))
+        return out
+
+
+#: The parts of a reading a threshold may look at, and the type of their entries.
+_THRESHOLD_PARTS: dict[str, type[msgspec.Struct]] = {
+    "supplies": Supply,
+    "interfaces": Interface,
+    "sensors": Sensor,
+    "lamps": Lamp,
+    "wifi": WifiStatus,
+    "ups": UpsStatus,
+    "display": DisplayStatus,
+}
+
+
+class CalendarSpec(_Strict):
+    """A school calendar; every key has the NRW default, so a school's own may list just ``days_off``."""
+
+    state: str = "NW"
+    timezone: str = "Europe/Berlin"
+    school_hours: str = "07:30-16:30"
+    lessons: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "08:00-09:30",
+            "09:50-11:20",
+            "11:40-13:10",
+            "14:00-15:30",
+        ]
+    )
+    #: The school's own days off (a pedagogical day, a movable holiday), beyond the state's holidays.
+    days_off: list[date] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for text in (self.school_hours, *self.lessons):
+            TimeRange.parse(text)
+        ZoneInfo(self.timezone)
+
+    def build(self) -> SchoolCalendar:
+        """The calendar this spec describes."""
+        return SchoolCalendar(
+            timezone=ZoneInfo(self.timezone),
+            school_hours=TimeRange.parse(self.school_hours),
+            lessons=tuple(TimeRange.parse(t) for t in self.lessons),
+            days_off=DaysOff(self.state, frozenset(self.days_off)),
         )
-    return wanted
+
+
+class FlappingSpec(_Strict):
+    """``changes`` up/down changes within ``window`` mean flapping, until ``stable`` passes without one."""
+
+    changes: int = 4
+    window: str | float = "10m"
+    stable: str | float = "15m"
+
+    def __post_init__(self) -> None:
+        if self.changes < 2:
+            raise ValueError("changes must be at least 2")
+        parse_duration(self.window)
+        parse_duration(self.stable)
+
+    def build(self) -> FlapPolicy:
+        """The flapping thresholds in seconds."""
+        return FlapPolicy(self.changes, parse_duration(self.window), parse_duration(self.stable))
+
+
+class RateLimit(_Strict):
+    """At most ``tickets`` new tickets per school within ``per``; more wait (a safety net under root cause)."""
+
+    tickets: int
+    per: str | float = "1h"
+
+    def __post_init__(self) -> None:
+        if self.tickets < 1:
+            raise ValueError("tickets must be at least 1")
+        parse_duration(self.per)
+
+    @property
+    def per_s(self) -> float:
+        """``per`` in seconds."""
+        return parse_duration(self.per)
+
+
+class RulesFile(_Strict):
+    """The whole ``rules.yaml``."""
+
+    calendars: dict[str, CalendarSpec] = msgspec.field(default_factory=lambda: {"default": CalendarSpec()})
+    flapping: FlappingSpec = msgspec.field(default_factory=FlappingSpec)
+    #: ``resolve``: a recovery resolves the ticket with a note; ``note``: it only adds the note and
+    #: leaves closing to a person.
+    on_recovery: Literal["resolve", "note"] = "resolve"
+    rate_limit: RateLimit | None = None
+    #: An open ticket nobody acknowledged within this time (counted from its opening) gets an
+    #: escalation note, once, during the school's hours; None: no escalation.
+    escalate_after: str | float | None = None
+    #: Conditions over numbers in the readings (with hysteresis), beside the problems the agent reports.
+    thresholds: list[Threshold] = msgspec.field(default_factory=list)
+    rules: list[Rule] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.escalate_after is not None:
+            parse_duration(self.escalate_after)
+
+    @property
+    def escalate_after_s(self) -> float | None:
+        """``escalate_after`` in seconds."""
+        return None if self.escalate_after is None else parse_duration(self.escalate_after)
+
+    def rule_for(self, code: str, kind: str) -> Rule:
+        """The first matching rule, else the default (a ticket right away, in school hours only)."""
+        return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
+
+
+_DEFAULT_RULE = Rule()
+#: Without a rules file: every problem gets its ticket at once, at any hour (the collector's behaviour
+#: before rules existed, and the demo's). ``configs/rules.yaml`` is what a helpdesk should run.
+IMMEDIATE_RULES = RulesFile(rules=[Rule(urgent=True)])
+
+
+def _check(rules: RulesFile) -> None:
+    if "default" not in rules.calendars:
+        raise Invalid(
+            ("calendars",), "a calendar named 'default' is required (schools without their own use it)"
+        )
+
+
+def load_rules(path: str | Path = SHIPPED_RULES) -> RulesFile:
+    """Read and check a rules file (the shipped defaults when no path is given)."""
+    return load_yaml(path, RulesFile, check=_check)
+
+
+class Calendars:
+    """The built calendars by name; a school names its calendar in ``schools.yaml`` (else ``default``)."""
+
+    def __init__(self, specs: dict[str, CalendarSpec]) -> None:
+        self._built = {name: spec.build() for name, spec in specs.items()}
+
+    def get(self, name: str | None) -> SchoolCalendar:
+        """The named calendar, or the default one for a school without (or with an unknown) calendar."""
+        return self._built.get(name or "default", self._built["default"])
+
+
+def still_held(rule: Rule, opened_at: float, seen_at: float | None, now: float) -> bool:
+    """Whether a problem no longer seen stays open anyway: it was seen within the rule's ``clear_for``."""
+    last = opened_at if seen_at is None else max(opened_at, seen_at)
+    return now - last < rule.clear_for_s

@@ -11,22 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import msgspec
-
+from campuswatch.collector.alerting.device import STATUS_CODES, UNREACHABLE, StatusDebounce, device_problems
 from campuswatch.collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
-from campuswatch.collector.alerting.policy import RulesFile, still_held
-from campuswatch.collector.alerting.rules import (
-    STATUS_CODES,
-    UNREACHABLE,
-    AlertPolicy,
-    WantedProblem,
-    device_problems,
-)
+from campuswatch.collector.alerting.rules import RulesFile, still_held
 from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
-from campuswatch.collector.store.base import DeviceRecord, ProblemKey, ProblemRecord
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem, reading_of
 from campuswatch.report import DeviceReading
-
-_READING = msgspec.json.Decoder(DeviceReading)
 
 
 @dataclass(frozen=True)
@@ -35,11 +25,6 @@ class Judgement:
 
     wanted: list[WantedProblem]
     affected: Mapping[ProblemKey, tuple[str, ...]]
-
-
-def reading_of(device: DeviceRecord) -> DeviceReading | None:
-    """The device's latest stored reading, decoded."""
-    return _READING.decode(device.reading) if device.reading is not None else None
 
 
 def _node(device: DeviceRecord, reading: DeviceReading | None, parent: str | None) -> Node:
@@ -59,7 +44,7 @@ def judge_school(
     parents: Mapping[str, str | None],
     open_now: Sequence[ProblemRecord],
     history: Mapping[str, Sequence[tuple[float, bool]]],
-    policy: AlertPolicy,
+    debounce: StatusDebounce,
     rules: RulesFile,
 ) -> Judgement:
     """What should be open for ``devices`` (one school's), given the problems open now (device-level
@@ -77,7 +62,7 @@ def judge_school(
         last = readings[device.device]
         reading = last if device.status == "ok" else None
         # Flapping is decided below, never carried over as if it were something the reading showed.
-        found = [w for w in device_problems(device, reading, mine, policy, last) if w.key.code != FLAPPING]
+        found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
             open_keys = {p.key for p in mine}
             for threshold in rules.thresholds:
@@ -102,7 +87,7 @@ def judge_school(
         key = ProblemKey(school, cause.device, cause.code, cause.subject)
         if cause.code == PORT_DOWN:
             failing = [d for d in devices if d.device in children]
-            if any(d.consecutive_failures >= policy.unreachable_after_polls for d in failing):
+            if any(d.consecutive_failures >= debounce.unreachable_after_polls for d in failing):
                 summary = f"port {cause.subject} down, {len(children)} device(s) behind it unreachable"
                 wanted.append(WantedProblem(key, "critical", summary))
         if any(w.key == key for w in wanted):

@@ -13,12 +13,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from campuswatch.collector.alerting.policy import parse_duration
+from campuswatch.collector.alerting.rules import parse_duration
 from campuswatch.collector.alertmanager import BadWebhook, apply_alerts, parse_webhook
 from campuswatch.collector.http.api import json_reply
 from campuswatch.collector.http.context import CONTEXT
 from campuswatch.collector.http.reports import bearer_token
-from campuswatch.collector.silences import Silence
+from campuswatch.collector.model import Silence
 
 
 def _loopback(request: web.Request) -> bool:

@@ -10,14 +10,8 @@ from aiohttp import web
 
 from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.http.context import CONTEXT
-from campuswatch.collector.store.base import (
-    EventRecord,
-    ProblemRecord,
-    Store,
-    TicketNote,
-    TicketRecord,
-    TicketState,
-)
+from campuswatch.collector.model import EventRecord, ProblemRecord, TicketNote, TicketRecord, TicketState
+from campuswatch.collector.store.base import Store
 
 #: The most events one request returns; ``limit`` may ask for fewer.
 MAX_EVENTS = 10_000

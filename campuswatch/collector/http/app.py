@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from campuswatch.collector.alerting import AlertPolicy, LivenessPolicy
+from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
-from campuswatch.collector.alerting.policy import IMMEDIATE_RULES, Calendars, load_rules
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars, load_rules
 from campuswatch.collector.config import CollectorConfig, load_schools
 from campuswatch.collector.http import alerts, api, page, reports
 from campuswatch.collector.http.context import CONTEXT, Context
 from campuswatch.collector.http.metrics import FLEET, load_fleet, metrics, tracking_store
 from campuswatch.collector.ingest import Ingestor
-from campuswatch.collector.store.base import School, Store, StoreError
+from campuswatch.collector.model import School
+from campuswatch.collector.store.base import Store, StoreError
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
@@ -69,7 +70,7 @@ def create_app(
         calendar_of=calendar_of,
         forecast_of=tracking.fleet.forecast_text,
     )
-    policy = AlertPolicy(unreachable_after_polls=config.unreachable_after_polls)
+    policy = StatusDebounce(unreachable_after_polls=config.unreachable_after_polls)
     ctx = Context(
         config=config,
         store=store,

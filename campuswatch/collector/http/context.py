@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from campuswatch.collector.alerting.policy import IMMEDIATE_RULES, RulesFile
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, RulesFile
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.ingest import Ingestor
-from campuswatch.collector.store.base import School, Store
+from campuswatch.collector.model import School
+from campuswatch.collector.store.base import Store
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.collector.tickets.outbox import Dispatcher
 

@@ -30,8 +30,7 @@ from campuswatch.collector.alerting import SCHOOL_LEVEL, SCHOOL_OFFLINE
 from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.http.api import acknowledge_ticket
 from campuswatch.collector.http.context import CONTEXT
-from campuswatch.collector.silences import Silence
-from campuswatch.collector.store.base import DeviceRecord, ProblemRecord, School, TicketRecord
+from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
 
 #: How long the page's silence button silences a problem.
 SILENCE_CHOICES_H = (2, 8, 24)

@@ -106,7 +106,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # (a JSON list), so its ticket can list them.
         "ALTER TABLE devices ADD COLUMN parent TEXT",
         "ALTER TABLE problems ADD COLUMN affected TEXT NOT NULL DEFAULT '[]'",
-        # Silences and maintenance windows hold tickets back (campuswatch.collector.silences).
+        # Silences and maintenance windows hold tickets back (campuswatch.collector.tickets.decision).
         """CREATE TABLE silences (
             id INTEGER PRIMARY KEY,
             school TEXT NOT NULL,

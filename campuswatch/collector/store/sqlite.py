@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from campuswatch import sqlite
-from campuswatch.collector.silences import Silence
-from campuswatch.collector.store.base import (
-    AgentOfAnotherSchool,
+from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
     DeviceUpdate,
@@ -30,14 +28,14 @@ from campuswatch.collector.store.base import (
     ProblemKey,
     ProblemRecord,
     School,
+    Silence,
     StoredBatch,
-    StoreError,
     SupplyLevel,
     TicketNote,
     TicketRecord,
     TicketState,
-    UnknownTicket,
 )
+from campuswatch.collector.store.base import AgentOfAnotherSchool, StoreError, UnknownTicket
 from campuswatch.collector.store.schema import MIGRATIONS
 from campuswatch.report import DiscoveredDevice, PollStatus, Severity, encode
 

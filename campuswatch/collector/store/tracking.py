@@ -16,19 +16,19 @@ from typing import Any
 import msgspec
 
 from campuswatch.collector.fleet import HISTORY_DAYS, FleetState
-from campuswatch.collector.store.base import (
+from campuswatch.collector.model import (
     DeviceRecord,
     DeviceUpdate,
     NewEvent,
     ProblemKey,
     ProblemRecord,
     School,
-    Store,
     StoredBatch,
     TicketNote,
     TicketRecord,
     TicketState,
 )
+from campuswatch.collector.store.base import Store
 from campuswatch.report import DeviceReading, HeartbeatEvent, Severity
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from campuswatch.collector.store.base import Store, StoreError, TicketNote, UnknownTicket
+from campuswatch.collector.model import TicketNote
+from campuswatch.collector.store.base import Store, StoreError, UnknownTicket
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 
 

@@ -4,7 +4,7 @@ The wording is a helpdesk's ("Bert-Brecht-Gymnasium, printer Lehrerzimmer: black
 by pure functions from the school list and the device's state; :class:`TicketLifecycle` applies the
 problem changes that alerting computed to the store and the ticket sink.
 
-When a problem is worth a ticket is the rules' call (:mod:`campuswatch.collector.alerting.policy`): after its
+When a problem is worth a ticket is the rules' call (:mod:`campuswatch.collector.tickets.decision`): after its
 ``for``, in school hours unless urgent, not while a silence covers it, within the school's rate limit.
 A problem that is not due yet stays open without a ticket; every later pass (each report, and the
 periodic :meth:`TicketLifecycle.catch_up`) asks again, so tickets follow the state of problems and a
@@ -15,28 +15,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from campuswatch.collector.alerting.calendar import SchoolCalendar
-from campuswatch.collector.alerting.policy import (
-    IMMEDIATE_RULES,
-    Calendars,
-    RulesFile,
-    ticket_priority,
-    ticket_timing,
-)
 from campuswatch.collector.alerting.reconcile import ProblemChanges
-from campuswatch.collector.silences import silencing
-from campuswatch.collector.store.base import (
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars, RulesFile
+from campuswatch.collector.model import (
     DeviceRecord,
+    Priority,
     ProblemKey,
     ProblemRecord,
     School,
-    Store,
     TicketRecord,
 )
-from campuswatch.collector.tickets.sink import Priority, TicketDraft, TicketSink, TicketSinkError
+from campuswatch.collector.store.base import Store
+from campuswatch.collector.tickets.decision import Decision, silencing, ticket_priority, ticket_timing
+from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +138,6 @@ def reopen_note(problem: ProblemRecord) -> str:
     return (
         f"Reopened automatically: the problem is back since {_when(problem.opened_at)} ({problem.summary})."
     )
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Whether a problem gets its ticket now, at which priority, and if not, why it waits."""
-
-    due: bool
-    priority: Priority
-    reason: str = ""
 
 
 class TicketLifecycle:

@@ -10,9 +10,9 @@ operation is retried until it succeeds, and :meth:`TicketSink.open` must be idem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-Priority = Literal["urgent", "high", "normal", "low"]
+from campuswatch.collector.model import Priority
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import base64
 import logging
 from urllib.parse import quote
 
-from campuswatch.collector.tickets.sink import Priority, TicketDraft, TicketSinkError
+from campuswatch.collector.model import Priority
+from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks._format import ticket_text
 from campuswatch.collector.tickets.sinks._http import HttpClient
 from campuswatch.config import Secret

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from campuswatch.collector.tickets.sink import Priority, TicketDraft, TicketSinkError
+from campuswatch.collector.model import Priority
+from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks._format import ticket_text
 from campuswatch.collector.tickets.sinks._http import HttpClient
 from campuswatch.config import Secret

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campuswatch.collector.alerting.policy import (
+from campuswatch.collector.alerting.rules import (
     SHIPPED_RULES,
     CalendarSpec,
     Rule,
@@ -17,9 +17,8 @@ from campuswatch.collector.alerting.policy import (
     Threshold,
     load_rules,
     parse_duration,
-    ticket_priority,
-    ticket_timing,
 )
+from campuswatch.collector.tickets.decision import ticket_priority, ticket_timing
 from campuswatch.config import ConfigError
 from campuswatch.report import DeviceReading, Lamp
 from sim.collector import running_collector

@@ -1,0 +1,265 @@
+"""The collector's domain: schools, agents, devices, problems, silences and tickets as plain values.
+
+Every part of the collector speaks these types: ingest makes them, alerting judges them, the ticket
+lifecycle words tickets from them, the store keeps them, the metrics view and the pages show them.
+They are frozen dataclasses of plain values and import nothing of the collector, so the pure parts
+(alerting, ticket wording, metrics rendering) work on them without knowing where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Literal
+
+import msgspec
+
+from campuswatch.report import DeviceReading, PollStatus, Severity
+
+ProblemState = Literal["open", "resolved"]
+TicketState = Literal["open", "resolved"]
+#: A ticket's priority, most urgent first.
+Priority = Literal["urgent", "high", "normal", "low"]
+
+_READING = msgspec.json.Decoder(DeviceReading)
+
+
+@dataclass(frozen=True)
+class School:
+    """A school as schools.yaml names it."""
+
+    id: str
+    name: str
+    campus_manager: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event of a batch, ready to store: ``body`` is the event's own JSON as the agent sent it."""
+
+    seq: int
+    type: str
+    at: float
+    device: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What storing a batch's events did: ``stored_seqs`` are the newly stored events, oldest first.
+
+    ``acked_seq`` is the agent's highest stored seq, 0 before its first event (agents count from 1).
+    """
+
+    stored_seqs: tuple[int, ...]
+    duplicates: int
+    acked_seq: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A stored event, as the events API shows it."""
+
+    agent_id: str
+    seq: int
+    school: str
+    device: str | None
+    type: str
+    at: float
+    received_at: float
+    body: bytes
+
+
+@dataclass(frozen=True)
+class DeviceUpdate:
+    """The outcome of one poll, as it changes the device's row."""
+
+    school: str
+    device: str
+    #: None when the poll could not tell (no reading): the device keeps the kind it had.
+    kind: str | None
+    label: str | None
+    address: str
+    status: PollStatus
+    polled_at: float
+    #: The DeviceReading as JSON, or None when the poll read nothing (then the last reading is kept).
+    reading: bytes | None
+    #: The parent the agent config names (root cause), if any.
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """A device's current state.
+
+    ``last_polled`` is the newest poll's time; ``last_seen`` the newest time the device answered at all
+    (None if it never did); ``consecutive_failures`` counts the latest polls with the same non-ok status.
+    """
+
+    school: str
+    device: str
+    kind: str
+    label: str | None
+    address: str
+    status: PollStatus
+    last_polled: float
+    last_seen: float | None
+    consecutive_failures: int
+    reading: bytes | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class ProblemKey:
+    """A problem's identity: the same key on two polls is the same problem."""
+
+    school: str
+    device: str
+    code: str
+    subject: str = ""
+
+    @property
+    def dedup_key(self) -> str:
+        """The key ticket systems deduplicate on."""
+        return f"{self.school}/{self.device}/{self.code}/{self.subject}"
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """A stored problem; ``ticket_ref`` is the ticket opened for it, once there is one."""
+
+    id: int
+    key: ProblemKey
+    state: ProblemState
+    severity: Severity
+    summary: str
+    opened_at: float
+    resolved_at: float | None = None
+    ticket_ref: str | None = None
+    #: For a root problem (a switch down), the devices it explains, which have no problem of their own.
+    affected: tuple[str, ...] = ()
+    #: When the problem was last seen (None: not since it opened); a rule's clear_for counts from here.
+    seen_at: float | None = None
+
+
+@dataclass(frozen=True)
+class TicketNote:
+    """One entry of a ticket's history."""
+
+    at: float
+    #: ``acknowledged``: a person took the ticket on (the page or the API); it stops escalation.
+    kind: Literal["opened", "note", "resolved", "reopened", "acknowledged"]
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A ticket of the built-in ticket store."""
+
+    id: int
+    dedup_key: str
+    school: str
+    device: str | None
+    problem_code: str
+    title: str
+    body: str
+    priority: Priority
+    assignee: str | None
+    state: TicketState
+    opened_at: float
+    resolved_at: float | None
+    history: tuple[TicketNote, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SupplyLevel:
+    """A printer supply's remaining percent at the end of a day (a date ordinal): forecasts' history."""
+
+    school: str
+    device: str
+    supply: int
+    day: int
+    remaining: float
+
+
+@dataclass(frozen=True)
+class LampHours:
+    """A projector lamp's hour counter at the end of a day (a date ordinal): lamp forecasts' history.
+
+    ``lamp`` is the lamp's number on its projector, from 1, as in the metrics and the agent's problems.
+    """
+
+    school: str
+    device: str
+    lamp: int
+    day: int
+    hours: int
+
+
+@dataclass(frozen=True)
+class DiscoveredRecord:
+    """A device an agent's discovery found, as last reported (``at`` of the agent's discovery event).
+
+    ``body`` is the :class:`~campuswatch.report.DiscoveredDevice` as JSON, as the agent sent it.
+    """
+
+    school: str
+    address: str
+    mac: str | None
+    agent_id: str
+    first_reported: float
+    last_reported: float
+    body: bytes
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent as last heard from."""
+
+    agent_id: str
+    school: str
+    first_seen: float
+    last_seen: float
+    last_heartbeat: float | None
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A silence or maintenance window: ``school`` exactly, ``device`` and ``code`` as shell patterns."""
+
+    id: int
+    school: str
+    device: str
+    code: str
+    starts_at: float
+    ends_at: float
+    comment: str
+    created_by: str
+    created_at: float
+
+    def active(self, now: float) -> bool:
+        """Whether the silence holds tickets back at ``now``."""
+        return self.starts_at <= now < self.ends_at
+
+    def covers(self, key: ProblemKey) -> bool:
+        """Whether the silence is about this problem (whatever the time)."""
+        return (
+            key.school == self.school
+            and fnmatchcase(key.device, self.device)
+            and fnmatchcase(key.code, self.code)
+        )
+
+
+@dataclass(frozen=True)
+class WantedProblem:
+    """A problem that should be open now (what alerting concludes; reconciling opens or keeps it)."""
+
+    key: ProblemKey
+    severity: Severity
+    summary: str
+
+
+def reading_of(device: DeviceRecord) -> DeviceReading | None:
+    """The device's latest stored reading, decoded (None if it never had one); raises
+    :class:`msgspec.DecodeError` for one stored in another schema."""
+    return _READING.decode(device.reading) if device.reading is not None else None
