@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
-from campuswatch.collector.http.metrics import FLEET, exposition
+from campuswatch.collector.metrics.view import exposition
 from sim.collector import running_collector
 from sim.fleet import CITY_SCHOOL, Fleet
 from sim.prometheus import PrometheusServer
@@ -113,7 +113,7 @@ async def main() -> None:
                         f"max {max(r[0] for r in runs) * 1000:.0f}) over {args.scrapes} fetches"
                     )
             # CPU time, unlike the wall-clock fetches above, hardly depends on what else the machine runs.
-            view = c.app[FLEET].fleet
+            view = c.service.metrics.fleet
             cpu = []
             for _ in range(args.scrapes):
                 start = time.process_time()

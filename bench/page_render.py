@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.page import render_overview, render_school, render_ticket
-from campuswatch.collector.silences import Silence
-from campuswatch.collector.store.base import (
+from campuswatch.collector.model import (
     DeviceRecord,
     DiscoveredRecord,
     ProblemKey,
     ProblemRecord,
     School,
+    Silence,
     TicketNote,
     TicketRecord,
 )

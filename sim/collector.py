@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
 from campuswatch.collector.model import School
+from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import create_token
 from campuswatch.report import (
@@ -49,10 +48,10 @@ class FakeClock:
 
 @dataclass
 class RunningCollector:
-    """A started collector: its base URL, its app, its store and one token per school."""
+    """A started collector: its base URL, its service, its store and one token per school."""
 
     url: str
-    app: web.Application
+    service: CollectorService
     store: SqliteStore
     config: CollectorConfig
     tokens: dict[str, str] = field(default_factory=dict)
@@ -69,19 +68,19 @@ async def running_collector(
     """Start a collector with ``schools`` (id -> name) and ``config`` keys; stop it afterwards."""
     settings = CollectorConfig(listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", **config)
     store = await SqliteStore.open(settings.db_path())
-    await store.upsert_schools([School(id=k, name=v) for k, v in schools.items()])
-    runner = None
     try:
-        app = create_app(settings, store, clock=clock)
-        tls = ssl_context(settings.tls) if settings.tls is not None else None
-        runner, url = await start_server(app, "127.0.0.1", 0, tls=tls)
-        running = RunningCollector(url=url, app=app, store=store, config=settings)
-        for school in schools:
-            running.tokens[school] = await create_token(store, school, clock())
-        yield running
+        await store.schools.upsert([School(id=k, name=v) for k, v in schools.items()])
+        async with CollectorService(settings, store, clock=clock) as service:
+            tls = ssl_context(settings.tls) if settings.tls is not None else None
+            runner, url = await start_server(create_app(service), "127.0.0.1", 0, tls=tls)
+            try:
+                running = RunningCollector(url=url, service=service, store=store, config=settings)
+                for school in schools:
+                    running.tokens[school] = await create_token(store.schools, school, clock())
+                yield running
+            finally:
+                await runner.cleanup()
     finally:
-        if runner is not None:
-            await runner.cleanup()
         await store.close()
 
 

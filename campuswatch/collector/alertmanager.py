@@ -17,7 +17,7 @@ import msgspec
 
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.model import ProblemKey, WantedProblem
-from campuswatch.collector.store.base import Store
+from campuswatch.collector.store.protocols import ProblemStore
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.report import Severity
 
@@ -88,7 +88,7 @@ def _incident(alert: Alert) -> Incident:
 
 
 async def apply_alerts(
-    store: Store, lifecycle: TicketLifecycle, incidents: list[Incident], now: float
+    problems: ProblemStore, lifecycle: TicketLifecycle, incidents: list[Incident], now: float
 ) -> int:
     """Open firing incidents not seen before and resolve resolved ones still open; returns how many
     problems changed (0 for a repeated delivery)."""
@@ -96,10 +96,8 @@ async def apply_alerts(
     to_resolve = []
     for incident in incidents:
         key = incident.problem.key
-        open_now = [
-            p for p in await store.list_open_problems(school=key.school, device=key.device) if p.key == key
-        ]
-        if incident.firing and not open_now and await store.last_resolved_problem(key) is None:
+        open_now = [p for p in await problems.open_now(school=key.school, device=key.device) if p.key == key]
+        if incident.firing and not open_now and await problems.last_resolved(key) is None:
             to_open.append(incident.problem)
         elif not incident.firing:
             to_resolve.extend(open_now)

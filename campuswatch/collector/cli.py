@@ -16,7 +16,9 @@ from campuswatch import __version__
 from campuswatch.collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
-from campuswatch.collector.store import SqliteStore, StoreError
+from campuswatch.collector.service import CollectorService
+from campuswatch.collector.store.protocols import StoreError
+from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import UnknownSchool, create_token
 from campuswatch.config import ConfigError
 from campuswatch.logs import add_logging_arguments, setup_logging
@@ -108,7 +110,7 @@ async def _open_store(config: CollectorConfig) -> SqliteStore:
     at startup)."""
     store = await SqliteStore.open(config.db_path())
     if config.schools_file is not None:
-        await store.upsert_schools(load_schools(config.schools_file).as_schools())
+        await store.schools.upsert(load_schools(config.schools_file).as_schools())
     return store
 
 
@@ -121,16 +123,17 @@ async def _serve(config: CollectorConfig) -> None:
             raise ConfigError(config.source or "<config>", None, "tls", f"cannot load: {err}") from None
     store = await SqliteStore.open(config.db_path())
     try:
-        host, port = config.listen_host_port()
-        runner, url = await start_server(create_app(config, store), host, port, tls=tls)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info(f"serving on {url}", extra={"url": url, "db": str(config.db_path())})
-        await stop.wait()
-        log.info("stopping")
-        await runner.cleanup()
+        async with CollectorService(config, store) as service:
+            host, port = config.listen_host_port()
+            runner, url = await start_server(create_app(service), host, port, tls=tls)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            log.info(f"serving on {url}", extra={"url": url, "db": str(config.db_path())})
+            await stop.wait()
+            log.info("stopping")
+            await runner.cleanup()
     finally:
         await store.close()
     log.info("stopped")
@@ -139,7 +142,7 @@ async def _serve(config: CollectorConfig) -> None:
 async def _token_create(config: CollectorConfig, school: str) -> str:
     store = await _open_store(config)
     try:
-        return await create_token(store, school, time.time())
+        return await create_token(store.schools, school, time.time())
     finally:
         await store.close()
 

@@ -26,11 +26,19 @@ from campuswatch.collector.alerting import (
     school_problems,
 )
 from campuswatch.collector.alerting.flapping import FLAPPING
-from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, RulesFile
+from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
+from campuswatch.collector.events import AgentReported, DevicePolled, HeartbeatReceived, Publish
 from campuswatch.collector.model import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord
-from campuswatch.collector.store.base import AgentOfAnotherSchool, Store, StoreError
+from campuswatch.collector.store.protocols import (
+    AgentOfAnotherSchool,
+    AgentStore,
+    DeviceStore,
+    ProblemStore,
+    SchoolStore,
+    StoreError,
+)
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.collector.tokens import hash_token
 from campuswatch.report import (
@@ -160,16 +168,25 @@ class Ingestor:
 
     def __init__(
         self,
-        store: Store,
+        *,
+        schools: SchoolStore,
+        agents: AgentStore,
+        devices: DeviceStore,
+        problems: ProblemStore,
         lifecycle: TicketLifecycle,
-        policy: StatusDebounce,
+        publish: Publish,
+        debounce: StatusDebounce,
         liveness: LivenessPolicy,
+        rules: RulesFile,
         clock: Callable[[], float] = time.time,
-        rules: RulesFile = IMMEDIATE_RULES,
     ) -> None:
-        self._store = store
+        self._schools = schools
+        self._agents = agents
+        self._devices = devices
+        self._problems = problems
         self._lifecycle = lifecycle
-        self._policy = policy
+        self._publish = publish
+        self._debounce = debounce
         self._liveness = liveness
         self._rules = rules
         self._clock = clock
@@ -186,7 +203,7 @@ class Ingestor:
         """The school a bearer token belongs to; raises :class:`Unauthorized`."""
         if not token:
             raise Unauthorized("missing token: send the header `Authorization: Bearer <token>`")
-        school = await self._store.school_for_token(hash_token(token))
+        school = await self._schools.school_for_token(hash_token(token))
         if school is None:
             raise Unauthorized("unknown token")
         return school
@@ -200,12 +217,14 @@ class Ingestor:
         events = sorted(batch.events, key=lambda e: e.seq)
         lock = self._locks.setdefault(batch.school, asyncio.Lock())
         async with lock:
+            received_at = self._clock()
             try:
-                stored = await self._store.store_events(
-                    batch.agent_id, batch.school, [_new_event(e) for e in events], self._clock()
+                stored = await self._agents.store_events(
+                    batch.agent_id, batch.school, [_new_event(e) for e in events], received_at
                 )
             except AgentOfAnotherSchool as err:
                 raise WrongSchool(str(err), field="$.agent_id") from None
+            await self._publish(AgentReported(batch.agent_id, batch.school, received_at))
             # A school back from offline delivers its backlog first: its device problems are recorded
             # without tickets, then tickets open for what is still wrong once the backlog is applied.
             offline = bool(await self._offline_problems(batch.school))
@@ -216,7 +235,7 @@ class Ingestor:
             if new:
                 await self._judge(batch.school, tickets=not offline)
             if offline:
-                await self._check_school(batch.school, await self._store.list_agents())
+                await self._check_school(batch.school, await self._agents.all())
                 await self._lifecycle.catch_up(batch.school, self._clock())
         log.info(
             "report stored",
@@ -236,7 +255,7 @@ class Ingestor:
         """Open ``school_offline`` for every school whose agents fell silent (and close it for the
         others), open the tickets that have become due meanwhile (the school morning came, a silence
         ended) and escalate those nobody acknowledged in time; run periodically."""
-        agents = await self._store.list_agents()
+        agents = await self._agents.all()
         for school in sorted({a.school for a in agents}):
             async with self._locks.setdefault(school, asyncio.Lock()):
                 await self._check_school(school, agents)
@@ -247,7 +266,7 @@ class Ingestor:
     async def _offline_problems(self, school: str) -> list[ProblemRecord]:
         return [
             p
-            for p in await self._store.list_open_problems(school=school, device=SCHOOL_LEVEL)
+            for p in await self._problems.open_now(school=school, device=SCHOOL_LEVEL)
             if p.key.code == SCHOOL_OFFLINE
         ]
 
@@ -263,19 +282,22 @@ class Ingestor:
             if isinstance(event, PollEvent):
                 await self._apply_poll(batch.school, event.poll)
             elif isinstance(event, HeartbeatEvent):
-                await self._store.record_heartbeat(batch.agent_id, event.at)
+                await self._agents.record_heartbeat(batch.agent_id, event.at)
+                await self._publish(
+                    HeartbeatReceived(batch.agent_id, batch.school, event.at, event.heartbeat)
+                )
             elif isinstance(event, DiscoveryEvent):
-                await self._store.record_discovered(batch.school, batch.agent_id, event.at, event.devices)
+                await self._devices.record_discovered(batch.school, batch.agent_id, event.at, event.devices)
         except StoreError:
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 
     async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
-        known = await self._store.get_device(school, poll.device)
+        known = await self._devices.get(school, poll.device)
         if known is not None and poll.polled_at < known.last_polled:
             # An older poll arriving late must not overwrite newer state; it is stored as history only.
             return
         reading = poll.reading
-        await self._store.apply_poll(
+        device = await self._devices.apply_poll(
             DeviceUpdate(
                 school=school,
                 device=poll.device,
@@ -288,17 +310,18 @@ class Ingestor:
                 parent=poll.parent,
             )
         )
+        await self._publish(DevicePolled(device, read=reading is not None))
 
     async def _judge(self, school: str, *, tickets: bool) -> None:
         """Bring the school's device problems (and their tickets) in line with its devices' state, judged
         over the whole school at once so that root cause sees every device of the batch."""
         now = self._clock()
-        devices = await self._store.list_devices(school=school)
+        devices = await self._devices.all(school=school)
         if not devices:
             return
         open_now = [
             p
-            for p in await self._store.list_open_problems(school=school)
+            for p in await self._problems.open_now(school=school)
             if p.key.device != SCHOOL_LEVEL and not p.key.code.startswith(ALERT_PREFIX)
         ]
         newest = max(d.last_polled for d in devices)
@@ -311,10 +334,10 @@ class Ingestor:
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
         judged = judge_school(
-            devices, {d.device: d.parent for d in devices}, open_now, history, self._policy, self._rules
+            devices, {d.device: d.parent for d in devices}, open_now, history, self._debounce, self._rules
         )
         seen = {w.key for w in judged.wanted}
-        await self._store.mark_problems_seen([p.id for p in open_now if p.key in seen], newest)
+        await self._problems.mark_seen([p.id for p in open_now if p.key in seen], newest)
         kinds = {d.device: d.kind for d in devices}
         wanted = with_hysteresis(judged.wanted, open_now, kinds, self._rules, newest)
         changes = reconcile(wanted, open_now, judged.affected)
@@ -323,9 +346,7 @@ class Ingestor:
     async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:
         """Each device's ``(polled_at, up)`` since ``since``, oldest first (for flapping)."""
         history: dict[str, list[tuple[float, bool]]] = {}
-        for event in await self._store.list_events(
-            school=school, device=None, since=since, limit=HISTORY_LIMIT
-        ):
+        for event in await self._agents.events(school=school, device=None, since=since, limit=HISTORY_LIMIT):
             if event.type == "poll":
                 poll = _POLL_STATUS.decode(event.body).poll
                 history.setdefault(poll.device, []).append((poll.polled_at, poll.status == "ok"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from campuswatch.collector.store.base import Store
+from campuswatch.collector.store.protocols import SchoolStore
 
 
 class UnknownSchool(Exception):
@@ -22,12 +22,12 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def create_token(store: Store, school: str, now: float) -> str:
+async def create_token(schools: SchoolStore, school: str, now: float) -> str:
     """Make a token for ``school``, store its hash, and return the token itself (the only copy)."""
-    known = {s.id for s in await store.list_schools()}
+    known = {s.id for s in await schools.all()}
     if school not in known:
         listed = ", ".join(sorted(known)) or "none; check schools_file in the config"
         raise UnknownSchool(f"unknown school {school!r} (known: {listed})")
     token = new_token()
-    await store.add_token(hash_token(token), school, now)
+    await schools.add_token(hash_token(token), school, now)
     return token

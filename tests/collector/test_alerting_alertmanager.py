@@ -43,7 +43,7 @@ async def post(c: RunningCollector, body: bytes, token: str | None = None) -> tu
 
 
 async def tickets(c: RunningCollector) -> dict[str, str]:
-    return {t.device or "": t.state for t in await c.store.list_tickets(school=SCHOOL)}
+    return {t.device or "": t.state for t in await c.store.tickets.all(school=SCHOOL)}
 
 
 def test_an_incident_is_fingerprint_and_start() -> None:
@@ -63,7 +63,7 @@ async def test_firing_opens_one_ticket_per_alert_and_a_repeat_changes_nothing(
     assert await post(collector, sample("firing")) == (200, {"alerts": 2, "changed": 2})
     assert await tickets(collector) == {"printer-1.OG": "open", "proj-2.04": "open"}
     assert await post(collector, sample("firing")) == (200, {"alerts": 2, "changed": 0})
-    assert len(await collector.store.list_tickets(school=SCHOOL)) == 2
+    assert len(await collector.store.tickets.all(school=SCHOOL)) == 2
 
 
 async def test_mixed_then_resolved_close_the_tickets_and_a_late_firing_does_not_reopen(
@@ -77,7 +77,7 @@ async def test_mixed_then_resolved_close_the_tickets_and_a_late_firing_does_not_
     # A delayed retry of the first delivery (or a second Alertmanager of a cluster) arrives last.
     assert (await post(collector, sample("firing")))[1]["changed"] == 0
     assert await tickets(collector) == {"printer-1.OG": "resolved", "proj-2.04": "resolved"}
-    assert await collector.store.list_open_problems(school=SCHOOL) == []
+    assert await collector.store.problems.open_now(school=SCHOOL) == []
 
 
 async def test_the_same_alert_starting_again_later_is_a_new_incident(collector: RunningCollector) -> None:
@@ -88,7 +88,7 @@ async def test_the_same_alert_starting_again_later_is_a_new_incident(collector: 
     again["alerts"][0]["startsAt"] = "2026-11-28T21:00:00Z"
     assert (await post(collector, json.dumps(again).encode()))[1]["changed"] == 1
     states = sorted(
-        t.state for t in await collector.store.list_tickets(school=SCHOOL) if t.device == "proj-2.04"
+        t.state for t in await collector.store.tickets.all(school=SCHOOL) if t.device == "proj-2.04"
     )
     assert states == ["open", "resolved"]
 
@@ -105,4 +105,4 @@ async def test_a_configured_token_is_required(tmp_path: Path) -> None:
         assert (await post(c, sample("firing")))[0] == 401
         assert (await post(c, sample("firing"), token="wrong"))[0] == 401
         assert (await post(c, sample("firing"), token="am-secret"))[0] == 200
-        assert len(await c.store.list_tickets(school=SCHOOL)) == 2
+        assert len(await c.store.tickets.all(school=SCHOOL)) == 2

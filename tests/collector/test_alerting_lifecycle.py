@@ -34,10 +34,10 @@ async def test_a_ticket_whose_problem_closed_without_it_is_resolved_by_the_perio
     ) as c:
         run = Replay(c, clock, SimulatedSchool(sc.school_devices(), [JAM]))
         await run.run(berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:20"))
-        (problem,) = await c.store.list_open_problems(school=sc.SCHOOL)
+        (problem,) = await c.store.problems.open_now(school=sc.SCHOOL)
         # The jam clears and its problem is resolved, but the ticket's resolve is lost (a crash
         # between the two writes): no later poll will ever report the change again.
-        await c.store.resolve_problem(problem.id, berlin(f"{MONDAY} 10:20"))
+        await c.store.problems.resolve(problem.id, berlin(f"{MONDAY} 10:20"))
         (ticket,) = await run.tickets()
         assert ticket.state == "open"
         await run.run(berlin(f"{MONDAY} 10:20"), berlin(f"{MONDAY} 10:21"))
@@ -53,7 +53,7 @@ async def test_on_recovery_note_leaves_closing_to_a_person(tmp_path: Path) -> No
         run = Replay(c, clock, SimulatedSchool(sc.school_devices(), [JAM]))
         await run.run(berlin(f"{MONDAY} 09:55"), berlin(f"{MONDAY} 10:40"))
         (ticket,) = await run.tickets()
-        assert await c.store.list_open_problems(school=sc.SCHOOL) == []
+        assert await c.store.problems.open_now(school=sc.SCHOOL) == []
     assert ticket.state == "open"
     assert ticket.kinds() == ["opened", "note"]
     assert ticket.history[-1]["text"].startswith("Recovered:")

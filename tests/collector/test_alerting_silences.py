@@ -131,4 +131,4 @@ async def test_a_fault_inside_a_maintenance_window_never_becomes_a_ticket(
     run = Replay(c, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, scenario.end)
     assert await run.tickets() == []
-    assert await c.store.list_open_problems(school=sc.SCHOOL) == []
+    assert await c.store.problems.open_now(school=sc.SCHOOL) == []

@@ -68,20 +68,22 @@ async def test_the_latest_report_of_each_device_is_kept_by_mac_else_by_address(t
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         printer = DiscoveredDevice(address="10.0.0.21", kind="printer", mac="aa:bb:cc:00:00:21", model="M203")
-        await store.record_discovered("bbg", "gw-1", 100.0, [printer, DiscoveredDevice(address="10.0.0.50")])
+        await store.devices.record_discovered(
+            "bbg", "gw-1", 100.0, [printer, DiscoveredDevice(address="10.0.0.50")]
+        )
         # The printer moved (same MAC, new address); the unknown device got a name; an older report late.
         moved = DiscoveredDevice(address="10.0.0.31", kind="printer", mac="aa:bb:cc:00:00:21", model="M203")
-        await store.record_discovered(
+        await store.devices.record_discovered(
             "bbg", "gw-1", 200.0, [moved, DiscoveredDevice(address="10.0.0.50", name="x")]
         )
-        await store.record_discovered("bbg", "gw-1", 150.0, [printer])
-        rows = await store.list_discovered(school="bbg")
+        await store.devices.record_discovered("bbg", "gw-1", 150.0, [printer])
+        rows = await store.devices.discovered(school="bbg")
         assert [(r.address, r.mac, r.first_reported, r.last_reported) for r in rows] == [
             ("10.0.0.31", "aa:bb:cc:00:00:21", 100.0, 200.0),
             ("10.0.0.50", None, 100.0, 200.0),
         ]
         assert b'"name":"x"' in rows[1].body
-        assert await store.list_discovered(school="kley") == []
+        assert await store.devices.discovered(school="kley") == []
     finally:
         await store.close()
 

@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 from campuswatch.collector.alerting import LivenessPolicy, school_problems
-from campuswatch.collector.http.context import CONTEXT
 from campuswatch.collector.model import AgentRecord
 from campuswatch.report import AnyEvent, Problem, encode
 from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
@@ -71,17 +70,17 @@ async def send(collector: RunningCollector, *events: AnyEvent) -> None:
 async def test_silent_school_gets_one_ticket_and_its_backlog_only_tickets_what_is_still_wrong(
     collector: RunningCollector, clock: FakeClock
 ) -> None:
-    ingestor = collector.app[CONTEXT].ingestor
+    ingestor = collector.service.ingestor
     store = collector.store
     await send(collector, poll_event(1, "pr1", at=clock.now))
     clock.now += 120
     await ingestor.check_liveness()
-    assert await store.list_tickets() == []
+    assert await store.tickets.all() == []
 
     clock.now += 61
     await ingestor.check_liveness()
     await ingestor.check_liveness()
-    [offline] = await store.list_tickets()
+    [offline] = await store.tickets.all()
     assert offline.title == "Bert-Brecht-Gymnasium: no report from the school for 3 minutes"
     assert (offline.problem_code, offline.device, offline.state) == ("school_offline", None, "open")
 
@@ -94,14 +93,14 @@ async def test_silent_school_gets_one_ticket_and_its_backlog_only_tickets_what_i
         poll_event(4, "sw1", "unreachable", at=t + 40),
         poll_event(5, "sw1", "unreachable", at=t + 100),
     )
-    tickets = {x.problem_code: x for x in await store.list_tickets()}
+    tickets = {x.problem_code: x for x in await store.tickets.all()}
     assert set(tickets) == {"school_offline", "supply_empty", "unreachable"}
     assert tickets["school_offline"].state == "resolved"
     assert tickets["supply_empty"].state == "open" and tickets["unreachable"].state == "open"
     assert tickets["supply_empty"].title == "Bert-Brecht-Gymnasium, printer pr1: black toner empty"
     # Once back, the school is not offline again until it falls silent again.
     await ingestor.check_liveness()
-    assert len(await store.list_tickets(state="open")) == 2
+    assert len(await store.tickets.all(state="open")) == 2
 
 
 async def test_metrics_call_an_agent_down_after_the_same_missed_heartbeats(

@@ -10,6 +10,7 @@ import aiohttp
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.model import School
+from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import create_token
 from campuswatch.report import encode
@@ -19,9 +20,11 @@ from sim.collector import poll_event, report
 async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     store = await SqliteStore.open(db, busy_timeout_s=0.05)
-    await store.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
-    token = await create_token(store, "bbg", 1.0)
-    runner, url = await start_server(create_app(CollectorConfig(db=db), store), "127.0.0.1", 0)
+    await store.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
+    token = await create_token(store.schools, "bbg", 1.0)
+    service = CollectorService(CollectorConfig(db=db), store)
+    await service.start()
+    runner, url = await start_server(create_app(service), "127.0.0.1", 0)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with aiohttp.ClientSession() as http:
@@ -45,4 +48,5 @@ async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path:
                 assert [e["seq"] for e in await resp.json()] == [1, 2]
     finally:
         await runner.cleanup()
+        await service.stop()
         await store.close()

@@ -83,7 +83,7 @@ async def test_token_of_another_school_is_403(
     status, answer = await post(http, collector, good_body(1), token=collector.tokens["hhg"])
     assert status == 403
     assert answer["field"] == "$.school" and "'hhg'" in answer["error"]
-    assert await collector.store.list_events(school=None, device=None, since=None, limit=10) == []
+    assert await collector.store.agents.events(school=None, device=None, since=None, limit=10) == []
     await assert_still_serving(http, collector)
 
 
@@ -232,7 +232,7 @@ async def test_heartbeat_is_stored_and_recorded(
     event = HeartbeatEvent(seq=1, at=123.0, heartbeat=Heartbeat(agent_version="0.1.0", uptime_s=5.0))
     status, _ = await post(http, collector, encode(report("bbg", [event])), token=collector.tokens["bbg"])
     assert status == 200
-    [agent] = await collector.store.list_agents()
+    [agent] = await collector.store.agents.all()
     assert (agent.agent_id, agent.school, agent.last_heartbeat) == ("gw-1", "bbg", 123.0)
 
 
@@ -269,6 +269,6 @@ async def test_an_older_poll_arriving_late_is_history_only(
     older = encode(report("bbg", [poll_event(2, "pr1", "unreachable", at=10.0)]))
     assert (await post(http, collector, newer, token=token))[0] == 200
     assert (await post(http, collector, older, token=token))[1]["stored"] == 1
-    device = await collector.store.get_device("bbg", "pr1")
+    device = await collector.store.devices.get("bbg", "pr1")
     assert device is not None
     assert (device.status, device.last_polled, device.consecutive_failures) == ("ok", 20.0, 0)

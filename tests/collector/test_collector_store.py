@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
-from campuswatch.collector.store.base import AgentOfAnotherSchool, StoreError
+from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from campuswatch.collector.store.sqlite import SqliteStore
 
@@ -41,10 +41,10 @@ def _poll(status: str, at: float) -> DeviceUpdate:
 async def test_reopening_a_migrated_database_keeps_data_and_version(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     first = await SqliteStore.open(path)
-    await first.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+    await first.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
     await first.close()
     second = await SqliteStore.open(path)
-    assert await second.list_schools() == [School("bbg", "Bert-Brecht-Gymnasium")]
+    assert await second.schools.all() == [School("bbg", "Bert-Brecht-Gymnasium")]
     await second.close()
     with sqlite3.connect(path) as conn:
         versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
@@ -54,19 +54,19 @@ async def test_reopening_a_migrated_database_keeps_data_and_version(tmp_path: Pa
 
 
 async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> None:
-    first = await store.store_events("a1", "bbg", [_event(1), _event(2)], received_at=200.0)
-    again = await store.store_events("a1", "bbg", [_event(2), _event(3)], received_at=201.0)
-    other_agent = await store.store_events("a2", "bbg", [_event(1)], received_at=202.0)
-    nothing = await store.store_events("a0", "bbg", [], received_at=199.0)
+    first = await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=200.0)
+    again = await store.agents.store_events("a1", "bbg", [_event(2), _event(3)], received_at=201.0)
+    other_agent = await store.agents.store_events("a2", "bbg", [_event(1)], received_at=202.0)
+    nothing = await store.agents.store_events("a0", "bbg", [], received_at=199.0)
     assert nothing.acked_seq == 0
     assert (first.stored_seqs, first.duplicates, first.acked_seq) == ((1, 2), 0, 2)
     assert (again.stored_seqs, again.duplicates, again.acked_seq) == ((3,), 1, 3)
     assert other_agent.stored_seqs == (1,)
-    events = await store.list_events(school="bbg", device=None, since=None, limit=100)
+    events = await store.agents.events(school="bbg", device=None, since=None, limit=100)
     assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 1), ("a1", 2), ("a1", 3), ("a2", 1)]
     with pytest.raises(AgentOfAnotherSchool, match="'a1' reports for school 'bbg'"):
-        await store.store_events("a1", "hhg", [_event(4)], received_at=203.0)
-    assert [(a.agent_id, a.school) for a in await store.list_agents()] == [
+        await store.agents.store_events("a1", "hhg", [_event(4)], received_at=203.0)
+    assert [(a.agent_id, a.school) for a in await store.agents.all()] == [
         ("a0", "bbg"),
         ("a1", "bbg"),
         ("a2", "bbg"),
@@ -76,9 +76,9 @@ async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> N
 async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> None:
     counts = []
     for i, status in enumerate(["unreachable", "unreachable", "auth_failed", "ok", "unreachable"]):
-        counts.append((await store.apply_poll(_poll(status, 10.0 + i))).consecutive_failures)
+        counts.append((await store.devices.apply_poll(_poll(status, 10.0 + i))).consecutive_failures)
     assert counts == [1, 2, 1, 0, 1]
-    device = await store.get_device("bbg", "pr1")
+    device = await store.devices.get("bbg", "pr1")
     assert device is not None
     # The last good reading stays when a failed poll read nothing.
     assert device.reading == b'{"address":"10.0.0.5"}'
@@ -88,12 +88,12 @@ async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> Non
 
 async def test_one_open_problem_per_identity(store: SqliteStore) -> None:
     key = ProblemKey("bbg", "pr1", "supply_empty", "1")
-    first = await store.open_problem(key, "critical", "black toner empty", at=1.0)
-    second = await store.open_problem(key, "critical", "black toner empty", at=2.0)
+    first = await store.problems.open(key, "critical", "black toner empty", at=1.0)
+    second = await store.problems.open(key, "critical", "black toner empty", at=2.0)
     assert first.id == second.id and second.opened_at == 1.0
-    await store.resolve_problem(first.id, at=3.0)
-    assert await store.list_open_problems(school="bbg") == []
-    third = await store.open_problem(key, "critical", "black toner empty", at=4.0)
+    await store.problems.resolve(first.id, at=3.0)
+    assert await store.problems.open_now(school="bbg") == []
+    third = await store.problems.open(key, "critical", "black toner empty", at=4.0)
     assert third.id != first.id
 
 
@@ -108,28 +108,28 @@ async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: Sqlite
         priority="high",
         assignee=None,
     )
-    one = await store.create_ticket(**args, at=1.0)  # type: ignore[arg-type]
-    two = await store.create_ticket(**args, at=2.0)  # type: ignore[arg-type]
+    one = await store.tickets.create(**args, at=1.0)  # type: ignore[arg-type]
+    two = await store.tickets.create(**args, at=2.0)  # type: ignore[arg-type]
     assert one.id == two.id
-    await store.set_ticket_state(one.id, "resolved", TicketNote(at=3.0, kind="resolved", text="fixed"))
-    ticket = await store.get_ticket(one.id)
+    await store.tickets.set_state(one.id, "resolved", TicketNote(at=3.0, kind="resolved", text="fixed"))
+    ticket = await store.tickets.get(one.id)
     assert ticket is not None and ticket.state == "resolved" and ticket.resolved_at == 3.0
     assert [n.kind for n in ticket.history] == ["opened", "resolved"]
     # Once resolved, the same key opens a new ticket.
-    three = await store.create_ticket(**args, at=4.0)  # type: ignore[arg-type]
+    three = await store.tickets.create(**args, at=4.0)  # type: ignore[arg-type]
     assert three.id != one.id
-    assert [t.id for t in await store.list_tickets(state="open")] == [three.id]
+    assert [t.id for t in await store.tickets.all(state="open")] == [three.id]
 
 
 async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: SqliteStore) -> None:
-    await store.store_events("a1", "bbg", [_event(1), _event(2)], received_at=100.0)
-    await store.store_events("a1", "bbg", [_event(3)], received_at=300.0)
-    await store.store_events("a2", "bbg", [_event(1), _event(2)], received_at=100.0)
-    assert await store.prune_events(received_before=200.0) == 3
-    events = await store.list_events(school=None, device=None, since=None, limit=10)
+    await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=100.0)
+    await store.agents.store_events("a1", "bbg", [_event(3)], received_at=300.0)
+    await store.agents.store_events("a2", "bbg", [_event(1), _event(2)], received_at=100.0)
+    assert await store.agents.prune_events(received_before=200.0) == 3
+    events = await store.agents.events(school=None, device=None, since=None, limit=10)
     assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 3), ("a2", 2)]
     # The acknowledgement an agent gets stays where it was, and a resend of a kept seq is still a duplicate.
-    again = await store.store_events("a2", "bbg", [_event(2)], received_at=400.0)
+    again = await store.agents.store_events("a2", "bbg", [_event(2)], received_at=400.0)
     assert (again.acked_seq, again.duplicates) == (2, 1)
 
 
@@ -142,7 +142,7 @@ async def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> Non
         conn.execute("INSERT INTO schema_version (version) VALUES (1)")
         conn.execute("INSERT INTO schools (id, name) VALUES ('bbg', 'Bert-Brecht-Gymnasium')")
     store = await SqliteStore.open(path)
-    assert [s.id for s in await store.list_schools()] == ["bbg"]
+    assert [s.id for s in await store.schools.all()] == ["bbg"]
     await store.close()
     with sqlite3.connect(path) as conn:
         versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
@@ -161,8 +161,8 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
 
 
 async def test_a_late_older_heartbeat_leaves_the_newest_heartbeat_time(store: SqliteStore) -> None:
-    await store.store_events("a1", "bbg", [_event(1)], received_at=200.0)
-    await store.record_heartbeat("a1", 150.0)
-    await store.record_heartbeat("a1", 120.0)
-    [agent] = await store.list_agents()
+    await store.agents.store_events("a1", "bbg", [_event(1)], received_at=200.0)
+    await store.agents.record_heartbeat("a1", 150.0)
+    await store.agents.record_heartbeat("a1", 120.0)
+    [agent] = await store.agents.all()
     assert agent.last_heartbeat == 150.0

@@ -74,7 +74,7 @@ async def test_pages_escape_every_device_string(fleet: RunningCollector) -> None
     assert "&lt;b&gt;Raum&amp;101&lt;/b&gt;" in school
     assert "&lt;img src=x onerror=alert(2)&gt;" in school
     # The hostile device's ticket, on its own page, is escaped too.
-    tickets = await fleet.store.list_tickets(school="bbg")
+    tickets = await fleet.store.tickets.all(school="bbg")
     hostile = next(t for t in tickets if t.device == "<script>alert(1)</script>")
     status, _, ticket = await fetch(fleet, f"/tickets/{hostile.id}")
     assert status == 200 and "<script>" not in ticket and "&lt;script&gt;alert(1)&lt;/script&gt;" in ticket

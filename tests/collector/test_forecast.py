@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from campuswatch.collector.forecast import (
+from campuswatch.collector.metrics.forecast import (
     describe,
     describe_lamp,
     lamp_school_days_left,

@@ -8,8 +8,16 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from campuswatch.collector.exposition import render_devices
-from campuswatch.collector.fleet import FleetState
+from campuswatch.collector.events import (
+    DevicePolled,
+    ProblemOpened,
+    ProblemResolved,
+    SchoolsChanged,
+    TicketOpened,
+)
+from campuswatch.collector.metrics.exposition import render_devices
+from campuswatch.collector.metrics.fleet import FleetState
+from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
@@ -22,7 +30,6 @@ from campuswatch.collector.model import (
     TicketRecord,
 )
 from campuswatch.collector.store.sqlite import SqliteStore
-from campuswatch.collector.store.tracking import TrackingStore
 from campuswatch.report import DeviceReading, Heartbeat, Lamp, Supply, SystemInfo, encode
 from sim.collector import FakeClock
 
@@ -272,44 +279,58 @@ def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
     assert value(fleet, "campuswatch_agent_uptime_seconds", school="bbg", agent="gw-1") == 9
 
 
-async def test_the_tracking_store_writes_through_and_reads_from_the_real_store(tmp_path: Path) -> None:
-    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+async def test_the_view_follows_the_events_and_keeps_the_days_a_level_moved(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        tracking = TrackingStore(inner, FleetState(offline_after_s=180))
-        await tracking.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
-        # A method the view does not track is the real store's own.
-        assert await tracking.list_schools() == [School("bbg", "Bert-Brecht-Gymnasium")]
-        assert (
-            value(tracking.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
+        view = MetricsView(FleetState(offline_after_s=180), store.devices)
+        await view.handle(SchoolsChanged((School("bbg", "Bert-Brecht-Gymnasium"),)))
+        assert value(view.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
+        update = DeviceUpdate(
+            "bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", MONDAY_NOON, encode(toner(30.0))
         )
-        stored = await inner.list_schools()
-        assert stored == [School("bbg", "Bert-Brecht-Gymnasium")]
+        await view.handle(DevicePolled(await store.devices.apply_poll(update), read=True))
+        # A failed poll keeps the last reading: it is shown, but says nothing of today's level.
+        failed = replace(update, status="unreachable", polled_at=MONDAY_NOON + DAY_S, reading=None)
+        await view.handle(DevicePolled(await store.devices.apply_poll(failed), read=False))
+        day = datetime.fromtimestamp(MONDAY_NOON, UTC).date().toordinal()
+        assert await store.devices.supply_levels(from_day=0) == [SupplyLevel("bbg", "pr1", 1, day, 30.0)]
+        ratio = "campuswatch_printer_supply_level_ratio"
+        assert value(view.fleet, ratio, school="bbg", device="pr1", supply="Black Toner", type="toner") == 0.3
+        assert value(view.fleet, "campuswatch_device_up", school="bbg", device="pr1", kind="printer") == 0
+        problem = await store.problems.open(ProblemKey("bbg", "pr1", "unreachable"), "critical", "down", 1.0)
+        await view.handle(ProblemOpened(problem))
+        assert value(view.fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 1
+        await view.handle(ProblemResolved(await store.problems.resolve(problem.id, 2.0)))
+        assert value(view.fleet, "campuswatch_problems_open", school="bbg", severity="critical") == 0
     finally:
-        await inner.close()
+        await store.close()
 
 
 async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> None:
-    inner = await SqliteStore.open(tmp_path / "c.sqlite3")
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         clock = FakeClock(MONDAY_NOON + 3 * DAY_S)
-        first = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
-        await first.upsert_schools([School("bbg", "Bert-Brecht-Gymnasium")])
+        first = MetricsView(FleetState(offline_after_s=180, clock=clock), store.devices)
+        schools = (School("bbg", "Bert-Brecht-Gymnasium"),)
+        await store.schools.upsert(list(schools))
+        await first.handle(SchoolsChanged(schools))
         for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
             at = MONDAY_NOON + day * DAY_S
             reading = encode(toner(level))
-            await first.apply_poll(
-                DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
-            )
+            printer = DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
+            await first.handle(DevicePolled(await store.devices.apply_poll(printer), read=True))
             lamp = encode(projector(1922 + 6 * day))
-            await first.apply_poll(
-                DeviceUpdate("bbg", "bm1", "projector", "Raum 101", "10.0.0.5", "ok", at, lamp)
-            )
-        problem = await first.open_problem(
+            beamer = DeviceUpdate("bbg", "bm1", "projector", "Raum 101", "10.0.0.5", "ok", at, lamp)
+            await first.handle(DevicePolled(await store.devices.apply_poll(beamer), read=True))
+        problem = await store.problems.open(
             ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
         )
-        await first.set_problem_ticket(problem.id, "1")
-        restarted = TrackingStore(inner, FleetState(offline_after_s=180, clock=clock))
-        await restarted.load()
+        await first.handle(ProblemOpened(problem))
+        await store.problems.set_ticket(problem.id, "1")
+        await first.handle(TicketOpened(problem.id, "1"))
+        restarted = MetricsView(FleetState(offline_after_s=180, clock=clock), store.devices)
+        await restarted.handle(SchoolsChanged(schools))
+        await restarted.load(agents=store.agents, problems=store.problems, tickets=store.tickets)
         # The forecasts survive the restart: the daily levels and lamp hours are in the database.
         assert restarted.fleet.supply_forecast("bbg", "pr1", 1) == ("Black Toner", 12.0)
         assert restarted.fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
@@ -320,21 +341,21 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
             if key[0].startswith("campuswatch_fault_to_ticket_seconds")
         }
     finally:
-        await inner.close()
+        await store.close()
 
 
 async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        await store.record_supply_levels("bbg", "pr1", 100, [(1, 50.0), (2, 80.0)], keep_from_day=40)
-        await store.record_supply_levels("bbg", "pr1", 101, [(1, 48.0)], keep_from_day=41)
-        await store.record_supply_levels("bbg", "pr1", 101, [(1, 47.0)], keep_from_day=41)
-        await store.record_supply_levels("bbg", "pr1", 160, [(2, 79.0)], keep_from_day=101)
-        assert await store.list_supply_levels(from_day=0) == [
+        await store.devices.record_supply_levels("bbg", "pr1", 100, [(1, 50.0), (2, 80.0)], keep_from_day=40)
+        await store.devices.record_supply_levels("bbg", "pr1", 101, [(1, 48.0)], keep_from_day=41)
+        await store.devices.record_supply_levels("bbg", "pr1", 101, [(1, 47.0)], keep_from_day=41)
+        await store.devices.record_supply_levels("bbg", "pr1", 160, [(2, 79.0)], keep_from_day=101)
+        assert await store.devices.supply_levels(from_day=0) == [
             SupplyLevel("bbg", "pr1", 1, 101, 47.0),
             SupplyLevel("bbg", "pr1", 2, 160, 79.0),
         ]
-        assert await store.list_supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
+        assert await store.devices.supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
     finally:
         await store.close()
 
@@ -342,16 +363,16 @@ async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) 
 async def test_the_store_keeps_the_recent_days_of_lamp_hours(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        await store.record_lamp_hours("bbg", "bm1", 100, [(1, 1900), (2, 50)], keep_from_day=40)
-        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1904)], keep_from_day=41)
-        await store.record_lamp_hours("bbg", "bm1", 101, [(1, 1906)], keep_from_day=41)
-        await store.record_lamp_hours("bbg", "bm1", 160, [(2, 51)], keep_from_day=101)
+        await store.devices.record_lamp_hours("bbg", "bm1", 100, [(1, 1900), (2, 50)], keep_from_day=40)
+        await store.devices.record_lamp_hours("bbg", "bm1", 101, [(1, 1904)], keep_from_day=41)
+        await store.devices.record_lamp_hours("bbg", "bm1", 101, [(1, 1906)], keep_from_day=41)
+        await store.devices.record_lamp_hours("bbg", "bm1", 160, [(2, 51)], keep_from_day=101)
         # A printer's supply 1 and a projector's lamp 1 of one device id do not meet: tables of their own.
-        await store.record_supply_levels("bbg", "bm1", 160, [(1, 40.0)], keep_from_day=101)
-        assert await store.list_lamp_hours(from_day=0) == [
+        await store.devices.record_supply_levels("bbg", "bm1", 160, [(1, 40.0)], keep_from_day=101)
+        assert await store.devices.lamp_hours(from_day=0) == [
             LampHours("bbg", "bm1", 1, 101, 1906),
             LampHours("bbg", "bm1", 2, 160, 51),
         ]
-        assert await store.list_lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
+        assert await store.devices.lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
     finally:
         await store.close()

@@ -33,13 +33,13 @@ from campuswatch.collector.http.page import (
     render_school,
     render_ticket,
 )
-from campuswatch.collector.silences import Silence
-from campuswatch.collector.store.base import (
+from campuswatch.collector.model import (
     DeviceRecord,
     DiscoveredRecord,
     ProblemKey,
     ProblemRecord,
     School,
+    Silence,
     TicketRecord,
 )
 from campuswatch.report import DiscoveredDevice

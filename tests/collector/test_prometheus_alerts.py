@@ -64,7 +64,7 @@ async def test_every_alert_becomes_a_problem_of_its_school_in_the_collector(tmp_
 
                 def alert_problems() -> dict[str, list[ProblemRecord]]:
                     problems = asyncio.run_coroutine_threadsafe(
-                        collector.store.list_open_problems(), loop
+                        collector.store.problems.open_now(), loop
                     ).result(timeout=10)
                     found: dict[str, list[ProblemRecord]] = {}
                     for p in problems:

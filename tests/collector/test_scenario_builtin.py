@@ -43,7 +43,7 @@ async def replay(day: Day, scenario: sc.Scenario) -> list[TicketView]:
         print(
             f"{scenario.name}: ticket {t.dedup_key} opened {t.opened_at - fault:.0f}s after its fault, {t.kinds()}"
         )
-    open_problems = await collector.store.list_open_problems(school=sc.SCHOOL)
+    open_problems = await collector.store.problems.open_now(school=sc.SCHOOL)
     assert open_problems == [], "after recovery every problem is resolved"
     return tickets
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from campuswatch.collector.alerting.rules import SHIPPED_RULES
-from campuswatch.collector.http.context import CONTEXT
 from campuswatch.collector.tickets.sinks.config import RtSinkConfig
 from sim.collector import FakeClock, RunningCollector, running_collector
 from tests.support import scenario as sc
@@ -39,7 +38,7 @@ class RtDay:
 
     async def delivered(self) -> None:
         """Wait until the collector's dispatcher has delivered every queued operation to RT."""
-        dispatcher = self.collector.app[CONTEXT].dispatcher
+        dispatcher = self.collector.service.dispatcher
         assert dispatcher is not None
         deadline = time.monotonic() + DELIVERY_TIMEOUT_S
         while (pending := dispatcher.outbox.operations("rt", "pending")) or dispatcher.outbox.parked("rt"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.collector.events import DomainEvent, EventBus, TicketChanged
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
@@ -61,11 +62,16 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
     outbox = TicketOutbox(tmp_path / "outbox.sqlite")
     hook = WebhookSink("hook", receiver.url, secret=Secret("k"))
     zsink = ZammadSink("zammad", zammad.url, token=Secret("zt"), group="Users", customer="guess:m@x.example")
-    mirrored = MirroredSink(BuiltinTicketSink(store), outbox, ["hook", "zammad"])
+    published: list[DomainEvent] = []
+
+    async def publish(event: DomainEvent) -> None:
+        published.append(event)
+
+    mirrored = MirroredSink(BuiltinTicketSink(store.tickets, publish), outbox, ["hook", "zammad"])
     dispatcher = Dispatcher(outbox, [hook, zsink])
     try:
         ref = await mirrored.open(draft())
-        ticket = await store.get_ticket(int(ref))
+        ticket = await store.tickets.get(int(ref))
         assert ticket is not None and ticket.dedup_key == KEY
         assert outbox.stats()["hook"].pending == 1 and outbox.stats()["zammad"].pending == 1
         assert receiver.deliveries == [] and zammad.tickets == {}  # queued, not sent by the caller
@@ -75,8 +81,14 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
         await mirrored.reopen(ref, "Empty again.")
         assert await dispatcher.drain_once() == 8
 
-        resolved_then_reopened = await store.get_ticket(int(ref))
+        resolved_then_reopened = await store.tickets.get(int(ref))
         assert resolved_then_reopened is not None and resolved_then_reopened.state == "open"
+        # Each change of the ticket's state was told as it is then (the metrics count open tickets).
+        assert [(e.ticket.id, e.ticket.state) for e in published if isinstance(e, TicketChanged)] == [
+            (int(ref), "open"),
+            (int(ref), "resolved"),
+            (int(ref), "open"),
+        ]
         assert receiver.events() == [("open", KEY), ("note", "WH-1"), ("resolve", "WH-1"), ("reopen", "WH-1")]
         [zid] = zammad.tickets
         assert zammad.state_of(zid) == "open"
@@ -95,12 +107,12 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
 async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_only(
     tmp_path: Path, store: SqliteStore
 ) -> None:
-    builtin = BuiltinTicketSink(store)
+    builtin = BuiltinTicketSink(store.tickets, EventBus().publish)
     old_ref = await builtin.open(draft())  # opened while no external sink was configured
     outbox = TicketOutbox(tmp_path / "outbox.sqlite")
     try:
         await MirroredSink(builtin, outbox, ["hook"]).resolve(old_ref, "Toner replaced.")
-        ticket = await store.get_ticket(int(old_ref))
+        ticket = await store.tickets.get(int(old_ref))
         assert ticket is not None and ticket.state == "resolved"
         assert outbox.operations() == []
     finally:

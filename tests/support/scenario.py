@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from campuswatch.collector.http.context import CONTEXT
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -233,7 +232,7 @@ class Replay:
 
     async def run(self, start: float, end: float, step: float = 60.0) -> None:
         """Replay from ``start`` to ``end``, one poll round every ``step`` seconds."""
-        ctx = self.collector.app[CONTEXT]
+        ingestor = self.collector.service.ingestor
         async with aiohttp.ClientSession() as session:
             at = start
             while at < end:
@@ -254,7 +253,7 @@ class Replay:
                 if not self.school.offline(at):
                     await self._post(session, self._backlog)
                     self._backlog = []
-                await ctx.ingestor.check_liveness()
+                await ingestor.check_liveness()
                 if self._after_tick is not None:
                     await self._after_tick()
                 at += step

@@ -14,9 +14,9 @@ import msgspec
 from aiohttp import web
 
 from campuswatch.collector.alerting.rules import parse_duration
-from campuswatch.collector.alertmanager import BadWebhook, apply_alerts, parse_webhook
+from campuswatch.collector.alertmanager import BadWebhook, parse_webhook
 from campuswatch.collector.http.api import json_reply
-from campuswatch.collector.http.context import CONTEXT
+from campuswatch.collector.http.appkey import SERVICE
 from campuswatch.collector.http.reports import bearer_token
 from campuswatch.collector.model import Silence
 
@@ -30,8 +30,8 @@ def _loopback(request: web.Request) -> bool:
 
 async def post_alertmanager(request: web.Request) -> web.Response:
     """Alertmanager's webhook: firing alerts open problems (and tickets), resolved ones resolve them."""
-    ctx = request.app[CONTEXT]
-    expected = ctx.config.alertmanager_token
+    service = request.app[SERVICE]
+    expected = service.config.alertmanager_token
     if expected is not None:
         given = bearer_token(request) or ""
         if not hmac.compare_digest(given.encode(), expected.reveal().encode()):
@@ -42,7 +42,7 @@ async def post_alertmanager(request: web.Request) -> web.Response:
         incidents = parse_webhook(await request.read())
     except BadWebhook as err:
         return json_reply({"error": str(err)}, status=400)
-    changed = await apply_alerts(ctx.store, ctx.lifecycle, incidents, ctx.clock())
+    changed = await service.apply_alerts(incidents)
     return json_reply({"alerts": len(incidents), "changed": changed})
 
 
@@ -76,10 +76,10 @@ def silence_json(s: Silence) -> dict[str, Any]:
 
 async def post_silence(request: web.Request) -> web.Response:
     """``POST /api/v1/silences``: 201 with the silence."""
-    ctx = request.app[CONTEXT]
+    service = request.app[SERVICE]
     try:
         new = msgspec.json.decode(await request.read(), type=SilenceIn)
-        now = ctx.clock()
+        now = service.now()
         starts = new.starts_at if new.starts_at is not None else now
         if new.duration is not None:
             ends = starts + parse_duration(new.duration)
@@ -93,7 +93,7 @@ async def post_silence(request: web.Request) -> web.Response:
             raise ValueError("`comment` and `created_by` say why and who: they must not be empty")
     except (msgspec.DecodeError, ValueError) as err:
         return json_reply({"error": str(err)}, status=400)
-    silence = await ctx.store.add_silence(
+    silence = await service.add_silence(
         school=new.school,
         device=new.device,
         code=new.code,
@@ -101,24 +101,20 @@ async def post_silence(request: web.Request) -> web.Response:
         ends_at=ends,
         comment=new.comment,
         created_by=new.created_by,
-        at=now,
     )
     return json_reply(silence_json(silence), status=201)
 
 
 async def list_silences(request: web.Request) -> web.Response:
     """``GET /api/v1/silences?school=ID``: the silences not over yet."""
-    ctx = request.app[CONTEXT]
-    now = ctx.clock()
-    found = await ctx.store.list_silences(school=request.query.get("school"))
-    return json_reply([silence_json(s) for s in found if s.ends_at > now])
+    found = await request.app[SERVICE].silences_not_over(school=request.query.get("school"))
+    return json_reply([silence_json(s) for s in found])
 
 
 async def delete_silence(request: web.Request) -> web.Response:
     """``DELETE /api/v1/silences/{id}``: end it now (kept as history); held tickets open at the next pass."""
-    ctx = request.app[CONTEXT]
     raw = request.match_info["id"]
-    ended = await ctx.store.end_silence(int(raw), ctx.clock()) if raw.isdigit() else None
+    ended = await request.app[SERVICE].end_silence(int(raw)) if raw.isdigit() else None
     if ended is None:
         return json_reply({"error": f"no silence {raw!r}"}, status=404)
     return json_reply(silence_json(ended))

@@ -8,10 +8,10 @@ from typing import Any, cast
 import msgspec
 from aiohttp import web
 
-from campuswatch.collector.discovered import Found, found_devices
-from campuswatch.collector.http.context import CONTEXT
-from campuswatch.collector.model import EventRecord, ProblemRecord, TicketNote, TicketRecord, TicketState
-from campuswatch.collector.store.base import Store
+from campuswatch.collector.discovered import Found
+from campuswatch.collector.http.appkey import SERVICE
+from campuswatch.collector.model import EventRecord, ProblemRecord, TicketRecord, TicketState
+from campuswatch.collector.service import TicketResolved
 
 #: The most events one request returns; ``limit`` may ask for fewer.
 MAX_EVENTS = 10_000
@@ -98,14 +98,14 @@ async def list_tickets(request: web.Request) -> web.Response:
         state = cast(TicketState | None, _choice(request, "state", ("open", "resolved")))
     except _BadQuery as err:
         return _bad_query(err)
-    tickets = await request.app[CONTEXT].store.list_tickets(state=state, school=request.query.get("school"))
+    tickets = await request.app[SERVICE].tickets(state=state, school=request.query.get("school"))
     return json_reply([ticket_json(t) for t in tickets])
 
 
 async def get_ticket(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets/{id}`` with the ticket's history."""
     raw = request.match_info["id"]
-    ticket = await request.app[CONTEXT].store.get_ticket(int(raw)) if raw.isdigit() else None
+    ticket = await request.app[SERVICE].ticket(int(raw)) if raw.isdigit() else None
     if ticket is None:
         return json_reply({"error": f"no ticket {raw!r}"}, status=404)
     return json_reply(ticket_json(ticket, history=True))
@@ -114,7 +114,6 @@ async def get_ticket(request: web.Request) -> web.Response:
 async def acknowledge(request: web.Request) -> web.Response:
     """``POST /api/v1/tickets/{id}/ack`` ``{"by": "anna"}``: a person takes the ticket on, which stops
     its escalation. 404 for an unknown ticket, 409 for a resolved one."""
-    ctx = request.app[CONTEXT]
     raw = request.match_info["id"]
     try:
         by = msgspec.json.decode(await request.read(), type=_Ack).by.strip()
@@ -122,9 +121,12 @@ async def acknowledge(request: web.Request) -> web.Response:
         return json_reply({"error": f'expected {{"by": "name"}}: {err}'}, status=400)
     if not by:
         return json_reply({"error": "`by` names who takes the ticket on"}, status=400)
-    status, ticket = await acknowledge_ticket(ctx.store, raw, by, ctx.clock())
+    try:
+        ticket = await request.app[SERVICE].acknowledge(int(raw), by) if raw.isdigit() else None
+    except TicketResolved:
+        return json_reply({"error": f"no open ticket {raw!r}"}, status=409)
     if ticket is None:
-        return json_reply({"error": f"no open ticket {raw!r}"}, status=status)
+        return json_reply({"error": f"no open ticket {raw!r}"}, status=404)
     return json_reply(ticket_json(ticket, history=True))
 
 
@@ -132,25 +134,12 @@ class _Ack(msgspec.Struct, forbid_unknown_fields=True):
     by: str
 
 
-async def acknowledge_ticket(
-    store: Store, raw_id: str, by: str, now: float
-) -> tuple[int, TicketRecord | None]:
-    """Record that ``by`` took an open ticket on; (200, ticket), or (404/409, None)."""
-    ticket = await store.get_ticket(int(raw_id)) if raw_id.isdigit() else None
-    if ticket is None:
-        return 404, None
-    if ticket.state != "open":
-        return 409, None
-    await store.add_ticket_note(ticket.id, TicketNote(now, "acknowledged", f"Acknowledged by {by}."))
-    return 200, await store.get_ticket(ticket.id)
-
-
 async def list_devices(request: web.Request) -> web.Response:
     """``GET /api/v1/devices?school=ID``: each device's state and its open problems."""
-    store = request.app[CONTEXT].store
+    service = request.app[SERVICE]
     school = request.query.get("school")
     problems: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for problem in await store.list_open_problems(school=school):
+    for problem in await service.open_problems(school=school):
         problems[(problem.key.school, problem.key.device)].append(_problem_json(problem))
     return json_reply(
         [
@@ -165,7 +154,7 @@ async def list_devices(request: web.Request) -> web.Response:
                 "last_seen": d.last_seen,
                 "problems": problems.get((d.school, d.device), []),
             }
-            for d in await store.list_devices(school=school)
+            for d in await service.devices(school=school)
         ]
     )
 
@@ -187,9 +176,7 @@ def _found_json(found: Found) -> dict[str, Any]:
 async def list_discovered(request: web.Request) -> web.Response:
     """``GET /api/v1/discovered?school=ID``: what the agents' discovery found (the latest report of each
     device) and whether it is watched, by school and address."""
-    store = request.app[CONTEXT].store
-    school = request.query.get("school")
-    found = found_devices(await store.list_discovered(school=school), await store.list_devices(school=school))
+    found = await request.app[SERVICE].discovered(school=request.query.get("school"))
     return json_reply([_found_json(f) for f in found])
 
 
@@ -202,7 +189,7 @@ async def list_events(request: web.Request) -> web.Response:
             raise _BadQuery(f"limit must be between 1 and {MAX_EVENTS}")
     except _BadQuery as err:
         return _bad_query(err)
-    events = await request.app[CONTEXT].store.list_events(
+    events = await request.app[SERVICE].events_stored(
         school=request.query.get("school"),
         device=request.query.get("device"),
         since=since,
@@ -213,5 +200,5 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """Alive and the database answers."""
-    schools = await request.app[CONTEXT].store.list_schools()
+    schools = await request.app[SERVICE].schools()
     return json_reply({"status": "ok", "schools": len(schools)})

@@ -27,10 +27,10 @@ import jinja2
 from aiohttp import web
 
 from campuswatch.collector.alerting import SCHOOL_LEVEL, SCHOOL_OFFLINE
-from campuswatch.collector.discovered import Found, found_devices
-from campuswatch.collector.http.api import acknowledge_ticket
-from campuswatch.collector.http.context import CONTEXT
+from campuswatch.collector.discovered import Found
+from campuswatch.collector.http.appkey import SERVICE
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
+from campuswatch.collector.service import TicketResolved
 
 #: How long the page's silence button silences a problem.
 SILENCE_CHOICES_H = (2, 8, 24)
@@ -214,53 +214,47 @@ def _page(html: str) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     """``GET /``."""
-    ctx = request.app[CONTEXT]
+    service = request.app[SERVICE]
     return _page(
         render_overview(
-            await ctx.store.list_schools(),
-            await ctx.store.list_open_problems(),
-            await ctx.store.list_tickets(state="open"),
-            ctx.clock(),
+            await service.schools(),
+            await service.open_problems(),
+            await service.tickets(state="open"),
+            service.now(),
         )
     )
 
 
 async def school_page(request: web.Request) -> web.Response:
     """``GET /schools/{id}``."""
-    ctx = request.app[CONTEXT]
+    service = request.app[SERVICE]
     school_id = request.match_info["id"]
-    now = ctx.clock()
-    school = next((s for s in await ctx.store.list_schools() if s.id == school_id), None)
+    now = service.now()
+    school = next((s for s in await service.schools() if s.id == school_id), None)
     if school is None:
         raise _refused(web.HTTPNotFound, "no_school", now, school_id)
-    devices = await ctx.store.list_devices(school=school_id)
-    problems = await ctx.store.list_open_problems(school=school_id)
-    by_id = {d.device: d for d in devices}
-    waiting = {
-        p.id: (await ctx.lifecycle.decide(p, by_id.get(p.key.device), now)).reason
-        for p in problems
-        if p.ticket_ref is None
-    }
+    devices = await service.devices(school=school_id)
+    problems = await service.open_problems(school=school_id)
     return _page(
         render_school(
             school,
             devices,
             problems,
-            await ctx.store.list_tickets(school=school_id),
-            [s for s in await ctx.store.list_silences(school=school_id) if s.ends_at > now],
+            await service.tickets(school=school_id),
+            await service.silences_not_over(school=school_id),
             now,
-            waiting,
-            found_devices(await ctx.store.list_discovered(school=school_id), devices),
+            await service.ticket_waits(problems, devices),
+            await service.discovered(school=school_id),
         )
     )
 
 
 async def ticket_page(request: web.Request) -> web.Response:
     """``GET /tickets/{id}``."""
-    ctx = request.app[CONTEXT]
+    service = request.app[SERVICE]
     raw = request.match_info["id"]
-    now = ctx.clock()
-    ticket = await ctx.store.get_ticket(int(raw)) if raw.isdigit() else None
+    now = service.now()
+    ticket = await service.ticket(int(raw)) if raw.isdigit() else None
     if ticket is None:
         raise _refused(web.HTTPNotFound, "no_ticket", now, raw)
     return _page(render_ticket(ticket, now))
@@ -268,32 +262,33 @@ async def ticket_page(request: web.Request) -> web.Response:
 
 async def ack_form(request: web.Request) -> web.Response:
     """``POST /tickets/{id}/ack`` from the ticket page: acknowledge, then back to the ticket."""
-    ctx = request.app[CONTEXT]
-    now = ctx.clock()
+    service = request.app[SERVICE]
+    now = service.now()
     raw = request.match_info["id"]
     by = str((await request.post()).get("by", "")).strip()
     if not by:
         raise _refused(web.HTTPBadRequest, "name_required", now)
-    status, ticket = await acknowledge_ticket(ctx.store, raw, by, now)
+    try:
+        ticket = await service.acknowledge(int(raw), by) if raw.isdigit() else None
+    except TicketResolved:
+        raise _refused(web.HTTPConflict, "ticket_resolved", now, raw) from None
     if ticket is None:
-        if status == 404:
-            raise _refused(web.HTTPNotFound, "no_ticket", now, raw)
-        raise _refused(web.HTTPConflict, "ticket_resolved", now, raw)
+        raise _refused(web.HTTPNotFound, "no_ticket", now, raw)
     raise web.HTTPSeeOther(f"/tickets/{ticket.id}")
 
 
 async def silence_form(request: web.Request) -> web.Response:
     """``POST /silences`` from the school page's buttons: silence, then back to the school's page."""
-    ctx = request.app[CONTEXT]
-    now = ctx.clock()
+    service = request.app[SERVICE]
+    now = service.now()
     form = await request.post()
     school, device, code = (str(form.get(k, "")) for k in ("school", "device", "code"))
     hours = str(form.get("hours", ""))
     if not school or not code or not hours.isdigit() or int(hours) not in SILENCE_CHOICES_H:
         raise _refused(web.HTTPBadRequest, "silence_incomplete", now)
-    if school not in ctx.schools:
+    if service.school(school) is None:
         raise _refused(web.HTTPNotFound, "no_school", now, school)
-    await ctx.store.add_silence(
+    await service.add_silence(
         school=school,
         device=device,
         code=code,
@@ -301,6 +296,5 @@ async def silence_form(request: web.Request) -> web.Response:
         ends_at=now + int(hours) * 3600,
         comment=f"silenced from the page for {hours} h",
         created_by="helpdesk page",
-        at=now,
     )
     raise web.HTTPSeeOther(f"/schools/{path_segment(school)}")

@@ -7,7 +7,7 @@ import zlib
 
 from aiohttp import web
 
-from campuswatch.collector.http.context import CONTEXT
+from campuswatch.collector.http.appkey import SERVICE
 from campuswatch.collector.ingest import BadReport, ReportRejected, parse_batch
 from campuswatch.report import encode
 
@@ -58,20 +58,18 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 async def post_report(request: web.Request) -> web.Response:
     """Authenticate, read, decode, store and acknowledge one batch."""
-    ctx = request.app[CONTEXT]
+    service = request.app[SERVICE]
     try:
-        school = await ctx.ingestor.school_for(bearer_token(request))
-        body = await read_body(request, ctx.config.max_body_bytes)
-        ack = await ctx.ingestor.ingest(school, parse_batch(body))
+        school = await service.school_for(bearer_token(request))
+        body = await read_body(request, service.config.max_body_bytes)
+        ack = await service.ingest(school, parse_batch(body))
     except ReportRejected as err:
-        ctx.reports[err.status] += 1
+        service.metrics.count_report(err.status)
         # The token itself is never logged, only that one was refused.
         log.warning(
             "report refused",
             extra={"status": err.status, "reason": err.message, "field": err.field, "peer": request.remote},
         )
         return web.json_response({"error": err.message, "field": err.field}, status=err.status)
-    ctx.reports[200] += 1
-    ctx.events_stored += ack.stored
-    ctx.events_duplicate += ack.duplicates
+    service.metrics.count_report(200, stored=ack.stored, duplicates=ack.duplicates)
     return web.Response(body=encode(ack), content_type="application/json")

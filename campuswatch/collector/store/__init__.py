@@ -1,6 +1,2 @@
-"""Storage of the collector: one interface (:class:`Store`), implemented on SQLite."""
-
-from campuswatch.collector.store.base import Store, StoreError
-from campuswatch.collector.store.sqlite import SqliteStore
-
-__all__ = ["SqliteStore", "Store", "StoreError"]
+"""Storage of the collector: one small interface per aggregate (:mod:`.protocols`), implemented on SQLite
+(:mod:`.sqlite`), and the portable schema both keep (:mod:`.schema`)."""

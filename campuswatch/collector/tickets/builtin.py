@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from campuswatch.collector.events import Publish, TicketChanged
 from campuswatch.collector.model import TicketNote
-from campuswatch.collector.store.base import Store, StoreError, UnknownTicket
+from campuswatch.collector.store.protocols import StoreError, TicketStore, UnknownTicket
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
+
+T = TypeVar("T")
 
 
 class BuiltinTicketSink:
@@ -19,14 +23,17 @@ class BuiltinTicketSink:
 
     name = "builtin"
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
+    def __init__(
+        self, tickets: TicketStore, publish: Publish, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._tickets = tickets
+        self._publish = publish
         self._clock = clock
 
     async def open(self, draft: TicketDraft) -> str:
         """Create the ticket, or return the open one with the draft's dedup key."""
         try:
-            ticket = await self._store.create_ticket(
+            ticket = await self._tickets.create(
                 dedup_key=draft.dedup_key,
                 school=draft.school,
                 device=draft.device,
@@ -39,24 +46,25 @@ class BuiltinTicketSink:
             )
         except StoreError as err:
             raise TicketSinkError(f"built-in ticket store: {err}") from err
+        await self._publish(TicketChanged(ticket))
         return str(ticket.id)
 
     async def note(self, external_id: str, text: str) -> None:
         """Add a note to the ticket's history."""
         ticket_id = _ticket_id(external_id)
-        await _call(self._store.add_ticket_note(ticket_id, TicketNote(self._clock(), "note", text)))
+        await _call(self._tickets.add_note(ticket_id, TicketNote(self._clock(), "note", text)))
 
     async def resolve(self, external_id: str, text: str) -> None:
         """Resolve the ticket with a closing note."""
         ticket_id = _ticket_id(external_id)
         note = TicketNote(self._clock(), "resolved", text)
-        await _call(self._store.set_ticket_state(ticket_id, "resolved", note))
+        await self._publish(TicketChanged(await _call(self._tickets.set_state(ticket_id, "resolved", note))))
 
     async def reopen(self, external_id: str, text: str) -> None:
         """Reopen a resolved ticket."""
         ticket_id = _ticket_id(external_id)
         note = TicketNote(self._clock(), "reopened", text)
-        await _call(self._store.set_ticket_state(ticket_id, "open", note))
+        await self._publish(TicketChanged(await _call(self._tickets.set_state(ticket_id, "open", note))))
 
 
 def _ticket_id(external_id: str) -> int:
@@ -65,10 +73,10 @@ def _ticket_id(external_id: str) -> int:
     return int(external_id)
 
 
-async def _call(operation: Awaitable[None]) -> None:
+async def _call(operation: Awaitable[T]) -> T:
     """Await a store write, translating its errors: an unknown ticket will never succeed on retry."""
     try:
-        await operation
+        return await operation
     except UnknownTicket as err:
         raise TicketSinkError(str(err), retryable=False) from err
     except StoreError as err:

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.reconcile import ProblemChanges
-from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars, RulesFile
+from campuswatch.collector.alerting.rules import RulesFile
+from campuswatch.collector.events import ProblemOpened, ProblemResolved, Publish, TicketOpened
 from campuswatch.collector.model import (
     DeviceRecord,
     Priority,
@@ -29,7 +30,7 @@ from campuswatch.collector.model import (
     School,
     TicketRecord,
 )
-from campuswatch.collector.store.base import Store
+from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
 from campuswatch.collector.tickets.decision import Decision, silencing, ticket_priority, ticket_timing
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 
@@ -145,28 +146,35 @@ class TicketLifecycle:
 
     def __init__(
         self,
-        store: Store,
         sink: TicketSink,
-        schools: Mapping[str, School],
         *,
+        problems: ProblemStore,
+        tickets: TicketStore,
+        devices: DeviceStore,
+        silences: SilenceStore,
+        publish: Publish,
+        rules: RulesFile,
+        school_of: Callable[[str], School | None],
+        calendar_of: Callable[[str], SchoolCalendar],
+        forecast_of: Callable[[ProblemKey], str | None],
         reopen_within_s: float = 0.0,
-        rules: RulesFile = IMMEDIATE_RULES,
-        calendar_of: Callable[[str], SchoolCalendar] | None = None,
-        forecast_of: Callable[[ProblemKey], str | None] | None = None,
     ) -> None:
-        self._store = store
         self._sink = sink
-        #: Read at each use, so that the caller may refresh the mapping in place.
-        self._schools = schools
-        #: A problem back within this time after its ticket was resolved reopens that ticket.
-        self._reopen_within_s = reopen_within_s
+        self._problems = problems
+        self._tickets = tickets
+        self._devices = devices
+        self._silences = silences
+        self._publish = publish
         self._rules = rules
-        calendars = Calendars(rules.calendars)
-        #: A school's calendar (from schools.yaml's ``calendar``); without a mapping, the default one.
-        self._calendar_of = calendar_of or (lambda _school: calendars.get(None))
+        #: A school as schools.yaml names it (for ticket titles and the campus manager), if known.
+        self._school_of = school_of
+        #: A school's calendar (from schools.yaml's ``calendar``, else the rules' default one).
+        self._calendar_of = calendar_of
         #: What a problem's supply or lamp is expected to last ("Black Toner: about 9 school days left"),
         #: if known.
-        self._forecast_of = forecast_of or (lambda _key: None)
+        self._forecast_of = forecast_of
+        #: A problem back within this time after its ticket was resolved reopens that ticket.
+        self._reopen_within_s = reopen_within_s
 
     async def apply(
         self,
@@ -189,10 +197,11 @@ class TicketLifecycle:
         """
         now = at if now is None else now
         for wanted in changes.to_open:
-            problem = await self._store.open_problem(wanted.key, wanted.severity, wanted.summary, at)
+            problem = await self._problems.open(wanted.key, wanted.severity, wanted.summary, at)
+            await self._publish(ProblemOpened(problem))
             affected = changes.affected.get(wanted.key, ())
             if affected:
-                await self._store.set_problem_affected(problem.id, affected)
+                await self._problems.set_affected(problem.id, affected)
                 problem = replace(problem, affected=affected)
             log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
             if tickets:
@@ -200,7 +209,7 @@ class TicketLifecycle:
         for problem in changes.without_ticket if tickets else ():
             await self._open_ticket(problem, devices.get(problem.key.device), now)
         for problem, affected in changes.affected_changed:
-            await self._store.set_problem_affected(problem.id, affected)
+            await self._problems.set_affected(problem.id, affected)
             added = sorted(set(affected) - set(problem.affected))
             if problem.ticket_ref is not None and added:
                 await self._note(problem.ticket_ref, f"Now also affects: {', '.join(added)}.")
@@ -213,16 +222,16 @@ class TicketLifecycle:
         """Bring the school's tickets in line with its problems: open the tickets that open problems are
         waiting for and are due by now, and resolve open tickets whose problem is no longer open (a
         resolve that was lost, say in a crash between the two writes, cannot leave one open forever)."""
-        open_problems = await self._store.list_open_problems(school=school)
+        open_problems = await self._problems.open_now(school=school)
         if self._rules.on_recovery == "resolve":
             keys = {p.key.dedup_key for p in open_problems}
-            for ticket in await self._store.list_tickets(state="open", school=school):
+            for ticket in await self._tickets.all(state="open", school=school):
                 if ticket.dedup_key not in keys:
                     await self._resolve_ticket(str(ticket.id), RECONCILED_NOTE)
         waiting = [p for p in open_problems if p.ticket_ref is None]
         if not waiting:
             return
-        devices = {d.device: d for d in await self._store.list_devices(school=school)}
+        devices = {d.device: d for d in await self._devices.all(school=school)}
         for problem in waiting:
             await self._open_ticket(problem, devices.get(problem.key.device), now)
 
@@ -233,8 +242,8 @@ class TicketLifecycle:
         if after is None or not self._calendar_of(school).in_school_hours(now):
             return 0
         escalated = 0
-        for listed in await self._store.list_tickets(state="open", school=school):
-            ticket = await self._store.get_ticket(listed.id) if now - listed.opened_at >= after else None
+        for listed in await self._tickets.all(state="open", school=school):
+            ticket = await self._tickets.get(listed.id) if now - listed.opened_at >= after else None
             if ticket is None or any(
                 n.kind == "acknowledged" or n.text.startswith(ESCALATED) for n in ticket.history
             ):
@@ -255,20 +264,21 @@ class TicketLifecycle:
         timing = ticket_timing(rule, min(problem.opened_at, now), calendar)
         if timing.due > now:
             return Decision(False, priority, timing.reason)
-        silence = silencing(key, await self._store.list_silences(school=key.school), now)
+        silence = silencing(key, await self._silences.all(school=key.school), now)
         if silence is not None:
             return Decision(False, priority, f"silenced until {_when(silence.ends_at)}: {silence.comment}")
         limit = self._rules.rate_limit
         if limit is not None:
             since = now - limit.per_s
-            recent = [t for t in await self._store.list_tickets(school=key.school) if t.opened_at > since]
+            recent = [t for t in await self._tickets.all(school=key.school) if t.opened_at > since]
             if len(recent) >= limit.tickets:
                 return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
         return Decision(True, priority)
 
     async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
         """Resolve a problem and its ticket; ``explained`` is the note when a root problem took it over."""
-        resolved = await self._store.resolve_problem(problem.id, at)
+        resolved = await self._problems.resolve(problem.id, at)
+        await self._publish(ProblemResolved(resolved))
         log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
         if resolved.ticket_ref is None:
             return
@@ -299,7 +309,7 @@ class TicketLifecycle:
         """The ticket of the same problem if it was resolved only a short while ago."""
         if self._reopen_within_s <= 0:
             return None
-        last = await self._store.last_resolved_problem(problem.key)
+        last = await self._problems.last_resolved(problem.key)
         if last is None or last.ticket_ref is None or last.resolved_at is None:
             return None
         return last.ticket_ref if problem.opened_at - last.resolved_at <= self._reopen_within_s else None
@@ -311,7 +321,7 @@ class TicketLifecycle:
             return
         draft = ticket_draft(
             problem,
-            self._schools.get(problem.key.school),
+            self._school_of(problem.key.school),
             device,
             decision.priority,
             forecast=self._forecast_of(problem.key),
@@ -329,7 +339,8 @@ class TicketLifecycle:
                 extra={"sink": self._sink.name, "dedup_key": draft.dedup_key, "error": str(err)},
             )
             return
-        await self._store.set_problem_ticket(problem.id, ref)
+        await self._problems.set_ticket(problem.id, ref)
+        await self._publish(TicketOpened(problem.id, ref))
         log.info(
             "ticket reopened" if recent else "ticket opened",
             extra={"sink": self._sink.name, "ticket": ref, "title": draft.title},

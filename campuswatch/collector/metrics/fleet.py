@@ -1,14 +1,13 @@
-"""The fleet as Prometheus sees it: an in-memory view kept in step with what the collector stores.
+"""The fleet as Prometheus sees it: an in-memory state kept in step with what the collector stores.
 
 A scrape of 50,000 devices must not query SQLite nor build half a million metric objects. So each
-device's samples are rendered (``campuswatch.collector.exposition``) when its poll is stored, and a scrape only
-joins them. The counts over schools, agents, problems and tickets are small and computed at scrape
-time from the same view, with the collector's clock (an agent is up if it reported recently).
+device's samples are rendered (:mod:`.exposition`) when its poll is stored, and a scrape only joins
+them. The counts over schools, agents, problems and tickets are small and computed at scrape time from
+the same state, with the collector's clock (an agent is up if it reported recently).
 
-:class:`FleetState` is fed by :class:`campuswatch.collector.store.tracking.TrackingStore`, which forwards every
-write to the real store and tells the view what was written; at start it is rebuilt from the store.
-Supply and lamp forecasts (``campuswatch.collector.forecast``) are computed here from each supply's daily levels
-and each lamp's daily hours.
+:class:`FleetState` is fed by :class:`.view.MetricsView` from the collector's domain events, after each
+write succeeded; at start it is rebuilt from the store. Supply and lamp forecasts (:mod:`.forecast`)
+are computed here from each supply's daily levels and each lamp's daily hours.
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import get_args
 
 from campuswatch.collector.alerting.device import STATUS_CODES
-from campuswatch.collector.exposition import (
+from campuswatch.collector.metrics.exposition import (
     AGENT_INFO,
     AGENT_LAST_REPORT,
     AGENT_OUTBOX,
@@ -41,7 +41,7 @@ from campuswatch.collector.exposition import (
     sample,
     supply_names,
 )
-from campuswatch.collector.forecast import (
+from campuswatch.collector.metrics.forecast import (
     SchoolDays,
     describe,
     describe_lamp,
@@ -53,6 +53,7 @@ from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
     LampHours,
+    Priority,
     ProblemKey,
     ProblemRecord,
     School,
@@ -64,7 +65,7 @@ from campuswatch.report import DeviceReading, Heartbeat, Supply
 #: Severities that problems have; each school shows a 0 for each (and each priority), so panels are never empty.
 SEVERITIES = ("critical", "warning")
 #: Ticket priorities (the rules weigh a problem's severity by its impact and the school's hours).
-PRIORITIES = ("urgent", "high", "normal", "low")
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 #: Upper bounds of the fault-to-ticket histogram: debounce (minutes) up to a school's offline backlog (days).
 FAULT_TO_TICKET_BUCKETS_S = (
     30.0,
@@ -201,7 +202,7 @@ class FleetState:
         self._to_ticket_sum = 0.0
         self._to_ticket_count = 0
 
-    # -- updates, called by TrackingStore after the store has written
+    # -- updates, made by the metrics view after the store has written
     def set_schools(self, schools: Iterable[School]) -> None:
         """Add or rename schools."""
         self._schools.update({s.id: s.name for s in schools})

@@ -1,8 +1,11 @@
-"""The one storage interface of the collector: the operations it needs, no SQL outside the implementations.
+"""What the collector keeps, as one small interface per aggregate; no SQL outside the implementations.
 
-Records are frozen dataclasses of plain values, so the pure parts (alerting, ticket titles, the HTML page,
-metrics) work on them without knowing where they came from. SQLite implements this today; PostgreSQL
-later sits behind the same Protocol.
+Each part of the collector depends on the aggregates it uses and nothing more: ingest on agents,
+devices and problems, the ticket lifecycle on problems, tickets, silences and devices, the built-in
+ticket sink on tickets, token creation on schools. :class:`Store` bundles the six for the one place that
+wires the collector together (``campuswatch.collector.service``). Records are the plain values of
+``campuswatch.collector.model``. Every method is a coroutine; implementations keep I/O off the loop.
+SQLite implements these today (``store/sqlite/``); PostgreSQL later sits behind the same Protocols.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from campuswatch.collector.model import (
     EventRecord,
     LampHours,
     NewEvent,
+    Priority,
     ProblemKey,
     ProblemRecord,
     School,
@@ -47,19 +51,14 @@ class AgentOfAnotherSchool(StoreError):
         self.school = school
 
 
-class Store(Protocol):
-    """Everything the collector keeps. All methods are coroutines; implementations keep I/O off the loop."""
+class SchoolStore(Protocol):
+    """Schools and the tokens their agents report with."""
 
-    async def close(self) -> None:
-        """Release the database."""
-        ...
-
-    # -- schools and tokens
-    async def upsert_schools(self, schools: list[School]) -> None:
+    async def upsert(self, schools: list[School]) -> None:
         """Make the stored schools match ``schools`` by id (add or rename; none removed, history stays)."""
         ...
 
-    async def list_schools(self) -> list[School]:
+    async def all(self) -> list[School]:
         """All known schools, by id."""
         ...
 
@@ -71,7 +70,10 @@ class Store(Protocol):
         """The school a token hash is bound to, or None for an unknown token."""
         ...
 
-    # -- agents and events
+
+class AgentStore(Protocol):
+    """Agents and the events they delivered."""
+
     async def store_events(
         self, agent_id: str, school: str, events: list[NewEvent], received_at: float
     ) -> StoredBatch:
@@ -91,30 +93,32 @@ class Store(Protocol):
         """Note that an agent's heartbeat arrived (its own clock's ``at``)."""
         ...
 
-    async def list_agents(self) -> list[AgentRecord]:
-        """All agents."""
+    async def all(self) -> list[AgentRecord]:
+        """All agents, by id."""
         ...
 
-    async def list_events(
+    async def events(
         self, *, school: str | None, device: str | None, since: float | None, limit: int
     ) -> list[EventRecord]:
         """Stored events, oldest first, filtered; ``since`` compares with the event's ``at``."""
         ...
 
-    # -- devices
+
+class DeviceStore(Protocol):
+    """Devices' state, what discovery found, and the daily supply levels and lamp hours forecasts use."""
+
     async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
         """Fold one poll into the device's row (created on first sight) and return the new state."""
         ...
 
-    async def get_device(self, school: str, device: str) -> DeviceRecord | None:
+    async def get(self, school: str, device: str) -> DeviceRecord | None:
         """One device, with its latest reading."""
         ...
 
-    async def list_devices(self, *, school: str | None = None) -> list[DeviceRecord]:
+    async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices with their latest reading, by school and device id."""
         ...
 
-    # -- what discovery found
     async def record_discovered(
         self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
     ) -> None:
@@ -122,11 +126,10 @@ class Store(Protocol):
         (a device that moved keeps its row); a report older than the stored one changes nothing."""
         ...
 
-    async def list_discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
+    async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
         """Discovered devices, by school and address."""
         ...
 
-    # -- supply history, for forecasts
     async def record_supply_levels(
         self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
     ) -> None:
@@ -134,11 +137,10 @@ class Store(Protocol):
         device's levels of days before ``keep_from_day``."""
         ...
 
-    async def list_supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
+    async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Supply levels of ``from_day`` and later, by school, device, supply and day."""
         ...
 
-    # -- lamp history, for forecasts
     async def record_lamp_hours(
         self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
     ) -> None:
@@ -146,45 +148,47 @@ class Store(Protocol):
         hours of days before ``keep_from_day``."""
         ...
 
-    async def list_lamp_hours(self, *, from_day: int) -> list[LampHours]:
+    async def lamp_hours(self, *, from_day: int) -> list[LampHours]:
         """Lamp hours of ``from_day`` and later, by school, device, lamp and day."""
         ...
 
-    # -- problems
-    async def list_open_problems(
-        self, *, school: str | None = None, device: str | None = None
-    ) -> list[ProblemRecord]:
-        """Problems currently open."""
+
+class ProblemStore(Protocol):
+    """Problems: open ones by identity, resolved ones as history."""
+
+    async def open_now(self, *, school: str | None = None, device: str | None = None) -> list[ProblemRecord]:
+        """Problems currently open, by school, device, code and subject."""
         ...
 
-    async def open_problem(
-        self, key: ProblemKey, severity: Severity, summary: str, at: float
-    ) -> ProblemRecord:
+    async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Open a problem; if one with this key is already open, return that one unchanged."""
         ...
 
-    async def set_problem_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
+    async def set_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
         """Replace the devices an open root problem explains."""
         ...
 
-    async def mark_problems_seen(self, problem_ids: list[int], at: float) -> None:
+    async def mark_seen(self, problem_ids: list[int], at: float) -> None:
         """Note that these open problems were still seen at ``at`` (hysteresis)."""
         ...
 
-    async def last_resolved_problem(self, key: ProblemKey) -> ProblemRecord | None:
+    async def last_resolved(self, key: ProblemKey) -> ProblemRecord | None:
         """The most recently resolved problem with this identity, if any."""
         ...
 
-    async def resolve_problem(self, problem_id: int, at: float) -> ProblemRecord:
-        """Mark a problem resolved."""
+    async def resolve(self, problem_id: int, at: float) -> ProblemRecord:
+        """Mark a problem resolved (a resolved one stays as it was) and return it."""
         ...
 
-    async def set_problem_ticket(self, problem_id: int, ticket_ref: str) -> None:
+    async def set_ticket(self, problem_id: int, ticket_ref: str) -> None:
         """Remember which ticket was opened for a problem."""
         ...
 
-    # -- silences and maintenance windows
-    async def add_silence(
+
+class SilenceStore(Protocol):
+    """Silences and maintenance windows."""
+
+    async def add(
         self,
         *,
         school: str,
@@ -199,16 +203,19 @@ class Store(Protocol):
         """Store a silence (``device`` and ``code`` are shell patterns)."""
         ...
 
-    async def list_silences(self, *, school: str | None = None) -> list[Silence]:
+    async def all(self, *, school: str | None = None) -> list[Silence]:
         """Silences, soonest-ending first (expired ones included: they are history)."""
         ...
 
-    async def end_silence(self, silence_id: int, at: float) -> Silence | None:
+    async def end(self, silence_id: int, at: float) -> Silence | None:
         """End a silence now (its end moves to ``at`` if later); None if there is no such silence."""
         ...
 
-    # -- the built-in ticket store
-    async def create_ticket(
+
+class TicketStore(Protocol):
+    """The built-in ticket store: tickets and their history."""
+
+    async def create(
         self,
         *,
         dedup_key: str,
@@ -217,27 +224,52 @@ class Store(Protocol):
         problem_code: str,
         title: str,
         body: str,
-        priority: str,
+        priority: Priority,
         assignee: str | None,
         at: float,
     ) -> TicketRecord:
         """Create an open ticket, or return the open one with this dedup key (idempotent)."""
         ...
 
-    async def add_ticket_note(self, ticket_id: int, note: TicketNote) -> None:
+    async def add_note(self, ticket_id: int, note: TicketNote) -> None:
         """Append to a ticket's history; raise :class:`UnknownTicket` if there is no such ticket."""
         ...
 
-    async def set_ticket_state(self, ticket_id: int, state: TicketState, note: TicketNote) -> None:
-        """Resolve or reopen a ticket, recording why in its history."""
+    async def set_state(self, ticket_id: int, state: TicketState, note: TicketNote) -> TicketRecord:
+        """Resolve or reopen a ticket, recording why in its history; the ticket as it is now (with its
+        history). Raise :class:`UnknownTicket` if there is no such ticket."""
         ...
 
-    async def get_ticket(self, ticket_id: int) -> TicketRecord | None:
+    async def get(self, ticket_id: int) -> TicketRecord | None:
         """One ticket with its history."""
         ...
 
-    async def list_tickets(
-        self, *, state: TicketState | None = None, school: str | None = None
-    ) -> list[TicketRecord]:
+    async def all(self, *, state: TicketState | None = None, school: str | None = None) -> list[TicketRecord]:
         """Tickets without their history, newest first."""
+        ...
+
+
+class Store(Protocol):
+    """The six aggregates on one database, for the composition root (and tests) to hand out."""
+
+    @property
+    def schools(self) -> SchoolStore: ...
+
+    @property
+    def agents(self) -> AgentStore: ...
+
+    @property
+    def devices(self) -> DeviceStore: ...
+
+    @property
+    def problems(self) -> ProblemStore: ...
+
+    @property
+    def silences(self) -> SilenceStore: ...
+
+    @property
+    def tickets(self) -> TicketStore: ...
+
+    async def close(self) -> None:
+        """Release the database."""
         ...

@@ -1,0 +1,108 @@
+"""Domain events: what ingest, the ticket lifecycle and the built-in tickets tell the rest of the collector.
+
+Each is published after the write it reports has succeeded, so a subscriber never sees what the store
+does not hold. The metrics view (``campuswatch.collector.metrics``) is fed by them instead of reading
+the database at every scrape; it is rebuilt from the store at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, TicketRecord
+from campuswatch.report import Heartbeat
+
+
+@dataclass(frozen=True)
+class SchoolsChanged:
+    """The schools the collector serves, all of them, as now stored (schools.yaml was loaded)."""
+
+    schools: tuple[School, ...]
+
+
+@dataclass(frozen=True)
+class AgentReported:
+    """A batch of an agent's events was stored (or was all duplicates) at the collector's ``at``."""
+
+    agent_id: str
+    school: str
+    at: float
+
+
+@dataclass(frozen=True)
+class HeartbeatReceived:
+    """A newly stored heartbeat of an agent: its version, outbox depth and uptime at its own ``at``."""
+
+    agent_id: str
+    school: str
+    at: float
+    heartbeat: Heartbeat
+
+
+@dataclass(frozen=True)
+class DevicePolled:
+    """A poll was folded into the device's state; ``read`` says the poll itself brought the reading
+    (else ``device.reading`` is the one kept from an earlier poll)."""
+
+    device: DeviceRecord
+    read: bool
+
+
+@dataclass(frozen=True)
+class ProblemOpened:
+    """A problem was opened (or found already open under the same identity)."""
+
+    problem: ProblemRecord
+
+
+@dataclass(frozen=True)
+class ProblemResolved:
+    """A problem was resolved."""
+
+    problem: ProblemRecord
+
+
+@dataclass(frozen=True)
+class TicketOpened:
+    """A ticket was opened, or reopened, for a problem (``ticket_ref`` is the lifecycle's sink's id)."""
+
+    problem_id: int
+    ticket_ref: str
+
+
+@dataclass(frozen=True)
+class TicketChanged:
+    """A ticket of the built-in store as it is now: created, resolved or reopened."""
+
+    ticket: TicketRecord
+
+
+DomainEvent = (
+    SchoolsChanged
+    | AgentReported
+    | HeartbeatReceived
+    | DevicePolled
+    | ProblemOpened
+    | ProblemResolved
+    | TicketOpened
+    | TicketChanged
+)
+#: How a part of the collector hands an event on: awaited, so the subscribers are done when it returns.
+Publish = Callable[[DomainEvent], Awaitable[None]]
+
+
+class EventBus:
+    """Hands every published event to each subscriber in turn, in the order they subscribed."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Publish] = []
+
+    def subscribe(self, subscriber: Publish) -> None:
+        """Have ``subscriber`` awaited with every event published from now on."""
+        self._subscribers.append(subscriber)
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Hand ``event`` to every subscriber; a subscriber's error reaches the publisher."""
+        for subscriber in self._subscribers:
+            await subscriber(event)

@@ -1,0 +1,312 @@
+"""The collector, wired together: the one place that builds its parts, starts its jobs, and answers for it.
+
+:class:`CollectorService` takes the config and a store and builds the rest: the rules, the metrics
+view (subscribed to the domain events), the ticket sink (the built-in store, mirrored through the
+outbox into the external ticket systems), the ticket lifecycle and the ingestor. :meth:`start` loads
+schools.yaml and rebuilds the metrics view, then runs the background jobs (the periodic liveness and
+ticket pass, event pruning, ticket delivery) until :meth:`stop`. Everything a request may ask is a
+method here; the HTTP layer (``campuswatch.collector.http``) only maps requests to these methods and
+their answers to responses, and the command line, the tests and the demo start the same service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+
+from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
+from campuswatch.collector.alerting.calendar import SchoolCalendar
+from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars, load_rules
+from campuswatch.collector.alertmanager import Incident, apply_alerts
+from campuswatch.collector.config import CollectorConfig, load_schools
+from campuswatch.collector.discovered import Found, found_devices
+from campuswatch.collector.events import EventBus, SchoolsChanged
+from campuswatch.collector.ingest import Ingestor
+from campuswatch.collector.metrics.fleet import FleetState
+from campuswatch.collector.metrics.view import MetricsView
+from campuswatch.collector.model import (
+    DeviceRecord,
+    EventRecord,
+    ProblemRecord,
+    School,
+    Silence,
+    TicketNote,
+    TicketRecord,
+    TicketState,
+)
+from campuswatch.collector.store.protocols import Store
+from campuswatch.collector.tickets.builtin import BuiltinTicketSink
+from campuswatch.collector.tickets.lifecycle import TicketLifecycle
+from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
+from campuswatch.collector.tickets.sink import TicketSink
+from campuswatch.collector.tickets.sinks.config import build_sink
+from campuswatch.config import ConfigError
+from campuswatch.report import Batch, BatchAck
+
+log = logging.getLogger(__name__)
+
+#: How often old events are pruned.
+PRUNE_INTERVAL_S = 3600.0
+
+
+class TicketResolved(Exception):
+    """A ticket that is resolved cannot be taken on any more."""
+
+
+async def run_every(interval_s: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run ``job`` every ``interval_s`` seconds until cancelled. A run that fails, whatever the error,
+    is logged with its traceback and the next run still happens: one bad pass (a locked database, a bug
+    in one school's data) must not stop the periodic checks for the whole city."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await job()
+        except Exception:
+            log.exception(f"{name} failed; it runs again in {interval_s:g} s", extra={"job": name})
+
+
+class CollectorService:
+    """The collector's parts, built from the config over ``store``; ``clock`` is injected for tests."""
+
+    def __init__(
+        self, config: CollectorConfig, store: Store, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self.now = clock
+        self._store = store
+        self.rules = load_rules(config.rules_file) if config.rules_file is not None else IMMEDIATE_RULES
+        self._calendars = Calendars(self.rules.calendars)
+        #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
+        self._schools: dict[str, School] = {}
+        self._school_calendars: dict[str, str | None] = {}
+        liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
+        self.events = EventBus()
+        # An agent counts as down in the metrics after the same silence that makes its school offline.
+        fleet = FleetState(
+            offline_after_s=liveness.silence_s,
+            clock=clock,
+            school_days_of=lambda school: self.calendar_of(school).is_school_day,
+        )
+        self.metrics = MetricsView(fleet, store.devices)
+        self.events.subscribe(self.metrics.handle)
+        sink, self.dispatcher = self._ticket_sink()
+        self.lifecycle = TicketLifecycle(
+            sink,
+            problems=store.problems,
+            tickets=store.tickets,
+            devices=store.devices,
+            silences=store.silences,
+            publish=self.events.publish,
+            rules=self.rules,
+            school_of=self._schools.get,
+            calendar_of=self.calendar_of,
+            forecast_of=fleet.forecast_text,
+            reopen_within_s=config.reopen_within_s,
+        )
+        self.ingestor = Ingestor(
+            schools=store.schools,
+            agents=store.agents,
+            devices=store.devices,
+            problems=store.problems,
+            lifecycle=self.lifecycle,
+            publish=self.events.publish,
+            debounce=StatusDebounce(unreachable_after_polls=config.unreachable_after_polls),
+            liveness=liveness,
+            rules=self.rules,
+            clock=clock,
+        )
+        self._jobs: list[asyncio.Task[None]] = []
+
+    def _ticket_sink(self) -> tuple[TicketSink, Dispatcher | None]:
+        """The built-in ticket store, mirrored through the outbox into the configured external systems."""
+        builtin = BuiltinTicketSink(self._store.tickets, self.events.publish, self.now)
+        if not self.config.ticket_sinks:
+            return builtin, None
+        outbox = TicketOutbox(self.config.outbox_path(), clock=self.now)
+        externals = [build_sink(s) for s in self.config.ticket_sinks]
+        return MirroredSink(builtin, outbox, [s.name for s in externals]), Dispatcher(outbox, externals)
+
+    def calendar_of(self, school: str) -> SchoolCalendar:
+        """The school's calendar: the one schools.yaml names for it, else the rules' default."""
+        return self._calendars.get(self._school_calendars.get(school))
+
+    # -- running
+    async def start(self) -> None:
+        """Load the schools and the metrics view from the store, then start the background jobs: the
+        liveness and ticket pass every heartbeat interval, hourly pruning, ticket delivery."""
+        await self._load_schools()
+        await self.metrics.load(
+            agents=self._store.agents, problems=self._store.problems, tickets=self._store.tickets
+        )
+        self._jobs = [
+            asyncio.create_task(
+                run_every(self.config.heartbeat_s, self.ingestor.check_liveness, "liveness check")
+            ),
+            asyncio.create_task(run_every(PRUNE_INTERVAL_S, self._prune, "event pruning")),
+        ]
+        if self.dispatcher is not None:
+            self._jobs.append(asyncio.create_task(self.dispatcher.run(), name="ticket-dispatcher"))
+
+    async def stop(self) -> None:
+        """Stop the background jobs and close the external ticket systems' connections and the outbox."""
+        for task in self._jobs:
+            task.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+        self._jobs = []
+        if self.dispatcher is not None:
+            for sink in self.dispatcher.sinks.values():
+                close = getattr(sink, "close", None)
+                if close is not None:
+                    await close()
+            self.dispatcher.outbox.close()
+
+    async def __aenter__(self) -> CollectorService:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def _load_schools(self) -> None:
+        """Bring schools.yaml into the store, then note every stored school (the names tickets are titled
+        with, the calendars their tickets wait by)."""
+        if self.config.schools_file is not None:
+            schools_file = load_schools(self.config.schools_file)
+            for school, name in schools_file.calendars().items():
+                if name is not None and name not in self.rules.calendars:
+                    raise ConfigError(
+                        str(self.config.schools_file),
+                        None,
+                        f"schools.{school}.calendar",
+                        f"no calendar named {name!r} in the rules file (it has {', '.join(sorted(self.rules.calendars))})",
+                    )
+            await self._store.schools.upsert(schools_file.as_schools())
+            self._school_calendars.update(schools_file.calendars())
+        schools = await self._store.schools.all()
+        self._schools.clear()
+        self._schools.update({s.id: s for s in schools})
+        await self.events.publish(SchoolsChanged(tuple(schools)))
+        log.info("schools loaded", extra={"schools": len(schools)})
+
+    async def _prune(self) -> None:
+        cutoff = self.now() - self.config.events_retention_days * 86400
+        deleted = await self._store.agents.prune_events(cutoff)
+        log.info("old events pruned", extra={"deleted": deleted})
+
+    # -- reports and alerts in
+    async def school_for(self, token: str | None) -> str:
+        """The school a bearer token belongs to; raises :class:`~campuswatch.collector.ingest.Unauthorized`."""
+        return await self.ingestor.school_for(token)
+
+    async def ingest(self, token_school: str, batch: Batch) -> BatchAck:
+        """Store a school's batch and apply it (see :meth:`Ingestor.ingest`)."""
+        return await self.ingestor.ingest(token_school, batch)
+
+    async def apply_alerts(self, incidents: list[Incident]) -> int:
+        """Open and resolve the problems of Alertmanager's incidents; how many changed."""
+        return await apply_alerts(self._store.problems, self.lifecycle, incidents, self.now())
+
+    # -- what the API and the pages show
+    async def schools(self) -> list[School]:
+        """Every school, by id."""
+        return await self._store.schools.all()
+
+    def school(self, school_id: str) -> School | None:
+        """A school this collector serves (as loaded at start), or None."""
+        return self._schools.get(school_id)
+
+    async def devices(self, *, school: str | None = None) -> list[DeviceRecord]:
+        """Devices and their state, by school and id."""
+        return await self._store.devices.all(school=school)
+
+    async def open_problems(self, *, school: str | None = None) -> list[ProblemRecord]:
+        """The problems open now."""
+        return await self._store.problems.open_now(school=school)
+
+    async def ticket_waits(
+        self, problems: Sequence[ProblemRecord], devices: Sequence[DeviceRecord]
+    ) -> dict[int, str]:
+        """For each problem without a ticket (by problem id), why its ticket waits now."""
+        by_id = {d.device: d for d in devices}
+        now = self.now()
+        return {
+            p.id: (await self.lifecycle.decide(p, by_id.get(p.key.device), now)).reason
+            for p in problems
+            if p.ticket_ref is None
+        }
+
+    async def discovered(self, *, school: str | None = None) -> list[Found]:
+        """What the agents' discovery found, each with the polled device that watches it, if any."""
+        records = await self._store.devices.discovered(school=school)
+        return found_devices(records, await self._store.devices.all(school=school))
+
+    async def events_stored(
+        self, *, school: str | None, device: str | None, since: float | None, limit: int
+    ) -> list[EventRecord]:
+        """Stored events, oldest first."""
+        return await self._store.agents.events(school=school, device=device, since=since, limit=limit)
+
+    async def tickets(
+        self, *, state: TicketState | None = None, school: str | None = None
+    ) -> list[TicketRecord]:
+        """Tickets of the built-in store, newest first, without their history."""
+        return await self._store.tickets.all(state=state, school=school)
+
+    async def ticket(self, ticket_id: int) -> TicketRecord | None:
+        """One ticket with its history."""
+        return await self._store.tickets.get(ticket_id)
+
+    async def acknowledge(self, ticket_id: int, by: str) -> TicketRecord | None:
+        """``by`` takes an open ticket on, which stops its escalation; the ticket as it is now, None if
+        there is no such ticket; raises :class:`TicketResolved` for a resolved one."""
+        ticket = await self._store.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        if ticket.state != "open":
+            raise TicketResolved(f"ticket {ticket_id} is resolved")
+        await self._store.tickets.add_note(
+            ticket.id, TicketNote(self.now(), "acknowledged", f"Acknowledged by {by}.")
+        )
+        return await self._store.tickets.get(ticket.id)
+
+    # -- silences
+    async def add_silence(
+        self,
+        *,
+        school: str,
+        device: str,
+        code: str,
+        starts_at: float,
+        ends_at: float,
+        comment: str,
+        created_by: str,
+    ) -> Silence:
+        """Silence (or, starting later, hold a maintenance window for) a school's matching problems."""
+        return await self._store.silences.add(
+            school=school,
+            device=device,
+            code=code,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            comment=comment,
+            created_by=created_by,
+            at=self.now(),
+        )
+
+    async def silences_not_over(self, *, school: str | None = None) -> list[Silence]:
+        """The silences and maintenance windows that have not ended yet, soonest-ending first."""
+        now = self.now()
+        return [s for s in await self._store.silences.all(school=school) if s.ends_at > now]
+
+    async def end_silence(self, silence_id: int) -> Silence | None:
+        """End a silence now (kept as history); held tickets open at the next pass."""
+        return await self._store.silences.end(silence_id, self.now())

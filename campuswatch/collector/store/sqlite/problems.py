@@ -1,0 +1,123 @@
+"""Problems on SQLite: at most one open per identity (a partial unique index), resolved ones as history."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from campuswatch.collector.model import ProblemKey, ProblemRecord
+from campuswatch.collector.store.protocols import StoreError
+from campuswatch.collector.store.sqlite.database import Database, filters, where
+from campuswatch.report import Severity
+
+_PROBLEM_COLUMNS = (
+    "id, school, device, code, subject, state, severity, summary, opened_at, resolved_at, ticket_ref, "
+    "affected, seen_at"
+)
+
+
+class SqliteProblems:
+    """:class:`~campuswatch.collector.store.protocols.ProblemStore` on the collector's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open_now(self, *, school: str | None = None, device: str | None = None) -> list[ProblemRecord]:
+        """Open problems by school, device, code, subject."""
+        conditions, params = filters(("school", school), ("device", device))
+        conditions.append("state = 'open'")
+        sql = f"SELECT {_PROBLEM_COLUMNS} FROM problems{where(conditions)} ORDER BY school, device, code, subject"
+        rows = await self._db.read(lambda conn: conn.execute(sql, params).fetchall())
+        return [_problem(row) for row in rows]
+
+    async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
+        """Insert an open problem unless one with this identity is open already."""
+        identity = (key.school, key.device, key.code, key.subject)
+
+        def op(conn: sqlite3.Connection) -> ProblemRecord:
+            conn.execute(
+                "INSERT INTO problems (school, device, code, subject, state, severity, summary, "
+                "opened_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?) "
+                "ON CONFLICT (school, device, code, subject) WHERE state = 'open' DO NOTHING",
+                (*identity, severity, summary, at),
+            )
+            row = conn.execute(
+                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? "
+                "AND code = ? AND subject = ? AND state = 'open'",
+                identity,
+            ).fetchone()
+            return _problem(row)
+
+        return await self._db.write(op)
+
+    async def last_resolved(self, key: ProblemKey) -> ProblemRecord | None:
+        """The newest resolved problem of an identity."""
+        row = await self._db.read(
+            lambda conn: conn.execute(
+                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? AND code = ? "
+                "AND subject = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1",
+                (key.school, key.device, key.code, key.subject),
+            ).fetchone()
+        )
+        return None if row is None else _problem(row)
+
+    async def resolve(self, problem_id: int, at: float) -> ProblemRecord:
+        """Resolve a problem by id (a resolved one stays as it was)."""
+
+        def op(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+            conn.execute(
+                "UPDATE problems SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'",
+                (at, problem_id),
+            )
+            row: tuple[Any, ...] | None = conn.execute(
+                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE id = ?", (problem_id,)
+            ).fetchone()
+            return row
+
+        row = await self._db.write(op)
+        if row is None:
+            raise StoreError(f"no problem with id {problem_id}")
+        return _problem(row)
+
+    async def set_ticket(self, problem_id: int, ticket_ref: str) -> None:
+        """Remember a problem's ticket."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id)
+            )
+        )
+
+    async def set_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
+        """Replace the devices a root problem explains."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id)
+            )
+        )
+
+    async def mark_seen(self, problem_ids: list[int], at: float) -> None:
+        """Set ``seen_at`` of open problems, in one transaction."""
+        if not problem_ids:
+            return
+        await self._db.write(
+            lambda conn: conn.executemany(
+                "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
+                [(at, problem_id) for problem_id in problem_ids],
+            )
+        )
+
+
+def _problem(row: tuple[Any, ...]) -> ProblemRecord:
+    return ProblemRecord(
+        id=row[0],
+        key=ProblemKey(school=row[1], device=row[2], code=row[3], subject=row[4]),
+        state=row[5],
+        severity=row[6],
+        summary=row[7],
+        opened_at=row[8],
+        resolved_at=row[9],
+        ticket_ref=row[10],
+        affected=tuple(json.loads(row[11])),
+        seen_at=row[12],
+    )
