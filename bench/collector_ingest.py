@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.report import Problem, Supply, encode
-from sim.collector import poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, poll_event, report, running_collector
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 
@@ -68,7 +68,10 @@ async def main() -> None:
     args = parser.parse_args()
     schools = {f"school-{i:03d}": f"Schule {i}" for i in range(args.schools)}
     with tempfile.TemporaryDirectory() as tmp:
-        async with running_collector(Path(tmp), schools) as c, aiohttp.ClientSession() as http:
+        async with (
+            running_collector(Path(tmp), schools, rules_file=IMMEDIATE_RULES) as c,
+            aiohttp.ClientSession() as http,
+        ):
             start = time.perf_counter()
             counts = await asyncio.gather(
                 *(agent(http, c.url, c.tokens[s], s, args.devices, args.rounds) for s in schools)

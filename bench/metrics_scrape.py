@@ -26,7 +26,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.collector.metrics.view import exposition
-from sim.collector import running_collector
+from sim.collector import IMMEDIATE_RULES, running_collector
 from sim.fleet import CITY_SCHOOL, Fleet
 from sim.prometheus import PrometheusServer
 from tests.support.e2e import wait_for
@@ -93,7 +93,7 @@ async def main() -> None:
     fleet = Fleet(replace(CITY_SCHOOL, schools=args.schools))
     devices = args.schools * fleet.plan.devices_per_school
     with tempfile.TemporaryDirectory() as tmp:
-        async with running_collector(Path(tmp), fleet.schools()) as c:
+        async with running_collector(Path(tmp), fleet.schools(), rules_file=IMMEDIATE_RULES) as c:
             fed = await feed(fleet, c.url, c.tokens, args.history_school_days)
             print(
                 f"fed {devices} devices of {args.schools} schools ({args.history_school_days} school days of printer history) in {fed:.0f} s"

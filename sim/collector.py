@@ -2,8 +2,11 @@
 
 Used by the collector's own tests and usable by end-to-end tests of the agent::
 
-    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}) as c:
+    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES) as c:
         token = c.tokens["bbg"]; ... POST f"{c.url}/api/v1/reports"
+
+Each caller says which rules it runs: the shipped ones (``SHIPPED_RULES``, what a collector without
+``rules_file`` runs), or :data:`IMMEDIATE_RULES`, a ticket for every problem at once.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from campuswatch.report import (
     Supply,
 )
 
+#: Rules that give every problem its ticket at once, at any hour: for the demo and tests about tickets.
+IMMEDIATE_RULES = Path(__file__).with_name("immediate-rules.yaml")
+
 
 @dataclass
 class FakeClock:
@@ -62,11 +68,15 @@ async def running_collector(
     tmp_path: Path,
     schools: dict[str, str],
     *,
+    rules_file: Path,
     clock: Callable[[], float] = time.time,
     **config: Any,
 ) -> AsyncIterator[RunningCollector]:
-    """Start a collector with ``schools`` (id -> name) and ``config`` keys; stop it afterwards."""
-    settings = CollectorConfig(listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", **config)
+    """Start a collector with ``schools`` (id -> name), ``rules_file`` and ``config`` keys; stop it
+    afterwards."""
+    settings = CollectorConfig(
+        listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", rules_file=rules_file, **config
+    )
     store = await SqliteStore.open(settings.db_path())
     try:
         await store.schools.upsert([School(id=k, name=v) for k, v in schools.items()])

@@ -2,9 +2,10 @@
 
     python -m sim.demo [--listen 127.0.0.1:8750] [--state-dir ./var/demo] [--duration S] [--interval S]
 
-It writes a collector config and a schools list into the state directory, creates the school's token
-with ``campuswatch-collector token create``, starts ``campuswatch-collector serve``, the simulated
-school (printers, switch, UPS, projector) and ``campuswatch-agent run`` against it, then plays the fault
+It writes a collector config (with :data:`sim.collector.IMMEDIATE_RULES`: a ticket for every problem at
+once) and a schools list into the state directory, creates the school's token with
+``campuswatch-collector token create``, starts ``campuswatch-collector serve``, the simulated school
+(printers, switch, UPS, projector) and ``campuswatch-agent run`` against it, then plays the fault
 timetable (:data:`sim.faults.DEMO_TIMETABLE`) and prints a line whenever a ticket opens or resolves
 (it polls ``GET /api/v1/tickets``). Ctrl-C, SIGTERM or the end of ``--duration`` stop everything: the
 agent, then the collector, then the school; the exit status is 0. It is 1 when a part fails to start
@@ -33,6 +34,7 @@ import aiohttp
 import yaml
 
 from campuswatch.logs import JsonFormatter
+from sim.collector import IMMEDIATE_RULES
 from sim.faults import DEMO_TIMETABLE, LoopClock, run_timetable
 from sim.process import stop_process
 from sim.school import SimulatedSchool
@@ -138,9 +140,14 @@ class Demo:
         schools = self.state_dir / "schools.yaml"
         schools.write_text(yaml.safe_dump({"schools": {SCHOOL_ID: {"name": SCHOOL_NAME}}}))
         collector = self.state_dir / "collector.yaml"
-        collector.write_text(
-            yaml.safe_dump({"listen": self.listen, "db": DB_NAME, "schools_file": schools.name})
-        )
+        # The demo wants tickets within minutes, at any hour: every problem gets its ticket at once.
+        settings = {
+            "listen": self.listen,
+            "db": DB_NAME,
+            "schools_file": schools.name,
+            "rules_file": str(IMMEDIATE_RULES),
+        }
+        collector.write_text(yaml.safe_dump(settings))
         return collector, self.state_dir / "agent.yaml"
 
     def _collector_args(self, collector_config: Path) -> list[str]:

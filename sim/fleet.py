@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 
-from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars
+from campuswatch.collector.alerting.rules import CalendarSpec
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -214,7 +214,7 @@ class Fleet:
 
 #: The collector's default school calendar (NRW, with its holidays): a school's toner goes down on its
 #: school days only, and the collector's forecast counts the same days.
-_CALENDAR = Calendars(IMMEDIATE_RULES.calendars).get(None)
+_CALENDAR = CalendarSpec().build()
 
 
 @functools.cache

@@ -50,8 +50,8 @@ class CollectorConfig(_Strict):
     #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
     unreachable_after_polls: int = 2
     tls: TlsSection | None = None
-    #: Alert rules, calendars, flapping (``configs/rules.yaml`` holds the shipped defaults). Without
-    #: one, every problem gets its ticket at once, at any hour.
+    #: Alert rules, calendars, flapping; without one the shipped defaults apply
+    #: (``campuswatch/collector/rules.yaml``, installed with the package).
     rules_file: Path | None = None
     #: External ticket systems (RT, Zammad, webhook, e-mail) that mirror the built-in tickets through
     #: a durable outbox; see campuswatch.collector.tickets.sinks.config.

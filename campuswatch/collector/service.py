@@ -19,7 +19,7 @@ from types import TracebackType
 
 from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
-from campuswatch.collector.alerting.rules import IMMEDIATE_RULES, Calendars, load_rules
+from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
 from campuswatch.collector.alertmanager import Incident, apply_alerts
 from campuswatch.collector.config import CollectorConfig, load_schools
 from campuswatch.collector.discovered import Found, found_devices
@@ -77,7 +77,9 @@ class CollectorService:
         self.config = config
         self.now = clock
         self._store = store
-        self.rules = load_rules(config.rules_file) if config.rules_file is not None else IMMEDIATE_RULES
+        rules_file = config.rules_file or SHIPPED_RULES
+        self.rules = load_rules(rules_file)
+        log.info("rules loaded", extra={"rules_file": str(rules_file)})
         self._calendars = Calendars(self.rules.calendars)
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}

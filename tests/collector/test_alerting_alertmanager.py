@@ -14,7 +14,7 @@ import pytest
 
 from campuswatch.collector.alertmanager import BadWebhook, parse_webhook
 from campuswatch.config import Secret
-from sim.collector import FakeClock, RunningCollector, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, running_collector
 from tests.support.paths import FIXTURES
 
 SAMPLES = FIXTURES / "alertmanager"
@@ -27,7 +27,9 @@ def sample(name: str) -> bytes:
 
 @pytest.fixture
 async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
-    async with running_collector(tmp_path, {SCHOOL: "Gesamtschule 17"}, clock=FakeClock()) as c:
+    async with running_collector(
+        tmp_path, {SCHOOL: "Gesamtschule 17"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
+    ) as c:
         yield c
 
 
@@ -100,7 +102,11 @@ async def test_not_a_webhook_is_400(collector: RunningCollector) -> None:
 
 async def test_a_configured_token_is_required(tmp_path: Path) -> None:
     async with running_collector(
-        tmp_path, {SCHOOL: "Gesamtschule 17"}, clock=FakeClock(), alertmanager_token=Secret("am-secret")
+        tmp_path,
+        {SCHOOL: "Gesamtschule 17"},
+        rules_file=IMMEDIATE_RULES,
+        clock=FakeClock(),
+        alertmanager_token=Secret("am-secret"),
     ) as c:
         assert (await post(c, sample("firing")))[0] == 401
         assert (await post(c, sample("firing"), token="wrong"))[0] == 401

@@ -13,7 +13,7 @@ from campuswatch.collector.model import DeviceRecord, DiscoveredRecord
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.devices import address_host
 from campuswatch.report import DiscoveredDevice, DiscoveryEvent, encode
-from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 
 def test_address_host_strips_ports_brackets_and_urls() -> None:
@@ -112,7 +112,9 @@ async def test_discovery_reports_are_listed_and_shown_watched_or_not_yet(tmp_pat
         location='Raum "101" & <b>',
     )
     printer = DiscoveredDevice(address="10.0.0.2", kind="printer", methods=["snmp"], vendor="HP")
-    async with running_collector(tmp_path, {"bbg": "BBG", "kley": "Kley"}, clock=FakeClock()) as c:
+    async with running_collector(
+        tmp_path, {"bbg": "BBG", "kley": "Kley"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
+    ) as c:
         events = [DiscoveryEvent(seq=1, at=10.0, devices=[hostile, printer])]
         assert (await post(c, encode(report("bbg", events))))[0] == 200
         listed = json.loads(await get(c, "/api/v1/discovered?school=bbg"))
@@ -137,7 +139,7 @@ async def test_discovery_reports_are_listed_and_shown_watched_or_not_yet(tmp_pat
 
 
 async def test_a_discovered_device_without_an_address_is_refused_naming_it(tmp_path: Path) -> None:
-    async with running_collector(tmp_path, {"bbg": "BBG"}) as c:
+    async with running_collector(tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES) as c:
         events = [
             DiscoveryEvent(
                 seq=1, at=10.0, devices=[DiscoveredDevice(address="10.0.0.2"), DiscoveredDevice(address=" ")]

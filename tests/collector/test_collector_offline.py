@@ -11,7 +11,7 @@ import pytest
 from campuswatch.collector.alerting import LivenessPolicy, school_problems
 from campuswatch.collector.model import AgentRecord
 from campuswatch.report import AnyEvent, Problem, encode
-from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 JAM = Problem(code="printer_jammed", severity="critical", summary="paper jam")
@@ -51,7 +51,12 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def collector(tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningCollector]:
     async with running_collector(
-        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, clock=clock, heartbeat_s=60.0, offline_after_missed=3
+        tmp_path,
+        {"bbg": "Bert-Brecht-Gymnasium"},
+        rules_file=IMMEDIATE_RULES,
+        clock=clock,
+        heartbeat_s=60.0,
+        offline_after_missed=3,
     ) as c:
         yield c
 

@@ -15,14 +15,16 @@ import aiohttp
 import pytest
 
 from campuswatch.report import BatchAck, Heartbeat, HeartbeatEvent, encode
-from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "hhg": "Helmholtz-Gymnasium"}
 
 
 @pytest.fixture
 async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
-    async with running_collector(tmp_path, SCHOOLS, clock=FakeClock(), max_body_bytes=64 * 1024) as c:
+    async with running_collector(
+        tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, clock=FakeClock(), max_body_bytes=64 * 1024
+    ) as c:
         yield c
 
 

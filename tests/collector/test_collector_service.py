@@ -1,14 +1,21 @@
-"""The collector service: its background jobs outlive a failed run, whatever failed."""
+"""The collector service: its background jobs outlive a failed run, whatever failed; its rules default to
+the shipped ones."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
-from campuswatch.collector.service import run_every
+import campuswatch
+from campuswatch.collector.alerting.rules import SHIPPED_RULES, load_rules
+from campuswatch.collector.config import CollectorConfig
+from campuswatch.collector.service import CollectorService, run_every
 from campuswatch.collector.store.protocols import StoreError
+from campuswatch.collector.store.sqlite import SqliteStore
+from sim.collector import IMMEDIATE_RULES
 
 
 async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -34,3 +41,17 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
     assert [r.getMessage().split(";")[0] for r in failures] == ["liveness check failed"] * 2
     # Each failure is logged with its traceback, so the bug can be found.
     assert [r.exc_info[0] for r in failures if r.exc_info] == [RuntimeError, StoreError]
+
+
+async def test_a_collector_without_a_rules_file_runs_the_rules_shipped_in_the_package(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
+    try:
+        service = CollectorService(CollectorConfig(db=tmp_path / "c.sqlite3"), store)
+        assert service.rules == load_rules(SHIPPED_RULES)
+        # Shipped rules wait: a toner problem at night is the next school morning's ticket.
+        assert service.rules != load_rules(IMMEDIATE_RULES)
+        assert service.rules.rule_for("supply_low", "printer").urgent is False
+    finally:
+        await store.close()
+    # Package data: where the package is installed, not where the collector was started from.
+    assert Path(campuswatch.__file__).parent / "collector" / "rules.yaml" == SHIPPED_RULES

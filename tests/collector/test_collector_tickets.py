@@ -16,14 +16,16 @@ import pytest
 from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, School
 from campuswatch.collector.tickets.lifecycle import ticket_draft
 from campuswatch.report import AnyEvent, Problem, encode
-from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 
 
 @pytest.fixture
 async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
-    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, clock=FakeClock()) as c:
+    async with running_collector(
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
+    ) as c:
         yield c
 
 
@@ -96,7 +98,7 @@ async def test_a_problem_back_soon_reopens_its_ticket(agent: Agent) -> None:
 async def test_a_problem_back_after_the_reopen_window_gets_a_new_ticket(tmp_path: Path) -> None:
     school = {"bbg": "Bert-Brecht-Gymnasium"}
     async with (
-        running_collector(tmp_path, school, reopen_within_s=90.0) as c,
+        running_collector(tmp_path, school, rules_file=IMMEDIATE_RULES, reopen_within_s=90.0) as c,
         aiohttp.ClientSession() as http,
     ):
         agent = Agent(http, c)

@@ -12,7 +12,7 @@ import pytest
 
 from campuswatch.collector.config import TlsSection
 from campuswatch.report import encode
-from sim.collector import RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, RunningCollector, poll_event, report, running_collector
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -87,7 +87,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def collector(tmp_path: Path, pki: Path) -> AsyncIterator[RunningCollector]:
     tls = TlsSection(cert=pki / "server.pem", key=pki / "server.key", client_ca=pki / "ca.pem")
-    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, tls=tls) as c:
+    async with running_collector(
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, tls=tls
+    ) as c:
         yield c
 
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from campuswatch.collector.http.page import school_state
 from campuswatch.collector.model import ProblemKey, ProblemRecord
 from campuswatch.report import Problem, Supply, encode
-from sim.collector import FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "kley": "Grundschule <Kley>"}
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
@@ -26,7 +26,10 @@ SUPPLIES = [
 @pytest.fixture
 async def fleet(tmp_path: Path) -> AsyncIterator[RunningCollector]:
     """A collector that has heard of a printer with empty toner, a dead switch and a hostile name."""
-    async with running_collector(tmp_path, SCHOOLS, clock=FakeClock()) as c, aiohttp.ClientSession() as http:
+    async with (
+        running_collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, clock=FakeClock()) as c,
+        aiohttp.ClientSession() as http,
+    ):
         events = [
             poll_event(1, "pr1", at=1.0, label="Lehrerzimmer", problems=[TONER], supplies=SUPPLIES),
             poll_event(2, "sw1", "unreachable", at=2.0),

@@ -26,7 +26,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from campuswatch.report import Problem, encode
-from sim.collector import FakeClock, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report, running_collector
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -102,7 +102,9 @@ def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, Any]:
 async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser: webdriver.Chrome) -> None:
     assert shutil.which("chromium"), "Debian's chromium is installed (scripts/apt-test-packages.txt)"
     clock = FakeClock()
-    async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, clock=clock) as c:
+    async with running_collector(
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, clock=clock
+    ) as c:
         events = [
             poll_event(1, "pr-lz", at=clock.now, label=HOSTILE_LABEL, problems=[JAM]),
             poll_event(2, HOSTILE_DEVICE, at=clock.now, label="Raum 101"),

@@ -17,7 +17,7 @@ import aiohttp
 import yaml
 
 from campuswatch.collector.model import ProblemRecord
-from sim.collector import running_collector
+from sim.collector import IMMEDIATE_RULES, running_collector
 from sim.fleet import Fleet, FleetPlan, school_id
 from sim.prometheus import REPO, AlertmanagerServer, PrometheusServer, repo_prometheus_config
 from tests.support.e2e import wait_for
@@ -54,7 +54,10 @@ async def test_every_alert_becomes_a_problem_of_its_school_in_the_collector(tmp_
         for rule in group["rules"]
     ]
     fleet = Fleet(FleetPlan(schools=3))
-    async with running_collector(tmp_path, fleet.schools()) as collector, aiohttp.ClientSession() as http:
+    async with (
+        running_collector(tmp_path, fleet.schools(), rules_file=IMMEDIATE_RULES) as collector,
+        aiohttp.ClientSession() as http,
+    ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         rule_files = [CONFIGS / "prometheus" / "recording.yml", alerts_without_for(tmp_path)]

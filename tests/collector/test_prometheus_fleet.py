@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from sim.collector import RunningCollector, running_collector
+from sim.collector import IMMEDIATE_RULES, RunningCollector, running_collector
 from sim.fleet import DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY, DUE_LAMP_LIFE_H, Fleet, FleetPlan, school_id
 from sim.prometheus import REPO, PrometheusServer, repo_prometheus_config
 from tests.support.e2e import wait_for
@@ -100,7 +100,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     what failed twice), a few more scrapes."""
     tmp = tmp_path_factory.mktemp("prometheus-fleet")
     fleet = Fleet(FleetPlan(schools=3))
-    async with running_collector(tmp, fleet.schools()) as collector, aiohttp.ClientSession() as http:
+    async with (
+        running_collector(tmp, fleet.schools(), rules_file=IMMEDIATE_RULES) as collector,
+        aiohttp.ClientSession() as http,
+    ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import Collector, free_tcp_port, running_agent, scrape, serving, wait_for
@@ -47,7 +48,9 @@ def scrape_until(url: str, condition: Callable[[Samples], bool], what: str) -> S
 
 
 def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent_device: str) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})  # not started yet: down
+    collector = Collector(
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES
+    )  # not started yet: down
     token = tmp_path / "token"
     token.write_text(collector.token("bbg"))
     port = free_tcp_port()

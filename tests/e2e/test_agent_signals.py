@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import Collector, get_json, running_agent, wait_for
@@ -36,7 +37,7 @@ def config(tmp_path: Path, collector: Collector, sim: SnmpSimulator, names: list
 
 
 def test_sighup_adds_a_device_and_sigterm_delivers_everything(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     collector.start()
     try:
         with SnmpSimulator([RECORDINGS], probe_community="printer-lehrerzimmer") as sim:
@@ -90,7 +91,7 @@ def events_from_db(db: Path) -> list[tuple[str, int]]:
 
 
 def test_sigterm_during_a_slow_poll_keeps_its_outcome_and_exits_cleanly(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     collector.start()
     # A UDP socket that takes requests and never answers: a device that hangs for the whole timeout.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from campuswatch.devices import address_host
+from sim.collector import IMMEDIATE_RULES
 from sim.snmpsim import SnmpSimulator, free_udp_port
 from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
 from tests.support.paths import SIM_RECORDINGS
@@ -73,7 +74,7 @@ def all_three(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
 
 
 def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     collector.start()
     try:
         token = tmp_path / "token"

@@ -12,6 +12,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
 
@@ -32,7 +33,7 @@ def last_power(collector: Collector, device: str) -> str | None:
 
 
 async def test_silence_after_standby_is_no_ticket_silence_after_on_is_one(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     await asyncio.to_thread(collector.start)
     try:
         token = tmp_path / "token"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sim.collector import IMMEDIATE_RULES
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import SHARED, Collector, running_agent, wait_for
@@ -38,7 +39,7 @@ async def school() -> AsyncIterator[SimulatedSchool]:
 
 @pytest.fixture
 def collector(tmp_path: Path) -> Collector:
-    c = Collector(tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"})
+    c = Collector(tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     c.start()
     yield c  # type: ignore[misc]
     c.stop()

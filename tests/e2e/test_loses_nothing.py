@@ -27,7 +27,7 @@ import pytest
 
 from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import DevicePoll, DeviceReading, Interface, encode
-from sim.collector import poll_event, report
+from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.devices import RECORDINGS
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
@@ -195,7 +195,9 @@ def freeze_with_an_ack_unread(agent: subprocess.Popen[bytes], collector: Collect
 def test_a_long_outage_queues_thousands_and_delivers_every_one_once_in_order(
     tmp_path: Path, snmp: SnmpSimulator
 ) -> None:
-    collector = Collector(tmp_path, SCHOOLS)  # created, not started: down from the agent's first poll on
+    collector = Collector(
+        tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES
+    )  # created, not started: down from the agent's first poll on
     metrics_port = free_tcp_port()
     metrics = f"http://127.0.0.1:{metrics_port}/metrics"
     config = agent_config(tmp_path, collector, snmp_devices(snmp), metrics_port=metrics_port)
@@ -267,7 +269,7 @@ def problem_codes(collector: Collector, device: str) -> list[frozenset[str]]:
 async def test_an_outage_past_the_outbox_bound_sheds_only_unchanged_samples(tmp_path: Path) -> None:
     bound = 768 * 1024
     printer = DEVICES[0]
-    collector = Collector(tmp_path, SCHOOLS)
+    collector = Collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES)
     metrics_port = free_tcp_port()
     metrics = f"http://127.0.0.1:{metrics_port}/metrics"
     peak = {"bytes": 0.0, "file_bytes": 0.0}
@@ -351,7 +353,7 @@ def test_agent_killed_mid_batch_resends_and_nothing_is_stored_twice(
     tmp_path: Path, snmp: SnmpSimulator
 ) -> None:
     prefill(tmp_path, BACKLOG)
-    collector = Collector(tmp_path, SCHOOLS)
+    collector = Collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES)
     collector.start()
     config = agent_config(tmp_path, collector, snmp_devices(snmp))
     kills = 0
@@ -392,7 +394,7 @@ def test_collector_killed_mid_ingest_loses_nothing_and_stores_nothing_twice(
     tmp_path: Path, snmp: SnmpSimulator
 ) -> None:
     prefill(tmp_path, BACKLOG)
-    collector = Collector(tmp_path, SCHOOLS)
+    collector = Collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES)
     collector.start()
     config = agent_config(tmp_path, collector, snmp_devices(snmp))
     agent_log = tmp_path / "agent.log"
@@ -447,7 +449,7 @@ def test_a_broken_outbox_row_does_not_silently_end_delivery(tmp_path: Path, snmp
     with conn:
         conn.execute("UPDATE events SET body = 'not bytes' WHERE seq = 1")  # TEXT where BLOB belongs
     conn.close()
-    collector = Collector(tmp_path, SCHOOLS)
+    collector = Collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES)
     collector.start()
     metrics_port = free_tcp_port()
     metrics = f"http://127.0.0.1:{metrics_port}/metrics"
@@ -479,7 +481,7 @@ def test_a_broken_outbox_row_does_not_silently_end_delivery(tmp_path: Path, snmp
 
 
 def test_a_token_of_one_school_cannot_report_for_another(tmp_path: Path, snmp: SnmpSimulator) -> None:
-    collector = Collector(tmp_path, SCHOOLS)
+    collector = Collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES)
     collector.start()
     try:
         bbg_token = collector.token("bbg")
@@ -523,7 +525,7 @@ def test_a_token_of_one_school_cannot_report_for_another(tmp_path: Path, snmp: S
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
-    c = Collector(tmp_path_factory.mktemp("garbage"), SCHOOLS)
+    c = Collector(tmp_path_factory.mktemp("garbage"), SCHOOLS, rules_file=IMMEDIATE_RULES)
     c.start()
     yield c
     c.stop()

@@ -21,6 +21,7 @@ import pytest
 
 from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import COMPATIBLE_SCHEMA_VERSIONS, SCHEMA_VERSION, DevicePoll
+from sim.collector import IMMEDIATE_RULES
 from tests.support.e2e import Collector, get_json, post_report, running_agent, wait_for
 
 SCHOOL = "bbg"
@@ -28,7 +29,9 @@ SCHOOL = "bbg"
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
-    c = Collector(tmp_path_factory.mktemp("collector"), {SCHOOL: "Bert-Brecht-Gymnasium"})
+    c = Collector(
+        tmp_path_factory.mktemp("collector"), {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES
+    )
     c.start()
     yield c
     c.stop()
@@ -232,6 +235,7 @@ def test_a_collector_that_no_longer_reads_the_agents_version_gets_everything_aft
     newer = Collector(
         tmp_path,
         {SCHOOL: "Bert-Brecht-Gymnasium"},
+        rules_file=IMMEDIATE_RULES,
         build=f"import campuswatch.report as r; r.COMPATIBLE_SCHEMA_VERSIONS = frozenset({ahead})",
     )
     newer.start()

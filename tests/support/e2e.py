@@ -91,8 +91,9 @@ def serving(url: str) -> bool:
 class Collector:
     """A ``campuswatch-collector serve`` subprocess on a temporary SQLite file."""
 
-    def __init__(self, workdir: Path, schools: dict[str, str], *, build: str = "") -> None:
-        """``build``: Python statements run in the collector process before its CLI, to stand in for
+    def __init__(self, workdir: Path, schools: dict[str, str], *, rules_file: Path, build: str = "") -> None:
+        """``rules_file``: the rules it runs (``sim.collector.IMMEDIATE_RULES`` for tickets at once).
+        ``build``: Python statements run in the collector process before its CLI, to stand in for
         another build of it (e.g. one that reads other schema versions)."""
         self.workdir = workdir
         self.build = build
@@ -104,7 +105,12 @@ class Collector:
         self.config = workdir / "collector.yaml"
         self.config.write_text(
             yaml.safe_dump(
-                {"listen": f"127.0.0.1:{self.port}", "db": str(self.db), "schools_file": str(schools_file)}
+                {
+                    "listen": f"127.0.0.1:{self.port}",
+                    "db": str(self.db),
+                    "schools_file": str(schools_file),
+                    "rules_file": str(rules_file),
+                }
             )
         )
         self.log = workdir / "collector.log"

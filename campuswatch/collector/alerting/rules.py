@@ -37,7 +37,8 @@ from campuswatch.report import (
     WifiStatus,
 )
 
-#: The rules a collector uses when its config names no rules file.
+#: The rules a collector uses when its config names no rules file (package data: found wherever the
+#: package is installed).
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules.yaml"
 
 Impact = Literal["classroom", "staff", "infrastructure", "none"]
@@ -283,9 +284,6 @@ class RulesFile(_Strict):
 
 
 _DEFAULT_RULE = Rule()
-#: Without a rules file: every problem gets its ticket at once, at any hour (the collector's behaviour
-#: before rules existed, and the demo's). ``configs/rules.yaml`` is what a helpdesk should run.
-IMMEDIATE_RULES = RulesFile(rules=[Rule(urgent=True)])
 
 
 def _check(rules: RulesFile) -> None:
