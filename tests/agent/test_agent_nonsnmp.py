@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from tests.support.e2e import Collector, running_agent, wait_for
@@ -68,7 +69,7 @@ async def test_probe_display_on_without_signal_is_kein_bild() -> None:
 
 
 async def test_agent_turns_a_projector_lamp_failure_into_a_ticket(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     await asyncio.to_thread(collector.start)
     try:
         token = tmp_path / "token"

@@ -43,7 +43,7 @@ from campuswatch.collector.model import (
     TicketRecord,
 )
 from campuswatch.report import DiscoveredDevice
-from sim.collector import FakeClock, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, running_collector
 
 AT = 1_700_000_000.0
 
@@ -240,7 +240,7 @@ def test_every_visible_text_is_marked_for_translation(name: str) -> None:
 async def test_what_the_pages_and_forms_refuse_is_an_escaped_page(tmp_path: Path) -> None:
     hostile_id = "<script>alert(1)</script>"
     async with (
-        running_collector(tmp_path, {"bbg": "BBG"}, clock=FakeClock()) as c,
+        running_collector(tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()) as c,
         aiohttp.ClientSession() as http,
     ):
 
