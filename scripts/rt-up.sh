@@ -64,7 +64,7 @@ done
 if [ "$need_install" = 1 ]; then
     log "installing request-tracker5 + rt5-db-sqlite (no recommends)"
     if ! apt-cache policy request-tracker5 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-        apt-get update -qq
+        apt-get -o DPkg::Lock::Timeout="${APT_LOCK_TIMEOUT:-600}" update -qq
     fi
     # Answers for the package's own (unused here) dbconfig database, so that
     # the install never prompts.
@@ -79,7 +79,8 @@ request-tracker5 request-tracker5/install-cronjobs boolean false
 request-tracker5 request-tracker5/dbconfig-install boolean true
 request-tracker5 request-tracker5/database-type select sqlite3
 EOF
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="${APT_LOCK_TIMEOUT:-600}" \
+        install -y -qq --no-install-recommends \
         request-tracker5 rt5-db-sqlite >"$RT_STATE_DIR/rt-apt.log" 2>&1 \
         || die "apt-get install failed, see $RT_STATE_DIR/rt-apt.log"
     log "installed"
