@@ -9,6 +9,7 @@ queried through its HTTP API as Grafana does::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -32,7 +33,8 @@ class PrometheusError(Exception):
 
 class Daemon:
     """One Prometheus-family server on a free loopback port, with its config and data in ``workdir``;
-    use as a context manager."""
+    use as a context manager (``async with`` in a coroutine: starting and stopping wait for the server,
+    which must not block the event loop)."""
 
     #: The program, and the name its config file gets.
     program = ""
@@ -69,6 +71,12 @@ class Daemon:
             stop_process(self._proc)
             self._proc = None
         self._log.close()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.__enter__)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.__exit__, *exc)
 
     def _ready(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:

@@ -179,17 +179,7 @@ class SimulatedSchool:
 
     async def start(self) -> SimulatedSchool:
         """Start every device's responder (in parallel) and wait until all answer."""
-        self._tmp = tempfile.TemporaryDirectory(prefix="campuswatch-school-")
-        root = Path(self._tmp.name)
-        # The responders drop to nobody when run as root: they must be able to read their data.
-        os.chmod(root, 0o755)
-        for spec in self._specs:
-            data_dir = root / spec.name
-            data_dir.mkdir()
-            shutil.copy(RECORDINGS / f"{spec.name}.snmprec", data_dir)
-            os.chmod(data_dir, 0o755)
-            port = self._ports.get(spec.name) or free_udp_port(self.host)
-            self._devices[spec.name] = _Device(spec, self.host, port, data_dir)
+        await asyncio.to_thread(self._copy_recordings)
         try:
             # Let every start finish before acting on a failure, so stop() sees all responders.
             results = await asyncio.gather(
@@ -213,16 +203,33 @@ class SimulatedSchool:
         )
         return self
 
+    def _copy_recordings(self) -> None:
+        """A working copy of each device's recording (SETs change it), one folder per device."""
+        self._tmp = tempfile.TemporaryDirectory(prefix="campuswatch-school-")
+        root = Path(self._tmp.name)
+        # The responders drop to nobody when run as root: they must be able to read their data.
+        os.chmod(root, 0o755)
+        for spec in self._specs:
+            data_dir = root / spec.name
+            data_dir.mkdir()
+            shutil.copy(RECORDINGS / f"{spec.name}.snmprec", data_dir)
+            os.chmod(data_dir, 0o755)
+            port = self._ports.get(spec.name) or free_udp_port(self.host)
+            self._devices[spec.name] = _Device(spec, self.host, port, data_dir)
+
     async def _start_responder(self, device: _Device) -> None:
         log_path = self.log_dir / f"snmpsim-{device.spec.name}.log" if self.log_dir else None
-        responder = SnmpSimulator(
-            [device.data_dir],
-            probe_community=device.spec.name,
-            endpoints=[(device.host, device.port)],
-            log_path=log_path,
-        )
-        await asyncio.to_thread(responder.start)
-        device.responder = responder
+
+        def start() -> SnmpSimulator:
+            return SnmpSimulator(
+                [device.data_dir],
+                probe_community=device.spec.name,
+                endpoints=[(device.host, device.port)],
+                log_path=log_path,
+            ).start()
+
+        # The responder's set-up reads its data folder and waits for it to answer: off the event loop.
+        device.responder = await asyncio.to_thread(start)
 
     async def _stop_responder(self, device: _Device) -> None:
         if device.responder is not None:
@@ -237,7 +244,7 @@ class SimulatedSchool:
             self._projector = None
         self._snmp.close()
         if self._tmp is not None:
-            self._tmp.cleanup()
+            await asyncio.to_thread(self._tmp.cleanup)
             self._tmp = None
         log.info("simulated school stopped")
 

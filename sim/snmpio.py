@@ -23,6 +23,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
+from campuswatch.agent.protocols.snmp.transport.pysnmp_backend import build_engine
 from campuswatch.agent.protocols.snmp.transport.types import Oid
 from sim.snmprec import COUNTER32, COUNTER64, GAUGE32, INTEGER, OCTETS, TIMETICKS
 
@@ -75,7 +76,7 @@ class SnmpIO:
     ) -> tuple[SnmpEngine, UdpTransportTarget]:
         async with self._engine_lock:
             if self._engine is None:
-                self._engine = await asyncio.to_thread(SnmpEngine)
+                self._engine = await asyncio.to_thread(build_engine)
         target = await UdpTransportTarget.create(
             (host, port),
             timeout=self.timeout_s if timeout_s is None else timeout_s,

@@ -218,3 +218,10 @@ class Host(_Data):
 def host() -> Host:
     """HOST-RESOURCES storage types and disk rules (mibs/host.yaml)."""
     return load_yaml(MIBS_DIR / "host.yaml", Host)
+
+
+def load_all() -> None:
+    """Read every file of mibs/ now (each loader caches it), so that decoding never reads a file while
+    the event loop runs. Blocks: call it in a thread."""
+    for load in (devices, printer, ups, plans, if_types, wifi, host):
+        load()

@@ -197,12 +197,18 @@ def _classify(indication: Any) -> Exception:
     return SnmpReplyError(f"SNMP engine error ({kind})")
 
 
-def build_backend() -> PysnmpBackend:
-    """Build the engine and load the MIB modules it resolves OIDs with. Blocks: run in a thread."""
+def build_engine() -> SnmpEngine:
+    """A pysnmp engine with the MIB modules it resolves OIDs with already loaded. Blocks: run in a
+    thread."""
     engine = SnmpEngine()
     view = CommandGeneratorVarBinds.get_mib_view_controller(engine.cache)
     # Resolving one OID and loading what configuring users and targets imports reads these MIB
     # modules here, not later inside the event loop (a test records which thread loads them).
     ObjectType(ObjectIdentity((1, 3, 6, 1, 2, 1, 1, 1, 0))).resolve_with_mib(view)
     engine.get_mib_builder().load_modules(*_CONFIG_MIBS)
-    return PysnmpBackend(engine)
+    return engine
+
+
+def build_backend() -> PysnmpBackend:
+    """Build the engine (:func:`build_engine`) and the backend over it. Blocks: run in a thread."""
+    return PysnmpBackend(build_engine())
