@@ -1,6 +1,7 @@
 # campuswatch: two commands set everything up on a fresh Debian 12 with python3.
 #   make demo   a simulated school feeding a collector that opens tickets (http://127.0.0.1:8750)
 #   make test   installs what the tests need (pip and apt packages), then runs ruff, mypy and pytest
+#   make quick  the tests that need no root, no Debian package and no real peer (seconds, any user)
 #   make bench  every benchmark in bench/ (bench/README.md explains them)
 
 # The venv is made from Debian's /usr/bin/python3 (not a Python under /root): snmpsim drops to user
@@ -11,7 +12,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench install install-test-deps clean
+.PHONY: demo test quick lint bench install install-test-deps clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/apt-install.sh python3-venv
@@ -37,6 +38,9 @@ lint: $(STAMP)
 
 test: install-test-deps lint
 	$(PY) -m pytest
+
+quick: $(STAMP)
+	$(PY) -m pytest -m "not integration"
 
 bench: install-test-deps
 	$(PY) -m bench.snmp_poll

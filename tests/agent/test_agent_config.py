@@ -10,8 +10,6 @@ from campuswatch.agent.config import load_agent_config, read_target
 from campuswatch.config import ConfigError, to_builtins
 from tests.support.paths import REPO
 
-REPO = REPO
-
 MINIMAL = """\
 school: bbg
 collector:

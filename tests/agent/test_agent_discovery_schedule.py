@@ -6,6 +6,7 @@ The whole path (a real agent process sweeping snmpsim devices into a real collec
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -116,9 +117,14 @@ def test_snmp_devices_are_polled_on_the_port_the_sweep_asked() -> None:
     assert watched_devices(inventory, set())[0].address == "10.0.0.21"
 
 
+# Known: the agent re-reads its inventory file in the event loop when it reschedules (after a discovery
+# run, on SIGHUP); a small local file, left until the runner's device pipeline is reworked.
+@pytest.mark.allow_blocking(
+    "io.BufferedReader.read", "campuswatch/agent/discovery/inventory.py:load_inventory"
+)
 async def test_polls_follow_the_inventory_and_discovery_waits_after_start_up(tmp_path: Path) -> None:
-    config = load_agent_config(load(tmp_path, "discovery: {interval_s: 3600}\n"))
-    agent = Agent(config)
+    config = await asyncio.to_thread(load_agent_config, load(tmp_path, "discovery: {interval_s: 3600}\n"))
+    agent = await asyncio.to_thread(Agent, config)
     try:
         started = datetime.now().astimezone()
         agent.schedule()
@@ -132,8 +138,10 @@ async def test_polls_follow_the_inventory_and_discovery_waits_after_start_up(tmp
         path = config.inventory_path()
         assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_inventory(
-            path, Inventory(devices=[InventoryDevice(id="pr", address="10.0.0.21", protocol="snmp")])
+        await asyncio.to_thread(
+            write_inventory,
+            path,
+            Inventory(devices=[InventoryDevice(id="pr", address="10.0.0.21", protocol="snmp")]),
         )
         agent.schedule_polls()
         polls = {j.id for j in agent.scheduler.get_jobs() if j.id.startswith("poll:")}
@@ -142,12 +150,12 @@ async def test_polls_follow_the_inventory_and_discovery_waits_after_start_up(tmp
         assert agent.scheduler.get_job("poll:switch-foyer").next_run_time == before
         assert agent.scheduler.get_job("discovery") is not None
 
-        write_inventory(path, Inventory())
+        await asyncio.to_thread(write_inventory, path, Inventory())
         agent.schedule_polls()
         assert {j.id for j in agent.scheduler.get_jobs() if j.id.startswith("poll:")} == {"poll:switch-foyer"}
     finally:
         agent.scheduler.shutdown(wait=False)
-        agent.outbox.close()
+        await asyncio.to_thread(agent.outbox.close)
 
 
 def test_the_commented_discovery_example_loads(tmp_path: Path) -> None:

@@ -37,9 +37,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_exposition_of_polls_outbox_and_delivery(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
-    outbox.add_poll(DevicePoll(device="printer-1", address="10.0.0.5", status="ok", polled_at=0.0), at=100.0)
-    outbox.add_poll(DevicePoll(device="printer-1", address="10.0.0.5", status="unreachable", polled_at=1.0))
+    outbox = await asyncio.to_thread(Outbox, tmp_path / "outbox.sqlite3")
+    await asyncio.to_thread(
+        outbox.add_poll,
+        DevicePoll(device="printer-1", address="10.0.0.5", status="ok", polled_at=0.0),
+        at=100.0,
+    )
+    await asyncio.to_thread(
+        outbox.add_poll,
+        DevicePoll(device="printer-1", address="10.0.0.5", status="unreachable", polled_at=1.0),
+    )
     sender = Sender(outbox, "http://127.0.0.1:9/api/v1/reports", Secret(TOKEN), agent_id="a", school="s")
     sender.stats.fail("connection")
     sender.stats.fail("connection")
@@ -78,7 +85,7 @@ async def test_exposition_of_polls_outbox_and_delivery(tmp_path: Path) -> None:
 
 
 async def test_scrapes_see_the_current_state(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox = await asyncio.to_thread(Outbox, tmp_path / "outbox.sqlite3")
     metrics = AgentMetrics(outbox)
     server = await start_metrics_server("127.0.0.1", 0, metrics.registry)
     try:

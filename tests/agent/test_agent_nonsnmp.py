@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
@@ -35,6 +37,7 @@ async def probe(*args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.integration
 async def test_probe_projector_with_password_shows_lamps_errors_and_problems() -> None:
     state = ProjectorState(pjclass=2, password="beamer-pw", erst="020000", lamps=[(4100, True), (300, False)])
     async with PjlinkSimulator(state) as projector:
@@ -55,6 +58,7 @@ async def test_probe_projector_with_password_shows_lamps_errors_and_problems() -
         assert "s3cret" not in out + err and "beamer-pw" not in out + err
 
 
+@pytest.mark.integration
 async def test_probe_display_on_without_signal_is_kein_bild() -> None:
     async with DisplaySimulator(DisplayState(protocol="benq", power="on", signal="none")) as display:
         code, out, err = await probe(f"benq://127.0.0.1:{display.port}", "--json")
@@ -68,6 +72,7 @@ async def test_probe_display_on_without_signal_is_kein_bild() -> None:
         assert code == 0 and json.loads(out)["problems"] == []
 
 
+@pytest.mark.integration
 async def test_agent_turns_a_projector_lamp_failure_into_a_ticket(tmp_path: Path) -> None:
     collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     await asyncio.to_thread(collector.start)

@@ -17,18 +17,16 @@ import pytest
 
 from sim.snmpsim import SnmpSimulator
 from tests.support.oracle import compare
-from tests.support.paths import SHARED
+from tests.support.paths import DEVICES, recording_params, recordings
 
-SHARED = SHARED
-DEVICES = SHARED / "devices"
-RECORDINGS = sorted(DEVICES.glob("*/*.snmprec")) if DEVICES.is_dir() else []
-pytestmark = pytest.mark.skipif(not DEVICES.is_dir(), reason=f"{DEVICES} (the shared recordings) is absent")
+pytestmark = [pytest.mark.integration, pytest.mark.recordings]
 
 
 @pytest.fixture(scope="module")
 def responder() -> Iterator[SnmpSimulator]:
-    folders = sorted({p.parent for p in RECORDINGS})
-    with SnmpSimulator(folders, probe_community=RECORDINGS[0].stem) as sim:
+    everything = recordings()
+    folders = sorted({p.parent for p in everything})
+    with SnmpSimulator(folders, probe_community=everything[0].stem) as sim:
         yield sim
 
 
@@ -51,7 +49,7 @@ def probe(sim: SnmpSimulator, community: str) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
+@pytest.mark.parametrize("path", recording_params())
 def test_probe_matches_oracle(responder: SnmpSimulator, path: Path) -> None:
     result = probe(responder, path.stem)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -11,8 +11,6 @@ from campuswatch.agent.protocols.snmp.transport.types import SnmpValue, Varbinds
 from sim.snmprec import load_snmprec, parse_snmprec
 from tests.support.paths import DEVICES
 
-DEVICES = DEVICES
-
 
 def test_wrong_types_leave_fields_empty_and_say_so() -> None:
     reading = decode_device(
@@ -63,7 +61,7 @@ def _scramble(varbinds: Varbinds, rng: random.Random) -> Varbinds:
     return {key: rng.choice(choices) if rng.random() < 0.3 else value for key, value in varbinds.items()}
 
 
-@pytest.mark.skipif(not DEVICES.is_dir(), reason=f"{DEVICES} (the shared recordings) is absent")
+@pytest.mark.recordings
 @pytest.mark.parametrize("seed", range(3))
 def test_scrambled_recordings_never_raise(seed: int) -> None:
     rng = random.Random(seed)

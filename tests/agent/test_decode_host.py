@@ -11,7 +11,6 @@ from campuswatch.report import DeviceReading, Storage
 from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 from tests.support.paths import DEVICES
 
-DEVICES = DEVICES
 STORAGE = "1.3.6.1.2.1.25.2.3.1"
 CPU = "1.3.6.1.2.1.25.3.3.1.2"
 #: Recordings of hosts and gateways with an hrStorageTable or hrProcessorTable.
@@ -21,7 +20,6 @@ WITH_HOST_RESOURCES = [
     "gateway/edgeos",
     "gateway/sophos-xg_sg230",
 ]
-pytestmark = pytest.mark.skipif(not DEVICES.is_dir(), reason=f"{DEVICES} (the shared recordings) is absent")
 
 
 def _as_polled(name: str) -> tuple[DeviceReading, dict[tuple[int, ...], object]]:
@@ -31,6 +29,7 @@ def _as_polled(name: str) -> tuple[DeviceReading, dict[tuple[int, ...], object]]
     return decode_device("192.0.2.1", fetched, classification), raw  # type: ignore[return-value]
 
 
+@pytest.mark.recordings
 @pytest.mark.parametrize("name", WITH_HOST_RESOURCES)
 def test_every_storage_row_and_processor_load_as_recorded(name: str) -> None:
     reading, raw = _as_polled(name)
@@ -50,6 +49,7 @@ def test_every_storage_row_and_processor_load_as_recorded(name: str) -> None:
     assert [p for p in problems_of(reading) if p.code == "storage_full"] == []
 
 
+@pytest.mark.recordings
 def test_the_disks_of_the_raspberry_pi() -> None:
     reading, _ = _as_polled("host/linux_raspberrypi-gpiomonitor")
     disks = {s.descr: s for s in reading.storage if s.disk}
@@ -65,6 +65,7 @@ def test_the_disks_of_the_raspberry_pi() -> None:
     assert (memory.type, memory.disk) == ("ram", False)
 
 
+@pytest.mark.recordings
 def test_pfsense_file_systems_typed_by_hrfstype() -> None:
     """bsnmpd types file systems with hrFSTypes; devfs (hrFSOther) is always full and no disk."""
     reading, _ = _as_polled("gateway/pfsense")

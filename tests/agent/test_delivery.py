@@ -29,6 +29,7 @@ from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.config import Secret
 from campuswatch.report import BatchAck, DevicePoll, PollEvent, decode_batch, encode
 from tests.support.paths import REPO
+from tests.support.pki import Pki
 
 TOKEN = "s3cr3t-token-of-school-a"
 OTHER_TOKEN = "token-of-school-b"
@@ -216,7 +217,7 @@ async def test_a_new_event_wakes_an_idle_sender(outbox: Outbox, receiver: Receiv
 async def test_stop_drains_what_is_queued(outbox: Outbox, receiver: Receiver) -> None:
     sender = make_sender(outbox, receiver.url, batch_max_events=7)
     for n in range(50):
-        outbox.add_poll(poll("p", n))
+        await asyncio.to_thread(outbox.add_poll, poll("p", n))
     task = asyncio.create_task(sender.run())
     await sender.stop(deadline=30.0)
     await task
@@ -226,7 +227,7 @@ async def test_stop_drains_what_is_queued(outbox: Outbox, receiver: Receiver) ->
 
 async def test_stop_gives_up_at_the_deadline_and_keeps_the_events(outbox: Outbox) -> None:
     sender = make_sender(outbox, f"http://127.0.0.1:{free_port()}/api/v1/reports")
-    outbox.add_poll(poll("p", 1))
+    await asyncio.to_thread(outbox.add_poll, poll("p", 1))
     task = asyncio.create_task(sender.run())
     await until(lambda: sender.stats.failures.get("connection", 0) >= 1, "a failed attempt")
     await sender.stop(deadline=0.5)
@@ -244,7 +245,7 @@ async def test_stop_abandons_a_request_the_collector_never_answers(outbox: Outbo
 
     receiver.after_store = never_answer
     await receiver.start()
-    outbox.add_poll(poll("p", 1))
+    await asyncio.to_thread(outbox.add_poll, poll("p", 1))
     sender = make_sender(outbox, receiver.url, request_timeout=3600.0)
     task = asyncio.create_task(sender.run())
     await until(lambda: receiver.stored_seqs() == [1], "the request to be in flight")
@@ -264,7 +265,7 @@ async def test_refused_token_keeps_the_data_and_never_logs_the_token(
     outbox: Outbox, receiver: Receiver, caplog: pytest.LogCaptureFixture, token: str, status: int
 ) -> None:
     for n in range(5):
-        outbox.add_poll(poll("p", n))
+        await asyncio.to_thread(outbox.add_poll, poll("p", n))
     sender = make_sender(outbox, receiver.url, token=token)
     with caplog.at_level(logging.DEBUG):
         task = asyncio.create_task(sender.run())
@@ -283,7 +284,7 @@ async def test_refused_token_keeps_the_data_and_never_logs_the_token(
 async def test_a_refused_event_is_parked_and_the_rest_flows(outbox: Outbox, receiver: Receiver) -> None:
     receiver.poison_devices = {"bad"}
     for n in range(100):
-        outbox.add_poll(poll("bad" if n == 42 else f"p{n % 5}", n))
+        await asyncio.to_thread(outbox.add_poll, poll("bad" if n == 42 else f"p{n % 5}", n))
     sender = make_sender(outbox, receiver.url, batch_max_events=64)
     task = asyncio.create_task(sender.run())
     await until(lambda: outbox.stats().depth == 0, "the queue to flow past the bad event")
@@ -298,10 +299,10 @@ async def test_too_large_batches_split_and_a_too_large_event_is_parked(outbox: O
     receiver = Receiver(max_body=4096)
     await receiver.start()
     for n in range(60):
-        outbox.add_poll(poll(f"p{n}", n))
+        await asyncio.to_thread(outbox.add_poll, poll(f"p{n}", n))
     huge = DevicePoll(device="huge", address="10.1.0.2", status="error", polled_at=0.0, error="x" * 10_000)
-    outbox.add_poll(huge)
-    outbox.add_poll(poll("after", 61))
+    await asyncio.to_thread(outbox.add_poll, huge)
+    await asyncio.to_thread(outbox.add_poll, poll("after", 61))
     sender = make_sender(outbox, receiver.url, batch_max_events=1000, gzip=False)
     task = asyncio.create_task(sender.run())
     await until(lambda: outbox.stats().depth == 0, "the queue to flow")
@@ -316,7 +317,7 @@ async def test_too_large_batches_split_and_a_too_large_event_is_parked(outbox: O
 async def test_an_envelope_refusal_parks_nothing(outbox: Outbox, receiver: Receiver) -> None:
     receiver.refuse_envelope = True
     for n in range(8):
-        outbox.add_poll(poll("p", n))
+        await asyncio.to_thread(outbox.add_poll, poll("p", n))
     sender = make_sender(outbox, receiver.url)
     task = asyncio.create_task(sender.run())
     await until(lambda: sender.stats.failures.get("http_400", 0) >= 4, "the split down to one event")
@@ -335,45 +336,17 @@ async def test_a_recreated_outbox_is_renumbered_above_the_collectors_seq(
     """A gateway reinstalled with an empty outbox must not have its new events taken for duplicates."""
     receiver.stored[AGENT] = {seq: b"{}" for seq in range(1, 1001)}
     for n in range(5):
-        outbox.add_poll(poll("p", n))
+        await asyncio.to_thread(outbox.add_poll, poll("p", n))
     sender = make_sender(outbox, receiver.url)
     task = asyncio.create_task(sender.run())
     await until(lambda: outbox.stats().depth == 0, "the renumbered events to arrive")
     await sender.stop()
     await task
     assert receiver.stored_seqs()[-5:] == [1001, 1002, 1003, 1004, 1005]
-    assert outbox.add_poll(poll("p", 9)) == 1006
+    assert await asyncio.to_thread(outbox.add_poll, poll("p", 9)) == 1006
 
 
 # -- TLS with the city's CA and client certificates ------------------------------------------------
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CA, a collector certificate for 127.0.0.1 and an agent client certificate, made with openssl."""
-    d = tmp_path_factory.mktemp("pki")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))  # fmt: skip
-    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-                 "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"))  # fmt: skip
-        (d / f"{name}.ext").write_text(ext + "\n")
-        _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"),
-                 "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
-                 "-extfile", str(d / f"{name}.ext"), "-out", str(d / f"{name}.pem"))  # fmt: skip
-    return d
-
-
-def _server_context(pki: Path) -> ssl.SSLContext:
-    """The collector side: its certificate, and agents must show one signed by the CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
-    context.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
 
 
 @pytest.mark.parametrize(
@@ -382,17 +355,17 @@ def _server_context(pki: Path) -> ssl.SSLContext:
     ids=["ca-and-client-cert", "no-client-cert", "collector-not-trusted"],
 )
 async def test_tls_needs_the_ca_and_a_client_certificate(
-    pki: Path, outbox: Outbox, use_ca: bool, use_client_cert: bool, failure: str | None
+    pki: Pki, outbox: Outbox, use_ca: bool, use_client_cert: bool, failure: str | None
 ) -> None:
     """A collector that demands client certificates; an agent trusts it only through ``ca_file``."""
     receiver = Receiver()
-    await receiver.start(ssl_context=_server_context(pki))
-    outbox.add_poll(poll("p", 1))
+    await receiver.start(ssl_context=pki.server_context())
+    await asyncio.to_thread(outbox.add_poll, poll("p", 1))
     sender = make_sender(
         outbox,
         receiver.url,
-        ca_file=pki / "ca.pem" if use_ca else None,
-        client_cert=(pki / "client.pem", pki / "client.key") if use_client_cert else None,
+        ca_file=pki.ca if use_ca else None,
+        client_cert=(pki.client_cert, pki.client_key) if use_client_cert else None,
     )
     task = asyncio.create_task(sender.run())
     try:
@@ -419,13 +392,18 @@ def _spawn_agent(outbox_path: Path, url: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.integration
 async def test_agent_killed_mid_batch_loses_nothing_and_stores_nothing_twice(tmp_path: Path) -> None:
     outbox_path = tmp_path / "outbox.sqlite3"
     total = 3000
-    box = Outbox(outbox_path)
-    for n in range(total):
-        box.add_poll(poll(f"d{n % 30}", n))
-    box.close()
+
+    def fill() -> None:
+        box = Outbox(outbox_path)
+        for n in range(total):
+            box.add_poll(poll(f"d{n % 30}", n))
+        box.close()
+
+    await asyncio.to_thread(fill)
     receiver = Receiver()
     await receiver.start()
     agents = [_spawn_agent(outbox_path, receiver.url)]
@@ -458,7 +436,7 @@ async def test_agent_killed_mid_batch_loses_nothing_and_stores_nothing_twice(tmp
     assert receiver.stored_seqs() == list(range(1, total + 1)), "none lost"
     assert sorted(set(receiver.received)) == receiver.stored_seqs()
     assert duplicates > 0, "the killed batches were sent again (and deduplicated), not lost"
-    assert Outbox(outbox_path).stats().depth == 0
+    assert (await asyncio.to_thread(Outbox, outbox_path)).stats().depth == 0
     print(
         f"sigkill: events={total} kills={kills} received={len(receiver.received)} duplicates={duplicates} stored={len(receiver.stored_seqs())} lost=0"
     )

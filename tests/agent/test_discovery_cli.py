@@ -23,7 +23,6 @@ from campuswatch.report import DiscoveredDevice as D
 from sim.snmpsim import SnmpSimulator, free_udp_port
 from tests.support.paths import SIM_RECORDINGS
 
-RECORDINGS = SIM_RECORDINGS
 Addr = namedtuple("Addr", "family address netmask")
 
 
@@ -117,7 +116,7 @@ def printer() -> Iterator[tuple[int, SnmpSimulator]]:
     port = free_udp_port("127.0.0.2")
     with tempfile.TemporaryDirectory(prefix="discover-cli-") as tmp:
         os.chmod(tmp, 0o755)
-        shutil.copy(RECORDINGS / "printer-lehrerzimmer.snmprec", Path(tmp) / "verwaltung.snmprec")
+        shutil.copy(SIM_RECORDINGS / "printer-lehrerzimmer.snmprec", Path(tmp) / "verwaltung.snmprec")
         sim = SnmpSimulator([tmp], probe_community="verwaltung", endpoints=[("127.0.0.2", port)]).start()
         try:
             yield port, sim
@@ -131,6 +130,7 @@ def discover_args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+@pytest.mark.integration
 def test_discover_writes_inventory_and_reports_a_device_gone_on_rerun(
     printer: tuple[int, SnmpSimulator], tmp_path: Path
 ) -> None:

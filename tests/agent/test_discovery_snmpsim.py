@@ -34,7 +34,6 @@ from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.snmpsim import SnmpSimulator, free_udp_port
 from tests.support.paths import SIM_RECORDINGS
 
-RECORDINGS = SIM_RECORDINGS
 SUBNET = "127.0.0.0/29"
 
 
@@ -91,7 +90,9 @@ def snmp_devices() -> Iterator[tuple[int, dict[str, SnmpSimulator]]]:
             for device in DEVICES:
                 data = Path(tmp) / device.host
                 data.mkdir()
-                shutil.copy(RECORDINGS / f"{device.recording}.snmprec", data / f"{device.community}.snmprec")
+                shutil.copy(
+                    SIM_RECORDINGS / f"{device.recording}.snmprec", data / f"{device.community}.snmprec"
+                )
                 os.chmod(data, 0o755)
                 sims[device.host] = SnmpSimulator(
                     [data],
@@ -140,6 +141,7 @@ async def announcements() -> AsyncIterator[None]:
     await azc.async_close()
 
 
+@pytest.mark.integration
 async def test_sweep_finds_exactly_the_devices_with_known_communities(
     snmp_devices: tuple[int, dict[str, SnmpSimulator]], tmp_path: Path
 ) -> None:
@@ -194,6 +196,7 @@ async def test_sweep_finds_exactly_the_devices_with_known_communities(
     assert [d.id for d in second.devices] == [d.id for d in first.devices if d.address != "127.0.0.5"]
 
 
+@pytest.mark.integration
 async def test_mdns_and_snmp_merge_into_one_device_per_address(
     snmp_devices: tuple[int, dict[str, SnmpSimulator]], announcements: None
 ) -> None:

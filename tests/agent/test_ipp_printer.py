@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,27 +16,26 @@ from aiohttp import web
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
 from campuswatch.agent.protocols.ipp import IppReader, read_ipp_printer
 from campuswatch.agent.protocols.reader import ReadTarget
+from tests.support.host import require_root, require_tools
 from tests.support.paths import REPO
 
-ROOT = REPO
-SCRIPT = ROOT / "scripts" / "ippeveprinter-ns.sh"
-MARKER_CONF = ROOT / "tests" / "fixtures" / "ipp" / "marker-printer.conf"
+SCRIPT = REPO / "scripts" / "ippeveprinter-ns.sh"
+MARKER_CONF = REPO / "tests" / "fixtures" / "ipp" / "marker-printer.conf"
 PORT = 18631
 URL = f"ipp://localhost:{PORT}/ipp/print"
 
 
 def in_printer_namespace(shell: str, attrs: Path | None = None) -> dict:
     """Run ``shell`` inside a private net+mount namespace with ippeveprinter up; its stdout is a reading."""
-    for tool in ("unshare", "ippeveprinter", "ipptool", "avahi-daemon", "dbus-daemon"):
-        assert shutil.which(tool), f"{tool} missing: install scripts/apt-test-packages.txt"
-    assert os.geteuid() == 0, "the ippeveprinter test creates namespaces and needs root"
+    require_tools("unshare", "ippeveprinter", "ipptool", "avahi-daemon", "dbus-daemon")
+    require_root("the ippeveprinter test's network and mount namespace")
     env = dict(os.environ, IPP_PORT=str(PORT))
     if attrs:
         env["IPP_ATTRS"] = str(attrs)
     proc = subprocess.run(
         ["unshare", "--net", "--mount", str(SCRIPT), "sh", "-c", shell],
         env=env,
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
@@ -50,6 +48,7 @@ def in_printer_namespace(shell: str, attrs: Path | None = None) -> dict:
 PROBE = f"{sys.executable} -m campuswatch.agent.protocols.ipp {URL}"
 
 
+@pytest.mark.integration
 def test_real_ippeveprinter_reports_state_and_two_supplies() -> None:
     reading = in_printer_namespace(PROBE)
     assert reading["kind"] == "printer"
@@ -63,6 +62,7 @@ def test_real_ippeveprinter_reports_state_and_two_supplies() -> None:
     assert reading["problems"] == []
 
 
+@pytest.mark.integration
 def test_real_ippeveprinter_fault_empty_toner_full_waste_tank() -> None:
     # ippeveprinter's web forms change supplies and trays while it runs; it then sets state reasons.
     set_faults = (
@@ -83,6 +83,7 @@ def test_real_ippeveprinter_fault_empty_toner_full_waste_tank() -> None:
     assert codes == {("supply_empty", str(toner["index"])), ("waste_full", str(waste["index"]))}
 
 
+@pytest.mark.integration
 def test_real_ippeveprinter_with_marker_arrays_and_special_levels() -> None:
     reading = in_printer_namespace(PROBE, attrs=MARKER_CONF)
     assert reading["system"]["model"] == "Kyocera ECOSYS M5526cdw"

@@ -153,6 +153,7 @@ async def publisher() -> AsyncIterator[list[AsyncServiceInfo]]:
     await azc.async_close()
 
 
+@pytest.mark.integration
 async def test_browse_on_loopback_finds_and_resolves_the_published_services(
     publisher: list[AsyncServiceInfo],
 ) -> None:
@@ -174,6 +175,7 @@ async def test_browse_on_loopback_finds_and_resolves_the_published_services(
     ]
 
 
+@pytest.mark.integration
 async def test_browse_limited_to_one_type_sees_only_that_type(publisher: list[AsyncServiceInfo]) -> None:
     services = await browse(2.0, interfaces=["127.0.0.1"], types=["_airplay._tcp.local."])
     names = {s.name for s in services}

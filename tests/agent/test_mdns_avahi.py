@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.host import require_tools, veth_pair
 from tests.support.paths import REPO
 
-ROOT = REPO
+pytestmark = pytest.mark.integration
+
 SERVICE = """<?xml version="1.0" standalone='no'?>
 <!DOCTYPE service-group SYSTEM "avahi-service.dtd">
 <service-group>
@@ -42,35 +43,12 @@ SERVICE = """<?xml version="1.0" standalone='no'?>
 """
 
 
-def run(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def namespaces() -> Iterator[tuple[str, str]]:
     """Two namespaces joined by a veth pair: (publisher ns, browser ns); 10.231.0.1 and .2."""
-    for tool in ("ip", "unshare", "avahi-daemon"):
-        assert shutil.which(tool), f"{tool} missing: install scripts/apt-test-packages.txt"
-    assert os.geteuid() == 0, "this test creates network namespaces and needs root"
-    tag = f"{os.getpid() % 100000}"
-    ns_a, ns_b = f"cwmA{tag}", f"cwmB{tag}"
-    try:
-        run("ip", "netns", "add", ns_a)
-        run("ip", "netns", "add", ns_b)
-        run("ip", "link", "add", f"cwa{tag}", "type", "veth", "peer", "name", f"cwb{tag}")
-        run("ip", "link", "set", f"cwa{tag}", "netns", ns_a)
-        run("ip", "link", "set", f"cwb{tag}", "netns", ns_b)
-        for ns, dev, ip in ((ns_a, f"cwa{tag}", "10.231.0.1"), (ns_b, f"cwb{tag}", "10.231.0.2")):
-            run("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", dev)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-            run("ip", "-n", ns, "link", "set", dev, "up")
-        yield ns_a, ns_b
-    finally:
-        for ns in (ns_a, ns_b):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-            for pid in pids:  # only processes this test started inside its own namespaces
-                subprocess.run(["kill", pid], capture_output=True)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    require_tools("ip", "unshare", "avahi-daemon")
+    with veth_pair("cwmdns", "10.231.0") as pair:
+        yield pair
 
 
 def test_browse_from_another_namespace_finds_avahi_published_printer_and_projector(
@@ -126,7 +104,7 @@ def test_browse_from_another_namespace_finds_avahi_published_printer_and_project
                     "--interface",
                     "10.231.0.2",
                 ],
-                cwd=ROOT,
+                cwd=REPO,
                 capture_output=True,
                 text=True,
                 timeout=60,

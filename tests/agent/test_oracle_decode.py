@@ -16,12 +16,9 @@ from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decod
 from campuswatch.report import to_builtins
 from sim.snmprec import load_snmprec, restrict_to_plan
 from tests.support.oracle import DELIBERATE, compare
-from tests.support.paths import SHARED
+from tests.support.paths import DEVICES, recording_params, recordings
 
-SHARED = SHARED
-DEVICES = SHARED / "devices"
-RECORDINGS = sorted(DEVICES.glob("*/*.snmprec")) if DEVICES.is_dir() else []
-pytestmark = pytest.mark.skipif(not DEVICES.is_dir(), reason=f"{DEVICES} (the shared recordings) is absent")
+pytestmark = pytest.mark.recordings
 
 
 def _decode_as_polled(path: Path) -> dict[str, object]:
@@ -32,7 +29,7 @@ def _decode_as_polled(path: Path) -> dict[str, object]:
     return to_builtins(reading)  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
+@pytest.mark.parametrize("path", recording_params())
 def test_recording_matches_oracle(path: Path) -> None:
     oracle = json.loads((DEVICES / "oracle" / f"{path.stem}.json").read_text())
     reading = _decode_as_polled(path)
@@ -41,13 +38,13 @@ def test_recording_matches_oracle(path: Path) -> None:
 
 
 def test_every_recording_has_an_oracle_and_is_tested() -> None:
-    assert len(RECORDINGS) >= 54
-    missing = [p.stem for p in RECORDINGS if not (DEVICES / "oracle" / f"{p.stem}.json").exists()]
+    assert len(recordings()) >= 54
+    missing = [p.stem for p in recordings() if not (DEVICES / "oracle" / f"{p.stem}.json").exists()]
     assert missing == []
 
 
 def test_deliberate_differences_name_real_devices() -> None:
-    names = {p.stem for p in RECORDINGS}
+    names = {p.stem for p in recordings()}
     assert {name for name, _ in DELIBERATE} <= names
 
 

@@ -237,6 +237,7 @@ def test_state_is_remembered_across_restarts(path: Path) -> None:
     assert [e.seq for e in box.next_batch(10, 1 << 20)] == [1, 4]
 
 
+@pytest.mark.integration
 def test_killed_while_adding_leaves_whole_events_and_a_monotonic_counter(path: Path) -> None:
     """SIGKILL a process in the middle of adding events: every committed event is whole, seqs have no
     hole, the database is intact, and numbering goes on after the last committed seq."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,10 +16,13 @@ import pytest
 from campuswatch.agent.errors import DeviceUnreachable
 from campuswatch.agent.protocols.presence import PresenceReader, PresenceResult, icmp_available, is_present
 from campuswatch.agent.protocols.reader import ReadTarget
+from tests.support.host import require_root, veth_pair
 
 
-@pytest.mark.skipif(not icmp_available(), reason="ICMP sockets not permitted for this user")
+@pytest.mark.integration
 async def test_loopback_answers_icmp() -> None:
+    if not icmp_available():
+        require_root("an ICMP socket (or net.ipv4.ping_group_range including this user's group)")
     result = await is_present("127.0.0.1", tcp_ports=(), timeout_s=2.0)
     assert (result.present, result.method) == (True, "icmp")
     assert result.rtt_s is not None
@@ -56,10 +57,6 @@ async def test_the_ping_reader_reports_a_present_host_and_refuses_an_absent_one(
         await PresenceReader().read(ReadTarget("gone", "ping://no-such-device.invalid", 2.0))
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def namespaces() -> Iterator[str]:
     """Two namespaces joined by a veth pair: the agent's (10.203.7.1) and a device's (10.203.7.2).
@@ -67,22 +64,22 @@ def namespaces() -> Iterator[str]:
     Yields the agent's namespace; 10.203.7.3 is in the subnet but held by nobody. In the agent's namespace
     ``net.ipv4.ping_group_range`` admits unprivileged ICMP sockets for group :data:`PING_GROUP` only.
     """
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("network namespaces need root and iproute2")
-    agent, device = f"cwagent{os.getpid()}", f"cwdevice{os.getpid()}"
-    try:
-        _ip("netns", "add", agent)
-        _ip("netns", "add", device)
-        _ip("-n", agent, "link", "add", "va", "type", "veth", "peer", "name", "vd", "netns", device)
-        _ip("-n", agent, "addr", "add", "10.203.7.1/24", "dev", "va")
-        _ip("-n", device, "addr", "add", "10.203.7.2/24", "dev", "vd")
-        for ns, dev in ((agent, "va"), (device, "vd"), (agent, "lo"), (device, "lo")):
-            _ip("-n", ns, "link", "set", dev, "up")
-        _ip("netns", "exec", agent, "sysctl", "-qw", f"net.ipv4.ping_group_range={PING_GROUP} {PING_GROUP}")
+    with veth_pair("cwpres", "10.203.7") as (agent, _device):
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                agent,
+                "sysctl",
+                "-qw",
+                f"net.ipv4.ping_group_range={PING_GROUP} {PING_GROUP}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         yield agent
-    finally:
-        for ns in (agent, device):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 #: The group the agent's namespace lets open unprivileged ICMP sockets (nogroup), and one it does not.
@@ -118,16 +115,19 @@ def _probe_in(namespace: str, *args: str, group: int | None = None) -> dict[str,
     return result
 
 
+@pytest.mark.integration
 def test_device_in_another_namespace_answers_icmp(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "3")
     assert (result["present"], result["method"]) == (True, "icmp")
 
 
+@pytest.mark.integration
 def test_a_group_ping_group_range_admits_pings_without_privilege(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "3", group=PING_GROUP)
     assert (result["present"], result["method"]) == (True, "icmp")
 
 
+@pytest.mark.integration
 def test_without_icmp_sockets_presence_rests_on_tcp(namespaces: str) -> None:
     silent = _probe_in(namespaces, "10.203.7.2", "--no-tcp", "--timeout", "1", group=OTHER_GROUP)
     assert (silent["present"], silent["method"]) == (False, "none"), (
@@ -137,16 +137,19 @@ def test_without_icmp_sockets_presence_rests_on_tcp(namespaces: str) -> None:
     assert (refused["present"], refused["method"], refused["detail"]) == (True, "tcp", "port 9 refused")
 
 
+@pytest.mark.integration
 def test_device_in_another_namespace_refuses_tcp_and_is_present(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.2", "--no-icmp", "--port", "9", "--timeout", "3")
     assert (result["present"], result["method"], result["detail"]) == (True, "tcp", "port 9 refused")
 
 
+@pytest.mark.integration
 def test_address_nobody_holds_is_absent(namespaces: str) -> None:
     result = _probe_in(namespaces, "10.203.7.3", "--port", "80", "--port", "9100", "--timeout", "1")
     assert (result["present"], result["method"]) == (False, "none")
 
 
+@pytest.mark.integration
 def test_address_without_a_route_is_absent_not_an_error(namespaces: str) -> None:
     # The agent's namespace has no default route: sending to TEST-NET-1 fails at once (ENETUNREACH).
     result = _probe_in(namespaces, "192.0.2.1", "--port", "80", "--timeout", "1")

@@ -18,7 +18,6 @@ from campuswatch.config import Secret
 from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
 from tests.support.paths import DEVICES
 
-DEVICES = DEVICES
 TARGET = ReadTarget("p", "snmp://192.0.2.1")
 ALERT = "1.3.6.1.2.1.43.18.1.1"
 ALL_EVENTS = oid("1.3.6.1.2.1.43.5.1.1.19.1")
@@ -175,7 +174,7 @@ async def test_a_failed_walk_is_walked_again_at_the_next_poll() -> None:
     assert not device.walked("prtMarkerSuppliesTable")
 
 
-@pytest.mark.skipif(not DEVICES.is_dir(), reason="the shared recordings are absent")
+@pytest.mark.recordings
 async def test_lldp_and_fdb_are_kept_between_walks() -> None:
     device = FakeDevice(load_snmprec(DEVICES / "switch" / "zynos_gs1900-fdb.snmprec"))
     reader = SnmpDeviceReader(device)

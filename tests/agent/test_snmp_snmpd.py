@@ -30,6 +30,8 @@ from sim.snmpd import Snmpd
 from sim.snmpsim import free_udp_port
 from tests.agent.test_snmp_snmpsim import shared_and_separate
 
+pytestmark = pytest.mark.integration
+
 COMMUNITY = "c0mmunity-Zq8"
 # Every secret of this module: none may appear in an exception or a log record.
 SECRETS = [

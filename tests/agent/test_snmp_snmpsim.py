@@ -30,12 +30,12 @@ from campuswatch.config import Secret
 from sim.snmpd import Snmpd
 from sim.snmprec import load_snmprec, restrict_to_plan
 from sim.snmpsim import SnmpSimulator
-from tests.support.paths import DEVICES
+from tests.support.paths import DEVICES, recordings
 
-DEVICES = DEVICES
 CLASSES = ("printer", "switch", "ups", "wifi", "av", "gateway", "host")
-RECORDINGS = sorted(DEVICES.glob("*/*.snmprec"))
+RECORDINGS = recordings()
 MIB2 = (1, 3, 6, 1)
+pytestmark = pytest.mark.integration
 EVERYTHING = PollPlan(tables=(TableSpec("all", MIB2, (), max_repetitions=40),))
 PRINTER_PLAN = PollPlan(
     scalars=(
@@ -111,11 +111,13 @@ def _write(path: Path, text: str) -> None:
     path.chmod(0o644)
 
 
+@pytest.mark.recordings
 def test_recordings_are_present() -> None:
     # Guards the parametrised tests below against silently testing nothing.
     assert len(RECORDINGS) >= 50
 
 
+@pytest.mark.recordings
 async def test_fast_path_walks_every_recording_exactly(devices: SnmpSimulator) -> None:
     async with SnmpClient() as client:
         for path in RECORDINGS:
@@ -125,6 +127,7 @@ async def test_fast_path_walks_every_recording_exactly(devices: SnmpSimulator) -
             assert _normalised(result.varbinds) == _normalised(recorded), path.stem
 
 
+@pytest.mark.recordings
 async def test_fast_path_and_pysnmp_return_identical_varbinds(devices: SnmpSimulator) -> None:
     async with SnmpClient() as fast, SnmpClient(fast_path=False) as reference:
         for path in RECORDINGS:
@@ -138,6 +141,7 @@ async def test_fast_path_and_pysnmp_return_identical_varbinds(devices: SnmpSimul
 
 
 @pytest.mark.parametrize("version", ["2c", "1"])
+@pytest.mark.recordings
 async def test_printer_plan_returns_what_the_recording_holds(devices: SnmpSimulator, version: str) -> None:
     async with SnmpClient() as client:
         for path in sorted((DEVICES / "printer").glob("*.snmprec")):
@@ -147,6 +151,7 @@ async def test_printer_plan_returns_what_the_recording_holds(devices: SnmpSimula
             assert oid("1.3.6.1.2.1.1.99.0") not in result.varbinds
 
 
+@pytest.mark.recordings
 async def test_shared_table_walks_read_what_separate_walks_read(devices: SnmpSimulator) -> None:
     plan = _every_planned_table()
     async with SnmpClient() as client:
@@ -181,6 +186,7 @@ async def test_set_values_changes_a_writecache_line(data_dir: Path, fast_path: b
 SLOW = "1.3.6.1.2.1.1.1.0|4|slow printer\n1.3.6.1.2.1.1.5.0|4:delay|value=slow,wait=8000\n"
 
 
+@pytest.mark.recordings
 async def test_dead_and_slow_devices_do_not_delay_healthy_ones(
     devices: SnmpSimulator, data_dir: Path
 ) -> None:

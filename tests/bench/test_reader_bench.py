@@ -3,8 +3,12 @@ cadence walks fewer tables for the same varbinds. No speed is asserted here (tha
 
 from __future__ import annotations
 
+import pytest
+
 from bench.reader_poll import run_mode
 from bench.snmp_poll import responders
+
+pytestmark = pytest.mark.integration
 
 
 def test_both_modes_read_every_printer_and_the_cadence_walks_less() -> None:

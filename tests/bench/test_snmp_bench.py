@@ -5,6 +5,8 @@ No speed is asserted here (that lives in bench/); this keeps `python -m bench.sn
 
 from __future__ import annotations
 
+import pytest
+
 from bench.printer_set import EXPECTED_VARBINDS, PLAN
 from bench.snmp_poll import check_exporter_config, responders, run_agent, run_exporter
 
@@ -15,6 +17,7 @@ def test_plan_holds_the_documented_sixty_oids() -> None:
     assert len(PLAN.scalars) == 12
 
 
+@pytest.mark.integration
 def test_agent_and_exporter_both_fetch_every_device_completely() -> None:
     with responders(3) as endpoints:
         assert len({host for host, _ in endpoints}) == 3

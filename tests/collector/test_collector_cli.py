@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from campuswatch.report import encode
 from sim.collector import poll_event, report
 from tests.support.paths import CONFIGS
 
-CONFIGS = CONFIGS
+pytestmark = pytest.mark.integration
+
 CLI = [sys.executable, "-m", "campuswatch.collector.cli"]
 
 

@@ -10,8 +10,6 @@ from campuswatch.collector.config import CollectorConfig, load_collector_config,
 from campuswatch.config import ConfigError
 from tests.support.paths import CONFIGS
 
-CONFIGS = CONFIGS
-
 
 def test_example_configs_load_and_name_real_schools() -> None:
     config = load_collector_config(CONFIGS / "collector.yaml")

@@ -44,11 +44,6 @@ def test_a_restarted_collector_gives_agents_the_full_grace_period() -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def collector(tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningCollector]:
     async with running_collector(
         tmp_path,

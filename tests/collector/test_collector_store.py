@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,6 @@ from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, Scho
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from campuswatch.collector.store.sqlite import SqliteStore
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = await SqliteStore.open(tmp_path / "sub" / "c.sqlite3")
-    yield s
-    await s.close()
 
 
 def _event(seq: int) -> NewEvent:

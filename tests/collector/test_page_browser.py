@@ -28,6 +28,8 @@ from selenium.webdriver.support.wait import WebDriverWait
 from campuswatch.report import Problem, encode
 from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report, running_collector
 
+pytestmark = pytest.mark.integration
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 HOSTILE_DEVICE = "<script>window.pwned = 1</script>"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 
 from campuswatch.collector.model import ProblemRecord
@@ -21,6 +22,8 @@ from sim.collector import IMMEDIATE_RULES, running_collector
 from sim.fleet import Fleet, FleetPlan, school_id
 from sim.prometheus import REPO, AlertmanagerServer, PrometheusServer, repo_prometheus_config
 from tests.support.e2e import wait_for
+
+pytestmark = pytest.mark.integration
 
 CONFIGS = REPO / "configs"
 ALERTS = CONFIGS / "prometheus" / "alerts.yml"
@@ -61,9 +64,9 @@ async def test_every_alert_becomes_a_problem_of_its_school_in_the_collector(tmp_
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         rule_files = [CONFIGS / "prometheus" / "recording.yml", alerts_without_for(tmp_path)]
-        with AlertmanagerServer(alertmanager_config(collector.url), tmp_path / "alertmanager") as am:
+        async with AlertmanagerServer(alertmanager_config(collector.url), tmp_path / "alertmanager") as am:
             config = repo_prometheus_config(collector.url, rule_files=rule_files, alertmanager_url=am.url)
-            with PrometheusServer(config, tmp_path / "prometheus"):
+            async with PrometheusServer(config, tmp_path / "prometheus"):
 
                 def alert_problems() -> dict[str, list[ProblemRecord]]:
                     problems = asyncio.run_coroutine_threadsafe(

@@ -18,12 +18,14 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60, cwd=CONFIGS)
 
 
+@pytest.mark.integration
 def test_promtool_accepts_the_prometheus_config_and_its_rule_files() -> None:
     checked = run("promtool", "check", "config", CONFIGS / "prometheus.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "2 rule files found" in checked.stdout
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("rule_file", sorted((CONFIGS / "prometheus").glob("*.yml")), ids=lambda p: p.name)
 def test_promtool_accepts_every_rule_file(rule_file: Path) -> None:
     checked = run("promtool", "check", "rules", "--lint=all", "--lint-fatal", rule_file)
@@ -36,11 +38,13 @@ def test_every_rule_file_is_loaded() -> None:
     assert loaded == {p.resolve() for p in (CONFIGS / "prometheus").glob("*.yml")}
 
 
+@pytest.mark.integration
 def test_amtool_accepts_the_alertmanager_config() -> None:
     checked = run("amtool", "check-config", CONFIGS / "alertmanager.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "labels",
     [["alertname=CampuswatchSupplyRunningOut", "school=bbg"], ["alertname=CampuswatchCollectorDown"]],

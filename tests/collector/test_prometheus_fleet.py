@@ -28,7 +28,7 @@ from sim.fleet import DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY, DUE_LAMP_LIFE_H, Fle
 from sim.prometheus import REPO, PrometheusServer, repo_prometheus_config
 from tests.support.e2e import wait_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 CONFIGS = REPO / "configs"
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
@@ -106,7 +106,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
-        with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:
+        async with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:
             await scrapes(prom, 3)
             await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
             await scrapes(prom, 3)

@@ -22,6 +22,8 @@ from tests.support import scenario as sc
 from tests.support.rt import RtServer, rt_server  # noqa: F401 - the fixture
 from tests.support.scenario import Replay, SimulatedSchool, TicketView, berlin
 
+pytestmark = pytest.mark.integration
+
 #: How long RT may take for one tick's ticket operations (real seconds).
 DELIVERY_TIMEOUT_S = 60.0
 #: RT's words for the built-in store's states.

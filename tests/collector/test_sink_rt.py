@@ -13,6 +13,8 @@ from campuswatch.collector.tickets.sinks.rt import RT_PRIORITY, RtSink
 from campuswatch.config import Secret
 from tests.support.rt import RtServer, rt_server  # noqa: F401  (the fixture)
 
+pytestmark = pytest.mark.integration
+
 
 def draft(key: str, **changes: str) -> TicketDraft:
     fields = {

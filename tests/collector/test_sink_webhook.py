@@ -11,9 +11,7 @@ from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import delivery_id_var
 from campuswatch.collector.tickets.sinks.webhook import WebhookSink, sign, verify
 from campuswatch.config import Secret
-from tests.support.standins.webhook import WebhookReceiver
-
-SECRET = "wh-secret-5f1c9a"
+from tests.support.standins.webhook import SECRET, WebhookReceiver
 
 
 def draft(key: str = "gs-nord/switch-1/down") -> TicketDraft:
@@ -27,14 +25,6 @@ def draft(key: str = "gs-nord/switch-1/down") -> TicketDraft:
         priority="urgent",
         assignee="hausmeister@gs-nord.example",
     )
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    r = WebhookReceiver(secret=SECRET.encode())
-    await r.server.start()
-    yield r
-    await r.server.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""ZammadSink against the Zammad stand-in (tests/standins/zammad.py), which follows Zammad's REST docs."""
+"""ZammadSink against the Zammad stand-in (tests/support/standins/zammad.py), which follows Zammad's REST docs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks.zammad import ZammadSink
 from campuswatch.config import Secret
-from tests.support.standins.zammad import PRIORITIES, ZammadStandIn
-
-TOKEN = "zammad-token-8d2e6f"
+from tests.support.standins.zammad import PRIORITIES, TOKEN, ZammadStandIn
 
 
 def draft(key: str = "gs-sued/ap-3/down") -> TicketDraft:
@@ -25,14 +23,6 @@ def draft(key: str = "gs-sued/ap-3/down") -> TicketDraft:
         body="No answer since 10:02.",
         priority="urgent",
     )
-
-
-@pytest.fixture
-async def zammad() -> AsyncIterator[ZammadStandIn]:
-    z = ZammadStandIn(token=TOKEN)
-    await z.server.start()
-    yield z
-    await z.server.stop()
 
 
 def sink_for(z: ZammadStandIn, *, token: str = TOKEN, group: str = "Schul-IT") -> ZammadSink:

@@ -83,11 +83,6 @@ def draft(key: str, title: str = "Printer offline") -> TicketDraft:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def outbox(tmp_path: Path, clock: FakeClock) -> Iterator[TicketOutbox]:
     box = TicketOutbox(tmp_path / "outbox.sqlite", clock=clock)
     yield box
@@ -102,11 +97,11 @@ async def test_operations_of_one_key_go_out_in_order_to_the_ticket_the_open_crea
     outbox: TicketOutbox,
 ) -> None:
     sink = ScriptedSink()
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
-    outbox.enqueue("s", "note", "k1", text_payload("still down"))
-    outbox.enqueue("s", "resolve", "k1", text_payload("back"))
-    outbox.enqueue("s", "reopen", "k1", text_payload("down again"))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k2", draft_payload(draft("k2")))
+    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("still down"))
+    await asyncio.to_thread(outbox.enqueue, "s", "resolve", "k1", text_payload("back"))
+    await asyncio.to_thread(outbox.enqueue, "s", "reopen", "k1", text_payload("down again"))
 
     assert await dispatcher(outbox, sink).drain_once() == 5
 
@@ -117,22 +112,22 @@ async def test_operations_of_one_key_go_out_in_order_to_the_ticket_the_open_crea
         ("resolve", "T101", "back"),
         ("reopen", "T101", "down again"),
     ]
-    assert outbox.external_id("s", "k1") == "T101"
-    assert outbox.external_id("s", "k2") == "T102"
-    assert outbox.stats()["s"].delivered == 5
-    assert outbox.stats()["s"].pending == 0
+    assert (await asyncio.to_thread(outbox.external_id, "s", "k1")) == "T101"
+    assert (await asyncio.to_thread(outbox.external_id, "s", "k2")) == "T102"
+    assert (await asyncio.to_thread(outbox.stats))["s"].delivered == 5
+    assert (await asyncio.to_thread(outbox.stats))["s"].pending == 0
 
 
 async def test_queued_operations_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
-    first = TicketOutbox(tmp_path / "o.sqlite", clock=clock)
-    first.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    first.close()
+    first = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite", clock=clock)
+    await asyncio.to_thread(first.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(first.close)
 
-    again = TicketOutbox(tmp_path / "o.sqlite", clock=clock)
+    again = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite", clock=clock)
     sink = ScriptedSink()
     assert await dispatcher(again, sink).drain_once() == 1
     assert sink.calls == [("open", "k1", "Printer offline")]
-    again.close()
+    await asyncio.to_thread(again.close)
 
 
 async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
@@ -140,8 +135,8 @@ async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    outbox.enqueue("s", "note", "k1", text_payload("n"))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n"))
     sink.errors = [TicketSinkError("connection refused", retryable=True)] * 3
 
     for _ in range(3):
@@ -149,22 +144,22 @@ async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
         clock.now += 100  # past any backoff (cap 80)
 
     assert sink.calls == []
-    stats = outbox.stats()["s"]
+    stats = (await asyncio.to_thread(outbox.stats))["s"]
     assert (stats.pending, stats.failing, stats.parked) == (2, 1, 0)
     assert stats.oldest_pending_age_seconds == 300
-    assert outbox.operations("s")[0].last_error == "connection refused"
-    assert outbox.operations("s")[0].attempts == 3
+    assert (await asyncio.to_thread(outbox.operations, "s"))[0].last_error == "connection refused"
+    assert (await asyncio.to_thread(outbox.operations, "s"))[0].attempts == 3
     assert d.failures_total["s"] == 3
 
     assert await d.drain_once() == 2
     assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
-    assert outbox.stats()["s"].pending == 0
+    assert (await asyncio.to_thread(outbox.stats))["s"].pending == 0
 
 
 async def test_a_failed_operation_waits_for_its_backoff(outbox: TicketOutbox, clock: FakeClock) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [TicketSinkError("503", retryable=True)]
     await d.drain_once()
 
@@ -181,16 +176,16 @@ async def test_a_failing_key_holds_back_its_own_later_operations_but_not_other_k
     outbox: TicketOutbox,
 ) -> None:
     sink = ScriptedSink()
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    outbox.enqueue("s", "note", "k1", text_payload("n1"))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n1"))
     sink.errors = [TicketSinkError("timeout", retryable=True)]
     d = dispatcher(outbox, sink)
     await d.drain_once()  # k1's open fails; the pass stops for this sink
-    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k2", draft_payload(draft("k2")))
 
     assert await d.drain_once() == 1
     assert sink.calls == [("open", "k2", "Printer offline")]
-    assert [op.op for op in outbox.operations("s", "pending")] == ["open", "note"]
+    assert [op.op for op in (await asyncio.to_thread(outbox.operations, "s", "pending"))] == ["open", "note"]
 
 
 async def test_a_non_retryable_error_is_parked_with_its_reason_and_can_be_requeued(
@@ -198,20 +193,22 @@ async def test_a_non_retryable_error_is_parked_with_its_reason_and_can_be_requeu
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    open_id = outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    note_id = outbox.enqueue("s", "note", "k1", text_payload("n"))
+    open_id = await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    note_id = await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n"))
     sink.errors = [TicketSinkError("queue 'Nope' does not exist", retryable=False)]
 
     assert await d.drain_once() == 0
-    parked = {op.id: op.last_error for op in outbox.parked("s")}
+    parked = {op.id: op.last_error for op in (await asyncio.to_thread(outbox.parked, "s"))}
     assert parked == {
         open_id: "queue 'Nope' does not exist",
         note_id: "no ticket known for dedup key 'k1'",
     }
-    assert outbox.stats()["s"].parked == 2
+    assert (await asyncio.to_thread(outbox.stats))["s"].parked == 2
 
-    assert outbox.requeue(open_id) and outbox.requeue(note_id)
-    assert not outbox.requeue(open_id)  # no longer parked
+    assert (await asyncio.to_thread(outbox.requeue, open_id)) and (
+        await asyncio.to_thread(outbox.requeue, note_id)
+    )
+    assert not (await asyncio.to_thread(outbox.requeue, open_id))  # no longer parked
     assert await d.drain_once() == 2
     assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
 
@@ -221,10 +218,10 @@ async def test_an_unexpected_exception_in_a_sink_is_retried_not_fatal(
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [KeyError("id")]
     assert await d.drain_once() == 0
-    assert outbox.operations("s")[0].last_error == "unexpected KeyError"
+    assert (await asyncio.to_thread(outbox.operations, "s"))[0].last_error == "unexpected KeyError"
     clock.now += 100
     assert await d.drain_once() == 1
 
@@ -233,20 +230,22 @@ async def test_each_sink_has_its_own_queue(outbox: TicketOutbox) -> None:
     down, up = ScriptedSink("down"), ScriptedSink("up")
     down.errors = [TicketSinkError("refused", retryable=True)]
     for name in ("down", "up"):
-        outbox.enqueue(name, "open", "k1", draft_payload(draft("k1")))
+        await asyncio.to_thread(outbox.enqueue, name, "open", "k1", draft_payload(draft("k1")))
 
     assert await dispatcher(outbox, down, up).drain_once() == 1
     assert up.calls == [("open", "k1", "Printer offline")]
     assert down.calls == []
-    assert outbox.stats()["down"].pending == 1
-    assert outbox.stats(["down", "up", "idle"])["idle"] == OutboxStats(0, 0, 0, 0, 0.0)
-    assert outbox.stats()["up"].delivered == 1
+    assert (await asyncio.to_thread(outbox.stats))["down"].pending == 1
+    assert (await asyncio.to_thread(outbox.stats, ["down", "up", "idle"]))["idle"] == OutboxStats(
+        0, 0, 0, 0, 0.0
+    )
+    assert (await asyncio.to_thread(outbox.stats))["up"].delivered == 1
 
 
 async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock: FakeClock) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [TicketSinkError("refused", retryable=True)]
     await d.drain_once()
     clock.now += 100
@@ -256,18 +255,18 @@ async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock:
 
 
 async def test_run_delivers_what_is_enqueued_while_it_runs(tmp_path: Path) -> None:
-    box = TicketOutbox(tmp_path / "o.sqlite")
+    box = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite")
     sink = ScriptedSink()
     # A long poll interval: only the enqueue wake-up can make this test finish in time.
     task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=3600).run())
     await asyncio.sleep(0.05)
-    box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(box.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
     await asyncio.wait_for(sink.called.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert sink.calls == [("open", "k1", "Printer offline")]
-    box.close()
+    await asyncio.to_thread(box.close)
 
 
 def test_enqueue_rejects_what_could_never_be_delivered(outbox: TicketOutbox) -> None:
@@ -301,9 +300,9 @@ async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> Non
                 raise sqlite3.OperationalError("database is locked")
             return super().due(sink, limit)
 
-    box = FlakyOutbox(tmp_path / "o.sqlite")
+    box = await asyncio.to_thread(FlakyOutbox, tmp_path / "o.sqlite")
     sink = ScriptedSink()
-    box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await asyncio.to_thread(box.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
     task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=0.05).run())
     await asyncio.wait_for(sink.called.wait(), 10)
     task.cancel()
@@ -311,4 +310,4 @@ async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> Non
         await task
     assert box.failed
     assert sink.calls == [("open", "k1", "Printer offline")]
-    box.close()
+    await asyncio.to_thread(box.close)

@@ -3,10 +3,8 @@ systems (here the real webhook receiver and the Zammad stand-in), keyed by the d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 from pathlib import Path
-
-import pytest
 
 from campuswatch.collector.events import DomainEvent, EventBus, TicketChanged
 from campuswatch.collector.store.sqlite import SqliteStore
@@ -16,8 +14,8 @@ from campuswatch.collector.tickets.sink import TicketDraft
 from campuswatch.collector.tickets.sinks.webhook import WebhookSink
 from campuswatch.collector.tickets.sinks.zammad import ZammadSink
 from campuswatch.config import Secret
-from tests.support.standins.webhook import WebhookReceiver
-from tests.support.standins.zammad import ZammadStandIn
+from tests.support.standins.webhook import SECRET, WebhookReceiver
+from tests.support.standins.zammad import TOKEN, ZammadStandIn
 
 KEY = "gs-nord/printer-2/toner_empty/black"
 
@@ -33,35 +31,12 @@ def draft() -> TicketDraft:
     )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = await SqliteStore.open(tmp_path / "collector.sqlite3")
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    r = WebhookReceiver(secret=b"k")
-    await r.server.start()
-    yield r
-    await r.server.stop()
-
-
-@pytest.fixture
-async def zammad() -> AsyncIterator[ZammadStandIn]:
-    z = ZammadStandIn(token="zt")
-    await z.server.start()
-    yield z
-    await z.server.stop()
-
-
 async def test_every_operation_reaches_the_store_and_each_external_system(
     tmp_path: Path, store: SqliteStore, receiver: WebhookReceiver, zammad: ZammadStandIn
 ) -> None:
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
-    hook = WebhookSink("hook", receiver.url, secret=Secret("k"))
-    zsink = ZammadSink("zammad", zammad.url, token=Secret("zt"), group="Users", customer="guess:m@x.example")
+    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    hook = WebhookSink("hook", receiver.url, secret=Secret(SECRET))
+    zsink = ZammadSink("zammad", zammad.url, token=Secret(TOKEN), group="Users", customer="guess:m@x.example")
     published: list[DomainEvent] = []
 
     async def publish(event: DomainEvent) -> None:
@@ -73,7 +48,9 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
         ref = await mirrored.open(draft())
         ticket = await store.tickets.get(int(ref))
         assert ticket is not None and ticket.dedup_key == KEY
-        assert outbox.stats()["hook"].pending == 1 and outbox.stats()["zammad"].pending == 1
+        assert (await asyncio.to_thread(outbox.stats))["hook"].pending == 1 and (
+            await asyncio.to_thread(outbox.stats)
+        )["zammad"].pending == 1
         assert receiver.deliveries == [] and zammad.tickets == {}  # queued, not sent by the caller
 
         await mirrored.note(ref, "Ordered a cartridge.")
@@ -97,11 +74,11 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
             "Toner replaced.",
             "Empty again.",
         ]
-        assert outbox.external_id("zammad", KEY) == str(zid)
+        assert (await asyncio.to_thread(outbox.external_id, "zammad", KEY)) == str(zid)
     finally:
         await hook.close()
         await zsink.close()
-        outbox.close()
+        await asyncio.to_thread(outbox.close)
 
 
 async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_only(
@@ -109,14 +86,14 @@ async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_o
 ) -> None:
     builtin = BuiltinTicketSink(store.tickets, EventBus().publish)
     old_ref = await builtin.open(draft())  # opened while no external sink was configured
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
     try:
         await MirroredSink(builtin, outbox, ["hook"]).resolve(old_ref, "Toner replaced.")
         ticket = await store.tickets.get(int(old_ref))
         assert ticket is not None and ticket.state == "resolved"
-        assert outbox.operations() == []
+        assert (await asyncio.to_thread(outbox.operations)) == []
     finally:
-        outbox.close()
+        await asyncio.to_thread(outbox.close)
 
 
 def test_enqueue_many_queues_one_operation_per_sink_and_remembers_the_alias(tmp_path: Path) -> None:

@@ -31,20 +31,13 @@ from campuswatch.collector.tickets.sinks.rt import RtSink
 from campuswatch.collector.tickets.sinks.webhook import WebhookSink
 from campuswatch.collector.tickets.sinks.zammad import ZammadSink
 from campuswatch.config import Secret
+from sim.collector import FakeClock
 from tests.support.rt import RtServer, rt_server  # noqa: F401  (the fixture)
 from tests.support.standins.smtp import SmtpServer
+from tests.support.standins.webhook import SECRET as WEBHOOK_SECRET
 from tests.support.standins.webhook import WebhookReceiver
+from tests.support.standins.zammad import TOKEN as ZAMMAD_TOKEN
 from tests.support.standins.zammad import ZammadStandIn
-
-
-class FakeClock:
-    """Steps over backoff delays without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 2_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -171,6 +164,11 @@ SYSTEMS: dict[str, Callable[[pytest.FixtureRequest], AsyncIterator[System]]] = {
 }
 
 
+def systems(*names: str) -> list[object]:
+    """The systems as parameters; RT is a real server started by a script, so its cases are integration."""
+    return [pytest.param(n, marks=pytest.mark.integration) if n == "rt" else n for n in names]
+
+
 @pytest.fixture
 async def system(request: pytest.FixtureRequest) -> AsyncIterator[System]:
     async for s in SYSTEMS[request.param](request):
@@ -183,26 +181,27 @@ async def _close(sink: TicketSink) -> None:
         await close()
 
 
-@pytest.mark.parametrize("system", list(SYSTEMS), indirect=True)
-async def test_an_outage_delays_but_loses_and_duplicates_nothing(system: System, tmp_path: Path) -> None:
-    clock = FakeClock()
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite", clock=clock)
+@pytest.mark.parametrize("system", systems(*SYSTEMS), indirect=True)
+async def test_an_outage_delays_but_loses_and_duplicates_nothing(
+    system: System, tmp_path: Path, clock: FakeClock
+) -> None:
+    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite", clock=clock)
     sink = system.make_sink()
     dispatcher = Dispatcher(outbox, [sink], backoff_base=1, backoff_cap=10)
     key = f"gs-nord/printer-2/offline/{uuid.uuid4().hex[:8]}"
     try:
         await system.down()
-        outbox.enqueue(sink.name, "open", key, draft_payload(draft(key)))
+        await asyncio.to_thread(outbox.enqueue, sink.name, "open", key, draft_payload(draft(key)))
         for text in ("Still offline.", "Toner low too."):
-            outbox.enqueue(sink.name, "note", key, text_payload(text))
-        outbox.enqueue(sink.name, "resolve", key, text_payload("Answers again."))
+            await asyncio.to_thread(outbox.enqueue, sink.name, "note", key, text_payload(text))
+        await asyncio.to_thread(outbox.enqueue, sink.name, "resolve", key, text_payload("Answers again."))
 
         for _ in range(3):
             assert await dispatcher.drain_once() == 0
             clock.now += 60
-        stats = outbox.stats()[sink.name]
+        stats = (await asyncio.to_thread(outbox.stats))[sink.name]
         assert (stats.pending, stats.failing, stats.parked, stats.delivered) == (4, 1, 0, 0)
-        assert "cannot connect" in (outbox.operations()[0].last_error or "")
+        assert "cannot connect" in ((await asyncio.to_thread(outbox.operations))[0].last_error or "")
 
         await system.up()
         assert await dispatcher.drain_once() == 4
@@ -212,10 +211,10 @@ async def test_an_outage_delays_but_loses_and_duplicates_nothing(system: System,
         assert await system.tickets(key) == [
             [f"Printer offline ({key})", "Still offline.", "Toner low too.", "Answers again."]
         ]
-        assert outbox.stats()[sink.name].pending == 0
+        assert (await asyncio.to_thread(outbox.stats))[sink.name].pending == 0
     finally:
         await _close(sink)
-        outbox.close()
+        await asyncio.to_thread(outbox.close)
 
 
 class FreezingOutbox(TicketOutbox):
@@ -235,29 +234,29 @@ class FreezingOutbox(TicketOutbox):
         raise RuntimeError("the process is gone; nothing was recorded")
 
 
-@pytest.mark.parametrize("system", ["rt", "webhook"], indirect=True)
+@pytest.mark.parametrize("system", systems("rt", "webhook"), indirect=True)
 async def test_a_crash_after_the_system_accepted_the_open_makes_no_second_ticket(
     system: System, tmp_path: Path
 ) -> None:
     path = tmp_path / "outbox.sqlite"
     key = f"gs-nord/printer-2/offline/{uuid.uuid4().hex[:8]}"
     first_sink = system.make_sink()
-    frozen = FreezingOutbox(path)
-    frozen.enqueue(first_sink.name, "open", key, draft_payload(draft(key)))
-    frozen.enqueue(first_sink.name, "note", key, text_payload("Still offline."))
+    frozen = await asyncio.to_thread(FreezingOutbox, path)
+    await asyncio.to_thread(frozen.enqueue, first_sink.name, "open", key, draft_payload(draft(key)))
+    await asyncio.to_thread(frozen.enqueue, first_sink.name, "note", key, text_payload("Still offline."))
     task = asyncio.create_task(Dispatcher(frozen, [first_sink], poll_interval=3600).run())
     assert await asyncio.to_thread(frozen.reached.wait, 60), "the open never reached the ticket system"
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     frozen.killed.set()
-    frozen.close()
+    await asyncio.to_thread(frozen.close)
     await _close(first_sink)
     assert len(await system.tickets(key)) == 1  # the system did create it
 
-    restarted = TicketOutbox(path)
+    restarted = await asyncio.to_thread(TicketOutbox, path)
     try:
-        assert [(op.op, op.state) for op in restarted.operations()] == [
+        assert [(op.op, op.state) for op in (await asyncio.to_thread(restarted.operations))] == [
             ("open", "pending"),
             ("note", "pending"),
         ]
@@ -265,59 +264,60 @@ async def test_a_crash_after_the_system_accepted_the_open_makes_no_second_ticket
         assert await Dispatcher(restarted, [sink]).drain_once() == 2
         await _close(sink)
         assert await system.tickets(key) == [[f"Printer offline ({key})", "Still offline."]]
-        assert restarted.external_id(sink.name, key) is not None
+        assert (await asyncio.to_thread(restarted.external_id, sink.name, key)) is not None
     finally:
-        restarted.close()
+        await asyncio.to_thread(restarted.close)
 
 
-async def test_a_refused_open_is_parked_visibly_and_delivered_after_the_fix(tmp_path: Path) -> None:
-    zammad = ZammadStandIn(token="ztoken")
-    await zammad.server.start()
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+async def test_a_refused_open_is_parked_visibly_and_delivered_after_the_fix(
+    tmp_path: Path, zammad: ZammadStandIn
+) -> None:
+    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
     key = "gs-nord/printer-2/offline"
     wrong = ZammadSink(
-        "zammad", zammad.url, token=Secret("ztoken"), group="Typo", customer="guess:m@x.example"
+        "zammad", zammad.url, token=Secret(ZAMMAD_TOKEN), group="Typo", customer="guess:m@x.example"
     )
     right = ZammadSink(
-        "zammad", zammad.url, token=Secret("ztoken"), group="Users", customer="guess:m@x.example"
+        "zammad", zammad.url, token=Secret(ZAMMAD_TOKEN), group="Users", customer="guess:m@x.example"
     )
     try:
-        open_id = outbox.enqueue("zammad", "open", key, draft_payload(draft(key)))
-        note_id = outbox.enqueue("zammad", "note", key, text_payload("n"))
+        open_id = await asyncio.to_thread(outbox.enqueue, "zammad", "open", key, draft_payload(draft(key)))
+        note_id = await asyncio.to_thread(outbox.enqueue, "zammad", "note", key, text_payload("n"))
         assert await Dispatcher(outbox, [wrong]).drain_once() == 0
-        parked = {op.id: op.last_error or "" for op in outbox.parked("zammad")}
+        parked = {op.id: op.last_error or "" for op in (await asyncio.to_thread(outbox.parked, "zammad"))}
         assert set(parked) == {open_id, note_id}
         assert "HTTP 422" in parked[open_id] and "Typo" in parked[open_id]
         assert zammad.tickets == {}
 
-        assert outbox.requeue(open_id) and outbox.requeue(note_id)
+        assert (await asyncio.to_thread(outbox.requeue, open_id)) and (
+            await asyncio.to_thread(outbox.requeue, note_id)
+        )
         assert await Dispatcher(outbox, [right]).drain_once() == 2
         [ticket_id] = zammad.tickets
-        assert outbox.external_id("zammad", key) == str(ticket_id)
+        assert (await asyncio.to_thread(outbox.external_id, "zammad", key)) == str(ticket_id)
     finally:
         await wrong.close()
         await right.close()
-        outbox.close()
-        await zammad.server.stop()
+        await asyncio.to_thread(outbox.close)
 
 
-async def test_run_recovers_by_itself_when_the_receiver_comes_back(tmp_path: Path) -> None:
-    receiver = WebhookReceiver(secret=b"k")
-    await receiver.server.start()
+async def test_run_recovers_by_itself_when_the_receiver_comes_back(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
     await receiver.server.stop()  # down, with its port known
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
-    sink = WebhookSink("hook", receiver.url, secret=Secret("k"))
+    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    sink = WebhookSink("hook", receiver.url, secret=Secret(WEBHOOK_SECRET))
     dispatcher = Dispatcher(outbox, [sink], backoff_base=0.05, backoff_cap=0.2, poll_interval=0.2)
     task = asyncio.create_task(dispatcher.run())
     try:
-        outbox.enqueue("hook", "open", "k1", draft_payload(draft("k1")))
-        outbox.enqueue("hook", "resolve", "k1", text_payload("fixed"))
+        await asyncio.to_thread(outbox.enqueue, "hook", "open", "k1", draft_payload(draft("k1")))
+        await asyncio.to_thread(outbox.enqueue, "hook", "resolve", "k1", text_payload("fixed"))
         while dispatcher.failures_total["hook"] < 3:
             await asyncio.sleep(0.02)
         assert receiver.deliveries == []
 
         await receiver.server.start()
-        while outbox.stats()["hook"].pending:
+        while (await asyncio.to_thread(outbox.stats))["hook"].pending:
             await asyncio.sleep(0.02)
         assert receiver.events() == [("open", "k1"), ("resolve", "WH-1")]
         assert receiver.duplicates == 0
@@ -326,5 +326,4 @@ async def test_run_recovers_by_itself_when_the_receiver_comes_back(tmp_path: Pat
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await sink.close()
-        outbox.close()
-        await receiver.server.stop()
+        await asyncio.to_thread(outbox.close)

@@ -19,6 +19,8 @@ from sim.devices import RECORDINGS
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import Collector, free_tcp_port, running_agent, scrape, serving, wait_for
 
+pytestmark = pytest.mark.integration
+
 PRINTER = "printer-lehrerzimmer"
 SILENT = "printer-switched-off"
 

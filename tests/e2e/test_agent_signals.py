@@ -8,12 +8,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import Collector, get_json, running_agent, wait_for
+
+pytestmark = pytest.mark.integration
 
 
 def devices_seen(collector: Collector) -> set[str]:

@@ -26,7 +26,8 @@ from sim.snmpsim import SnmpSimulator, free_udp_port
 from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
 from tests.support.paths import SIM_RECORDINGS
 
-RECORDINGS = SIM_RECORDINGS
+pytestmark = pytest.mark.integration
+
 SUBNET = "127.0.0.24/29"
 #: host -> (recording, community); each community is one of the agent's credential sets.
 DEVICES = {
@@ -51,7 +52,7 @@ def snmp_devices() -> Iterator[int]:
                 folder = data / host
                 folder.mkdir()
                 os.chmod(folder, 0o755)
-                shutil.copy(RECORDINGS / f"{recording}.snmprec", folder / f"{community}.snmprec")
+                shutil.copy(SIM_RECORDINGS / f"{recording}.snmprec", folder / f"{community}.snmprec")
                 sim = SnmpSimulator([folder], probe_community=community, endpoints=[(host, port)])
                 sims.append(sim.start())
             yield port

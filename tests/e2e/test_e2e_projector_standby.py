@@ -12,9 +12,13 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
+
+pytestmark = pytest.mark.integration
 
 
 def device_state(collector: Collector, device: str) -> dict[str, Any] | None:

@@ -19,16 +19,15 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import SHARED, Collector, running_agent, wait_for
+from tests.support.e2e import Collector, running_agent, wait_for
+from tests.support.paths import DEVICES
 
 SCHOOL = "bert-brecht-gymnasium"
 PRINTER = "printer-lehrerzimmer"
 OTHER_PRINTER = "printer-raum-101"
 SHARED_PRINTERS = ("brother", "jetdirect_m252dw")
 
-pytestmark = pytest.mark.skipif(
-    not SHARED.is_dir(), reason=f"{SHARED} (recordings of real devices) is absent"
-)
+pytestmark = [pytest.mark.integration, pytest.mark.recordings]
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ async def until(condition: Any, timeout_s: float, what: str) -> Any:
 async def test_empty_toner_opens_one_ticket_resolved_when_refilled(
     tmp_path: Path, school: SimulatedSchool, collector: Collector
 ) -> None:
-    with SnmpSimulator([SHARED / "devices" / "printer"], probe_community=SHARED_PRINTERS[0]) as real:
+    with SnmpSimulator([DEVICES / "printer"], probe_community=SHARED_PRINTERS[0]) as real:
         devices = [
             {
                 "id": PRINTER,

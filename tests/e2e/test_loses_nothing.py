@@ -33,6 +33,8 @@ from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
 from tests.support.e2e import Collector, free_tcp_port, post_report, running_agent, scrape, serving, wait_for
 
+pytestmark = pytest.mark.integration
+
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "hhg": "Helmholtz-Gymnasium"}
 SCHOOL = "bbg"
 AGENT = "gw-1"

@@ -76,6 +76,7 @@ def test_the_window_is_one_version_either_side() -> None:
     assert sorted(COMPATIBLE_SCHEMA_VERSIONS) == [SCHEMA_VERSION - 1, SCHEMA_VERSION, SCHEMA_VERSION + 1]
 
 
+@pytest.mark.integration
 def test_an_agent_one_version_older_is_stored(collector: Collector, token: str) -> None:
     body = batch(SCHEMA_VERSION - 1, "gw-old", [poll(1, "printer-old"), poll(2, "printer-old")])
     status, answer = post_report(collector.url, body, token=token)
@@ -84,6 +85,7 @@ def test_an_agent_one_version_older_is_stored(collector: Collector, token: str) 
     assert collector.stored("gw-old") == [1, 2]
 
 
+@pytest.mark.integration
 def test_a_newer_agents_unknown_fields_are_ignored(collector: Collector, token: str) -> None:
     events = [
         poll(1, "printer-new", energy_wh=1234, eco_mode={"on": True}),
@@ -101,6 +103,7 @@ def test_a_newer_agents_unknown_fields_are_ignored(collector: Collector, token: 
     assert "printer-new" in {d["device"] for d in devices}, "the known part of the reading was applied"
 
 
+@pytest.mark.integration
 def test_an_unknown_event_type_is_refused_naming_it_and_nothing_of_the_batch_is_stored(
     collector: Collector, token: str
 ) -> None:
@@ -122,6 +125,7 @@ def test_an_unknown_event_type_is_refused_naming_it_and_nothing_of_the_batch_is_
     assert collector.stored("gw-energy") == [1, 3]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("version", [SCHEMA_VERSION + 2, 99, SCHEMA_VERSION - 2])
 def test_a_version_outside_the_window_is_refused_naming_the_versions_read(
     collector: Collector, token: str, version: int
@@ -200,6 +204,7 @@ def seed_newer_outbox(workdir: Path) -> tuple[int, int]:
     return 21, last
 
 
+@pytest.mark.integration
 def test_an_agent_rolled_back_parks_exactly_the_event_type_it_cannot_deliver(
     tmp_path: Path, collector: Collector
 ) -> None:
@@ -227,6 +232,7 @@ def test_an_agent_rolled_back_parks_exactly_the_event_type_it_cannot_deliver(
     assert "parked it in the outbox" in log
 
 
+@pytest.mark.integration
 def test_a_collector_that_no_longer_reads_the_agents_version_gets_everything_after_its_upgrade(
     tmp_path: Path,
 ) -> None:

@@ -21,6 +21,8 @@ import pytest
 from sim.snmpsim import answers
 from tests.support.e2e import free_tcp_port
 
+pytestmark = pytest.mark.integration
+
 
 def _demo(state_dir: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
     port = free_tcp_port()

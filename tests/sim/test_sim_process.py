@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from sim.process import stop_process
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_process_that_honours_sigterm_is_stopped_without_a_kill() -> None:

@@ -77,6 +77,7 @@ def responder() -> Iterator[SnmpSimulator]:
         yield sim
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", NAMES)
 async def test_each_recording_is_served_and_walks_back_whole(responder: SnmpSimulator, name: str) -> None:
     target = SnmpTarget(responder.host, responder.port, "2c", Secret(name), timeout_s=5.0, retries=1)

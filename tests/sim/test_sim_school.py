@@ -17,6 +17,8 @@ from sim.school import PROJECTOR, PROJECTOR_PASSWORD, SimulatedSchool
 from sim.snmpio import PyValue, SnmpFailure, SnmpIO
 from sim.snmpsim import free_udp_port
 
+pytestmark = pytest.mark.integration
+
 SYS_NAME = oid("1.3.6.1.2.1.1.5.0")
 HR_DEVICE_STATUS = "1.3.6.1.2.1.25.3.2.1.5.1"
 HR_PRINTER_STATUS = "1.3.6.1.2.1.25.3.5.1.1.1"

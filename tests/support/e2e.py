@@ -20,11 +20,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.process import stop_process
-from tests.support.paths import SHARED
 
 T = TypeVar("T")
-
-SHARED = SHARED
 
 
 def free_tcp_port() -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 CONFIGS = REPO / "configs"
@@ -13,3 +15,18 @@ SCRIPTS = REPO / "scripts"
 SIM_RECORDINGS = REPO / "sim" / "recordings" / "school"
 SHARED = Path(os.environ.get("CAMPUSWATCH_SHARED") or REPO.parent / "shared")
 DEVICES = SHARED / "devices"
+
+
+def recordings(pattern: str = "*/*.snmprec") -> list[Path]:
+    """The recordings of real devices that match ``pattern``, sorted; for tests marked ``recordings``."""
+    return sorted(DEVICES.glob(pattern))
+
+
+def recording_params(pattern: str = "*/*.snmprec") -> list[object]:
+    """:func:`recordings` as parameters named by stem. Without the recordings, one parameter that stands
+    for all of them, so that the ``recordings`` marker fails the test (an empty parametrisation would
+    skip it quietly)."""
+    found = recordings(pattern)
+    if not found:
+        return [pytest.param(DEVICES / pattern, id="recordings-missing")]
+    return [pytest.param(path, id=path.stem) for path in found]

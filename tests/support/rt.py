@@ -27,8 +27,6 @@ from tests.support.paths import SCRIPTS
 
 log = logging.getLogger(__name__)
 
-SCRIPTS = SCRIPTS
-
 
 @dataclass
 class RtServer:

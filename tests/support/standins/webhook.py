@@ -22,6 +22,9 @@ from campuswatch.collector.tickets.sinks.webhook import (
 )
 from tests.support.standins.server import LoopbackServer
 
+#: The shared secret the tests' receivers and sinks sign with.
+SECRET = "wh-secret-5f1c9a"
+
 
 @dataclass
 class WebhookReceiver:

@@ -26,6 +26,8 @@ from aiohttp import web
 
 from tests.support.standins.server import LoopbackServer
 
+#: The API token the tests' stand-ins accept.
+TOKEN = "zammad-token-8d2e6f"
 STATES = {"new": 1, "open": 2, "pending reminder": 3, "closed": 4, "merged": 5, "pending close": 7}
 PRIORITIES = {"1 low": 1, "2 normal": 2, "3 high": 3}
 

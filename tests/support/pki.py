@@ -1,0 +1,120 @@
+"""A throw-away PKI for the TLS tests: a CA, a collector certificate for 127.0.0.1 and an agent's client
+certificate, made with ``cryptography`` (a dependency of campuswatch already), so that TLS is tested for
+real without the openssl command."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class Pki:
+    """PEM files of the CA, the collector (server) and an agent (client) in one folder."""
+
+    folder: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.folder / "ca.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.folder / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.folder / "server.key"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.folder / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.folder / "client.key"
+
+    def server_context(self) -> ssl.SSLContext:
+        """The collector's side: its certificate, and clients must show one signed by the CA."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=self.ca)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    def client_context(self, *, with_cert: bool) -> ssl.SSLContext:
+        """An agent's side: trusts the CA, and shows its client certificate if ``with_cert``."""
+        context = ssl.create_default_context(cafile=self.ca)
+        if with_cert:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    path.chmod(0o600)
+
+
+def make_pki(folder: Path) -> Pki:
+    """Write a CA, a server certificate for IP 127.0.0.1 and a client certificate into ``folder``, valid
+    from an hour ago (clock skew) for two days."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("campuswatch test CA"))
+        .issuer_name(_name("campuswatch test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pki = Pki(folder)
+    pki.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    leaves = (
+        ("server", "127.0.0.1", ExtendedKeyUsageOID.SERVER_AUTH),
+        ("client", "gw-bbg", ExtendedKeyUsageOID.CLIENT_AUTH),
+    )
+    for stem, common_name, usage in leaves:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
+        )
+        if stem == "server":
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(common_name))]),
+                critical=False,
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        (folder / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_key(key, folder / f"{stem}.key")
+    return pki
