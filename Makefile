@@ -34,7 +34,7 @@ install-test-deps: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy campuswatch sim
+	$(VENV)/bin/mypy campuswatch sim tests bench
 
 test: install-test-deps lint
 	$(PY) -m pytest

@@ -39,7 +39,8 @@ def test_every_storage_row_and_processor_load_as_recorded(name: str) -> None:
     for storage in reading.storage:
         column = {n: raw.get((1, 3, 6, 1, 2, 1, 25, 2, 3, 1, n, storage.index)) for n in (3, 4, 5, 6)}
         units = column[4]
-        assert storage.descr == column[3].decode()  # type: ignore[union-attr]
+        descr = column[3]
+        assert isinstance(descr, bytes) and storage.descr == descr.decode()
         if units:  # an allocation unit of 0 (pfSense's empty MALLOC pools) gives no size
             assert (storage.size_bytes, storage.used_bytes) == (column[5] * units, column[6] * units)  # type: ignore[operator]
         else:

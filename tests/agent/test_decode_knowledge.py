@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_ups_enumerations_use_the_common_words() -> None:
             assert set(source.replace_battery.map.values()) <= {"true", "false"}
 
 
-def test_a_typo_in_a_data_file_names_file_line_and_key(tmp_path) -> None:
+def test_a_typo_in_a_data_file_names_file_line_and_key(tmp_path: Path) -> None:
     broken = tmp_path / "printer.yaml"
     text = (_knowledge.MIBS_DIR / "printer.yaml").read_text().replace("low_percent: 10", "low_precent: 10")
     broken.write_text(text)

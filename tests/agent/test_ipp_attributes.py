@@ -25,7 +25,8 @@ FIXTURES = FIXTURES / "ipp"
 def printer_attrs(name: str) -> dict[str, Any]:
     """The printer group of a captured Get-Printer-Attributes response (bytes from a real ippeveprinter)."""
     response = parse((FIXTURES / name).read_bytes())
-    return response["printers"][0]
+    printer: dict[str, Any] = response["printers"][0]
+    return printer
 
 
 def problem_codes(reading: Any) -> set[tuple[str, str, str]]:
@@ -158,7 +159,7 @@ def test_warning_reason_makes_device_status_warning() -> None:
     ],
 )
 def test_supply_state(
-    level: int, filled: bool, low: float | None, high: float | None, expected: tuple
+    level: int, filled: bool, low: float | None, high: float | None, expected: tuple[str, float | None]
 ) -> None:
     assert supply_state(level, filled=filled, low=low, high=high) == expected
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -25,7 +26,7 @@ PORT = 18631
 URL = f"ipp://localhost:{PORT}/ipp/print"
 
 
-def in_printer_namespace(shell: str, attrs: Path | None = None) -> dict:
+def in_printer_namespace(shell: str, attrs: Path | None = None) -> dict[str, Any]:
     """Run ``shell`` inside a private net+mount namespace with ippeveprinter up; its stdout is a reading."""
     require_tools("unshare", "ippeveprinter", "ipptool", "avahi-daemon", "dbus-daemon")
     require_root("the ippeveprinter test's network and mount namespace")
@@ -42,7 +43,8 @@ def in_printer_namespace(shell: str, attrs: Path | None = None) -> dict:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    reading: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return reading
 
 
 PROBE = f"{sys.executable} -m campuswatch.agent.protocols.ipp {URL}"

@@ -10,6 +10,7 @@ from pysnmp.proto import api, rfc1902, rfc1905
 
 from campuswatch.agent.protocols.snmp.transport import ber
 from campuswatch.agent.protocols.snmp.transport.ber import BerError, Missing
+from campuswatch.agent.protocols.snmp.transport.types import Oid, SnmpValue
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -99,7 +100,11 @@ def test_get_and_bulk_requests_are_byte_identical_to_pysnmp(request_id: int) -> 
 
 
 def test_set_request_values_decode_back_with_pyasn1() -> None:
-    values = [(SYS_DESCR, b"x" * 300), ((1, 3, 6, 1, 2, 1, 43, 11, 1, 1, 9, 1, 1), -1), (BIG_OID, SYS_DESCR)]
+    values: list[tuple[Oid, SnmpValue | None]] = [
+        (SYS_DESCR, b"x" * 300),
+        ((1, 3, 6, 1, 2, 1, 43, 11, 1, 1, 9, 1, 1), -1),
+        (BIG_OID, SYS_DESCR),
+    ]
     data = ber.encode_request(ber.VERSION_2C, b"c" * 200, ber.SET, 7, values)
     msg, rest = decoder.decode(data, asn1Spec=V2C.Message())
     assert rest == b""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -96,8 +96,12 @@ class FakeAgent(asyncio.DatagramProtocol):
         return sum(1 for r in self.requests if r.pdu_tag == pdu_tag)
 
 
+#: Starts a fake agent with a handler; its agent object and a target that reaches it.
+Serve = Callable[[Handler], Awaitable[tuple[FakeAgent, SnmpTarget]]]
+
+
 @pytest.fixture
-async def serve() -> Iterator[Callable[[Handler], asyncio.Future[tuple[FakeAgent, SnmpTarget]]]]:
+async def serve() -> AsyncIterator[Serve]:
     transports: list[asyncio.DatagramTransport] = []
 
     async def start(handler: Handler) -> tuple[FakeAgent, SnmpTarget]:
@@ -109,33 +113,33 @@ async def serve() -> Iterator[Callable[[Handler], asyncio.Future[tuple[FakeAgent
         port = transport.get_extra_info("sockname")[1]
         return agent, SnmpTarget("127.0.0.1", port, "2c", Secret("fake"), timeout_s=0.5, retries=0)
 
-    yield start  # type: ignore[misc]
+    yield start
     for transport in transports:
         transport.close()
 
 
 @pytest.fixture
-async def client() -> Iterator[SnmpClient]:
+async def client() -> AsyncIterator[SnmpClient]:
     async with SnmpClient() as c:
-        yield c  # type: ignore[misc]
+        yield c
 
 
 WALK_PLAN = PollPlan(tables=(TableSpec("ifTable", TABLE, (2, 8), max_repetitions=3),))
 
 
-async def test_garbage_reply_is_a_reply_error(serve, client: SnmpClient) -> None:
+async def test_garbage_reply_is_a_reply_error(serve: Serve, client: SnmpClient) -> None:
     _, target = await serve(lambda request: b"\x30\x03\x02\x01")
     with pytest.raises(SnmpReplyError, match="malformed"):
         await client.fetch(target, PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),)))
 
 
-async def test_truncated_reply_is_a_reply_error(serve, client: SnmpClient) -> None:
+async def test_truncated_reply_is_a_reply_error(serve: Serve, client: SnmpClient) -> None:
     _, target = await serve(lambda request: proper(request)[:-4])
     with pytest.raises(SnmpReplyError, match="malformed"):
         await client.fetch(target, PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),)))
 
 
-async def test_a_correct_fake_agent_is_walked_completely(serve, client: SnmpClient) -> None:
+async def test_a_correct_fake_agent_is_walked_completely(serve: Serve, client: SnmpClient) -> None:
     agent, target = await serve(proper)
     result = await client.fetch(target, WALK_PLAN)
     assert result.failed_tables == {}
@@ -143,7 +147,7 @@ async def test_a_correct_fake_agent_is_walked_completely(serve, client: SnmpClie
     assert agent.count(ber.GETNEXT) == 0
 
 
-async def test_looping_agent_stops_with_a_failed_table(serve, client: SnmpClient) -> None:
+async def test_looping_agent_stops_with_a_failed_table(serve: Serve, client: SnmpClient) -> None:
     # Whatever it is asked, it answers the same row: a naive walker would loop forever.
     stuck = (*TABLE, 2, 3)
     agent, target = await serve(lambda request: reply(request, [(stuck, b"again")] * len(request.varbinds)))
@@ -153,7 +157,9 @@ async def test_looping_agent_stops_with_a_failed_table(serve, client: SnmpClient
     assert len(agent.requests) <= 3
 
 
-async def test_endless_table_stops_at_the_row_cap(serve, client: SnmpClient, monkeypatch) -> None:
+async def test_endless_table_stops_at_the_row_cap(
+    serve: Serve, client: SnmpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ops, "MAX_ROWS_PER_COLUMN", 40)
 
     def endless(request: ber.Message) -> bytes:
@@ -167,7 +173,9 @@ async def test_endless_table_stops_at_the_row_cap(serve, client: SnmpClient, mon
     assert len(agent.requests) == 41
 
 
-async def test_broken_getbulk_falls_back_to_getnext_and_is_remembered(serve, client: SnmpClient) -> None:
+async def test_broken_getbulk_falls_back_to_getnext_and_is_remembered(
+    serve: Serve, client: SnmpClient
+) -> None:
     gen_err = 5
 
     def no_bulk(request: ber.Message) -> bytes:
@@ -185,19 +193,19 @@ async def test_broken_getbulk_falls_back_to_getnext_and_is_remembered(serve, cli
     assert bulk_before == 1 and agent.count(ber.GETBULK) == 1
 
 
-async def test_error_status_on_get_names_status_and_oid(serve, client: SnmpClient) -> None:
+async def test_error_status_on_get_names_status_and_oid(serve: Serve, client: SnmpClient) -> None:
     _, target = await serve(lambda request: reply(request, [(n, None) for n, _ in request.varbinds], 5, 1))
     with pytest.raises(SnmpReplyError, match=r"genErr at 1\.3\.6\.1\.2\.1\.1\.5\.0"):
         await client.fetch(target, PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),)))
 
 
-async def test_authorization_error_is_an_auth_error(serve, client: SnmpClient) -> None:
+async def test_authorization_error_is_an_auth_error(serve: Serve, client: SnmpClient) -> None:
     _, target = await serve(lambda request: reply(request, [(n, None) for n, _ in request.varbinds], 16, 1))
     with pytest.raises(SnmpAuthError, match="authorizationError"):
         await client.fetch(target, PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),)))
 
 
-async def test_table_failure_keeps_scalars_and_other_tables(serve, client: SnmpClient) -> None:
+async def test_table_failure_keeps_scalars_and_other_tables(serve: Serve, client: SnmpClient) -> None:
     def ip_table_broken(request: ber.Message) -> bytes:
         # genErr for any request touching the ip table (it may share a request with ifTable)
         if any(name[:7] == (1, 3, 6, 1, 2, 1, 4) for name, _ in request.varbinds):
@@ -215,7 +223,7 @@ async def test_table_failure_keeps_scalars_and_other_tables(serve, client: SnmpC
     assert list(result.failed_tables) == ["ip"] and "genErr" in result.failed_tables["ip"]
 
 
-async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve, client: SnmpClient) -> None:
+async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve: Serve, client: SnmpClient) -> None:
     agent, target = await serve(lambda request: None if request.pdu_tag == ber.GETBULK else proper(request))
     plan = PollPlan(scalars=((1, 3, 6, 1, 2, 1, 1, 5, 0),), tables=WALK_PLAN.tables)
     expected = {k: v for k, v in MIB.items() if k[: len(TABLE)] == TABLE or k == (1, 3, 6, 1, 2, 1, 1, 5, 0)}
@@ -226,7 +234,7 @@ async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve, client: Snmp
     assert agent.count(ber.GETBULK) == 1  # tried once, then remembered
 
 
-async def test_get_reply_with_oids_never_asked_for_is_not_trusted(serve, client: SnmpClient) -> None:
+async def test_get_reply_with_oids_never_asked_for_is_not_trusted(serve: Serve, client: SnmpClient) -> None:
     asked = (1, 3, 6, 1, 2, 1, 1, 5, 0)
     _, target = await serve(lambda request: reply(request, [((1, 3, 6, 1, 2, 1, 1, 6, 0), b"elsewhere")]))
     result = await client.fetch(target, PollPlan(scalars=(asked,)))
@@ -246,7 +254,7 @@ def _shared(request: ber.Message) -> bool:
 
 
 async def test_small_tables_share_requests_and_read_what_separate_walks_read(
-    serve, client: SnmpClient
+    serve: Serve, client: SnmpClient
 ) -> None:
     agent, target = await serve(proper)
     shared = await client.fetch(target, SHARED_PLAN)
@@ -259,7 +267,7 @@ async def test_small_tables_share_requests_and_read_what_separate_walks_read(
 
 @pytest.mark.parametrize("refusal", ["tooBig", "silence"])
 async def test_agent_failing_shared_requests_has_its_tables_walked_one_by_one(
-    serve, client: SnmpClient, refusal: str
+    serve: Serve, client: SnmpClient, refusal: str
 ) -> None:
     def no_sharing(request: ber.Message) -> bytes | None:
         if not _shared(request):
@@ -279,7 +287,7 @@ async def test_agent_failing_shared_requests_has_its_tables_walked_one_by_one(
 
 
 async def test_getbulk_is_sized_to_the_rows_last_seen_and_a_grown_table_is_still_read_whole(
-    serve, client: SnmpClient
+    serve: Serve, client: SnmpClient
 ) -> None:
     mib = dict(MIB)
     agent, target = await serve(lambda request: proper(request, mib))
@@ -300,7 +308,7 @@ async def test_getbulk_is_sized_to_the_rows_last_seen_and_a_grown_table_is_still
     assert await fetch_asking() == (table, [13])
 
 
-async def test_a_table_that_hangs_the_agent_holds_up_no_other_table(serve, client: SnmpClient) -> None:
+async def test_a_table_that_hangs_the_agent_holds_up_no_other_table(serve: Serve, client: SnmpClient) -> None:
     ip = (1, 3, 6, 1, 2, 1, 4)
 
     def hangs_on_ip(request: ber.Message) -> bytes | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from campuswatch.collector.alerting.device import StatusDebounce
 from campuswatch.collector.alerting.rules import Rule, RulesFile, Threshold
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
-from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem
 from campuswatch.report import (
     DeviceKind,
     DeviceReading,
@@ -44,7 +44,7 @@ def device(
     )
 
 
-def codes(wanted: list) -> set[tuple[str, str]]:
+def codes(wanted: list[WantedProblem]) -> set[tuple[str, str]]:
     return {(w.key.device, w.key.code) for w in wanted}
 
 

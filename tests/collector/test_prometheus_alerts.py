@@ -42,7 +42,7 @@ def alerts_without_for(tmp: Path) -> Path:
 
 def alertmanager_config(collector_url: str) -> dict[str, Any]:
     """configs/alertmanager.yml with its webhook at this collector and one-second grouping."""
-    config = yaml.safe_load((CONFIGS / "alertmanager.yml").read_text(encoding="utf-8"))
+    config: dict[str, Any] = yaml.safe_load((CONFIGS / "alertmanager.yml").read_text(encoding="utf-8"))
     config["route"].update(group_wait="1s", group_interval="1s")
     (receiver,) = config["receivers"]
     (webhook,) = receiver["webhook_configs"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,10 @@ async def school() -> AsyncIterator[SimulatedSchool]:
 
 
 @pytest.fixture
-def collector(tmp_path: Path) -> Collector:
+def collector(tmp_path: Path) -> Iterator[Collector]:
     c = Collector(tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     c.start()
-    yield c  # type: ignore[misc]
+    yield c
     c.stop()
 
 

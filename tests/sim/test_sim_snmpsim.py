@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import sim.snmpsim
 from sim.snmpsim import SnmpSimulator
 from tests.support.host import require_root
 from tests.support.paths import SIM_RECORDINGS
@@ -29,7 +28,7 @@ def test_data_that_nobody_may_read_is_refused_at_once_by_name(
     def no_responder(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
         raise AssertionError("the responder was started: refused only after its start-up timeout")
 
-    monkeypatch.setattr(sim.snmpsim.subprocess, "Popen", no_responder)
+    monkeypatch.setattr(subprocess, "Popen", no_responder)
     with (
         pytest.raises(RuntimeError, match=f"cannot enter {closed} to read {data}"),
         SnmpSimulator([data], probe_community="printer-lehrerzimmer", start_timeout_s=5),

@@ -3,13 +3,15 @@ would hand values over, and reads back exactly what the simulator's recordings w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from campuswatch.agent.protocols.snmp.transport.types import PollPlan, TableSpec, oid
 from sim.snmprec import Recording, SnmprecError, load_snmprec, parse_snmprec, restrict_to_plan, write
 
 
-def test_every_snmpsim_type_becomes_the_transport_type(tmp_path) -> None:
+def test_every_snmpsim_type_becomes_the_transport_type(tmp_path: Path) -> None:
     path = tmp_path / "dev.snmprec"
     path.write_text(
         "\n".join(

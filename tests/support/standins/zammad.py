@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,7 +78,9 @@ class ZammadStandIn:
         return app
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         self.requests += 1
         header = request.headers.get("Authorization", "")
         if header not in (f"Token token={self.token}", f"Bearer {self.token}"):
