@@ -18,29 +18,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 @dataclass(frozen=True)
 class Pki:
-    """PEM files of the CA, the collector (server) and an agent (client) in one folder."""
+    """PEM files of the CA, the collector (server) and an agent (client)."""
 
-    folder: Path
-
-    @property
-    def ca(self) -> Path:
-        return self.folder / "ca.pem"
-
-    @property
-    def server_cert(self) -> Path:
-        return self.folder / "server.pem"
-
-    @property
-    def server_key(self) -> Path:
-        return self.folder / "server.key"
-
-    @property
-    def client_cert(self) -> Path:
-        return self.folder / "client.pem"
-
-    @property
-    def client_key(self) -> Path:
-        return self.folder / "client.key"
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
 
     def server_context(self) -> ssl.SSLContext:
         """The collector's side: its certificate, and clients must show one signed by the CA."""
@@ -87,7 +71,7 @@ def make_pki(folder: Path) -> Pki:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    pki = Pki(folder)
+    pki = Pki(*(folder / name for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")))
     pki.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     leaves = (
         ("server", "127.0.0.1", ExtendedKeyUsageOID.SERVER_AUTH),
