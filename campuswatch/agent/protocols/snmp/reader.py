@@ -26,6 +26,7 @@ from campuswatch.agent.protocols.snmp.decode import (
     plan_for,
 )
 from campuswatch.agent.protocols.snmp.decode._knowledge import Cadence
+from campuswatch.agent.protocols.snmp.decode._knowledge import loaded as knowledge_loaded
 from campuswatch.agent.protocols.snmp.decode.deltas import detect_reboot, interface_rates
 from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpTransport
 from campuswatch.agent.protocols.snmp.transport.types import (
@@ -83,13 +84,20 @@ class _Poll:
 class SnmpDeviceReader:
     """Reads SNMP devices (``snmp://HOST[:PORT]``) through one shared transport, remembering each device's
     classification, previous reading and the tables it walks less often, by the target's ``key``.
-    ``cadence`` defaults to mibs/plans.yaml's (empty: walk every table at every poll); ``clock``
-    (monotonic seconds) times the readings for rates."""
+    ``cadence`` defaults to mibs/plans.yaml's, read with the rest of mibs/ before the first read (empty:
+    walk every table at every poll); ``clock`` (monotonic seconds) times the readings for rates."""
 
     client: SnmpTransport
-    cadence: dict[str, Cadence] = field(default_factory=cadence.rules)
+    cadence: dict[str, Cadence] | None = None
     clock: Callable[[], float] = time.monotonic
     _devices: dict[str, _Device] = field(default_factory=dict)
+
+    @property
+    def _cadence(self) -> dict[str, Cadence]:
+        """``cadence``, or mibs/plans.yaml's (loaded by then: :meth:`read` awaits mibs/ first)."""
+        if self.cadence is None:
+            self.cadence = cadence.rules()
+        return self.cadence
 
     async def read(self, target: ReadTarget) -> DeviceReading:
         """Read the device; raises :class:`~campuswatch.agent.errors.DeviceError` subclasses."""
@@ -107,13 +115,15 @@ class SnmpDeviceReader:
 
     async def _read(self, key: str, target: SnmpTarget) -> DeviceReading:
         address = f"{target.host}:{target.port}" if target.port != DEFAULT_SNMP_PORT else target.host
+        # The decoders read mibs/ on first use: here in a thread, not in the event loop.
+        await knowledge_loaded()
         device = self._devices.get(key)
         if device is None:
             first = await self.client.fetch(target, SYSTEM_PLAN)
             device = self._remember(key, first.varbinds)
         device.polls += 1
         plan = _poll_plan(device.classification)
-        now, guarded, kept = cadence.split(plan, device.polls, device.tables, self.cadence)
+        now, guarded, kept = cadence.split(plan, device.polls, device.tables, self._cadence)
         result = await self.client.fetch(target, now)
         object_id = result.varbinds.get(SYS_OBJECT_ID)
         if isinstance(object_id, tuple) and oid_str(object_id) != device.object_id:
@@ -153,7 +163,7 @@ class SnmpDeviceReader:
         poll.add(await self.client.fetch(target, plan), plan)
 
     def _guard_moved(self, device: _Device, table: TableSpec, varbinds: Varbinds) -> bool:
-        guard = cadence.guard_spec(self.cadence[table.name])
+        guard = cadence.guard_spec(self._cadence[table.name])
         return guard is None or cadence.guard_moved(
             device.tables[table.name], cadence.rows_of(varbinds, guard)
         )
@@ -173,7 +183,7 @@ class SnmpDeviceReader:
         """Remember the rows of the cadenced tables this poll walked; a failed walk is forgotten, so the
         next poll walks that table again."""
         for table in poll.walked:
-            rule = self.cadence.get(table.name)
+            rule = self._cadence.get(table.name)
             if rule is None:
                 continue
             if table.name in poll.failed:

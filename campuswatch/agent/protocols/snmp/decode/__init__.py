@@ -11,9 +11,8 @@ reboot detection)::
     reading = decode_device(address, varbinds, kind)
 """
 
-from campuswatch.agent.protocols.snmp.decode._knowledge import load_all as load_knowledge
 from campuswatch.agent.protocols.snmp.decode.classification import SYSTEM_PLAN, Classification, classify
 from campuswatch.agent.protocols.snmp.decode.device import decode_device
 from campuswatch.agent.protocols.snmp.decode.plan import plan_for
 
-__all__ = ["SYSTEM_PLAN", "Classification", "classify", "decode_device", "load_knowledge", "plan_for"]
+__all__ = ["SYSTEM_PLAN", "Classification", "classify", "decode_device", "plan_for"]

@@ -7,6 +7,7 @@ key (campuswatch.config), never halfway through a poll.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from pathlib import Path
@@ -222,6 +223,17 @@ def host() -> Host:
 
 def load_all() -> None:
     """Read every file of mibs/ now (each loader caches it), so that decoding never reads a file while
-    the event loop runs. Blocks: call it in a thread."""
+    the event loop runs. Blocks: call it in a thread, or await :func:`loaded`."""
+    global _all_loaded
     for load in (devices, printer, ups, plans, if_types, wifi, host):
         load()
+    _all_loaded = True
+
+
+_all_loaded = False
+
+
+async def loaded() -> None:
+    """Make sure mibs/ is read (:func:`load_all` in a thread the first time, nothing after)."""
+    if not _all_loaded:
+        await asyncio.to_thread(load_all)
