@@ -65,7 +65,9 @@ async def test_every_alert_becomes_a_problem_of_its_school_in_the_collector(tmp_
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
         rule_files = [CONFIGS / "prometheus" / "recording.yml", alerts_without_for(tmp_path)]
         async with AlertmanagerServer(alertmanager_config(collector.url), tmp_path / "alertmanager") as am:
-            config = repo_prometheus_config(collector.url, rule_files=rule_files, alertmanager_url=am.url)
+            config = await asyncio.to_thread(
+                repo_prometheus_config, collector.url, rule_files=rule_files, alertmanager_url=am.url
+            )
             async with PrometheusServer(config, tmp_path / "prometheus"):
 
                 def alert_problems() -> dict[str, list[ProblemRecord]]:

@@ -106,7 +106,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
-        async with PrometheusServer(repo_prometheus_config(collector.url), tmp / "prometheus") as prom:
+        config = await asyncio.to_thread(repo_prometheus_config, collector.url)
+        async with PrometheusServer(config, tmp / "prometheus") as prom:
             await scrapes(prom, 3)
             await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
             await scrapes(prom, 3)
@@ -132,7 +133,9 @@ async def test_promtool_finds_nothing_in_the_exposition(stack: Stack) -> None:
 
 
 async def test_prometheus_reads_the_exposition_whole(stack: Stack) -> None:
-    samples = stack.prometheus.query('scrape_samples_scraped{job="campuswatch-collector"} > 0')
+    samples = await asyncio.to_thread(
+        stack.prometheus.query, 'scrape_samples_scraped{job="campuswatch-collector"} > 0'
+    )
     assert len(samples) == 1
     lines = [line for line in stack.exposition.splitlines() if line and not line.startswith("#")]
     # The two exposition reads are a scrape apart; a fleet at rest keeps its series count.
@@ -145,10 +148,10 @@ async def test_prometheus_reads_the_exposition_whole(stack: Stack) -> None:
 async def test_every_panel_query_returns_data(stack: Stack, query: PanelQuery) -> None:
     prom = stack.prometheus
     if query.instant:
-        result = prom.query(query.promql())
+        result = await asyncio.to_thread(prom.query, query.promql())
         values = [float(r["value"][1]) for r in result]
     else:
-        result = prom.query_range(query.promql(), seconds=30, step_s=1)
+        result = await asyncio.to_thread(prom.query_range, query.promql(), seconds=30, step_s=1)
         values = [float(v) for r in result for _, v in r["values"]]
     assert result, f"{query.dashboard} / {query.panel}: no data for {query.promql()}"
     assert any(v == v for v in values), f"{query.dashboard} / {query.panel}: only NaN for {query.promql()}"
@@ -159,13 +162,17 @@ async def test_every_recording_rule_is_recorded_by_prometheus(stack: Stack, rule
     prom = stack.prometheus
     recorded = await asyncio.to_thread(wait_for, lambda: prom.query(rule["record"]), 20, rule["record"])
     assert all(r["metric"]["__name__"] == rule["record"] for r in recorded)
-    assert prom.query(rule["expr"]), f"{rule['record']}: its expression returns nothing"
+    assert await asyncio.to_thread(prom.query, rule["expr"]), (
+        f"{rule['record']}: its expression returns nothing"
+    )
 
 
 @pytest.mark.parametrize("rule", list(rules("alert")), ids=lambda r: r["alert"])
 async def test_every_alert_fires_on_the_simulated_fleet(stack: Stack, rule: dict[str, Any]) -> None:
     prom = stack.prometheus
-    assert prom.query(rule["expr"]), f"{rule['alert']}: its expression returns nothing"
+    assert await asyncio.to_thread(prom.query, rule["expr"]), (
+        f"{rule['alert']}: its expression returns nothing"
+    )
 
     def active() -> list[dict[str, Any]]:
         return [a for a in prom.api("alerts")["alerts"] if a["labels"]["alertname"] == rule["alert"]]
@@ -178,20 +185,23 @@ async def test_every_alert_fires_on_the_simulated_fleet(stack: Stack, rule: dict
 
 
 async def test_every_rule_evaluates_without_error(stack: Stack) -> None:
-    groups = stack.prometheus.api("rules")["groups"]
+    groups = (await asyncio.to_thread(stack.prometheus.api, "rules"))["groups"]
     evaluated = [rule for group in groups for rule in group["rules"]]
     assert len(evaluated) == len(list(rules("record"))) + len(list(rules("alert")))
     assert all(rule["health"] == "ok" for rule in evaluated), [r for r in evaluated if r["health"] != "ok"]
 
 
 async def test_the_school_variable_lists_every_school(stack: Stack) -> None:
-    values = stack.prometheus.api("label/school/values", **{"match[]": "campuswatch_school_info"})
+    values = await asyncio.to_thread(
+        stack.prometheus.api, "label/school/values", **{"match[]": "campuswatch_school_info"}
+    )
     assert values == [school_id(i) for i in range(3)]
 
 
 async def test_the_forecast_reaches_prometheus(stack: Stack) -> None:
-    result = stack.prometheus.query(
-        f'campuswatch_printer_supply_school_day_runway{{school="{SCHOOL}", device="drucker-1", supply="Black Toner"}}'
+    result = await asyncio.to_thread(
+        stack.prometheus.query,
+        f'campuswatch_printer_supply_school_day_runway{{school="{SCHOOL}", device="drucker-1", supply="Black Toner"}}',
     )
     assert len(result) == 1
     # The simulated black toner loses 2 points a school day and has 6 % left.
@@ -219,8 +229,9 @@ async def test_a_supply_ticket_says_how_long_the_supply_lasts(stack: Stack) -> N
 
 
 async def test_the_lamp_forecast_reaches_prometheus(stack: Stack) -> None:
-    result = stack.prometheus.query(
-        f'campuswatch_projector_lamp_school_day_runway{{school="{SCHOOL}", device="beamer-1", lamp="1"}}'
+    result = await asyncio.to_thread(
+        stack.prometheus.query,
+        f'campuswatch_projector_lamp_school_day_runway{{school="{SCHOOL}", device="beamer-1", lamp="1"}}',
     )
     assert len(result) == 1
     # 60 h left of its rated life, at 6 h a school day.
@@ -228,7 +239,10 @@ async def test_the_lamp_forecast_reaches_prometheus(stack: Stack) -> None:
     assert days == 10
     assert float(result[0]["value"][1]) == pytest.approx(days, abs=0.01)
     # Every lit projector lamp of the fleet's schools that answer has a forecast.
-    assert len(stack.prometheus.query("campuswatch_projector_lamp_school_day_runway")) == 2
+    assert (
+        len(await asyncio.to_thread(stack.prometheus.query, "campuswatch_projector_lamp_school_day_runway"))
+        == 2
+    )
 
 
 async def test_a_lamp_ticket_says_how_long_the_lamp_lasts(stack: Stack) -> None:
