@@ -11,6 +11,7 @@ objects the client polls with) and become ``createUser`` lines. ``extra_config``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -161,3 +162,10 @@ class Snmpd:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    async def __aenter__(self) -> Snmpd:
+        """``async with`` in a coroutine: starting writes files and waits for snmpd, in a thread."""
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)

@@ -7,6 +7,7 @@ SET (how the demo and the tests inject faults).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -77,7 +78,7 @@ class SnmpSimulator:
         log_path: Path | None = None,
         start_timeout_s: float = 60.0,
     ) -> None:
-        self.data_dirs = [Path(d).resolve() for d in data_dirs]
+        self.data_dirs = [Path(d) for d in data_dirs]  # made absolute by start(): resolving reads the disk
         self.probe_community = probe_community
         self.endpoints = list(endpoints) if endpoints else [("127.0.0.1", free_udp_port())]
         self.v3_user = v3_user
@@ -113,6 +114,7 @@ class SnmpSimulator:
 
     def start(self) -> SnmpSimulator:
         """Start the responder and wait until it answers."""
+        self.data_dirs = [d.resolve() for d in self.data_dirs]
         if os.geteuid() == 0:
             # Run as root, snmpsim reads its data as nobody (once its ports are bound): without this check
             # a folder it cannot enter (a checkout under /root, pytest's tmp_path) is a silent timeout.
@@ -166,6 +168,13 @@ class SnmpSimulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    async def __aenter__(self) -> SnmpSimulator:
+        """``async with`` in a coroutine: the start (files, a wait for the first answer) in a thread."""
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from tests.support.e2e import Collector, running_agent, wait_for
+from tests.support.e2e import Collector, agent_running, wait_for
 
 
 async def probe(*args: str) -> tuple[int, str, str]:
@@ -96,7 +96,7 @@ async def test_agent_turns_a_projector_lamp_failure_into_a_ticket(tmp_path: Path
                     }
                 ],
             }
-            with running_agent(tmp_path, config):
+            async with agent_running(tmp_path, config):
 
                 def lamp_tickets() -> list[dict[str, object]]:
                     return [t for t in collector.tickets() if t["problem_code"] == "projector_lamp"]

@@ -8,6 +8,7 @@ do not know: the sweep must not count it. An mDNS publisher on loopback announce
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -177,20 +178,21 @@ async def test_sweep_finds_exactly_the_devices_with_known_communities(
     # The inventory names the credential set, never the community; a rerun without the UPS reports it gone.
     path = tmp_path / "inventory.yaml"
     first = build_inventory(result.devices, None, generated_at="run-1", subnets=[SUBNET])
-    write_inventory(path, first)
+    await asyncio.to_thread(write_inventory, path, first)
     text = path.read_text()
     assert "snmp_credentials: office" in text
     secrets = ("verwaltung", "unterricht", "netz", "nicht-unsere", "authpass12", "privpass12")
     assert [c for c in secrets if c in text] == []
-    sims["127.0.0.5"].stop()
+    await asyncio.to_thread(sims["127.0.0.5"].stop)
     try:
         rerun = await discover(
             [SUBNET], CREDENTIALS, mdns=False, pjlink=False, snmp_port=port, timeout_s=1.0, rate_per_s=200
         )
     finally:
-        sims["127.0.0.5"].start()
-    second = build_inventory(rerun.devices, load_inventory(path), generated_at="run-2", subnets=[SUBNET])
-    changes = diff(load_inventory(path), second)
+        await asyncio.to_thread(sims["127.0.0.5"].start)
+    before = await asyncio.to_thread(load_inventory, path)
+    second = build_inventory(rerun.devices, before, generated_at="run-2", subnets=[SUBNET])
+    changes = diff(before, second)
     assert [d.address for d in changes.gone] == ["127.0.0.5"]
     assert changes.new == [] and changes.changed == []
     assert [d.id for d in second.devices] == [d.id for d in first.devices if d.address != "127.0.0.5"]

@@ -158,11 +158,11 @@ async def test_wrong_community_is_auth_failed_without_secrets(
 
 async def test_stopped_agent_is_unreachable(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    agent = Snmpd(communities=[COMMUNITY]).start()
+    agent = await asyncio.to_thread(Snmpd(communities=[COMMUNITY]).start)
     target = _v2c(agent)
     async with SnmpClient() as client:
         assert (await client.fetch(target, SYSTEM)).varbinds
-        agent.stop()
+        await asyncio.to_thread(agent.stop)
         with pytest.raises(SnmpTimeout, match="port unreachable") as caught:
             await client.fetch(target, SYSTEM)
     assert caught.value.status == "unreachable"
@@ -171,7 +171,7 @@ async def test_stopped_agent_is_unreachable(caplog: pytest.LogCaptureFixture) ->
 
 async def test_agent_silent_after_answering_is_unreachable_not_a_credential_problem(snmpd: Snmpd) -> None:
     """A hung agent (port open, no answers) that took these credentials before: not a wrong community."""
-    agent = Snmpd(communities=[COMMUNITY]).start()
+    agent = await asyncio.to_thread(Snmpd(communities=[COMMUNITY]).start)
     try:
         async with SnmpClient() as client:
             await client.fetch(_v2c(agent), SYSTEM)
@@ -181,7 +181,7 @@ async def test_agent_silent_after_answering_is_unreachable_not_a_credential_prob
                 await client.fetch(_v2c(agent), SYSTEM)
             agent._proc.send_signal(18)  # type: ignore[union-attr]  # SIGCONT
     finally:
-        agent.stop()
+        await asyncio.to_thread(agent.stop)
 
 
 async def test_v1_walks_with_getnext_and_matches_v2c(snmpd: Snmpd) -> None:
@@ -235,9 +235,9 @@ async def test_host_names_are_resolved_and_replies_still_matched(snmpd: Snmpd) -
 
 async def test_dead_devices_cannot_starve_healthy_ones_of_in_flight_slots(snmpd: Snmpd) -> None:
     """With 2 slots and 3 dead devices retrying, healthy polls still finish before the dead ones fail."""
-    dead = Snmpd(communities=[COMMUNITY]).start()
+    dead = await asyncio.to_thread(Snmpd(communities=[COMMUNITY]).start)
     dead_port = dead.port
-    dead.stop()
+    await asyncio.to_thread(dead.stop)
     done: list[str] = []
 
     async def poll(name: str, target: SnmpTarget) -> None:
@@ -276,7 +276,7 @@ async def test_v3_set_changes_the_value_an_agent_serves(snmpd: Snmpd) -> None:
 
 
 async def test_ipv6_targets_are_polled(snmpd: Snmpd) -> None:
-    with Snmpd(
+    async with Snmpd(
         communities=[COMMUNITY], endpoints=[("127.0.0.1", free_udp_port()), ("::1", free_udp_port())]
     ) as agent:
         over_v6 = SnmpTarget("::1", agent.endpoints[1][1], "2c", Secret(COMMUNITY), timeout_s=1.0, retries=1)
@@ -290,7 +290,7 @@ async def test_ipv6_targets_are_polled(snmpd: Snmpd) -> None:
 async def test_printer_plan_shares_requests_and_reads_what_separate_walks_read(
     snmpd: Snmpd, version: str
 ) -> None:
-    plan = SYSTEM_PLAN.merged(plan_for(Classification("printer")))
+    plan = await asyncio.to_thread(lambda: SYSTEM_PLAN.merged(plan_for(Classification("printer"))))
     async with SnmpClient() as client:
         shared, separate = await shared_and_separate(client, _v2c(snmpd, version=version), plan)
     assert shared.failed_tables == separate.failed_tables == {}

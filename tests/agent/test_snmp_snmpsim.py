@@ -174,7 +174,7 @@ async def test_set_values_changes_a_writecache_line(data_dir: Path, fast_path: b
     _write(data_dir / "writable.snmprec", WRITABLE)
     level, errors = oid("1.3.6.1.2.1.43.11.1.1.9.1.1"), oid("1.3.6.1.2.1.25.3.5.1.2.1")
     plan = PollPlan(scalars=(level, errors))
-    with SnmpSimulator([data_dir], probe_community="writable") as sim:
+    async with SnmpSimulator([data_dir], probe_community="writable") as sim:
         target = _target(sim.port, "writable")
         async with SnmpClient(fast_path=fast_path) as client:
             assert (await client.fetch(target, plan)).varbinds == {level: 80, errors: b"\x00"}
@@ -194,10 +194,10 @@ async def test_dead_and_slow_devices_do_not_delay_healthy_ones(
     _write(data_dir / "slow.snmprec", SLOW)
     plan = PollPlan(scalars=(oid("1.3.6.1.2.1.1.1.0"), oid("1.3.6.1.2.1.1.5.0")))
     healthy = [p.stem for p in sorted((DEVICES / "printer").glob("*.snmprec"))]
-    with SnmpSimulator([data_dir], probe_community="slow", start_timeout_s=30) as slow_sim:
-        dead = Snmpd(communities=["public"]).start()
+    async with SnmpSimulator([data_dir], probe_community="slow", start_timeout_s=30) as slow_sim:
+        dead = await asyncio.to_thread(Snmpd(communities=["public"]).start)
         dead_port = dead.port
-        dead.stop()  # its port now answers with ICMP port unreachable
+        await asyncio.to_thread(dead.stop)  # its port now answers with ICMP port unreachable
         slow_target = SnmpTarget("127.0.0.1", slow_sim.port, "2c", Secret("slow"), timeout_s=2.0, retries=0)
         dead_target = SnmpTarget("127.0.0.1", dead_port, "2c", Secret("public"), timeout_s=2.0, retries=0)
         async with SnmpClient() as client:

@@ -43,8 +43,11 @@ class RtDay:
         dispatcher = self.collector.service.dispatcher
         assert dispatcher is not None
         deadline = time.monotonic() + DELIVERY_TIMEOUT_S
-        while (pending := dispatcher.outbox.operations("rt", "pending")) or dispatcher.outbox.parked("rt"):
-            assert not dispatcher.outbox.parked("rt"), dispatcher.outbox.parked("rt")
+        outbox = dispatcher.outbox
+        while (pending := await asyncio.to_thread(outbox.operations, "rt", "pending")) or (
+            parked := await asyncio.to_thread(outbox.parked, "rt")
+        ):
+            assert not parked, parked
             assert time.monotonic() < deadline, f"RT did not take {pending} in time"
             await asyncio.sleep(0.05)
 

@@ -16,7 +16,7 @@ import pytest
 
 from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
+from tests.support.e2e import Collector, agent_config, agent_running, get_json, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ async def test_silence_after_standby_is_no_ticket_silence_after_on_is_one(tmp_pa
                     {"id": "beamer-awake", "protocol": "pjlink", "address": f"127.0.0.1:{awake.port}"},
                 ],
             )
-            with running_agent(tmp_path, config):
+            async with agent_running(tmp_path, config):
                 for device, power in (("beamer-asleep", "standby"), ("beamer-awake", "on")):
                     await asyncio.to_thread(
                         wait_for,

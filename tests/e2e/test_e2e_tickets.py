@@ -19,7 +19,7 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, running_agent, wait_for
+from tests.support.e2e import Collector, agent_running, wait_for
 from tests.support.paths import DEVICES
 
 SCHOOL = "bert-brecht-gymnasium"
@@ -71,7 +71,7 @@ async def until(condition: Any, timeout_s: float, what: str) -> Any:
 async def test_empty_toner_opens_one_ticket_resolved_when_refilled(
     tmp_path: Path, school: SimulatedSchool, collector: Collector
 ) -> None:
-    with SnmpSimulator([DEVICES / "printer"], probe_community=SHARED_PRINTERS[0]) as real:
+    async with SnmpSimulator([DEVICES / "printer"], probe_community=SHARED_PRINTERS[0]) as real:
         devices = [
             {
                 "id": PRINTER,
@@ -83,7 +83,7 @@ async def test_empty_toner_opens_one_ticket_resolved_when_refilled(
         ] + [
             {"id": name, "address": f"{real.host}:{real.port}", "community": name} for name in SHARED_PRINTERS
         ]
-        with running_agent(tmp_path, agent_config(tmp_path, collector, devices)):
+        async with agent_running(tmp_path, agent_config(tmp_path, collector, devices)):
             # Every device reported at least once before the fault: the baseline has no such ticket.
             await until(
                 lambda: {d["device"] for d in _devices(collector)} >= {d["id"] for d in devices},
@@ -129,7 +129,7 @@ async def test_device_that_stops_answering_gives_one_unreachable_ticket(
         {"id": PRINTER, "address": school.address(PRINTER), "community": PRINTER, "label": "Lehrerzimmer"},
         {"id": OTHER_PRINTER, "address": school.address(OTHER_PRINTER), "community": OTHER_PRINTER},
     ]
-    with running_agent(tmp_path, agent_config(tmp_path, collector, devices)):
+    async with agent_running(tmp_path, agent_config(tmp_path, collector, devices)):
         await until(lambda: _status(collector, PRINTER) == "ok", 60, "a first good poll")
         await school.inject(PRINTER, "silent")
         opened = await until(

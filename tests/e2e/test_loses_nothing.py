@@ -31,7 +31,16 @@ from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.devices import RECORDINGS
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, free_tcp_port, post_report, running_agent, scrape, serving, wait_for
+from tests.support.e2e import (
+    Collector,
+    agent_running,
+    free_tcp_port,
+    post_report,
+    running_agent,
+    scrape,
+    serving,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -290,7 +299,7 @@ async def test_an_outage_past_the_outbox_bound_sheds_only_unchanged_samples(tmp_
             tmp_path, collector, school.agent_devices(), metrics_port=metrics_port, outbox_max_bytes=bound
         )
         try:
-            with running_agent(tmp_path, config) as agent:
+            async with agent_running(tmp_path, config) as agent:
                 await until(lambda: serving(metrics), "the agent's /metrics")
                 began = time.monotonic()
                 await until(lambda: shed() > 0, "the outbox at its bound")

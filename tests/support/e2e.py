@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -11,8 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -190,6 +191,18 @@ def agent_config(collector: Collector, token_file: Path, data_dir: Path, **more:
         "defaults": {"interval_s": 1, "timeout_s": 1, "jitter_s": 0.1},
         **more,
     }
+
+
+@asynccontextmanager
+async def agent_running(workdir: Path, config: dict[str, Any]) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """:func:`running_agent` in a coroutine: its start and its stop (a wait of up to 20 s) in a thread,
+    so that what the test serves in its event loop keeps answering while the agent drains."""
+    manager = running_agent(workdir, config)
+    proc = await asyncio.to_thread(manager.__enter__)
+    try:
+        yield proc
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
 
 
 @contextmanager

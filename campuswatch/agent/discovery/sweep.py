@@ -17,6 +17,7 @@ from typing import Literal
 
 from campuswatch.agent.errors import AuthenticationFailed, DeviceError, DeviceReplyError, DeviceUnreachable
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device
+from campuswatch.agent.protocols.snmp.decode._knowledge import loaded as knowledge_loaded
 from campuswatch.agent.protocols.snmp.decode.interfaces import IF_ENTRY
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
 from campuswatch.agent.protocols.snmp.transport.types import (
@@ -135,6 +136,7 @@ async def probe_host(
     limiter: RateLimiter,
 ) -> DiscoveredDevice | None:
     """The device at ``host`` by the first credential it answers, or None when none gets an answer."""
+    await knowledge_loaded()  # classify reads mibs/ on first use: in a thread, not in the event loop
     for credential in credentials:
         await limiter.acquire()
         try:

@@ -78,6 +78,8 @@ _CONFIG_MIBS = (
     "PYSNMP-SOURCE-MIB",
     "PYSNMP-USM-MIB",
     "SNMPv2-TM",
+    # An IPv6 target's address type (found by the blocking-call check: the first IPv6 poll loaded it).
+    "TRANSPORT-ADDRESS-MIB",
     "__PYSNMP-USM-MIB",
     "__SNMPv2-MIB",
     "SNMP-COMMUNITY-MIB",
