@@ -103,6 +103,12 @@ FOUND = [
     Found(hostile(DiscoveredRecord, "record2"), hostile(DiscoveredDevice, "found2"), None),
 ]
 
+
+def refusal_page(refusal: Refusal) -> Callable[[jinja2.Environment], str]:
+    """The page refusing a form with ``refusal``, rendered with the given environment."""
+    return lambda pages: render_refusal(refusal, AT, hostile_text("what"), pages=pages)
+
+
 #: Each page, and the fields it shows (each must come out as the very text it was).
 PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = {
     "overview": (
@@ -149,7 +155,7 @@ PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = 
     ),
     **{
         f"refusal {refusal}": (
-            lambda pages, refusal=refusal: render_refusal(refusal, AT, hostile_text("what"), pages=pages),
+            refusal_page(refusal),
             ["what"] if refusal in ("no_school", "no_ticket", "ticket_resolved") else [],
         )
         for refusal in typing.get_args(Refusal)
@@ -201,7 +207,9 @@ def test_every_field_of_every_page_shows_as_text(name: str) -> None:
 def test_every_template_escapes_whatever_its_name() -> None:
     templates = PAGES.list_templates()
     assert {"base.html", "overview.html", "school.html", "ticket.html", "refused.html"} <= set(templates)
-    assert [t for t in templates if not PAGES.autoescape(t)] == []
+    escapes = PAGES.autoescape
+    assert callable(escapes), "autoescape is chosen per template name"
+    assert [t for t in templates if not escapes(t)] == []
     assert PAGES.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
 
 

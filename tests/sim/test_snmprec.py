@@ -95,7 +95,7 @@ def test_restrict_keeps_exact_scalars_and_listed_columns_only() -> None:
     )
 
 
-def test_what_a_recording_writes_reads_back_as_the_same_values(tmp_path) -> None:
+def test_what_a_recording_writes_reads_back_as_the_same_values(tmp_path: Path) -> None:
     recording = Recording()
     recording.integer(oid("1.3.6.1.2.1.43.11.1.1.9.1.1"), -3)
     recording.integer(oid("1.3.6.1.2.1.43.11.1.1.9.1.2"), 80, settable=True)
