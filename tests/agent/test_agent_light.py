@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.paths import REPO
 
 #: What the gateway does not have.
@@ -19,6 +21,7 @@ def _forbidden(module: str) -> bool:
     return any(module == name or module.startswith(f"{name}.") for name in FORBIDDEN)
 
 
+@pytest.mark.integration
 def test_importing_the_whole_agent_loads_none_of_them() -> None:
     script = """
 import json, pkgutil, importlib, sys

@@ -80,6 +80,10 @@ def environment(
     pages.filters["path_segment"] = path_segment
     pages.globals["language"] = language
     pages.globals["silence_hours"] = SILENCE_CHOICES_H
+    # Every template read and compiled now (at import, off the event loop; auto_reload is off, so each
+    # stays cached): a page is then rendered without reading a file while the loop runs.
+    for name in pages.list_templates():
+        pages.get_template(name)
     return pages
 
 
