@@ -44,10 +44,12 @@ class RtDay:
         assert dispatcher is not None
         deadline = time.monotonic() + DELIVERY_TIMEOUT_S
         outbox = dispatcher.outbox
-        while (pending := await asyncio.to_thread(outbox.operations, "rt", "pending")) or (
-            parked := await asyncio.to_thread(outbox.parked, "rt")
-        ):
+        while True:
+            pending = await asyncio.to_thread(outbox.operations, "rt", "pending")
+            parked = await asyncio.to_thread(outbox.parked, "rt")
             assert not parked, parked
+            if not pending:
+                return
             assert time.monotonic() < deadline, f"RT did not take {pending} in time"
             await asyncio.sleep(0.05)
 

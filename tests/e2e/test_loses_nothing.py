@@ -338,7 +338,7 @@ async def test_an_outage_past_the_outbox_bound_sheds_only_unchanged_samples(tmp_
             assert_every_seq_once_in_order(collector, last, shed=gaps)
             codes = problem_codes(collector, printer)
         finally:
-            collector.stop()
+            await asyncio.to_thread(collector.stop)
     assert len(gaps) == coalesced, "every missing seq is one the outbox says it shed"
     assert kept <= set(stored), "every state change queued during the outage arrived"
     assert parked == 0 and over_bound == 0
