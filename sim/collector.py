@@ -80,7 +80,7 @@ async def running_collector(
     store = await SqliteStore.open(settings.db_path())
     try:
         await store.schools.upsert([School(id=k, name=v) for k, v in schools.items()])
-        async with CollectorService(settings, store, clock=clock) as service:
+        async with await CollectorService.create(settings, store, clock=clock) as service:
             tls = ssl_context(settings.tls) if settings.tls is not None else None
             runner, url = await start_server(create_app(service), "127.0.0.1", 0, tls=tls)
             try:

@@ -123,7 +123,7 @@ async def _serve(config: CollectorConfig) -> None:
             raise ConfigError(config.source or "<config>", None, "tls", f"cannot load: {err}") from None
     store = await SqliteStore.open(config.db_path())
     try:
-        async with CollectorService(config, store) as service:
+        async with await CollectorService.create(config, store) as service:
             host, port = config.listen_host_port()
             runner, url = await start_server(create_app(service), host, port, tls=tls)
             stop = asyncio.Event()

@@ -122,6 +122,14 @@ class CollectorService:
         )
         self._jobs: list[asyncio.Task[None]] = []
 
+    @classmethod
+    async def create(
+        cls, config: CollectorConfig, store: Store, *, clock: Callable[[], float] = time.time
+    ) -> CollectorService:
+        """The service built in a thread: building it reads the rules file and the holiday calendars'
+        data files, which must not block the event loop."""
+        return await asyncio.to_thread(lambda: cls(config, store, clock=clock))
+
     def _ticket_sink(self) -> tuple[TicketSink, Dispatcher | None]:
         """The built-in ticket store, mirrored through the outbox into the configured external systems."""
         builtin = BuiltinTicketSink(self._store.tickets, self.events.publish, self.now)
@@ -182,7 +190,7 @@ class CollectorService:
         """Bring schools.yaml into the store, then note every stored school (the names tickets are titled
         with, the calendars their tickets wait by)."""
         if self.config.schools_file is not None:
-            schools_file = load_schools(self.config.schools_file)
+            schools_file = await asyncio.to_thread(load_schools, self.config.schools_file)
             for school, name in schools_file.calendars().items():
                 if name is not None and name not in self.rules.calendars:
                     raise ConfigError(

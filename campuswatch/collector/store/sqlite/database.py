@@ -64,7 +64,8 @@ class Database:
     async def close(self) -> None:
         """Close the connection on its own thread, then stop the thread."""
         await self.read(lambda conn: conn.close())
-        self._executor.shutdown(wait=True)
+        # Joining the thread is a blocking wait: not in the event loop.
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
 
 
 def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
