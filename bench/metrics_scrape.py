@@ -28,8 +28,8 @@ import aiohttp
 from campuswatch.collector.metrics.view import exposition
 from sim.collector import IMMEDIATE_RULES, running_collector
 from sim.fleet import CITY_SCHOOL, Fleet
+from sim.process import wait_for
 from sim.prometheus import PrometheusServer
-from tests.support.e2e import wait_for
 
 
 async def timed_get(http: aiohttp.ClientSession, url: str, *, compressed: bool) -> tuple[float, int, bytes]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> bool:
@@ -20,3 +27,31 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> bool
         proc.wait()
         return True
     return False
+
+
+def free_tcp_port() -> int:
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str, every_s: float = 0.25) -> T:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
+
+
+def serving(url: str) -> bool:
+    """``url`` answers 200 (a server that is still starting refuses the connection)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

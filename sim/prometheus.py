@@ -21,8 +21,7 @@ from typing import Any, Self
 
 import yaml
 
-from sim.process import stop_process
-from tests.support.e2e import free_tcp_port, serving, wait_for
+from sim.process import free_tcp_port, serving, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 

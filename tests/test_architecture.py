@@ -10,6 +10,8 @@ behind one is what these tests are here to stop.
 - ``alerting`` reaches neither ``store`` nor ``tickets``, and ``model`` nothing of the collector;
 - ``campuswatch.agent`` reaches nothing of ``campuswatch.collector``, ``sim`` or ``tests`` (the gateway
   installs the agent alone);
+- ``campuswatch``, ``sim`` and ``bench`` import nothing of ``tests`` (the simulator and the benchmarks
+  are support the tests use, never the other way round);
 - every ``campuswatch`` import names a module that exists (mypy is told to ignore missing imports, so a
   stale one after a move would pass it).
 
@@ -223,6 +225,17 @@ def test_the_agent_reaches_nothing_of_the_collector_sim_or_tests() -> None:
         if origin.split(".")[0] in ("sim", "tests")
     }
     assert not foreign
+
+
+def test_nothing_but_the_tests_imports_the_tests() -> None:
+    offenders = {
+        (str(path.relative_to(REPO)), origin)
+        for folder in (PACKAGE, "sim", "bench")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for origin, _ in imported(path.read_text(), _module_of(path), is_package=path.name == "__init__.py")
+        if origin.split(".")[0] == "tests"
+    }
+    assert offenders == set()
 
 
 if __name__ == "__main__":

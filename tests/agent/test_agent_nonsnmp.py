@@ -17,7 +17,8 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from tests.support.e2e import Collector, agent_running, wait_for
+from sim.process import wait_for
+from tests.support.e2e import Collector, agent_running
 
 
 async def probe(*args: str) -> tuple[int, str, str]:

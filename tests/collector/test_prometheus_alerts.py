@@ -20,8 +20,8 @@ import yaml
 from campuswatch.collector.model import ProblemRecord
 from sim.collector import IMMEDIATE_RULES, running_collector
 from sim.fleet import Fleet, FleetPlan, school_id
+from sim.process import wait_for
 from sim.prometheus import REPO, AlertmanagerServer, PrometheusServer, repo_prometheus_config
-from tests.support.e2e import wait_for
 
 pytestmark = pytest.mark.integration
 

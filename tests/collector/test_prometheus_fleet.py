@@ -25,8 +25,8 @@ import yaml
 
 from sim.collector import IMMEDIATE_RULES, RunningCollector, running_collector
 from sim.fleet import DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY, DUE_LAMP_LIFE_H, Fleet, FleetPlan, school_id
+from sim.process import wait_for
 from sim.prometheus import REPO, PrometheusServer, repo_prometheus_config
-from tests.support.e2e import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

@@ -16,8 +16,9 @@ import pytest
 
 from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
+from sim.process import free_tcp_port, serving, wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, free_tcp_port, running_agent, scrape, serving, wait_for
+from tests.support.e2e import Collector, running_agent, scrape
 
 pytestmark = pytest.mark.integration
 

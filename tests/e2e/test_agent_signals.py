@@ -13,8 +13,9 @@ import yaml
 
 from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
+from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, get_json, running_agent, wait_for
+from tests.support.e2e import Collector, get_json, running_agent
 
 pytestmark = pytest.mark.integration
 

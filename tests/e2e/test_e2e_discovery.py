@@ -22,8 +22,9 @@ import pytest
 
 from campuswatch.devices import address_host
 from sim.collector import IMMEDIATE_RULES
+from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator, free_udp_port
-from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for
+from tests.support.e2e import Collector, agent_config, get_json, running_agent
 from tests.support.paths import SIM_RECORDINGS
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ import pytest
 
 from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from tests.support.e2e import Collector, agent_config, agent_running, get_json, wait_for
+from sim.process import wait_for
+from tests.support.e2e import Collector, agent_config, agent_running, get_json
 
 pytestmark = pytest.mark.integration
 

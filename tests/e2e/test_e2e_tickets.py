@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from sim.collector import IMMEDIATE_RULES
+from sim.process import wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, agent_running, wait_for
+from tests.support.e2e import Collector, agent_running
 from tests.support.paths import DEVICES
 
 SCHOOL = "bert-brecht-gymnasium"

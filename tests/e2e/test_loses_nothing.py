@@ -29,18 +29,10 @@ from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import DevicePoll, DeviceReading, Interface, encode
 from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.devices import RECORDINGS
+from sim.process import free_tcp_port, serving, wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import (
-    Collector,
-    agent_running,
-    free_tcp_port,
-    post_report,
-    running_agent,
-    scrape,
-    serving,
-    wait_for,
-)
+from tests.support.e2e import Collector, agent_running, post_report, running_agent, scrape
 
 pytestmark = pytest.mark.integration
 

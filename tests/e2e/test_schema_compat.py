@@ -22,7 +22,8 @@ import pytest
 from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import COMPATIBLE_SCHEMA_VERSIONS, SCHEMA_VERSION, DevicePoll
 from sim.collector import IMMEDIATE_RULES
-from tests.support.e2e import Collector, get_json, post_report, running_agent, wait_for
+from sim.process import wait_for
+from tests.support.e2e import Collector, get_json, post_report, running_agent
 
 SCHOOL = "bbg"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.process import free_tcp_port
 from sim.snmpsim import answers
-from tests.support.e2e import free_tcp_port
 
 pytestmark = pytest.mark.integration
 
