@@ -1,4 +1,4 @@
-"""A real collector on loopback for tests and demos: temporary SQLite file, free port, a token per school.
+"""A real collector on loopback for tests and demos: temporary SQLite file (or a given db), free port, a token per school.
 
 Used by the collector's own tests and usable by end-to-end tests of the agent::
 
@@ -23,7 +23,8 @@ from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
 from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
-from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.store.connect import open_store
+from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.tokens import create_token
 from campuswatch.report import (
     SCHEMA_VERSION,
@@ -58,7 +59,7 @@ class RunningCollector:
 
     url: str
     service: CollectorService
-    store: SqliteStore
+    store: SqlStore
     config: CollectorConfig
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -72,12 +73,11 @@ async def running_collector(
     clock: Callable[[], float] = time.time,
     **config: Any,
 ) -> AsyncIterator[RunningCollector]:
-    """Start a collector with ``schools`` (id -> name), ``rules_file`` and ``config`` keys; stop it
-    afterwards."""
-    settings = CollectorConfig(
-        listen="127.0.0.1:0", db=tmp_path / "collector.sqlite3", rules_file=rules_file, **config
-    )
-    store = await SqliteStore.open(settings.db_path())
+    """Start a collector with ``schools`` (id -> name), ``rules_file`` and ``config`` keys (``db``: a
+    temporary SQLite file unless given); stop it afterwards."""
+    config.setdefault("db", str(tmp_path / "collector.sqlite3"))
+    settings = CollectorConfig(listen="127.0.0.1:0", rules_file=rules_file, **config)
+    store = await open_store(settings.database())
     try:
         await store.schools.upsert([School(id=k, name=v) for k, v in schools.items()])
         async with await CollectorService.create(settings, store, clock=clock) as service:

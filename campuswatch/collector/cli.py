@@ -17,8 +17,10 @@ from campuswatch.collector.config import CollectorConfig, load_collector_config,
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
 from campuswatch.collector.service import CollectorService
+from campuswatch.collector.store.connect import open_store
+from campuswatch.collector.store.location import BadLocation, parse_location
 from campuswatch.collector.store.protocols import StoreError
-from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.tokens import UnknownSchool, create_token
 from campuswatch.config import ConfigError
 from campuswatch.logs import add_logging_arguments, setup_logging
@@ -45,9 +47,10 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--db",
-        type=Path,
-        help="SQLite database file (default: the config's db, else "
-        "$XDG_DATA_HOME/campuswatch/collector.sqlite3)",
+        metavar="PATH_OR_URL",
+        help="the store: a SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB (default: the "
+        "config's db, else $XDG_DATA_HOME/campuswatch/collector.sqlite3). Keep a password out of the "
+        "command line (ps shows it): use ~/.pgpass, PGPASSFILE or PGPASSWORD",
     )
 
 
@@ -99,16 +102,20 @@ def _load_config(args: argparse.Namespace) -> CollectorConfig:
             raise ConfigError("--listen", None, "", str(err)) from None
         config.listen = args.listen
     if args.db:
+        try:
+            parse_location(args.db)
+        except BadLocation as err:
+            raise ConfigError("--db", None, "", str(err)) from None
         config.db = args.db
     if config.schools_file is not None:
         load_schools(config.schools_file)  # a broken schools.yaml is a config error now, not at startup
     return config
 
 
-async def _open_store(config: CollectorConfig) -> SqliteStore:
+async def _open_store(config: CollectorConfig) -> SqlStore:
     """The store with schools.yaml's schools in it (``serve`` needs no such step: the app loads them
     at startup)."""
-    store = await SqliteStore.open(config.db_path())
+    store = await open_store(config.database())
     if config.schools_file is not None:
         await store.schools.upsert(load_schools(config.schools_file).as_schools())
     return store
@@ -121,7 +128,7 @@ async def _serve(config: CollectorConfig) -> None:
             tls = ssl_context(config.tls)
         except (OSError, ssl.SSLError) as err:
             raise ConfigError(config.source or "<config>", None, "tls", f"cannot load: {err}") from None
-    store = await SqliteStore.open(config.db_path())
+    store = await open_store(config.database())
     try:
         async with await CollectorService.create(config, store) as service:
             host, port = config.listen_host_port()
@@ -130,7 +137,7 @@ async def _serve(config: CollectorConfig) -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-            log.info(f"serving on {url}", extra={"url": url, "db": str(config.db_path())})
+            log.info(f"serving on {url}", extra={"url": url, "db": config.database().shown})
             await stop.wait()
             log.info("stopping")
             await runner.cleanup()

@@ -13,6 +13,12 @@ from pathlib import Path
 import msgspec
 
 from campuswatch.collector.model import School
+from campuswatch.collector.store.location import (
+    BadLocation,
+    DatabaseLocation,
+    SqliteLocation,
+    parse_location,
+)
 from campuswatch.collector.tickets.sinks.config import SinkConfig
 from campuswatch.config import Invalid, Secret, load_yaml
 
@@ -35,7 +41,9 @@ class CollectorConfig(_Strict):
     """The whole ``collector.yaml``."""
 
     listen: str = DEFAULT_LISTEN
-    db: Path | None = None
+    #: The store: a SQLite file's path (or ``sqlite:///PATH``), or ``postgresql://...`` (see
+    #: :mod:`campuswatch.collector.store.location`); default a SQLite file under the user's data folder.
+    db: str | None = None
     schools_file: Path | None = None
     #: Largest report body accepted, after decompression (a batch of a day's outbox fits easily).
     max_body_bytes: int = 16 * 1024 * 1024
@@ -64,15 +72,17 @@ class CollectorConfig(_Strict):
     source: str = ""
 
     def outbox_path(self) -> Path:
-        """The ticket outbox's SQLite file."""
-        return self.outbox if self.outbox is not None else self.db_path().with_name("ticket-outbox.sqlite3")
+        """The ticket outbox's SQLite file (a SQLite store's: beside it; a PostgreSQL store keeps its
+        outbox in the database and uses this only when ``outbox`` is set)."""
+        if self.outbox is not None:
+            return self.outbox
+        database = self.database()
+        folder = database.path.parent if isinstance(database, SqliteLocation) else _default_db().parent
+        return folder / "ticket-outbox.sqlite3"
 
-    def db_path(self) -> Path:
-        """The SQLite file: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""
-        if self.db is not None:
-            return self.db
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(base) / "campuswatch" / "collector.sqlite3"
+    def database(self) -> DatabaseLocation:
+        """Where the store is: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""
+        return SqliteLocation(_default_db()) if self.db is None else parse_location(self.db)
 
     def listen_host_port(self) -> tuple[str, int]:
         """``listen`` as (host, port)."""
@@ -104,6 +114,11 @@ class SchoolsFile(_Strict):
         return [School(id=k, name=v.name, campus_manager=v.campus_manager) for k, v in self.schools.items()]
 
 
+def _default_db() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "campuswatch" / "collector.sqlite3"
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` -> (host, port); raises ValueError naming what is wrong."""
     host, sep, port = text.rpartition(":")
@@ -122,6 +137,11 @@ def _check(config: CollectorConfig) -> None:
         parse_listen(config.listen)
     except ValueError as err:
         raise Invalid(("listen",), str(err)) from None
+    if config.db is not None:
+        try:
+            parse_location(config.db)
+        except BadLocation as err:
+            raise Invalid(("db",), str(err)) from None
     for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
         if getattr(config, key) < 1:
             raise Invalid((key,), "must be at least 1")
@@ -155,7 +175,10 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     config = load_yaml(path, CollectorConfig, check=_check)
     base = Path(path).resolve().parent
     config.source = str(path)
-    config.db = _resolve(base, config.db)
+    if config.db is not None:
+        database = parse_location(config.db, base)
+        if isinstance(database, SqliteLocation):
+            config.db = str(database.path)
     config.schools_file = _resolve(base, config.schools_file)
     config.rules_file = _resolve(base, config.rules_file)
     config.outbox = _resolve(base, config.outbox)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from campuswatch.collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
+from campuswatch.collector.store.location import PostgresLocation, SqliteLocation
 from campuswatch.config import ConfigError
 from tests.support.paths import CONFIGS
 
@@ -23,17 +24,62 @@ def test_defaults_put_the_database_under_the_xdg_data_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert CollectorConfig().db_path() == tmp_path / "campuswatch" / "collector.sqlite3"
+    assert CollectorConfig().database() == SqliteLocation(tmp_path / "campuswatch" / "collector.sqlite3")
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert CollectorConfig().db_path() == tmp_path / ".local/share/campuswatch/collector.sqlite3"
+    assert CollectorConfig().database() == SqliteLocation(
+        tmp_path / ".local/share/campuswatch/collector.sqlite3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("db", "expected"),
+    [
+        ("sqlite:///data/c.sqlite3", "data/c.sqlite3"),
+        ("sqlite:////srv/c.sqlite3", "/srv/c.sqlite3"),
+        ("/srv/c.sqlite3", "/srv/c.sqlite3"),
+    ],
+)
+def test_db_is_a_path_or_a_sqlite_url(tmp_path: Path, db: str, expected: str) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text(f"db: {db}\n")
+    assert load_collector_config(path).database() == SqliteLocation(tmp_path.resolve() / expected)
+
+
+def test_a_postgresql_url_selects_postgresql_and_never_shows_its_password(tmp_path: Path) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text("db: postgresql://cw:S3cr%40t@db.example:5432/campuswatch?sslmode=verify-full\n")
+    config = load_collector_config(path)
+    database = config.database()
+    assert isinstance(database, PostgresLocation)
+    assert database.shown == "postgresql://cw:***@db.example:5432/campuswatch?sslmode=verify-full"
+    assert "S3cr" not in repr(database) and "S3cr" not in str(database)
+    assert database.url.reveal().startswith("postgresql://cw:S3cr%40t@")
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("mysql://u:hunter2@h/db", "db: unknown scheme 'mysql'"),
+        ("sqlite://c.sqlite3", "db: a SQLite URL is sqlite:///"),
+    ],
+)
+def test_a_db_that_names_no_store_is_a_config_error_without_its_password(
+    tmp_path: Path, db: str, message: str
+) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text(f"listen: 127.0.0.1:8750\ndb: {db}\n")
+    with pytest.raises(ConfigError) as err:
+        load_collector_config(path)
+    assert f"collector.yaml:2: {message}" in str(err.value)
+    assert "hunter2" not in str(err.value)
 
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "collector.yaml"
     path.write_text("db: data/c.sqlite3\ntls:\n  cert: c.pem\n  key: k.pem\n")
     config = load_collector_config(path)
-    assert config.db_path() == tmp_path.resolve() / "data/c.sqlite3"
+    assert config.database() == SqliteLocation(tmp_path.resolve() / "data/c.sqlite3")
     assert config.tls is not None and config.tls.cert == tmp_path.resolve() / "c.pem"
 
 

@@ -1,16 +1,43 @@
-"""The SQLite store on a real file: idempotent events, failure runs, one open problem and ticket per key."""
+"""The store on both databases, a real SQLite file and a real PostgreSQL server: idempotent events,
+failure runs, one open problem and ticket per key, migrations; and on PostgreSQL, two collectors'
+stores writing the same things at once."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
+from campuswatch.collector.store.location import PostgresLocation
+from campuswatch.collector.store.postgres import PostgresStore
+from campuswatch.collector.store.postgres.database import postgres_ddl
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
+from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sqlite import SqliteStore
+from tests.support.postgres import PASSWORD, PostgresServer, postgres_db, postgres_server
+
+__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
+
+BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+on_postgres = pytest.mark.integration
+
+
+@pytest.fixture(params=BOTH)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """This module's store: on SQLite (as the collector tests' own fixture) and on PostgreSQL."""
+    s: SqlStore
+    if request.param == "sqlite":
+        s = await SqliteStore.open(tmp_path / "sub" / "c.sqlite3")
+    else:
+        s = await PostgresStore.open(request.getfixturevalue("postgres_db"))
+    yield s
+    await s.close()
 
 
 def _event(seq: int) -> NewEvent:
@@ -45,7 +72,7 @@ async def test_reopening_a_migrated_database_keeps_data_and_version(tmp_path: Pa
     assert mode == "wal"
 
 
-async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> None:
+async def test_events_are_stored_once_per_agent_and_seq(store: SqlStore) -> None:
     first = await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=200.0)
     again = await store.agents.store_events("a1", "bbg", [_event(2), _event(3)], received_at=201.0)
     other_agent = await store.agents.store_events("a2", "bbg", [_event(1)], received_at=202.0)
@@ -65,7 +92,7 @@ async def test_events_are_stored_once_per_agent_and_seq(store: SqliteStore) -> N
     ]
 
 
-async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> None:
+async def test_failures_count_runs_of_the_same_status(store: SqlStore) -> None:
     counts = []
     for i, status in enumerate(["unreachable", "unreachable", "auth_failed", "ok", "unreachable"]):
         counts.append((await store.devices.apply_poll(_poll(status, 10.0 + i))).consecutive_failures)
@@ -78,7 +105,7 @@ async def test_failures_count_runs_of_the_same_status(store: SqliteStore) -> Non
     assert (device.last_polled, device.last_seen) == (14.0, 13.0)
 
 
-async def test_one_open_problem_per_identity(store: SqliteStore) -> None:
+async def test_one_open_problem_per_identity(store: SqlStore) -> None:
     key = ProblemKey("bbg", "pr1", "supply_empty", "1")
     first = await store.problems.open(key, "critical", "black toner empty", at=1.0)
     second = await store.problems.open(key, "critical", "black toner empty", at=2.0)
@@ -89,7 +116,7 @@ async def test_one_open_problem_per_identity(store: SqliteStore) -> None:
     assert third.id != first.id
 
 
-async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: SqliteStore) -> None:
+async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: SqlStore) -> None:
     args = dict(
         dedup_key="bbg/pr1/supply_empty/1",
         school="bbg",
@@ -113,7 +140,7 @@ async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: Sqlite
     assert [t.id for t in await store.tickets.all(state="open")] == [three.id]
 
 
-async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: SqliteStore) -> None:
+async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: SqlStore) -> None:
     await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=100.0)
     await store.agents.store_events("a1", "bbg", [_event(3)], received_at=300.0)
     await store.agents.store_events("a2", "bbg", [_event(1), _event(2)], received_at=100.0)
@@ -152,9 +179,123 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
         await SqliteStore.open(path)
 
 
-async def test_a_late_older_heartbeat_leaves_the_newest_heartbeat_time(store: SqliteStore) -> None:
+async def test_a_late_older_heartbeat_leaves_the_newest_heartbeat_time(store: SqlStore) -> None:
     await store.agents.store_events("a1", "bbg", [_event(1)], received_at=200.0)
     await store.agents.record_heartbeat("a1", 150.0)
     await store.agents.record_heartbeat("a1", 120.0)
     [agent] = await store.agents.all()
     assert agent.last_heartbeat == 150.0
+
+
+@on_postgres
+async def test_postgres_reopened_keeps_data_and_runs_each_migration_once(
+    postgres_db: PostgresLocation,
+) -> None:
+    first = await PostgresStore.open(postgres_db)
+    await first.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
+    await first.close()
+    second = await PostgresStore.open(postgres_db)
+    assert await second.schools.all() == [School("bbg", "Bert-Brecht-Gymnasium")]
+    await second.close()
+    with psycopg.connect(postgres_db.url.reveal()) as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        id_default = conn.execute(
+            "SELECT is_identity FROM information_schema.columns WHERE table_name = 'tickets' AND column_name = 'id'"
+        ).fetchone()
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    assert id_default == ("YES",)
+
+
+@on_postgres
+async def test_postgres_older_database_is_migrated_step_by_step_and_newer_refused(
+    postgres_db: PostgresLocation, postgres_server: PostgresServer
+) -> None:
+    with psycopg.connect(postgres_db.url.reveal(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[0]:
+            conn.execute(postgres_ddl(statement))
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        conn.execute("INSERT INTO schools (id, name) VALUES ('bbg', 'Bert-Brecht-Gymnasium')")
+    store = await PostgresStore.open(postgres_db)
+    assert [s.id for s in await store.schools.all()] == ["bbg"]
+    await store.close()
+    with psycopg.connect(postgres_db.url.reveal(), autocommit=True) as conn:
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this collector") as refused:
+        await PostgresStore.open(postgres_db)
+    assert PASSWORD not in str(refused.value)
+
+
+@on_postgres
+async def test_postgres_wrong_password_is_an_error_without_the_password(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    location = postgres_server.create_database("wrong_password")
+    wrong = PostgresLocation(
+        url=type(location.url)(location.url.reveal().replace(PASSWORD, "not-" + PASSWORD)),
+        shown=location.shown,
+    )
+    with pytest.raises(StoreError) as refused:
+        await PostgresStore.open(wrong)
+    assert "cannot connect to postgresql://campuswatch:***@127.0.0.1" in str(refused.value)
+    assert "password authentication failed" in str(refused.value)
+    assert PASSWORD not in str(refused.value) and PASSWORD not in repr(wrong) and PASSWORD not in caplog.text
+
+
+@on_postgres
+async def test_two_collectors_storing_the_same_batch_at_once_store_it_once(
+    postgres_db: PostgresLocation,
+) -> None:
+    """Two replicas given the same batch at the same moment: each event stored once, both answers
+    acknowledge the whole batch, and between them the events are stored exactly once."""
+    one, two = await PostgresStore.open(postgres_db), await PostgresStore.open(postgres_db)
+    try:
+        for round_ in range(20):
+            batch = [_event(seq) for seq in range(round_ * 50 + 1, round_ * 50 + 51)]
+            a, b = await asyncio.gather(
+                one.agents.store_events("a1", "bbg", batch, received_at=200.0 + round_),
+                two.agents.store_events("a1", "bbg", batch, received_at=200.0 + round_),
+            )
+            assert a.acked_seq == b.acked_seq == batch[-1].seq
+            assert sorted(a.stored_seqs + b.stored_seqs) == [e.seq for e in batch]
+            assert a.duplicates + b.duplicates == len(batch)
+        events = await one.agents.events(school="bbg", device=None, since=None, limit=10_000)
+        assert sorted(e.seq for e in events) == list(range(1, 1001))
+    finally:
+        await one.close()
+        await two.close()
+
+
+@on_postgres
+async def test_two_collectors_opening_the_same_problem_and_ticket_at_once_get_one(
+    postgres_db: PostgresLocation,
+) -> None:
+    one, two = await PostgresStore.open(postgres_db), await PostgresStore.open(postgres_db)
+    try:
+        for i in range(20):
+            key = ProblemKey("bbg", f"pr{i}", "supply_empty", "1")
+            p1, p2 = await asyncio.gather(
+                one.problems.open(key, "critical", "empty", at=1.0),
+                two.problems.open(key, "critical", "empty", at=1.0),
+            )
+            assert p1.id == p2.id
+            args = dict(
+                dedup_key=key.dedup_key,
+                school="bbg",
+                device=key.device,
+                problem_code=key.code,
+                title="t",
+                body="b",
+                priority="high",
+                assignee=None,
+                at=1.0,
+            )
+            t1, t2 = await asyncio.gather(one.tickets.create(**args), two.tickets.create(**args))  # type: ignore[arg-type]
+            assert t1.id == t2.id
+            assert [n.kind for n in t1.history] == ["opened"] == [n.kind for n in t2.history]
+        assert len(await one.tickets.all(state="open")) == 20
+        assert len(await one.problems.open_now()) == 20
+    finally:
+        await one.close()
+        await two.close()

@@ -1,30 +1,21 @@
-"""The collector's store on one SQLite file: one class per aggregate, all on one :class:`Database`."""
+"""The collector's store on one SQLite file: the portable aggregates (``store/sql/``) on a
+:class:`Database` that runs their transactions on one worker thread."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from campuswatch.collector.store.sqlite.agents import SqliteAgents
+from campuswatch.collector.store.schema import MIGRATIONS
+from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sqlite.database import Database
-from campuswatch.collector.store.sqlite.devices import SqliteDevices
-from campuswatch.collector.store.sqlite.problems import SqliteProblems
-from campuswatch.collector.store.sqlite.schools import SqliteSchools
-from campuswatch.collector.store.sqlite.silences import SqliteSilences
-from campuswatch.collector.store.sqlite.tickets import SqliteTickets
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """The :class:`~campuswatch.collector.store.protocols.Store` on SQLite. Create with :meth:`open`."""
 
     def __init__(self, db: Database) -> None:
+        super().__init__(db)
         self.path = db.path
-        self._db = db
-        self.schools = SqliteSchools(db)
-        self.agents = SqliteAgents(db)
-        self.devices = SqliteDevices(db)
-        self.problems = SqliteProblems(db)
-        self.silences = SqliteSilences(db)
-        self.tickets = SqliteTickets(db)
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> SqliteStore:
@@ -33,8 +24,10 @@ class SqliteStore:
         ``busy_timeout_s``: how long a write waits for another process's lock (a backup, an admin's
         sqlite3 shell) before it fails and the agent is told to retry later.
         """
-        return cls(await Database.open(Path(path), busy_timeout_s=busy_timeout_s))
-
-    async def close(self) -> None:
-        """Close the database."""
-        await self._db.close()
+        # NORMAL, not FULL: in WAL mode a crash of the process loses no commit, and syncing at
+        # checkpoints rather than at every report keeps ingest fast for a whole city; the price is that
+        # a power cut of the collector's machine may lose the last commits.
+        db = await Database.open(
+            Path(path), migrations=MIGRATIONS, synchronous="NORMAL", busy_timeout_s=busy_timeout_s
+        )
+        return cls(db)

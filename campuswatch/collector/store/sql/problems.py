@@ -1,14 +1,13 @@
-"""Problems on SQLite: at most one open per identity (a partial unique index), resolved ones as history."""
+"""Problems: at most one open per identity (a partial unique index), resolved ones as history."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from campuswatch.collector.model import ProblemKey, ProblemRecord
 from campuswatch.collector.store.protocols import StoreError
-from campuswatch.collector.store.sqlite.database import Database, filters, where
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 from campuswatch.report import Severity
 
 _PROBLEM_COLUMNS = (
@@ -17,7 +16,7 @@ _PROBLEM_COLUMNS = (
 )
 
 
-class SqliteProblems:
+class SqlProblems:
     """:class:`~campuswatch.collector.store.protocols.ProblemStore` on the collector's database."""
 
     def __init__(self, db: Database) -> None:
@@ -28,54 +27,33 @@ class SqliteProblems:
         conditions, params = filters(("school", school), ("device", device))
         conditions.append("state = 'open'")
         sql = f"SELECT {_PROBLEM_COLUMNS} FROM problems{where(conditions)} ORDER BY school, device, code, subject"
-        rows = await self._db.read(lambda conn: conn.execute(sql, params).fetchall())
-        return [_problem(row) for row in rows]
+        return [_problem(row) for row in await self._db.read(rows(sql, params))]
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""
-        identity = (key.school, key.device, key.code, key.subject)
-
-        def op(conn: sqlite3.Connection) -> ProblemRecord:
-            conn.execute(
-                "INSERT INTO problems (school, device, code, subject, state, severity, summary, "
-                "opened_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?) "
-                "ON CONFLICT (school, device, code, subject) WHERE state = 'open' DO NOTHING",
-                (*identity, severity, summary, at),
-            )
-            row = conn.execute(
-                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? "
-                "AND code = ? AND subject = ? AND state = 'open'",
-                identity,
-            ).fetchone()
-            return _problem(row)
-
-        return await self._db.write(op)
+        return await self._db.write(_open(key, severity, summary, at))
 
     async def last_resolved(self, key: ProblemKey) -> ProblemRecord | None:
         """The newest resolved problem of an identity."""
-        row = await self._db.read(
-            lambda conn: conn.execute(
+        found = await self._db.read(
+            rows(
                 f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? AND code = ? "
                 "AND subject = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1",
                 (key.school, key.device, key.code, key.subject),
-            ).fetchone()
+            )
         )
-        return None if row is None else _problem(row)
+        return _problem(found[0]) if found else None
+
+    async def get(self, problem_id: int) -> ProblemRecord | None:
+        """One problem by id, open or resolved."""
+        found = await self._db.read(
+            rows(f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE id = ?", (problem_id,))
+        )
+        return _problem(found[0]) if found else None
 
     async def resolve(self, problem_id: int, at: float) -> ProblemRecord:
         """Resolve a problem by id (a resolved one stays as it was)."""
-
-        def op(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
-            conn.execute(
-                "UPDATE problems SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'",
-                (at, problem_id),
-            )
-            row: tuple[Any, ...] | None = conn.execute(
-                f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE id = ?", (problem_id,)
-            ).fetchone()
-            return row
-
-        row = await self._db.write(op)
+        row = await self._db.write(_resolve(problem_id, at))
         if row is None:
             raise StoreError(f"no problem with id {problem_id}")
         return _problem(row)
@@ -83,17 +61,13 @@ class SqliteProblems:
     async def set_ticket(self, problem_id: int, ticket_ref: str) -> None:
         """Remember a problem's ticket."""
         await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id)
-            )
+            execute("UPDATE problems SET ticket_ref = ? WHERE id = ?", (ticket_ref, problem_id))
         )
 
     async def set_affected(self, problem_id: int, affected: tuple[str, ...]) -> None:
         """Replace the devices a root problem explains."""
         await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id)
-            )
+            execute("UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id))
         )
 
     async def mark_seen(self, problem_ids: list[int], at: float) -> None:
@@ -101,11 +75,41 @@ class SqliteProblems:
         if not problem_ids:
             return
         await self._db.write(
-            lambda conn: conn.executemany(
+            execute(
                 "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
                 [(at, problem_id) for problem_id in problem_ids],
+                many=True,
             )
         )
+
+
+def _open(key: ProblemKey, severity: Severity, summary: str, at: float) -> Txn[ProblemRecord]:
+    identity = (key.school, key.device, key.code, key.subject)
+    # Another writer (a second replica) may open the same identity at the same moment: the partial
+    # unique index lets one insert win, and both then read that one.
+    yield Query(
+        "INSERT INTO problems (school, device, code, subject, state, severity, summary, "
+        "opened_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?) "
+        "ON CONFLICT (school, device, code, subject) WHERE state = 'open' DO NOTHING",
+        (*identity, severity, summary, at),
+    )
+    row = (
+        yield Query(
+            f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? "
+            "AND code = ? AND subject = ? AND state = 'open'",
+            identity,
+        )
+    ).one()
+    assert row is not None  # inserted or found in this very transaction
+    return _problem(row)
+
+
+def _resolve(problem_id: int, at: float) -> Txn[tuple[Any, ...] | None]:
+    yield Query(
+        "UPDATE problems SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'open'",
+        (at, problem_id),
+    )
+    return (yield Query(f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE id = ?", (problem_id,))).one()
 
 
 def _problem(row: tuple[Any, ...]) -> ProblemRecord:

@@ -1,0 +1,29 @@
+"""The collector's store in portable SQL: one class per aggregate, written once, over any
+:class:`~.txn.Database` (SQLite's or PostgreSQL's)."""
+
+from __future__ import annotations
+
+from campuswatch.collector.store.sql.agents import SqlAgents
+from campuswatch.collector.store.sql.devices import SqlDevices
+from campuswatch.collector.store.sql.problems import SqlProblems
+from campuswatch.collector.store.sql.schools import SqlSchools
+from campuswatch.collector.store.sql.silences import SqlSilences
+from campuswatch.collector.store.sql.tickets import SqlTickets
+from campuswatch.collector.store.sql.txn import Database
+
+
+class SqlStore:
+    """The :class:`~campuswatch.collector.store.protocols.Store`'s aggregates on one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.schools = SqlSchools(db)
+        self.agents = SqlAgents(db)
+        self.devices = SqlDevices(db)
+        self.problems = SqlProblems(db)
+        self.silences = SqlSilences(db)
+        self.tickets = SqlTickets(db)
+
+    async def close(self) -> None:
+        """Release the database."""
+        await self.db.close()

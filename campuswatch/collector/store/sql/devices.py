@@ -1,0 +1,234 @@
+"""Devices, what discovery found, and the daily supply levels and lamp hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from campuswatch.collector.model import DeviceRecord, DeviceUpdate, DiscoveredRecord, LampHours, SupplyLevel
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
+from campuswatch.report import DiscoveredDevice, PollStatus, encode
+
+_DEVICE_COLUMNS = (
+    "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
+    "d.consecutive_failures, r.body, d.parent"
+)
+_DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
+
+
+@dataclass(frozen=True)
+class _DailyTable:
+    """A table of one value per (school, device, part, day): a part's history for its forecast."""
+
+    table: str
+    part: str
+    value: str
+
+
+_SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining")
+_LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours")
+
+
+class SqlDevices:
+    """:class:`~campuswatch.collector.store.protocols.DeviceStore` on the collector's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
+        """Update the device row and its latest reading; count repeated failures of the same kind."""
+
+        return await self._db.write(_apply_poll(update))
+
+    async def get(self, school: str, device: str) -> DeviceRecord | None:
+        """One device or None."""
+        found = await self._db.read(_fetch_devices(*filters(("d.school", school), ("d.device", device))))
+        return found[0] if found else None
+
+    async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
+        """Devices by school and id."""
+        return await self._db.read(_fetch_devices(*filters(("d.school", school))))
+
+    async def record_discovered(
+        self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
+    ) -> None:
+        """Upsert each device's row in one transaction: by MAC first, else by an address without a
+        different MAC (then it is another device that took the address over)."""
+
+        await self._db.write(_record_discovered(school, agent_id, at, devices))
+
+    async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
+        """Discovered devices by school and address."""
+        conditions, params = filters(("school", school))
+        sql = (
+            "SELECT school, address, mac, agent_id, first_reported, last_reported, body FROM discovered"
+            + where(conditions)
+            + " ORDER BY school, address"
+        )
+        return [
+            DiscoveredRecord(
+                school=row[0],
+                address=row[1],
+                mac=row[2],
+                agent_id=row[3],
+                first_reported=row[4],
+                last_reported=row[5],
+                body=row[6].encode(),
+            )
+            for row in await self._db.read(rows(sql, params))
+        ]
+
+    # -- supply and lamp history: one table each, of the same shape (the day's value of a device's part)
+    async def record_supply_levels(
+        self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
+    ) -> None:
+        """Upsert the day's levels and drop the device's older days, in one transaction."""
+        await self._db.write(_record_daily(_SUPPLY_DAYS, school, device, day, levels, keep_from_day))
+
+    async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
+        """Levels from a day on, oldest day first per supply."""
+        return [SupplyLevel(*row) for row in await self._db.read(_list_daily(_SUPPLY_DAYS, from_day))]
+
+    async def record_lamp_hours(
+        self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
+    ) -> None:
+        """Upsert the day's lamp hours and drop the device's older days, in one transaction."""
+        await self._db.write(_record_daily(_LAMP_DAYS, school, device, day, hours, keep_from_day))
+
+    async def lamp_hours(self, *, from_day: int) -> list[LampHours]:
+        """Lamp hours from a day on, oldest day first per lamp."""
+        return [LampHours(*row) for row in await self._db.read(_list_daily(_LAMP_DAYS, from_day))]
+
+
+def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
+    row = (
+        yield Query(
+            "SELECT status, consecutive_failures FROM devices WHERE school = ? AND device = ?",
+            (update.school, update.device),
+        )
+    ).one()
+    failures = 0
+    if update.status != "ok":
+        # A run of the same failure counts up; a different failure starts a new run.
+        failures = (int(row[1]) if row is not None and row[0] == update.status else 0) + 1
+    yield Query(
+        "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
+        "last_seen, consecutive_failures, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (school, device) DO UPDATE SET kind = COALESCE(?, devices.kind), "
+        "label = excluded.label, address = excluded.address, status = excluded.status, "
+        "parent = excluded.parent, "
+        "last_polled = excluded.last_polled, "
+        "last_seen = COALESCE(excluded.last_seen, devices.last_seen), "
+        "consecutive_failures = excluded.consecutive_failures",
+        (
+            update.school,
+            update.device,
+            update.kind or "unknown",
+            update.label,
+            update.address,
+            update.status,
+            update.polled_at,
+            # Auth failures and errors are answers too: only silence leaves last_seen alone.
+            None if update.status == "unreachable" else update.polled_at,
+            failures,
+            update.parent,
+            update.kind,
+        ),
+    )
+    if update.reading is not None:
+        yield Query(
+            "INSERT INTO readings (school, device, polled_at, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (school, device) DO UPDATE SET polled_at = excluded.polled_at, "
+            "body = excluded.body",
+            (update.school, update.device, update.polled_at, update.reading.decode()),
+        )
+    [device] = yield from _fetch_devices(*filters(("d.school", update.school), ("d.device", update.device)))
+    return device
+
+
+def _record_discovered(school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]) -> Txn[None]:
+    for device in devices:
+        row = None
+        if device.mac:
+            row = (
+                yield Query(
+                    "SELECT id, last_reported FROM discovered WHERE school = ? AND mac = ?",
+                    (school, device.mac),
+                )
+            ).one()
+        if row is None:
+            # At the address, a row without a MAC, or (for a device that reports none) any row. The
+            # branch is Python's, not SQL's: PostgreSQL cannot type a NULL parameter in `? IS NULL`.
+            same_mac = " AND (mac IS NULL OR mac = ?)" if device.mac else ""
+            row = (
+                yield Query(
+                    "SELECT id, last_reported FROM discovered WHERE school = ? AND address = ?" + same_mac,
+                    (school, device.address, *([device.mac] if device.mac else [])),
+                )
+            ).one()
+        body = encode(device).decode()
+        if row is None:
+            yield Query(
+                "INSERT INTO discovered (school, address, mac, agent_id, first_reported, "
+                "last_reported, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (school, device.address, device.mac, agent_id, at, at, body),
+            )
+        elif row[1] <= at:
+            yield Query(
+                "UPDATE discovered SET address = ?, mac = COALESCE(?, mac), agent_id = ?, "
+                "last_reported = ?, body = ? WHERE id = ?",
+                (device.address, device.mac, agent_id, at, body, row[0]),
+            )
+
+
+def _fetch_devices(conditions: list[str], params: list[Any]) -> Txn[list[DeviceRecord]]:
+    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{where(conditions)}"
+    found = (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
+    return [
+        DeviceRecord(
+            school=row[0],
+            device=row[1],
+            kind=row[2],
+            label=row[3],
+            address=row[4],
+            status=cast(PollStatus, row[5]),
+            last_polled=row[6],
+            last_seen=row[7],
+            consecutive_failures=row[8],
+            reading=None if row[9] is None else row[9].encode(),
+            parent=row[10],
+        )
+        for row in found
+    ]
+
+
+def _record_daily(
+    t: _DailyTable,
+    school: str,
+    device: str,
+    day: int,
+    values: Sequence[tuple[int, float]],
+    keep_from_day: int,
+) -> Txn[None]:
+    # Table and column names are the constants above, never input: formatting them in is safe.
+    yield Query(
+        f"INSERT INTO {t.table} (school, device, {t.part}, day, {t.value}) VALUES (?, ?, ?, ?, ?) "
+        f"ON CONFLICT (school, device, {t.part}, day) DO UPDATE SET {t.value} = excluded.{t.value}",
+        [(school, device, part, day, value) for part, value in values],
+        many=True,
+    )
+    yield Query(
+        f"DELETE FROM {t.table} WHERE school = ? AND device = ? AND day < ?",
+        (school, device, keep_from_day),
+    )
+
+
+def _list_daily(t: _DailyTable, from_day: int) -> Txn[list[tuple[Any, ...]]]:
+    return (
+        yield from rows(
+            f"SELECT school, device, {t.part}, day, {t.value} FROM {t.table} WHERE day >= ? "
+            f"ORDER BY school, device, {t.part}, day",
+            (from_day,),
+        )
+    )
