@@ -8,11 +8,11 @@ nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import ClassVar, TypeVar
 
 import msgspec
@@ -178,6 +178,7 @@ class Ingestor:
         debounce: StatusDebounce,
         liveness: LivenessPolicy,
         rules: RulesFile,
+        school_turn: Callable[[str], AbstractAsyncContextManager[None]],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._schools = schools
@@ -191,9 +192,10 @@ class Ingestor:
         self._rules = rules
         self._clock = clock
         self._started = clock()
-        # Reports of one school are applied one at a time, so that two concurrent batches cannot both
-        # open the same problem or count the same failure twice.
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Reports and passes of one school are applied one at a time (by all collectors on the
+        # database), so that two concurrent batches cannot both open the same problem or ticket or
+        # count the same failure twice.
+        self._school_turn = school_turn
         #: Per school, the newest poll time at which one of its devices was not ok. Only a hint for
         #: skipping the flapping look-back in healthy schools; after a restart it starts empty, and an
         #: open flapping problem or the next failed poll brings the look-back back.
@@ -215,8 +217,7 @@ class Ingestor:
                 f"this token belongs to school {token_school!r}, not {batch.school!r}", field="$.school"
             )
         events = sorted(batch.events, key=lambda e: e.seq)
-        lock = self._locks.setdefault(batch.school, asyncio.Lock())
-        async with lock:
+        async with self._school_turn(batch.school):
             received_at = self._clock()
             try:
                 stored = await self._agents.store_events(
@@ -257,7 +258,7 @@ class Ingestor:
         ended) and escalate those nobody acknowledged in time; run periodically."""
         agents = await self._agents.all()
         for school in sorted({a.school for a in agents}):
-            async with self._locks.setdefault(school, asyncio.Lock()):
+            async with self._school_turn(school):
                 await self._check_school(school, agents)
                 if not await self._offline_problems(school):
                     await self._lifecycle.catch_up(school, self._clock())

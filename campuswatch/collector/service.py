@@ -50,22 +50,53 @@ log = logging.getLogger(__name__)
 
 #: How often old events are pruned.
 PRUNE_INTERVAL_S = 3600.0
+#: The periodic jobs by name (one collector of those on a database leads each).
+LIVENESS_JOB = "liveness check"
+PRUNE_JOB = "event pruning"
+DELIVERY_JOB = "ticket delivery"
 
 
 class TicketResolved(Exception):
     """A ticket that is resolved cannot be taken on any more."""
 
 
-async def run_every(interval_s: float, job: Callable[[], Awaitable[None]], name: str) -> None:
-    """Run ``job`` every ``interval_s`` seconds until cancelled. A run that fails, whatever the error,
-    is logged with its traceback and the next run still happens: one bad pass (a locked database, a bug
-    in one school's data) must not stop the periodic checks for the whole city."""
+async def run_every(
+    interval_s: float, job: Callable[[], Awaitable[None]], name: str, lead: Callable[[str], Awaitable[bool]]
+) -> None:
+    """Run ``job`` every ``interval_s`` seconds until cancelled, when this collector leads it (of several
+    collectors on one database, one runs each job; see ``Coordination.lead``). A run that fails,
+    whatever the error, is logged with its traceback and the next run still happens: one bad pass (a
+    locked database, a bug in one school's data) must not stop the periodic checks for the whole city."""
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await job()
+            if await lead(name):
+                await job()
         except Exception:
             log.exception(f"{name} failed; it runs again in {interval_s:g} s", extra={"job": name})
+
+
+async def deliver_while_leading(
+    dispatcher: Dispatcher, lead: Callable[[str], Awaitable[bool]], check_every_s: float
+) -> None:
+    """Run the ticket dispatcher while this collector leads ticket delivery (one collector of those on
+    a database delivers, so that no operation goes out twice at once); check the lead every
+    ``check_every_s`` and stop delivering when it is lost, until it is back."""
+    delivering: asyncio.Task[None] | None = None
+    try:
+        while True:
+            leading = await lead(DELIVERY_JOB)
+            if leading and delivering is None:
+                delivering = asyncio.create_task(dispatcher.run(), name="ticket-dispatcher")
+            elif not leading and delivering is not None:
+                delivering.cancel()
+                await asyncio.gather(delivering, return_exceptions=True)
+                delivering = None
+            await asyncio.sleep(check_every_s)
+    finally:
+        if delivering is not None:
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
 
 
 class CollectorService:
@@ -118,6 +149,7 @@ class CollectorService:
             debounce=StatusDebounce(unreachable_after_polls=config.unreachable_after_polls),
             liveness=liveness,
             rules=self.rules,
+            school_turn=store.coordination.school,
             clock=clock,
         )
         self._jobs: list[asyncio.Task[None]] = []
@@ -151,14 +183,20 @@ class CollectorService:
         await self.metrics.load(
             agents=self._store.agents, problems=self._store.problems, tickets=self._store.tickets
         )
+        lead = self._store.coordination.lead
         self._jobs = [
             asyncio.create_task(
-                run_every(self.config.heartbeat_s, self.ingestor.check_liveness, "liveness check")
+                run_every(self.config.heartbeat_s, self.ingestor.check_liveness, LIVENESS_JOB, lead)
             ),
-            asyncio.create_task(run_every(PRUNE_INTERVAL_S, self._prune, "event pruning")),
+            asyncio.create_task(run_every(PRUNE_INTERVAL_S, self._prune, PRUNE_JOB, lead)),
         ]
         if self.dispatcher is not None:
-            self._jobs.append(asyncio.create_task(self.dispatcher.run(), name="ticket-dispatcher"))
+            self._jobs.append(
+                asyncio.create_task(
+                    deliver_while_leading(self.dispatcher, lead, self.config.heartbeat_s),
+                    name="ticket-delivery",
+                )
+            )
 
     async def stop(self) -> None:
         """Stop the background jobs and close the external ticket systems' connections and the outbox."""

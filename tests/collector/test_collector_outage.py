@@ -22,7 +22,7 @@ async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path:
     store = await SqliteStore.open(db, busy_timeout_s=0.05)
     await store.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
     token = await create_token(store.schools, "bbg", 1.0)
-    service = await CollectorService.create(CollectorConfig(db=db), store)
+    service = await CollectorService.create(CollectorConfig(db=str(db)), store)
     await service.start()
     runner, url = await start_server(create_app(service), "127.0.0.1", 0)
     headers = {"Authorization": f"Bearer {token}"}

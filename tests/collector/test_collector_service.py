@@ -13,6 +13,7 @@ import campuswatch
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, load_rules
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.service import CollectorService, run_every
+from campuswatch.collector.store.coordination import LocalCoordination
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sqlite import SqliteStore
 from sim.collector import IMMEDIATE_RULES
@@ -28,7 +29,7 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
         if len(runs) == 2:
             raise StoreError("database is locked")
 
-    task = asyncio.create_task(run_every(0.01, job, "liveness check"))
+    task = asyncio.create_task(run_every(0.01, job, "liveness check", LocalCoordination().lead))
     try:
         async with asyncio.timeout(10):
             while len(runs) < 3:
@@ -46,7 +47,7 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
 async def test_a_collector_without_a_rules_file_runs_the_rules_shipped_in_the_package(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        service = await CollectorService.create(CollectorConfig(db=tmp_path / "c.sqlite3"), store)
+        service = await CollectorService.create(CollectorConfig(db=str(tmp_path / "c.sqlite3")), store)
         assert service.rules == await asyncio.to_thread(load_rules, SHIPPED_RULES)
         # Shipped rules wait: a toner problem at night is the next school morning's ticket.
         assert service.rules != await asyncio.to_thread(load_rules, IMMEDIATE_RULES)
@@ -55,3 +56,23 @@ async def test_a_collector_without_a_rules_file_runs_the_rules_shipped_in_the_pa
         await store.close()
     # Package data: where the package is installed, not where the collector was started from.
     assert Path(campuswatch.__file__).parent / "collector" / "rules.yaml" == SHIPPED_RULES
+
+
+async def test_a_background_job_runs_only_where_it_is_led() -> None:
+    runs: list[str] = []
+
+    async def job() -> None:
+        runs.append("ran")
+
+    async def elsewhere(job: str) -> bool:
+        runs.append(f"asked for {job}")
+        return False
+
+    task = asyncio.create_task(run_every(0.01, job, "event pruning", elsewhere))
+    try:
+        async with asyncio.timeout(10):
+            while len(runs) < 3:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert set(runs) == {"asked for event pruning"}

@@ -5,11 +5,13 @@ devices and problems, the ticket lifecycle on problems, tickets, silences and de
 ticket sink on tickets, token creation on schools. :class:`Store` bundles the six for the one place that
 wires the collector together (``campuswatch.collector.service``). Records are the plain values of
 ``campuswatch.collector.model``. Every method is a coroutine; implementations keep I/O off the loop.
-SQLite implements these today (``store/sqlite/``); PostgreSQL later sits behind the same Protocols.
+Both databases implement them with the same code (``store/sql/``): SQLite (``store/sqlite/``) and
+PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several collectors share one database.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from campuswatch.collector.model import (
@@ -176,6 +178,10 @@ class ProblemStore(Protocol):
         """The most recently resolved problem with this identity, if any."""
         ...
 
+    async def get(self, problem_id: int) -> ProblemRecord | None:
+        """One problem by id, open or resolved."""
+        ...
+
     async def resolve(self, problem_id: int, at: float) -> ProblemRecord:
         """Mark a problem resolved (a resolved one stays as it was) and return it."""
         ...
@@ -249,6 +255,28 @@ class TicketStore(Protocol):
         ...
 
 
+class Coordination(Protocol):
+    """How the collectors on one database take turns (one collector alone takes every turn at once).
+
+    Several collectors (replicas behind a load balancer) may share a PostgreSQL database: a school's
+    reports and passes must be judged by one of them at a time, or two could open the same ticket;
+    the periodic jobs (liveness and ticket pass, pruning, ticket delivery) should run on one of them.
+    """
+
+    def school(self, school: str) -> AbstractAsyncContextManager[None]:
+        """Hold the school's turn: while held, no other task of any collector judges this school."""
+        ...
+
+    async def lead(self, job: str) -> bool:
+        """Whether this collector is the one that runs ``job`` now. Asked before each run: the answer
+        holds until the collector stops or loses its database connection, and then another takes over."""
+        ...
+
+    async def close(self) -> None:
+        """Give up every turn and lead."""
+        ...
+
+
 class Store(Protocol):
     """The six aggregates on one database, for the composition root (and tests) to hand out."""
 
@@ -269,6 +297,9 @@ class Store(Protocol):
 
     @property
     def tickets(self) -> TicketStore: ...
+
+    @property
+    def coordination(self) -> Coordination: ...
 
     async def close(self) -> None:
         """Release the database."""

@@ -4,6 +4,7 @@ connections, and what several collectors on one database need to take turns."""
 from __future__ import annotations
 
 from campuswatch.collector.store.location import PostgresLocation
+from campuswatch.collector.store.postgres.coordination import PostgresCoordination
 from campuswatch.collector.store.postgres.database import PostgresDatabase
 from campuswatch.collector.store.schema import MIGRATIONS
 from campuswatch.collector.store.sql import SqlStore
@@ -12,8 +13,8 @@ from campuswatch.collector.store.sql import SqlStore
 class PostgresStore(SqlStore):
     """The :class:`~campuswatch.collector.store.protocols.Store` on PostgreSQL. Create with :meth:`open`."""
 
-    def __init__(self, db: PostgresDatabase) -> None:
-        super().__init__(db)
+    def __init__(self, db: PostgresDatabase, turns: PostgresDatabase) -> None:
+        super().__init__(db, PostgresCoordination(turns))
         self.location = db.location
 
     @classmethod
@@ -22,7 +23,8 @@ class PostgresStore(SqlStore):
         db = await PostgresDatabase.open(location)
         try:
             await db.migrate(MIGRATIONS, version_table="schema_version")
+            turns = await PostgresDatabase.open(location)
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return cls(db, turns)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from campuswatch.collector.store.coordination import LocalCoordination
+from campuswatch.collector.store.protocols import Coordination
 from campuswatch.collector.store.sql.agents import SqlAgents
 from campuswatch.collector.store.sql.devices import SqlDevices
 from campuswatch.collector.store.sql.problems import SqlProblems
@@ -13,10 +15,12 @@ from campuswatch.collector.store.sql.txn import Database
 
 
 class SqlStore:
-    """The :class:`~campuswatch.collector.store.protocols.Store`'s aggregates on one database."""
+    """The :class:`~campuswatch.collector.store.protocols.Store`'s aggregates on one database, and how
+    the collectors on it take turns (by default: as the only one)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, coordination: Coordination | None = None) -> None:
         self.db = db
+        self.coordination = coordination or LocalCoordination()
         self.schools = SqlSchools(db)
         self.agents = SqlAgents(db)
         self.devices = SqlDevices(db)
@@ -25,5 +29,6 @@ class SqlStore:
         self.tickets = SqlTickets(db)
 
     async def close(self) -> None:
-        """Release the database."""
+        """Give up the turns and release the database."""
+        await self.coordination.close()
         await self.db.close()
