@@ -59,10 +59,22 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 class Collector:
     """A ``campuswatch-collector serve`` subprocess on a temporary SQLite file."""
 
-    def __init__(self, workdir: Path, schools: dict[str, str], *, rules_file: Path, build: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        schools: dict[str, str],
+        *,
+        rules_file: Path,
+        build: str = "",
+        db: str | None = None,
+        name: str = "collector",
+        **config: Any,
+    ) -> None:
         """``rules_file``: the rules it runs (``sim.collector.IMMEDIATE_RULES`` for tickets at once).
         ``build``: Python statements run in the collector process before its CLI, to stand in for
-        another build of it (e.g. one that reads other schema versions)."""
+        another build of it (e.g. one that reads other schema versions). ``db``: a SQLite file in
+        ``workdir`` unless given (a ``postgresql://`` URL: several collectors, each its own ``name``,
+        share it). ``config``: more keys of its collector.yaml."""
         self.workdir = workdir
         self.build = build
         self.port = free_tcp_port()
@@ -70,18 +82,19 @@ class Collector:
         self.db = workdir / "collector.sqlite3"
         schools_file = workdir / "schools.yaml"
         schools_file.write_text(yaml.safe_dump({"schools": {k: {"name": v} for k, v in schools.items()}}))
-        self.config = workdir / "collector.yaml"
+        self.config = workdir / f"{name}.yaml"
         self.config.write_text(
             yaml.safe_dump(
                 {
                     "listen": f"127.0.0.1:{self.port}",
-                    "db": str(self.db),
+                    "db": db or str(self.db),
                     "schools_file": str(schools_file),
                     "rules_file": str(rules_file),
+                    **config,
                 }
             )
         )
-        self.log = workdir / "collector.log"
+        self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
