@@ -58,7 +58,7 @@ def replicas(tmp_path: Path, postgres_db: PostgresLocation) -> Iterator[tuple[Co
 
 def _query(location: PostgresLocation, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(location.url.reveal()) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql).fetchall()
 
 
 class Agents:
