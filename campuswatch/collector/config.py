@@ -64,21 +64,23 @@ class CollectorConfig(_Strict):
     #: External ticket systems (RT, Zammad, webhook, e-mail) that mirror the built-in tickets through
     #: a durable outbox; see campuswatch.collector.tickets.sinks.config.
     ticket_sinks: list[SinkConfig] = msgspec.field(default_factory=list)
-    #: The outbox's SQLite file; default: beside ``db`` as ``ticket-outbox.sqlite3``.
+    #: The outbox's SQLite file; default: beside a SQLite ``db`` as ``ticket-outbox.sqlite3``, in a
+    #: PostgreSQL ``db`` itself (where several collectors share it).
     outbox: Path | None = None
     #: Bearer token Alertmanager must send to ``POST /api/v1/alertmanager``; without one, only
     #: requests from the collector's own host (loopback) are accepted.
     alertmanager_token: Secret | None = None
     source: str = ""
 
-    def outbox_path(self) -> Path:
-        """The ticket outbox's SQLite file (a SQLite store's: beside it; a PostgreSQL store keeps its
-        outbox in the database and uses this only when ``outbox`` is set)."""
+    def outbox_location(self) -> DatabaseLocation:
+        """Where the ticket outbox is: ``outbox`` if set; else with a PostgreSQL store in its database
+        (every replica queues into one outbox), with a SQLite store a file beside it."""
         if self.outbox is not None:
-            return self.outbox
+            return SqliteLocation(self.outbox)
         database = self.database()
-        folder = database.path.parent if isinstance(database, SqliteLocation) else _default_db().parent
-        return folder / "ticket-outbox.sqlite3"
+        if isinstance(database, SqliteLocation):
+            return SqliteLocation(database.path.with_name("ticket-outbox.sqlite3"))
+        return database
 
     def database(self) -> DatabaseLocation:
         """Where the store is: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""

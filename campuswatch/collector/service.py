@@ -167,7 +167,7 @@ class CollectorService:
         builtin = BuiltinTicketSink(self._store.tickets, self.events.publish, self.now)
         if not self.config.ticket_sinks:
             return builtin, None
-        outbox = TicketOutbox(self.config.outbox_path(), clock=self.now)
+        outbox = TicketOutbox(self.config.outbox_location(), clock=self.now)
         externals = [build_sink(s) for s in self.config.ticket_sinks]
         return MirroredSink(builtin, outbox, [s.name for s in externals]), Dispatcher(outbox, externals)
 
@@ -179,6 +179,8 @@ class CollectorService:
     async def start(self) -> None:
         """Load the schools and the metrics view from the store, then start the background jobs: the
         liveness and ticket pass every heartbeat interval, hourly pruning, ticket delivery."""
+        if self.dispatcher is not None:
+            await self.dispatcher.outbox.open()
         await self._load_schools()
         await self.metrics.load(
             agents=self._store.agents, problems=self._store.problems, tickets=self._store.tickets
@@ -209,7 +211,7 @@ class CollectorService:
                 close = getattr(sink, "close", None)
                 if close is not None:
                     await close()
-            self.dispatcher.outbox.close()
+            await self.dispatcher.outbox.close()
 
     async def __aenter__(self) -> CollectorService:
         try:

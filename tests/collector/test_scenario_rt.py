@@ -45,8 +45,8 @@ class RtDay:
         deadline = time.monotonic() + DELIVERY_TIMEOUT_S
         outbox = dispatcher.outbox
         while True:
-            pending = await asyncio.to_thread(outbox.operations, "rt", "pending")
-            parked = await asyncio.to_thread(outbox.parked, "rt")
+            pending = await outbox.operations("rt", "pending")
+            parked = await outbox.parked("rt")
             assert not parked, parked
             if not pending:
                 return

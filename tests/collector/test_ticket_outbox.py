@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from campuswatch.collector.store.location import SqliteLocation
+from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.tickets.outbox import (
     Dispatcher,
     OutboxOp,
@@ -25,6 +26,9 @@ from campuswatch.collector.tickets.outbox import (
 )
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import current_delivery_id
+from tests.support.postgres import postgres_db, postgres_server
+
+__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 
 class FakeClock:
@@ -82,11 +86,19 @@ def draft(key: str, title: str = "Printer offline") -> TicketDraft:
     )
 
 
-@pytest.fixture
-def outbox(tmp_path: Path, clock: FakeClock) -> Iterator[TicketOutbox]:
-    box = TicketOutbox(tmp_path / "outbox.sqlite", clock=clock)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+async def outbox(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[TicketOutbox]:
+    """The outbox in its own SQLite file, and in a PostgreSQL database (where replicas share it)."""
+    location = (
+        SqliteLocation(tmp_path / "outbox.sqlite")
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_db")
+    )
+    box = await TicketOutbox.opened(location, clock=clock)
     yield box
-    box.close()
+    await box.close()
 
 
 def dispatcher(outbox: TicketOutbox, *sinks: ScriptedSink) -> Dispatcher:
@@ -97,11 +109,11 @@ async def test_operations_of_one_key_go_out_in_order_to_the_ticket_the_open_crea
     outbox: TicketOutbox,
 ) -> None:
     sink = ScriptedSink()
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k2", draft_payload(draft("k2")))
-    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("still down"))
-    await asyncio.to_thread(outbox.enqueue, "s", "resolve", "k1", text_payload("back"))
-    await asyncio.to_thread(outbox.enqueue, "s", "reopen", "k1", text_payload("down again"))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+    await outbox.enqueue("s", "note", "k1", text_payload("still down"))
+    await outbox.enqueue("s", "resolve", "k1", text_payload("back"))
+    await outbox.enqueue("s", "reopen", "k1", text_payload("down again"))
 
     assert await dispatcher(outbox, sink).drain_once() == 5
 
@@ -112,22 +124,22 @@ async def test_operations_of_one_key_go_out_in_order_to_the_ticket_the_open_crea
         ("resolve", "T101", "back"),
         ("reopen", "T101", "down again"),
     ]
-    assert (await asyncio.to_thread(outbox.external_id, "s", "k1")) == "T101"
-    assert (await asyncio.to_thread(outbox.external_id, "s", "k2")) == "T102"
-    assert (await asyncio.to_thread(outbox.stats))["s"].delivered == 5
-    assert (await asyncio.to_thread(outbox.stats))["s"].pending == 0
+    assert (await outbox.external_id("s", "k1")) == "T101"
+    assert (await outbox.external_id("s", "k2")) == "T102"
+    assert (await outbox.stats())["s"].delivered == 5
+    assert (await outbox.stats())["s"].pending == 0
 
 
 async def test_queued_operations_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
-    first = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite", clock=clock)
-    await asyncio.to_thread(first.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
-    await asyncio.to_thread(first.close)
+    first = await TicketOutbox.opened(SqliteLocation(tmp_path / "o.sqlite"), clock=clock)
+    await first.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await first.close()
 
-    again = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite", clock=clock)
+    again = await TicketOutbox.opened(SqliteLocation(tmp_path / "o.sqlite"), clock=clock)
     sink = ScriptedSink()
     assert await dispatcher(again, sink).drain_once() == 1
     assert sink.calls == [("open", "k1", "Printer offline")]
-    await asyncio.to_thread(again.close)
+    await again.close()
 
 
 async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
@@ -135,8 +147,8 @@ async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
-    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n"))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "note", "k1", text_payload("n"))
     sink.errors = [TicketSinkError("connection refused", retryable=True)] * 3
 
     for _ in range(3):
@@ -144,26 +156,26 @@ async def test_a_system_that_is_down_keeps_everything_queued_until_it_is_back(
         clock.now += 100  # past any backoff (cap 80)
 
     assert sink.calls == []
-    stats = (await asyncio.to_thread(outbox.stats))["s"]
+    stats = (await outbox.stats())["s"]
     assert (stats.pending, stats.failing, stats.parked) == (2, 1, 0)
     assert stats.oldest_pending_age_seconds == 300
-    assert (await asyncio.to_thread(outbox.operations, "s"))[0].last_error == "connection refused"
-    assert (await asyncio.to_thread(outbox.operations, "s"))[0].attempts == 3
+    assert (await outbox.operations("s"))[0].last_error == "connection refused"
+    assert (await outbox.operations("s"))[0].attempts == 3
     assert d.failures_total["s"] == 3
 
     assert await d.drain_once() == 2
     assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
-    assert (await asyncio.to_thread(outbox.stats))["s"].pending == 0
+    assert (await outbox.stats())["s"].pending == 0
 
 
 async def test_a_failed_operation_waits_for_its_backoff(outbox: TicketOutbox, clock: FakeClock) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [TicketSinkError("503", retryable=True)]
     await d.drain_once()
 
-    due = await asyncio.to_thread(outbox.next_due_at, "s")
+    due = await outbox.next_due_at("s")
     assert due is not None and clock.now < due <= clock.now + 10  # base 10: at most 10 s after one failure
     clock.now = due - 0.01
     assert await d.drain_once() == 0
@@ -176,16 +188,16 @@ async def test_a_failing_key_holds_back_its_own_later_operations_but_not_other_k
     outbox: TicketOutbox,
 ) -> None:
     sink = ScriptedSink()
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
-    await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n1"))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "note", "k1", text_payload("n1"))
     sink.errors = [TicketSinkError("timeout", retryable=True)]
     d = dispatcher(outbox, sink)
     await d.drain_once()  # k1's open fails; the pass stops for this sink
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k2", draft_payload(draft("k2")))
+    await outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
 
     assert await d.drain_once() == 1
     assert sink.calls == [("open", "k2", "Printer offline")]
-    assert [op.op for op in (await asyncio.to_thread(outbox.operations, "s", "pending"))] == ["open", "note"]
+    assert [op.op for op in (await outbox.operations("s", "pending"))] == ["open", "note"]
 
 
 async def test_a_non_retryable_error_is_parked_with_its_reason_and_can_be_requeued(
@@ -193,22 +205,20 @@ async def test_a_non_retryable_error_is_parked_with_its_reason_and_can_be_requeu
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    open_id = await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
-    note_id = await asyncio.to_thread(outbox.enqueue, "s", "note", "k1", text_payload("n"))
+    open_id = await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    note_id = await outbox.enqueue("s", "note", "k1", text_payload("n"))
     sink.errors = [TicketSinkError("queue 'Nope' does not exist", retryable=False)]
 
     assert await d.drain_once() == 0
-    parked = {op.id: op.last_error for op in (await asyncio.to_thread(outbox.parked, "s"))}
+    parked = {op.id: op.last_error for op in (await outbox.parked("s"))}
     assert parked == {
         open_id: "queue 'Nope' does not exist",
         note_id: "no ticket known for dedup key 'k1'",
     }
-    assert (await asyncio.to_thread(outbox.stats))["s"].parked == 2
+    assert (await outbox.stats())["s"].parked == 2
 
-    assert (await asyncio.to_thread(outbox.requeue, open_id)) and (
-        await asyncio.to_thread(outbox.requeue, note_id)
-    )
-    assert not (await asyncio.to_thread(outbox.requeue, open_id))  # no longer parked
+    assert (await outbox.requeue(open_id)) and (await outbox.requeue(note_id))
+    assert not (await outbox.requeue(open_id))  # no longer parked
     assert await d.drain_once() == 2
     assert sink.calls == [("open", "k1", "Printer offline"), ("note", "T101", "n")]
 
@@ -218,10 +228,10 @@ async def test_an_unexpected_exception_in_a_sink_is_retried_not_fatal(
 ) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [KeyError("id")]
     assert await d.drain_once() == 0
-    assert (await asyncio.to_thread(outbox.operations, "s"))[0].last_error == "unexpected KeyError"
+    assert (await outbox.operations("s"))[0].last_error == "unexpected KeyError"
     clock.now += 100
     assert await d.drain_once() == 1
 
@@ -230,22 +240,20 @@ async def test_each_sink_has_its_own_queue(outbox: TicketOutbox) -> None:
     down, up = ScriptedSink("down"), ScriptedSink("up")
     down.errors = [TicketSinkError("refused", retryable=True)]
     for name in ("down", "up"):
-        await asyncio.to_thread(outbox.enqueue, name, "open", "k1", draft_payload(draft("k1")))
+        await outbox.enqueue(name, "open", "k1", draft_payload(draft("k1")))
 
     assert await dispatcher(outbox, down, up).drain_once() == 1
     assert up.calls == [("open", "k1", "Printer offline")]
     assert down.calls == []
-    assert (await asyncio.to_thread(outbox.stats))["down"].pending == 1
-    assert (await asyncio.to_thread(outbox.stats, ["down", "up", "idle"]))["idle"] == OutboxStats(
-        0, 0, 0, 0, 0.0
-    )
-    assert (await asyncio.to_thread(outbox.stats))["up"].delivered == 1
+    assert (await outbox.stats())["down"].pending == 1
+    assert (await outbox.stats(["down", "up", "idle"]))["idle"] == OutboxStats(0, 0, 0, 0, 0.0)
+    assert (await outbox.stats())["up"].delivered == 1
 
 
 async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock: FakeClock) -> None:
     sink = ScriptedSink()
     d = dispatcher(outbox, sink)
-    await asyncio.to_thread(outbox.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
     sink.errors = [TicketSinkError("refused", retryable=True)]
     await d.drain_once()
     clock.now += 100
@@ -255,54 +263,55 @@ async def test_a_retry_carries_the_same_delivery_id(outbox: TicketOutbox, clock:
 
 
 async def test_run_delivers_what_is_enqueued_while_it_runs(tmp_path: Path) -> None:
-    box = await asyncio.to_thread(TicketOutbox, tmp_path / "o.sqlite")
+    box = await TicketOutbox.opened(SqliteLocation(tmp_path / "o.sqlite"))
     sink = ScriptedSink()
     # A long poll interval: only the enqueue wake-up can make this test finish in time.
     task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=3600).run())
     await asyncio.sleep(0.05)
-    await asyncio.to_thread(box.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
     await asyncio.wait_for(sink.called.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert sink.calls == [("open", "k1", "Printer offline")]
-    await asyncio.to_thread(box.close)
+    await box.close()
 
 
-def test_enqueue_rejects_what_could_never_be_delivered(outbox: TicketOutbox) -> None:
+async def test_enqueue_rejects_what_could_never_be_delivered(outbox: TicketOutbox) -> None:
     with pytest.raises(ValueError, match="unknown ticket operation"):
-        outbox.enqueue("s", "close", "k1", text_payload("x"))  # type: ignore[arg-type]
+        await outbox.enqueue("s", "close", "k1", text_payload("x"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a payload with a text"):
-        outbox.enqueue("s", "note", "k1", {"body": "x"})
+        await outbox.enqueue("s", "note", "k1", {"body": "x"})
     with pytest.raises(TypeError):
-        outbox.enqueue("s", "open", "k1", {"title": "only a title"})
-    assert outbox.operations() == []
+        await outbox.enqueue("s", "open", "k1", {"title": "only a title"})
+    assert await outbox.operations() == []
 
 
-def test_prune_drops_only_old_delivered_operations(outbox: TicketOutbox, clock: FakeClock) -> None:
-    op_id = outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
-    outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
-    [op] = [o for o in outbox.operations() if o.id == op_id]
-    outbox.mark_done(op, "T1")
+async def test_prune_drops_only_old_delivered_operations(outbox: TicketOutbox, clock: FakeClock) -> None:
+    op_id = await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    await outbox.enqueue("s", "open", "k2", draft_payload(draft("k2")))
+    [op] = [o for o in await outbox.operations() if o.id == op_id]
+    await outbox.mark_done(op, "T1")
     clock.now += 3600
-    assert outbox.prune(older_than_seconds=60) == 1
-    assert [o.dedup_key for o in outbox.operations()] == ["k2"]
-    assert outbox.external_id("s", "k1") == "T1"
+    assert await outbox.prune(older_than_seconds=60) == 1
+    assert [o.dedup_key for o in await outbox.operations()] == ["k2"]
+    assert await outbox.external_id("s", "k1") == "T1"
 
 
 async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> None:
     class FlakyOutbox(TicketOutbox):
         failed = False
 
-        def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
+        async def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
             if not self.failed:
                 self.failed = True
-                raise sqlite3.OperationalError("database is locked")
-            return super().due(sink, limit)
+                raise StoreError("database is locked")
+            return await super().due(sink, limit)
 
-    box = await asyncio.to_thread(FlakyOutbox, tmp_path / "o.sqlite")
+    box = FlakyOutbox(SqliteLocation(tmp_path / "o.sqlite"))
+    await box.open()
     sink = ScriptedSink()
-    await asyncio.to_thread(box.enqueue, "s", "open", "k1", draft_payload(draft("k1")))
+    await box.enqueue("s", "open", "k1", draft_payload(draft("k1")))
     task = asyncio.create_task(Dispatcher(box, [sink], poll_interval=0.05).run())
     await asyncio.wait_for(sink.called.wait(), 10)
     task.cancel()
@@ -310,4 +319,4 @@ async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> Non
         await task
     assert box.failed
     assert sink.calls == [("open", "k1", "Printer offline")]
-    await asyncio.to_thread(box.close)
+    await box.close()

@@ -3,10 +3,10 @@ systems (here the real webhook receiver and the Zammad stand-in), keyed by the d
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from campuswatch.collector.events import DomainEvent, EventBus, TicketChanged
+from campuswatch.collector.store.location import SqliteLocation
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
@@ -34,7 +34,7 @@ def draft() -> TicketDraft:
 async def test_every_operation_reaches_the_store_and_each_external_system(
     tmp_path: Path, store: SqliteStore, receiver: WebhookReceiver, zammad: ZammadStandIn
 ) -> None:
-    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     hook = WebhookSink("hook", receiver.url, secret=Secret(SECRET))
     zsink = ZammadSink("zammad", zammad.url, token=Secret(TOKEN), group="Users", customer="guess:m@x.example")
     published: list[DomainEvent] = []
@@ -48,9 +48,7 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
         ref = await mirrored.open(draft())
         ticket = await store.tickets.get(int(ref))
         assert ticket is not None and ticket.dedup_key == KEY
-        assert (await asyncio.to_thread(outbox.stats))["hook"].pending == 1 and (
-            await asyncio.to_thread(outbox.stats)
-        )["zammad"].pending == 1
+        assert (await outbox.stats())["hook"].pending == 1 and (await outbox.stats())["zammad"].pending == 1
         assert receiver.deliveries == [] and zammad.tickets == {}  # queued, not sent by the caller
 
         await mirrored.note(ref, "Ordered a cartridge.")
@@ -74,11 +72,11 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
             "Toner replaced.",
             "Empty again.",
         ]
-        assert (await asyncio.to_thread(outbox.external_id, "zammad", KEY)) == str(zid)
+        assert (await outbox.external_id("zammad", KEY)) == str(zid)
     finally:
         await hook.close()
         await zsink.close()
-        await asyncio.to_thread(outbox.close)
+        await outbox.close()
 
 
 async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_only(
@@ -86,22 +84,24 @@ async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_o
 ) -> None:
     builtin = BuiltinTicketSink(store.tickets, EventBus().publish)
     old_ref = await builtin.open(draft())  # opened while no external sink was configured
-    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     try:
         await MirroredSink(builtin, outbox, ["hook"]).resolve(old_ref, "Toner replaced.")
         ticket = await store.tickets.get(int(old_ref))
         assert ticket is not None and ticket.state == "resolved"
-        assert (await asyncio.to_thread(outbox.operations)) == []
+        assert (await outbox.operations()) == []
     finally:
-        await asyncio.to_thread(outbox.close)
+        await outbox.close()
 
 
-def test_enqueue_many_queues_one_operation_per_sink_and_remembers_the_alias(tmp_path: Path) -> None:
-    outbox = TicketOutbox(tmp_path / "outbox.sqlite")
+async def test_enqueue_many_queues_one_operation_per_sink_and_remembers_the_alias(tmp_path: Path) -> None:
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     try:
-        ids = outbox.enqueue_many(["rt", "mail"], "note", KEY, {"text": "t"}, alias="17")
-        assert [(op.id, op.sink) for op in outbox.operations()] == list(zip(ids, ["rt", "mail"], strict=True))
-        assert outbox.dedup_key_for("17") == KEY
-        assert outbox.dedup_key_for("18") is None
+        ids = await outbox.enqueue_many(["rt", "mail"], "note", KEY, {"text": "t"}, alias="17")
+        assert [(op.id, op.sink) for op in await outbox.operations()] == list(
+            zip(ids, ["rt", "mail"], strict=True)
+        )
+        assert await outbox.dedup_key_for("17") == KEY
+        assert await outbox.dedup_key_for("18") is None
     finally:
-        outbox.close()
+        await outbox.close()

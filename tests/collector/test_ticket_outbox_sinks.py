@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.collector.store.location import SqliteLocation
 from campuswatch.collector.tickets.outbox import (
     Dispatcher,
     OutboxOp,
@@ -185,23 +186,23 @@ async def _close(sink: TicketSink) -> None:
 async def test_an_outage_delays_but_loses_and_duplicates_nothing(
     system: System, tmp_path: Path, clock: FakeClock
 ) -> None:
-    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite", clock=clock)
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"), clock=clock)
     sink = system.make_sink()
     dispatcher = Dispatcher(outbox, [sink], backoff_base=1, backoff_cap=10)
     key = f"gs-nord/printer-2/offline/{uuid.uuid4().hex[:8]}"
     try:
         await system.down()
-        await asyncio.to_thread(outbox.enqueue, sink.name, "open", key, draft_payload(draft(key)))
+        await outbox.enqueue(sink.name, "open", key, draft_payload(draft(key)))
         for text in ("Still offline.", "Toner low too."):
-            await asyncio.to_thread(outbox.enqueue, sink.name, "note", key, text_payload(text))
-        await asyncio.to_thread(outbox.enqueue, sink.name, "resolve", key, text_payload("Answers again."))
+            await outbox.enqueue(sink.name, "note", key, text_payload(text))
+        await outbox.enqueue(sink.name, "resolve", key, text_payload("Answers again."))
 
         for _ in range(3):
             assert await dispatcher.drain_once() == 0
             clock.now += 60
-        stats = (await asyncio.to_thread(outbox.stats))[sink.name]
+        stats = (await outbox.stats())[sink.name]
         assert (stats.pending, stats.failing, stats.parked, stats.delivered) == (4, 1, 0, 0)
-        assert "cannot connect" in ((await asyncio.to_thread(outbox.operations))[0].last_error or "")
+        assert "cannot connect" in ((await outbox.operations())[0].last_error or "")
 
         await system.up()
         assert await dispatcher.drain_once() == 4
@@ -211,10 +212,10 @@ async def test_an_outage_delays_but_loses_and_duplicates_nothing(
         assert await system.tickets(key) == [
             [f"Printer offline ({key})", "Still offline.", "Toner low too.", "Answers again."]
         ]
-        assert (await asyncio.to_thread(outbox.stats))[sink.name].pending == 0
+        assert (await outbox.stats())[sink.name].pending == 0
     finally:
         await _close(sink)
-        await asyncio.to_thread(outbox.close)
+        await outbox.close()
 
 
 class FreezingOutbox(TicketOutbox):
@@ -224,13 +225,13 @@ class FreezingOutbox(TicketOutbox):
     """
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
+        super().__init__(SqliteLocation(path))
         self.reached = threading.Event()
         self.killed = threading.Event()
 
-    def mark_done(self, op: OutboxOp, external_id: str | None = None) -> None:
+    async def mark_done(self, op: OutboxOp, external_id: str | None = None) -> None:
         self.reached.set()
-        self.killed.wait(30)
+        await asyncio.to_thread(self.killed.wait, 30)
         raise RuntimeError("the process is gone; nothing was recorded")
 
 
@@ -241,22 +242,23 @@ async def test_a_crash_after_the_system_accepted_the_open_makes_no_second_ticket
     path = tmp_path / "outbox.sqlite"
     key = f"gs-nord/printer-2/offline/{uuid.uuid4().hex[:8]}"
     first_sink = system.make_sink()
-    frozen = await asyncio.to_thread(FreezingOutbox, path)
-    await asyncio.to_thread(frozen.enqueue, first_sink.name, "open", key, draft_payload(draft(key)))
-    await asyncio.to_thread(frozen.enqueue, first_sink.name, "note", key, text_payload("Still offline."))
+    frozen = FreezingOutbox(path)
+    await frozen.open()
+    await frozen.enqueue(first_sink.name, "open", key, draft_payload(draft(key)))
+    await frozen.enqueue(first_sink.name, "note", key, text_payload("Still offline."))
     task = asyncio.create_task(Dispatcher(frozen, [first_sink], poll_interval=3600).run())
     assert await asyncio.to_thread(frozen.reached.wait, 60), "the open never reached the ticket system"
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     frozen.killed.set()
-    await asyncio.to_thread(frozen.close)
+    await frozen.close()
     await _close(first_sink)
     assert len(await system.tickets(key)) == 1  # the system did create it
 
-    restarted = await asyncio.to_thread(TicketOutbox, path)
+    restarted = await TicketOutbox.opened(SqliteLocation(path))
     try:
-        assert [(op.op, op.state) for op in (await asyncio.to_thread(restarted.operations))] == [
+        assert [(op.op, op.state) for op in (await restarted.operations())] == [
             ("open", "pending"),
             ("note", "pending"),
         ]
@@ -264,15 +266,15 @@ async def test_a_crash_after_the_system_accepted_the_open_makes_no_second_ticket
         assert await Dispatcher(restarted, [sink]).drain_once() == 2
         await _close(sink)
         assert await system.tickets(key) == [[f"Printer offline ({key})", "Still offline."]]
-        assert (await asyncio.to_thread(restarted.external_id, sink.name, key)) is not None
+        assert (await restarted.external_id(sink.name, key)) is not None
     finally:
-        await asyncio.to_thread(restarted.close)
+        await restarted.close()
 
 
 async def test_a_refused_open_is_parked_visibly_and_delivered_after_the_fix(
     tmp_path: Path, zammad: ZammadStandIn
 ) -> None:
-    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     key = "gs-nord/printer-2/offline"
     wrong = ZammadSink(
         "zammad", zammad.url, token=Secret(ZAMMAD_TOKEN), group="Typo", customer="guess:m@x.example"
@@ -281,43 +283,41 @@ async def test_a_refused_open_is_parked_visibly_and_delivered_after_the_fix(
         "zammad", zammad.url, token=Secret(ZAMMAD_TOKEN), group="Users", customer="guess:m@x.example"
     )
     try:
-        open_id = await asyncio.to_thread(outbox.enqueue, "zammad", "open", key, draft_payload(draft(key)))
-        note_id = await asyncio.to_thread(outbox.enqueue, "zammad", "note", key, text_payload("n"))
+        open_id = await outbox.enqueue("zammad", "open", key, draft_payload(draft(key)))
+        note_id = await outbox.enqueue("zammad", "note", key, text_payload("n"))
         assert await Dispatcher(outbox, [wrong]).drain_once() == 0
-        parked = {op.id: op.last_error or "" for op in (await asyncio.to_thread(outbox.parked, "zammad"))}
+        parked = {op.id: op.last_error or "" for op in (await outbox.parked("zammad"))}
         assert set(parked) == {open_id, note_id}
         assert "HTTP 422" in parked[open_id] and "Typo" in parked[open_id]
         assert zammad.tickets == {}
 
-        assert (await asyncio.to_thread(outbox.requeue, open_id)) and (
-            await asyncio.to_thread(outbox.requeue, note_id)
-        )
+        assert (await outbox.requeue(open_id)) and (await outbox.requeue(note_id))
         assert await Dispatcher(outbox, [right]).drain_once() == 2
         [ticket_id] = zammad.tickets
-        assert (await asyncio.to_thread(outbox.external_id, "zammad", key)) == str(ticket_id)
+        assert (await outbox.external_id("zammad", key)) == str(ticket_id)
     finally:
         await wrong.close()
         await right.close()
-        await asyncio.to_thread(outbox.close)
+        await outbox.close()
 
 
 async def test_run_recovers_by_itself_when_the_receiver_comes_back(
     tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     await receiver.server.stop()  # down, with its port known
-    outbox = await asyncio.to_thread(TicketOutbox, tmp_path / "outbox.sqlite")
+    outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     sink = WebhookSink("hook", receiver.url, secret=Secret(WEBHOOK_SECRET))
     dispatcher = Dispatcher(outbox, [sink], backoff_base=0.05, backoff_cap=0.2, poll_interval=0.2)
     task = asyncio.create_task(dispatcher.run())
     try:
-        await asyncio.to_thread(outbox.enqueue, "hook", "open", "k1", draft_payload(draft("k1")))
-        await asyncio.to_thread(outbox.enqueue, "hook", "resolve", "k1", text_payload("fixed"))
+        await outbox.enqueue("hook", "open", "k1", draft_payload(draft("k1")))
+        await outbox.enqueue("hook", "resolve", "k1", text_payload("fixed"))
         while dispatcher.failures_total["hook"] < 3:
             await asyncio.sleep(0.02)
         assert receiver.deliveries == []
 
         await receiver.server.start()
-        while (await asyncio.to_thread(outbox.stats))["hook"].pending:
+        while (await outbox.stats())["hook"].pending:
             await asyncio.sleep(0.02)
         assert receiver.events() == [("open", "k1"), ("resolve", "WH-1")]
         assert receiver.duplicates == 0
@@ -326,4 +326,4 @@ async def test_run_recovers_by_itself_when_the_receiver_comes_back(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await sink.close()
-        await asyncio.to_thread(outbox.close)
+        await outbox.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from campuswatch import sqlite
 from campuswatch.agent.uplink.outbox import Outbox
+from campuswatch.collector.store.location import SqliteLocation
+from campuswatch.collector.store.sql.txn import rows
 from campuswatch.collector.tickets.outbox import TicketOutbox
 from campuswatch.report import Heartbeat
 
@@ -21,6 +24,12 @@ STEPS: sqlite.Migrations = (
 
 def pragma(conn: sqlite3.Connection, name: str) -> object:
     return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def tickets_pragma(outbox: TicketOutbox, name: str) -> object:
+    """A pragma of the ticket outbox's own connection (pragmas are per connection)."""
+    [(value,)] = await outbox._db.read(rows(f"PRAGMA {name}"))
+    return value
 
 
 @pytest.mark.parametrize(("mode", "level"), [("FULL", 2), ("NORMAL", 1)])
@@ -105,39 +114,55 @@ def test_a_database_of_a_newer_build_is_refused_and_left_alone(tmp_path: Path) -
     conn.close()
 
 
-def test_each_outbox_keeps_what_it_acknowledged_through_a_power_cut(tmp_path: Path) -> None:
-    """Both outboxes acknowledge to someone (the poller, the ticket lifecycle) what they hold: FULL."""
-    agent = Outbox(tmp_path / "agent.sqlite3")
-    tickets = TicketOutbox(tmp_path / "tickets.sqlite3")
+def _agent_outbox_settings(path: Path) -> tuple[object, object]:
+    """The agent's outbox's synchronous mode and busy timeout (its SQLite is used from a thread)."""
+    agent = Outbox(path)
     try:
         agent.add_heartbeat(Heartbeat(agent_version="1", uptime_s=1.0))
-        assert pragma(agent._conn, "synchronous") == 2
-        assert pragma(tickets._db, "synchronous") == 2
-        assert pragma(agent._conn, "busy_timeout") == pragma(tickets._db, "busy_timeout") == 5000
+        return pragma(agent._conn, "synchronous"), pragma(agent._conn, "busy_timeout")
     finally:
         agent.close()
-        tickets.close()
 
 
-def test_outboxes_made_before_numbered_migrations_open_with_their_data(tmp_path: Path) -> None:
-    agent_path, tickets_path = tmp_path / "agent.sqlite3", tmp_path / "tickets.sqlite3"
-    with sqlite3.connect(agent_path) as conn:
+async def test_each_outbox_keeps_what_it_acknowledged_through_a_power_cut(tmp_path: Path) -> None:
+    """Both outboxes acknowledge to someone (the poller, the ticket lifecycle) what they hold: FULL."""
+    agent = await asyncio.to_thread(_agent_outbox_settings, tmp_path / "agent.sqlite3")
+    tickets = await TicketOutbox.opened(SqliteLocation(tmp_path / "tickets.sqlite3"))
+    try:
+        ticket_settings = (
+            await tickets_pragma(tickets, "synchronous"),
+            await tickets_pragma(tickets, "busy_timeout"),
+        )
+    finally:
+        await tickets.close()
+    assert agent == ticket_settings == (2, 5000)
+
+
+def _old_agent_outbox_opens(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
         for statement in AGENT_OUTBOX_BEFORE_MIGRATIONS:
             conn.execute(statement)
         conn.execute("INSERT INTO meta (key, value) VALUES ('last_seq', 41)")
+    agent = Outbox(path)
+    try:
+        assert agent.stats().last_seq == 41
+        assert agent.add_heartbeat(Heartbeat(agent_version="1", uptime_s=1.0)) == 42
+    finally:
+        agent.close()
+
+
+async def test_outboxes_made_before_numbered_migrations_open_with_their_data(tmp_path: Path) -> None:
+    agent_path, tickets_path = tmp_path / "agent.sqlite3", tmp_path / "tickets.sqlite3"
+    await asyncio.to_thread(_old_agent_outbox_opens, agent_path)
     with sqlite3.connect(tickets_path) as conn:
         for statement in TICKET_OUTBOX_BEFORE_MIGRATIONS:
             conn.execute(statement)
         conn.execute("INSERT INTO ticket_aliases (alias, dedup_key) VALUES ('7', 'bbg/pr1/jam/')")
-    agent = Outbox(agent_path)
-    tickets = TicketOutbox(tickets_path)
+    tickets = await TicketOutbox.opened(SqliteLocation(tickets_path))
     try:
-        assert agent.stats().last_seq == 41
-        assert agent.add_heartbeat(Heartbeat(agent_version="1", uptime_s=1.0)) == 42
-        assert tickets.dedup_key_for("7") == "bbg/pr1/jam/"
+        assert await tickets.dedup_key_for("7") == "bbg/pr1/jam/"
     finally:
-        agent.close()
-        tickets.close()
+        await tickets.close()
     for path in (agent_path, tickets_path):
         with sqlite3.connect(path) as conn:
             assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]

@@ -4,7 +4,8 @@ The collector never calls a ticket system directly: it enqueues an operation (op
 reopen, keyed by the problem's ``dedup_key``) and the :class:`Dispatcher` delivers it. That way a ticket
 system that is down, slow or refusing delays tickets but loses none:
 
-* an operation is written to SQLite (``synchronous=FULL``) before :meth:`TicketOutbox.enqueue` returns;
+* an operation is written to the outbox's database (its own SQLite file, ``synchronous=FULL``, or the
+  collectors' PostgreSQL database) before :meth:`TicketOutbox.enqueue` returns;
 * it is marked done only after the sink call returned, in the same transaction that records the
   ticket's id (``dedup_key -> external_id``), so notes and resolves later go to the right ticket;
 * operations of one dedup key go out strictly in order (a note never overtakes its open); different
@@ -18,9 +19,9 @@ A crash after the ticket system accepted an ``open`` but before it was marked do
 :meth:`TicketSink.open` is idempotent by dedup key (RT searches its DedupKey custom field), so the
 replay finds the ticket instead of creating a second one.
 
-The SQL sticks to what SQLite and PostgreSQL share (``ON CONFLICT ... DO UPDATE``, no ``INSERT OR
-REPLACE``, times as epoch seconds in a float column) so the tables can move to PostgreSQL later; only
-the DDL's ``INTEGER PRIMARY KEY`` and the ``?`` placeholders need translating.
+The SQL is the store's portable kind (:mod:`campuswatch.collector.store.sql.txn`), run by SQLite or
+PostgreSQL alike; several collectors on one PostgreSQL database share one outbox, and the one that
+leads delivery (``service.deliver_while_leading``) empties it.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ import dataclasses
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, get_args
 
 from campuswatch import sqlite
 from campuswatch.backoff import backoff_delay
+from campuswatch.collector.store.connect import open_database
+from campuswatch.collector.store.location import DatabaseLocation
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import delivery_id_var
 
@@ -126,39 +128,61 @@ def text_payload(text: str) -> dict[str, Any]:
 class TicketOutbox:
     """The durable queue of ticket operations, with the dedup key -> ticket id mapping of every sink.
 
-    Thread-safe (one connection behind a lock), so the dispatcher can run its queries in a worker
-    thread and keep SQLite's fsync off the event loop.
+    Its tables live where :meth:`open` puts them: a SQLite file of their own (``synchronous=FULL``),
+    or, for collectors on PostgreSQL, that database, so that every replica queues into one outbox and
+    the one that leads delivery empties it. Each method is one transaction.
     """
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+    def __init__(self, location: DatabaseLocation, *, clock: Callable[[], float] = time.time) -> None:
+        """An outbox at ``location``, to be opened (:meth:`open`) before use."""
+        self.location = location
         #: The time source for queue times and backoff (tests pass a fake one).
         self.clock = clock
-        self._lock = threading.Lock()
+        self._opened: Database | None = None
         self._listeners: list[Callable[[], None]] = []
-        # FULL: an acknowledged enqueue survives a power cut, not only a process crash.
-        self._db = sqlite.connect(self.path, synchronous="FULL")
-        with self._lock:
-            sqlite.migrate(self._db, MIGRATIONS, path=self.path, program="collector")
 
-    def close(self) -> None:
+    @classmethod
+    async def opened(
+        cls, location: DatabaseLocation, *, clock: Callable[[], float] = time.time
+    ) -> TicketOutbox:
+        """An outbox at ``location``, opened."""
+        outbox = cls(location, clock=clock)
+        await outbox.open()
+        return outbox
+
+    async def open(self) -> None:
+        """Open the database and migrate the outbox's tables (an acknowledged enqueue survives a power
+        cut: SQLite syncs every commit)."""
+        if self._opened is None:
+            self._opened = await open_database(
+                self.location, MIGRATIONS, name="ticket_outbox", synchronous="FULL"
+            )
+
+    @property
+    def _db(self) -> Database:
+        if self._opened is None:
+            raise RuntimeError("the ticket outbox is used before it was opened")
+        return self._opened
+
+    async def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        if self._opened is not None:
+            await self._opened.close()
+            self._opened = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every enqueue (the dispatcher wakes up instead of polling)."""
         self._listeners.append(callback)
 
-    def enqueue(self, sink: str, op: Op, dedup_key: str, payload: Mapping[str, Any]) -> int:
+    async def enqueue(self, sink: str, op: Op, dedup_key: str, payload: Mapping[str, Any]) -> int:
         """Queue ``op`` for ``sink``; returns the operation's id once it is on disk.
 
         ``payload`` is :func:`draft_payload` for ``open`` and :func:`text_payload` otherwise.
         """
-        [op_id] = self.enqueue_many([sink], op, dedup_key, payload)
+        [op_id] = await self.enqueue_many([sink], op, dedup_key, payload)
         return op_id
 
-    def enqueue_many(
+    async def enqueue_many(
         self,
         sinks: Iterable[str],
         op: Op,
@@ -178,129 +202,102 @@ class TicketOutbox:
             TicketDraft(**payload)  # reject a payload the dispatcher could not turn back into a draft
         elif not isinstance(payload.get("text"), str):
             raise ValueError(f"{op} needs a payload with a text")
-        now = self.clock()
-        body = json.dumps(dict(payload))
-        ids: list[int] = []
-        with self._lock, sqlite.transaction(self._db):
-            if alias is not None:
-                self._db.execute(
-                    "INSERT INTO ticket_aliases (alias, dedup_key) VALUES (?, ?)"
-                    " ON CONFLICT (alias) DO UPDATE SET dedup_key = excluded.dedup_key",
-                    (alias, dedup_key),
-                )
-            for sink in sinks:
-                cur = self._db.execute(
-                    "INSERT INTO ticket_outbox (sink, op, dedup_key, payload, state, attempts, created_at,"
-                    " next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-                    (sink, op, dedup_key, body, now, now),
-                )
-                assert cur.lastrowid is not None
-                ids.append(cur.lastrowid)
+        ids = await self._db.write(
+            _enqueue(list(sinks), op, dedup_key, json.dumps(dict(payload)), alias, self.clock())
+        )
         log.debug("ticket op queued", extra={"op": op, "dedup_key": dedup_key, "op_ids": ids})
         for listener in self._listeners:
             listener()
         return ids
 
-    def dedup_key_for(self, alias: str) -> str | None:
+    async def dedup_key_for(self, alias: str) -> str | None:
         """The dedup key an alias was recorded for (see :meth:`enqueue_many`)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT dedup_key FROM ticket_aliases WHERE alias = ?", (alias,)
-            ).fetchone()
-        return row[0] if row else None
+        found = await self._db.read(rows("SELECT dedup_key FROM ticket_aliases WHERE alias = ?", (alias,)))
+        return str(found[0][0]) if found else None
 
-    def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
+    async def due(self, sink: str, limit: int = 100) -> list[OutboxOp]:
         """The operations of ``sink`` that may be attempted now: the oldest pending one of each dedup key
         whose backoff has passed. A key whose head is waiting holds back its later operations."""
-        with self._lock:
-            rows = self._db.execute(
+        found = await self._db.read(
+            rows(
                 f"SELECT {_OP_COLUMNS} FROM ticket_outbox o WHERE o.sink = ? AND o.state = 'pending'"
                 " AND o.next_attempt_at <= ? AND o.id = (SELECT MIN(p.id) FROM ticket_outbox p"
                 " WHERE p.sink = o.sink AND p.dedup_key = o.dedup_key AND p.state = 'pending')"
                 " ORDER BY o.id LIMIT ?",
                 (sink, self.clock(), limit),
-            ).fetchall()
-        return [self._row(r) for r in rows]
+            )
+        )
+        return [self._row(r) for r in found]
 
-    def next_due_at(self, sink: str) -> float | None:
+    async def next_due_at(self, sink: str) -> float | None:
         """When the earliest pending operation of ``sink`` may be attempted (None: nothing pending)."""
-        with self._lock:
-            (at,) = self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM ticket_outbox WHERE sink = ? AND state = 'pending'",
-                (sink,),
-            ).fetchone()
+        [(at,)] = await self._db.read(
+            rows(
+                "SELECT MIN(next_attempt_at) FROM ticket_outbox WHERE sink = ? AND state = 'pending'", (sink,)
+            )
+        )
         return None if at is None else float(at)
 
-    def external_id(self, sink: str, dedup_key: str) -> str | None:
+    async def external_id(self, sink: str, dedup_key: str) -> str | None:
         """The ticket id ``sink`` gave the ticket of ``dedup_key``, once its open was delivered."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT external_id FROM ticket_links WHERE sink = ? AND dedup_key = ?", (sink, dedup_key)
-            ).fetchone()
-        return row[0] if row else None
+        found = await self._db.read(
+            rows("SELECT external_id FROM ticket_links WHERE sink = ? AND dedup_key = ?", (sink, dedup_key))
+        )
+        return str(found[0][0]) if found else None
 
-    def mark_done(self, op: OutboxOp, external_id: str | None = None) -> None:
+    async def mark_done(self, op: OutboxOp, external_id: str | None = None) -> None:
         """Record a delivered operation (and, for an open, the ticket id) in one transaction."""
-        now = self.clock()
-        with self._lock, sqlite.transaction(self._db):
-            if external_id is not None:
-                self._db.execute(
-                    "INSERT INTO ticket_links (sink, dedup_key, external_id, updated_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (sink, dedup_key) DO UPDATE SET external_id = excluded.external_id,"
-                    " updated_at = excluded.updated_at",
-                    (op.sink, op.dedup_key, external_id, now),
-                )
-            self._db.execute(
-                "UPDATE ticket_outbox SET state = 'done', done_at = ?, attempts = attempts + 1,"
-                " last_error = NULL WHERE id = ?",
-                (now, op.id),
-            )
+        await self._db.write(_mark_done(op, external_id, self.clock()))
 
-    def mark_failed(self, op: OutboxOp, reason: str, retry_at: float) -> None:
+    async def mark_failed(self, op: OutboxOp, reason: str, retry_at: float) -> None:
         """Record a failed attempt; the operation stays pending until ``retry_at``."""
-        with self._lock:
-            self._db.execute(
+        await self._db.write(
+            execute(
                 "UPDATE ticket_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
                 " WHERE id = ?",
                 (reason, retry_at, op.id),
             )
+        )
 
-    def park(self, op: OutboxOp, reason: str) -> None:
+    async def park(self, op: OutboxOp, reason: str) -> None:
         """Set an operation aside that retrying cannot fix, keeping it and the reason for an operator."""
-        with self._lock:
-            self._db.execute(
+        await self._db.write(
+            execute(
                 "UPDATE ticket_outbox SET state = 'parked', attempts = attempts + 1, last_error = ?"
                 " WHERE id = ?",
                 (reason, op.id),
             )
+        )
 
-    def requeue(self, op_id: int) -> bool:
+    async def requeue(self, op_id: int) -> bool:
         """Put a parked operation back in line (after the cause was fixed); False if it is not parked."""
-        with self._lock:
-            cur = self._db.execute(
+        changed = await self._db.write(
+            execute(
                 "UPDATE ticket_outbox SET state = 'pending', next_attempt_at = ? WHERE id = ?"
                 " AND state = 'parked'",
                 (self.clock(), op_id),
             )
-        return cur.rowcount == 1
+        )
+        return changed == 1
 
-    def operations(self, sink: str | None = None, state: str | None = None) -> list[OutboxOp]:
+    async def operations(self, sink: str | None = None, state: str | None = None) -> list[OutboxOp]:
         """Operations in queue order, optionally of one sink and/or state (for tests and an admin view)."""
-        query = f"SELECT {_OP_COLUMNS} FROM ticket_outbox WHERE (? IS NULL OR sink = ?) AND (? IS NULL OR state = ?)"
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", (sink, sink, state, state)).fetchall()
-        return [self._row(r) for r in rows]
+        conditions, params = filters(("sink", sink), ("state", state))
+        found = await self._db.read(
+            rows(f"SELECT {_OP_COLUMNS} FROM ticket_outbox{where(conditions)} ORDER BY id", params)
+        )
+        return [self._row(r) for r in found]
 
-    def parked(self, sink: str | None = None) -> list[OutboxOp]:
+    async def parked(self, sink: str | None = None) -> list[OutboxOp]:
         """Parked operations with their reasons."""
-        return self.operations(sink, "parked")
+        return await self.operations(sink, "parked")
 
-    def stats(self, sinks: Iterable[str] = ()) -> dict[str, OutboxStats]:
+    async def stats(self, sinks: Iterable[str] = ()) -> dict[str, OutboxStats]:
         """Per-sink counts (see :class:`OutboxStats`): every sink with operations, plus ``sinks`` (zeros
         for a configured sink that has had none, so its metrics exist from the start)."""
         now = self.clock()
-        with self._lock:
-            rows = self._db.execute(
+        found = await self._db.read(
+            rows(
                 "SELECT sink,"
                 " SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END),"
                 " SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END),"
@@ -308,33 +305,69 @@ class TicketOutbox:
                 " SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END),"
                 " MIN(CASE WHEN state = 'pending' THEN created_at END)"
                 " FROM ticket_outbox GROUP BY sink"
-            ).fetchall()
+            )
+        )
         stats = dict.fromkeys(sinks, OutboxStats(0, 0, 0, 0, 0.0))
         stats |= {
             sink: OutboxStats(
-                pending=pending,
-                failing=failing,
-                parked=parked,
-                delivered=done,
+                pending=int(pending),
+                failing=int(failing),
+                parked=int(parked),
+                delivered=int(done),
                 oldest_pending_age_seconds=max(0.0, now - oldest) if oldest is not None else 0.0,
             )
-            for sink, pending, failing, parked, done, oldest in rows
+            for sink, pending, failing, parked, done, oldest in found
         }
         return stats
 
-    def prune(self, older_than_seconds: float) -> int:
+    async def prune(self, older_than_seconds: float) -> int:
         """Delete delivered operations older than the given age; returns how many."""
-        with self._lock:
-            cur = self._db.execute(
+        return await self._db.write(
+            execute(
                 "DELETE FROM ticket_outbox WHERE state = 'done' AND done_at < ?",
                 (self.clock() - older_than_seconds,),
             )
-        return cur.rowcount
+        )
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> OutboxOp:
         op_id, sink, op, key, payload, state, attempts, created_at, last_error = r
         return OutboxOp(op_id, sink, op, key, json.loads(payload), state, attempts, created_at, last_error)
+
+
+def _enqueue(
+    sinks: list[str], op: Op, dedup_key: str, body: str, alias: str | None, now: float
+) -> Txn[list[int]]:
+    if alias is not None:
+        yield Query(
+            "INSERT INTO ticket_aliases (alias, dedup_key) VALUES (?, ?)"
+            " ON CONFLICT (alias) DO UPDATE SET dedup_key = excluded.dedup_key",
+            (alias, dedup_key),
+        )
+    ids: list[int] = []
+    for sink in sinks:
+        inserted = yield Query(
+            "INSERT INTO ticket_outbox (sink, op, dedup_key, payload, state, attempts, created_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
+            (sink, op, dedup_key, body, now, now),
+        )
+        ids.append(int(inserted.rows[0][0]))
+    return ids
+
+
+def _mark_done(op: OutboxOp, external_id: str | None, now: float) -> Txn[None]:
+    if external_id is not None:
+        yield Query(
+            "INSERT INTO ticket_links (sink, dedup_key, external_id, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sink, dedup_key) DO UPDATE SET external_id = excluded.external_id,"
+            " updated_at = excluded.updated_at",
+            (op.sink, op.dedup_key, external_id, now),
+        )
+    yield Query(
+        "UPDATE ticket_outbox SET state = 'done', done_at = ?, attempts = attempts + 1,"
+        " last_error = NULL WHERE id = ?",
+        (now, op.id),
+    )
 
 
 class Dispatcher:
@@ -419,7 +452,7 @@ class Dispatcher:
                 # The system is down: new operations wait for the next probe like the queued ones.
                 await asyncio.sleep(hold)
                 continue
-            next_at = await asyncio.to_thread(self.outbox.next_due_at, name)
+            next_at = await self.outbox.next_due_at(name)
             timeout = self.poll_interval if next_at is None else min(self.poll_interval, next_at - now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), max(0.0, timeout))
@@ -429,7 +462,7 @@ class Dispatcher:
         delivered = 0
         attempted: set[int] = set()
         while True:
-            due = await asyncio.to_thread(self.outbox.due, name)
+            due = await self.outbox.due(name)
             batch = [op for op in due if op.id not in attempted]
             if not batch:
                 return delivered
@@ -464,7 +497,7 @@ class Dispatcher:
             return await self._failed(op, f"unexpected {type(err).__name__}", True, fields)
         finally:
             delivery_id_var.reset(token)
-        await asyncio.to_thread(self.outbox.mark_done, op, external_id)
+        await self.outbox.mark_done(op, external_id)
         log.info("ticket op delivered", extra={**fields, "external_id": external_id})
         return "done"
 
@@ -473,11 +506,11 @@ class Dispatcher:
     ) -> Literal["retry", "parked"]:
         self.failures_total[op.sink] = self.failures_total.get(op.sink, 0) + 1
         if not retryable:
-            await asyncio.to_thread(self.outbox.park, op, reason)
+            await self.outbox.park(op, reason)
             log.error("ticket op parked: %s", reason, extra={**fields, "reason": reason})
             return "parked"
         delay = self._backoff(op.attempts + 1)
-        await asyncio.to_thread(self.outbox.mark_failed, op, reason, self.outbox.clock() + delay)
+        await self.outbox.mark_failed(op, reason, self.outbox.clock() + delay)
         log.warning(
             "ticket op failed, retry in %.1fs: %s",
             delay,
@@ -490,7 +523,7 @@ class Dispatcher:
         """Run the sink call; returns the ticket id for an open."""
         if op.op == "open":
             return await sink.open(TicketDraft(**op.payload))
-        external_id = await asyncio.to_thread(self.outbox.external_id, op.sink, op.dedup_key)
+        external_id = await self.outbox.external_id(op.sink, op.dedup_key)
         if external_id is None:
             # Its open was parked (or never queued): there is no ticket to add to. Parking this one
             # too keeps it visible; requeue both once the open is fixed.
@@ -528,13 +561,8 @@ class MirroredSink:
     async def open(self, draft: TicketDraft) -> str:
         """Open in the primary, and queue the open for every external sink."""
         ref = await self.primary.open(draft)
-        await asyncio.to_thread(
-            self.outbox.enqueue_many,
-            self.sink_names,
-            "open",
-            draft.dedup_key,
-            draft_payload(draft),
-            alias=ref,
+        await self.outbox.enqueue_many(
+            self.sink_names, "open", draft.dedup_key, draft_payload(draft), alias=ref
         )
         return ref
 
@@ -554,9 +582,9 @@ class MirroredSink:
         await self._mirror("reopen", external_id, text)
 
     async def _mirror(self, op: Op, ref: str, text: str) -> None:
-        key = await asyncio.to_thread(self.outbox.dedup_key_for, ref)
+        key = await self.outbox.dedup_key_for(ref)
         if key is None:
             # Opened before external sinks were configured: they never had this ticket.
             log.info("ticket not mirrored: opened before the external sinks", extra={"op": op, "ticket": ref})
             return
-        await asyncio.to_thread(self.outbox.enqueue_many, self.sink_names, op, key, text_payload(text))
+        await self.outbox.enqueue_many(self.sink_names, op, key, text_payload(text))
