@@ -26,6 +26,7 @@ from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.events import EventBus, SchoolsChanged
 from campuswatch.collector.ingest import Ingestor
 from campuswatch.collector.metrics.fleet import FleetState
+from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
     DeviceRecord,
@@ -54,6 +55,8 @@ PRUNE_INTERVAL_S = 3600.0
 LIVENESS_JOB = "liveness check"
 PRUNE_JOB = "event pruning"
 DELIVERY_JOB = "ticket delivery"
+#: Of several collectors on one database, the one that leads this serves the fleet in /metrics.
+FLEET_METRICS_JOB = "fleet metrics"
 
 
 class TicketResolved(Exception):
@@ -125,6 +128,10 @@ class CollectorService:
         )
         self.metrics = MetricsView(fleet, store.devices)
         self.events.subscribe(self.metrics.handle)
+        # With other collectors on the database, their changes reach this view through the change feed.
+        self._replicas = None if store.coordination.alone else ReplicaFeed(store, self.metrics)
+        if self._replicas is not None:
+            self.events.subscribe(self._replicas.handle)
         sink, self.dispatcher = self._ticket_sink()
         self.lifecycle = TicketLifecycle(
             sink,
@@ -186,7 +193,9 @@ class CollectorService:
             agents=self._store.agents, problems=self._store.problems, tickets=self._store.tickets
         )
         lead = self._store.coordination.lead
-        self._jobs = [
+        if self._replicas is not None:
+            self._jobs.append(asyncio.create_task(self._replicas.follow(), name="change-feed"))
+        self._jobs += [
             asyncio.create_task(
                 run_every(self.config.heartbeat_s, self.ingestor.check_liveness, LIVENESS_JOB, lead)
             ),
@@ -251,6 +260,13 @@ class CollectorService:
         cutoff = self.now() - self.config.events_retention_days * 86400
         deleted = await self._store.agents.prune_events(cutoff)
         log.info("old events pruned", extra={"deleted": deleted})
+
+    async def serves_fleet_metrics(self) -> bool:
+        """Whether this collector's /metrics carries the fleet: alone, always; of several on one
+        database, only the one that leads :data:`FLEET_METRICS_JOB` (each series from one target, and
+        when that collector is gone the next scrape of another takes the lead)."""
+        coordination = self._store.coordination
+        return coordination.alone or await coordination.lead(FLEET_METRICS_JOB)
 
     # -- reports and alerts in
     async def school_for(self, token: str | None) -> str:

@@ -25,7 +25,7 @@ import pytest
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.report import encode
 from sim.collector import IMMEDIATE_RULES, poll_event, report
-from tests.support.e2e import Collector, post_report, wait_for
+from tests.support.e2e import Collector, post_report, scrape, wait_for
 from tests.support.postgres import postgres_db, postgres_server
 
 __all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
@@ -216,3 +216,42 @@ def test_a_replica_killed_in_the_middle_of_the_ticket_pass_leaves_one_ticket_per
     )
     assert sorted(per_school) == [(school, 1) for school in sorted(SCHOOLS)]
     assert (missing, doubled) == (0, 0)
+
+
+def _fleet_devices(collector: Collector) -> set[str] | None:
+    """The devices a collector's /metrics shows (None: it serves no fleet series, only its own counters)."""
+    samples = scrape(f"{collector.url}/metrics")
+    if not any(name == "campuswatch_collector_reports_total" for name, _ in samples):
+        raise AssertionError("every collector serves its own counters")
+    if not any(name == "campuswatch_school_info" for name, _ in samples):
+        return None
+    return {dict(labels)["device"] for name, labels in samples if name == "campuswatch_device_up"}
+
+
+def test_one_replica_serves_the_fleet_in_metrics_with_every_replicas_reports(
+    replicas: tuple[Collector, Collector], postgres_db: PostgresLocation
+) -> None:
+    """Each replica's view follows the others' writes (the change feed); one of them, the one that leads
+    "fleet metrics", serves the fleet, so Prometheus scraping every replica gets each series once; when
+    it is gone, the other serves it, complete."""
+    a, b = replicas
+    tokens = {school: a.token(school) for school in ("school-00", "school-01")}
+    for collector, school, device, seq in ((a, "school-00", "printer-a", 1), (b, "school-01", "printer-b", 1)):
+        body = encode(report(school, [poll_event(seq, device, at=time.time())], agent_id=f"gw-{school}"))
+        assert post_report(collector.url, body, token=tokens[school])[0] == 200
+    views = wait_for(
+        lambda: (lambda v: v if sorted(v, key=str) == [None, {"printer-a", "printer-b"}] else None)(
+            [_fleet_devices(a), _fleet_devices(b)]
+        ),
+        30,
+        "one collector serving both devices, the other none",
+    )
+    serving, other = (a, b) if views[0] is not None else (b, a)
+    serving.kill()
+    body = encode(report("school-01", [poll_event(2, "printer-c", at=time.time())], agent_id="gw-school-01"))
+    assert post_report(other.url, body, token=tokens["school-01"])[0] == 200
+    wait_for(
+        lambda: _fleet_devices(other) == {"printer-a", "printer-b", "printer-c"},
+        30,
+        "the survivor serving the whole fleet",
+    )

@@ -13,7 +13,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 async def metrics(request: web.Request) -> web.Response:
     """``GET /metrics`` in the Prometheus text format, gzip-compressed when the scraper accepts it."""
     compress = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = await request.app[SERVICE].metrics.render(compress=compress)
+    service = request.app[SERVICE]
+    body = await service.metrics.render(compress=compress, fleet=await service.serves_fleet_metrics())
     headers = {"Content-Type": CONTENT_TYPE}
     if compress:
         headers["Content-Encoding"] = "gzip"

@@ -340,6 +340,11 @@ class FleetState:
         self._to_ticket_sum += delay
         self._to_ticket_count += 1
 
+    def forget_problems_and_tickets(self) -> None:
+        """Drop the open problems and tickets (to be loaded again from the store)."""
+        self._problems.clear()
+        self._tickets.clear()
+
     def note_ticket_record(self, ticket: TicketRecord) -> None:
         """A ticket of the built-in store as it is now (created, loaded, resolved or reopened)."""
         if ticket.state == "open":

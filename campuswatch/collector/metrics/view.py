@@ -89,6 +89,12 @@ class MetricsView:
         for ticket in await tickets.all(state="open"):
             self.fleet.note_ticket_record(ticket)
 
+    async def reload(self, *, agents: AgentStore, problems: ProblemStore, tickets: TicketStore) -> None:
+        """Read the store again after changes may have been missed (another collector's, while the
+        change feed was down): open problems and tickets anew, the rest as at start."""
+        self.fleet.forget_problems_and_tickets()
+        await self.load(agents=agents, problems=problems, tickets=tickets)
+
     async def handle(self, event: DomainEvent) -> None:
         """Bring the view in step with one event (subscribe this to the collector's event bus)."""
         match event:
@@ -138,8 +144,9 @@ class MetricsView:
         yield sample(EVENTS.name, labels(outcome="stored"), self._events_stored)
         yield sample(EVENTS.name, labels(outcome="duplicate"), self._events_duplicate)
 
-    async def render(self, *, compress: bool) -> bytes:
-        """The whole exposition, gzip-compressed if asked; joined and compressed off the event loop."""
-        tail = self.fleet.summary_lines()
+    async def render(self, *, compress: bool, fleet: bool = True) -> bytes:
+        """The whole exposition, gzip-compressed if asked; joined and compressed off the event loop.
+        Without ``fleet``, only this collector's own counters (another collector serves the fleet)."""
+        tail = self.fleet.summary_lines() if fleet else []
         tail.extend(self._collector_lines())
-        return await asyncio.to_thread(exposition, self.fleet.snapshot(), tail, compress)
+        return await asyncio.to_thread(exposition, self.fleet.snapshot() if fleet else [], tail, compress)

@@ -1,5 +1,5 @@
 """Turns for a collector alone on its database (SQLite's case): a lock per school inside the process,
-and every job led by this collector."""
+every job led by this collector, and a change feed nobody listens to."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from campuswatch.collector.store.protocols import Heard
+
 
 class LocalCoordination:
     """:class:`~campuswatch.collector.store.protocols.Coordination` of one process."""
+
+    alone = True
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
@@ -27,3 +31,14 @@ class LocalCoordination:
 
     async def close(self) -> None:
         """Nothing to give up."""
+
+
+class NoFeed:
+    """:class:`~campuswatch.collector.store.protocols.ChangeFeed` of a collector alone: nobody to tell."""
+
+    async def announce(self, message: str) -> None:
+        """Nobody listens."""
+
+    async def follow(self, heard: Heard) -> None:
+        """Nothing is ever heard: wait until cancelled."""
+        await asyncio.Event().wait()

@@ -11,6 +11,7 @@ PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several colle
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -272,9 +273,37 @@ class Coordination(Protocol):
         holds until the collector stops or loses its database connection, and then another takes over."""
         ...
 
+    @property
+    def alone(self) -> bool:
+        """No other collector can share this database (SQLite): every view of it is this one's."""
+        ...
+
     async def close(self) -> None:
         """Give up every turn and lead."""
         ...
+
+
+#: What a collector hears from the others: a message another collector announced, or None when
+#: messages may have been missed (the connection that listens was lost) and everything must be re-read.
+Heard = Callable[[str | None], Awaitable[None]]
+
+
+class ChangeFeed(Protocol):
+    """Short messages between the collectors on one database (PostgreSQL's LISTEN/NOTIFY), so that each
+    keeps its in-memory view in step with what the others store; alone on SQLite nobody listens."""
+
+    async def announce(self, message: str) -> None:
+        """Tell the other collectors (at most :data:`MESSAGE_BYTES` bytes)."""
+        ...
+
+    async def follow(self, heard: Heard) -> None:
+        """Hand every message announced from now on to ``heard``, until cancelled; ``None`` first, and
+        again whenever messages may have been missed."""
+        ...
+
+
+#: The longest message a change feed carries (PostgreSQL's NOTIFY takes 8000 bytes).
+MESSAGE_BYTES = 7900
 
 
 class Store(Protocol):
@@ -300,6 +329,9 @@ class Store(Protocol):
 
     @property
     def coordination(self) -> Coordination: ...
+
+    @property
+    def feed(self) -> ChangeFeed: ...
 
     async def close(self) -> None:
         """Release the database."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.collector.store.postgres.coordination import PostgresCoordination
 from campuswatch.collector.store.postgres.database import PostgresDatabase
+from campuswatch.collector.store.postgres.feed import PostgresFeed
 from campuswatch.collector.store.schema import MIGRATIONS
 from campuswatch.collector.store.sql import SqlStore
 
@@ -14,7 +15,7 @@ class PostgresStore(SqlStore):
     """The :class:`~campuswatch.collector.store.protocols.Store` on PostgreSQL. Create with :meth:`open`."""
 
     def __init__(self, db: PostgresDatabase, turns: PostgresDatabase) -> None:
-        super().__init__(db, PostgresCoordination(turns))
+        super().__init__(db, PostgresCoordination(turns), PostgresFeed(db))
         self.location = db.location
 
     @classmethod

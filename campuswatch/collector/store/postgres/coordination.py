@@ -36,6 +36,8 @@ JOB_LOCKS = 0x63770003
 class PostgresCoordination:
     """:class:`~campuswatch.collector.store.protocols.Coordination` through the database."""
 
+    alone = False
+
     def __init__(self, turns: PostgresDatabase) -> None:
         self._turns = turns
         self._shown = turns.location.shown

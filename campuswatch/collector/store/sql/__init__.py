@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from campuswatch.collector.store.coordination import LocalCoordination
-from campuswatch.collector.store.protocols import Coordination
+from campuswatch.collector.store.coordination import LocalCoordination, NoFeed
+from campuswatch.collector.store.protocols import ChangeFeed, Coordination
 from campuswatch.collector.store.sql.agents import SqlAgents
 from campuswatch.collector.store.sql.devices import SqlDevices
 from campuswatch.collector.store.sql.problems import SqlProblems
@@ -15,12 +15,15 @@ from campuswatch.collector.store.sql.txn import Database
 
 
 class SqlStore:
-    """The :class:`~campuswatch.collector.store.protocols.Store`'s aggregates on one database, and how
-    the collectors on it take turns (by default: as the only one)."""
+    """The :class:`~campuswatch.collector.store.protocols.Store`'s aggregates on one database, how the
+    collectors on it take turns and hear of each other's changes (by default: as the only one)."""
 
-    def __init__(self, db: Database, coordination: Coordination | None = None) -> None:
+    def __init__(
+        self, db: Database, coordination: Coordination | None = None, feed: ChangeFeed | None = None
+    ) -> None:
         self.db = db
         self.coordination = coordination or LocalCoordination()
+        self.feed = feed or NoFeed()
         self.schools = SqlSchools(db)
         self.agents = SqlAgents(db)
         self.devices = SqlDevices(db)
