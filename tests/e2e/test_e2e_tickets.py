@@ -1,4 +1,5 @@
-"""The whole chain on real parts: snmpsim devices -> agent (UDP) -> collector (HTTP, SQLite) -> tickets.
+"""The whole chain on real parts: snmpsim devices -> agent (UDP) -> collector (HTTP, SQLite) -> tickets;
+and the same with two collectors on one PostgreSQL database behind nginx.
 
 A printer of the project's own simulated school runs out of toner (an SNMP SET into snmpsim): exactly
 one ticket opens, and it is resolved once the printer reads full again. A device that stops answering
@@ -20,13 +21,17 @@ from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, agent_running
+from tests.support.balancer import ReplicatedCollector, replicated_collector
+from tests.support.e2e import Collector, agent_running, get_json
 from tests.support.paths import DEVICES
+from tests.support.postgres import postgres_db, postgres_server
 
 SCHOOL = "bert-brecht-gymnasium"
 PRINTER = "printer-lehrerzimmer"
 OTHER_PRINTER = "printer-raum-101"
 SHARED_PRINTERS = ("brother", "jetdirect_m252dw")
+
+__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 pytestmark = [pytest.mark.integration, pytest.mark.recordings]
 
@@ -37,15 +42,27 @@ async def school() -> AsyncIterator[SimulatedSchool]:
         yield s
 
 
-@pytest.fixture
-def collector(tmp_path: Path) -> Iterator[Collector]:
-    c = Collector(tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
-    c.start()
-    yield c
-    c.stop()
+@pytest.fixture(params=["sqlite", "postgres, 2 replicas"])
+def collector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collector | ReplicatedCollector]:
+    """One collector on SQLite, or two on one PostgreSQL database behind nginx (every request of the
+    agent and of the test may land on either; both must have answered reports by the end)."""
+    schools = {SCHOOL: "Bert-Brecht-Gymnasium"}
+    if request.param == "sqlite":
+        c = Collector(tmp_path, schools, rules_file=IMMEDIATE_RULES)
+        c.start()
+        yield c
+        c.stop()
+        return
+    database = request.getfixturevalue("postgres_db")
+    with replicated_collector(tmp_path, schools, rules_file=IMMEDIATE_RULES, database=database) as replicated:
+        yield replicated
+        answered = replicated.reports_answered()
+        assert len(answered) == 2 and min(answered.values()) > 0, f"reports answered by replica: {answered}"
 
 
-def agent_config(tmp_path: Path, collector: Collector, devices: list[dict[str, Any]]) -> dict[str, Any]:
+def agent_config(
+    tmp_path: Path, collector: Collector | ReplicatedCollector, devices: list[dict[str, Any]]
+) -> dict[str, Any]:
     token_file = tmp_path / "token"
     token_file.write_text(collector.token(SCHOOL))
     return {
@@ -60,7 +77,7 @@ def agent_config(tmp_path: Path, collector: Collector, devices: list[dict[str, A
     }
 
 
-def tickets_for(collector: Collector, device: str, code: str) -> list[dict[str, Any]]:
+def tickets_for(collector: Collector | ReplicatedCollector, device: str, code: str) -> list[dict[str, Any]]:
     return [t for t in collector.tickets() if t["device"] == device and t["problem_code"] == code]
 
 
@@ -70,7 +87,7 @@ async def until(condition: Any, timeout_s: float, what: str) -> Any:
 
 
 async def test_empty_toner_opens_one_ticket_resolved_when_refilled(
-    tmp_path: Path, school: SimulatedSchool, collector: Collector
+    tmp_path: Path, school: SimulatedSchool, collector: Collector | ReplicatedCollector
 ) -> None:
     async with SnmpSimulator([DEVICES / "printer"], probe_community=SHARED_PRINTERS[0]) as real:
         devices = [
@@ -124,7 +141,7 @@ async def test_empty_toner_opens_one_ticket_resolved_when_refilled(
 
 
 async def test_device_that_stops_answering_gives_one_unreachable_ticket(
-    tmp_path: Path, school: SimulatedSchool, collector: Collector
+    tmp_path: Path, school: SimulatedSchool, collector: Collector | ReplicatedCollector
 ) -> None:
     devices = [
         {"id": PRINTER, "address": school.address(PRINTER), "community": PRINTER, "label": "Lehrerzimmer"},
@@ -152,22 +169,20 @@ async def test_device_that_stops_answering_gives_one_unreachable_ticket(
         assert len(tickets_for(collector, PRINTER, "unreachable")) == 1
 
 
-def _devices(collector: Collector) -> list[dict[str, Any]]:
-    from tests.support.e2e import get_json
-
+def _devices(collector: Collector | ReplicatedCollector) -> list[dict[str, Any]]:
     data = get_json(f"{collector.url}/api/v1/devices")
     return list(data["devices"] if isinstance(data, dict) else data)
 
 
-def _device(collector: Collector, device: str) -> dict[str, Any] | None:
+def _device(collector: Collector | ReplicatedCollector, device: str) -> dict[str, Any] | None:
     return next((d for d in _devices(collector) if d["device"] == device), None)
 
 
-def _status(collector: Collector, device: str) -> str | None:
+def _status(collector: Collector | ReplicatedCollector, device: str) -> str | None:
     d = _device(collector, device)
     return d["status"] if d else None
 
 
-def _last_seen(collector: Collector, device: str) -> float:
+def _last_seen(collector: Collector | ReplicatedCollector, device: str) -> float:
     d = _device(collector, device)
     return float(d["last_seen"]) if d and d.get("last_seen") is not None else 0.0

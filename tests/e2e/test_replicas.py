@@ -25,7 +25,8 @@ import pytest
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.report import encode
 from sim.collector import IMMEDIATE_RULES, poll_event, report
-from tests.support.e2e import Collector, post_report, scrape, wait_for
+from sim.process import wait_for
+from tests.support.e2e import Collector, post_report, scrape
 from tests.support.postgres import postgres_db, postgres_server
 
 __all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
@@ -236,7 +237,10 @@ def test_one_replica_serves_the_fleet_in_metrics_with_every_replicas_reports(
     it is gone, the other serves it, complete."""
     a, b = replicas
     tokens = {school: a.token(school) for school in ("school-00", "school-01")}
-    for collector, school, device, seq in ((a, "school-00", "printer-a", 1), (b, "school-01", "printer-b", 1)):
+    for collector, school, device, seq in (
+        (a, "school-00", "printer-a", 1),
+        (b, "school-01", "printer-b", 1),
+    ):
         body = encode(report(school, [poll_event(seq, device, at=time.time())], agent_id=f"gw-{school}"))
         assert post_report(collector.url, body, token=tokens[school])[0] == 200
     views = wait_for(

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from campuswatch.collector.store.location import PostgresLocation, parse_location
-from tests.support.e2e import free_tcp_port
+from sim.process import free_tcp_port
 
 #: The role the collector connects as over TCP, and its password (a test checks it never shows).
 ROLE = "campuswatch"
