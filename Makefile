@@ -46,6 +46,7 @@ bench: install-test-deps
 	$(PY) -m bench.snmp_poll
 	$(PY) -m bench.reader_poll
 	$(PY) -m bench.collector_ingest
+	$(PY) -m bench.replica_ingest
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
 

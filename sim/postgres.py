@@ -85,8 +85,9 @@ class PostgresServer:
             time.sleep(0.05)
 
 
-def start_server() -> PostgresServer:
-    """initdb and start a server in a new temporary folder (the caller stops it)."""
+def start_server(*, fsync: bool = False) -> PostgresServer:
+    """initdb and start a server in a new temporary folder (the caller stops it). Tests run it without
+    fsync (a crash of the machine is not what they test); a benchmark of a city's setup with it."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="campuswatch-pg-"))
     as_user: list[str] = []
@@ -118,7 +119,8 @@ def start_server() -> PostgresServer:
     port = free_tcp_port()
     server = PostgresServer(root=root, port=port, bindir=bindir)
     options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {server.socket_dir} -c max_connections=200 -c fsync=off"
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {server.socket_dir} -c max_connections=200 "
+        f"-c fsync={'on' if fsync else 'off'}"
     )
     subprocess.run(
         [
