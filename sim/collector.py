@@ -26,6 +26,7 @@ from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.tokens import create_token
+from campuswatch.config import Secret
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -75,7 +76,7 @@ async def running_collector(
 ) -> AsyncIterator[RunningCollector]:
     """Start a collector with ``schools`` (id -> name), ``rules_file`` and ``config`` keys (``db``: a
     temporary SQLite file unless given); stop it afterwards."""
-    config.setdefault("db", str(tmp_path / "collector.sqlite3"))
+    config.setdefault("db", Secret(str(tmp_path / "collector.sqlite3")))
     settings = CollectorConfig(listen="127.0.0.1:0", rules_file=rules_file, **config)
     store = await open_store(settings.database())
     try:

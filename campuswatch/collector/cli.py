@@ -22,7 +22,7 @@ from campuswatch.collector.store.location import BadLocation, parse_location
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.tokens import UnknownSchool, create_token
-from campuswatch.config import ConfigError
+from campuswatch.config import ConfigError, Secret
 from campuswatch.logs import add_logging_arguments, setup_logging
 
 log = logging.getLogger("collector")
@@ -106,7 +106,7 @@ def _load_config(args: argparse.Namespace) -> CollectorConfig:
             parse_location(args.db)
         except BadLocation as err:
             raise ConfigError("--db", None, "", str(err)) from None
-        config.db = args.db
+        config.db = Secret(args.db)
     if config.schools_file is not None:
         load_schools(config.schools_file)  # a broken schools.yaml is a config error now, not at startup
     return config

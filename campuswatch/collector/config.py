@@ -43,7 +43,8 @@ class CollectorConfig(_Strict):
     listen: str = DEFAULT_LISTEN
     #: The store: a SQLite file's path (or ``sqlite:///PATH``), or ``postgresql://...`` (see
     #: :mod:`campuswatch.collector.store.location`); default a SQLite file under the user's data folder.
-    db: str | None = None
+    #: A Secret, since a URL may carry a password: the config's repr never shows it.
+    db: Secret | None = None
     schools_file: Path | None = None
     #: Largest report body accepted, after decompression (a batch of a day's outbox fits easily).
     max_body_bytes: int = 16 * 1024 * 1024
@@ -84,7 +85,7 @@ class CollectorConfig(_Strict):
 
     def database(self) -> DatabaseLocation:
         """Where the store is: the config's ``db``, else ``$XDG_DATA_HOME/campuswatch/collector.sqlite3``."""
-        return SqliteLocation(_default_db()) if self.db is None else parse_location(self.db)
+        return SqliteLocation(_default_db()) if self.db is None else parse_location(self.db.reveal())
 
     def listen_host_port(self) -> tuple[str, int]:
         """``listen`` as (host, port)."""
@@ -141,7 +142,7 @@ def _check(config: CollectorConfig) -> None:
         raise Invalid(("listen",), str(err)) from None
     if config.db is not None:
         try:
-            parse_location(config.db)
+            parse_location(config.db.reveal())
         except BadLocation as err:
             raise Invalid(("db",), str(err)) from None
     for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
@@ -178,9 +179,9 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     base = Path(path).resolve().parent
     config.source = str(path)
     if config.db is not None:
-        database = parse_location(config.db, base)
+        database = parse_location(config.db.reveal(), base)
         if isinstance(database, SqliteLocation):
-            config.db = str(database.path)
+            config.db = Secret(str(database.path))
     config.schools_file = _resolve(base, config.schools_file)
     config.rules_file = _resolve(base, config.rules_file)
     config.outbox = _resolve(base, config.outbox)

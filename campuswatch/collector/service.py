@@ -215,6 +215,8 @@ class CollectorService:
             task.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
         self._jobs = []
+        if self._replicas is not None:
+            await self._replicas.close()
         if self.dispatcher is not None:
             for sink in self.dispatcher.sinks.values():
                 close = getattr(sink, "close", None)

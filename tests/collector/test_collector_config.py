@@ -53,7 +53,7 @@ def test_a_postgresql_url_selects_postgresql_and_never_shows_its_password(tmp_pa
     database = config.database()
     assert isinstance(database, PostgresLocation)
     assert database.shown == "postgresql://cw:***@db.example:5432/campuswatch?sslmode=verify-full"
-    assert "S3cr" not in repr(database) and "S3cr" not in str(database)
+    assert "S3cr" not in repr(database) and "S3cr" not in str(database) and "S3cr" not in repr(config)
     assert database.url.reveal().startswith("postgresql://cw:S3cr%40t@")
 
 

@@ -13,6 +13,7 @@ from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tokens import create_token
+from campuswatch.config import Secret
 from campuswatch.report import encode
 from sim.collector import poll_event, report
 
@@ -22,7 +23,7 @@ async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path:
     store = await SqliteStore.open(db, busy_timeout_s=0.05)
     await store.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
     token = await create_token(store.schools, "bbg", 1.0)
-    service = await CollectorService.create(CollectorConfig(db=str(db)), store)
+    service = await CollectorService.create(CollectorConfig(db=Secret(str(db))), store)
     await service.start()
     runner, url = await start_server(create_app(service), "127.0.0.1", 0)
     headers = {"Authorization": f"Bearer {token}"}

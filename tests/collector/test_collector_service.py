@@ -16,6 +16,7 @@ from campuswatch.collector.service import CollectorService, run_every
 from campuswatch.collector.store.coordination import LocalCoordination
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.config import Secret
 from sim.collector import IMMEDIATE_RULES
 
 
@@ -47,7 +48,7 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
 async def test_a_collector_without_a_rules_file_runs_the_rules_shipped_in_the_package(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        service = await CollectorService.create(CollectorConfig(db=str(tmp_path / "c.sqlite3")), store)
+        service = await CollectorService.create(CollectorConfig(db=Secret(str(tmp_path / "c.sqlite3"))), store)
         assert service.rules == await asyncio.to_thread(load_rules, SHIPPED_RULES)
         # Shipped rules wait: a toner problem at night is the next school morning's ticket.
         assert service.rules != await asyncio.to_thread(load_rules, IMMEDIATE_RULES)

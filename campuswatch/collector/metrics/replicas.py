@@ -121,6 +121,13 @@ class ReplicaFeed:
             messages.append(_encode(_Message(self.replica, part)).decode())
         return messages
 
+    async def close(self) -> None:
+        """Stop a pending announcement (the collector is stopping; its peers reload when they must)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            await asyncio.gather(self._flush, return_exceptions=True)
+            self._flush = None
+
     async def follow(self) -> None:
         """Apply the peers' changes until cancelled (run as a task)."""
         await self._store.feed.follow(self._heard)

@@ -22,7 +22,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from campuswatch.collector.store.coordination import LocalCoordination
-from campuswatch.collector.store.postgres.database import PostgresDatabase, describe
+from campuswatch.collector.store.postgres.database import CONNECT_TIMEOUT_S, PostgresDatabase, describe
 from campuswatch.collector.store.protocols import StoreError
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class PostgresCoordination:
                 if conn is None or conn.closed:
                     self._led.clear()
                     conn = self._lead_conn = await psycopg.AsyncConnection.connect(
-                        self._turns.location.url.reveal(), autocommit=True
+                        self._turns.location.url.reveal(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                     )
                 if job in self._led:
                     await conn.execute("SELECT 1")  # the session, and with it the lock, is still there

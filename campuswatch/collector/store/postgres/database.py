@@ -28,7 +28,7 @@ T = TypeVar("T")
 #: Connections per collector process: ingest, pages and the periodic passes share them.
 POOL_SIZE = 10
 #: How long a request waits for a connection (or the first connection at start) before it fails.
-CONNECT_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 30
 #: The advisory lock (key space: this constant) that serialises migrations of collectors starting at once.
 MIGRATION_LOCK = 0x63770001
 #: SQLite's rowid alias in the shared DDL, and what it is on PostgreSQL.
@@ -71,7 +71,7 @@ class PostgresDatabase:
         # words, where the pool would retry it quietly until its timeout.
         try:
             first = await psycopg.AsyncConnection.connect(
-                location.url.reveal(), connect_timeout=int(CONNECT_TIMEOUT_S)
+                location.url.reveal(), connect_timeout=CONNECT_TIMEOUT_S
             )
         except psycopg.Error as err:
             raise StoreError(f"cannot connect to {location.shown}: {describe(err)}") from None

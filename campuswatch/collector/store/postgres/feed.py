@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from campuswatch.backoff import backoff_delay
-from campuswatch.collector.store.postgres.database import PostgresDatabase, describe
+from campuswatch.collector.store.postgres.database import CONNECT_TIMEOUT_S, PostgresDatabase, describe
 from campuswatch.collector.store.protocols import MESSAGE_BYTES, Heard
 from campuswatch.collector.store.sql.txn import Query, Txn
 
@@ -46,7 +46,9 @@ class PostgresFeed:
         while True:
             conn: psycopg.AsyncConnection[Any] | None = None
             try:
-                conn = await psycopg.AsyncConnection.connect(self._db.location.url.reveal(), autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(
+                    self._db.location.url.reveal(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                )
                 await conn.execute(f"LISTEN {CHANNEL}")
                 # What was announced before this LISTEN (at start, or while the connection was lost)
                 # was heard by nobody here: the follower re-reads.
