@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -115,8 +116,15 @@ def _strict(decode: Callable[[bytes], T], body: bytes) -> T:
         raise BadReport(f"body is not JSON: {err}") from None
 
 
+#: A NUL character in a JSON string (``\u0000`` after an even number of backslashes). PostgreSQL's text
+#: cannot hold one, and a batch the store cannot take would be resent by its agent forever.
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def parse_batch(body: bytes) -> Batch:
     """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
+    if _NUL.search(body):
+        raise BadReport("a string must not contain the NUL character (\\u0000)")
     envelope = _strict(_ENVELOPE.decode, body)
     if envelope.schema_version not in COMPATIBLE_SCHEMA_VERSIONS:
         supported = ", ".join(str(v) for v in sorted(COMPATIBLE_SCHEMA_VERSIONS))

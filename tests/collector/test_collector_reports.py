@@ -14,8 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from campuswatch.config import Secret
 from campuswatch.report import BatchAck, Heartbeat, HeartbeatEvent, encode
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
+from tests.support.postgres import postgres_db, postgres_server
+
+__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "hhg": "Helmholtz-Gymnasium"}
 
@@ -274,3 +278,22 @@ async def test_an_older_poll_arriving_late_is_history_only(
     device = await collector.store.devices.get("bbg", "pr1")
     assert device is not None
     assert (device.status, device.last_polled, device.consecutive_failures) == ("ok", 20.0, 0)
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+async def test_a_nul_character_in_a_string_is_400_on_either_store(
+    request: pytest.FixtureRequest, tmp_path: Path, http: aiohttp.ClientSession, store: str
+) -> None:
+    """PostgreSQL's text cannot hold NUL: such a batch is refused (never stored on one store and a 503
+    retried forever on the other), while a backslash followed by "u0000" is plain text."""
+    db = {} if store == "sqlite" else {"db": Secret(request.getfixturevalue("postgres_db").url.reveal())}
+    async with running_collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, **db) as c:
+        nul = encode(report("bbg", [poll_event(1, "pr\x00one", at=1.0)]))
+        assert b"\\u0000" in nul
+        status, answer = await post(http, c, nul, token=c.tokens["bbg"])
+        assert (status, answer["error"]) == (400, "a string must not contain the NUL character (\\u0000)")
+        text = encode(report("bbg", [poll_event(2, "pr\\u0000", label="C:\\u0000", at=1.0)]))
+        status, answer = await post(http, c, text, token=c.tokens["bbg"])
+        assert status == 200, answer
+        assert [d.device for d in await c.service.devices(school="bbg")] == ["pr\\u0000"]
+        await assert_still_serving(http, c)
