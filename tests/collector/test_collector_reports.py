@@ -286,8 +286,12 @@ async def test_a_nul_character_in_a_string_is_400_on_either_store(
 ) -> None:
     """PostgreSQL's text cannot hold NUL: such a batch is refused (never stored on one store and a 503
     retried forever on the other), while a backslash followed by "u0000" is plain text."""
-    db = {} if store == "sqlite" else {"db": Secret(request.getfixturevalue("postgres_db").url.reveal())}
-    async with running_collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, **db) as c:
+    db = (
+        Secret(str(tmp_path / "c.sqlite3"))
+        if store == "sqlite"
+        else Secret(request.getfixturevalue("postgres_db").url.reveal())
+    )
+    async with running_collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, db=db) as c:
         nul = encode(report("bbg", [poll_event(1, "pr\x00one", at=1.0)]))
         assert b"\\u0000" in nul
         status, answer = await post(http, c, nul, token=c.tokens["bbg"])
