@@ -181,10 +181,7 @@ def collectors(
         postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
         database = [psutil.Process(postmaster)]
     count = 2 if setup.endswith("x2") else 1
-    started = [
-        Collector(workdir, schools, rules_file=IMMEDIATE_RULES, db=db, name=f"collector-{i}")
-        for i in range(count)
-    ]
+    started = [Collector(workdir, schools, db=db, name=f"collector-{i}") for i in range(count)]
     try:
         for c in started:
             c.start()

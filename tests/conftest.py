@@ -23,6 +23,10 @@ from blockbuster import BlockBuster, blockbuster_ctx
 from tests.support.paths import DEVICES, REPO
 from tests.support.pki import Pki, make_pki
 
+# A PostgreSQL server for the session and a fresh database per test, for the store's, the outbox's and
+# the replicas' tests in every folder.
+from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
+
 QUICK_RUN = '-m "not integration"'
 
 

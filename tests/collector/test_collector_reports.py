@@ -9,17 +9,15 @@ import gzip
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
 
+from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.config import Secret
 from campuswatch.report import BatchAck, Heartbeat, HeartbeatEvent, encode
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
-from tests.support.postgres import postgres_db, postgres_server
-
-__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "hhg": "Helmholtz-Gymnasium"}
 
@@ -280,17 +278,19 @@ async def test_an_older_poll_arriving_late_is_history_only(
     assert (device.status, device.last_polled, device.consecutive_failures) == ("ok", 20.0, 0)
 
 
-@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Secret:
+    """collector.yaml's db: a SQLite file, or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return Secret(str(tmp_path / "c.sqlite3"))
+    return Secret(cast(PostgresLocation, request.getfixturevalue("postgres_db")).url.reveal())
+
+
 async def test_a_nul_character_in_a_string_is_400_on_either_store(
-    request: pytest.FixtureRequest, tmp_path: Path, http: aiohttp.ClientSession, store: str
+    tmp_path: Path, http: aiohttp.ClientSession, db: Secret
 ) -> None:
     """PostgreSQL's text cannot hold NUL: such a batch is refused (never stored on one store and a 503
     retried forever on the other), while a backslash followed by "u0000" is plain text."""
-    db = (
-        Secret(str(tmp_path / "c.sqlite3"))
-        if store == "sqlite"
-        else Secret(request.getfixturevalue("postgres_db").url.reveal())
-    )
     async with running_collector(tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, db=db) as c:
         nul = encode(report("bbg", [poll_event(1, "pr\x00one", at=1.0)]))
         assert b"\\u0000" in nul

@@ -48,7 +48,9 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
 async def test_a_collector_without_a_rules_file_runs_the_rules_shipped_in_the_package(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        service = await CollectorService.create(CollectorConfig(db=Secret(str(tmp_path / "c.sqlite3"))), store)
+        service = await CollectorService.create(
+            CollectorConfig(db=Secret(str(tmp_path / "c.sqlite3"))), store
+        )
         assert service.rules == await asyncio.to_thread(load_rules, SHIPPED_RULES)
         # Shipped rules wait: a toner problem at night is the next school morning's ticket.
         assert service.rules != await asyncio.to_thread(load_rules, IMMEDIATE_RULES)

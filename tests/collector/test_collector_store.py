@@ -8,34 +8,38 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import pytest
 
 from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
-from campuswatch.collector.store.location import PostgresLocation
+from campuswatch.collector.store.connect import open_store
+from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.collector.store.postgres import PostgresStore
 from campuswatch.collector.store.postgres.database import postgres_ddl
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sqlite import SqliteStore
-from tests.support.postgres import PASSWORD, PostgresServer, postgres_db, postgres_server
-
-__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
+from tests.support.postgres import PASSWORD, PostgresServer
 
 BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 on_postgres = pytest.mark.integration
 
 
 @pytest.fixture(params=BOTH)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
-    """This module's store: on SQLite (as the collector tests' own fixture) and on PostgreSQL."""
-    s: SqlStore
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseLocation:
+    """A SQLite file (in a folder that does not exist yet), or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        s = await SqliteStore.open(tmp_path / "sub" / "c.sqlite3")
-    else:
-        s = await PostgresStore.open(request.getfixturevalue("postgres_db"))
+        return SqliteLocation(tmp_path / "sub" / "c.sqlite3")
+    return cast(PostgresLocation, request.getfixturevalue("postgres_db"))
+
+
+@pytest.fixture
+async def store(location: DatabaseLocation) -> AsyncIterator[SqlStore]:
+    """This module's store: on SQLite (as the collector tests' own fixture) and on PostgreSQL."""
+    s = await open_store(location)
     yield s
     await s.close()
 
@@ -231,7 +235,7 @@ async def test_postgres_older_database_is_migrated_step_by_step_and_newer_refuse
 async def test_postgres_wrong_password_is_an_error_without_the_password(
     postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    location = postgres_server.create_database("wrong_password")
+    location = await asyncio.to_thread(postgres_server.create_database, "wrong_password")
     wrong = PostgresLocation(
         url=type(location.url)(location.url.reveal().replace(PASSWORD, "not-" + PASSWORD)),
         shown=location.shown,

@@ -11,10 +11,11 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from campuswatch.collector.store.location import SqliteLocation
+from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.tickets.outbox import (
     Dispatcher,
@@ -26,9 +27,6 @@ from campuswatch.collector.tickets.outbox import (
 )
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import current_delivery_id
-from tests.support.postgres import postgres_db, postgres_server
-
-__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 
 class FakeClock:
@@ -87,15 +85,15 @@ def draft(key: str, title: str = "Printer offline") -> TicketDraft:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-async def outbox(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[TicketOutbox]:
-    """The outbox in its own SQLite file, and in a PostgreSQL database (where replicas share it)."""
-    location = (
-        SqliteLocation(tmp_path / "outbox.sqlite")
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_db")
-    )
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseLocation:
+    """The outbox's own SQLite file, or a PostgreSQL database (where replicas share it)."""
+    if request.param == "sqlite":
+        return SqliteLocation(tmp_path / "outbox.sqlite")
+    return cast(PostgresLocation, request.getfixturevalue("postgres_db"))
+
+
+@pytest.fixture
+async def outbox(location: DatabaseLocation, clock: FakeClock) -> AsyncIterator[TicketOutbox]:
     box = await TicketOutbox.opened(location, clock=clock)
     yield box
     await box.close()

@@ -24,14 +24,12 @@ from sim.snmpsim import SnmpSimulator
 from tests.support.balancer import ReplicatedCollector, replicated_collector
 from tests.support.e2e import Collector, agent_running, get_json
 from tests.support.paths import DEVICES
-from tests.support.postgres import postgres_db, postgres_server
 
 SCHOOL = "bert-brecht-gymnasium"
 PRINTER = "printer-lehrerzimmer"
 OTHER_PRINTER = "printer-raum-101"
 SHARED_PRINTERS = ("brother", "jetdirect_m252dw")
 
-__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 pytestmark = [pytest.mark.integration, pytest.mark.recordings]
 

@@ -27,9 +27,6 @@ from campuswatch.report import encode
 from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.process import wait_for
 from tests.support.e2e import Collector, post_report, scrape
-from tests.support.postgres import postgres_db, postgres_server
-
-__all__ = ["postgres_db", "postgres_server"]  # fixtures, used by name
 
 pytestmark = pytest.mark.integration
 
