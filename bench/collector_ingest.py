@@ -30,19 +30,26 @@ def supplies(level: float) -> list[Supply]:
     ]
 
 
+def round_body(school: str, devices: int, r: int, at: float, step_s: float = 1.0) -> bytes:
+    """Round ``r`` of a school's agent: one poll of each device, ``step_s`` apart from ``at`` (seqs go on
+    from the previous round's)."""
+    events = []
+    for d in range(devices):
+        problems = [TONER] if d % 10 == 0 and r % 2 == 0 else []
+        seq = r * devices + d + 1
+        events.append(
+            poll_event(seq, f"pr{d}", at=at + d * step_s, problems=problems, supplies=supplies(50.0))
+        )
+    return encode(report(school, events, agent_id=f"gw-{school}"))
+
+
 async def agent(
     http: aiohttp.ClientSession, url: str, token: str, school: str, devices: int, rounds: int
 ) -> int:
     seq = 0
     for r in range(rounds):
-        events = []
-        for d in range(devices):
-            seq += 1
-            problems = [TONER] if d % 10 == 0 and r % 2 == 0 else []
-            events.append(
-                poll_event(seq, f"pr{d}", at=1e9 + r * 60 + d, problems=problems, supplies=supplies(50.0))
-            )
-        body = encode(report(school, events, agent_id=f"gw-{school}"))
+        seq += devices
+        body = round_body(school, devices, r, 1e9 + r * 60)
         async with http.post(
             f"{url}/api/v1/reports", data=body, headers={"Authorization": f"Bearer {token}"}
         ) as resp:

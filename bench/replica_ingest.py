@@ -35,20 +35,12 @@ import psutil
 import psycopg
 import yaml
 
-from campuswatch.report import Problem, Supply, encode
-from sim.collector import IMMEDIATE_RULES, poll_event, report
+from bench.collector_ingest import round_body
+from sim.collector import IMMEDIATE_RULES
 from sim.postgres import PostgresServer, remove_server, start_server
 from sim.process import free_tcp_port, serving, stop_process, wait_for
 
-TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 SETUPS = ("sqlite", "postgres x1", "postgres x2")
-
-
-def supplies(level: float) -> list[Supply]:
-    return [
-        Supply(index=i, description=f"{c} Toner", type="toner", state="ok", level_percent=level)
-        for i, c in enumerate(["Black", "Cyan", "Magenta", "Yellow"], start=1)
-    ]
 
 
 class Collector:
@@ -130,16 +122,8 @@ async def agent(
 ) -> list[float]:
     """One school's batches, to the collectors in turn; the time each took to be acknowledged."""
     acks: list[float] = []
-    seq = 0
     for r in range(rounds):
-        events = []
-        for d in range(devices):
-            seq += 1
-            problems = [TONER] if d % 10 == 0 and r % 2 == 0 else []
-            events.append(
-                poll_event(seq, f"pr{d}", at=time.time(), problems=problems, supplies=supplies(50.0))
-            )
-        body = encode(report(school, events, agent_id=f"gw-{school}"))
+        body = round_body(school, devices, r, time.time(), step_s=0.0)
         start = time.perf_counter()
         while True:
             async with http.post(

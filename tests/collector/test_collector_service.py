@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,19 @@ from campuswatch.config import Secret
 from sim.collector import IMMEDIATE_RULES
 
 
+async def _three_runs(loop: Coroutine[Any, Any, None], runs: list[Any]) -> None:
+    """Run a job loop until ``runs`` has three entries, then cancel it."""
+    task = asyncio.create_task(loop)
+    try:
+        async with asyncio.timeout(10):
+            while len(runs) < 3:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCaptureFixture) -> None:
     runs: list[int] = []
 
@@ -30,15 +45,7 @@ async def test_a_background_job_runs_again_after_any_error(caplog: pytest.LogCap
         if len(runs) == 2:
             raise StoreError("database is locked")
 
-    task = asyncio.create_task(run_every(0.01, job, "liveness check", LocalCoordination().lead))
-    try:
-        async with asyncio.timeout(10):
-            while len(runs) < 3:
-                await asyncio.sleep(0.01)
-    finally:
-        task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await _three_runs(run_every(0.01, job, "liveness check", LocalCoordination().lead), runs)
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage().split(";")[0] for r in failures] == ["liveness check failed"] * 2
     # Each failure is logged with its traceback, so the bug can be found.
@@ -71,11 +78,5 @@ async def test_a_background_job_runs_only_where_it_is_led() -> None:
         runs.append(f"asked for {job}")
         return False
 
-    task = asyncio.create_task(run_every(0.01, job, "event pruning", elsewhere))
-    try:
-        async with asyncio.timeout(10):
-            while len(runs) < 3:
-                await asyncio.sleep(0.01)
-    finally:
-        task.cancel()
+    await _three_runs(run_every(0.01, job, "event pruning", elsewhere), runs)
     assert set(runs) == {"asked for event pruning"}
