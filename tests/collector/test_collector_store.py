@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -303,3 +304,15 @@ async def test_two_collectors_opening_the_same_problem_and_ticket_at_once_get_on
     finally:
         await one.close()
         await two.close()
+
+
+async def test_some_devices_are_read_by_name_in_one_school(store: SqlStore) -> None:
+    for school, device in (("bbg", "pr1"), ("bbg", "pr2"), ("hhg", "pr1")):
+        await store.devices.apply_poll(replace(_poll("ok", 1.0), school=school, device=device))
+    found = await store.devices.some("bbg", ["pr2", "pr1", "absent", "pr1"])
+    assert [(d.school, d.device, d.reading) for d in found] == [
+        ("bbg", "pr1", b'{"address":"10.0.0.5"}'),
+        ("bbg", "pr2", b'{"address":"10.0.0.5"}'),
+    ]
+    many = [f"pr{i}" for i in range(1200)]  # more names than one IN list takes
+    assert [d.device for d in await store.devices.some("bbg", many)] == ["pr1", "pr2"]

@@ -31,7 +31,7 @@ from campuswatch.collector.events import (
     TicketOpened,
 )
 from campuswatch.collector.metrics.view import MetricsView
-from campuswatch.collector.model import ProblemRecord
+from campuswatch.collector.model import DeviceRecord, ProblemRecord
 from campuswatch.collector.store.protocols import MESSAGE_BYTES, Store, StoreError
 from campuswatch.report import Heartbeat
 
@@ -142,14 +142,28 @@ class ReplicaFeed:
             heard = _decode(message)
             if heard.replica == self.replica:
                 return
+            devices = await self._devices(heard.changes)
             for change in heard.changes:
-                event = await self._event(change)
+                event = await self._event(change, devices)
                 if event is not None:
                     await self._view.handle(event)
         except (StoreError, msgspec.DecodeError, ValueError, TypeError, IndexError) as err:
             log.warning("a change of another collector was not applied", extra={"error": str(err)})
 
-    async def _event(self, change: list[Any]) -> DomainEvent | None:
+    async def _devices(self, changes: list[list[Any]]) -> dict[tuple[str, str], DeviceRecord]:
+        """The devices a message names, read with one query per school (a batch's polls come together)."""
+        named: dict[str, list[str]] = {}
+        for change in changes:
+            if change[0] == "d":
+                named.setdefault(str(change[1]), []).append(str(change[2]))
+        found: dict[tuple[str, str], DeviceRecord] = {}
+        for school, devices in named.items():
+            found |= {(d.school, d.device): d for d in await self._store.devices.some(school, devices)}
+        return found
+
+    async def _event(
+        self, change: list[Any], devices: dict[tuple[str, str], DeviceRecord]
+    ) -> DomainEvent | None:
         """The domain event a peer's reference stands for, as the store has it now."""
         kind, *args = change
         if kind == "a":
@@ -157,7 +171,7 @@ class ReplicaFeed:
         if kind == "h":
             return HeartbeatReceived(str(args[0]), str(args[1]), float(args[2]), _decode_heartbeat(args[3]))
         if kind == "d":
-            device = await self._store.devices.get(str(args[0]), str(args[1]))
+            device = devices.get((str(args[0]), str(args[1])))
             return None if device is None else DevicePolled(device, bool(args[2]))
         if kind in ("p", "P"):
             problem = (

@@ -11,7 +11,7 @@ PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several colle
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -120,6 +120,10 @@ class DeviceStore(Protocol):
 
     async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices with their latest reading, by school and device id."""
+        ...
+
+    async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
+        """Those of the named devices of a school that exist, with their latest reading, by id."""
         ...
 
     async def record_discovered(

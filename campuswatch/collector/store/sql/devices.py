@@ -26,6 +26,9 @@ class _DailyTable:
     value: str
 
 
+#: Names in one ``IN (...)`` list: far below SQLite's 32,766 parameters and PostgreSQL's 65,535.
+_IN_CHUNK = 500
+
 _SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining")
 _LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours")
 
@@ -49,6 +52,16 @@ class SqlDevices:
     async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices by school and id."""
         return await self._db.read(_fetch_devices(*filters(("d.school", school))))
+
+    async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
+        """The named devices of a school, a few hundred to a statement."""
+        found: list[DeviceRecord] = []
+        names = sorted(set(devices))
+        for start in range(0, len(names), _IN_CHUNK):
+            chunk = names[start : start + _IN_CHUNK]
+            condition = f"d.device IN ({', '.join('?' * len(chunk))})"
+            found += await self._db.read(_fetch_devices(["d.school = ?", condition], [school, *chunk]))
+        return found
 
     async def record_discovered(
         self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
