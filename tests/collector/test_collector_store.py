@@ -316,3 +316,34 @@ async def test_some_devices_are_read_by_name_in_one_school(store: SqlStore) -> N
     ]
     many = [f"pr{i}" for i in range(1200)]  # more names than one IN list takes
     assert [d.device for d in await store.devices.some("bbg", many)] == ["pr1", "pr2"]
+
+
+@on_postgres
+async def test_a_schools_turn_is_one_collectors_at_a_time_and_a_jobs_lead_passes_on_when_it_is_gone(
+    postgres_db: PostgresLocation,
+) -> None:
+    one, two = await PostgresStore.open(postgres_db), await PostgresStore.open(postgres_db)
+    try:
+        order: list[str] = []
+
+        async def judge(store: SqlStore, name: str, school: str, hold_s: float) -> None:
+            async with store.coordination.school(school):
+                order.append(f"{name} in {school}")
+                await asyncio.sleep(hold_s)
+                order.append(f"{name} out {school}")
+
+        first = asyncio.create_task(judge(one, "one", "bbg", 0.5))
+        await asyncio.sleep(0.1)  # one holds bbg's turn
+        await asyncio.gather(judge(two, "two", "bbg", 0), judge(two, "two", "hhg", 0), first)
+        # Another school's turn is free at once; the same school's waits for the first collector.
+        assert order.index("two in hhg") < order.index("one out bbg") < order.index("two in bbg")
+
+        assert await one.coordination.lead("liveness check") is True
+        assert await one.coordination.lead("liveness check") is True  # kept, asked again
+        assert await two.coordination.lead("liveness check") is False
+        assert await two.coordination.lead("event pruning") is True  # each job its own lead
+        await one.close()  # the leader is gone: its session ends, and with it the lock
+        assert await two.coordination.lead("liveness check") is True
+    finally:
+        await one.close()  # closing again changes nothing
+        await two.close()
