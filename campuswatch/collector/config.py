@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from campuswatch.collector.model import School
+from campuswatch.collector.model import CampusManager, School
 from campuswatch.collector.store.location import (
     BadLocation,
     DatabaseLocation,
@@ -92,8 +92,22 @@ class CollectorConfig(_Strict):
         return parse_listen(self.listen)
 
 
+class CampusManagerEntry(_Strict):
+    """One campus manager in ``schools.yaml``'s ``campus_managers``."""
+
+    #: Checked in ``_check_schools`` (like a school's name), so that the error names the manager.
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    #: The login they sign in with (a local account's name or the single sign-on's user).
+    login: str | None = None
+
+
 class SchoolEntry(_Strict):
-    """One school in ``schools.yaml``; ``calendar`` names one of the rules file's calendars."""
+    """One school in ``schools.yaml``; ``calendar`` names one of the rules file's calendars.
+
+    ``campus_manager`` is an id of ``campus_managers``, or (the older form) a login or e-mail of its own.
+    """
 
     #: Checked in ``_check_schools`` rather than required by type, so that the error names the school
     #: (msgspec's error path does not carry dict keys).
@@ -104,8 +118,9 @@ class SchoolEntry(_Strict):
 
 
 class SchoolsFile(_Strict):
-    """The whole ``schools.yaml``: school id -> entry."""
+    """The whole ``schools.yaml``: campus manager id -> entry, school id -> entry."""
 
+    campus_managers: dict[str, CampusManagerEntry] = msgspec.field(default_factory=dict)
     schools: dict[str, SchoolEntry] = msgspec.field(default_factory=dict)
 
     def calendars(self) -> dict[str, str | None]:
@@ -113,8 +128,22 @@ class SchoolsFile(_Strict):
         return {k: v.calendar for k, v in self.schools.items()}
 
     def as_schools(self) -> list[School]:
-        """The schools as the store keeps them."""
+        """The schools as the store keeps them: ``campus_manager`` is the manager's id (the older form's
+        text is its own id, see :meth:`CampusManager.implicit`)."""
         return [School(id=k, name=v.name, campus_manager=v.campus_manager) for k, v in self.schools.items()]
+
+    def managers(self) -> dict[str, CampusManager]:
+        """Campus manager id -> manager: the ``campus_managers`` entries, and an implicit manager for each
+        school whose ``campus_manager`` is a login or e-mail of the older form."""
+        managers = {
+            k: CampusManager(id=k, name=v.name, email=v.email, phone=v.phone, login=v.login)
+            for k, v in self.campus_managers.items()
+        }
+        for school in self.schools.values():
+            text = school.campus_manager
+            if text is not None and text not in managers:
+                managers[text] = CampusManager.implicit(text)
+        return managers
 
 
 def _default_db() -> Path:
@@ -162,11 +191,35 @@ def _check(config: CollectorConfig) -> None:
 
 
 def _check_schools(schools: SchoolsFile) -> None:
+    logins: dict[str, str] = {}
+    for manager_id, manager in schools.campus_managers.items():
+        if not manager_id.strip() or "/" in manager_id:
+            raise Invalid(("campus_managers", manager_id), "a campus manager id is non-empty and has no '/'")
+        if not manager.name.strip():
+            raise Invalid(("campus_managers", manager_id, "name"), "must not be empty")
+        if manager.login is not None:
+            # A login signs in as one manager: two entries with it would make whose schools ambiguous.
+            if manager.login in logins:
+                raise Invalid(
+                    ("campus_managers", manager_id, "login"),
+                    f"{manager.login!r} is already the login of {logins[manager.login]!r}",
+                )
+            logins[manager.login] = manager_id
     for school_id, entry in schools.schools.items():
         if not school_id.strip() or "/" in school_id:
             raise Invalid(("schools", school_id), "a school id is non-empty and has no '/'")
         if not entry.name.strip():
             raise Invalid(("schools", school_id, "name"), "must not be empty")
+        if entry.campus_manager is not None and not entry.campus_manager.strip():
+            raise Invalid(("schools", school_id, "campus_manager"), "must not be empty (leave it out)")
+        # The older form (a login or e-mail of its own) is read only from files without the map: with
+        # one, a misspelt id must be an error, not a manager nobody logs in as.
+        if schools.campus_managers and entry.campus_manager not in (None, *schools.campus_managers):
+            raise Invalid(
+                ("schools", school_id, "campus_manager"),
+                f"no campus manager {entry.campus_manager!r} in campus_managers "
+                f"(it has {', '.join(sorted(schools.campus_managers))})",
+            )
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:

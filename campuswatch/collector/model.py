@@ -26,11 +26,39 @@ _READING = msgspec.json.Decoder(DeviceReading)
 
 @dataclass(frozen=True)
 class School:
-    """A school as schools.yaml names it."""
+    """A school as schools.yaml names it; ``campus_manager`` is the id of its :class:`CampusManager`."""
 
     id: str
     name: str
     campus_manager: str | None = None
+
+
+@dataclass(frozen=True)
+class CampusManager:
+    """A campus manager of schools.yaml's ``campus_managers``: who looks after some schools' IT.
+
+    ``login`` is the name they sign in with (a local account's or the single sign-on's user); a
+    campus manager user sees and changes the schools whose ``campus_manager`` is this ``id``.
+    """
+
+    id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    login: str | None = None
+
+    @property
+    def assignee(self) -> str:
+        """Whom their schools' tickets are assigned to: the login, else the e-mail, else the id."""
+        return self.login or self.email or self.id
+
+    @classmethod
+    def implicit(cls, text: str) -> CampusManager:
+        """schools.yaml's older form, ``campus_manager: <login or e-mail>`` without an entry in
+        ``campus_managers``: a manager whose id, name and login (or e-mail) are that text."""
+        return cls(
+            id=text, name=text, email=text if "@" in text else None, login=None if "@" in text else text
+        )
 
 
 @dataclass(frozen=True)

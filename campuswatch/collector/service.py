@@ -29,6 +29,7 @@ from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
+    CampusManager,
     DeviceRecord,
     EventRecord,
     ProblemRecord,
@@ -118,6 +119,8 @@ class CollectorService:
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}
         self._school_calendars: dict[str, str | None] = {}
+        #: Campus manager id -> manager, from schools.yaml at start.
+        self._managers: dict[str, CampusManager] = {}
         liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
         self.events = EventBus()
         # An agent counts as down in the metrics after the same silence that makes its school offline.
@@ -142,6 +145,7 @@ class CollectorService:
             publish=self.events.publish,
             rules=self.rules,
             school_of=self._schools.get,
+            manager_of=self.manager_of,
             calendar_of=self.calendar_of,
             forecast_of=fleet.forecast_text,
             reopen_within_s=config.reopen_within_s,
@@ -177,6 +181,13 @@ class CollectorService:
         outbox = TicketOutbox(self.config.outbox_location(), clock=self.now)
         externals = [build_sink(s) for s in self.config.ticket_sinks]
         return MirroredSink(builtin, outbox, [s.name for s in externals]), Dispatcher(outbox, externals)
+
+    def manager_of(self, school: str) -> CampusManager | None:
+        """The school's campus manager: schools.yaml's entry, or the implicit one of the older form."""
+        known = self._schools.get(school)
+        if known is None or known.campus_manager is None:
+            return None
+        return self._managers.get(known.campus_manager) or CampusManager.implicit(known.campus_manager)
 
     def calendar_of(self, school: str) -> SchoolCalendar:
         """The school's calendar: the one schools.yaml names for it, else the rules' default."""
@@ -252,6 +263,7 @@ class CollectorService:
                     )
             await self._store.schools.upsert(schools_file.as_schools())
             self._school_calendars.update(schools_file.calendars())
+            self._managers = schools_file.managers()
         schools = await self._store.schools.all()
         self._schools.clear()
         self._schools.update({s.id: s for s in schools})

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from campuswatch.collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
+from campuswatch.collector.model import CampusManager
 from campuswatch.collector.store.location import PostgresLocation, SqliteLocation
 from campuswatch.config import ConfigError
 from tests.support.paths import CONFIGS
@@ -106,6 +107,61 @@ def test_school_without_name_is_refused_at_its_line(tmp_path: Path) -> None:
     path.write_text("schools:\n  bbg:\n    name: Bert-Brecht-Gymnasium\n  hhg:\n    campus_manager: x\n")
     with pytest.raises(ConfigError, match=r"schools.yaml:4: schools.hhg.name: must not be empty"):
         load_schools(path)
+
+
+def test_schools_name_their_campus_manager_by_id_and_the_older_text_form_still_reads(tmp_path: Path) -> None:
+    example = load_schools(CONFIGS / "schools.yaml")
+    managers = example.managers()
+    schools = {s.id: s for s in example.as_schools()}
+    assert schools["bert-brecht-gymnasium"].campus_manager == "cm-nord"
+    assert managers["cm-nord"] == CampusManager(
+        "cm-nord",
+        "Anna Schmidt",
+        email="anna.schmidt@schulen.stadt-dortmund.example",
+        phone="+49 231 50-11111",
+        login="aschmidt",
+    )
+    assert managers["cm-nord"].assignee == "aschmidt"
+    assert managers["cm-ost"].assignee == "ben.yilmaz@schulen.stadt-dortmund.example"
+    older = tmp_path / "schools.yaml"
+    older.write_text(
+        "schools:\n  bbg:\n    name: BBG\n    campus_manager: it-bbg@example.org\n"
+        "  hhg:\n    name: HHG\n    campus_manager: anna\n"
+    )
+    managers = load_schools(older).managers()
+    assert managers["it-bbg@example.org"].assignee == "it-bbg@example.org"
+    assert managers["it-bbg@example.org"].email == "it-bbg@example.org"
+    assert managers["anna"].login == "anna"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "campus_managers:\n  cm-nord:\n    name: Anna\nschools:\n  bbg:\n    name: BBG\n"
+            "    campus_manager: cm-nrod\n",
+            ":7: schools.bbg.campus_manager: no campus manager 'cm-nrod' in campus_managers (it has cm-nord)",
+        ),
+        (
+            "campus_managers:\n  cm-nord:\n    login: anna\n",
+            ":2: campus_managers.cm-nord.name: must not be empty",
+        ),
+        (
+            "campus_managers:\n  a:\n    name: A\n    login: anna\n  b:\n    name: B\n    login: anna\n",
+            ":7: campus_managers.b.login: 'anna' is already the login of 'a'",
+        ),
+        (
+            "campus_managers:\n  a:\n    name: A\n    pager: 123\n",
+            ":4: campus_managers.a.pager: unknown key",
+        ),
+    ],
+)
+def test_bad_campus_managers_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "schools.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_schools(path)
+    assert expected in str(err.value)
 
 
 def test_parse_listen_accepts_ipv6_and_refuses_bad_ports() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, School
+from campuswatch.collector.model import CampusManager, DeviceRecord, ProblemKey, ProblemRecord, School
 from campuswatch.collector.tickets.lifecycle import ticket_draft
 from campuswatch.report import AnyEvent, Problem, encode
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
@@ -173,5 +173,8 @@ def test_draft_names_school_device_and_routes_to_the_campus_manager() -> None:
         "it-bbg@example.org",
     )
     assert "10.0.0.9" in draft.body
+    # A school that names a manager of schools.yaml's campus_managers: their login takes the ticket.
+    manager = CampusManager("cm-nord", "Anna Schmidt", email="anna@example.org", login="aschmidt")
+    assert ticket_draft(problem, School("bbg", "BBG", "cm-nord"), ap, manager=manager).assignee == "aschmidt"
     # Without schools.yaml or device state, ids stand in for names.
     assert ticket_draft(problem, None, None).title.startswith("bbg, device ap-3: ")

@@ -23,6 +23,7 @@ from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.events import ProblemOpened, ProblemResolved, Publish, TicketOpened
 from campuswatch.collector.model import (
+    CampusManager,
     DeviceRecord,
     Priority,
     ProblemKey,
@@ -58,10 +59,11 @@ def ticket_draft(
     device: DeviceRecord | None,
     priority: Priority | None = None,
     forecast: str | None = None,
+    manager: CampusManager | None = None,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
     problem, every device it takes down with it; for a supply or a lamp, how long it will last), priority (from
-    the severity unless given), assignee."""
+    the severity unless given), assignee (the school's campus ``manager``)."""
     key = problem.key
     school_name = school.name if school else key.school
     # A problem of the whole school (offline) has no device part.
@@ -84,7 +86,7 @@ def ticket_draft(
         title=f"{school_name}{where}: {problem.summary}",
         body="\n".join(lines),
         priority=priority or _PRIORITY[problem.severity],
-        assignee=school.campus_manager if school else None,
+        assignee=manager.assignee if manager else (school.campus_manager if school else None),
     )
 
 
@@ -155,6 +157,7 @@ class TicketLifecycle:
         publish: Publish,
         rules: RulesFile,
         school_of: Callable[[str], School | None],
+        manager_of: Callable[[str], CampusManager | None],
         calendar_of: Callable[[str], SchoolCalendar],
         forecast_of: Callable[[ProblemKey], str | None],
         reopen_within_s: float = 0.0,
@@ -168,6 +171,8 @@ class TicketLifecycle:
         self._rules = rules
         #: A school as schools.yaml names it (for ticket titles and the campus manager), if known.
         self._school_of = school_of
+        #: A school's campus manager (schools.yaml), whom its tickets are assigned to, if known.
+        self._manager_of = manager_of
         #: A school's calendar (from schools.yaml's ``calendar``, else the rules' default one).
         self._calendar_of = calendar_of
         #: What a problem's supply or lamp is expected to last ("Black Toner: about 9 school days left"),
@@ -325,6 +330,7 @@ class TicketLifecycle:
             device,
             decision.priority,
             forecast=self._forecast_of(problem.key),
+            manager=self._manager_of(problem.key.school),
         )
         recent = await self._recent_ticket(problem)
         try:
