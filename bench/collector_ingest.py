@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.report import Problem, Supply, encode
-from sim.collector import IMMEDIATE_RULES, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, agent_headers, poll_event, report, running_collector
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 
@@ -50,16 +50,14 @@ async def agent(
     for r in range(rounds):
         seq += devices
         body = round_body(school, devices, r, 1e9 + r * 60)
-        async with http.post(
-            f"{url}/api/v1/reports", data=body, headers={"Authorization": f"Bearer {token}"}
-        ) as resp:
+        async with http.post(f"{url}/api/v1/reports", data=body, headers=agent_headers(token)) as resp:
             assert resp.status == 200, await resp.text()
     return seq
 
 
-async def timed_get(http: aiohttp.ClientSession, url: str) -> float:
+async def timed_get(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> float:
     start = time.perf_counter()
-    async with http.get(url) as resp:
+    async with http.get(url, headers=headers) as resp:
         await resp.read()
         assert resp.status == 200
     return time.perf_counter() - start
@@ -89,9 +87,9 @@ async def main() -> None:
                 f"{events} poll events from {args.schools} schools in {elapsed:.2f} s: {events / elapsed:.0f} events/s"
             )
             print(
-                f"/metrics over {args.schools * args.devices} devices: {await timed_get(http, c.url + '/metrics') * 1000:.0f} ms"
+                f"/metrics over {args.schools * args.devices} devices: {await timed_get(http, c.url + '/metrics', c.scraper) * 1000:.0f} ms"
             )
-            print(f"status page: {await timed_get(http, c.url + '/') * 1000:.0f} ms")
+            print(f"status page: {await timed_get(http, c.url + '/', c.api) * 1000:.0f} ms")
             size = sum(p.stat().st_size for p in Path(tmp).glob("collector.sqlite3*"))
             print(f"database with WAL: {size / 1e6:.1f} MB")
 

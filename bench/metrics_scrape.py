@@ -55,8 +55,9 @@ async def feed(fleet: Fleet, url: str, tokens: dict[str, str], history_school_da
     return time.perf_counter() - start
 
 
-def prometheus_figures(url: str, tmp: Path, scrapes: int) -> tuple[float, float]:
-    """Median scrape duration and samples of a real Prometheus scraping the collector every 5 s."""
+def prometheus_figures(url: str, token: str, tmp: Path, scrapes: int) -> tuple[float, float]:
+    """Median scrape duration and samples of a real Prometheus scraping the collector (with its
+    ``token`` of scope metrics) every 5 s."""
     config = {
         "global": {"scrape_interval": "5s"},
         "scrape_configs": [
@@ -64,6 +65,7 @@ def prometheus_figures(url: str, tmp: Path, scrapes: int) -> tuple[float, float]
                 "job_name": "campuswatch-collector",
                 "scrape_timeout": "5s",
                 "sample_limit": 2_000_000,
+                "authorization": {"credentials": token},
                 "static_configs": [{"targets": [url.removeprefix("http://")]}],
             }
         ],
@@ -98,7 +100,7 @@ async def main() -> None:
             print(
                 f"fed {devices} devices of {args.schools} schools ({args.history_school_days} school days of printer history) in {fed:.0f} s"
             )
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=c.scraper) as http:
                 for compressed in (False, True):
                     runs = [
                         await timed_get(http, f"{c.url}/metrics", compressed=compressed)
@@ -122,7 +124,7 @@ async def main() -> None:
             print(f"/metrics rendering: median {statistics.median(cpu) * 1000:.0f} ms CPU (plain)")
             if args.prometheus_scrapes:
                 duration, samples = await asyncio.to_thread(
-                    prometheus_figures, c.url, Path(tmp), args.prometheus_scrapes
+                    prometheus_figures, c.url, await c.token("metrics"), Path(tmp), args.prometheus_scrapes
                 )
                 print(
                     f"prometheus: scrape_duration_seconds median {duration * 1000:.0f} ms, {samples:.0f} samples"

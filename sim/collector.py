@@ -4,6 +4,8 @@ Used by the collector's own tests and usable by end-to-end tests of the agent::
 
     async with running_collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES) as c:
         token = c.tokens["bbg"]; ... POST f"{c.url}/api/v1/reports"
+        ... GET f"{c.url}/api/v1/tickets" with headers=c.api     (a token of scope api)
+        ... GET f"{c.url}/metrics" with headers=c.scraper          (a token of scope metrics)
 
 Each caller says which rules it runs: the shipped ones (``SHIPPED_RULES``, what a collector without
 ``rules_file`` runs), or :data:`IMMEDIATE_RULES`, a ticket for every problem at once.
@@ -18,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
-from campuswatch.collector.model import School
+from campuswatch.collector.model import School, TokenScope
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.sql import SqlStore
-from campuswatch.collector.tokens import create_token
 from campuswatch.config import Secret
 from campuswatch.report import (
     SCHEMA_VERSION,
@@ -56,13 +59,39 @@ class FakeClock:
 
 @dataclass
 class RunningCollector:
-    """A started collector: its base URL, its service, its store and one token per school."""
+    """A started collector: its base URL, its service, its store, one agent token per school, and the
+    headers of a script's token (``api``: read, acknowledge, silence) and of a Prometheus (``metrics``)."""
 
     url: str
     service: CollectorService
     store: SqlStore
     config: CollectorConfig
     tokens: dict[str, str] = field(default_factory=dict)
+    api: dict[str, str] = field(default_factory=dict)
+    scraper: dict[str, str] = field(default_factory=dict)
+
+    async def token(self, scope: TokenScope, school: str | None = None) -> str:
+        """A new token of ``scope`` (an agent token names its ``school``)."""
+        secret, _ = await self.service.accounts.create_token(scope, school=school, name=None, actor="test")
+        return secret
+
+    async def get(self, path: str, **params: str) -> Any:
+        """``GET path`` with the ``api`` token: the JSON answer (asserting a 200)."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{self.url}{path}", params=params, headers=self.api) as response,
+        ):
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def items(self, path: str, **params: str) -> list[Any]:
+        """Every item of a paged list, following ``next`` to the last page."""
+        page = await self.get(path, **params)
+        items = list(page["items"])
+        while page["next"] is not None:
+            page = await self.get(page["next"])
+            items.extend(page["items"])
+        return items
 
 
 @asynccontextmanager
@@ -87,12 +116,24 @@ async def running_collector(
             try:
                 running = RunningCollector(url=url, service=service, store=store, config=settings)
                 for school in schools:
-                    running.tokens[school] = await create_token(store.schools, school, clock())
+                    running.tokens[school] = await running.token("agent", school)
+                running.api = bearer(await running.token("api"))
+                running.scraper = bearer(await running.token("metrics"))
                 yield running
             finally:
                 await runner.cleanup()
     finally:
         await store.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The headers that send ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def agent_headers(token: str) -> dict[str, str]:
+    """The headers of an agent's report: its school's token, and the body declared as JSON."""
+    return {**bearer(token), "Content-Type": "application/json"}
 
 
 def poll_event(

@@ -3,11 +3,12 @@
     python -m sim.demo [--listen 127.0.0.1:8750] [--state-dir ./var/demo] [--duration S] [--interval S]
 
 It writes a collector config (with :data:`sim.collector.IMMEDIATE_RULES`: a ticket for every problem at
-once) and a schools list into the state directory, creates the school's token with
-``campuswatch-collector token create``, starts ``campuswatch-collector serve``, the simulated school
-(printers, switch, UPS, projector) and ``campuswatch-agent run`` against it, then plays the fault
-timetable (:data:`sim.faults.DEMO_TIMETABLE`) and prints a line whenever a ticket opens or resolves
-(it polls ``GET /api/v1/tickets``). Ctrl-C, SIGTERM or the end of ``--duration`` stop everything: the
+once) and a schools list into the state directory, creates the school's token and a token to read the
+API with ``campuswatch-collector token create``, and a login for the person watching with
+``campuswatch-collector user add`` (printed: the collector lets nobody in without one), starts
+``campuswatch-collector serve``, the simulated school (printers, switch, UPS, projector) and
+``campuswatch-agent run`` against it, then plays the fault timetable (:data:`sim.faults.DEMO_TIMETABLE`)
+and prints a line whenever a ticket opens or resolves (it polls ``GET /api/v1/tickets``). Ctrl-C, SIGTERM or the end of ``--duration`` stop everything: the
 agent, then the collector, then the school; the exit status is 0. It is 1 when a part fails to start
 or dies on its way.
 
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 
 SCHOOL_ID = "bert-brecht-gymnasium"
 SCHOOL_NAME = "Bert-Brecht-Gymnasium"
+#: The login the demo makes for the person watching (an admin: they see and may do everything).
+LOGIN = "demo"
 DB_NAME = "collector.sqlite3"
 #: Seconds the collector may take to answer its health check, and a child to stop on SIGTERM.
 START_TIMEOUT_S = 60.0
@@ -153,26 +158,44 @@ class Demo:
     def _collector_args(self, collector_config: Path) -> list[str]:
         return ["--config", str(collector_config), "--db", str(self.state_dir / DB_NAME)]
 
-    def _create_token(self, collector_config: Path) -> Path:
+    def _collector_cli(self, collector_config: Path, *args: str, stdin: str | None = None) -> str:
+        """Run ``campuswatch-collector ARGS`` on the demo's config; its stdout."""
         argv = [
             *_command("campuswatch-collector"),
             "--log-format",
             "json",
-            "token",
-            "create",
-            SCHOOL_ID,
+            *args,
             *self._collector_args(collector_config),
         ]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False)
-        token = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
-        if result.returncode != 0 or not token:
-            raise DemoFailed(f"campuswatch-collector token create failed: {result.stderr.strip()}")
+        result = subprocess.run(
+            argv, capture_output=True, text=True, input=stdin, timeout=START_TIMEOUT_S, check=False
+        )
+        if result.returncode != 0:
+            raise DemoFailed(f"campuswatch-collector {' '.join(args[:2])} failed: {result.stderr.strip()}")
+        return result.stdout.strip()
+
+    def _credentials(self, collector_config: Path) -> tuple[Path, str, str]:
+        """The school's token (in a file for the agent), a token to read the API, and the password of
+        the demo's login."""
+        token = self._collector_cli(collector_config, "token", "create", SCHOOL_ID)
         token_file = self.state_dir / "token"
         token_file.unlink(missing_ok=True)
         # Created private: the token is the school's credential, readable by its owner alone.
         with os.fdopen(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(token + "\n")
-        return token_file
+        reader = self._collector_cli(collector_config, "token", "create", "--scope", "read", "--name", "demo")
+        password = secrets.token_urlsafe(12)
+        self._collector_cli(
+            collector_config,
+            "user",
+            "add",
+            LOGIN,
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=password + "\n",
+        )
+        return token_file, reader, password
 
     def _write_agent_config(self, path: Path, school: SimulatedSchool, token_file: Path) -> None:
         config = {
@@ -196,19 +219,33 @@ class Demo:
                     f"the collector exited with status {child.process.returncode}; see {child.log_path}"
                 )
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.get(f"{self.url}/api/v1/tickets") as response:
+                async with session.get(f"{self.url}/healthz") as response:
                     if response.status == 200:
                         return
             await asyncio.sleep(0.2)
         raise DemoFailed(f"the collector did not answer on {self.url} within {START_TIMEOUT_S:.0f}s")
 
-    async def _watch_tickets(self, session: aiohttp.ClientSession) -> None:
+    async def _tickets(self, session: aiohttp.ClientSession, reader: str) -> list[dict[str, Any]]:
+        """Every ticket, page after page, with the demo's token to read the API."""
+        tickets: list[dict[str, Any]] = []
+        path: str | None = "/api/v1/tickets"
+        while path is not None:
+            async with session.get(
+                f"{self.url}{path}", headers={"Authorization": f"Bearer {reader}"}
+            ) as response:
+                if response.status != 200:
+                    raise aiohttp.ClientError(f"GET {path}: {response.status}")
+                page = await response.json()
+            tickets.extend(page["items"])
+            path = page["next"]
+        return tickets
+
+    async def _watch_tickets(self, session: aiohttp.ClientSession, reader: str) -> None:
         """Print a line when a ticket opens or resolves (the collector's API is the truth)."""
         states: dict[object, str] = {}
         while True:
             try:
-                async with session.get(f"{self.url}/api/v1/tickets") as response:
-                    tickets = await response.json() if response.status == 200 else []
+                tickets = await self._tickets(session, reader)
             except (aiohttp.ClientError, TimeoutError) as err:
                 log.warning("ticket poll failed", extra={"error": str(err)})
                 tickets = []
@@ -249,7 +286,7 @@ class Demo:
         school = SimulatedSchool(log_dir=self.logs, projector=True)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-                token_file = await asyncio.to_thread(self._create_token, collector_config)
+                token_file, reader, password = await asyncio.to_thread(self._credentials, collector_config)
                 collector = _spawn(
                     "collector",
                     [
@@ -282,9 +319,10 @@ class Demo:
                     )
                 )
                 self.say(f"collector: {self.url}/  (tickets: {self.url}/api/v1/tickets)")
+                self.say(f"log in at {self.url}/login as {LOGIN!r} with the password {password!r}")
                 for entry in school.agent_devices():
                     self.say(f"device   {entry['id']:22} {entry['address']:17} {entry.get('label', '')}")
-                status = await self._until_stopped(stop, session, school)
+                status = await self._until_stopped(stop, session, school, reader)
         except DemoFailed as err:
             self.say(f"failed: {err}")
             status = 1
@@ -297,11 +335,11 @@ class Demo:
         return status
 
     async def _until_stopped(
-        self, stop: asyncio.Event, session: aiohttp.ClientSession, school: SimulatedSchool
+        self, stop: asyncio.Event, session: aiohttp.ClientSession, school: SimulatedSchool, reader: str
     ) -> int:
         tasks = {
             asyncio.create_task(stop.wait(), name="signal"),
-            asyncio.create_task(self._watch_tickets(session), name="tickets"),
+            asyncio.create_task(self._watch_tickets(session, reader), name="tickets"),
             asyncio.create_task(self._watch_children(), name="children"),
             asyncio.create_task(self._play(school), name="timetable"),
         }

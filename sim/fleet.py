@@ -45,6 +45,7 @@ from campuswatch.report import (
     WifiStatus,
     encode,
 )
+from sim.collector import agent_headers
 
 DAY_S = 86400.0
 COLOURS = ("Black", "Cyan", "Magenta", "Yellow")
@@ -190,7 +191,7 @@ class Fleet:
     ) -> None:
         batch = Batch(schema_version=SCHEMA_VERSION, agent_id=f"gw-{school}", school=school, events=events)
         async with http.post(
-            f"{url}/api/v1/reports", data=encode(batch), headers={"Authorization": f"Bearer {token}"}
+            f"{url}/api/v1/reports", data=encode(batch), headers=agent_headers(token)
         ) as response:
             assert response.status == 200, await response.text()
 

@@ -140,14 +140,15 @@ class PrometheusServer(Daemon):
 
 def repo_prometheus_config(
     collector_url: str,
+    token: str,
     *,
     rule_files: list[Path] | None = None,
     alertmanager_url: str | None = None,
 ) -> dict[str, Any]:
     """configs/prometheus.yml as shipped, pointed at a test's collector (plus a closed port that stands
-    for a collector that is down), scraping every 2 s (time for a loaded test machine to answer) and
-    evaluating every second; with the repository's rule files unless others are given, and without
-    Alertmanager unless one is given."""
+    for a collector that is down) with the collector's ``token`` of scope metrics, scraping every 2 s
+    (time for a loaded test machine to answer) and evaluating every second; with the repository's rule
+    files unless others are given, and without Alertmanager unless one is given."""
     configs = REPO / "configs"
     config: dict[str, Any] = yaml.safe_load((configs / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval="2s", evaluation_interval="1s")
@@ -159,6 +160,7 @@ def repo_prometheus_config(
         target["static_configs"] = [{"targets": [alertmanager_url.removeprefix("http://")]}]
     (job,) = config["scrape_configs"]
     job["scrape_timeout"] = "2s"
+    job["authorization"] = {"credentials": token}
     down = f"127.0.0.1:{free_tcp_port()}"  # nothing listens there
     job["static_configs"] = [{"targets": [collector_url.removeprefix("http://"), down]}]
     return config

@@ -1,27 +1,41 @@
-"""``campuswatch-collector``: serve reports, API, metrics and status page; create school tokens."""
+"""``campuswatch-collector``: serve reports, API, metrics and pages; manage tokens and users."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
+import pwd
 import signal
 import ssl
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from campuswatch import __version__
-from campuswatch.collector.config import CollectorConfig, load_collector_config, load_schools, parse_listen
-from campuswatch.collector.http import create_app, start_server
+from campuswatch.collector.auth.accounts import AccountError, Accounts
+from campuswatch.collector.auth.passwords import WeakPassword, check_rules
+from campuswatch.collector.auth.principal import ROLES, SCOPES
+from campuswatch.collector.config import (
+    DEFAULT_CONFIG,
+    CollectorConfig,
+    default_config_path,
+    load_collector_config,
+    load_schools,
+    parse_listen,
+)
+from campuswatch.collector.http import create_app, create_metrics_app, start_server
 from campuswatch.collector.http.server import ssl_context
+from campuswatch.collector.model import Role, TokenScope, campus_managers
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.location import BadLocation, parse_location
 from campuswatch.collector.store.protocols import StoreError
-from campuswatch.collector.store.sql import SqlStore
-from campuswatch.collector.tokens import UnknownSchool, create_token
 from campuswatch.config import ConfigError, Secret
 from campuswatch.logs import add_logging_arguments, setup_logging
 
@@ -30,20 +44,30 @@ log = logging.getLogger("collector")
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 campuswatch collector: receives the reports of the schools' agents, turns failures into problems and
-helpdesk tickets, and shows the fleet as an API, Prometheus metrics and a status page.
+helpdesk tickets, and shows the fleet as an API, Prometheus metrics and pages people log in to.
 
-  campuswatch-collector serve --config /etc/campuswatch/collector.yaml     the service
-  campuswatch-collector token create bert-brecht-gymnasium                 a token for a school's agent
+  campuswatch-collector serve                                        the service
+  campuswatch-collector token create bert-brecht-gymnasium           a token for a school's agent
+  campuswatch-collector token create --scope metrics --name prometheus   a token for a machine
+  campuswatch-collector user add anna --role helpdesk                a person's login (asks the password)
+
+Every command reads {DEFAULT_CONFIG} when it exists and --config names no other
+($CAMPUSWATCH_COLLECTOR_CONFIG overrides that default), so that the commands an admin types and the
+service systemd runs use the same database.
 """
+
+#: Roles as the command line spells them (campus-manager), and as the collector does (campus_manager).
+_ROLE_WORDS = {role.replace("_", "-"): role for role in ROLES}
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",
         type=Path,
-        help="collector.yaml (see configs/collector.yaml); without it the defaults apply",
+        help=f"collector.yaml (see configs/collector.yaml); default {DEFAULT_CONFIG} if it exists, "
+        "else none: the defaults apply",
     )
     p.add_argument(
         "--db",
@@ -52,6 +76,14 @@ def _config_args(p: argparse.ArgumentParser) -> None:
         "config's db, else $XDG_DATA_HOME/campuswatch/collector.sqlite3). Keep a password out of the "
         "command line (ps shows it): use ~/.pgpass, PGPASSFILE or PGPASSWORD",
     )
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, description: str
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=description)
+    _config_args(p)
+    return p
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,37 +96,135 @@ def _parser() -> argparse.ArgumentParser:
     add_logging_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser(
+    serve = _command(
+        sub,
         "serve",
-        help="run the collector",
-        description="Run the collector: POST /api/v1/reports for agents, the /api/v1 read API, /metrics, "
-        "/healthz and a status page at /. Logs the URL it serves on; SIGTERM or Ctrl-C stop it cleanly. "
-        "Exit status 2 for a bad config, 1 when the database or the port cannot be used.",
+        "run the collector",
+        "Run the collector: POST /api/v1/reports for agents, the /api/v1 API (described at "
+        "/api/v1/openapi.json), /metrics, /healthz and the pages at / (people log in at /login). Nothing "
+        "but /healthz, the login page and the API's description answers without a login or a token. "
+        "Logs the URL it serves on; SIGTERM or Ctrl-C stop it cleanly. Exit status 2 for a bad config, "
+        "1 when the database or the port cannot be used.",
     )
-    _config_args(serve)
     serve.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default: 127.0.0.1:8750)")
 
     token = sub.add_parser(
         "token",
-        help="manage school tokens",
-        description="Tokens prove which school an agent reports for. The collector keeps only their hash.",
+        help="manage tokens of agents and other machines",
+        description="Tokens prove which school an agent reports for, or let a machine (Alertmanager, "
+        "Prometheus, a script) use the part of the API its scope allows. The collector keeps only their "
+        "hash. To rotate one without a gap: create the new token, put it in place, then revoke the old.",
     )
-    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_sub.add_parser(
+    token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = _command(
+        token_sub,
         "create",
-        help="create a token for a school and print it once",
-        description="Create a random token bound to SCHOOL_ID (an id from schools.yaml) and print it on "
-        "stdout, once: put it into the school agent's token_file. The collector stores only its SHA-256. "
-        "Exit status 2 for an unknown school or a bad config.",
+        "create a token and print it once",
+        "Create a random token and print it on stdout, once. SCHOOL_ID (an id of schools.yaml) makes an "
+        "agent token for that school: put it into the agent's token_file. --scope makes a machine's "
+        "token: alertmanager (POST /api/v1/alertmanager), metrics (GET /metrics), read (the JSON API's "
+        "GETs, every school), api (also acknowledge, silence a device, report a problem). The collector "
+        "stores only its SHA-256. Exit status 2 for an unknown school or a bad config.",
     )
-    create.add_argument("school", metavar="SCHOOL_ID", help="the school's id in schools.yaml")
-    _config_args(create)
+    create.add_argument("school", metavar="SCHOOL_ID", nargs="?", help="the school of an agent token")
+    create.add_argument(
+        "--scope", choices=SCOPES, default="agent", help="what the token is for (default: agent)"
+    )
+    create.add_argument(
+        "--name", help="what uses it, shown by `token list` (default: the school or the scope)"
+    )
+    _command(
+        token_sub,
+        "list",
+        "list tokens (never their secrets)",
+        "One line per token: id, scope, school, name, when it was created and last used (to the minute).",
+    )
+    revoke = _command(
+        token_sub,
+        "revoke",
+        "revoke a token",
+        "Revoke the token with this id (`token list` shows ids): it works no more from now on. "
+        "Exit status 2 if there is no such token.",
+    )
+    revoke.add_argument("id", type=int, metavar="ID")
+
+    user = sub.add_parser(
+        "user",
+        help="manage people's logins",
+        description="Local accounts of people: a role, a password (argon2id hash), and for a campus "
+        "manager their entry in schools.yaml, for a school contact their school. People who sign in "
+        "through the single sign-on proxy need an account only to get a role a group does not give them.",
+    )
+    user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = _command(
+        user_sub,
+        "add",
+        "add a person's login",
+        "Add a login. Roles: admin (everything: tokens, silences of any scope, the audit log, the config), "
+        "helpdesk (every school: read, acknowledge, silence a device, report a problem), campus-manager "
+        "(the same for the schools that name them in schools.yaml; needs --campus-manager), "
+        "school-contact (their school: read and report a problem; needs --school). The password is asked "
+        "twice on a terminal, or read from stdin with --password-stdin. Exit status 2 if the login "
+        "exists, or the binding or the password is refused.",
+    )
+    add.add_argument("name", metavar="LOGIN")
+    add.add_argument("--role", required=True, choices=sorted(_ROLE_WORDS), metavar="ROLE")
+    add.add_argument("--campus-manager", metavar="ID", help="a campus manager's id in schools.yaml")
+    add.add_argument("--school", metavar="SCHOOL_ID", help="a school contact's school")
+    _password_args(add, sso=True)
+    _command(user_sub, "list", "list logins", "One line per login: name, role, binding, password or not.")
+    remove = _command(
+        user_sub, "remove", "remove a login", "Remove a login; its sessions end. Exit status 2 if none."
+    )
+    remove.add_argument("name", metavar="LOGIN")
+    password = _command(
+        user_sub,
+        "password",
+        "set a login's password",
+        "Set a new password (asked twice, or --password-stdin); the login's sessions end.",
+    )
+    password.add_argument("name", metavar="LOGIN")
+    _password_args(password, sso=False)
     return parser
 
 
+def _password_args(p: argparse.ArgumentParser, *, sso: bool) -> None:
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    if sso:
+        how.add_argument(
+            "--no-password",
+            action="store_true",
+            help="no password: the person signs in through single sign-on",
+        )
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The password the command line gives: stdin's first line, or asked twice on a terminal."""
+    if getattr(args, "no_password", False):
+        return None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise AccountError("the two passwords differ")
+    else:
+        raise AccountError("no terminal to ask the password on: give --password-stdin (or --no-password)")
+    try:
+        check_rules(password)
+    except WeakPassword as err:
+        raise AccountError(str(err)) from None
+    return password
+
+
 def _load_config(args: argparse.Namespace) -> CollectorConfig:
-    """The config file (or defaults) with command-line overrides; raises ConfigError."""
-    config = load_collector_config(args.config) if args.config else CollectorConfig()
+    """The config file (given, or the default one if it exists, or none) with command-line overrides;
+    raises ConfigError."""
+    path = args.config or default_config_path()
+    config = load_collector_config(path) if path else CollectorConfig()
     if getattr(args, "listen", None):
         try:
             parse_listen(args.listen)
@@ -112,13 +242,33 @@ def _load_config(args: argparse.Namespace) -> CollectorConfig:
     return config
 
 
-async def _open_store(config: CollectorConfig) -> SqlStore:
-    """The store with schools.yaml's schools in it (``serve`` needs no such step: the app loads them
-    at startup)."""
+def _actor() -> str:
+    """Who runs an admin command, for the audit log: ``cli:<unix user>``."""
+    return f"cli:{pwd.getpwuid(os.geteuid()).pw_name}"
+
+
+@asynccontextmanager
+async def _accounts(config: CollectorConfig) -> AsyncIterator[Accounts]:
+    """The accounts over the config's database, with schools.yaml's schools and managers in it."""
     store = await open_store(config.database())
-    if config.schools_file is not None:
-        await store.schools.upsert(load_schools(config.schools_file).as_schools())
-    return store
+    try:
+        defined = {}
+        if config.schools_file is not None:
+            schools_file = load_schools(config.schools_file)
+            await store.schools.upsert(schools_file.as_schools())
+            defined = schools_file.managers()
+        schools = await store.schools.all()
+        managers = campus_managers(defined, schools)
+        yield Accounts(
+            tokens=store.tokens,
+            users=store.users,
+            audit=store.audit,
+            schools=lambda: schools,
+            managers=lambda: managers,
+            clock=time.time,
+        )
+    finally:
+        await store.close()
 
 
 async def _serve(config: CollectorConfig) -> None:
@@ -132,7 +282,16 @@ async def _serve(config: CollectorConfig) -> None:
     try:
         async with await CollectorService.create(config, store) as service:
             host, port = config.listen_host_port()
+            runners = []
             runner, url = await start_server(create_app(service), host, port, tls=tls)
+            runners.append(runner)
+            if config.metrics_listen is not None:
+                metrics_host, metrics_port = parse_listen(config.metrics_listen)
+                metrics_runner, metrics_url = await start_server(
+                    create_metrics_app(service), metrics_host, metrics_port, tls=tls
+                )
+                runners.append(metrics_runner)
+                log.info(f"serving /metrics without a token on {metrics_url}", extra={"url": metrics_url})
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -140,18 +299,75 @@ async def _serve(config: CollectorConfig) -> None:
             log.info(f"serving on {url}", extra={"url": url, "db": config.database().shown})
             await stop.wait()
             log.info("stopping")
-            await runner.cleanup()
+            for each in runners:
+                await each.cleanup()
     finally:
         await store.close()
     log.info("stopped")
 
 
-async def _token_create(config: CollectorConfig, school: str) -> str:
-    store = await _open_store(config)
-    try:
-        return await create_token(store.schools, school, time.time())
-    finally:
-        await store.close()
+def _when(at: float | None) -> str:
+    return "never" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+async def _token(args: argparse.Namespace, config: CollectorConfig) -> int:
+    async with _accounts(config) as accounts:
+        if args.action == "create":
+            scope: TokenScope = args.scope
+            if scope == "agent" and args.school is None:
+                raise AccountError("an agent token names its school: token create SCHOOL_ID")
+            secret, record = await accounts.create_token(
+                scope, school=args.school, name=args.name, actor=_actor()
+            )
+            print(secret)
+            print(
+                f"token {record.id} ({scope}, {record.name}) created; it is not shown again",
+                file=sys.stderr,
+            )
+        elif args.action == "list":
+            print("id\tscope\tschool\tname\tcreated\tlast used")
+            for t in await accounts.tokens():
+                print(
+                    f"{t.id}\t{t.scope}\t{t.school or '-'}\t{t.name}\t{_when(t.created_at)}\t{_when(t.last_used_at)}"
+                )
+        else:
+            revoked = await accounts.revoke_token(args.id, actor=_actor())
+            if revoked is None:
+                raise AccountError(f"there is no token {args.id}")
+            print(f"token {revoked.id} ({revoked.scope}, {revoked.name}) revoked", file=sys.stderr)
+    return 0
+
+
+async def _user(args: argparse.Namespace, config: CollectorConfig) -> int:
+    async with _accounts(config) as accounts:
+        if args.action == "add":
+            role: Role = _ROLE_WORDS[args.role]
+            user = await accounts.add_user(
+                args.name,
+                role,
+                campus_manager=args.campus_manager,
+                school=args.school,
+                password=_read_password(args),
+                actor=_actor(),
+            )
+            print(f"user {user.name!r} ({args.role}) added", file=sys.stderr)
+        elif args.action == "list":
+            print("login\trole\tof\tpassword")
+            for u in await accounts.users():
+                binding = u.campus_manager or u.school or "-"
+                print(
+                    f"{u.name}\t{u.role.replace('_', '-')}\t{binding}\t{'yes' if u.password_hash else 'no (single sign-on)'}"
+                )
+        elif args.action == "remove":
+            if not await accounts.remove_user(args.name, actor=_actor()):
+                raise AccountError(f"there is no user {args.name!r}")
+            print(f"user {args.name!r} removed", file=sys.stderr)
+        else:
+            password = _read_password(args)
+            assert password is not None
+            await accounts.set_password(args.name, password, actor=_actor())
+            print(f"password of {args.name!r} set; their sessions ended", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,20 +378,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _load_config(args)
         if args.command == "serve":
             asyncio.run(_serve(config))
-        else:
-            token = asyncio.run(_token_create(config, args.school))
-            print(token)
-            print(
-                f"token for school {args.school!r} created; it is not shown again",
-                file=sys.stderr,
-            )
-    except (ConfigError, UnknownSchool) as err:
+            return 0
+        return asyncio.run((_token if args.command == "token" else _user)(args, config))
+    except (ConfigError, AccountError) as err:
         print(f"campuswatch-collector: {err}", file=sys.stderr)
         return EXIT_CONFIG
     except (StoreError, OSError) as err:
         print(f"campuswatch-collector: {err}", file=sys.stderr)
         return EXIT_FAILED
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@ user's data directory. Every key is checked strictly (unknown keys are typos), a
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
-from campuswatch.collector.model import CampusManager, School
+from campuswatch.collector.model import CampusManager, School, campus_managers
 from campuswatch.collector.store.location import (
     BadLocation,
     DatabaseLocation,
@@ -23,6 +26,19 @@ from campuswatch.collector.tickets.sinks.config import SinkConfig
 from campuswatch.config import Invalid, Secret, load_yaml
 
 DEFAULT_LISTEN = "127.0.0.1:8750"
+#: The config every command reads when ``--config`` names none and the file exists: the one the systemd
+#: unit serves with, so that ``token create`` and ``user add`` change the database it serves.
+DEFAULT_CONFIG = Path("/etc/campuswatch/collector.yaml")
+#: Names another default config (a second collector on one host, tests); empty: none.
+CONFIG_ENV = "CAMPUSWATCH_COLLECTOR_CONFIG"
+
+
+def default_config_path() -> Path | None:
+    """The config to read when ``--config`` names none: ``$CAMPUSWATCH_COLLECTOR_CONFIG`` if set (empty:
+    none), else :data:`DEFAULT_CONFIG` if it exists, else none (the defaults apply)."""
+    if CONFIG_ENV in os.environ:
+        return Path(os.environ[CONFIG_ENV]) if os.environ[CONFIG_ENV] else None
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -35,6 +51,33 @@ class TlsSection(_Strict):
     cert: Path
     key: Path
     client_ca: Path | None = None
+
+
+class ProxySection(_Strict):
+    """Single sign-on through a reverse proxy (oauth2-proxy in front of the city's OIDC provider, say)
+    that passes the signed-in user in a header. The header is believed only from ``trusted`` addresses;
+    from anywhere else it is ignored, so nobody can name themselves by sending it."""
+
+    #: Addresses or networks of the proxy (``10.1.2.3``, ``10.1.2.0/28``, ``::1``).
+    trusted: list[str]
+    #: The header with the user's login (oauth2-proxy: ``X-Forwarded-User`` with ``--pass-user-headers``).
+    user_header: str = "X-Forwarded-User"
+    #: A header with the user's groups, comma-separated (oauth2-proxy: ``X-Forwarded-Groups``).
+    groups_header: str | None = None
+    #: Group -> role, for people without an account of their own: the city-wide roles only (a campus
+    #: manager signs in as the ``login`` of their schools.yaml entry, a school contact needs `user add`).
+    group_roles: dict[str, Literal["admin", "helpdesk"]] = msgspec.field(default_factory=dict)
+
+
+class AuthSection(_Strict):
+    """How people sign in: local accounts (``campuswatch-collector user add``) and, with ``proxy``,
+    single sign-on. Machines use tokens (``campuswatch-collector token create``)."""
+
+    #: How long a login lasts (a working day); then the login page asks again.
+    session_hours: float = 12.0
+    #: Failed logins per client address, and per login, within 15 minutes before more attempts wait.
+    login_attempts: int = 10
+    proxy: ProxySection | None = None
 
 
 class CollectorConfig(_Strict):
@@ -68,9 +111,13 @@ class CollectorConfig(_Strict):
     #: The outbox's SQLite file; default: beside a SQLite ``db`` as ``ticket-outbox.sqlite3``, in a
     #: PostgreSQL ``db`` itself (where several collectors share it).
     outbox: Path | None = None
-    #: Bearer token Alertmanager must send to ``POST /api/v1/alertmanager``; without one, only
-    #: requests from the collector's own host (loopback) are accepted.
+    #: Bearer token Alertmanager may send to ``POST /api/v1/alertmanager``, besides any token of scope
+    #: ``alertmanager`` (``token create --scope alertmanager``); no request is accepted without one.
     alertmanager_token: Secret | None = None
+    auth: AuthSection = msgspec.field(default_factory=AuthSection)
+    #: A second listener that serves ``/metrics`` alone to anyone who reaches it (no token): for a
+    #: Prometheus that cannot send one, on an address only it can reach. Off by default.
+    metrics_listen: str | None = None
     source: str = ""
 
     def outbox_location(self) -> DatabaseLocation:
@@ -135,15 +182,11 @@ class SchoolsFile(_Strict):
     def managers(self) -> dict[str, CampusManager]:
         """Campus manager id -> manager: the ``campus_managers`` entries, and an implicit manager for each
         school whose ``campus_manager`` is a login or e-mail of the older form."""
-        managers = {
+        defined = {
             k: CampusManager(id=k, name=v.name, email=v.email, phone=v.phone, login=v.login)
             for k, v in self.campus_managers.items()
         }
-        for school in self.schools.values():
-            text = school.campus_manager
-            if text is not None and text not in managers:
-                managers[text] = CampusManager.implicit(text)
-        return managers
+        return campus_managers(defined, self.as_schools())
 
 
 def _default_db() -> Path:
@@ -174,6 +217,14 @@ def _check(config: CollectorConfig) -> None:
             parse_location(config.db.reveal())
         except BadLocation as err:
             raise Invalid(("db",), str(err)) from None
+    if config.metrics_listen is not None:
+        try:
+            parse_listen(config.metrics_listen)
+        except ValueError as err:
+            raise Invalid(("metrics_listen",), str(err)) from None
+        if config.metrics_listen == config.listen:
+            raise Invalid(("metrics_listen",), "must differ from listen (it serves /metrics without a token)")
+    _check_auth(config.auth)
     for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
         if getattr(config, key) < 1:
             raise Invalid((key,), "must be at least 1")
@@ -188,6 +239,35 @@ def _check(config: CollectorConfig) -> None:
             raise Invalid(
                 ("ticket_sinks", i, "name"), f"{name!r} is used twice (each sink has its own outbox queue)"
             )
+
+
+#: A header name as HTTP allows it (RFC 9110 token).
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _check_auth(auth: AuthSection) -> None:
+    if not 0 < auth.session_hours <= 24 * 31:
+        raise Invalid(("auth", "session_hours"), "must be more than 0 and at most 744 (a month)")
+    if auth.login_attempts < 1:
+        raise Invalid(("auth", "login_attempts"), "must be at least 1")
+    proxy = auth.proxy
+    if proxy is None:
+        return
+    if not proxy.trusted:
+        raise Invalid(
+            ("auth", "proxy", "trusted"), "name the proxy's address: the header is believed from nowhere else"
+        )
+    for i, text in enumerate(proxy.trusted):
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise Invalid(("auth", "proxy", "trusted", i), f"not an address or network: {text!r}") from None
+    for key in ("user_header", "groups_header"):
+        value = getattr(proxy, key)
+        if value is not None and not _HEADER_NAME.match(value):
+            raise Invalid(("auth", "proxy", key), f"not a header name: {value!r}")
+    if proxy.group_roles and proxy.groups_header is None:
+        raise Invalid(("auth", "proxy", "group_roles"), "needs groups_header: the header the groups come in")
 
 
 def _check_schools(schools: SchoolsFile) -> None:

@@ -37,11 +37,9 @@ from campuswatch.collector.store.protocols import (
     AgentStore,
     DeviceStore,
     ProblemStore,
-    SchoolStore,
     StoreError,
 )
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
-from campuswatch.collector.tokens import hash_token
 from campuswatch.report import (
     COMPATIBLE_SCHEMA_VERSIONS,
     AnyEvent,
@@ -177,7 +175,6 @@ class Ingestor:
     def __init__(
         self,
         *,
-        schools: SchoolStore,
         agents: AgentStore,
         devices: DeviceStore,
         problems: ProblemStore,
@@ -189,7 +186,6 @@ class Ingestor:
         school_turn: Callable[[str], AbstractAsyncContextManager[None]],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._schools = schools
         self._agents = agents
         self._devices = devices
         self._problems = problems
@@ -208,15 +204,6 @@ class Ingestor:
         #: skipping the flapping look-back in healthy schools; after a restart it starts empty, and an
         #: open flapping problem or the next failed poll brings the look-back back.
         self._last_trouble: dict[str, float] = {}
-
-    async def school_for(self, token: str | None) -> str:
-        """The school a bearer token belongs to; raises :class:`Unauthorized`."""
-        if not token:
-            raise Unauthorized("missing token: send the header `Authorization: Bearer <token>`")
-        school = await self._schools.school_for_token(hash_token(token))
-        if school is None:
-            raise Unauthorized("unknown token")
-        return school
 
     async def ingest(self, token_school: str, batch: Batch) -> BatchAck:
         """Store a batch idempotently and apply its new events; raises :class:`WrongSchool`."""

@@ -8,6 +8,7 @@ They are frozen dataclasses of plain values and import nothing of the collector,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Literal
@@ -20,6 +21,27 @@ ProblemState = Literal["open", "resolved"]
 TicketState = Literal["open", "resolved"]
 #: A ticket's priority, most urgent first.
 Priority = Literal["urgent", "high", "normal", "low"]
+#: What a person may do (``campuswatch.collector.auth.principal`` says what each role allows).
+Role = Literal["admin", "helpdesk", "campus_manager", "school_contact"]
+#: What a machine's token is for: ``agent`` delivers one school's reports, ``alertmanager`` posts alerts,
+#: ``metrics`` scrapes ``/metrics``, ``read`` reads the JSON API, ``api`` also acknowledges, silences
+#: and holds maintenance windows of any scope, and reports a problem (for the city's scripts).
+TokenScope = Literal["agent", "alertmanager", "metrics", "read", "api"]
+#: What the audit log records.
+AuditAction = Literal[
+    "login",
+    "login_failed",
+    "logout",
+    "silence_added",
+    "silence_ended",
+    "ticket_acknowledged",
+    "problem_reported",
+    "token_created",
+    "token_revoked",
+    "user_added",
+    "user_changed",
+    "user_removed",
+]
 
 _READING = msgspec.json.Decoder(DeviceReading)
 
@@ -61,6 +83,18 @@ class CampusManager:
         )
 
 
+def campus_managers(
+    defined: Mapping[str, CampusManager], schools: Iterable[School]
+) -> dict[str, CampusManager]:
+    """Campus manager id -> manager: the ``defined`` ones (schools.yaml's ``campus_managers``) and an
+    implicit one (:meth:`CampusManager.implicit`) for each school that names a manager not among them."""
+    out = dict(defined)
+    for school in schools:
+        if school.campus_manager is not None and school.campus_manager not in out:
+            out[school.campus_manager] = CampusManager.implicit(school.campus_manager)
+    return out
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """One event of a batch, ready to store: ``body`` is the event's own JSON as the agent sent it."""
@@ -84,6 +118,10 @@ class StoredBatch:
     acked_seq: int
 
 
+#: Where an event stands in the order events are listed in: its ``at``, agent id and seq.
+EventPosition = tuple[float, str, int]
+
+
 @dataclass(frozen=True)
 class EventRecord:
     """A stored event, as the events API shows it."""
@@ -96,6 +134,11 @@ class EventRecord:
     at: float
     received_at: float
     body: bytes
+
+    @property
+    def position(self) -> EventPosition:
+        """Where it stands in the order events are listed in."""
+        return (self.at, self.agent_id, self.seq)
 
 
 @dataclass(frozen=True)
@@ -291,3 +334,62 @@ def reading_of(device: DeviceRecord) -> DeviceReading | None:
     """The device's latest stored reading, decoded (None if it never had one); raises
     :class:`msgspec.DecodeError` for one stored in another schema."""
     return _READING.decode(device.reading) if device.reading is not None else None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A machine's token as the collector keeps it: never the secret itself, only its hash elsewhere.
+
+    ``school`` is set for (and only for) an ``agent`` token; ``last_used_at`` is None until first use.
+    """
+
+    id: int
+    scope: TokenScope
+    school: str | None
+    name: str
+    created_at: float
+    last_used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A person's account: a campus manager bound to a schools.yaml manager id, a school contact to a
+    school. Without ``password_hash`` they sign in only through the single sign-on proxy.
+
+    ``generation`` grows with every change of password or role: a session issued before is void.
+    """
+
+    name: str
+    role: Role
+    campus_manager: str | None
+    school: str | None
+    password_hash: str | None
+    generation: int
+    created_at: float
+    changed_at: float
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what when: a silence, an acknowledgement, a login (or a failed one), a token or user change.
+
+    ``actor`` is a login, ``token:<name>`` or ``cli:<unix user>``; ``target`` what was acted on (a
+    silence's or ticket's id, a user's name); ``detail`` a short text for people; ``peer`` the client's
+    address, if it came over HTTP.
+    """
+
+    at: float
+    actor: str
+    action: AuditAction
+    school: str | None = None
+    target: str | None = None
+    detail: str = ""
+    peer: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A stored :class:`AuditEntry` with its id (the order entries were written in)."""
+
+    id: int
+    entry: AuditEntry

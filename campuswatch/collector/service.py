@@ -14,23 +14,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from types import TracebackType
 
 from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
 from campuswatch.collector.alertmanager import Incident, apply_alerts
+from campuswatch.collector.auth.accounts import Accounts, ProxyLogin
 from campuswatch.collector.config import CollectorConfig, load_schools
 from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.events import EventBus, SchoolsChanged
-from campuswatch.collector.ingest import Ingestor
+from campuswatch.collector.ingest import Ingestor, Unauthorized
 from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
     CampusManager,
     DeviceRecord,
+    EventPosition,
     EventRecord,
     ProblemRecord,
     School,
@@ -38,6 +40,7 @@ from campuswatch.collector.model import (
     TicketNote,
     TicketRecord,
     TicketState,
+    campus_managers,
 )
 from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
@@ -151,7 +154,6 @@ class CollectorService:
             reopen_within_s=config.reopen_within_s,
         )
         self.ingestor = Ingestor(
-            schools=store.schools,
             agents=store.agents,
             devices=store.devices,
             problems=store.problems,
@@ -162,6 +164,18 @@ class CollectorService:
             rules=self.rules,
             school_turn=store.coordination.school,
             clock=clock,
+        )
+        proxy = config.auth.proxy
+        self.accounts = Accounts(
+            tokens=store.tokens,
+            users=store.users,
+            audit=store.audit,
+            schools=self._schools.values,
+            managers=lambda: self._managers,
+            clock=clock,
+            session_s=config.auth.session_hours * 3600,
+            login_attempts=config.auth.login_attempts,
+            proxy=ProxyLogin(group_roles=dict(proxy.group_roles)) if proxy is not None else None,
         )
         self._jobs: list[asyncio.Task[None]] = []
 
@@ -185,9 +199,11 @@ class CollectorService:
     def manager_of(self, school: str) -> CampusManager | None:
         """The school's campus manager: schools.yaml's entry, or the implicit one of the older form."""
         known = self._schools.get(school)
-        if known is None or known.campus_manager is None:
-            return None
-        return self._managers.get(known.campus_manager) or CampusManager.implicit(known.campus_manager)
+        return (
+            None
+            if known is None or known.campus_manager is None
+            else self._managers.get(known.campus_manager)
+        )
 
     def calendar_of(self, school: str) -> SchoolCalendar:
         """The school's calendar: the one schools.yaml names for it, else the rules' default."""
@@ -267,6 +283,8 @@ class CollectorService:
         schools = await self._store.schools.all()
         self._schools.clear()
         self._schools.update({s.id: s for s in schools})
+        # Schools stored without schools.yaml (or before it named them) keep the older form's manager.
+        self._managers = campus_managers(self._managers, schools)
         await self.events.publish(SchoolsChanged(tuple(schools)))
         log.info("schools loaded", extra={"schools": len(schools)})
 
@@ -284,8 +302,14 @@ class CollectorService:
 
     # -- reports and alerts in
     async def school_for(self, token: str | None) -> str:
-        """The school a bearer token belongs to; raises :class:`~campuswatch.collector.ingest.Unauthorized`."""
-        return await self.ingestor.school_for(token)
+        """The school an agent's bearer token belongs to; raises :class:`Unauthorized` for no token,
+        an unknown one, or one that is not an agent's."""
+        if not token:
+            raise Unauthorized("missing token: send the header `Authorization: Bearer <token>`")
+        found = await self.accounts.token(token)
+        if found is None or found.school is None:
+            raise Unauthorized("unknown token" if found is None else "not an agent's token")
+        return found.school
 
     async def ingest(self, token_school: str, batch: Batch) -> BatchAck:
         """Store a school's batch and apply it (see :meth:`Ingestor.ingest`)."""
@@ -330,10 +354,19 @@ class CollectorService:
         return found_devices(records, await self._store.devices.all(school=school))
 
     async def events_stored(
-        self, *, school: str | None, device: str | None, since: float | None, limit: int
+        self,
+        *,
+        school: str | None,
+        device: str | None,
+        since: float | None,
+        limit: int,
+        schools: Collection[str] | None = None,
+        after: EventPosition | None = None,
     ) -> list[EventRecord]:
-        """Stored events, oldest first."""
-        return await self._store.agents.events(school=school, device=device, since=since, limit=limit)
+        """Stored events, oldest first, of ``schools`` only (None: all), past ``after``."""
+        return await self._store.agents.events(
+            school=school, device=device, since=since, limit=limit, schools=schools, after=after
+        )
 
     async def tickets(
         self, *, state: TicketState | None = None, school: str | None = None
@@ -345,9 +378,9 @@ class CollectorService:
         """One ticket with its history."""
         return await self._store.tickets.get(ticket_id)
 
-    async def acknowledge(self, ticket_id: int, by: str) -> TicketRecord | None:
+    async def acknowledge(self, ticket_id: int, by: str, *, peer: str | None = None) -> TicketRecord | None:
         """``by`` takes an open ticket on, which stops its escalation; the ticket as it is now, None if
-        there is no such ticket; raises :class:`TicketResolved` for a resolved one."""
+        there is no such ticket; raises :class:`TicketResolved` for a resolved one. In the audit log."""
         ticket = await self._store.tickets.get(ticket_id)
         if ticket is None:
             return None
@@ -355,6 +388,14 @@ class CollectorService:
             raise TicketResolved(f"ticket {ticket_id} is resolved")
         await self._store.tickets.add_note(
             ticket.id, TicketNote(self.now(), "acknowledged", f"Acknowledged by {by}.")
+        )
+        await self.accounts.record(
+            "ticket_acknowledged",
+            by,
+            school=ticket.school,
+            target=str(ticket.id),
+            detail=ticket.title,
+            peer=peer,
         )
         return await self._store.tickets.get(ticket.id)
 
@@ -369,9 +410,11 @@ class CollectorService:
         ends_at: float,
         comment: str,
         created_by: str,
+        peer: str | None = None,
     ) -> Silence:
-        """Silence (or, starting later, hold a maintenance window for) a school's matching problems."""
-        return await self._store.silences.add(
+        """Silence (or, starting later, hold a maintenance window for) a school's matching problems;
+        in the audit log with ``created_by``."""
+        silence = await self._store.silences.add(
             school=school,
             device=device,
             code=code,
@@ -381,12 +424,35 @@ class CollectorService:
             created_by=created_by,
             at=self.now(),
         )
+        await self.accounts.record(
+            "silence_added",
+            created_by,
+            school=school,
+            target=str(silence.id),
+            detail=f"device {device!r}, code {code!r}, until {ends_at:.0f}: {comment}",
+            peer=peer,
+        )
+        return silence
 
     async def silences_not_over(self, *, school: str | None = None) -> list[Silence]:
         """The silences and maintenance windows that have not ended yet, soonest-ending first."""
         now = self.now()
         return [s for s in await self._store.silences.all(school=school) if s.ends_at > now]
 
-    async def end_silence(self, silence_id: int) -> Silence | None:
-        """End a silence now (kept as history); held tickets open at the next pass."""
-        return await self._store.silences.end(silence_id, self.now())
+    async def silence(self, silence_id: int) -> Silence | None:
+        """One silence (over or not), or None."""
+        return await self._store.silences.get(silence_id)
+
+    async def end_silence(self, silence_id: int, *, by: str, peer: str | None = None) -> Silence | None:
+        """End a silence now (kept as history); held tickets open at the next pass. In the audit log."""
+        ended = await self._store.silences.end(silence_id, self.now())
+        if ended is not None:
+            await self.accounts.record(
+                "silence_ended",
+                by,
+                school=ended.school,
+                target=str(ended.id),
+                detail=ended.comment,
+                peer=peer,
+            )
+        return ended

@@ -123,11 +123,9 @@ async def test_agent_turns_a_projector_lamp_failure_into_a_ticket(tmp_path: Path
 
 
 def _polled(collector: Collector) -> bool:
-    from tests.support.e2e import get_json
-
-    data = get_json(f"{collector.url}/api/v1/devices")
-    devices = data["devices"] if isinstance(data, dict) else data
-    return any(d["device"] == "beamer-101" and d["status"] == "ok" for d in devices)
+    return any(
+        d["device"] == "beamer-101" and d["status"] == "ok" for d in collector.items("/api/v1/devices")
+    )
 
 
 async def test_configured_lamp_life_judges_the_lamp_and_travels_with_the_reading() -> None:

@@ -25,16 +25,23 @@ def sample(name: str) -> bytes:
     return (SAMPLES / f"alertmanager-webhook-{name}.json").read_bytes()
 
 
+#: The token of the collector fixture's Alertmanager, by collector.
+ALERTMANAGER: dict[str, str] = {}
+
+
 @pytest.fixture
 async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
     async with running_collector(
         tmp_path, {SCHOOL: "Gesamtschule 17"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
     ) as c:
+        ALERTMANAGER[c.url] = await c.token("alertmanager")
         yield c
 
 
-async def post(c: RunningCollector, body: bytes, token: str | None = None) -> tuple[int, Any]:
+async def post(c: RunningCollector, body: bytes, token: str | None = "") -> tuple[int, Any]:
+    """POST a webhook with ``token`` (default: the fixture's Alertmanager token; None: none)."""
     headers = {"Content-Type": "application/json"}
+    token = ALERTMANAGER.get(c.url) if token == "" else token
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     async with (
@@ -98,6 +105,41 @@ async def test_the_same_alert_starting_again_later_is_a_new_incident(collector: 
 async def test_not_a_webhook_is_400(collector: RunningCollector) -> None:
     status, body = await post(collector, b'{"alerts": "no"}')
     assert status == 400 and "webhook" in body["error"]
+
+
+async def test_only_a_token_of_the_alertmanager_scope_may_post_not_loopback(
+    collector: RunningCollector,
+) -> None:
+    # The test talks from loopback, as a reverse proxy on the collector's host would: no longer enough.
+    status, body = await post(collector, sample("firing"), token=None)
+    assert status == 401 and "Bearer" in body["error"]
+    assert (await post(collector, sample("firing"), token="not-a-token"))[0] == 401
+    reader = await collector.token("read")
+    assert (await post(collector, sample("firing"), token=reader))[0] == 403
+    assert await collector.store.tickets.all(school=SCHOOL) == []
+    assert (await post(collector, sample("firing")))[0] == 200
+
+
+async def test_alerts_of_a_school_this_collector_does_not_serve_are_refused_counted_and_not_stored(
+    collector: RunningCollector,
+) -> None:
+    unknown = sample("firing").replace(SCHOOL.encode(), b"atlantis")
+    status, body = await post(collector, unknown)
+    assert status == 422 and "'atlantis'" in body["error"]
+    no_school = json.loads(sample("firing"))
+    for alert in no_school["alerts"]:
+        del alert["labels"]["site"]
+    assert (await post(collector, json.dumps(no_school).encode()))[0] == 422
+    assert await collector.store.problems.open_now() == []
+    assert await collector.store.tickets.all() == []
+    await post(collector, sample("firing"))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{collector.url}/metrics", headers=collector.scraper) as r,
+    ):
+        text = await r.text()
+    assert 'campuswatch_collector_alerts_total{outcome="unknown_school"} 4' in text
+    assert 'campuswatch_collector_alerts_total{outcome="applied"} 2' in text
 
 
 async def test_a_configured_token_is_required(tmp_path: Path) -> None:

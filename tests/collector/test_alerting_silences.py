@@ -59,7 +59,7 @@ async def collector(tmp_path: Path) -> AsyncIterator[tuple[FakeClock, RunningCol
 
 async def call(c: RunningCollector, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=c.api) as http,
         http.request(method, f"{c.url}{path}", json=body) as r,
     ):
         return r.status, await r.json()
@@ -74,10 +74,13 @@ async def test_silence_api_creates_lists_and_ends(collector: tuple[FakeClock, Ru
         {"school": "bbg", "device": "sw-*", "duration": "2h", "comment": "firmware", "created_by": "anna"},
     )
     assert status == 201 and made["ends_at"] == clock.now + 7200 and made["code"] == "*"
-    assert [s["id"] for s in (await call(c, "GET", "/api/v1/silences?school=bbg"))[1]] == [made["id"]]
+    assert made["created_by"] == "anna (token:api)"
+    assert [s["id"] for s in (await call(c, "GET", "/api/v1/silences?school=bbg"))[1]["items"]] == [
+        made["id"]
+    ]
     status, ended = await call(c, "DELETE", f"/api/v1/silences/{made['id']}")
     assert status == 200 and ended["ends_at"] == clock.now
-    assert (await call(c, "GET", "/api/v1/silences"))[1] == []
+    assert (await call(c, "GET", "/api/v1/silences"))[1] == {"items": [], "next": None}
     assert (await call(c, "DELETE", "/api/v1/silences/999"))[0] == 404
 
 
@@ -88,6 +91,12 @@ async def test_silence_api_refuses_what_it_cannot_use(collector: tuple[FakeClock
     assert (await call(c, "POST", "/api/v1/silences", {**base, "duration": "soon"}))[0] == 400
     assert (await call(c, "POST", "/api/v1/silences", {**base, "duration": "1h", "colour": "red"}))[0] == 400
     assert (await call(c, "POST", "/api/v1/silences", {**base, "duration": "1h", "comment": " "}))[0] == 400
+    # Longer than a year, or not a finite time: a mistake (or an attack on the city's alerting).
+    for too_long in ({"duration": "367d"}, {"duration": "99999999999999999999d"}, {"ends_at": 1e308}):
+        assert (await call(c, "POST", "/api/v1/silences", {**base, **too_long}))[0] == 400, too_long
+    assert (await call(c, "POST", "/api/v1/silences", {**base, "school": "atlantis", "duration": "1h"}))[
+        0
+    ] == 404
 
 
 async def test_a_maintenance_window_holds_the_switch_ticket_until_it_ends(

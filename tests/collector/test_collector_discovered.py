@@ -13,7 +13,15 @@ from campuswatch.collector.model import DeviceRecord, DiscoveredRecord
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.devices import address_host
 from campuswatch.report import DiscoveredDevice, DiscoveryEvent, encode
-from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import (
+    IMMEDIATE_RULES,
+    FakeClock,
+    RunningCollector,
+    agent_headers,
+    poll_event,
+    report,
+    running_collector,
+)
 
 
 def test_address_host_strips_ports_brackets_and_urls() -> None:
@@ -89,7 +97,7 @@ async def test_the_latest_report_of_each_device_is_kept_by_mac_else_by_address(t
 
 
 async def post(collector: RunningCollector, body: bytes) -> tuple[int, dict[str, object]]:
-    headers = {"Authorization": f"Bearer {collector.tokens['bbg']}"}
+    headers = agent_headers(collector.tokens["bbg"])
     async with (
         aiohttp.ClientSession() as http,
         http.post(f"{collector.url}/api/v1/reports", data=body, headers=headers) as r,
@@ -98,7 +106,10 @@ async def post(collector: RunningCollector, body: bytes) -> tuple[int, dict[str,
 
 
 async def get(collector: RunningCollector, path: str) -> str:
-    async with aiohttp.ClientSession() as http, http.get(f"{collector.url}{path}") as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{collector.url}{path}", headers=collector.api) as r,
+    ):
         assert r.status == 200
         return await r.text()
 
@@ -117,16 +128,16 @@ async def test_discovery_reports_are_listed_and_shown_watched_or_not_yet(tmp_pat
     ) as c:
         events = [DiscoveryEvent(seq=1, at=10.0, devices=[hostile, printer])]
         assert (await post(c, encode(report("bbg", events))))[0] == 200
-        listed = json.loads(await get(c, "/api/v1/discovered?school=bbg"))
+        listed = json.loads(await get(c, "/api/v1/discovered?school=bbg"))["items"]
         assert [(d["address"], d["watched"]) for d in listed] == [("10.0.0.2", False), ("10.0.0.7", False)]
         assert listed[1]["name"] == "<script>alert(1)</script>" and listed[1]["agent_id"] == "gw-1"
-        assert json.loads(await get(c, "/api/v1/discovered?school=kley")) == []
+        assert json.loads(await get(c, "/api/v1/discovered?school=kley"))["items"] == []
 
         # The agent starts polling the printer (poll_event puts seq 1 at 10.0.0.2): now it is watched.
         assert (await post(c, encode(report("bbg", [poll_event(1, "pr-lz", at=20.0)], agent_id="gw-2"))))[
             0
         ] == 200
-        listed = json.loads(await get(c, "/api/v1/discovered?school=bbg"))
+        listed = json.loads(await get(c, "/api/v1/discovered?school=bbg"))["items"]
         assert [(d["address"], d["watched_as"]) for d in listed] == [
             ("10.0.0.2", "pr-lz"),
             ("10.0.0.7", None),

@@ -11,7 +11,15 @@ import pytest
 from campuswatch.collector.alerting import LivenessPolicy, school_problems
 from campuswatch.collector.model import AgentRecord
 from campuswatch.report import AnyEvent, Problem, encode
-from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import (
+    IMMEDIATE_RULES,
+    FakeClock,
+    RunningCollector,
+    agent_headers,
+    poll_event,
+    report,
+    running_collector,
+)
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 JAM = Problem(code="printer_jammed", severity="critical", summary="paper jam")
@@ -57,7 +65,7 @@ async def collector(tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningCo
 
 
 async def send(collector: RunningCollector, *events: AnyEvent) -> None:
-    headers = {"Authorization": f"Bearer {collector.tokens['bbg']}"}
+    headers = agent_headers(collector.tokens["bbg"])
     async with (
         aiohttp.ClientSession() as http,
         http.post(
@@ -107,7 +115,10 @@ async def test_metrics_call_an_agent_down_after_the_same_missed_heartbeats(
     collector: RunningCollector, clock: FakeClock
 ) -> None:
     async def school_up() -> str:
-        async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/metrics") as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{collector.url}/metrics", headers=collector.scraper) as resp,
+        ):
             text = await resp.text()
         [line] = [x for x in text.splitlines() if x.startswith('campuswatch_school_up{school="bbg"}')]
         return line.rsplit(" ", 1)[1]

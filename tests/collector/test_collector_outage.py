@@ -12,21 +12,21 @@ from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.sqlite import SqliteStore
-from campuswatch.collector.tokens import create_token
 from campuswatch.config import Secret
 from campuswatch.report import encode
-from sim.collector import poll_event, report
+from sim.collector import agent_headers, bearer, poll_event, report
 
 
 async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     store = await SqliteStore.open(db, busy_timeout_s=0.05)
     await store.schools.upsert([School("bbg", "Bert-Brecht-Gymnasium")])
-    token = await create_token(store.schools, "bbg", 1.0)
     service = await CollectorService.create(CollectorConfig(db=Secret(str(db))), store)
     await service.start()
+    token, _ = await service.accounts.create_token("agent", school="bbg", name=None, actor="test")
+    reader, _ = await service.accounts.create_token("read", school=None, name=None, actor="test")
     runner, url = await start_server(create_app(service), "127.0.0.1", 0)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = agent_headers(token)
     try:
         async with aiohttp.ClientSession() as http:
 
@@ -45,8 +45,8 @@ async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path:
             other.close()
 
             assert await send(2) == (200, {"acked_seq": 2, "stored": 1, "duplicates": 0})
-            async with http.get(f"{url}/api/v1/events") as resp:
-                assert [e["seq"] for e in await resp.json()] == [1, 2]
+            async with http.get(f"{url}/api/v1/events", headers=bearer(reader)) as resp:
+                assert [e["seq"] for e in (await resp.json())["items"]] == [1, 2]
     finally:
         await runner.cleanup()
         await service.stop()

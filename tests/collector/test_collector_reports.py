@@ -78,6 +78,25 @@ async def test_unknown_or_missing_token_is_401(
     assert (status, answer["error"]) == (401, "unknown token")
     status, answer = await post(http, collector, good_body(1), token=None)
     assert status == 401 and "Bearer" in answer["error"]
+    # A token, but of a machine that delivers no reports.
+    status, answer = await post(http, collector, good_body(1), token=await collector.token("api"))
+    assert (status, answer["error"]) == (401, "not an agent's token")
+    await assert_still_serving(http, collector)
+
+
+async def test_a_report_not_declared_as_json_is_415(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        status, answer = await post(
+            http,
+            collector,
+            good_body(1),
+            token=collector.tokens["bbg"],
+            headers={"Content-Type": content_type},
+        )
+        assert status == 415 and "application/json" in answer["error"]
+    assert await collector.store.agents.events(school=None, device=None, since=None, limit=10) == []
     await assert_still_serving(http, collector)
 
 
@@ -224,8 +243,7 @@ async def test_resent_batch_is_stored_once(http: aiohttp.ClientSession, collecto
     assert first == (200, {"acked_seq": 2, "stored": 2, "duplicates": 0})
     assert again == (200, {"acked_seq": 2, "stored": 0, "duplicates": 2})
     assert overlap == (200, {"acked_seq": 3, "stored": 1, "duplicates": 1})
-    async with http.get(f"{collector.url}/api/v1/events", params={"school": "bbg"}) as resp:
-        events = await resp.json()
+    events = await collector.items("/api/v1/events", school="bbg")
     assert [(e["agent_id"], e["seq"]) for e in events] == [("gw-1", 1), ("gw-1", 2), ("gw-1", 3)]
     assert events[0]["event"]["poll"]["device"] == "pr1"
 
@@ -246,10 +264,8 @@ async def test_events_api_filters_by_device_and_time(
     events = [poll_event(1, "pr1", at=10.0), poll_event(2, "sw1", at=20.0), poll_event(3, "pr1", at=30.0)]
     status, _ = await post(http, collector, encode(report("bbg", events)), token=collector.tokens["bbg"])
     assert status == 200
-    async with http.get(f"{collector.url}/api/v1/events", params={"device": "pr1", "since": "15"}) as resp:
-        assert [e["seq"] for e in await resp.json()] == [3]
-    async with http.get(f"{collector.url}/api/v1/events", params={"school": "hhg"}) as resp:
-        assert await resp.json() == []
+    assert [e["seq"] for e in await collector.items("/api/v1/events", device="pr1", since="15")] == [3]
+    assert await collector.items("/api/v1/events", school="hhg") == []
 
 
 async def test_unsupported_content_encoding_is_400(

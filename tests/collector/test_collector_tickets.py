@@ -16,7 +16,15 @@ import pytest
 from campuswatch.collector.model import CampusManager, DeviceRecord, ProblemKey, ProblemRecord, School
 from campuswatch.collector.tickets.lifecycle import ticket_draft
 from campuswatch.report import AnyEvent, Problem, encode
-from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import (
+    IMMEDIATE_RULES,
+    FakeClock,
+    RunningCollector,
+    agent_headers,
+    poll_event,
+    report,
+    running_collector,
+)
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 
@@ -39,7 +47,7 @@ class Agent:
 
     async def send(self, *events: AnyEvent) -> None:
         body = encode(report("bbg", list(events)))
-        headers = {"Authorization": f"Bearer {self.collector.tokens['bbg']}"}
+        headers = agent_headers(self.collector.tokens["bbg"])
         async with self.http.post(f"{self.collector.url}/api/v1/reports", data=body, headers=headers) as r:
             assert r.status == 200, await r.text()
 
@@ -48,14 +56,15 @@ class Agent:
         await self.send(poll_event(self.seq, device, status, at=1_780_000_000.0 + 60 * self.seq, **kw))
 
     async def get(self, path: str, **params: str) -> Any:
-        async with self.http.get(f"{self.collector.url}{path}", params=params) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
+        """One thing, or every item of a list (all its pages)."""
+        found = await self.collector.get(path, **params)
+        paged = isinstance(found, dict) and "next" in found
+        return await self.collector.items(path, **params) if paged else found
 
 
 @pytest.fixture
 async def agent(collector: RunningCollector) -> AsyncIterator[Agent]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=collector.api) as http:
         yield Agent(http, collector)
 
 
@@ -151,7 +160,7 @@ async def test_unknown_ticket_is_404_and_bad_filter_is_400(agent: Agent) -> None
     async with agent.http.get(f"{agent.collector.url}/api/v1/events", params={"since": "yesterday"}) as r:
         assert r.status == 400
     async with agent.http.get(f"{agent.collector.url}/api/v1/events", params={"limit": "all"}) as r:
-        assert r.status == 400 and "limit must be a number of events" in (await r.json())["error"]
+        assert r.status == 400 and "limit must be a number of items" in (await r.json())["error"]
 
 
 def test_draft_names_school_device_and_routes_to_the_campus_manager() -> None:

@@ -11,7 +11,14 @@ import pytest
 
 from campuswatch.collector.config import TlsSection
 from campuswatch.report import encode
-from sim.collector import IMMEDIATE_RULES, RunningCollector, poll_event, report, running_collector
+from sim.collector import (
+    IMMEDIATE_RULES,
+    RunningCollector,
+    agent_headers,
+    poll_event,
+    report,
+    running_collector,
+)
 from tests.support.pki import Pki
 
 
@@ -26,7 +33,7 @@ async def collector(tmp_path: Path, pki: Pki) -> AsyncIterator[RunningCollector]
 
 async def post_report(collector: RunningCollector, context: ssl.SSLContext) -> int:
     body = encode(report("bbg", [poll_event(1, "pr1", at=1.0)]))
-    headers = {"Authorization": f"Bearer {collector.tokens['bbg']}"}
+    headers = agent_headers(collector.tokens["bbg"])
     async with (
         aiohttp.ClientSession() as http,
         http.post(f"{collector.url}/api/v1/reports", data=body, headers=headers, ssl=context) as resp,

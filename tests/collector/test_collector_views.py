@@ -12,7 +12,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from campuswatch.collector.http.page import school_state
 from campuswatch.collector.model import ProblemKey, ProblemRecord
 from campuswatch.report import Problem, Supply, encode
-from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
+from sim.collector import (
+    IMMEDIATE_RULES,
+    FakeClock,
+    RunningCollector,
+    agent_headers,
+    poll_event,
+    report,
+    running_collector,
+)
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "kley": "Grundschule <Kley>"}
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
@@ -44,7 +52,7 @@ async def fleet(tmp_path: Path) -> AsyncIterator[RunningCollector]:
                 ],
             ),
         ]
-        headers = {"Authorization": f"Bearer {c.tokens['bbg']}"}
+        headers = agent_headers(c.tokens["bbg"])
         async with http.post(
             f"{c.url}/api/v1/reports", data=encode(report("bbg", events)), headers=headers
         ) as r:
@@ -52,8 +60,14 @@ async def fleet(tmp_path: Path) -> AsyncIterator[RunningCollector]:
         yield c
 
 
-async def fetch(collector: RunningCollector, path: str) -> tuple[int, str, str]:
-    async with aiohttp.ClientSession() as http, http.get(f"{collector.url}{path}") as r:
+async def fetch(
+    collector: RunningCollector, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """GET ``path`` with ``headers`` (default: the api token's)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{collector.url}{path}", headers=collector.api if headers is None else headers) as r,
+    ):
         return r.status, r.headers["Content-Type"], await r.text()
 
 
@@ -84,7 +98,8 @@ async def test_pages_escape_every_device_string(fleet: RunningCollector) -> None
 
 
 async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> None:
-    status, content_type, text = await fetch(fleet, "/metrics")
+    assert (await fetch(fleet, "/metrics"))[0] == 403, "an api token does not scrape"
+    status, content_type, text = await fetch(fleet, "/metrics", fleet.scraper)
     assert status == 200 and content_type.startswith("text/plain")
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -118,7 +133,7 @@ async def test_metrics_parse_and_describe_the_fleet(fleet: RunningCollector) -> 
 
 
 async def test_healthz_answers(fleet: RunningCollector) -> None:
-    status, _, body = await fetch(fleet, "/healthz")
+    status, _, body = await fetch(fleet, "/healthz", {})
     assert status == 200 and '"status":"ok"' in body
 
 

@@ -1,10 +1,9 @@
 """The helpdesk pages in a real browser: Debian's headless Chromium, driven by chromedriver.
 
-The collector holds a school whose devices carry hostile names; the browser walks the overview, the
-school's page and a ticket's page, then silences a problem and acknowledges its ticket with the pages'
-own forms. Escaping is
-checked where it matters, in the DOM the browser built: no injected element exists and no injected
-script ran.
+The collector holds a school whose devices carry hostile names; the browser logs in on the login page
+it is sent to, walks the overview, the school's page and a ticket's page, then silences a problem and
+acknowledges its ticket with the pages' own forms, and logs out. Escaping is checked where it matters,
+in the DOM the browser built: no injected element exists and no injected script ran.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from campuswatch.report import Problem, encode
-from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, agent_headers, poll_event, report, running_collector
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +34,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 HOSTILE_DEVICE = "<script>window.pwned = 1</script>"
 HOSTILE_LABEL = '<img src=x onerror="window.pwned = 2">'
 JAM = Problem(code="printer_jammed", severity="critical", summary="paper jam <b>tray 2</b>")
+LOGIN, PASSWORD = "anna.helpdesk", "correct horse battery"
 
 
 @pytest.fixture
@@ -75,6 +75,18 @@ def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, Any]:
     then acknowledge the ticket."""
     seen: dict[str, Any] = {}
     driver.get(f"{url}/")
+    seen["sent_to"] = driver.current_url
+    driver.find_element(By.NAME, "login").send_keys(LOGIN)
+    driver.find_element(By.NAME, "password").send_keys("not the password")
+    click_and_wait(driver, driver.find_element(By.XPATH, "//form[@id='login']//button"))
+    seen["wrong"] = driver.find_element(By.ID, "login-problem").get_attribute("data-problem")
+    driver.find_element(By.NAME, "login").send_keys(LOGIN)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    click_and_wait(driver, driver.find_element(By.XPATH, "//form[@id='login']//button"))
+    seen["after_login"] = driver.current_url
+    seen["viewer"] = driver.find_element(By.ID, "viewer").text
+    cookie = driver.get_cookie("campuswatch_session") or {}
+    seen["cookie"] = (cookie.get("httpOnly"), cookie.get("sameSite"))
     seen["overview_state"] = driver.find_element(By.CSS_SELECTOR, "[data-state]").text
     click_and_wait(driver, driver.find_element(By.LINK_TEXT, "Bert-Brecht-Gymnasium"))
     school_url = driver.current_url
@@ -95,9 +107,12 @@ def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, Any]:
     seen["after_url"] = driver.current_url
     seen["after_cells"] = [td.text for td in driver.find_elements(By.TAG_NAME, "td")]
     driver.get(ticket_url)
-    driver.find_element(By.NAME, "by").send_keys("Anna <helpdesk>")
     click_and_wait(driver, driver.find_element(By.XPATH, "//button[text()='acknowledge']"))
     seen["acked_history"] = [td.text for td in driver.find_elements(By.TAG_NAME, "td")]
+    click_and_wait(driver, driver.find_element(By.ID, "logout"))
+    seen["after_logout"] = driver.current_url
+    driver.get(school_url)
+    seen["school_after_logout"] = driver.current_url
     return seen
 
 
@@ -111,7 +126,8 @@ async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser:
             poll_event(1, "pr-lz", at=clock.now, label=HOSTILE_LABEL, problems=[JAM]),
             poll_event(2, HOSTILE_DEVICE, at=clock.now, label="Raum 101"),
         ]
-        headers = {"Authorization": f"Bearer {c.tokens['bbg']}"}
+        await c.service.accounts.add_user(LOGIN, "helpdesk", password=PASSWORD, actor="test")
+        headers = agent_headers(c.tokens["bbg"])
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 f"{c.url}/api/v1/reports", data=encode(report("bbg", events)), headers=headers
@@ -119,9 +135,13 @@ async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser:
                 assert r.status == 200
             # The browser blocks; it runs in a thread while this loop serves its requests.
             seen = await asyncio.to_thread(walk_and_silence, browser, c.url)
-            async with http.get(f"{c.url}/api/v1/silences", params={"school": "bbg"}) as r:
-                silences = await r.json()
+            silences = await c.items("/api/v1/silences", school="bbg")
+            audit = [(r.entry.action, r.entry.actor) for r in await c.store.audit.page(before=None, limit=50)]
 
+    assert seen["sent_to"] == f"{c.url}/login?next=/"
+    assert seen["wrong"] == "wrong"
+    assert seen["after_login"] == f"{c.url}/" and seen["viewer"] == f"signed in as {LOGIN}"
+    assert seen["cookie"] == (True, "Strict")
     assert seen["overview_state"] == "problems"
     assert seen["school_state"] == "problems"
     assert HOSTILE_DEVICE in seen["cells"], "the hostile id shows as text"
@@ -133,7 +153,16 @@ async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser:
     assert str(seen["after_url"]).endswith("/schools/bbg"), "the button leads back to the school"
     assert "silenced from the page for 2 h" in seen["after_cells"]
     assert "acknowledged" in seen["acked_history"]
-    assert "Acknowledged by Anna <helpdesk>." in seen["acked_history"], "shown as text, escaped"
-    assert [(s["device"], s["code"], s["ends_at"] - s["starts_at"]) for s in silences] == [
-        ("pr-lz", "printer_jammed", 7200.0)
+    assert f"Acknowledged by {LOGIN}." in seen["acked_history"], "by whoever is logged in"
+    assert [(s["device"], s["code"], s["ends_at"] - s["starts_at"], s["created_by"]) for s in silences] == [
+        ("pr-lz", "printer_jammed", 7200.0, LOGIN)
+    ]
+    assert seen["after_logout"] == f"{c.url}/login"
+    assert seen["school_after_logout"] == f"{c.url}/login?next=/schools/bbg", "the session is gone"
+    assert [a for a in audit[::-1] if a[1] == LOGIN] == [
+        ("login_failed", LOGIN),
+        ("login", LOGIN),
+        ("silence_added", LOGIN),
+        ("ticket_acknowledged", LOGIN),
+        ("logout", LOGIN),
     ]

@@ -23,11 +23,14 @@ import jinja2
 import msgspec
 import pytest
 
+from campuswatch.collector.auth.principal import ROLE_ACTIONS, Principal
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.page import (
     PAGES,
     Refusal,
+    Viewer,
     environment,
+    render,
     render_overview,
     render_refusal,
     render_school,
@@ -43,7 +46,7 @@ from campuswatch.collector.model import (
     TicketRecord,
 )
 from campuswatch.report import DiscoveredDevice
-from sim.collector import IMMEDIATE_RULES, FakeClock, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, bearer, running_collector
 
 AT = 1_700_000_000.0
 
@@ -82,6 +85,11 @@ def hostile(cls: type[Any], name: str, **fixed: Any) -> Any:
 
 
 SCHOOL: School = hostile(School, "school")
+#: An admin looks: every form is on the pages, and the bar names them.
+VIEWER = Viewer(
+    Principal(hostile_text("viewer.name"), "session", ROLE_ACTIONS["admin"], None, "admin", "session:x"),
+    csrf=hostile_text("viewer.csrf"),
+)
 
 
 def problem(name: str, id: int, **fixed: Any) -> ProblemRecord:
@@ -112,15 +120,17 @@ def refusal_page(refusal: Refusal) -> Callable[[jinja2.Environment], str]:
 #: Each page, and the fields it shows (each must come out as the very text it was).
 PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = {
     "overview": (
-        lambda pages: render_overview([SCHOOL], PROBLEMS, TICKETS, AT, pages=pages),
+        lambda pages: render_overview([SCHOOL], PROBLEMS, TICKETS, AT, pages=pages, viewer=VIEWER),
         ["school.name", "school.id", "school.campus_manager", "ticket.title", "ticket.priority"]
+        + ["viewer.name", "viewer.csrf"]
         + [f"{p}.{f}" for p in ("waiting", "linked", "odd") for f in ("summary", "key.device")],
     ),
     "school": (
         lambda pages: render_school(
-            SCHOOL, DEVICES, PROBLEMS, TICKETS, SILENCES, AT, WAITING, FOUND, pages=pages
+            SCHOOL, DEVICES, PROBLEMS, TICKETS, SILENCES, AT, WAITING, FOUND, pages=pages, viewer=VIEWER
         ),
         ["school.name", "school.id", "school.campus_manager", "waiting.reason", "odd.ticket_ref"]
+        + ["viewer.name", "viewer.csrf"]
         + [
             f"{p}.{f}"
             for p in ("waiting", "linked", "odd")
@@ -145,13 +155,20 @@ PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = 
         ],
     ),
     "ticket": (
-        lambda pages: render_ticket(TICKETS[0], AT, pages=pages),
+        lambda pages: render_ticket(TICKETS[0], AT, pages=pages, viewer=VIEWER),
         [f"ticket.{f}" for f in ("title", "body", "priority", "assignee", "school")]
+        + ["viewer.name", "viewer.csrf"]
         + ["ticket.history[0].kind", "ticket.history[0].text"],
     ),
     "resolved ticket": (
         lambda pages: render_ticket(TICKETS[1], AT, pages=pages),
         [f"closed.{f}" for f in ("title", "body", "state", "priority", "assignee", "school")],
+    ),
+    "login": (
+        lambda pages: render(
+            pages, "login.html", AT, csrf=hostile_text("csrf"), next=hostile_text("next"), problem="wrong"
+        ),
+        ["csrf", "next"],
     ),
     **{
         f"refusal {refusal}": (
@@ -249,35 +266,51 @@ async def test_what_the_pages_and_forms_refuse_is_an_escaped_page(tmp_path: Path
     hostile_id = "<script>alert(1)</script>"
     async with (
         running_collector(tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()) as c,
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=c.api) as http,
     ):
+        reader = bearer(await c.token("read"))
 
-        async def refused(method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
-            async with http.request(method, f"{c.url}{path}", data=form, allow_redirects=False) as r:
+        async def refused(
+            method: str, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None
+        ) -> tuple[int, str, str]:
+            async with http.request(
+                method, f"{c.url}{path}", data=form, headers=headers, allow_redirects=False
+            ) as r:
                 return r.status, r.headers["Content-Type"], await r.text()
 
+        ticket = await c.store.tickets.create(
+            dedup_key="k",
+            school="bbg",
+            device=None,
+            problem_code="x",
+            title="t",
+            body="b",
+            priority="normal",
+            assignee=None,
+            at=1.0,
+        )
         answers = {
             "school page": await refused("GET", "/schools/%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
             "ticket page": await refused("GET", "/tickets/42"),
-            "ack without a name": await refused("POST", "/tickets/42/ack", {"by": "  "}),
-            "ack of no ticket": await refused("POST", "/tickets/42/ack", {"by": "Anna"}),
+            "ack by a reader": await refused("POST", f"/tickets/{ticket.id}/ack", {}, reader),
+            "ack of no ticket": await refused("POST", "/tickets/42/ack", {}),
             "silence without hours": await refused("POST", "/silences", {"school": "bbg", "code": "x"}),
             "silence of no school": await refused(
                 "POST", "/silences", {"school": hostile_id, "code": "x", "hours": "2"}
             ),
         }
-        async with http.get(f"{c.url}/api/v1/silences") as r:
-            silences = await r.json()
+        silences = await c.items("/api/v1/silences")
 
     assert {k: v[0] for k, v in answers.items()} == {
         "school page": 404,
         "ticket page": 404,
-        "ack without a name": 400,
+        "ack by a reader": 403,
         "ack of no ticket": 404,
         "silence without hours": 400,
         "silence of no school": 404,
     }
-    assert all(v[1] == "text/html; charset=utf-8" for v in answers.values())
+    assert answers["ack by a reader"][1].startswith("text/plain"), "the door refuses before any page"
+    assert all(v[1] == "text/html; charset=utf-8" for k, v in answers.items() if k != "ack by a reader")
     for key in ("school page", "silence of no school"):
         page = Parsed(answers[key][2])
         assert "<script>" not in answers[key][2]

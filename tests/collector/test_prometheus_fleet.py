@@ -106,12 +106,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
         await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
-        config = await asyncio.to_thread(repo_prometheus_config, collector.url)
+        scraper = await collector.token("metrics")
+        config = await asyncio.to_thread(repo_prometheus_config, collector.url, scraper)
         async with PrometheusServer(config, tmp / "prometheus") as prom:
             await scrapes(prom, 3)
             await fleet.send_round(http, collector.url, collector.tokens, now=time.time())
             await scrapes(prom, 3)
-            async with http.get(f"{collector.url}/metrics") as response:
+            async with http.get(f"{collector.url}/metrics", headers=collector.scraper) as response:
                 exposition = await response.text()
             yield Stack(collector, prom, exposition)
 
@@ -210,13 +211,9 @@ async def test_the_forecast_reaches_prometheus(stack: Stack) -> None:
 
 async def open_ticket_body(stack: Stack, problem_code: str) -> str:
     """The body of the first school's one open ticket of a problem code, through the tickets API."""
-    async with aiohttp.ClientSession() as http:
-        url = f"{stack.collector.url}/api/v1/tickets"
-        async with http.get(url, params={"school": SCHOOL, "state": "open"}) as response:
-            tickets = await response.json()
-        (found,) = [t for t in tickets if t["problem_code"] == problem_code]
-        async with http.get(f"{url}/{found['id']}") as response:
-            body: str = (await response.json())["body"]
+    tickets = await stack.collector.items("/api/v1/tickets", school=SCHOOL, state="open")
+    (found,) = [t for t in tickets if t["problem_code"] == problem_code]
+    body: str = (await stack.collector.get(f"/api/v1/tickets/{found['id']}"))["body"]
     return body
 
 

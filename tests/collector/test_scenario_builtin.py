@@ -90,7 +90,10 @@ async def test_toner_low_on_friday_evening_gets_a_ticket_on_monday_morning(day: 
     run = Replay(collector, clock, SimulatedSchool(sc.school_devices(), scenario.faults))
     await run.run(scenario.start, berlin(f"{MONDAY} 07:29"), scenario.step)
     assert await run.tickets() == [], "no ticket at night or over the weekend"
-    async with aiohttp.ClientSession() as http, http.get(f"{collector.url}/schools/{sc.SCHOOL}") as r:
+    async with (
+        aiohttp.ClientSession(headers=collector.api) as http,
+        http.get(f"{collector.url}/schools/{sc.SCHOOL}") as r,
+    ):
         assert "no ticket yet: not urgent: waits for the next school morning" in await r.text()
     await run.run(berlin(f"{MONDAY} 07:30"), scenario.end, scenario.step)
     (ticket,) = await run.tickets()

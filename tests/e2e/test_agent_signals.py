@@ -15,13 +15,13 @@ from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, get_json, running_agent
+from tests.support.e2e import Collector, running_agent
 
 pytestmark = pytest.mark.integration
 
 
 def devices_seen(collector: Collector) -> set[str]:
-    data = get_json(f"{collector.url}/api/v1/devices")
+    data = collector.items("/api/v1/devices")
     return {d["device"] for d in (data["devices"] if isinstance(data, dict) else data)}
 
 

@@ -24,7 +24,7 @@ from campuswatch.devices import address_host
 from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator, free_udp_port
-from tests.support.e2e import Collector, agent_config, get_json, running_agent
+from tests.support.e2e import Collector, agent_config, running_agent
 from tests.support.paths import SIM_RECORDINGS
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
         with running_agent(tmp_path, config):
 
             def discovered() -> list[dict[str, Any]]:
-                return list(get_json(f"{collector.url}/api/v1/discovered?school=bbg"))
+                return collector.items("/api/v1/discovered?school=bbg")
 
             found = wait_for(lambda: all_three(discovered()), 120, "three discovered devices")
             assert {(d["address"], d["kind"]) for d in found} == {
@@ -116,7 +116,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
             assert {d["snmp_credentials"] for d in found} == {"office", "classrooms", "network"}
 
             def polled_ok() -> list[dict[str, Any]]:
-                devices = get_json(f"{collector.url}/api/v1/devices?school=bbg")
+                devices = collector.items("/api/v1/devices?school=bbg")
                 return [d for d in devices if address_host(d["address"]) in DEVICES and d["status"] == "ok"]
 
             polled = wait_for(lambda: all_three(polled_ok()), 60, "the found devices polled")
@@ -129,10 +129,10 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
             after_third_run = time.time()
 
             def events_since(at: float) -> list[dict[str, Any]]:
-                return list(get_json(f"{collector.url}/api/v1/events?school=bbg&since={at}"))
+                return collector.items(f"/api/v1/events?school=bbg&since={at}")
 
             wait_for(lambda: events_since(after_third_run), 60, "an event queued after the third run")
-            events = get_json(f"{collector.url}/api/v1/events?school=bbg")
+            events = collector.items("/api/v1/events?school=bbg")
             reports = [e for e in events if e["type"] == "discovery"]
             assert len(reports) == 1
             assert sorted(d["address"] for d in reports[0]["event"]["devices"]) == sorted(DEVICES)

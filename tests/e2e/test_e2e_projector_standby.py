@@ -17,18 +17,18 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
-from tests.support.e2e import Collector, agent_config, agent_running, get_json
+from tests.support.e2e import Collector, agent_config, agent_running
 
 pytestmark = pytest.mark.integration
 
 
 def device_state(collector: Collector, device: str) -> dict[str, Any] | None:
-    devices = get_json(f"{collector.url}/api/v1/devices?school=bbg")
+    devices = collector.items("/api/v1/devices?school=bbg")
     return next((d for d in devices if d["device"] == device), None)
 
 
 def polls(collector: Collector, device: str) -> list[dict[str, Any]]:
-    events = get_json(f"{collector.url}/api/v1/events?school=bbg&device={device}")
+    events = collector.items(f"/api/v1/events?school=bbg&device={device}")
     return [e["event"]["poll"] for e in events if e["type"] == "poll"]
 
 

@@ -22,7 +22,7 @@ from sim.process import wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
 from tests.support.balancer import ReplicatedCollector, replicated_collector
-from tests.support.e2e import Collector, agent_running, get_json
+from tests.support.e2e import Collector, agent_running
 from tests.support.paths import DEVICES
 
 SCHOOL = "bert-brecht-gymnasium"
@@ -168,8 +168,7 @@ async def test_device_that_stops_answering_gives_one_unreachable_ticket(
 
 
 def _devices(collector: Collector | ReplicatedCollector) -> list[dict[str, Any]]:
-    data = get_json(f"{collector.url}/api/v1/devices")
-    return list(data["devices"] if isinstance(data, dict) else data)
+    return collector.items("/api/v1/devices")
 
 
 def _device(collector: Collector | ReplicatedCollector, device: str) -> dict[str, Any] | None:

@@ -110,7 +110,9 @@ def metric(url: str, name: str, **labels: str) -> float:
 
 def duplicates_at(collector: Collector) -> int:
     """Events the collector received again and did not store again, since it started."""
-    return int(metric(f"{collector.url}/metrics", "campuswatch_collector_events_total", outcome="duplicate"))
+    return int(
+        collector.scrape().get(("campuswatch_collector_events_total", (("outcome", "duplicate"),)), 0.0)
+    )
 
 
 def assert_every_seq_once_in_order(

@@ -26,7 +26,7 @@ from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.report import encode
 from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.process import wait_for
-from tests.support.e2e import Collector, post_report, scrape
+from tests.support.e2e import Collector, post_report
 
 pytestmark = pytest.mark.integration
 
@@ -218,7 +218,7 @@ def test_a_replica_killed_in_the_middle_of_the_ticket_pass_leaves_one_ticket_per
 
 def _fleet_devices(collector: Collector) -> set[str] | None:
     """The devices a collector's /metrics shows (None: it serves no fleet series, only its own counters)."""
-    samples = scrape(f"{collector.url}/metrics")
+    samples = collector.scrape()
     if not any(name == "campuswatch_collector_reports_total" for name, _ in samples):
         raise AssertionError("every collector serves its own counters")
     if not any(name == "campuswatch_school_info" for name, _ in samples):

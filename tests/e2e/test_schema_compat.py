@@ -23,7 +23,7 @@ from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import COMPATIBLE_SCHEMA_VERSIONS, SCHEMA_VERSION, DevicePoll
 from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
-from tests.support.e2e import Collector, get_json, post_report, running_agent
+from tests.support.e2e import Collector, post_report, running_agent
 
 SCHOOL = "bbg"
 
@@ -69,7 +69,7 @@ def batch(version: int, agent_id: str, events: list[dict[str, Any]], **extra: An
 
 def stored_bodies(collector: Collector, agent_id: str) -> dict[int, dict[str, Any]]:
     """The stored events of ``agent_id`` by seq, as the read API returns them."""
-    events = get_json(f"{collector.url}/api/v1/events?school={SCHOOL}")
+    events = collector.items(f"/api/v1/events?school={SCHOOL}")
     return {e["seq"]: e for e in events if e["agent_id"] == agent_id}
 
 
@@ -100,7 +100,7 @@ def test_a_newer_agents_unknown_fields_are_ignored(collector: Collector, token: 
     assert sorted(stored) == [1, 2]
     text = json.dumps(stored)
     assert "energy_wh" not in text and "eco_mode" not in text and "trace_id" not in text
-    devices = get_json(f"{collector.url}/api/v1/devices?school={SCHOOL}")
+    devices = collector.items(f"/api/v1/devices?school={SCHOOL}")
     assert "printer-new" in {d["device"] for d in devices}, "the known part of the reading was applied"
 
 

@@ -6,6 +6,7 @@ Faults from the timetable must become tickets that open and resolve, and however
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -14,6 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,6 +55,24 @@ def _assert_all_gone(output: str, state_dir: Path, collector_port: int) -> None:
             os.kill(child["pid"], 0)
 
 
+def assert_the_printed_login_works(output: str, port: int) -> None:
+    """The login the demo printed opens its pages; nothing else does."""
+    found = re.search(r"log in at (http://\S+)/login as '(\w+)' with the password '([^']+)'", output)
+    assert found, output
+    url, login, password = found.groups()
+    assert url == f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{url}/login") as page:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())
+    assert csrf, "the login form carries its CSRF token"
+    form = urllib.parse.urlencode({"login": login, "password": password, "csrf": csrf.group(1), "next": "/"})
+    with opener.open(f"{url}/login", data=form.encode()) as page:
+        assert page.url == f"{url}/" and "Bert-Brecht-Gymnasium" in page.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{url}/api/v1/tickets")
+    assert refused.value.code == 401
+
+
 def test_demo_opens_and_resolves_tickets_and_stops_by_itself(tmp_path: Path) -> None:
     process, port = _demo(tmp_path, "--duration", "40", "--interval", "1", "--speed", "8")
     output, _ = process.communicate(timeout=180)
@@ -76,6 +98,7 @@ def test_demo_stops_cleanly_on_a_signal(tmp_path: Path, sig: signal.Signals) -> 
         if "device   beamer" in line:  # the last device line: everything is up
             break
     assert any("collector: http://" in line for line in lines), "".join(lines)
+    assert_the_printed_login_works("".join(lines), port)
     process.send_signal(sig)
     rest, _ = process.communicate(timeout=60)
     output = "".join(lines) + rest

@@ -20,7 +20,7 @@ import pytest
 
 from campuswatch.collector.store.location import PostgresLocation
 from sim.process import free_tcp_port, serving, stop_process, wait_for
-from tests.support.e2e import Collector, get_json
+from tests.support.e2e import Collector, all_items, get_json
 
 
 class Nginx:
@@ -112,11 +112,19 @@ class ReplicatedCollector:
         """A new token (the tokens are in the shared database: one replica's CLI makes it)."""
         return self.replicas[0].token(school)
 
+    def get(self, path: str) -> Any:
+        """``GET path`` of the JSON API through the balancer, with the ``api`` token (the tokens are in
+        the shared database)."""
+        return get_json(f"{self.url}{path}", self.replicas[0].machine_token("api"))
+
+    def items(self, path: str) -> list[Any]:
+        """Every item of a paged list through the balancer."""
+        return all_items(self.get, path)
+
     def tickets(self, **filters: str) -> list[dict[str, Any]]:
-        """``GET /api/v1/tickets`` through the balancer."""
+        """``GET /api/v1/tickets`` through the balancer: every page."""
         query = "&".join(f"{k}={v}" for k, v in filters.items())
-        data = get_json(f"{self.url}/api/v1/tickets?{query}")
-        return list(data["tickets"] if isinstance(data, dict) else data)
+        return self.items(f"/api/v1/tickets?{query}")
 
     def reports_answered(self) -> Counter[str]:
         """How many reports each replica answered."""

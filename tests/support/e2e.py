@@ -10,7 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,9 +23,10 @@ from sim.process import free_tcp_port, serving, stop_process, wait_for
 T = TypeVar("T")
 
 
-def get_json(url: str) -> Any:
-    """GET a JSON document."""
-    with urllib.request.urlopen(url, timeout=10) as response:
+def get_json(url: str, token: str | None = None) -> Any:
+    """GET a JSON document (with ``token`` as the bearer, if given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -45,15 +46,26 @@ def post_report(
             return err.code, json.loads(err.read())
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(url: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """A Prometheus ``/metrics`` page read with prometheus_client's parser: value by (name, labels)."""
-    with urllib.request.urlopen(url, timeout=10) as response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         text = response.read().decode()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def all_items(get: Callable[[str], Any], path: str) -> list[Any]:
+    """Every item of a paged list of the API (``get``: a path's JSON), following ``next`` to the end."""
+    page = get(path)
+    items = list(page["items"])
+    while page["next"] is not None:
+        page = get(page["next"])
+        items.extend(page["items"])
+    return items
 
 
 class Collector:
@@ -96,6 +108,7 @@ class Collector:
         )
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._tokens: dict[str, str] = {}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a collector subcommand against this collector's config."""
@@ -116,10 +129,30 @@ class Collector:
         return [sys.executable, "-c", f"{self.build}\n{run_cli}"]
 
     def token(self, school: str) -> str:
-        """A new token for ``school``."""
+        """A new agent token for ``school``."""
         result = self.cli("token", "create", school)
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
+
+    def machine_token(self, scope: str) -> str:
+        """This collector's token of ``scope`` (``api``, ``metrics``), made at first use."""
+        if scope not in self._tokens:
+            result = self.cli("token", "create", "--scope", scope)
+            assert result.returncode == 0, result.stderr
+            self._tokens[scope] = result.stdout.strip()
+        return self._tokens[scope]
+
+    def get(self, path: str) -> Any:
+        """``GET path`` of the JSON API with this collector's ``api`` token."""
+        return get_json(f"{self.url}{path}", self.machine_token("api"))
+
+    def items(self, path: str) -> list[Any]:
+        """Every item of a paged list of the API, following ``next`` to the last page."""
+        return all_items(self.get, path)
+
+    def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """This collector's ``/metrics`` with its ``metrics`` token."""
+        return scrape(f"{self.url}/metrics", self.machine_token("metrics"))
 
     def start(self) -> None:
         """Start serving and wait for /healthz."""
@@ -157,10 +190,9 @@ class Collector:
             conn.close()
 
     def tickets(self, **filters: str) -> list[dict[str, Any]]:
-        """``GET /api/v1/tickets`` with filters."""
+        """``GET /api/v1/tickets`` with filters: every page."""
         query = "&".join(f"{k}={v}" for k, v in filters.items())
-        data = get_json(f"{self.url}/api/v1/tickets?{query}")
-        return list(data["tickets"] if isinstance(data, dict) else data)
+        return self.items(f"/api/v1/tickets?{query}")
 
 
 def agent_config(collector: Collector, token_file: Path, data_dir: Path, **more: Any) -> dict[str, Any]:

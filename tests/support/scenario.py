@@ -260,28 +260,23 @@ class Replay:
 
     async def tickets(self) -> list[TicketView]:
         """Every ticket of the school, oldest first, with its history."""
-        async with aiohttp.ClientSession() as session:
-            async with session.get(
-                f"{self.collector.url}/api/v1/tickets", params={"school": self.school.school}
-            ) as resp:
-                listed = await resp.json()
-            views = []
-            for t in sorted(listed, key=lambda t: t["id"]):
-                async with session.get(f"{self.collector.url}/api/v1/tickets/{t['id']}") as resp:
-                    full = await resp.json()
-                views.append(
-                    TicketView(
-                        id=full["id"],
-                        dedup_key=full["dedup_key"],
-                        title=full["title"],
-                        body=full["body"],
-                        priority=full["priority"],
-                        state=full["state"],
-                        opened_at=full["opened_at"],
-                        history=tuple(full["history"]),
-                    )
+        listed = await self.collector.items("/api/v1/tickets", school=self.school.school)
+        views = []
+        for t in sorted(listed, key=lambda t: t["id"]):
+            full = await self.collector.get(f"/api/v1/tickets/{t['id']}")
+            views.append(
+                TicketView(
+                    id=full["id"],
+                    dedup_key=full["dedup_key"],
+                    title=full["title"],
+                    body=full["body"],
+                    priority=full["priority"],
+                    state=full["state"],
+                    opened_at=full["opened_at"],
+                    history=tuple(full["history"]),
                 )
-            return views
+            )
+        return views
 
 
 # -- the school of the scenarios and its faults

@@ -1,204 +1,203 @@
-"""The read API: tickets, devices, events, health. JSON, filters as query parameters, 400 for bad ones."""
+"""The read API and taking tickets on: JSON, filters as query parameters, lists in pages.
+
+Every list shows only the schools the caller works on; asking for another school's list by name is a
+403, asking for one of its tickets by id a 404 (as for a ticket that does not exist).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 from aiohttp import web
 
-from campuswatch.collector.discovered import Found
-from campuswatch.collector.http.appkey import SERVICE
-from campuswatch.collector.model import EventRecord, ProblemRecord, TicketRecord, TicketState
+from campuswatch.collector.auth.principal import Principal
+from campuswatch.collector.http import params
+from campuswatch.collector.http.guard import PEER, json_reply, principal_of, refuse, service_of
+from campuswatch.collector.http.models import (
+    Ack,
+    DeviceOut,
+    EventOut,
+    FoundOut,
+    Health,
+    Me,
+    ProblemOut,
+    SchoolOut,
+    TicketDetail,
+    TicketOut,
+)
+from campuswatch.collector.model import EventPosition, TicketState
 from campuswatch.collector.service import TicketResolved
 
-#: The most events one request returns; ``limit`` may ask for fewer.
-MAX_EVENTS = 10_000
+#: The most bytes of events one page holds (at least one event, whatever its size): a page of events
+#: with huge fields must not be hundreds of megabytes.
+MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
+#: The Unix times a ``since`` may name.
+_TIMES = (0.0, 2.0**40)
 
 
-class _BadQuery(Exception):
-    """A query parameter the API cannot use."""
+def school_filter(request: web.Request, principal: Principal) -> str | None:
+    """The ``school`` query parameter, refused (403) when it names a school that is not the caller's."""
+    school = params.text(request, "school")
+    if school is not None and not principal.sees(school):
+        raise web.HTTPForbidden(
+            body=msgspec.json.encode({"error": f"{school!r} is not one of your schools", "field": "school"}),
+            content_type="application/json",
+        )
+    return school
 
 
-def json_reply(data: Any, status: int = 200) -> web.Response:
-    """``data`` as a JSON response (msgspec encodes it)."""
-    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+async def me(request: web.Request) -> web.Response:
+    """``GET /api/v1/me``: who the request is made by and what they may do."""
+    p = principal_of(request)
+    schools = sorted(p.schools) if p.schools is not None else None
+    return json_reply(Me(p.name, p.via, p.role, sorted(p.actions), schools))
 
 
-def _bad_query(err: _BadQuery) -> web.Response:
-    return json_reply({"error": str(err)}, status=400)
-
-
-def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.query.get(name)
-    if value is not None and value not in allowed:
-        raise _BadQuery(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _number(request: web.Request, name: str, what: str) -> float | None:
-    value = request.query.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise _BadQuery(f"{name} must be {what}, got {value!r}") from None
-
-
-def ticket_json(ticket: TicketRecord, *, history: bool = False) -> dict[str, Any]:
-    """A ticket as the API shows it."""
-    out: dict[str, Any] = {
-        "id": ticket.id,
-        "school": ticket.school,
-        "device": ticket.device,
-        "problem_code": ticket.problem_code,
-        "title": ticket.title,
-        "state": ticket.state,
-        "priority": ticket.priority,
-        "assignee": ticket.assignee,
-        "dedup_key": ticket.dedup_key,
-        "opened_at": ticket.opened_at,
-        "resolved_at": ticket.resolved_at,
-    }
-    if history:
-        out["body"] = ticket.body
-        out["history"] = [{"at": n.at, "kind": n.kind, "text": n.text} for n in ticket.history]
-    return out
-
-
-def _problem_json(problem: ProblemRecord) -> dict[str, Any]:
-    return {
-        "code": problem.key.code,
-        "subject": problem.key.subject,
-        "severity": problem.severity,
-        "summary": problem.summary,
-        "opened_at": problem.opened_at,
-        "ticket": problem.ticket_ref,
-    }
-
-
-def _event_json(event: EventRecord) -> dict[str, Any]:
-    return {
-        "agent_id": event.agent_id,
-        "seq": event.seq,
-        "school": event.school,
-        "device": event.device,
-        "type": event.type,
-        "at": event.at,
-        "received_at": event.received_at,
-        "event": msgspec.Raw(event.body),
-    }
+async def list_schools(request: web.Request) -> web.Response:
+    """``GET /api/v1/schools``: the caller's schools, by id."""
+    principal = principal_of(request)
+    schools = [s for s in await service_of(request).schools() if principal.sees(s.id)]
+    after = params.cursor(request, str)
+    page = params.page_after(request, schools, lambda s: s.id, after, params.limit(request))
+    return json_reply(params.Page([SchoolOut(s.id, s.name, s.campus_manager) for s in page.items], page.next))
 
 
 async def list_tickets(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets?state=open|resolved&school=ID``, newest first."""
-    try:
-        state = cast(TicketState | None, _choice(request, "state", ("open", "resolved")))
-    except _BadQuery as err:
-        return _bad_query(err)
-    tickets = await request.app[SERVICE].tickets(state=state, school=request.query.get("school"))
-    return json_reply([ticket_json(t) for t in tickets])
+    principal = principal_of(request)
+    state = cast(TicketState | None, params.choice(request, "state", ("open", "resolved")))
+    school = school_filter(request, principal)
+    tickets = [
+        t for t in await service_of(request).tickets(state=state, school=school) if principal.sees(t.school)
+    ]
+    after = params.cursor(request, tuple[float, int])
+    page = params.page_after(request, tickets, lambda t: (-t.opened_at, -t.id), after, params.limit(request))
+    return json_reply(params.Page([TicketOut.of(t) for t in page.items], page.next))
 
 
 async def get_ticket(request: web.Request) -> web.Response:
     """``GET /api/v1/tickets/{id}`` with the ticket's history."""
-    raw = request.match_info["id"]
-    ticket = await request.app[SERVICE].ticket(int(raw)) if raw.isdigit() else None
-    if ticket is None:
-        return json_reply({"error": f"no ticket {raw!r}"}, status=404)
-    return json_reply(ticket_json(ticket, history=True))
+    ticket_id = params.path_id(request)
+    ticket = await service_of(request).ticket(ticket_id) if ticket_id is not None else None
+    if ticket is None or not principal_of(request).sees(ticket.school):
+        return refuse(404, f"no ticket {request.match_info['id'][:40]!r}")
+    return json_reply(TicketDetail.of(ticket))
 
 
 async def acknowledge(request: web.Request) -> web.Response:
-    """``POST /api/v1/tickets/{id}/ack`` ``{"by": "anna"}``: a person takes the ticket on, which stops
-    its escalation. 404 for an unknown ticket, 409 for a resolved one."""
-    raw = request.match_info["id"]
+    """``POST /api/v1/tickets/{id}/ack``: the caller takes the ticket on, which stops its escalation.
+    404 for an unknown ticket (or another school's), 403 for a caller who may only read, 409 for a
+    resolved one."""
+    principal = principal_of(request)
+    service = service_of(request)
+    raw = await request.read()
     try:
-        by = msgspec.json.decode(await request.read(), type=_Ack).by.strip()
-    except (msgspec.DecodeError, msgspec.ValidationError) as err:
-        return json_reply({"error": f'expected {{"by": "name"}}: {err}'}, status=400)
-    if not by:
-        return json_reply({"error": "`by` names who takes the ticket on"}, status=400)
+        named = msgspec.json.decode(raw, type=Ack).by if raw.strip() else None
+    except msgspec.DecodeError as err:
+        raise params.BadRequest(f'expected {{}} or {{"by": "name"}}: {err}') from None
+    by = acting_person(principal, named)
+    ticket_id = params.path_id(request)
+    ticket = await service.ticket(ticket_id) if ticket_id is not None else None
+    if ticket is None or not principal.sees(ticket.school):
+        return refuse(404, f"no open ticket {request.match_info['id'][:40]!r}")
+    if not principal.may("acknowledge", ticket.school):
+        return refuse(403, f"{principal.name} may not take tickets on")
     try:
-        ticket = await request.app[SERVICE].acknowledge(int(raw), by) if raw.isdigit() else None
+        done = await service.acknowledge(ticket.id, by, peer=request[PEER])
     except TicketResolved:
-        return json_reply({"error": f"no open ticket {raw!r}"}, status=409)
-    if ticket is None:
-        return json_reply({"error": f"no open ticket {raw!r}"}, status=404)
-    return json_reply(ticket_json(ticket, history=True))
+        return refuse(409, f"ticket {ticket.id} is resolved")
+    assert done is not None
+    return json_reply(TicketDetail.of(done))
 
 
-class _Ack(msgspec.Struct, forbid_unknown_fields=True):
-    by: str
+def acting_person(principal: Principal, named: str | None) -> str:
+    """Who acts: a person is who they signed in as; a script's token may name the person it acts for."""
+    if principal.via != "token" or named is None:
+        return principal.name
+    named = named.strip()
+    if not named or len(named) > 128 or not named.isprintable():
+        raise params.BadRequest("a name is 1 to 128 printable characters", "$.by")
+    return f"{named} ({principal.name})"
 
 
 async def list_devices(request: web.Request) -> web.Response:
     """``GET /api/v1/devices?school=ID``: each device's state and its open problems."""
-    service = request.app[SERVICE]
-    school = request.query.get("school")
-    problems: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    principal = principal_of(request)
+    service = service_of(request)
+    school = school_filter(request, principal)
+    devices = [d for d in await service.devices(school=school) if principal.sees(d.school)]
+    after = params.cursor(request, tuple[str, str])
+    page = params.page_after(request, devices, lambda d: (d.school, d.device), after, params.limit(request))
+    problems: dict[tuple[str, str], list[ProblemOut]] = defaultdict(list)
     for problem in await service.open_problems(school=school):
-        problems[(problem.key.school, problem.key.device)].append(_problem_json(problem))
-    return json_reply(
-        [
-            {
-                "school": d.school,
-                "device": d.device,
-                "label": d.label,
-                "kind": d.kind,
-                "address": d.address,
-                "status": d.status,
-                "last_polled": d.last_polled,
-                "last_seen": d.last_seen,
-                "problems": problems.get((d.school, d.device), []),
-            }
-            for d in await service.devices(school=school)
-        ]
-    )
-
-
-def _found_json(found: Found) -> dict[str, Any]:
-    """Every field the agent reported, the school, who reported it when, and whether (as which device)
-    it is watched."""
-    return {
-        "school": found.record.school,
-        **cast(dict[str, Any], msgspec.to_builtins(found.device)),
-        "agent_id": found.record.agent_id,
-        "first_reported": found.record.first_reported,
-        "last_reported": found.record.last_reported,
-        "watched": found.watched_as is not None,
-        "watched_as": found.watched_as,
-    }
+        problems[(problem.key.school, problem.key.device)].append(ProblemOut.of(problem))
+    items = [
+        DeviceOut(
+            d.school,
+            d.device,
+            d.label,
+            d.kind,
+            d.address,
+            d.status,
+            d.last_polled,
+            d.last_seen,
+            problems.get((d.school, d.device), []),
+        )
+        for d in page.items
+    ]
+    return json_reply(params.Page(items, page.next))
 
 
 async def list_discovered(request: web.Request) -> web.Response:
     """``GET /api/v1/discovered?school=ID``: what the agents' discovery found (the latest report of each
     device) and whether it is watched, by school and address."""
-    found = await request.app[SERVICE].discovered(school=request.query.get("school"))
-    return json_reply([_found_json(f) for f in found])
+    principal = principal_of(request)
+    school = school_filter(request, principal)
+    found = [
+        f for f in await service_of(request).discovered(school=school) if principal.sees(f.record.school)
+    ]
+    after = params.cursor(request, tuple[str, str, str])
+    page = params.page_after(
+        request,
+        found,
+        lambda f: (f.record.school, f.record.address, f.record.mac or ""),
+        after,
+        params.limit(request),
+    )
+    return json_reply(params.Page([FoundOut.of(f) for f in page.items], page.next))
 
 
 async def list_events(request: web.Request) -> web.Response:
-    """``GET /api/v1/events?school=ID&device=ID&since=UNIX&limit=N``, oldest first."""
-    try:
-        since = _number(request, "since", "a number (Unix time in seconds)")
-        limit = _number(request, "limit", "a number of events")
-        if limit is not None and not 1 <= limit <= MAX_EVENTS:
-            raise _BadQuery(f"limit must be between 1 and {MAX_EVENTS}")
-    except _BadQuery as err:
-        return _bad_query(err)
-    events = await request.app[SERVICE].events_stored(
-        school=request.query.get("school"),
-        device=request.query.get("device"),
+    """``GET /api/v1/events?school=ID&device=ID&since=UNIX&limit=N``, oldest first, at most
+    :data:`MAX_EVENT_PAGE_BYTES` of events a page."""
+    principal = principal_of(request)
+    school = school_filter(request, principal)
+    since = params.number(request, "since", "a Unix time in seconds", low=_TIMES[0], high=_TIMES[1])
+    size = params.limit(request)
+    after: EventPosition | None = params.cursor(request, tuple[float, str, int])
+    # One more than the page holds: whether there is a next page.
+    events = await service_of(request).events_stored(
+        school=school,
+        device=params.text(request, "device"),
         since=since,
-        limit=int(limit or MAX_EVENTS),
+        limit=size + 1,
+        schools=principal.schools,
+        after=after,
     )
-    return json_reply([_event_json(e) for e in events])
+    page = params.page_after(
+        request,
+        events,
+        lambda e: e.position,
+        None,
+        size,
+        cost=lambda e: len(e.body),
+        budget=MAX_EVENT_PAGE_BYTES,
+    )
+    return json_reply(params.Page([EventOut.of(e) for e in page.items], page.next))
 
 
 async def healthz(request: web.Request) -> web.Response:
     """Alive and the database answers."""
-    schools = await request.app[SERVICE].schools()
-    return json_reply({"status": "ok", "schools": len(schools)})
+    return json_reply(Health("ok", len(await service_of(request).schools())))

@@ -27,8 +27,10 @@ import jinja2
 from aiohttp import web
 
 from campuswatch.collector.alerting import SCHOOL_LEVEL, SCHOOL_OFFLINE
+from campuswatch.collector.auth.principal import Principal
 from campuswatch.collector.discovered import Found
-from campuswatch.collector.http.appkey import SERVICE
+from campuswatch.collector.http.guard import PEER, principal_of, service_of, viewer_of
+from campuswatch.collector.http.params import MAX_TEXT, path_id
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
 from campuswatch.collector.service import TicketResolved
 
@@ -37,7 +39,16 @@ SILENCE_CHOICES_H = (2, 8, 24)
 
 SchoolState = Literal["offline", "problems", "ok"]
 #: What a page or a form refuses (``refused.html`` has the sentence for each).
-Refusal = Literal["no_school", "no_ticket", "name_required", "ticket_resolved", "silence_incomplete"]
+Refusal = Literal["no_school", "no_ticket", "not_allowed", "ticket_resolved", "silence_incomplete"]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a page: the bar at its top names them, and its forms are the ones they may use,
+    each carrying ``csrf``, the token bound to them."""
+
+    principal: Principal
+    csrf: str
 
 
 @jinja2.pass_context
@@ -91,9 +102,22 @@ def environment(
 PAGES = environment()
 
 
-def render(pages: jinja2.Environment, template: str, now: float, **context: object) -> str:
-    """A page from ``templates/``; ``now`` is the time it shows "as of"."""
-    return pages.get_template(template).render(now=now, **context)
+def render(
+    pages: jinja2.Environment, template: str, now: float, viewer: Viewer | None = None, **context: object
+) -> str:
+    """A page from ``templates/``; ``now`` is the time it shows "as of", ``viewer`` who looks at it
+    (None: nobody signed in; the page then offers no form but the login)."""
+    return pages.get_template(template).render(now=now, viewer=viewer, **context)
+
+
+async def viewer_for(request: web.Request) -> Viewer | None:
+    """Who looks at the page being answered, with the CSRF token of their forms."""
+    principal = viewer_of(request)
+    if principal is None:
+        return None
+    binding = principal.binding
+    csrf = await service_of(request).accounts.csrf_token(binding) if binding is not None else ""
+    return Viewer(principal, csrf)
 
 
 def school_state(problems: Sequence[ProblemRecord]) -> SchoolState:
@@ -133,6 +157,7 @@ def render_overview(
     tickets: Sequence[TicketRecord],
     now: float,
     pages: jinja2.Environment = PAGES,
+    viewer: Viewer | None = None,
 ) -> str:
     """``/``: every school with its state, the devices that need attention, then the open tickets.
 
@@ -150,6 +175,7 @@ def render_overview(
         pages,
         "overview.html",
         now,
+        viewer,
         schools=[
             SchoolRow(s, school_state(by_school.get(s.id, [])), len(by_school.get(s.id, []))) for s in schools
         ],
@@ -171,6 +197,7 @@ def render_school(
     waiting: Mapping[int, str] | None = None,
     found: Sequence[Found] = (),
     pages: jinja2.Environment = PAGES,
+    viewer: Viewer | None = None,
 ) -> str:
     """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences,
     and what discovery found.
@@ -184,6 +211,7 @@ def render_school(
         pages,
         "school.html",
         now,
+        viewer,
         school=school,
         state=school_state(problems),
         devices=devices,
@@ -196,20 +224,33 @@ def render_school(
     )
 
 
-def render_ticket(ticket: TicketRecord, now: float, pages: jinja2.Environment = PAGES) -> str:
-    """``/tickets/{id}``: the ticket, its body, its history, and the acknowledge form."""
-    return render(pages, "ticket.html", now, ticket=ticket)
+def render_ticket(
+    ticket: TicketRecord, now: float, pages: jinja2.Environment = PAGES, viewer: Viewer | None = None
+) -> str:
+    """``/tickets/{id}``: the ticket, its body, its history, and the acknowledge form (for a viewer who
+    may take it on)."""
+    return render(pages, "ticket.html", now, viewer, ticket=ticket)
 
 
-def render_refusal(refusal: Refusal, now: float, what: str = "", pages: jinja2.Environment = PAGES) -> str:
+def render_refusal(
+    refusal: Refusal,
+    now: float,
+    what: str = "",
+    pages: jinja2.Environment = PAGES,
+    viewer: Viewer | None = None,
+) -> str:
     """What a page or a form refuses, and why; ``what`` is the id asked for."""
-    return render(pages, "refused.html", now, refusal=refusal, what=what)
+    return render(pages, "refused.html", now, viewer, refusal=refusal, what=what)
 
 
 def _refused(
-    status: type[web.HTTPClientError], refusal: Refusal, now: float, what: str = ""
+    status: type[web.HTTPClientError],
+    refusal: Refusal,
+    now: float,
+    what: str = "",
+    shown: Viewer | None = None,
 ) -> web.HTTPClientError:
-    return status(text=render_refusal(refusal, now, what), content_type="text/html")
+    return status(text=render_refusal(refusal, now, what, viewer=shown), content_type="text/html")
 
 
 def _page(html: str) -> web.Response:
@@ -217,26 +258,29 @@ def _page(html: str) -> web.Response:
 
 
 async def overview(request: web.Request) -> web.Response:
-    """``GET /``."""
-    service = request.app[SERVICE]
+    """``GET /``: the viewer's schools."""
+    service = service_of(request)
+    principal = principal_of(request)
     return _page(
         render_overview(
-            await service.schools(),
-            await service.open_problems(),
-            await service.tickets(state="open"),
+            [s for s in await service.schools() if principal.sees(s.id)],
+            [p for p in await service.open_problems() if principal.sees(p.key.school)],
+            [t for t in await service.tickets(state="open") if principal.sees(t.school)],
             service.now(),
+            viewer=await viewer_for(request),
         )
     )
 
 
 async def school_page(request: web.Request) -> web.Response:
-    """``GET /schools/{id}``."""
-    service = request.app[SERVICE]
+    """``GET /schools/{id}``; another's school is as unknown as one that does not exist."""
+    service = service_of(request)
     school_id = request.match_info["id"]
     now = service.now()
-    school = next((s for s in await service.schools() if s.id == school_id), None)
+    shown = await viewer_for(request)
+    school = service.school(school_id) if principal_of(request).sees(school_id) else None
     if school is None:
-        raise _refused(web.HTTPNotFound, "no_school", now, school_id)
+        raise _refused(web.HTTPNotFound, "no_school", now, school_id[:64], shown)
     devices = await service.devices(school=school_id)
     problems = await service.open_problems(school=school_id)
     return _page(
@@ -249,49 +293,59 @@ async def school_page(request: web.Request) -> web.Response:
             now,
             await service.ticket_waits(problems, devices),
             await service.discovered(school=school_id),
+            viewer=shown,
         )
     )
 
 
+async def _ticket_of(request: web.Request, shown: Viewer | None) -> TicketRecord:
+    """The ticket the path names, if the viewer sees its school; else the refusal (404)."""
+    service = service_of(request)
+    ticket_id = path_id(request)
+    ticket = await service.ticket(ticket_id) if ticket_id is not None else None
+    if ticket is None or not principal_of(request).sees(ticket.school):
+        raise _refused(web.HTTPNotFound, "no_ticket", service.now(), request.match_info["id"][:64], shown)
+    return ticket
+
+
 async def ticket_page(request: web.Request) -> web.Response:
     """``GET /tickets/{id}``."""
-    service = request.app[SERVICE]
-    raw = request.match_info["id"]
-    now = service.now()
-    ticket = await service.ticket(int(raw)) if raw.isdigit() else None
-    if ticket is None:
-        raise _refused(web.HTTPNotFound, "no_ticket", now, raw)
-    return _page(render_ticket(ticket, now))
+    shown = await viewer_for(request)
+    ticket = await _ticket_of(request, shown)
+    return _page(render_ticket(ticket, service_of(request).now(), viewer=shown))
 
 
 async def ack_form(request: web.Request) -> web.Response:
-    """``POST /tickets/{id}/ack`` from the ticket page: acknowledge, then back to the ticket."""
-    service = request.app[SERVICE]
+    """``POST /tickets/{id}/ack`` from the ticket page: the viewer takes the ticket on, then back to it."""
+    service = service_of(request)
+    principal = principal_of(request)
     now = service.now()
-    raw = request.match_info["id"]
-    by = str((await request.post()).get("by", "")).strip()
-    if not by:
-        raise _refused(web.HTTPBadRequest, "name_required", now)
+    shown = await viewer_for(request)
+    ticket = await _ticket_of(request, shown)
+    if not principal.may("acknowledge", ticket.school):
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
     try:
-        ticket = await service.acknowledge(int(raw), by) if raw.isdigit() else None
+        await service.acknowledge(ticket.id, principal.name, peer=request[PEER])
     except TicketResolved:
-        raise _refused(web.HTTPConflict, "ticket_resolved", now, raw) from None
-    if ticket is None:
-        raise _refused(web.HTTPNotFound, "no_ticket", now, raw)
+        raise _refused(web.HTTPConflict, "ticket_resolved", now, str(ticket.id), shown) from None
     raise web.HTTPSeeOther(f"/tickets/{ticket.id}")
 
 
 async def silence_form(request: web.Request) -> web.Response:
     """``POST /silences`` from the school page's buttons: silence, then back to the school's page."""
-    service = request.app[SERVICE]
+    service = service_of(request)
+    principal = principal_of(request)
     now = service.now()
+    shown = await viewer_for(request)
     form = await request.post()
-    school, device, code = (str(form.get(k, "")) for k in ("school", "device", "code"))
+    school, device, code = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device", "code"))
     hours = str(form.get("hours", ""))
-    if not school or not code or not hours.isdigit() or int(hours) not in SILENCE_CHOICES_H:
-        raise _refused(web.HTTPBadRequest, "silence_incomplete", now)
-    if service.school(school) is None:
-        raise _refused(web.HTTPNotFound, "no_school", now, school)
+    if not school or not code or hours not in {str(h) for h in SILENCE_CHOICES_H}:
+        raise _refused(web.HTTPBadRequest, "silence_incomplete", now, shown=shown)
+    if service.school(school) is None or not principal.sees(school):
+        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown)
+    if not principal.may_silence(school, device):
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
     await service.add_silence(
         school=school,
         device=device,
@@ -299,6 +353,7 @@ async def silence_form(request: web.Request) -> web.Response:
         starts_at=now,
         ends_at=now + int(hours) * 3600,
         comment=f"silenced from the page for {hours} h",
-        created_by="helpdesk page",
+        created_by=principal.name,
+        peer=request[PEER],
     )
     raise web.HTTPSeeOther(f"/schools/{path_segment(school)}")

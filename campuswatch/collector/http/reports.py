@@ -8,6 +8,7 @@ import zlib
 from aiohttp import web
 
 from campuswatch.collector.http.appkey import SERVICE
+from campuswatch.collector.http.guard import bearer, json_body_declared
 from campuswatch.collector.ingest import BadReport, ReportRejected, parse_batch
 from campuswatch.report import encode
 
@@ -20,10 +21,10 @@ class BodyTooLarge(ReportRejected):
     status = 413
 
 
-def bearer_token(request: web.Request) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or None."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
+class NotJson(ReportRejected):
+    """A body that does not say it is JSON."""
+
+    status = 415
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
@@ -60,7 +61,9 @@ async def post_report(request: web.Request) -> web.Response:
     """Authenticate, read, decode, store and acknowledge one batch."""
     service = request.app[SERVICE]
     try:
-        school = await service.school_for(bearer_token(request))
+        school = await service.school_for(bearer(request))
+        if not json_body_declared(request):
+            raise NotJson("send the report with `Content-Type: application/json`")
         body = await read_body(request, service.config.max_body_bytes)
         ack = await service.ingest(school, parse_batch(body))
     except ReportRejected as err:

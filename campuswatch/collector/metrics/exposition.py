@@ -135,6 +135,16 @@ FAULT_TO_TICKET = Family(
 
 REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
 EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
+ALERTS = Family(
+    "campuswatch_collector_alerts_total",
+    "counter",
+    "Alertmanager alerts received, by outcome (applied, unknown_school: refused, never stored)",
+)
+LOGINS = Family(
+    "campuswatch_collector_logins_total",
+    "counter",
+    "Logins with a password, by outcome (success, failure, throttled)",
+)
 
 
 def escape(value: str) -> str:

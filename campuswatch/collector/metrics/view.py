@@ -30,7 +30,16 @@ from campuswatch.collector.events import (
     TicketChanged,
     TicketOpened,
 )
-from campuswatch.collector.metrics.exposition import EVENTS, REPORTS, Lines, labels, render_devices, sample
+from campuswatch.collector.metrics.exposition import (
+    ALERTS,
+    EVENTS,
+    LOGINS,
+    REPORTS,
+    Lines,
+    labels,
+    render_devices,
+    sample,
+)
 from campuswatch.collector.metrics.fleet import HISTORY_DAYS, FleetState
 from campuswatch.collector.model import DeviceRecord, reading_of
 from campuswatch.collector.store.protocols import AgentStore, DeviceStore, ProblemStore, TicketStore
@@ -73,6 +82,9 @@ class MetricsView:
         self._reports: Counter[int] = Counter()
         self._events_stored = 0
         self._events_duplicate = 0
+        #: Alertmanager's alerts by outcome; password logins by outcome.
+        self._alerts: Counter[str] = Counter({"applied": 0, "unknown_school": 0})
+        self._logins: Counter[str] = Counter({"success": 0, "failure": 0, "throttled": 0})
 
     async def load(self, *, agents: AgentStore, problems: ProblemStore, tickets: TicketStore) -> None:
         """Fill the view from the store: agents, supply and lamp histories, devices with their readings,
@@ -134,6 +146,14 @@ class MetricsView:
         self._events_stored += stored
         self._events_duplicate += duplicates
 
+    def count_alerts(self, outcome: str, n: int) -> None:
+        """``n`` of Alertmanager's alerts were ``applied`` or refused (``unknown_school``)."""
+        self._alerts[outcome] += n
+
+    def count_login(self, outcome: str) -> None:
+        """A login with a password ended in ``outcome`` (success, failure, throttled)."""
+        self._logins[outcome] += 1
+
     def _collector_lines(self) -> Iterator[str]:
         """The collector's own counters."""
         yield REPORTS.header()
@@ -143,6 +163,9 @@ class MetricsView:
         yield EVENTS.header()
         yield sample(EVENTS.name, labels(outcome="stored"), self._events_stored)
         yield sample(EVENTS.name, labels(outcome="duplicate"), self._events_duplicate)
+        for family, counts in ((ALERTS, self._alerts), (LOGINS, self._logins)):
+            yield family.header()
+            yield from (sample(family.name, labels(outcome=k), n) for k, n in sorted(counts.items()))
 
     async def render(self, *, compress: bool, fleet: bool = True) -> bytes:
         """The whole exposition, gzip-compressed if asked; joined and compressed off the event loop.

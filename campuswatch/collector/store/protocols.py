@@ -2,8 +2,8 @@
 
 Each part of the collector depends on the aggregates it uses and nothing more: ingest on agents,
 devices and problems, the ticket lifecycle on problems, tickets, silences and devices, the built-in
-ticket sink on tickets, token creation on schools. :class:`Store` bundles the six for the one place that
-wires the collector together (``campuswatch.collector.service``). Records are the plain values of
+ticket sink on tickets, the accounts (``auth/``) on tokens, users and the audit log. :class:`Store`
+bundles them for the one place that wires the collector together (``campuswatch.collector.service``). Records are the plain values of
 ``campuswatch.collector.model``. Every method is a coroutine; implementations keep I/O off the loop.
 Both databases implement them with the same code (``store/sql/``): SQLite (``store/sqlite/``) and
 PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several collectors share one database.
@@ -11,15 +11,18 @@ PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several colle
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from campuswatch.collector.model import (
     AgentRecord,
+    AuditEntry,
+    AuditRecord,
     DeviceRecord,
     DeviceUpdate,
     DiscoveredRecord,
+    EventPosition,
     EventRecord,
     LampHours,
     NewEvent,
@@ -33,6 +36,9 @@ from campuswatch.collector.model import (
     TicketNote,
     TicketRecord,
     TicketState,
+    TokenRecord,
+    TokenScope,
+    UserRecord,
 )
 from campuswatch.report import DiscoveredDevice, Severity
 
@@ -55,7 +61,7 @@ class AgentOfAnotherSchool(StoreError):
 
 
 class SchoolStore(Protocol):
-    """Schools and the tokens their agents report with."""
+    """Schools."""
 
     async def upsert(self, schools: list[School]) -> None:
         """Make the stored schools match ``schools`` by id (add or rename; none removed, history stays)."""
@@ -65,12 +71,73 @@ class SchoolStore(Protocol):
         """All known schools, by id."""
         ...
 
-    async def add_token(self, token_hash: str, school: str, created_at: float) -> None:
-        """Bind the hash of a new token to a school."""
+
+class TokenStore(Protocol):
+    """Machines' tokens (agents, Alertmanager, Prometheus, scripts), kept as hashes."""
+
+    async def add(
+        self, token_hash: str, *, scope: TokenScope, school: str | None, name: str, created_at: float
+    ) -> TokenRecord:
+        """Keep the hash of a new token with what it is for; the record with its id."""
         ...
 
-    async def school_for_token(self, token_hash: str) -> str | None:
-        """The school a token hash is bound to, or None for an unknown token."""
+    async def find(self, token_hash: str) -> TokenRecord | None:
+        """The token with this hash, or None (unknown or revoked)."""
+        ...
+
+    async def mark_used(self, token_id: int, at: float) -> None:
+        """Note when a token was last used."""
+        ...
+
+    async def all(self) -> list[TokenRecord]:
+        """Every token, by id (the order they were created in)."""
+        ...
+
+    async def revoke(self, token_id: int) -> TokenRecord | None:
+        """Forget a token: it works no more. The token as it was, or None if there is no such token."""
+        ...
+
+
+class UserStore(Protocol):
+    """People's accounts, and the key their sessions are signed with."""
+
+    async def add(self, user: UserRecord) -> bool:
+        """Add a user; False (and nothing changed) if one with this name exists."""
+        ...
+
+    async def get(self, name: str) -> UserRecord | None:
+        """One user, or None."""
+        ...
+
+    async def all(self) -> list[UserRecord]:
+        """Every user, by name."""
+        ...
+
+    async def replace(self, user: UserRecord) -> bool:
+        """Store a changed user (same name); False if there is no such user."""
+        ...
+
+    async def remove(self, name: str) -> bool:
+        """Remove a user; False if there is no such user."""
+        ...
+
+    async def session_key(self, new: str) -> str:
+        """The key sessions are signed with: the stored one, or ``new`` stored now if there is none yet
+        (so that every collector process on the database signs alike, across restarts)."""
+        ...
+
+
+class AuditStore(Protocol):
+    """The audit log: append only."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Append an entry."""
+        ...
+
+    async def page(
+        self, *, before: int | None, limit: int, action: str | None = None, actor: str | None = None
+    ) -> list[AuditRecord]:
+        """Up to ``limit`` entries, newest first, with ids below ``before`` (None: from the newest)."""
         ...
 
 
@@ -101,9 +168,18 @@ class AgentStore(Protocol):
         ...
 
     async def events(
-        self, *, school: str | None, device: str | None, since: float | None, limit: int
+        self,
+        *,
+        school: str | None,
+        device: str | None,
+        since: float | None,
+        limit: int,
+        schools: Collection[str] | None = None,
+        after: EventPosition | None = None,
     ) -> list[EventRecord]:
-        """Stored events, oldest first, filtered; ``since`` compares with the event's ``at``."""
+        """Stored events, oldest first (by ``at``, agent and seq), filtered; ``since`` compares with the
+        event's ``at``, ``schools`` keeps those of these schools only, ``after`` starts past a position
+        (the last event of the page before)."""
         ...
 
 
@@ -218,6 +294,10 @@ class SilenceStore(Protocol):
         """Silences, soonest-ending first (expired ones included: they are history)."""
         ...
 
+    async def get(self, silence_id: int) -> Silence | None:
+        """One silence, or None."""
+        ...
+
     async def end(self, silence_id: int, at: float) -> Silence | None:
         """End a silence now (its end moves to ``at`` if later); None if there is no such silence."""
         ...
@@ -311,7 +391,7 @@ MESSAGE_BYTES = 7900
 
 
 class Store(Protocol):
-    """The six aggregates on one database, for the composition root (and tests) to hand out."""
+    """The aggregates on one database, for the composition root (and tests) to hand out."""
 
     @property
     def schools(self) -> SchoolStore: ...
@@ -336,6 +416,15 @@ class Store(Protocol):
 
     @property
     def feed(self) -> ChangeFeed: ...
+
+    @property
+    def tokens(self) -> TokenStore: ...
+
+    @property
+    def users(self) -> UserStore: ...
+
+    @property
+    def audit(self) -> AuditStore: ...
 
     async def close(self) -> None:
         """Release the database."""

@@ -165,6 +165,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (school, device, lamp, day)
         )""",
     ),
+    (
+        # Tokens of machines, not only of agents: each has an id (to list and revoke it without its
+        # secret), a scope, a name, and when it was last used. An agent token keeps its school; the
+        # tokens made before are agent tokens named after their school.
+        """CREATE TABLE service_tokens (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            scope TEXT NOT NULL,
+            school TEXT,
+            name TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            last_used_at DOUBLE PRECISION
+        )""",
+        """INSERT INTO service_tokens (token_hash, scope, school, name, created_at)
+            SELECT token_hash, 'agent', school, school, created_at FROM tokens ORDER BY created_at""",
+        "DROP TABLE tokens",
+        "ALTER TABLE service_tokens RENAME TO tokens",
+        # People's accounts (campuswatch.collector.auth): a password hash (argon2) unless they sign in
+        # through the single sign-on proxy only; generation voids the sessions of an older version.
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            campus_manager TEXT,
+            school TEXT,
+            password_hash TEXT,
+            generation INTEGER NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            changed_at DOUBLE PRECISION NOT NULL
+        )""",
+        # Keys the collector makes once and keeps (the one that signs session cookies).
+        """CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        # Who did what when: silences, acknowledgements, logins, token and user changes.
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at DOUBLE PRECISION NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            school TEXT,
+            target TEXT,
+            detail TEXT NOT NULL,
+            peer TEXT
+        )""",
+    ),
 )
 
 #: The schema version a fully migrated database has.

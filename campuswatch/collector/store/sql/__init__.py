@@ -6,12 +6,15 @@ from __future__ import annotations
 from campuswatch.collector.store.coordination import LocalCoordination, NoFeed
 from campuswatch.collector.store.protocols import ChangeFeed, Coordination
 from campuswatch.collector.store.sql.agents import SqlAgents
+from campuswatch.collector.store.sql.audit import SqlAudit
 from campuswatch.collector.store.sql.devices import SqlDevices
 from campuswatch.collector.store.sql.problems import SqlProblems
 from campuswatch.collector.store.sql.schools import SqlSchools
 from campuswatch.collector.store.sql.silences import SqlSilences
 from campuswatch.collector.store.sql.tickets import SqlTickets
+from campuswatch.collector.store.sql.tokens import SqlTokens
 from campuswatch.collector.store.sql.txn import Database
+from campuswatch.collector.store.sql.users import SqlUsers
 
 
 class SqlStore:
@@ -30,6 +33,9 @@ class SqlStore:
         self.problems = SqlProblems(db)
         self.silences = SqlSilences(db)
         self.tickets = SqlTickets(db)
+        self.tokens = SqlTokens(db)
+        self.users = SqlUsers(db)
+        self.audit = SqlAudit(db)
 
     async def close(self) -> None:
         """Give up the turns and release the database."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from campuswatch.collector.model import AgentRecord, EventRecord, NewEvent, StoredBatch
+from collections.abc import Collection
+
+from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, NewEvent, StoredBatch
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 
@@ -55,13 +57,26 @@ class SqlAgents:
         return [AgentRecord(*row) for row in found]
 
     async def events(
-        self, *, school: str | None, device: str | None, since: float | None, limit: int
+        self,
+        *,
+        school: str | None,
+        device: str | None,
+        since: float | None,
+        limit: int,
+        schools: Collection[str] | None = None,
+        after: EventPosition | None = None,
     ) -> list[EventRecord]:
         """Events oldest first (by time, then agent and seq)."""
         conditions, params = filters(("school", school), ("device", device))
         if since is not None:
             conditions.append("at >= ?")
             params.append(since)
+        if schools is not None:
+            conditions.append(f"school IN ({', '.join('?' * len(schools))})" if schools else "0 = 1")
+            params.extend(sorted(schools))
+        if after is not None:
+            conditions.append("(at, agent_id, seq) > (?, ?, ?)")
+            params.extend(after)
         sql = (
             "SELECT agent_id, seq, school, device, type, at, received_at, body FROM events"
             + where(conditions)

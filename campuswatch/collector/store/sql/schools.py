@@ -1,8 +1,6 @@
-"""Schools and tokens."""
+"""Schools."""
 
 from __future__ import annotations
-
-from typing import cast
 
 from campuswatch.collector.model import School
 from campuswatch.collector.store.sql.txn import Database, execute, rows
@@ -30,17 +28,3 @@ class SqlSchools:
         """All known schools, by id."""
         found = await self._db.read(rows("SELECT id, name, campus_manager FROM schools ORDER BY id"))
         return [School(*row) for row in found]
-
-    async def add_token(self, token_hash: str, school: str, created_at: float) -> None:
-        """Bind a token hash to a school."""
-        await self._db.write(
-            execute(
-                "INSERT INTO tokens (token_hash, school, created_at) VALUES (?, ?, ?)",
-                (token_hash, school, created_at),
-            )
-        )
-
-    async def school_for_token(self, token_hash: str) -> str | None:
-        """The school bound to a token hash."""
-        found = await self._db.read(rows("SELECT school FROM tokens WHERE token_hash = ?", (token_hash,)))
-        return cast(str, found[0][0]) if found else None

@@ -42,6 +42,13 @@ class SqlSilences:
         sql = f"SELECT {_SILENCE_COLUMNS} FROM silences{where(conditions)} ORDER BY ends_at, id"
         return [Silence(*row) for row in await self._db.read(rows(sql, params))]
 
+    async def get(self, silence_id: int) -> Silence | None:
+        """One silence."""
+        found = await self._db.read(
+            rows(f"SELECT {_SILENCE_COLUMNS} FROM silences WHERE id = ?", (silence_id,))
+        )
+        return Silence(*found[0]) if found else None
+
     async def end(self, silence_id: int, at: float) -> Silence | None:
         """End a silence at ``at`` (one already over stays as it was)."""
         return await self._db.write(_end(silence_id, at))
