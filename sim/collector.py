@@ -14,7 +14,7 @@ Each caller says which rules it runs: the shipped ones (``SHIPPED_RULES``, what 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,15 +101,20 @@ async def running_collector(
     *,
     rules_file: Path,
     clock: Callable[[], float] = time.time,
+    campus_managers: Mapping[str, str] | None = None,
     **config: Any,
 ) -> AsyncIterator[RunningCollector]:
-    """Start a collector with ``schools`` (id -> name), ``rules_file`` and ``config`` keys (``db``: a
+    """Start a collector with ``schools`` (id -> name), their ``campus_managers`` (school id -> the
+    manager's id or login, schools.yaml's older form), ``rules_file`` and ``config`` keys (``db``: a
     temporary SQLite file unless given); stop it afterwards."""
     config.setdefault("db", Secret(str(tmp_path / "collector.sqlite3")))
     settings = CollectorConfig(listen="127.0.0.1:0", rules_file=rules_file, **config)
     store = await open_store(settings.database())
     try:
-        await store.schools.upsert([School(id=k, name=v) for k, v in schools.items()])
+        managers = campus_managers or {}
+        await store.schools.upsert(
+            [School(id=k, name=v, campus_manager=managers.get(k)) for k, v in schools.items()]
+        )
         async with await CollectorService.create(settings, store, clock=clock) as service:
             tls = ssl_context(settings.tls) if settings.tls is not None else None
             runner, url = await start_server(create_app(service), "127.0.0.1", 0, tls=tls)

@@ -36,6 +36,7 @@ AuditAction = Literal[
     "silence_ended",
     "ticket_acknowledged",
     "problem_reported",
+    "problem_closed",
     "token_created",
     "token_revoked",
     "user_added",

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from types import TracebackType
 
 from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
+from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
 from campuswatch.collector.alertmanager import Incident, apply_alerts
 from campuswatch.collector.auth.accounts import Accounts, ProxyLogin
@@ -42,6 +44,7 @@ from campuswatch.collector.model import (
     TicketState,
     campus_managers,
 )
+from campuswatch.collector.reported import REPORTED, reported_problem
 from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
@@ -438,6 +441,40 @@ class CollectorService:
         """The silences and maintenance windows that have not ended yet, soonest-ending first."""
         now = self.now()
         return [s for s in await self._store.silences.all(school=school) if s.ends_at > now]
+
+    # -- problems people report
+    async def report_problem(
+        self, school: str, device: str, text: str, *, by: str, peer: str | None = None
+    ) -> ProblemRecord:
+        """Open the problem ``by`` reports (its ticket follows the rules, like any problem's); in the
+        audit log."""
+        wanted = reported_problem(school, device, text, by, secrets.token_hex(6))
+        now = self.now()
+        await self.lifecycle.apply(ProblemChanges((wanted,), (), ()), {}, now)
+        opened = next(p for p in await self._store.problems.open_now(school=school) if p.key == wanted.key)
+        await self.accounts.record(
+            "problem_reported", by, school=school, target=str(opened.id), detail=wanted.summary, peer=peer
+        )
+        return opened
+
+    async def problem(self, problem_id: int) -> ProblemRecord | None:
+        """One open problem, or None."""
+        return next((p for p in await self._store.problems.open_now() if p.id == problem_id), None)
+
+    async def close_reported(self, problem: ProblemRecord, *, by: str, peer: str | None = None) -> None:
+        """Close a problem a person reported (and its ticket); in the audit log. Raises ValueError for a
+        problem of any other kind: those close by themselves when the device recovers."""
+        if problem.key.code != REPORTED:
+            raise ValueError("only a reported problem is closed by a person; this one closes when it is gone")
+        await self.lifecycle.close(problem, self.now(), by)
+        await self.accounts.record(
+            "problem_closed",
+            by,
+            school=problem.key.school,
+            target=str(problem.id),
+            detail=problem.summary,
+            peer=peer,
+        )
 
     async def silence(self, silence_id: int) -> Silence | None:
         """One silence (over or not), or None."""

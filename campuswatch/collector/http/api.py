@@ -23,11 +23,14 @@ from campuswatch.collector.http.models import (
     Health,
     Me,
     ProblemOut,
+    ProblemReport,
     SchoolOut,
+    SchoolProblem,
     TicketDetail,
     TicketOut,
 )
 from campuswatch.collector.model import EventPosition, TicketState
+from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.service import TicketResolved
 
 #: The most bytes of events one page holds (at least one event, whatever its size): a page of events
@@ -41,10 +44,7 @@ def school_filter(request: web.Request, principal: Principal) -> str | None:
     """The ``school`` query parameter, refused (403) when it names a school that is not the caller's."""
     school = params.text(request, "school")
     if school is not None and not principal.sees(school):
-        raise web.HTTPForbidden(
-            body=msgspec.json.encode({"error": f"{school!r} is not one of your schools", "field": "school"}),
-            content_type="application/json",
-        )
+        raise params.NotYours(f"{school[:64]!r} is not one of your schools", "school")
     return school
 
 
@@ -120,6 +120,69 @@ def acting_person(principal: Principal, named: str | None) -> str:
     if not named or len(named) > 128 or not named.isprintable():
         raise params.BadRequest("a name is 1 to 128 printable characters", "$.by")
     return f"{named} ({principal.name})"
+
+
+async def list_problems(request: web.Request) -> web.Response:
+    """``GET /api/v1/problems?school=ID``: the open problems of your schools."""
+    principal = principal_of(request)
+    school = school_filter(request, principal)
+    found = [
+        p for p in await service_of(request).open_problems(school=school) if principal.sees(p.key.school)
+    ]
+    after = params.cursor(request, tuple[str, str, str, str, int])
+    page = params.page_after(
+        request,
+        found,
+        lambda p: (p.key.school, p.key.device, p.key.code, p.key.subject, p.id),
+        after,
+        params.limit(request),
+    )
+    return json_reply(params.Page([SchoolProblem.of(p) for p in page.items], page.next))
+
+
+def _report_text(report: ProblemReport) -> tuple[str, str]:
+    """The report's device and text, refused (400) if a person could not have meant them."""
+    device = report.device.strip()
+    text = " ".join(report.text.split())
+    if len(device) > params.MAX_TEXT or not device.isprintable():
+        raise params.BadRequest(f"a device is at most {params.MAX_TEXT} printable characters", "$.device")
+    if not text or len(report.text) > MAX_REPORT_TEXT:
+        raise params.BadRequest(f"say what is wrong, in 1 to {MAX_REPORT_TEXT} characters", "$.text")
+    return device, text
+
+
+async def report_problem(request: web.Request) -> web.Response:
+    """``POST /api/v1/problems``: a person reports a problem they see; 201 with it. 404 for a school that
+    is not the caller's (or none this collector serves)."""
+    principal = principal_of(request)
+    service = service_of(request)
+    try:
+        report = msgspec.json.decode(await request.read(), type=ProblemReport)
+    except msgspec.DecodeError as err:
+        raise params.BadRequest(str(err)) from None
+    device, text = _report_text(report)
+    if service.school(report.school) is None or not principal.may("report_problem", report.school):
+        return refuse(404, f"no school {report.school[:64]!r}", "$.school")
+    opened = await service.report_problem(report.school, device, text, by=principal.name, peer=request[PEER])
+    return json_reply(SchoolProblem.of(opened), status=201)
+
+
+async def close_problem(request: web.Request) -> web.Response:
+    """``POST /api/v1/problems/{id}/close``: a reported problem is over (its ticket resolves with who said
+    so). 404 for no open problem of yours, 409 for one that closes by itself when its device recovers."""
+    principal = principal_of(request)
+    service = service_of(request)
+    problem_id = params.path_id(request)
+    problem = await service.problem(problem_id) if problem_id is not None else None
+    if problem is None or not principal.sees(problem.key.school):
+        return refuse(404, f"no open problem {request.match_info['id'][:40]!r}")
+    if not principal.may("acknowledge", problem.key.school):
+        return refuse(403, f"{principal.name} may not close problems")
+    try:
+        await service.close_reported(problem, by=principal.name, peer=request[PEER])
+    except ValueError as err:
+        return refuse(409, str(err))
+    return json_reply(SchoolProblem.of(problem))
 
 
 async def list_devices(request: web.Request) -> web.Response:

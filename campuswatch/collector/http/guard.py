@@ -11,8 +11,9 @@ the school's token itself). :func:`guarded` wraps its handler so that, before it
 - a request that changes something and carries an ambient credential (a cookie, the proxy's login)
   must come from our own pages: a cross-site ``Origin`` or ``Sec-Fetch-Site`` is refused, and a form
   must carry the CSRF token bound to the caller;
-- the JSON API's writes take ``Content-Type: application/json`` only (anything else is 415), so that no
-  other site can post to it without the browser asking us first (a CORS preflight we never allow).
+- the JSON API's writes (but DELETE, which no browser sends cross-site unasked) declare
+  ``Content-Type: application/json``, with a body or without (anything else is 415), so that no other
+  site can post to it without the browser asking us first (a CORS preflight we never allow).
 """
 
 from __future__ import annotations
@@ -264,7 +265,7 @@ def guarded(route: Route) -> Handler:
             ambient = principal is None or principal.ambient
             if ambient and cross_site(request):
                 return _forbidden(route, "a request from another site's page is refused")
-            if route.kind == "api" and route.body is not None and not json_body_declared(request):
+            if route.kind == "api" and request.method != "DELETE" and not json_body_declared(request):
                 return refuse(415, "send the body as JSON with `Content-Type: application/json`")
             if route.kind == "page" and ambient and not await csrf_ok(request, principal):
                 return _forbidden(route, "this form is stale or not ours: reload the page and try again")
@@ -272,8 +273,8 @@ def guarded(route: Route) -> Handler:
             return await route.handler(request)
         except BadRequest as err:
             if route.kind == "page":
-                return web.Response(status=400, text=err.message, content_type="text/plain")
-            return refuse(400, err.message, err.field)
+                return web.Response(status=err.status, text=err.message, content_type="text/plain")
+            return refuse(err.status, err.message, err.field)
 
     door.__name__ = route.handler.__name__
     return door

@@ -122,9 +122,10 @@ class Ack(msgspec.Struct, forbid_unknown_fields=True):
     by: str | None = None
 
 
-class ProblemOut(msgspec.Struct):
+class ProblemOut(msgspec.Struct, kw_only=True):
     """An open problem of a device (or of the school, device ``""``)."""
 
+    id: int
     code: str
     subject: str
     severity: Severity
@@ -135,7 +136,36 @@ class ProblemOut(msgspec.Struct):
     @classmethod
     def of(cls, p: ProblemRecord) -> ProblemOut:
         """The record as the API shows it."""
-        return cls(p.key.code, p.key.subject, p.severity, p.summary, p.opened_at, p.ticket_ref)
+        return cls(
+            id=p.id,
+            code=p.key.code,
+            subject=p.key.subject,
+            severity=p.severity,
+            summary=p.summary,
+            opened_at=p.opened_at,
+            ticket=p.ticket_ref,
+        )
+
+
+class SchoolProblem(ProblemOut, kw_only=True):
+    """An open problem with its school and device (``""``: the school's own, a person's report)."""
+
+    school: str
+    device: str
+
+    @classmethod
+    def of(cls, p: ProblemRecord) -> SchoolProblem:
+        """The record as the API shows it."""
+        return cls(**msgspec.structs.asdict(ProblemOut.of(p)), school=p.key.school, device=p.key.device)
+
+
+class ProblemReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A problem a person sees: at ``school`` (about ``device``, if they name it), in their words (up
+    to 1000 characters). It opens a ticket as the rules say; a person closes it."""
+
+    school: str
+    device: str = ""
+    text: str
 
 
 class DeviceOut(msgspec.Struct):

@@ -32,6 +32,8 @@ from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.guard import PEER, principal_of, service_of, viewer_of
 from campuswatch.collector.http.params import MAX_TEXT, path_id
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
+from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
+from campuswatch.collector.reported import REPORTED
 from campuswatch.collector.service import TicketResolved
 
 #: How long the page's silence button silences a problem.
@@ -39,7 +41,16 @@ SILENCE_CHOICES_H = (2, 8, 24)
 
 SchoolState = Literal["offline", "problems", "ok"]
 #: What a page or a form refuses (``refused.html`` has the sentence for each).
-Refusal = Literal["no_school", "no_ticket", "not_allowed", "ticket_resolved", "silence_incomplete"]
+Refusal = Literal[
+    "no_school",
+    "no_ticket",
+    "no_problem",
+    "not_allowed",
+    "ticket_resolved",
+    "silence_incomplete",
+    "report_incomplete",
+    "not_reported",
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ def environment(
     pages.filters["path_segment"] = path_segment
     pages.globals["language"] = language
     pages.globals["silence_hours"] = SILENCE_CHOICES_H
+    pages.globals["reported"] = REPORTED
+    pages.globals["report_length"] = MAX_REPORT_TEXT
     # Every template read and compiled now (at import, off the event loop; auto_reload is off, so each
     # stays cached): a page is then rendered without reading a file while the loop runs.
     for name in pages.list_templates():
@@ -357,3 +370,39 @@ async def silence_form(request: web.Request) -> web.Response:
         peer=request[PEER],
     )
     raise web.HTTPSeeOther(f"/schools/{path_segment(school)}")
+
+
+async def report_form(request: web.Request) -> web.Response:
+    """``POST /problems`` from the school page: a person reports a problem, then back to the school."""
+    service = service_of(request)
+    principal = principal_of(request)
+    now = service.now()
+    shown = await viewer_for(request)
+    form = await request.post()
+    school, device = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device"))
+    text = " ".join(str(form.get("text", "")).split())
+    if not text or len(text) > MAX_REPORT_TEXT or not device.isprintable():
+        raise _refused(web.HTTPBadRequest, "report_incomplete", now, shown=shown)
+    if service.school(school) is None or not principal.may("report_problem", school):
+        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown)
+    await service.report_problem(school, device, text, by=principal.name, peer=request[PEER])
+    raise web.HTTPSeeOther(f"/schools/{path_segment(school)}")
+
+
+async def close_form(request: web.Request) -> web.Response:
+    """``POST /problems/{id}/close`` from the school page: a reported problem is over."""
+    service = service_of(request)
+    principal = principal_of(request)
+    now = service.now()
+    shown = await viewer_for(request)
+    problem_id = path_id(request)
+    problem = await service.problem(problem_id) if problem_id is not None else None
+    if problem is None or not principal.sees(problem.key.school):
+        raise _refused(web.HTTPNotFound, "no_problem", now, request.match_info["id"][:64], shown)
+    if not principal.may("acknowledge", problem.key.school):
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+    try:
+        await service.close_reported(problem, by=principal.name, peer=request[PEER])
+    except ValueError:
+        raise _refused(web.HTTPConflict, "not_reported", now, str(problem.id), shown) from None
+    raise web.HTTPSeeOther(f"/schools/{path_segment(problem.key.school)}")

@@ -36,10 +36,18 @@ _ID = re.compile(r"^[0-9]{1,19}$", re.ASCII)
 class BadRequest(Exception):
     """A parameter or body the route cannot use: a 400 whose message names it."""
 
+    status = 400
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class NotYours(BadRequest):
+    """A parameter that names a school the caller does not work on: a 403."""
+
+    status = 403
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -280,8 +280,14 @@ class TicketLifecycle:
                 return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
         return Decision(True, priority)
 
+    async def close(self, problem: ProblemRecord, at: float, by: str) -> None:
+        """Resolve a problem that only a person can say is over (one a person reported), and its ticket
+        with the note that ``by`` closed it."""
+        await self._resolve(problem, at, f"Closed by {by}.")
+
     async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
-        """Resolve a problem and its ticket; ``explained`` is the note when a root problem took it over."""
+        """Resolve a problem and its ticket; ``explained`` is the ticket's closing note when it is not
+        the automatic one (a root problem took it over, a person closed it)."""
         resolved = await self._problems.resolve(problem.id, at)
         await self._publish(ProblemResolved(resolved))
         log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
