@@ -79,6 +79,7 @@ ROUTES: tuple[Route, ...] = (
         "api",
         "Who the request is made by, and what they may do",
         response=Me,
+        errors=(401, 403),
     ),
     Route(
         "GET",
