@@ -164,6 +164,56 @@ def test_bad_campus_managers_name_file_line_and_key(tmp_path: Path, text: str, e
     assert expected in str(err.value)
 
 
+def test_the_examples_commented_out_in_the_collector_config_load_as_written(tmp_path: Path) -> None:
+    text = (CONFIGS / "collector.yaml").read_text(encoding="utf-8")
+    block = text.split("  # proxy:\n", 1)[1].split("\n\n", 1)[0]
+    proxy = "  proxy:\n" + "\n".join(line.replace("  #", "  ", 1) for line in block.splitlines())
+    uncommented = text.replace("  # proxy:\n" + block, proxy).replace("# metrics_listen:", "metrics_listen:")
+    path = tmp_path / "collector.yaml"
+    path.write_text(
+        uncommented.replace("schools_file: schools.yaml", f"schools_file: {CONFIGS / 'schools.yaml'}")
+    )
+    config = load_collector_config(path)
+    assert config.auth.proxy is not None and config.auth.proxy.trusted == ["127.0.0.1"]
+    assert config.auth.proxy.group_roles == {"campuswatch-admins": "admin", "it-helpdesk": "helpdesk"}
+    assert config.metrics_listen == "127.0.0.1:9751"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("auth:\n  proxy:\n    trusted: []\n", ":3: auth.proxy.trusted: name the proxy's address"),
+        (
+            "auth:\n  proxy:\n    trusted: [10.0.0.300]\n",
+            ":3: auth.proxy.trusted[0]: not an address or network",
+        ),
+        (
+            "auth:\n  proxy:\n    trusted: [\"::1\"]\n    user_header: 'X User'\n",
+            ":4: auth.proxy.user_header: not a header name",
+        ),
+        (
+            'auth:\n  proxy:\n    trusted: ["::1"]\n    group_roles: {x: admin}\n',
+            ":4: auth.proxy.group_roles: needs groups_header",
+        ),
+        (
+            'auth:\n  proxy:\n    trusted: ["::1"]\n    groups_header: G\n    group_roles: {x: campus_manager}\n',
+            ":5: auth.proxy.group_roles",
+        ),
+        ("auth:\n  session_hours: 0\n", ":2: auth.session_hours: must be more than 0"),
+        (
+            "listen: 127.0.0.1:8750\nmetrics_listen: 127.0.0.1:8750\n",
+            ":2: metrics_listen: must differ from listen",
+        ),
+    ],
+)
+def test_bad_auth_settings_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "collector.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_collector_config(path)
+    assert expected in str(err.value)
+
+
 def test_parse_listen_accepts_ipv6_and_refuses_bad_ports() -> None:
     assert parse_listen("[::1]:9000") == ("::1", 9000)
     with pytest.raises(ValueError, match="port"):

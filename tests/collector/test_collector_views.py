@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from campuswatch.collector.http import create_metrics_app, start_server
 from campuswatch.collector.http.page import school_state
 from campuswatch.collector.model import ProblemKey, ProblemRecord
 from campuswatch.report import Problem, Supply, encode
@@ -145,3 +146,17 @@ def test_a_school_with_school_offline_is_offline_not_just_problems() -> None:
     assert school_state([]) == "ok"
     assert school_state([problem("pr1", "unreachable")]) == "problems"
     assert school_state([problem("pr1", "unreachable"), problem("", "school_offline")]) == "offline"
+
+
+async def test_metrics_listen_serves_metrics_alone_without_a_token(fleet: RunningCollector) -> None:
+    runner, url = await start_server(create_metrics_app(fleet.service), "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/metrics") as r:
+                assert r.status == 200 and "campuswatch_device_up" in await r.text()
+            for path in ("/api/v1/tickets", "/", "/login", "/healthz"):
+                async with http.get(f"{url}{path}") as r:
+                    assert r.status == 404, path
+    finally:
+        await runner.cleanup()
+    assert (await fetch(fleet, "/metrics", {}))[0] == 401, "the main listener still wants the token"
