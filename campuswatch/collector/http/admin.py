@@ -22,10 +22,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 async def create_token(request: web.Request) -> web.Response:
     """``POST /api/v1/tokens``: 201 with the new token's secret, shown this once."""
-    try:
-        new = msgspec.json.decode(await request.read(), type=TokenIn)
-    except msgspec.DecodeError as err:
-        raise params.BadRequest(str(err)) from None
+    new = await params.json_body(request, TokenIn)
     try:
         secret, record = await service_of(request).accounts.create_token(
             new.scope,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import msgspec
 from aiohttp import web
 
 from campuswatch.collector.alerting.rules import parse_duration
@@ -83,10 +82,7 @@ async def post_silence(request: web.Request) -> web.Response:
     403 for one that is not the caller's, or for a pattern of devices from anyone but an admin."""
     principal = principal_of(request)
     service = service_of(request)
-    try:
-        new = msgspec.json.decode(await request.read(), type=SilenceIn)
-    except msgspec.DecodeError as err:
-        raise params.BadRequest(str(err)) from None
+    new = await params.json_body(request, SilenceIn)
     _text(new.school, "school", longest=params.MAX_TEXT)
     _text(new.device, "device", empty=True, longest=params.MAX_TEXT)
     _text(new.code, "code", longest=params.MAX_TEXT)

@@ -156,10 +156,7 @@ async def report_problem(request: web.Request) -> web.Response:
     is not the caller's (or none this collector serves)."""
     principal = principal_of(request)
     service = service_of(request)
-    try:
-        report = msgspec.json.decode(await request.read(), type=ProblemReport)
-    except msgspec.DecodeError as err:
-        raise params.BadRequest(str(err)) from None
+    report = await params.json_body(request, ProblemReport)
     device, text = _report_text(report)
     if service.school(report.school) is None or not principal.may("report_problem", report.school):
         return refuse(404, f"no school {report.school[:64]!r}", "$.school")

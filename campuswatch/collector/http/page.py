@@ -34,7 +34,7 @@ from campuswatch.collector.http.params import MAX_TEXT, path_id
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.reported import REPORTED
-from campuswatch.collector.service import TicketResolved
+from campuswatch.collector.service import CollectorService, TicketResolved
 
 #: How long the page's silence button silences a problem.
 SILENCE_CHOICES_H = (2, 8, 24)
@@ -328,12 +328,16 @@ async def ticket_page(request: web.Request) -> web.Response:
     return _page(render_ticket(ticket, service_of(request).now(), viewer=shown))
 
 
+async def _acting(request: web.Request) -> tuple[CollectorService, Principal, float, Viewer | None]:
+    """What a form's handler works with: the service, who posts it, the time, and the viewer of the page
+    it answers with (a refusal, say)."""
+    service = service_of(request)
+    return service, principal_of(request), service.now(), await viewer_for(request)
+
+
 async def ack_form(request: web.Request) -> web.Response:
     """``POST /tickets/{id}/ack`` from the ticket page: the viewer takes the ticket on, then back to it."""
-    service = service_of(request)
-    principal = principal_of(request)
-    now = service.now()
-    shown = await viewer_for(request)
+    service, principal, now, shown = await _acting(request)
     ticket = await _ticket_of(request, shown)
     if not principal.may("acknowledge", ticket.school):
         raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
@@ -346,10 +350,7 @@ async def ack_form(request: web.Request) -> web.Response:
 
 async def silence_form(request: web.Request) -> web.Response:
     """``POST /silences`` from the school page's buttons: silence, then back to the school's page."""
-    service = service_of(request)
-    principal = principal_of(request)
-    now = service.now()
-    shown = await viewer_for(request)
+    service, principal, now, shown = await _acting(request)
     form = await request.post()
     school, device, code = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device", "code"))
     hours = str(form.get("hours", ""))
@@ -374,10 +375,7 @@ async def silence_form(request: web.Request) -> web.Response:
 
 async def report_form(request: web.Request) -> web.Response:
     """``POST /problems`` from the school page: a person reports a problem, then back to the school."""
-    service = service_of(request)
-    principal = principal_of(request)
-    now = service.now()
-    shown = await viewer_for(request)
+    service, principal, now, shown = await _acting(request)
     form = await request.post()
     school, device = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device"))
     text = " ".join(str(form.get("text", "")).split())
@@ -391,10 +389,7 @@ async def report_form(request: web.Request) -> web.Response:
 
 async def close_form(request: web.Request) -> web.Response:
     """``POST /problems/{id}/close`` from the school page: a reported problem is over."""
-    service = service_of(request)
-    principal = principal_of(request)
-    now = service.now()
-    shown = await viewer_for(request)
+    service, principal, now, shown = await _acting(request)
     problem_id = path_id(request)
     problem = await service.problem(problem_id) if problem_id is not None else None
     if problem is None or not principal.sees(problem.key.school):

@@ -57,6 +57,14 @@ class Page(msgspec.Struct, Generic[T]):
     next: str | None
 
 
+async def json_body(request: web.Request, type_: type[K]) -> K:
+    """The request's JSON body as ``type_``; a 400 that says what is wrong where, if it is not one."""
+    try:
+        return msgspec.json.decode(await request.read(), type=type_)
+    except msgspec.DecodeError as err:
+        raise BadRequest(str(err)) from None
+
+
 def path_id(request: web.Request) -> int | None:
     """The route's ``{id}`` as a number, or None for anything that is no id of ours (``²``, ``-1``,
     ``1e3``, 2^63 and more): such a thing names nothing, and the route answers 404."""
