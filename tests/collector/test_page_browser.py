@@ -141,7 +141,7 @@ async def test_pages_and_the_silence_button_in_chromium(tmp_path: Path, browser:
     assert seen["sent_to"] == f"{c.url}/login?next=/"
     assert seen["wrong"] == "wrong"
     assert seen["after_login"] == f"{c.url}/" and seen["viewer"] == f"signed in as {LOGIN}"
-    assert seen["cookie"] == (True, "Strict")
+    assert seen["cookie"] == (True, "Lax")
     assert seen["overview_state"] == "problems"
     assert seen["school_state"] == "problems"
     assert HOSTILE_DEVICE in seen["cells"], "the hostile id shows as text"

@@ -1,7 +1,8 @@
 """``/login`` and ``/logout``: a local account's session, in a signed cookie.
 
-The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it along) and,
-whenever the browser talks HTTPS with us, Secure. A password travels only over HTTPS, or from the
+The cookie is HttpOnly (no script reads it), SameSite=Lax (no other site's page posts with it, yet a
+link to a ticket in an e-mail or in RT opens it signed in: a GET changes nothing) and, whenever the
+browser talks HTTPS with us, Secure. A password travels only over HTTPS, or from the
 collector's own host (the demo, an SSH tunnel): over plain HTTP from elsewhere the login is refused.
 The login form carries a CSRF token bound to a nonce cookie, so no other site can log a browser in as
 someone else. Every login, failed login and logout is in the audit log; failed ones are throttled per
@@ -108,7 +109,7 @@ async def login(request: web.Request) -> web.Response:
         cookie,
         max_age=int(service.accounts.session_s),
         httponly=True,
-        samesite="Strict",
+        samesite="Lax",
         secure=over_https(request),
         path="/",
     )
