@@ -16,6 +16,7 @@ import pytest
 from campuswatch.collector.http import create_app
 from campuswatch.collector.http.routes import ROUTES
 from campuswatch.collector.model import NewEvent
+from campuswatch.config import Secret
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, running_collector
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium"}
@@ -194,3 +195,15 @@ async def test_the_audit_log_says_who_did_what_newest_first_in_pages(collector: 
     assert [e["action"] for e in logins["items"]] == ["login"]
     assert all(root not in str(e) for e in entries), "never a token's secret"
     assert (await get(collector, "/api/v1/audit"))[0] == 403, "a script's api token is no admin"
+
+
+async def test_the_config_view_is_the_admins_and_shows_no_secret(tmp_path: Path) -> None:
+    async with running_collector(
+        tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, alertmanager_token=Secret("am-secret-value")
+    ) as c:
+        await c.service.accounts.add_user("root", "admin", password="correct horse battery", actor="test")
+        assert (await get(c, "/api/v1/config"))[0] == 403, "a script's api token is no admin"
+        session = await c.service.accounts.login("root", "correct horse battery", peer=None)
+        status, config = await get(c, "/api/v1/config", {"Cookie": f"campuswatch_session={session}"})
+    assert status == 200 and config["alertmanager_token"] == "<secret>"
+    assert "am-secret-value" not in json.dumps(config)
