@@ -21,6 +21,7 @@ import requests
 import yaml
 
 from campuswatch.collector.config import DEFAULT_CONFIG, load_collector_config
+from campuswatch.collector.store.location import SqliteLocation
 from campuswatch.report import encode
 from sim.collector import agent_headers, poll_event, report
 from sim.process import free_tcp_port, serving, stop_process, wait_for
@@ -40,7 +41,9 @@ def test_the_unit_the_example_config_and_the_commands_name_the_same_config_and_d
     argv = shlex.split(service["ExecStart"])
     assert argv[1:] == ["serve", "--config", str(DEFAULT_CONFIG)], "the config every command reads by default"
     example = load_collector_config(CONFIGS / "collector.yaml")
-    assert example.db == Path("/var/lib") / service["StateDirectory"] / "collector.sqlite3"
+    assert example.database() == SqliteLocation(
+        Path("/var/lib") / service["StateDirectory"] / "collector.sqlite3"
+    )
 
 
 @pytest.mark.integration
