@@ -14,7 +14,16 @@ from typing import cast
 import psycopg
 import pytest
 
-from campuswatch.collector.model import DeviceUpdate, NewEvent, ProblemKey, School, TicketNote
+from campuswatch.collector.model import (
+    AuditEntry,
+    DeviceUpdate,
+    NewEvent,
+    ProblemKey,
+    School,
+    TicketNote,
+    TokenRecord,
+    UserRecord,
+)
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.collector.store.postgres import PostgresStore
@@ -347,3 +356,65 @@ async def test_a_schools_turn_is_one_collectors_at_a_time_and_a_jobs_lead_passes
     finally:
         await one.close()  # closing again changes nothing
         await two.close()
+
+
+async def test_tokens_are_found_by_hash_listed_without_it_used_and_revoked(store: SqlStore) -> None:
+    agent = await store.tokens.add("h1", scope="agent", school="bbg", name="bbg", created_at=10.0)
+    prometheus = await store.tokens.add(
+        "h2", scope="metrics", school=None, name="prometheus", created_at=11.0
+    )
+    assert await store.tokens.find("h1") == agent == TokenRecord(agent.id, "agent", "bbg", "bbg", 10.0, None)
+    assert await store.tokens.find("nope") is None
+    await store.tokens.mark_used(prometheus.id, 50.0)
+    assert await store.tokens.all() == [
+        agent,
+        TokenRecord(prometheus.id, "metrics", None, "prometheus", 11.0, 50.0),
+    ]
+    assert await store.tokens.revoke(agent.id) == agent
+    assert await store.tokens.revoke(agent.id) is None
+    assert await store.tokens.find("h1") is None
+    with pytest.raises(StoreError):
+        await store.tokens.add("h2", scope="read", school=None, name="again", created_at=12.0)
+
+
+async def test_users_are_added_once_replaced_and_removed(store: SqlStore) -> None:
+    anna = UserRecord("anna", "campus_manager", "cm-nord", None, "$argon2id$x", 1, 5.0, 5.0)
+    assert await store.users.add(anna)
+    assert not await store.users.add(UserRecord("anna", "admin", None, None, None, 1, 6.0, 6.0))
+    assert await store.users.get("anna") == anna
+    changed = UserRecord("anna", "campus_manager", "cm-nord", None, "$argon2id$y", 2, 5.0, 9.0)
+    assert await store.users.replace(changed)
+    assert not await store.users.replace(UserRecord("bob", "admin", None, None, None, 1, 1.0, 1.0))
+    assert await store.users.all() == [changed]
+    assert await store.users.remove("anna")
+    assert not await store.users.remove("anna")
+    assert await store.users.get("anna") is None
+
+
+async def test_the_audit_log_pages_newest_first_and_filters(store: SqlStore) -> None:
+    for i in range(5):
+        await store.audit.add(AuditEntry(float(i), "anna" if i % 2 else "ben", "login", detail=f"#{i}"))
+    newest = await store.audit.page(before=None, limit=2)
+    assert [r.entry.detail for r in newest] == ["#4", "#3"]
+    older = await store.audit.page(before=newest[-1].id, limit=10)
+    assert [r.entry.detail for r in older] == ["#2", "#1", "#0"]
+    assert [r.entry.detail for r in await store.audit.page(before=None, limit=10, actor="anna")] == [
+        "#3",
+        "#1",
+    ]
+    assert await store.audit.page(before=None, limit=10, action="logout") == []
+
+
+async def test_events_page_after_a_position_and_within_schools(store: SqlStore) -> None:
+    for school, agent in (("bbg", "a1"), ("kley", "a2")):
+        events = [NewEvent(seq, "heartbeat", 100.0 + seq, None, b"{}") for seq in (1, 2, 3)]
+        await store.agents.store_events(agent, school, events, received_at=200.0)
+    everything = await store.agents.events(school=None, device=None, since=None, limit=10)
+    assert [(e.agent_id, e.seq) for e in everything] == [(a, s) for s in (1, 2, 3) for a in ("a1", "a2")]
+    after = await store.agents.events(
+        school=None, device=None, since=None, limit=10, after=everything[2].position
+    )
+    assert after == everything[3:]
+    mine = await store.agents.events(school=None, device=None, since=None, limit=10, schools={"kley"})
+    assert {e.school for e in mine} == {"kley"} and len(mine) == 3
+    assert await store.agents.events(school=None, device=None, since=None, limit=10, schools=set()) == []
