@@ -1,8 +1,8 @@
 """The SNMP transport's public face: ``SnmpClient.fetch(target, plan)`` and ``set_values``.
 
-One client serves every device of an agent. v1/v2c go through the fast path (our BER codec on one UDP
-socket); v3 goes through ONE pysnmp engine, built in a thread the first time a v3 target is polled
-(pysnmp's MIB loading blocks). Each fetch is independent: a slow or dead device only holds its own
+One client serves every device of an agent. IPv4 targets of every version (v1, v2c, v3 with USM) go
+through the fast path (our BER codec and USM on one UDP socket); IPv6 targets go through ONE pysnmp
+engine, built in a thread the first time one is polled (pysnmp's MIB loading blocks). Each fetch is independent: a slow or dead device only holds its own
 requests, never the socket or the others' replies.
 """
 
@@ -67,7 +67,7 @@ def _target_key(target: SnmpTarget) -> tuple[object, ...]:
 class SnmpClient:
     """Polls SNMP agents. Use ``async with SnmpClient() as client: await client.fetch(target, plan)``.
 
-    ``fast_path=False`` sends v1/v2c through pysnmp too (the reference the fast path is tested against).
+    ``fast_path=False`` sends everything through pysnmp (the reference the fast path is tested against).
     """
 
     def __init__(
@@ -122,8 +122,8 @@ class SnmpClient:
             return self._pysnmp
 
     async def _backend(self, target: SnmpTarget) -> Backend:
-        # The fast path's socket is IPv4; IPv6 literals and v3 go through pysnmp.
-        if target.version != "3" and self._fast is not None and ":" not in target.host:
+        # The fast path's socket is IPv4; IPv6 literals go through pysnmp.
+        if self._fast is not None and ":" not in target.host:
             return self._fast
         return await self._pysnmp_backend()
 
