@@ -2,8 +2,8 @@
 
 One client serves every device of an agent. IPv4 targets of every version (v1, v2c, v3 with USM) go
 through the fast path (our BER codec and USM on one UDP socket); IPv6 targets go through ONE pysnmp
-engine, built in a thread the first time one is polled (pysnmp's MIB loading blocks). Each fetch is independent: a slow or dead device only holds its own
-requests, never the socket or the others' replies.
+engine, built in a thread the first time one is polled (pysnmp's MIB loading blocks). Each fetch is
+independent: a slow or dead device only holds its own requests, never the socket or the others' replies.
 """
 
 from __future__ import annotations

@@ -131,12 +131,7 @@ class FastBackend(asyncio.DatagramProtocol):
         pending = self._pending.get(message.request_id)
         if pending is None or pending.addr != addr[:2] or pending.opener is not None:
             return  # a late duplicate, or a stray packet: nothing waits for it
-        if message.pdu_tag != ber.RESPONSE:
-            self._finish(
-                pending, SnmpReplyError(f"reply is not a Response PDU (tag 0x{message.pdu_tag:02x})")
-            )
-            return
-        self._settle(pending, message)
+        self._settle(pending, message, ber.RESPONSE)
 
     def _v3_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -156,12 +151,13 @@ class FastBackend(asyncio.DatagramProtocol):
         except SnmpError as err:
             self._finish(pending, err)
             return
-        if pdu.pdu_tag not in (ber.RESPONSE, ber.REPORT):
+        self._settle(pending, pdu, ber.RESPONSE, ber.REPORT)
+
+    def _settle(self, pending: _Pending, pdu: ber.Pdu, *tags: int) -> None:
+        """The request's reply has come: its PDU, or an error if the PDU is none of ``tags``."""
+        if pdu.pdu_tag not in tags:
             self._finish(pending, SnmpReplyError(f"reply is not a Response PDU (tag 0x{pdu.pdu_tag:02x})"))
             return
-        self._settle(pending, pdu)
-
-    def _settle(self, pending: _Pending, pdu: ber.Pdu) -> None:
         self._forget(pending)
         if not pending.future.done():
             pending.future.set_result(pdu)
@@ -314,11 +310,17 @@ class FastBackend(asyncio.DatagramProtocol):
             report = await self._exchange(target, addr, build)
             if report.pdu_tag != ber.REPORT:
                 return report
+            where = {"host": target.host, "port": target.port}
             if reports(report, usm.UNKNOWN_ENGINE_IDS):
-                self._usm.forget(addr)  # another engine answers there now (a replaced device)
-            elif not reports(report, usm.NOT_IN_TIME_WINDOWS):
+                log.info(
+                    "SNMPv3 engine at this address changed (device replaced?): discovering it", extra=where
+                )
+                self._usm.forget(addr)
+            elif reports(report, usm.NOT_IN_TIME_WINDOWS):
+                # Usm.open took the agent's clock from the authenticated report: send again.
+                log.info("SNMPv3 agent's clock moved (rebooted?): resynchronised", extra=where)
+            else:
                 raise refusal(report)
-            # notInTimeWindow: Usm.open took the agent's clock from the authenticated report.
         assert report is not None
         if reports(report, usm.NOT_IN_TIME_WINDOWS):
             raise SnmpAuthError("agent refused our SNMPv3 credentials (usmStatsNotInTimeWindows)")
@@ -361,6 +363,10 @@ class FastBackend(asyncio.DatagramProtocol):
         await self._exchange(target, addr, build)
         engine = self._usm.engine(addr)
         assert engine is not None, "Usm.discovered records the engine before the reply counts"
+        log.debug(
+            "SNMPv3 engine discovered",
+            extra={"host": target.host, "port": target.port, "engine_id": engine.engine_id.hex()},
+        )
         return engine
 
 
