@@ -7,6 +7,8 @@ side; that it agrees with a real agent is what tests/agent/test_snmp_snmpd.py sh
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from campuswatch.agent.protocols.snmp.transport import ber, usm
@@ -349,3 +351,14 @@ async def test_an_empty_password_is_an_auth_failure_without_the_secret() -> None
     user = V3User("u", "sha", Secret(""), "none", None)
     with pytest.raises(SnmpAuthError, match="empty"):
         await Usm(Clock()).keys(user, ENGINE_ID)
+
+
+async def test_names_longer_than_an_admin_string_are_refused_before_sending() -> None:
+    """An agent drops a request whose context name is over 32 octets without a word (snmpsim does)."""
+    user = USERS["sha256-aes128"]
+    session, engine, keys, _ = await _session(user)
+    with pytest.raises(SnmpAuthError, match="longer than 32 octets"):
+        _request(session, dataclasses.replace(user, context="c" * 33), keys, engine)
+    with pytest.raises(SnmpAuthError, match="longer than 32 octets"):
+        _request(session, dataclasses.replace(user, user="u" * 33), keys, engine)
+    _request(session, dataclasses.replace(user, context="c" * 32), keys, engine)  # 32 is allowed

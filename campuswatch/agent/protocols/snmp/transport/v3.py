@@ -187,8 +187,12 @@ class Usm:
         """The request message for an encoded PDU (msgID = request-id), encrypted and signed as the
         user's security level says, and what its reply must match."""
         flags = security_flags(user)
+        name, context = user.user.encode(), user.context.encode()
+        if len(name) > ber.MAX_ADMIN_STRING or len(context) > ber.MAX_ADMIN_STRING:
+            # An agent drops such a request unanswered: say why instead of timing out.
+            raise SnmpAuthError("SNMPv3 user or context name longer than 32 octets (RFC 3411)")
         engine_time = engine.clock(self._clock())
-        scoped = ber.encode_scoped_pdu(engine.engine_id, user.context.encode(), pdu)
+        scoped = ber.encode_scoped_pdu(engine.engine_id, context, pdu)
         priv_parameters = b""
         if flags & ber.FLAG_PRIV:
             assert user.priv_protocol != "none"
@@ -207,7 +211,7 @@ class Usm:
             engine.engine_id,
             engine.boots,
             engine_time,
-            user.user.encode(),
+            name,
             bytes(mac_length),
             priv_parameters,
         )
