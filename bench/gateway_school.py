@@ -53,6 +53,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.printer_set import v3_user
 from campuswatch.agent.protocols.display._types import DEFAULT_PORTS
 from campuswatch.agent.protocols.pjlink import DEFAULT_PORT as PJLINK_PORT
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import stop_process
@@ -377,7 +378,7 @@ async def measure(
 ) -> list[Measured]:
     """Set the school up, run each mode in turn against it, tear it down."""
     devices = school(free_udp_port("127.0.9.1"), mix)
-    collector = Collector(workdir, {SCHOOL: "Bench-Gesamtschule"})
+    collector = Collector(workdir, {SCHOOL: "Bench-Gesamtschule"}, rules_file=SHIPPED_RULES)
     with snmp_devices(devices, workdir / "snmpsim.log"):
         await asyncio.to_thread(collector.start)
         try:
