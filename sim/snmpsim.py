@@ -163,6 +163,12 @@ class SnmpSimulator:
             f"snmpsim did not answer on {self.host}:{self.port} within {self.start_timeout_s}s"
         )
 
+    @property
+    def pid(self) -> int:
+        """The responder's process id (for CPU measurements)."""
+        assert self._proc is not None, "snmpsim not started"
+        return self._proc.pid
+
     def stop(self) -> None:
         """Stop the responder (the devices it serves stop answering)."""
         if self._proc:

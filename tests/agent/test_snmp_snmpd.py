@@ -344,13 +344,16 @@ async def test_v3_agent_that_rebooted_is_resynchronised_from_its_report(
     authenticated notInTimeWindow report; the client takes the agent's clock from it and asks again."""
     caplog.set_level(logging.DEBUG)
     user = USERS["sha512-aes192"]
-    with Snmpd(communities=[COMMUNITY], v3_users=[user]) as agent:
+    agent = await asyncio.to_thread(Snmpd(communities=[COMMUNITY], v3_users=[user]).start)
+    try:
         target = _v3(agent, user)
         async with SnmpClient() as client:
             before = await client.fetch(target, SYSTEM)
             await asyncio.to_thread(agent.restart)
             caplog.clear()
             after = await client.fetch(target, SYSTEM)
+    finally:
+        await asyncio.to_thread(agent.stop)
     assert after.varbinds == before.varbinds and after.failed_tables == {}
     messages = [r.getMessage() for r in caplog.records]
     assert any("resynchronised" in m for m in messages)
@@ -365,16 +368,17 @@ async def test_v3_device_replaced_at_the_same_address_is_discovered_again(
     """A new device (a new engine ID) answers our old engine ID with usmStatsUnknownEngineIDs."""
     caplog.set_level(logging.DEBUG)
     user = USERS["sha256-aes128"]
-    old = Snmpd(communities=[COMMUNITY], v3_users=[user]).start()
-    endpoint = old.endpoints
+    old = await asyncio.to_thread(Snmpd(communities=[COMMUNITY], v3_users=[user]).start)
+    new = Snmpd(communities=[COMMUNITY], v3_users=[user], endpoints=old.endpoints)
     try:
         async with SnmpClient() as client:
             before = await client.fetch(_v3(old, user), SYSTEM)
             await asyncio.to_thread(old.stop)
-            with Snmpd(communities=[COMMUNITY], v3_users=[user], endpoints=endpoint) as new:
-                after = await client.fetch(_v3(new, user), SYSTEM)
+            await asyncio.to_thread(new.start)
+            after = await client.fetch(_v3(new, user), SYSTEM)
     finally:
-        old.stop()
+        await asyncio.to_thread(old.stop)
+        await asyncio.to_thread(new.stop)
     assert after.varbinds == before.varbinds
     engines = [
         r.__dict__["engine_id"] for r in caplog.records if r.getMessage() == "SNMPv3 engine discovered"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench.gateway_school import MODES, measure, school
+from bench.gateway_school import MODES, Settings, measure, school
 
 #: One of each kind, and each display brand.
 SMALL = {"printer": 2, "switch": 1, "wifi": 1, "ups": 1, "projector": 2, "display": 3}
@@ -30,10 +30,11 @@ def test_the_school_has_the_documented_mix() -> None:
 
 
 def test_every_mode_polls_every_device_ok(tmp_path: Path) -> None:
-    results = asyncio.run(measure(list(MODES), interval_s=4.0, intervals=2, workdir=tmp_path, mix=SMALL))
+    settings = Settings(interval_s=4.0, intervals=2, responders=2)
+    results = asyncio.run(measure(list(MODES), settings, tmp_path, mix=SMALL))
     devices = sum(SMALL.values())
     assert [m.mode for m in results] == list(MODES)
     for m in results:
         assert (m.mode, m.devices_ok, m.not_ok) == (m.mode, devices, {})
-        assert m.cpu_s > 0 and m.rss_mb and m.hwm_mb > 0
+        assert m.cpu_s > 0 and m.rss_mb and m.hwm_mb > 0 and m.responders_cpu_s > 0
     assert [m.pysnmp_loaded for m in results] == [False, False, True]
