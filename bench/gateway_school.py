@@ -7,10 +7,10 @@
 times over, to 300 devices: 90 printers, 12 switches, 48 access points and 6 UPSes over SNMP, each
 answering from a real device's recording in ../shared/devices (the class folder's recordings in turn)
 through snmpsim (four processes by default), each on its own loopback address with an SNMP engine of
-its own (its own SNMPv3 engine ID, as separate devices have); 72 projectors (sim.pjlink, PJLink class 2, every other one with a
-password) and 72 interactive displays (sim.display: BenQ, ViewSonic and Samsung MDC, a third each). A real
-collector (``campuswatch-collector serve``, SQLite) takes the reports; the agent delivers to it as on a
-gateway.
+its own (its own SNMPv3 engine ID, as separate devices have); 72 projectors (sim.pjlink, PJLink class
+2, every other one with a password) and 72 interactive displays (sim.display: BenQ, ViewSonic and
+Samsung MDC, a third each). A real collector (sim.collector, SQLite) takes the reports; the agent
+delivers to it as on a gateway.
 
 **Modes.** Each is a fresh ``campuswatch-agent run`` process (bench.gateway_agent) polling the same school:
 
@@ -26,7 +26,7 @@ process's user+system CPU (/proc) over wall time; ``CPU ms/poll`` and ``polls/CP
 polls the agent's own /metrics reports in that window (the gateway's own reading, the heartbeat and the
 delivery to the collector are in the CPU, not in the count); ``not ok`` are polls whose status was not
 ``ok``; RSS is sampled each second (median and maximum) and ``VmHWM`` is the peak since start. The
-simulators, snmpsim and the collector are other processes and are not counted; ``snmpsim CPU s`` shows
+simulators, snmpsim and the collector run in other processes and are not counted; ``snmpsim CPU s`` shows
 what the responders spent in the same window (when they run out of CPU, polls time out, and failed polls
 cost the agent more: read the ``not ok`` column with it). The agent's timeout is 5 s, not its default 2 s
 (``Settings.timeout_s`` says why).
@@ -57,12 +57,12 @@ from bench.printer_set import v3_user
 from campuswatch.agent.protocols.display._types import DEFAULT_PORTS
 from campuswatch.agent.protocols.pjlink import DEFAULT_PORT as PJLINK_PORT
 from campuswatch.collector.alerting.rules import SHIPPED_RULES
+from sim.collector import RunningCollector, running_collector
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
-from sim.process import stop_process
+from sim.process import free_tcp_port, stop_process
+from sim.shared import DEVICES
 from sim.snmpsim import SnmpSimulator, free_udp_port
-from tests.support.e2e import Collector, free_tcp_port
-from tests.support.paths import DEVICES
 
 HERE = Path(__file__).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -297,6 +297,11 @@ async def _polls(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, str],
     }
 
 
+def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=HERE.parent)
+
+
 async def _wait_serving(
     http: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], log: Path
 ) -> None:
@@ -314,7 +319,7 @@ async def _wait_serving(
 async def run_mode(
     devices: list[SchoolDevice],
     mode: str,
-    collector: Collector,
+    collector: RunningCollector,
     token_file: Path,
     workdir: Path,
     settings: Settings,
@@ -340,8 +345,7 @@ async def run_mode(
     command += ["--pysnmp"] if mode == "v3-pysnmp" else []
     measured = Measured(mode, len(devices))
     url = f"http://127.0.0.1:{metrics_port}/metrics"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=HERE.parent)
+    proc = await asyncio.to_thread(_start, command, log)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(30)) as http:
             started = time.monotonic()
@@ -359,9 +363,9 @@ async def run_mode(
             measured.cpu_s = _cpu_s(proc.pid) - measured.warmup_cpu_s
             measured.responders_cpu_s = sum(_cpu_s(pid) for pid in responders) - responders_before
             measured.hwm_mb = _status_kb(proc.pid, "VmHWM") / 1024
-            measured.pysnmp_loaded = "pysnmp engine ready" in log.read_text()
     finally:
-        stop_process(proc, timeout_s=20)
+        await asyncio.to_thread(stop_process, proc, 20)
+    measured.pysnmp_loaded = "pysnmp engine ready" in log.read_text()
     delta = {key: after[key] - before.get(key, 0) for key in after}
     measured.polls = sum(delta.values())
     measured.devices_ok = len({device for (device, status), n in delta.items() if status == "ok" and n})
@@ -411,25 +415,27 @@ async def measure(
 ) -> list[Measured]:
     """Set the school up, run each mode in turn against it, tear it down."""
     devices = school(free_udp_port("127.0.9.1"), mix)
-    collector = Collector(workdir, {SCHOOL: "Bench-Gesamtschule"}, rules_file=SHIPPED_RULES)
     with contextlib.ExitStack() as stack:
-        # snmpsim and the collector start and stop off the event loop that serves the TCP devices.
+        # snmpsim starts and stops off the event loop that serves the TCP devices and the collector.
         simulators = await asyncio.to_thread(
             stack.enter_context, snmp_devices(devices, workdir, settings.responders)
         )
         pids = [simulator.pid for simulator in simulators]
         try:
-            await asyncio.to_thread(collector.start)
-            token_file = workdir / "token"
-            token_file.write_text(await asyncio.to_thread(collector.token, SCHOOL))
-            token_file.chmod(0o600)
-            async with tcp_devices(devices):
+            async with (
+                running_collector(
+                    workdir, {SCHOOL: "Bench-Gesamtschule"}, rules_file=SHIPPED_RULES
+                ) as collector,
+                tcp_devices(devices),
+            ):
+                token_file = workdir / "token"
+                token_file.write_text(collector.tokens[SCHOOL])
+                token_file.chmod(0o600)
                 return [
                     await run_mode(devices, mode, collector, token_file, workdir, settings, pids)
                     for mode in modes
                 ]
         finally:
-            await asyncio.to_thread(collector.stop)
             await asyncio.to_thread(stack.close)
 
 

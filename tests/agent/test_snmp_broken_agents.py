@@ -234,7 +234,9 @@ async def test_agent_ignoring_getbulk_is_walked_with_getnext(serve: Serve, clien
     assert agent.count(ber.GETBULK) == 2
 
 
-async def test_one_lost_getbulk_does_not_cost_the_agent_getbulk_for_good(serve, client: SnmpClient) -> None:
+async def test_one_lost_getbulk_does_not_cost_the_agent_getbulk_for_good(
+    serve: Serve, client: SnmpClient
+) -> None:
     """A busy agent or a lost datagram: GETNEXT for that walk, GETBULK again at the next poll."""
     lost: list[int] = []
 

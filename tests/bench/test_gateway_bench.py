@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bench.gateway_school import MODES, Settings, measure, school
 
 #: One of each kind, and each display brand.
 SMALL = {"printer": 2, "switch": 1, "wifi": 1, "ups": 1, "projector": 2, "display": 3}
+
+pytestmark = pytest.mark.recordings
 
 
 def test_the_school_has_the_documented_mix() -> None:
@@ -29,6 +33,7 @@ def test_the_school_has_the_documented_mix() -> None:
     assert all(len(d.recording) <= 32 for d in devices if d.recording)  # SNMPv3 context names
 
 
+@pytest.mark.integration
 def test_every_mode_polls_every_device_ok(tmp_path: Path) -> None:
     settings = Settings(interval_s=4.0, intervals=2, responders=2)
     results = asyncio.run(measure(list(MODES), settings, tmp_path, mix=SMALL))
