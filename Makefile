@@ -44,6 +44,8 @@ quick: $(STAMP)
 
 bench: install-test-deps
 	$(PY) -m bench.snmp_poll
+	$(PY) -m bench.snmpv3_poll
+	$(PY) -m bench.gateway_school
 	$(PY) -m bench.reader_poll
 	$(PY) -m bench.collector_ingest
 	$(PY) -m bench.replica_ingest

@@ -9,11 +9,16 @@
   name).
 
 Overrides make the data identical on every machine (a real ifTable would depend on the host's NICs).
+The SNMPv3 benchmarks add a user (:func:`v3_user`) to the same devices.
 """
 
 from __future__ import annotations
 
-from campuswatch.agent.protocols.snmp.transport.types import PollPlan, TableSpec, oid
+from typing import Literal
+
+from campuswatch.agent.protocols.snmp.transport.types import PollPlan, TableSpec, V3User, oid
+from campuswatch.agent.protocols.snmp.transport.usm import AuthName, PrivName
+from campuswatch.config import Secret
 
 SUPPLIES = oid("1.3.6.1.2.1.43.11.1.1")
 INPUTS = oid("1.3.6.1.2.1.43.8.2.1")
@@ -74,3 +79,14 @@ PLAN = PollPlan(
 )
 #: Varbinds one full poll must return.
 EXPECTED_VARBINDS = len(PLAN.scalars) + 6 * len(_SUPPLIES) + 6 * len(_TRAYS)
+
+
+def v3_user(auth: AuthName = "sha256", priv: PrivName | Literal["none"] = "aes128") -> V3User:
+    """The benchmark's SNMPv3 user with these protocols (SHA-256 and AES-128 unless asked otherwise)."""
+    return V3User(
+        f"bench-{auth}-{priv}",
+        auth,
+        Secret("bench-auth-password"),
+        priv,
+        Secret("bench-priv-password") if priv != "none" else None,
+    )

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ import aiohttp
 import yaml
 
 from bench.printer_set import EXPECTED_VARBINDS, PLAN, override_lines
-from campuswatch.agent.protocols.snmp.transport.types import oid, oid_str
+from campuswatch.agent.protocols.snmp.transport.types import V3User, oid, oid_str
 from sim.snmpd import Snmpd
 from sim.snmpsim import free_udp_port
 
@@ -57,6 +57,8 @@ class Measured:
     peak_rss_mb: float = 0.0
     #: Tables walked per device poll in the steady rounds, where the tool counts them (bench.reader_poll).
     walks_per_poll: float | None = None
+    #: Whether the poller process loaded pysnmp, where it says (bench.agent_poller).
+    pysnmp: bool | None = None
 
     def cpu_ms_per_poll(self, steady: bool) -> float:
         """CPU milliseconds per device poll, cold (round 1) or steady (median of later rounds)."""
@@ -82,15 +84,18 @@ def _device_addresses(count: int) -> list[str]:
 
 
 @contextmanager
-def responders(count: int) -> Iterator[list[tuple[str, int]]]:
-    """snmpd processes serving ``count`` devices; yields their (address, port)."""
+def responders(count: int, v3_users: Sequence[V3User] = ()) -> Iterator[list[tuple[str, int]]]:
+    """snmpd processes serving ``count`` devices (v2c, and SNMPv3 for ``v3_users``); yields their
+    (address, port). Each snmpd is one SNMPv3 engine for its 250 addresses."""
     port = free_udp_port()
     endpoints = [(address, port) for address in _device_addresses(count)]
     with ExitStack() as stack:
         for start in range(0, count, ADDRESSES_PER_SNMPD):
             chunk = endpoints[start : start + ADDRESSES_PER_SNMPD]
             stack.enter_context(
-                Snmpd(communities=[COMMUNITY], endpoints=chunk, extra_config=override_lines())
+                Snmpd(
+                    communities=[COMMUNITY], v3_users=v3_users, endpoints=chunk, extra_config=override_lines()
+                )
             )
         yield endpoints
 
@@ -118,14 +123,17 @@ def run_worker(
             rounds.append(record)
         else:
             measured.peak_rss_mb = record["peak_rss_mb"]
+            measured.pysnmp = record.get("pysnmp")
     return rounds
 
 
-def run_agent(endpoints: list[tuple[str, int]], rounds: int, profile: Path | None) -> Measured:
-    """Run bench.agent_poller in its own process and read its JSON lines."""
-    measured = Measured("agent", len(endpoints))
+def run_agent(
+    endpoints: list[tuple[str, int]], rounds: int, profile: Path | None, *options: str, tool: str = "agent"
+) -> Measured:
+    """Run bench.agent_poller in its own process (with its ``options``) and read its JSON lines."""
+    measured = Measured(tool, len(endpoints))
     profiling = ["--profile", str(profile)] if profile else []
-    run_worker(measured, "bench.agent_poller", endpoints, "--rounds", str(rounds), *profiling)
+    run_worker(measured, "bench.agent_poller", endpoints, "--rounds", str(rounds), *profiling, *options)
     return measured
 
 

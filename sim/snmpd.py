@@ -112,17 +112,32 @@ class Snmpd:
     def start(self) -> Snmpd:
         """Start snmpd and wait until it answers on the first endpoint (which must be IPv4)."""
         self._dir = Path(tempfile.mkdtemp(prefix="snmpd-"))
+        (self._dir / "persist").mkdir()
+        return self._run()
+
+    def restart(self) -> Snmpd:
+        """Stop snmpd and start it again on the same endpoints with the same persistent state, as a
+        device reboots: the same SNMPv3 engine ID, snmpEngineBoots one higher, snmpEngineTime from 0."""
+        assert self._dir is not None, "snmpd not started"
+        if self._proc is not None:
+            stop_process(self._proc)
+        return self._run()
+
+    def _run(self) -> Snmpd:
+        assert self._dir is not None
         conf = self._dir / "snmpd.conf"
         conf.write_text(self.config())
         persist = self._dir / "persist"
-        persist.mkdir()
+        # -C reads only the files named with -c: the persistent file (engine ID, snmpEngineBoots) too.
+        state = persist / "snmpd.conf"
+        state.touch()
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(persist), "MIBS": "", "MIBDIRS": str(self._dir)}
         cmd = [
             shutil.which("snmpd") or "/usr/sbin/snmpd",
             "-f",
             "-C",
             "-c",
-            str(conf),
+            f"{conf},{state}",
             "-Lo",
             "-p",
             str(self._dir / "snmpd.pid"),

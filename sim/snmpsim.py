@@ -66,6 +66,8 @@ class SnmpSimulator:
 
     Use as a context manager (``with SnmpSimulator([dir]) as sim: sim.port``). ``probe_community`` is a
     community (file name) that exists in the data, used to wait until the responder answers.
+    ``engine_per_endpoint`` gives each endpoint an SNMP engine of its own (its own SNMPv3 engine ID, as
+    separate devices have), at the price of a pysnmp engine (about 2 MB) per endpoint.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class SnmpSimulator:
         probe_community: str,
         endpoints: Sequence[tuple[str, int]] | None = None,
         v3_user: dict[str, str] | None = None,
+        engine_per_endpoint: bool = False,
         log_path: Path | None = None,
         start_timeout_s: float = 60.0,
     ) -> None:
@@ -82,6 +85,7 @@ class SnmpSimulator:
         self.probe_community = probe_community
         self.endpoints = list(endpoints) if endpoints else [("127.0.0.1", free_udp_port())]
         self.v3_user = v3_user
+        self.engine_per_endpoint = engine_per_endpoint
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
@@ -101,12 +105,15 @@ class SnmpSimulator:
         """The responder's command line."""
         exe = Path(sys.executable).parent / "snmpsim-command-responder"
         cmd = [str(exe) if exe.exists() else "snmpsim-command-responder"]
-        cmd += [f"--data-dir={d}" for d in self.data_dirs]
-        cmd += [f"--agent-udpv4-endpoint={h}:{p}" for h, p in self.endpoints]
         cmd += [f"--cache-dir={cache_dir}", f"--variation-modules-dir={VARIATION_MODULES}"]
-        if self.v3_user:
-            for key, value in self.v3_user.items():
-                cmd.append(f"--{key}={value}")
+        data = [f"--data-dir={d}" for d in self.data_dirs]
+        user = [f"--{key}={value}" for key, value in (self.v3_user or {}).items()]
+        if self.engine_per_endpoint:
+            # Each --v3-engine-id starts an engine's own options: its data, endpoint and users.
+            for h, p in self.endpoints:
+                cmd += ["--v3-engine-id=auto", *data, f"--agent-udpv4-endpoint={h}:{p}", *user]
+        else:
+            cmd += [*data, *(f"--agent-udpv4-endpoint={h}:{p}" for h, p in self.endpoints), *user]
         if os.geteuid() == 0:
             # Run as root, snmpsim insists on dropping privileges once its ports are bound.
             cmd += ["--process-user=nobody", "--process-group=nogroup"]
@@ -144,7 +151,10 @@ class SnmpSimulator:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"snmpsim exited with status {self._proc.returncode}; see {self.log_path}")
-            if answers(self.host, self.port, self.probe_community):
+            last_host, last_port = self.endpoints[-1]  # engines start one after another: wait for all
+            if answers(self.host, self.port, self.probe_community) and answers(
+                last_host, last_port, self.probe_community
+            ):
                 log.info("snmpsim up", extra={"endpoints": self.endpoints})
                 return self
             time.sleep(0.2)
@@ -152,6 +162,12 @@ class SnmpSimulator:
         raise TimeoutError(
             f"snmpsim did not answer on {self.host}:{self.port} within {self.start_timeout_s}s"
         )
+
+    @property
+    def pid(self) -> int:
+        """The responder's process id (for CPU measurements)."""
+        assert self._proc is not None, "snmpsim not started"
+        return self._proc.pid
 
     def stop(self) -> None:
         """Stop the responder (the devices it serves stop answering)."""

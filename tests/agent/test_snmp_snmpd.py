@@ -13,6 +13,7 @@ import pytest
 from pysnmp.smi.builder import MibBuilder
 
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, Classification, plan_for
+from campuswatch.agent.protocols.snmp.transport import pysnmp_backend
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
 from campuswatch.agent.protocols.snmp.transport.silence import WRONG_COMMUNITY
 from campuswatch.agent.protocols.snmp.transport.types import (
@@ -197,7 +198,8 @@ async def test_v1_walks_with_getnext_and_matches_v2c(snmpd: Snmpd) -> None:
 async def test_pysnmp_engine_loads_mibs_off_the_event_loop(
     snmpd: Snmpd, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every MIB module pysnmp reads from disk is read outside the loop's thread."""
+    """Every MIB module pysnmp reads from disk is read outside the loop's thread (pysnmp serves IPv6
+    targets, and everything when the fast path is off)."""
     loaded_in: list[int] = []
     original = MibBuilder.load_module
 
@@ -215,8 +217,8 @@ async def test_pysnmp_engine_loads_mibs_off_the_event_loop(
             ticks += 1
             await asyncio.sleep(0)
 
-    async with SnmpClient() as client:
-        beat = asyncio.create_task(ticker())
+    beat = asyncio.create_task(ticker())
+    async with SnmpClient(fast_path=False) as client:
         result = await client.fetch(_v3(snmpd, USERS["sha256-aes128"]), SYSTEM)
         beat.cancel()
     assert result.varbinds
@@ -299,3 +301,87 @@ async def test_printer_plan_shares_requests_and_reads_what_separate_walks_read(
     # counters and uptimes move between the fetches; names, types and states do not
     texts = {k: v for k, v in shared.varbinds.items() if isinstance(v, bytes | tuple)}
     assert texts == {k: separate.varbinds[k] for k in texts}
+
+
+def _refuse_pysnmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the client builds a pysnmp engine: what it reads must come over the fast path."""
+
+    def refuse() -> None:
+        raise AssertionError("the pysnmp engine was built")
+
+    monkeypatch.setattr(pysnmp_backend, "build_backend", refuse)
+
+
+@pytest.mark.parametrize("name", list(USERS))
+async def test_v3_over_the_fast_path_reads_what_pysnmp_reads(snmpd: Snmpd, name: str) -> None:
+    async with SnmpClient(fast_path=False) as reference:
+        theirs = await reference.fetch(_v3(snmpd, USERS[name]), SYSTEM)
+    with pytest.MonkeyPatch.context() as patch:
+        _refuse_pysnmp(patch)
+        async with SnmpClient() as client:
+            ours = await client.fetch(_v3(snmpd, USERS[name]), SYSTEM)
+    assert ours.failed_tables == theirs.failed_tables == {}
+    assert ours.varbinds == theirs.varbinds
+    assert ours.varbinds[oid("1.3.6.1.2.1.2.2.1.2.1")] == b"lo"
+
+
+async def test_v3_set_and_refusals_need_no_pysnmp(snmpd: Snmpd, monkeypatch: pytest.MonkeyPatch) -> None:
+    _refuse_pysnmp(monkeypatch)
+    sys_contact = oid("1.3.6.1.2.1.1.4.0")
+    unknown = V3User("nobody-here", "sha", Secret("auth-sha1-Vb"), "aes128", Secret("priv-pass-128-Mn"))
+    async with SnmpClient() as client:
+        await client.set_values(_v3(snmpd, WRITER), {sys_contact: b"Hausmeister, Raum 004"})
+        fetched = await client.fetch(_v3(snmpd, USERS["md5-des"]), PollPlan(scalars=(sys_contact,)))
+        with pytest.raises(SnmpAuthError, match="usmStatsUnknownUserNames"):
+            await client.fetch(_v3(snmpd, unknown), SYSTEM)
+    assert fetched.varbinds == {sys_contact: b"Hausmeister, Raum 004"}
+
+
+async def test_v3_agent_that_rebooted_is_resynchronised_from_its_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a reboot the agent counts snmpEngineBoots one higher and refuses our clock with an
+    authenticated notInTimeWindow report; the client takes the agent's clock from it and asks again."""
+    caplog.set_level(logging.DEBUG)
+    user = USERS["sha512-aes192"]
+    agent = await asyncio.to_thread(Snmpd(communities=[COMMUNITY], v3_users=[user]).start)
+    try:
+        target = _v3(agent, user)
+        async with SnmpClient() as client:
+            before = await client.fetch(target, SYSTEM)
+            await asyncio.to_thread(agent.restart)
+            caplog.clear()
+            after = await client.fetch(target, SYSTEM)
+    finally:
+        await asyncio.to_thread(agent.stop)
+    assert after.varbinds == before.varbinds and after.failed_tables == {}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("resynchronised" in m for m in messages)
+    assert not any("discovered" in m for m in messages)  # same engine: no new discovery
+    for record in caplog.records:
+        _assert_no_secret(record.getMessage(), repr(record.__dict__))
+
+
+async def test_v3_device_replaced_at_the_same_address_is_discovered_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A new device (a new engine ID) answers our old engine ID with usmStatsUnknownEngineIDs."""
+    caplog.set_level(logging.DEBUG)
+    user = USERS["sha256-aes128"]
+    old = await asyncio.to_thread(Snmpd(communities=[COMMUNITY], v3_users=[user]).start)
+    new = Snmpd(communities=[COMMUNITY], v3_users=[user], endpoints=old.endpoints)
+    try:
+        async with SnmpClient() as client:
+            before = await client.fetch(_v3(old, user), SYSTEM)
+            await asyncio.to_thread(old.stop)
+            await asyncio.to_thread(new.start)
+            after = await client.fetch(_v3(new, user), SYSTEM)
+    finally:
+        await asyncio.to_thread(old.stop)
+        await asyncio.to_thread(new.stop)
+    assert after.varbinds == before.varbinds
+    engines = [
+        r.__dict__["engine_id"] for r in caplog.records if r.getMessage() == "SNMPv3 engine discovered"
+    ]
+    assert len(engines) == 2 and engines[0] != engines[1]
+    assert any("changed" in r.getMessage() for r in caplog.records)

@@ -3,18 +3,18 @@ devices (``../shared/devices`` from LibreNMS's test data, or wherever ``CAMPUSWA
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from sim.shared import DEVICES, SHARED
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 CONFIGS = REPO / "configs"
 SCRIPTS = REPO / "scripts"
 SIM_RECORDINGS = REPO / "sim" / "recordings" / "school"
-SHARED = Path(os.environ.get("CAMPUSWATCH_SHARED") or REPO.parent / "shared")
-DEVICES = SHARED / "devices"
+__all__ = ["CONFIGS", "DEVICES", "FIXTURES", "REPO", "SCRIPTS", "SHARED", "SIM_RECORDINGS"]
 
 
 def recordings(pattern: str = "*/*.snmprec") -> list[Path]:

@@ -1,7 +1,8 @@
 """What a way of sending SNMP requests must offer: one request, one reply, no walking or retry policy.
 
-Two backends implement it: the fast path (:mod:`campuswatch.agent.protocols.snmp.transport.fast`, our own BER on one UDP socket, for
-v1/v2c) and pysnmp (:mod:`campuswatch.agent.protocols.snmp.transport.pysnmp_backend`, for v3 and as a reference in tests). Everything
+Two backends implement it: the fast path (:mod:`campuswatch.agent.protocols.snmp.transport.fast`, our own BER and USM on one UDP
+socket, for v1, v2c and v3) and pysnmp (:mod:`campuswatch.agent.protocols.snmp.transport.pysnmp_backend`, for IPv6 and as a
+reference in tests). Everything
 above one request (chunking, walking, v1 quirks, error statuses) lives once, in :mod:`campuswatch.agent.protocols.snmp.transport.ops`.
 """
 

@@ -1,9 +1,11 @@
-"""A small BER codec for SNMP v1/v2c messages: only the PDUs and value types of :mod:`campuswatch.agent.protocols.snmp.transport.types`.
+"""A small BER codec for SNMP messages: v1/v2c, and the SNMPv3 message with USM security parameters
+(RFC 3412, RFC 3414); only the PDUs and value types of :mod:`campuswatch.agent.protocols.snmp.transport.types`.
 
-Pure functions from bytes to plain values and back, no sockets. It exists because decoding replies with
-pyasn1 costs about 75 % of a pysnmp poll; this codec does the same work for the few types SNMP uses,
-with caches for the OIDs that come back every round. Anything that does not parse raises
-:class:`BerError` (the transport turns it into ``SnmpReplyError``).
+Pure functions from bytes to plain values and back, no sockets and no cryptography (that is
+:mod:`~campuswatch.agent.protocols.snmp.transport.usm`). It exists because decoding replies with pyasn1
+costs about 75 % of a pysnmp poll; this codec does the same work for the few types SNMP uses, with caches
+for the OIDs that come back every round. Anything that does not parse raises :class:`BerError` (the
+transport turns it into ``SnmpReplyError``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,23 @@ REPORT = 0xA8
 #: SNMP version field values on the wire.
 VERSION_1 = 0
 VERSION_2C = 1
+VERSION_3 = 3
+
+#: msgFlags bits of an SNMPv3 message (RFC 3412 6.4).
+FLAG_AUTH = 0x01
+FLAG_PRIV = 0x02
+FLAG_REPORTABLE = 0x04
+#: msgSecurityModel of the User-based Security Model.
+USM_SECURITY_MODEL = 3
+#: msgMaxSize we announce: the largest UDP payload over IPv4.
+MAX_MESSAGE_SIZE = 65507
+#: snmpEngineID is 5 to 32 octets (RFC 3411); a longer one is refused where it enters.
+MAX_ENGINE_ID = 32
+#: snmpAdminString (user and context names) is at most 32 octets (RFC 3411).
+MAX_ADMIN_STRING = 32
+#: USM authentication and privacy parameters: at most a 48-octet MAC (HMAC-SHA-512, RFC 7860), an
+#: 8-octet salt; anything longer is not a USM message.
+MAX_USM_PARAMETER = 64
 
 _UNSIGNED_TAGS = frozenset({COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
 _OCTET_TAGS = frozenset({OCTET_STRING, IP_ADDRESS, OPAQUE})
@@ -61,16 +80,52 @@ ReplyValue = SnmpValue | Missing
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
-    """A decoded SNMP v1/v2c message (a response, or a request when testing)."""
+class Pdu:
+    """A decoded PDU: the same in every SNMP version."""
 
-    version: int
-    community: bytes
     pdu_tag: int
     request_id: int
     error_status: int
     error_index: int
     varbinds: list[tuple[Oid, ReplyValue | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Pdu):
+    """A decoded SNMP v1/v2c message (a response, or a request when testing): its PDU and its header."""
+
+    version: int
+    community: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UsmParameters:
+    """UsmSecurityParameters (RFC 3414 2.4): whose engine, its clock, the user, the MAC and the salt."""
+
+    engine_id: bytes
+    boots: int
+    time: int
+    user: bytes
+    auth: bytes
+    priv: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class V3Message:
+    """A decoded SNMPv3 message, before authentication and decryption.
+
+    ``auth_offset`` is where ``usm.auth`` sits in the message's bytes (the MAC covers the whole message
+    with those octets zeroed); ``scoped`` is the ScopedPDU's encoding, or the encryptedPDU's octets when
+    ``flags`` has :data:`FLAG_PRIV`.
+    """
+
+    msg_id: int
+    max_size: int
+    flags: int
+    security_model: int
+    usm: UsmParameters
+    auth_offset: int
+    scoped: bytes
 
 
 # --- encoding ----------------------------------------------------------------------------------------
@@ -81,6 +136,10 @@ def _length(n: int) -> bytes:
         return bytes((n,))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes((0x80 | len(body),)) + body
+
+
+def _head(tag: int, length: int) -> bytes:
+    return bytes((tag,)) + _length(length)
 
 
 def _tlv(tag: int, body: bytes) -> bytes:
@@ -138,6 +197,25 @@ def _varbind(name: Oid, value: SnmpValue | None) -> bytes:
     return _tlv(SEQUENCE, encode_oid(name) + encode_value(value))
 
 
+def encode_pdu(
+    pdu_tag: int,
+    request_id: int,
+    varbinds: Sequence[tuple[Oid, SnmpValue | None]],
+    *,
+    max_repetitions: int = 0,
+) -> bytes:
+    """One request PDU. For GETBULK the two error fields carry non-repeaters (always 0: every varbind we
+    send is a column to walk) and max-repetitions (RFC 3416); for other PDUs both are zero."""
+    body = b"".join(_varbind(name, value) for name, value in varbinds)
+    return _tlv(
+        pdu_tag,
+        _tlv(INTEGER, _int_body(request_id))
+        + b"\x02\x01\x00"  # error-status / non-repeaters: 0
+        + _tlv(INTEGER, _int_body(max_repetitions))
+        + _tlv(SEQUENCE, body),
+    )
+
+
 def encode_request(
     version: int,
     community: bytes,
@@ -147,35 +225,56 @@ def encode_request(
     *,
     max_repetitions: int = 0,
 ) -> bytes:
-    """One SNMP v1/v2c request message. For GETBULK the two error fields carry non-repeaters (always 0:
-    every varbind we send is a column to walk) and max-repetitions (RFC 3416); for other PDUs both are
-    zero."""
-    body = b"".join(_varbind(name, value) for name, value in varbinds)
-    pdu = (
-        _tlv(INTEGER, _int_body(request_id))
-        + b"\x02\x01\x00"  # error-status / non-repeaters: 0
-        + _tlv(INTEGER, _int_body(max_repetitions))
-        + _tlv(SEQUENCE, body)
+    """One SNMP v1/v2c request message (the PDU as :func:`encode_pdu` makes it)."""
+    pdu = encode_pdu(pdu_tag, request_id, varbinds, max_repetitions=max_repetitions)
+    return _tlv(SEQUENCE, _tlv(INTEGER, _int_body(version)) + _tlv(OCTET_STRING, community) + pdu)
+
+
+def encode_scoped_pdu(context_engine_id: bytes, context_name: bytes, pdu: bytes) -> bytes:
+    """A ScopedPDU (RFC 3412 6.8) around an encoded PDU."""
+    return _tlv(SEQUENCE, _tlv(OCTET_STRING, context_engine_id) + _tlv(OCTET_STRING, context_name) + pdu)
+
+
+def encode_v3_message(msg_id: int, flags: int, usm: UsmParameters, scoped: bytes) -> tuple[bytes, int]:
+    """An SNMPv3 message with USM security parameters; ``scoped`` is the ScopedPDU's encoding, or the
+    encryptedPDU's octets when ``flags`` has :data:`FLAG_PRIV`.
+
+    Returns the message and the offset of ``usm.auth`` in it: the MAC is computed over the message with
+    those octets zeroed (pass zeros of the MAC's length) and then written in place (RFC 3414 6.3.1)."""
+    header = _tlv(
+        SEQUENCE,
+        _tlv(INTEGER, _int_body(msg_id))
+        + _tlv(INTEGER, _int_body(MAX_MESSAGE_SIZE))
+        + _tlv(OCTET_STRING, bytes((flags,)))
+        + _tlv(INTEGER, _int_body(USM_SECURITY_MODEL)),
     )
-    return _tlv(
-        SEQUENCE, _tlv(INTEGER, _int_body(version)) + _tlv(OCTET_STRING, community) + _tlv(pdu_tag, pdu)
+    before_auth = (
+        _tlv(OCTET_STRING, usm.engine_id)
+        + _tlv(INTEGER, _int_body(usm.boots))
+        + _tlv(INTEGER, _int_body(usm.time))
+        + _tlv(OCTET_STRING, usm.user)
+        + _head(OCTET_STRING, len(usm.auth))
     )
+    fields = before_auth + usm.auth + _tlv(OCTET_STRING, usm.priv)
+    data = _tlv(OCTET_STRING, scoped) if flags & FLAG_PRIV else scoped
+    parameters = _head(OCTET_STRING, len(_head(SEQUENCE, len(fields))) + len(fields)) + _head(
+        SEQUENCE, len(fields)
+    )
+    up_to_parameters = b"\x02\x01\x03" + header + parameters
+    body_length = len(up_to_parameters) + len(fields) + len(data)
+    head = _head(SEQUENCE, body_length)
+    message = head + up_to_parameters + fields + data
+    return message, len(head) + len(up_to_parameters) + len(before_auth)
+
+
+_NO_USM = UsmParameters(b"", 0, 0, b"", b"", b"")
 
 
 def encode_v3_discovery(message_id: int) -> bytes:
     """An SNMPv3 engine-discovery request (RFC 3414 4.): no user, no engine id, noAuthNoPriv, reportable.
     Every live v3 agent answers it with a usmStatsUnknownEngineIDs report, whatever our credentials."""
-    header = _tlv(
-        SEQUENCE,
-        _tlv(INTEGER, _int_body(message_id))
-        + _tlv(INTEGER, _int_body(65507))
-        + _tlv(OCTET_STRING, b"\x04")  # flags: reportable
-        + _tlv(INTEGER, _int_body(3)),  # USM
-    )
-    usm = _tlv(SEQUENCE, b"\x04\x00" + _tlv(INTEGER, b"\x00") * 2 + b"\x04\x00" * 3)
-    pdu = _tlv(GET, _tlv(INTEGER, _int_body(message_id)) + b"\x02\x01\x00" * 2 + _tlv(SEQUENCE, b""))
-    scoped = _tlv(SEQUENCE, b"\x04\x00\x04\x00" + pdu)
-    return _tlv(SEQUENCE, _tlv(INTEGER, _int_body(3)) + header + _tlv(OCTET_STRING, usm) + scoped)
+    pdu = encode_pdu(GET, message_id, [])
+    return encode_v3_message(message_id, FLAG_REPORTABLE, _NO_USM, encode_scoped_pdu(b"", b"", pdu))[0]
 
 
 # --- decoding ----------------------------------------------------------------------------------------
@@ -256,13 +355,27 @@ def _value(tag: int, data: bytes, start: int, stop: int) -> ReplyValue | None:
 
 
 def request_id_of(data: bytes) -> int:
-    """Only the request-id of a message: enough to route a reply whose rest may be malformed."""
+    """Only the id a reply is routed by (the request-id, or an SNMPv3 message's msgID): enough to route a
+    reply whose rest may be malformed."""
     start, stop = _expect(data, 0, len(data), SEQUENCE)
-    _, pos = _int(data, start, stop)
+    version, pos = _int(data, start, stop)
+    if version == VERSION_3:
+        global_start, _ = _expect(data, pos, stop, SEQUENCE)
+        return _int(data, global_start, stop)[0]
     _, pos = _expect(data, pos, stop, OCTET_STRING)
     _, pdu_start, pdu_stop = _header(data, pos, stop)
     request_id, _ = _int(data, pdu_start, pdu_stop)
     return request_id
+
+
+def is_v3(data: bytes) -> bool:
+    """Whether a datagram claims to be an SNMPv3 message (its version field is 3): decides which decoder
+    reads it, not whether it is well formed."""
+    try:
+        tag, start, _ = _header(data, 0, len(data))
+    except BerError:
+        return False
+    return tag == SEQUENCE and data[start : start + 3] == b"\x02\x01\x03"
 
 
 def decode_message(data: bytes) -> Message:
@@ -274,6 +387,77 @@ def decode_message(data: bytes) -> Message:
     version, pos = _int(data, start, stop)
     c_start, pos = _expect(data, pos, stop, OCTET_STRING)
     community = data[c_start:pos]
+    pdu_tag, request_id, error_status, error_index, varbinds = _pdu(data, pos, stop)
+    return Message(pdu_tag, request_id, error_status, error_index, varbinds, version, community)
+
+
+def _octets(data: bytes, pos: int, end: int, limit: int, what: str) -> tuple[bytes, int]:
+    start, stop = _expect(data, pos, end, OCTET_STRING)
+    if stop - start > limit:
+        raise BerError(f"{what} longer than {limit} octets")
+    return data[start:stop], stop
+
+
+def decode_v3_message(data: bytes) -> V3Message:
+    """Decode an SNMPv3 message's header and USM security parameters (RFC 3412 6, RFC 3414 2.4); the
+    scoped PDU is left as bytes (it may be encrypted). Raises :class:`BerError` on anything malformed,
+    on another security model, and on fields longer than SNMP allows."""
+    end = len(data)
+    start, stop = _expect(data, 0, end, SEQUENCE)
+    if stop != end:
+        raise BerError("trailing bytes after the message")
+    version, pos = _int(data, start, stop)
+    if version != VERSION_3:
+        raise BerError(f"not an SNMPv3 message (version {version})")
+    g_start, pos = _expect(data, pos, stop, SEQUENCE)
+    msg_id, g_pos = _int(data, g_start, pos)
+    max_size, g_pos = _int(data, g_pos, pos)
+    flags, g_pos = _octets(data, g_pos, pos, 1, "msgFlags")
+    security_model, g_pos = _int(data, g_pos, pos)
+    if len(flags) != 1 or g_pos != pos:
+        raise BerError("malformed msgGlobalData")
+    if security_model != USM_SECURITY_MODEL:
+        raise BerError(f"security model {security_model} is not USM")
+    p_start, pos = _expect(data, pos, stop, OCTET_STRING)
+    u_start, u_stop = _expect(data, p_start, pos, SEQUENCE)
+    if u_stop != pos:
+        raise BerError("trailing bytes after the security parameters")
+    engine_id, u_pos = _octets(data, u_start, u_stop, MAX_ENGINE_ID, "msgAuthoritativeEngineID")
+    boots, u_pos = _int(data, u_pos, u_stop)
+    engine_time, u_pos = _int(data, u_pos, u_stop)
+    user, u_pos = _octets(data, u_pos, u_stop, MAX_ADMIN_STRING, "msgUserName")
+    _, auth_offset, _ = _header(data, u_pos, u_stop)
+    auth, u_pos = _octets(data, u_pos, u_stop, MAX_USM_PARAMETER, "msgAuthenticationParameters")
+    priv, u_pos = _octets(data, u_pos, u_stop, MAX_USM_PARAMETER, "msgPrivacyParameters")
+    if u_pos != u_stop:
+        raise BerError("trailing bytes in the security parameters")
+    if not (0 <= boots < 2**31 and 0 <= engine_time < 2**31):
+        raise BerError("engine boots or time out of range")
+    if flags[0] & FLAG_PRIV:
+        s_start, s_stop = _expect(data, pos, stop, OCTET_STRING)
+    else:
+        _, s_stop = _expect(data, pos, stop, SEQUENCE)
+        s_start = pos
+    if s_stop != stop:
+        raise BerError("trailing bytes after the scoped PDU")
+    usm = UsmParameters(engine_id, boots, engine_time, user, auth, priv)
+    return V3Message(msg_id, max_size, flags[0], security_model, usm, auth_offset, data[s_start:s_stop])
+
+
+def decode_scoped_pdu(data: bytes, *, padded: bool = False) -> tuple[bytes, bytes, Pdu]:
+    """A ScopedPDU's context engine ID, context name and PDU. ``padded``: bytes may follow it (DES pads
+    the plaintext to its block size, RFC 3414 8.1.1.2)."""
+    start, stop = _expect(data, 0, len(data), SEQUENCE)
+    if stop != len(data) and not padded:
+        raise BerError("trailing bytes after the scoped PDU")
+    context_engine_id, pos = _octets(data, start, stop, MAX_ENGINE_ID, "contextEngineID")
+    context_name, pos = _octets(data, pos, stop, MAX_ADMIN_STRING, "contextName")
+    pdu_tag, request_id, error_status, error_index, varbinds = _pdu(data, pos, stop)
+    return context_engine_id, context_name, Pdu(pdu_tag, request_id, error_status, error_index, varbinds)
+
+
+def _pdu(data: bytes, pos: int, stop: int) -> tuple[int, int, int, int, list[tuple[Oid, ReplyValue | None]]]:
+    """The PDU at ``pos``: tag, request-id, error-status, error-index and varbinds."""
     pdu_tag, pos, pdu_stop = _header(data, pos, stop)
     if pdu_tag & 0xE0 != 0xA0:
         raise BerError(f"not a PDU tag: 0x{pdu_tag:02x}")
@@ -309,4 +493,4 @@ def decode_message(data: bytes) -> Message:
             raise BerError("varbind with trailing bytes")
         append((decode_oid(data[o_start:o_stop]), _value(tag, data, v_start, v_stop)))
         pos = vb_stop
-    return Message(version, community, pdu_tag, request_id, error_status, error_index, varbinds)
+    return pdu_tag, request_id, error_status, error_index, varbinds

@@ -1,9 +1,9 @@
 """The SNMP transport's public face: ``SnmpClient.fetch(target, plan)`` and ``set_values``.
 
-One client serves every device of an agent. v1/v2c go through the fast path (our BER codec on one UDP
-socket); v3 goes through ONE pysnmp engine, built in a thread the first time a v3 target is polled
-(pysnmp's MIB loading blocks). Each fetch is independent: a slow or dead device only holds its own
-requests, never the socket or the others' replies.
+One client serves every device of an agent. IPv4 targets of every version (v1, v2c, v3 with USM) go
+through the fast path (our BER codec and USM on one UDP socket); IPv6 targets go through ONE pysnmp
+engine, built in a thread the first time one is polled (pysnmp's MIB loading blocks). Each fetch is
+independent: a slow or dead device only holds its own requests, never the socket or the others' replies.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # imported lazily at run time: pysnmp's import blocks on MIB 
 
 log = logging.getLogger(__name__)
 
+#: Agents whose silences in a row are counted at most (the oldest forgotten first).
+_SILENCES_KEPT = 4096
+
 
 @dataclass
 class FetchResult:
@@ -67,7 +70,7 @@ def _target_key(target: SnmpTarget) -> tuple[object, ...]:
 class SnmpClient:
     """Polls SNMP agents. Use ``async with SnmpClient() as client: await client.fetch(target, plan)``.
 
-    ``fast_path=False`` sends v1/v2c through pysnmp too (the reference the fast path is tested against).
+    ``fast_path=False`` sends everything through pysnmp (the reference the fast path is tested against).
     """
 
     def __init__(
@@ -82,6 +85,10 @@ class SnmpClient:
         self._pysnmp_lock = asyncio.Lock()
         self._answered: set[tuple[object, ...]] = set()
         self._no_bulk: set[tuple[object, ...]] = set()
+        #: Walks in a row whose GETBULK (or shared request) went unanswered while the agent answered
+        #: otherwise: silence is remembered as the agent's way only the second time (see ``_strike``).
+        self._bulk_silences: dict[tuple[object, ...], int] = {}
+        self._batch_silences: dict[tuple[object, ...], int] = {}
         #: Agents whose tables are walked one by one (:meth:`_walk_group`).
         self._no_batch: set[tuple[object, ...]] = set()
         #: Rows each table had at an agent's last complete walk, to size the next walk's GETBULK.
@@ -122,8 +129,8 @@ class SnmpClient:
             return self._pysnmp
 
     async def _backend(self, target: SnmpTarget) -> Backend:
-        # The fast path's socket is IPv4; IPv6 literals and v3 go through pysnmp.
-        if target.version != "3" and self._fast is not None and ":" not in target.host:
+        # The fast path's socket is IPv4; IPv6 literals go through pysnmp.
+        if self._fast is not None and ":" not in target.host:
             return self._fast
         return await self._pysnmp_backend()
 
@@ -215,19 +222,27 @@ class SnmpClient:
     ) -> list[ops.WalkResult | BaseException]:
         """Walk several tables in shared requests. If the agent fails that (an error, or silence) after
         it answered us, each table is walked on its own, as it would have been without sharing; when
-        those get answers, the agent is walked table by table from then on."""
+        those get answers, the agent is walked table by table from then on (after silence, from the
+        second time in a row: one lost datagram says nothing about the agent)."""
         try:
-            return list(await self._walk(backend, target, tables, key))
+            walked: list[ops.WalkResult | BaseException] = list(
+                await self._walk(backend, target, tables, key)
+            )
         except SnmpAuthError:
             raise
         except SnmpError as err:
             if len(tables) == 1 or (isinstance(err, SnmpTimeout) and key not in self._answered):
                 raise
-            reason = str(err)
+            reason, silent = str(err), isinstance(err, SnmpTimeout)
             alone = await asyncio.gather(
                 *(self._walk(backend, target, (t,), key) for t in tables), return_exceptions=True
             )
-        if not all(isinstance(outcome, SnmpTimeout) for outcome in alone):
+        else:
+            if len(tables) > 1:
+                self._batch_silences.pop(key, None)
+            return walked
+        answered = not all(isinstance(outcome, SnmpTimeout) for outcome in alone)
+        if answered and (not silent or _strike(self._batch_silences, key)):
             log.info(
                 "agent fails shared table walks; walking tables one by one",
                 extra={"host": target.host, "port": target.port, "error": reason},
@@ -244,9 +259,13 @@ class SnmpClient:
         except SnmpTimeout:
             if not (bulk and key in self._answered and len(tables) == 1):
                 raise
-            # Some agents answer GET but ignore GETBULK altogether: try once more with GETNEXT.
+            # Some agents answer GET but ignore GETBULK altogether: try once more with GETNEXT, and
+            # if that is answered, take it for the agent's way the second time in a row.
             walked = await ops.walk(backend, target, tables, bulk=False)
-            walked[0].bulk_broken = True
+            walked[0].bulk_broken = _strike(self._bulk_silences, key)
+        else:
+            if bulk and not walked[0].bulk_broken:
+                self._bulk_silences.pop(key, None)
         self._answered.add(key)
         if walked[0].bulk_broken:
             log.warning(
@@ -270,3 +289,13 @@ class SnmpClient:
             await ops.set_values(backend, target, values)
         except SnmpTimeout:
             raise await self._silence(target, _target_key(target)) from None
+
+
+def _strike(silences: dict[tuple[object, ...], int], key: tuple[object, ...]) -> bool:
+    """Count one more silence in a row from an agent that answers otherwise; True from the second: a
+    lost datagram or an agent busy for a moment (a printer waking up, a burst of polls) is not the
+    agent's way, and taking it for one would cost that agent more requests until the agent restarts."""
+    silences[key] = silences.get(key, 0) + 1
+    if len(silences) > _SILENCES_KEPT:
+        silences.pop(next(iter(silences)))
+    return silences[key] >= 2

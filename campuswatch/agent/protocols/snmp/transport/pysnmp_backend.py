@@ -1,5 +1,6 @@
-"""The pysnmp backend: every SNMP version, used for v3 USM (and as the reference the fast path is tested
-against). This is the only module that imports pysnmp; pysnmp values become plain values here.
+"""The pysnmp backend: every SNMP version, used for IPv6 targets (the fast path's socket is IPv4) and as
+the reference the fast path is tested and measured against. This is the only module that imports pysnmp;
+pysnmp values become plain values here.
 
 Importing pysnmp and building its engine loads MIB modules from disk, which blocks: call
 :func:`build_backend` in a thread (``await asyncio.to_thread(build_backend)``).
