@@ -19,6 +19,7 @@ gateways over weeks, the collector in one evening):
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Literal
 
 import msgspec
@@ -178,6 +179,9 @@ class UpsStatus(Struct):
     on_battery: bool | None = None
     replace_battery: bool | None = None
     output_source: str | None = None
+    #: When the battery was last replaced, where the UPS keeps that date (APC, CyberPower): the collector
+    #: judges the battery's age from it.
+    battery_replaced_on: date | None = None
 
 
 class Sensor(Struct):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from campuswatch.agent.protocols.snmp.decode import decode_device
+from datetime import date
+
+from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device, plan_for
 from campuswatch.report import UpsStatus
-from sim.snmprec import parse_snmprec
+from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
+from tests.support.paths import DEVICES
 
 
 def test_standard_ups_mib_on_battery() -> None:
@@ -58,3 +61,25 @@ def test_apc_powernet_wins_over_the_standard_mib() -> None:
 def test_a_ups_that_answers_nothing_has_no_status() -> None:
     reading = decode_device("192.0.2.7", parse_snmprec(["1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.318.1.3.27"]))
     assert (reading.kind, reading.ups) == ("ups", None)
+
+
+def test_the_battery_date_a_vendor_mib_keeps_is_read_in_either_of_its_formats() -> None:
+    apc = "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.318.1.3.27"
+    date_oid = "1.3.6.1.4.1.318.1.1.1.2.1.3.0"
+    for text in ("03/14/19", "03/14/2019"):
+        reading = decode_device("192.0.2.8", parse_snmprec([apc, f"{date_oid}|4|{text}"]))
+        assert reading.ups is not None and reading.ups.battery_replaced_on == date(2019, 3, 14)
+        assert reading.partial == {}
+    garbled = decode_device("192.0.2.8", parse_snmprec([apc, f"{date_oid}|4|unknown"]))
+    assert garbled.ups is None  # nothing else answered: no status
+    assert "ups" in garbled.partial and "'unknown' is no date" in garbled.partial["ups"]
+
+
+def test_a_cyberpower_says_when_its_battery_went_in() -> None:
+    """The shared recording of a real CyberPower PR2200: upsBaseBatteryLastReplaceDate 06/30/2026."""
+    raw = load_snmprec(DEVICES / "ups" / "cyberpower_pr2200rt2uc.snmprec")
+    classification = classify(restrict_to_plan(raw, SYSTEM_PLAN))
+    # Through only what a poll fetches: the plan asks for the date.
+    fetched = restrict_to_plan(raw, SYSTEM_PLAN.merged(plan_for(classification)))
+    reading = decode_device("192.0.2.9", fetched, classification)
+    assert reading.ups is not None and reading.ups.battery_replaced_on == date(2026, 6, 30)

@@ -101,6 +101,13 @@ class Enum(_Data):
     map: dict[int, str]
 
 
+class DateText(_Data):
+    """A date the device keeps as text (``06/30/2026``), in the strptime formats it may use."""
+
+    oid: str
+    formats: list[str]
+
+
 class UpsSource(_Data):
     name: str
     object_id_prefix: str | None = None
@@ -112,6 +119,7 @@ class UpsSource(_Data):
     temperature_c: list[Number] = msgspec.field(default_factory=list)
     alarm_table: str | None = None
     replace_battery_alarm: str | None = None
+    battery_replaced_on: DateText | None = None
 
 
 class Ups(_Data):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from campuswatch.agent.protocols.snmp.decode import _knowledge
 from campuswatch.agent.protocols.snmp.decode._reader import Reader
 from campuswatch.agent.protocols.snmp.transport.types import Oid, oid
@@ -27,6 +29,8 @@ def ups_scalars(sources: list[_knowledge.UpsSource]) -> list[Oid]:
         for enum in (source.battery_status, source.replace_battery, source.output_source):
             if enum:
                 out.append(oid(enum.oid))
+        if source.battery_replaced_on:
+            out.append(oid(source.battery_replaced_on.oid))
         for numbers in (source.charge_percent, source.runtime_s, source.temperature_c):
             out.extend(oid(n.oid) for n in numbers)
     return out
@@ -49,6 +53,22 @@ def _enum(reader: Reader, sources: list[_knowledge.UpsSource], field: str) -> st
         value = reader.enum(reader.get(oid(enum.oid)), enum.map, _GROUP, field)
         if value is not None:
             return value
+    return None
+
+
+def _date(reader: Reader, sources: list[_knowledge.UpsSource], field: str) -> date | None:
+    """A date the first source that answers keeps as text; one in none of its formats is noted."""
+    for source in sources:
+        spec: _knowledge.DateText | None = getattr(source, field)
+        text = reader.text(reader.get(oid(spec.oid)), _GROUP, field) if spec else None
+        if spec is None or not text:
+            continue
+        for fmt in spec.formats:
+            try:
+                return datetime.strptime(text.strip(), fmt).date()
+            except ValueError:
+                continue
+        reader.note(_GROUP, f"{field}: {text[:40]!r} is no date in {', '.join(spec.formats)}")
     return None
 
 
@@ -75,6 +95,7 @@ def decode_ups(reader: Reader, object_id: str | None) -> tuple[UpsStatus | None,
         output_source=output_source,
         on_battery=None if output_source is None else output_source == "battery",
         replace_battery=_alarm_replace_battery(reader, sources) if replace is None else replace == "true",
+        battery_replaced_on=_date(reader, sources, "battery_replaced_on"),
     )
     sensors: list[Sensor] = []
     temperature = _number(reader, sources, "temperature_c")
