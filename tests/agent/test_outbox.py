@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import pytest
@@ -26,6 +27,7 @@ from campuswatch.report import (
     PollEvent,
     PollStatus,
     Problem,
+    Supply,
 )
 from tests.support.paths import REPO
 
@@ -293,6 +295,26 @@ def test_a_problem_changing_severity_is_a_state_change(path: Path) -> None:
     box.add_poll(make_poll("p", problems=("toner_low",), n=2))  # a sample: shed at once
     box.add_poll(critical)
     assert [e.seq for e in box.next_batch(10, 1 << 20)] == [1, 3]
+
+
+def test_a_supply_reaching_a_state_is_a_state_change_though_no_problem_changes(path: Path) -> None:
+    """The agent judges no threshold: a toner at 0 % is a number and the state ``empty``, not a problem
+    of its own, and a change the outbox must not shed (the collector's threshold makes it a problem)."""
+    box = Outbox(path, max_bytes=1)
+
+    def toner(level: float, n: int) -> DevicePoll:
+        poll = make_poll("p", n=n)
+        assert poll.reading is not None
+        state: Literal["ok", "empty"] = "empty" if level == 0 else "ok"
+        poll.reading.supplies = [
+            Supply(index=1, description="Black", type="toner", state=state, level_percent=level)
+        ]
+        return poll
+
+    for n, level in enumerate([30.0, 29.0, 0.0, 0.0, 80.0, 79.0]):
+        box.add_poll(toner(level, n))
+    # The first poll, the empty toner and the refill stay; samples of a state the budget sheds at once.
+    assert [e.seq for e in box.next_batch(10, 1 << 20)] == [1, 3, 5]
 
 
 def test_superseded_samples_go_before_an_older_latest_sample_of_another_device(path: Path) -> None:

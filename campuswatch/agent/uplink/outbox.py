@@ -9,10 +9,11 @@ event stored with its number or not stored at all, never half of it.
 Disk use is bounded by ``max_bytes`` (the encoded events; SQLite's page overhead comes on top, see
 :attr:`OutboxStats.file_bytes`). When an outage fills the budget, the outbox sheds what carries no news:
 
-1. superseded samples, oldest first: a poll whose status and problem set equal the device's previous
-   poll, or a heartbeat, when a newer one of the same key is queued;
+1. superseded samples, oldest first: a poll whose status, problem set and reported states (of its
+   supplies and trays) equal the device's previous poll, or a heartbeat, when a newer one of the same
+   key is queued;
 2. then the remaining latest samples, oldest first;
-3. never a state change (a poll whose status or problems differ from the device's previous poll, the
+3. never a state change (a poll whose status, problems or states differ from the device's previous poll, the
    first poll of a device, or a discovery result: it names only the devices new or changed since the
    previous run, news no later result repeats). If state changes alone exceed the budget, the outbox
    keeps them, goes over the bound, and says so (``over_bound`` and a warning): losing an outage's
@@ -114,14 +115,19 @@ class OutboxStats:
 
 
 def poll_signature(poll: DevicePoll) -> bytes:
-    """What makes a poll news: its status and its set of problems (identity and severity).
+    """What makes a poll news: its status, its set of problems (identity and severity) and the states
+    its device reports of its supplies and trays (a toner that reached ``empty``, a refilled one).
 
     Two polls of a device with equal signatures are samples of one state; a different signature is a
-    state change, which the outbox never drops.
+    state change, which the outbox never drops. The states matter because the agent judges no
+    threshold: a toner running out is a number and a state here, and the collector's problem.
     """
-    problems = poll.reading.problems if poll.reading else []
-    identities = sorted({(p.code, p.subject, p.severity) for p in problems})
-    return msgspec.json.encode([poll.status, identities])
+    reading = poll.reading
+    if reading is None:
+        return msgspec.json.encode([poll.status])
+    identities = sorted({(p.code, p.subject, p.severity) for p in reading.problems})
+    states = [[s.index, s.state] for s in reading.supplies] + [[t.index, t.state] for t in reading.trays]
+    return msgspec.json.encode([poll.status, identities, states])
 
 
 class Outbox:
