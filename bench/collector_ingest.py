@@ -3,8 +3,9 @@
     .venv/bin/python bench/collector_ingest.py --schools 20 --devices 40 --rounds 10
 
 Each school's agent sends ``rounds`` batches, one poll of each of its devices per batch (a printer
-with four supplies, every tenth with empty toner), all schools at once. Prints events per second,
-the time of one /metrics scrape and of the status page over the resulting fleet, and the database size.
+with four supplies, every tenth with its black toner at 0 % every other round, which the collector's
+threshold judges empty), all schools at once. Prints events per second, the time of one /metrics scrape
+and of the status page over the resulting fleet, and the database size.
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ from pathlib import Path
 
 import aiohttp
 
-from campuswatch.report import Problem, Supply, encode
+from campuswatch.report import Supply, encode
 from sim.collector import IMMEDIATE_RULES, agent_headers, poll_event, report, running_collector
 
-TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 
-
-def supplies(level: float) -> list[Supply]:
+def supplies(black: float) -> list[Supply]:
+    """Four toners at 50 %, black at ``black`` %: the numbers an agent reports, which the collector judges."""
     return [
-        Supply(index=i, description=f"{c} Toner", type="toner", state="ok", level_percent=level)
-        for i, c in enumerate(["Black", "Cyan", "Magenta", "Yellow"], start=1)
+        Supply(
+            index=i,
+            description=f"{c} Toner",
+            type="toner",
+            state="empty" if level == 0 else "ok",
+            level_percent=level,
+        )
+        for i, (c, level) in enumerate(
+            [("Black", black), ("Cyan", 50.0), ("Magenta", 50.0), ("Yellow", 50.0)], 1
+        )
     ]
 
 
@@ -35,11 +43,9 @@ def round_body(school: str, devices: int, r: int, at: float, step_s: float = 1.0
     from the previous round's)."""
     events = []
     for d in range(devices):
-        problems = [TONER] if d % 10 == 0 and r % 2 == 0 else []
+        black = 0.0 if d % 10 == 0 and r % 2 == 0 else 50.0
         seq = r * devices + d + 1
-        events.append(
-            poll_event(seq, f"pr{d}", at=at + d * step_s, problems=problems, supplies=supplies(50.0))
-        )
+        events.append(poll_event(seq, f"pr{d}", at=at + d * step_s, supplies=supplies(black)))
     return encode(report(school, events, agent_id=f"gw-{school}"))
 
 

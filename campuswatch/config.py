@@ -7,8 +7,9 @@ as ``agent.yaml:12: devices[2].community: Expected `str`, got `int```.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import msgspec
 import yaml
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -37,6 +39,16 @@ class Invalid(Exception):
         super().__init__(message)
         self.key = key
         self.message = message
+
+
+class Ignored(Invalid):
+    """A key that is still read but no longer has any effect (it moved elsewhere): a config's check
+    returns these, and :func:`parse_yaml` logs each as a warning naming file, line and key, instead of
+    stopping a program over a setting that changes nothing."""
+
+
+#: A config's cross-field check: raises :class:`Invalid`, or returns the keys it ignores.
+Check = Callable[[T], Iterable[Ignored] | None]
 
 
 class Secret:
@@ -181,12 +193,11 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> i
         path = path[:-1]
 
 
-def parse_yaml(
-    text: str, type_: type[T], *, source: str = "<config>", check: Callable[[T], None] | None = None
-) -> T:
+def parse_yaml(text: str, type_: type[T], *, source: str = "<config>", check: Check[T] | None = None) -> T:
     """Parse YAML text into ``type_``, raising :class:`ConfigError` that names ``source``, line and key.
 
-    ``check`` runs on the parsed config for rules the types cannot express; it raises :class:`Invalid`.
+    ``check`` runs on the parsed config for rules the types cannot express; it raises :class:`Invalid`,
+    and may return :class:`Ignored` keys, each logged as a warning with its line.
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -231,15 +242,18 @@ def parse_yaml(
         raise ConfigError(source, _nearest_line(lines, key_path), _key_name(key_path), message) from None
     if check is not None:
         try:
-            check(config)
+            ignored = check(config)
         except Invalid as err:
             raise ConfigError(
                 source, _nearest_line(lines, err.key), _key_name(err.key), err.message
             ) from None
+        for key in ignored or ():
+            where = ConfigError(source, _nearest_line(lines, key.key), _key_name(key.key), key.message)
+            log.warning("config key ignored", extra={"config": str(where)})
     return config
 
 
-def load_yaml(path: str | Path, type_: type[T], check: Callable[[T], None] | None = None) -> T:
+def load_yaml(path: str | Path, type_: type[T], check: Check[T] | None = None) -> T:
     """Read and parse a YAML config file into ``type_`` (see :func:`parse_yaml`)."""
     p = Path(path)
     try:

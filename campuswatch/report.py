@@ -69,8 +69,10 @@ class Supply(Struct):
     """A printer marker supply (RFC 3805 prtMarkerSuppliesEntry), read by RFC 3805's rules.
 
     ``level_percent`` is None whenever the device reports a special value (-1 other, -2 unknown, -3 some
-    remaining) or no usable capacity: the ``state`` then says what is known. For receptacles that fill
-    (waste toner) the percent is how full the receptacle is.
+    remaining) or no usable capacity: the ``state`` then says what is known, from the special value or a
+    vendor's quirk (a Ricoh's -100 is ``low``). For receptacles that fill (waste toner) the percent is how
+    full the receptacle is. A level with a number has the state ``ok``, or ``empty`` (nothing left) /
+    ``full`` (no room left): how low is too low is the collector's rules' to judge, not the agent's.
     """
 
     index: int
@@ -83,6 +85,15 @@ class Supply(Struct):
     level_raw: int | None = None
     max_capacity_raw: int | None = None
     unit: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How a helpdesk names the supply: its description, with its colour when the description lacks it
+        ("cyan Toner Cartridge OKI")."""
+        name = self.description or self.type
+        if self.colorant and self.colorant.lower() not in name.lower():
+            return f"{self.colorant} {name}"
+        return name
 
 
 class Tray(Struct):
@@ -232,12 +243,12 @@ class WifiStatus(Struct):
 
 
 class Lamp(Struct):
-    """A projector lamp (PJLink LAMP). ``life_hours`` is the rated life the agent judges it by (from its
-    config: PJLink does not tell), so that the collector can forecast when the lamp is due."""
+    """A projector lamp (PJLink LAMP): its hour counter and whether it is lit. PJLink does not tell a
+    lamp's rated life: the collector knows it by the projector's model (campuswatch/mibs/lamps.yaml and
+    its rules)."""
 
     hours: int
     on: bool
-    life_hours: int | None = None
 
 
 class ProjectorErrors(Struct):
@@ -281,7 +292,10 @@ class GatewayStatus(Struct):
 
 
 class Problem(Struct):
-    """Something wrong with a device, as the device itself shows it.
+    """Something wrong with a device, as the device itself asserts it (an error flag, an alert, a status).
+
+    Thresholds over the numbers of a reading (a toner at 8 %, a lamp past its rated life, a full disk)
+    are no agent problems: the collector judges them, once, by its rules.
 
     ``code`` names the kind of problem (``supply_empty``, ``printer_jammed``, ...); ``subject`` tells apart
     several problems of one code on one device (the supply index, the port name); together with school and

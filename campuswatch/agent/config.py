@@ -18,7 +18,7 @@ import msgspec
 from campuswatch.agent.protocols.reader import ProtocolName, ReadTarget
 from campuswatch.agent.protocols.snmp.transport.types import DEFAULT_SNMP_PORT, V3User
 from campuswatch.agent.uplink.outbox import DEFAULT_MAX_BYTES as DEFAULT_OUTBOX_MAX_BYTES
-from campuswatch.config import ConfigError, Invalid, Secret, load_yaml
+from campuswatch.config import ConfigError, Ignored, Invalid, Secret, load_yaml
 from campuswatch.devices import split_host_port
 
 
@@ -75,8 +75,9 @@ class Defaults(_Strict):
     #: Random delay added to each poll so that devices are not all asked in the same instant.
     jitter_s: float | None = None
     credentials: str | None = None
-    #: Rated projector lamp life: past it a lamp is a problem, and the collector forecasts when it is due.
-    lamp_life_h: int = 4000
+    #: Retired: a lamp's rated life is the collector's (its rules.yaml `models:` / `devices:`), read and
+    #: ignored with a warning so that an upgraded agent keeps watching its school.
+    lamp_life_h: int | None = None
 
 
 class DeviceEntry(_Strict):
@@ -94,6 +95,7 @@ class DeviceEntry(_Strict):
     interval_s: float | None = None
     timeout_s: float | None = None
     retries: int | None = None
+    #: Retired, as ``defaults.lamp_life_h``.
     lamp_life_h: int | None = None
 
 
@@ -191,12 +193,26 @@ def read_target(config: AgentConfig, device: DeviceEntry) -> ReadTarget:
         snmp_version=version,
         community=device.community or (creds.community if creds else None),
         v3=v3,
-        lamp_life_h=device.lamp_life_h or config.defaults.lamp_life_h,
     )
 
 
-def _check(config: AgentConfig) -> None:
-    """Cross-field checks the types alone cannot express; each error names the key."""
+#: Why ``lamp_life_h`` is ignored, and where it went.
+LAMP_LIFE_MOVED = (
+    "ignored: the collector judges projector lamps now; set the rated life in the collector's rules.yaml "
+    "(`devices:` for one projector, `models:` for a model; campuswatch/mibs/lamps.yaml knows many models)"
+)
+
+
+def _check(config: AgentConfig) -> list[Ignored]:
+    """Cross-field checks the types alone cannot express; each error names the key. Returns the keys
+    that are read but no longer used (logged as warnings)."""
+    ignored = [
+        Ignored(("devices", i, "lamp_life_h"), LAMP_LIFE_MOVED)
+        for i, device in enumerate(config.devices)
+        if device.lamp_life_h is not None
+    ]
+    if config.defaults.lamp_life_h is not None:
+        ignored.insert(0, Ignored(("defaults", "lamp_life_h"), LAMP_LIFE_MOVED))
     seen: set[str] = set()
     for i, device in enumerate(config.devices):
         if device.id in seen:
@@ -226,6 +242,7 @@ def _check(config: AgentConfig) -> None:
         raise Invalid(("collector", "retry_max_s"), "must be more than 0")
     if not config.collector.url.startswith(("http://", "https://")):
         raise Invalid(("collector", "url"), "must start with http:// or https://")
+    return ignored
 
 
 def _check_discovery(discovery: DiscoverySection) -> None:

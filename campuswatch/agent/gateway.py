@@ -2,9 +2,10 @@
 
 Split as the device readers are: :func:`sample_gateway` is the only code that calls psutil and returns a
 :class:`GatewaySample` of raw counters; :func:`gateway_reading` is pure and turns a sample (and the one
-before it, for rates) into the ``DeviceReading`` of kind ``gateway`` with its problems. Rates come from
-counter differences between two samples, so the first reading has no rates, and a counter that went
-backwards (a 32-bit wrap, or a reset when the link flapped) is handled rather than reported as a spike.
+before it, for rates) into the ``DeviceReading`` of kind ``gateway``. Rates come from counter differences
+between two samples, so the first reading has no rates, and a counter that went backwards (a 32-bit wrap,
+or a reset when the link flapped) is handled rather than reported as a spike. A disk filling up, a
+saturated uplink or heat are the collector's thresholds to judge (rules.yaml), from these numbers.
 """
 
 from __future__ import annotations
@@ -17,22 +18,11 @@ from pathlib import Path
 
 import psutil
 
-from campuswatch.report import DeviceReading, GatewayStatus, Problem, Severity, SystemInfo
+from campuswatch.report import DeviceReading, GatewayStatus, SystemInfo
 
 _WRAP_32 = 2**32
 #: /proc/net/route lists the default route with destination 00000000.
 _PROC_ROUTE = Path("/proc/net/route")
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """When the gateway's state becomes a problem (percent, bits/s share of link speed, degrees C)."""
-
-    disk_warning_percent: float = 90.0
-    disk_critical_percent: float = 97.0
-    uplink_saturated_percent: float = 90.0
-    temperature_warning_c: float = 80.0
-    temperature_critical_c: float = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +36,6 @@ class GatewaySample:
     cpu_busy_s: float
     cpu_total_s: float
     memory_percent: float
-    data_dir: str
     disk_percent: float
     disk_free_bytes: int
     uplink: str | None
@@ -83,40 +72,7 @@ def rate(previous: int | None, current: int | None, seconds: float) -> float | N
     return None if delta is None else delta / seconds
 
 
-def graded(value: float | None, warning: float, critical: float) -> Severity | None:
-    """The severity of ``value`` against a warning and a critical threshold (inclusive), None below both."""
-    if value is None or value < warning:
-        return None
-    return "critical" if value >= critical else "warning"
-
-
-def gateway_problems(status: GatewayStatus, data_dir: str, limits: Thresholds) -> list[Problem]:
-    """Problems of a gateway status: its data disk filling up, a saturated uplink, heat."""
-    problems: list[Problem] = []
-    disk = status.disk_percent
-    severity = graded(disk, limits.disk_warning_percent, limits.disk_critical_percent)
-    if severity:
-        summary = f"agent data disk {disk:.0f}% full ({data_dir})"
-        problems.append(Problem(code="disk_full", severity=severity, summary=summary, subject=data_dir))
-    speed = status.uplink_speed_bps
-    busiest = max(status.uplink_rx_bps or 0.0, status.uplink_tx_bps or 0.0)
-    if speed and status.uplink and busiest * 100 >= speed * limits.uplink_saturated_percent:
-        summary = f"uplink {status.uplink} at {busiest * 100 / speed:.0f}% of {speed / 1e6:.0f} Mbit/s"
-        problems.append(
-            Problem(code="uplink_saturated", severity="warning", summary=summary, subject=status.uplink)
-        )
-    temp = status.temperature_c
-    severity = graded(temp, limits.temperature_warning_c, limits.temperature_critical_c)
-    if severity:
-        problems.append(
-            Problem(code="temperature_high", severity=severity, summary=f"gateway at {temp:.0f} °C")
-        )
-    return problems
-
-
-def gateway_reading(
-    sample: GatewaySample, previous: GatewaySample | None = None, limits: Thresholds = Thresholds()
-) -> DeviceReading:
+def gateway_reading(sample: GatewaySample, previous: GatewaySample | None = None) -> DeviceReading:
     """The gateway as a ``DeviceReading`` (kind ``gateway``); rates need the ``previous`` sample."""
     seconds = sample.monotonic - previous.monotonic if previous else 0.0
     cpu_percent: float | None = None
@@ -153,7 +109,6 @@ def gateway_reading(
             name=sample.hostname, descr=platform.platform(terse=True), uptime_s=sample.uptime_s
         ),
         gateway=status,
-        problems=gateway_problems(status, sample.data_dir, limits),
     )
 
 
@@ -201,7 +156,6 @@ def sample_gateway(data_dir: str | Path, uplink: str | None = None) -> GatewaySa
         cpu_busy_s=total - idle,
         cpu_total_s=total,
         memory_percent=psutil.virtual_memory().percent,
-        data_dir=str(data_dir),
         disk_percent=disk.percent,
         disk_free_bytes=disk.free,
         uplink=uplink,
@@ -221,11 +175,10 @@ def read_gateway(
     *,
     data_dir: str | Path,
     uplink: str | None = None,
-    limits: Thresholds = Thresholds(),
 ) -> tuple[DeviceReading, GatewaySample]:
     """Sample the gateway and build its reading; keep the returned sample for the next call's rates."""
     sample = sample_gateway(data_dir, uplink)
-    return gateway_reading(sample, previous, limits), sample
+    return gateway_reading(sample, previous), sample
 
 
 def _hottest_sensor() -> float | None:

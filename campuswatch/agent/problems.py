@@ -1,18 +1,24 @@
-"""What is wrong with a device, from one reading: the problems a helpdesk would open a ticket for.
+"""What a device itself says is wrong, from one reading: the faults it asserts, as a helpdesk names them.
 
 Pure: a :class:`DeviceReading` in, :class:`Problem` s out. A problem's code names the kind of fault and
 its subject tells several of one code apart (the supply index, the PoE port); summaries are written the
 way a helpdesk would write them ("paper jam", "black toner empty", "on battery, 12 min left").
 
-Deliberately not problems: ports that are administratively down (someone chose that); supplies that
-only say "some remaining" or "unknown" (no number to judge); and the printer flags ``offline`` and
-``serviceRequested`` on their own: CUPS ignores both as unreliable (many printers set them while asleep
-or warming up), so ``serviceRequested`` counts only with a corroborating fault; and hrDeviceStatus
-warning/down by itself: printers report it while asleep (``PrinterStatus.power_saver``), the error flags
-and alerts say what is actually wrong. Alerts count by their severity (mibs/printer.yaml): critical and
-warning conditions are problems, informational codes and binary change events are not. A reboot is an
-event (``SystemInfo.rebooted_at``). Interface rates (errors/s) are numbers the collector's thresholds judge
-with hysteresis (configs/rules.yaml port_errors), so they are no problem here.
+Only what the device asserts is a problem here: its error flags (hrPrinterDetectedErrorState), its alert
+table, a supply state it reports through a special value or a vendor quirk, a UPS's own battery status
+and replace-battery flag, a sensor's own critical state, a PoE port's detection fault. Every threshold
+over a number (a toner at 8 %, a waste box at 92 %, a full disk, a switch port someone described that is
+down) is the collector's to judge, once, by its rules (``campuswatch/collector/rules.yaml``): a device's
+own "low" flag or almost-empty alert gives way to its level where the device reports one, so that the
+collector's threshold decides (one problem per fault, one owner of each threshold).
+
+Deliberately not problems: supplies that only say "some remaining" or "unknown" (no number, no state
+to judge); and the printer flags ``offline`` and ``serviceRequested`` on their own: CUPS ignores both as
+unreliable (many printers set them while asleep or warming up), so ``serviceRequested`` counts only with
+a corroborating fault; and hrDeviceStatus warning/down by itself: printers report it while asleep
+(``PrinterStatus.power_saver``), the error flags and alerts say what is actually wrong. Alerts count by
+their severity (mibs/printer.yaml): critical and warning conditions are problems, informational codes
+and binary change events are not. A reboot is an event (``SystemInfo.rebooted_at``).
 """
 
 from __future__ import annotations
@@ -77,53 +83,47 @@ _MARKER_TYPES = frozenset(
 )
 
 
-def _supply_name(supply: Supply) -> str:
-    """How the helpdesk names a supply: its description, with its colour when the description lacks it."""
-    name = supply.description or supply.type
-    if supply.colorant and supply.colorant.lower() not in name.lower():
-        return f"{supply.colorant} {name}"
-    return name
-
-
-def _supply_problems(supplies: list[Supply], low_percent: float | None) -> list[Problem]:
+def _supply_problems(supplies: list[Supply]) -> list[Problem]:
+    """The states a supply without a number reports itself (a vendor's special value, an empty or full
+    sub-unit with no capacity): a supply with a number is the collector's thresholds' to judge."""
     out: list[Problem] = []
     for supply in supplies:
-        name, subject = _supply_name(supply), str(supply.index)
-        state = supply.state
-        if low_percent is not None and supply.supply_class == "consumed" and supply.level_percent is not None:
-            state = (
-                "empty"
-                if supply.level_percent <= 0
-                else "low"
-                if supply.level_percent <= low_percent
-                else "ok"
-            )
-        if state not in _SUPPLY_PROBLEMS:
+        if supply.level_percent is not None or supply.state not in _SUPPLY_PROBLEMS:
             continue
-        code, severity, word = _SUPPLY_PROBLEMS[state]
-        if state == "low" and supply.level_percent is not None:
-            word += f" ({supply.level_percent:.0f} % left)"
-        out.append(Problem(code=code, severity=severity, summary=f"{name} {word}", subject=subject))
+        code, severity, word = _SUPPLY_PROBLEMS[supply.state]
+        out.append(
+            Problem(code=code, severity=severity, summary=f"{supply.name} {word}", subject=str(supply.index))
+        )
     return out
 
 
-def _marker_codes(supply_problems: list[Problem], supplies: list[Supply]) -> set[str]:
-    """Supply problem codes raised for toner / ink (what the printer's toner flags also say)."""
-    markers = {str(s.index) for s in supplies if s.type in _MARKER_TYPES}
-    return {p.code for p in supply_problems if p.subject in markers}
+def _covered(supplies: list[Supply]) -> set[str]:
+    """The printer's general toner and waste codes (flags, alerts) that its supplies already answer: the
+    supply names the cartridge, and a level with a number is the collector's to judge against its own
+    threshold rather than the printer's."""
+    markers = [s for s in supplies if s.type in _MARKER_TYPES]
+    receptacles = [s for s in supplies if s.supply_class == "filled"]
+    covered: set[str] = set()
+    if any(s.state == "empty" for s in markers):
+        covered |= {"printer_no_toner", "printer_low_toner"}
+    if any(s.state == "low" or s.level_percent is not None for s in markers):
+        covered.add("printer_low_toner")
+    if any(s.state == "full" for s in receptacles):
+        covered |= {"waste_full", "waste_near_full"}
+    if any(s.state == "near_full" or s.level_percent is not None for s in receptacles):
+        covered.add("waste_near_full")
+    return covered
 
 
-def _flag_problems(printer: PrinterStatus, marker_codes: set[str]) -> list[Problem]:
+def _flag_problems(printer: PrinterStatus, covered: set[str]) -> list[Problem]:
     flags = set(printer.detected_errors)
-    marker_empty = "supply_empty" in marker_codes
-    marker_low = marker_empty or "supply_low" in marker_codes
     out: list[Problem] = []
     for flag in sorted(flags):
         if flag not in _FLAG_PROBLEMS:
             continue
-        if (flag == "no_toner" and marker_empty) or (flag == "low_toner" and marker_low):
-            continue  # the supply itself already says which cartridge
         code, severity, summary = _FLAG_PROBLEMS[flag]
+        if code in covered:
+            continue  # the supply itself says which cartridge, or its level is the collector's to judge
         out.append(Problem(code=code, severity=severity, summary=summary))
     corroborated = bool(flags & _FAULT_FLAGS) or printer.device_status == "down"
     if "service_requested" in flags and corroborated and not printer.power_saver:
@@ -187,68 +187,14 @@ def _ups_problems(reading: DeviceReading) -> list[Problem]:
     return out
 
 
-#: Network gear whose described ports are expected to be up.
-_PORT_WATCHING_KINDS = frozenset({"switch", "access_point", "gateway"})
-_DOWN = frozenset({"down", "lowerLayerDown"})
-
-
-def _port_problems(reading: DeviceReading) -> list[Problem]:
-    """A switch port someone described (ifAlias) that is enabled but down: something hung off it.
-
-    Unused ports are often left enabled with nothing plugged in, so an enabled port that is down is not
-    a problem by itself; the description is the operator saying "this port matters" (the convention
-    LibreNMS and Observium alert on). Ports disabled on purpose (admin down) are never problems.
-    """
-    if reading.kind not in _PORT_WATCHING_KINDS:
-        return []
-    out = []
-    for port in reading.interfaces:
-        alias = (port.alias or "").strip()
-        if port.admin_status != "up" or port.oper_status not in _DOWN or not alias:
-            continue
-        if alias in (port.name, port.descr):  # some agents copy the name into ifAlias: no description
-            continue
-        name = port.name or port.descr or str(port.index)
-        out.append(
-            Problem(code="port_down", severity="warning", summary=f"port {name} ({alias}) down", subject=name)
-        )
-    return out
-
-
-def _storage_problems(reading: DeviceReading) -> list[Problem]:
-    """A disk (not memory, not a pseudo file system) nearly full, by mibs/host.yaml's thresholds."""
-    limits = _knowledge.host().storage_full
-    out = []
-    for disk in reading.storage:
-        if not disk.disk or disk.used_percent is None or disk.used_percent < limits.warning_percent:
-            continue
-        severity: Severity = "critical" if disk.used_percent >= limits.critical_percent else "warning"
-        out.append(
-            Problem(
-                code="storage_full",
-                severity=severity,
-                summary=f"disk {disk.descr} {disk.used_percent:.0f} % full",
-                subject=disk.descr,
-            )
-        )
-    return out
-
-
-def problems_of(reading: DeviceReading, *, low_percent: float | None = None) -> list[Problem]:
-    """The problems one reading shows. ``low_percent`` overrides the supply-low threshold of mibs/."""
-    problems = _supply_problems(reading.supplies, low_percent)
-    marker_codes = _marker_codes(problems, reading.supplies)
+def problems_of(reading: DeviceReading) -> list[Problem]:
+    """The faults one reading shows the device asserting."""
+    covered = _covered(reading.supplies)
+    problems = _supply_problems(reading.supplies)
     if reading.printer is not None:
-        problems += _flag_problems(reading.printer, marker_codes)
-    covered = {p.code for p in problems}
-    if "supply_empty" in marker_codes:
-        covered.add("printer_no_toner")
-    if marker_codes & {"supply_empty", "supply_low"}:
-        covered.add("printer_low_toner")
-    problems += _alert_problems(reading.alerts, covered)
+        problems += _flag_problems(reading.printer, covered)
+    problems += _alert_problems(reading.alerts, covered | {p.code for p in problems})
     problems += _ups_problems(reading)
-    problems += _port_problems(reading)
-    problems += _storage_problems(reading)
     problems += [
         Problem(
             code="poe_fault",

@@ -29,6 +29,7 @@ from campuswatch.collector.alerting import (
 from campuswatch.collector.alerting.flapping import FLAPPING
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
+from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from campuswatch.collector.events import AgentReported, DevicePolled, HeartbeatReceived, Publish
 from campuswatch.collector.model import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord
@@ -184,6 +185,7 @@ class Ingestor:
         liveness: LivenessPolicy,
         rules: RulesFile,
         school_turn: Callable[[str], AbstractAsyncContextManager[None]],
+        limits: Limits,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._agents = agents
@@ -194,6 +196,7 @@ class Ingestor:
         self._debounce = debounce
         self._liveness = liveness
         self._rules = rules
+        self._limits = limits
         self._clock = clock
         self._started = clock()
         # Reports and passes of one school are applied one at a time (by all collectors on the
@@ -329,9 +332,8 @@ class Ingestor:
         troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
-        judged = judge_school(
-            devices, {d.device: d.parent for d in devices}, open_now, history, self._debounce, self._rules
-        )
+        parents = {d.device: d.parent for d in devices}
+        judged = judge_school(devices, parents, open_now, history, self._debounce, self._rules, self._limits)
         seen = {w.key for w in judged.wanted}
         await self._problems.mark_seen([p.id for p in open_now if p.key in seen], newest)
         kinds = {d.device: d.kind for d in devices}

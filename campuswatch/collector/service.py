@@ -20,6 +20,7 @@ from types import TracebackType
 
 from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
+from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
 from campuswatch.collector.alertmanager import Incident, apply_alerts
@@ -121,6 +122,8 @@ class CollectorService:
         rules_file = config.rules_file or SHIPPED_RULES
         self.rules = load_rules(rules_file)
         log.info("rules loaded", extra={"rules_file": str(rules_file)})
+        #: The thresholds as they apply to each device, and its lamps' rated life.
+        self.limits = self.rules.limits(load_lamp_table())
         self._calendars = Calendars(self.rules.calendars)
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}
@@ -134,6 +137,7 @@ class CollectorService:
             offline_after_s=liveness.silence_s,
             clock=clock,
             school_days_of=lambda school: self.calendar_of(school).is_school_day,
+            lamp_life_of=self.limits.lamp_life_h,
         )
         self.metrics = MetricsView(fleet, store.devices)
         self.events.subscribe(self.metrics.handle)
@@ -166,6 +170,7 @@ class CollectorService:
             liveness=liveness,
             rules=self.rules,
             school_turn=store.coordination.school,
+            limits=self.limits,
             clock=clock,
         )
         proxy = config.auth.proxy

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.agent.config import load_agent_config, read_target
+from campuswatch.agent.config import LAMP_LIFE_MOVED, load_agent_config, read_target
 from campuswatch.config import ConfigError, to_builtins
 from tests.support.paths import REPO
 
@@ -104,3 +104,27 @@ def test_probe_with_a_bad_port_says_so_in_one_line(capsys: pytest.CaptureFixture
         main(["probe", "10.0.0.5:snmp", "--community", "s3cret-community"])
     assert "the port is not a number" in str(info.value.code)
     assert "s3cret" not in str(info.value.code) + capsys.readouterr().err
+
+
+def test_a_lamp_life_left_in_agent_yaml_is_ignored_with_a_warning_that_says_where_it_went(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The collector judges lamps now. An agent upgraded with its old agent.yaml keeps watching its
+    school (a config error would stop it, and with it the school's tickets) and says, with file and
+    line, that the key does nothing and where the rated life is set now."""
+    text = MINIMAL.replace("devices:\n", "defaults:\n  lamp_life_h: 3500\ndevices:\n") + (
+        "  - id: beamer\n    address: 127.0.0.1:4352\n    protocol: pjlink\n    lamp_life_h: 2500\n"
+    )
+    path = write(tmp_path, text)
+    with caplog.at_level("WARNING", logger="campuswatch.config"):
+        config = load_agent_config(path)
+    assert [d.id for d in config.devices] == ["printer", "beamer"]
+    warnings = [getattr(r, "config", "") for r in caplog.records if r.message == "config key ignored"]
+    lines = text.splitlines()
+    assert warnings == [
+        f"{path}:{lines.index('  lamp_life_h: 3500') + 1}: defaults.lamp_life_h: {LAMP_LIFE_MOVED}",
+        f"{path}:{lines.index('    lamp_life_h: 2500') + 1}: devices[1].lamp_life_h: {LAMP_LIFE_MOVED}",
+    ]
+    assert "rules.yaml" in LAMP_LIFE_MOVED
+    # Nothing of it reaches how the projector is read.
+    assert "lamp" not in repr(read_target(config, config.devices[1]))

@@ -2,7 +2,7 @@
 
 Through the real command line (``probe pjlink://...``) against the project's simulators over TCP on
 loopback, and through a running agent into a real collector, where a projector's lamp failure becomes a
-ticket.
+ticket, and a lamp at its rated life becomes one by the rated life the collector knows.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
-from tests.support.e2e import Collector, agent_running
+from tests.support.e2e import Collector, agent_config, agent_running
 
 
 async def probe(*args: str) -> tuple[int, str, str]:
@@ -50,8 +50,8 @@ async def test_probe_projector_with_password_shows_lamps_errors_and_problems() -
         assert reading["system"]["serial"] == state.serial
         assert [(lamp["hours"], lamp["on"]) for lamp in reading["lamps"]] == [(4100, True), (300, False)]
         assert reading["errors"]["lamp"] == "error" and reading["errors"]["fan"] == "ok"
-        codes = {p["code"] for p in reading["problems"]}
-        assert "projector_lamp" in codes and "lamp_end_of_life" in codes
+        # The projector's own lamp error is a problem; 4100 h against a rated life is the collector's.
+        assert {p["code"] for p in reading["problems"]} == {"projector_lamp"}
 
         code, out, err = await probe(url, "--password", "wrong-pw-s3cret")
         assert code == 2
@@ -128,23 +128,63 @@ def _polled(collector: Collector) -> bool:
     )
 
 
-async def test_configured_lamp_life_judges_the_lamp_and_travels_with_the_reading() -> None:
-    from campuswatch.agent.config import AgentConfig, CollectorSection, DeviceEntry, read_target
-    from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
-    from campuswatch.agent.readers import Readers
+@pytest.mark.integration
+async def test_a_rated_lamp_life_set_in_the_collector_gives_no_ticket_before_it(tmp_path: Path) -> None:
+    """A projector whose lamp the collector's rules rate at 3500 h has no ticket at 3100 h, though the
+    default rated life (3000 h) gives its neighbour one; the agent's old `lamp_life_h` is ignored with a
+    warning that says where the setting went."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules: [{urgent: true}]\ndevices:\n  - {school: bbg, device: beamer-101, lamp_life_h: 3500}\n"
+    )
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=rules)
+    await asyncio.to_thread(collector.start)
+    try:
+        token = tmp_path / "token"
+        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+        async with (
+            PjlinkSimulator(ProjectorState(lamps=[(3100, True)])) as rated_3500,
+            PjlinkSimulator(ProjectorState(lamps=[(3100, True)])) as rated_default,
+        ):
+            devices = [
+                # The agent's retired key: the collector's rules say 3500 h, not this.
+                {"id": "beamer-101", "protocol": "pjlink", "address": f"127.0.0.1:{rated_3500.port}"}
+                | {"lamp_life_h": 2500},
+                {"id": "beamer-102", "protocol": "pjlink", "address": f"127.0.0.1:{rated_default.port}"},
+            ]
+            config = agent_config(collector, token, tmp_path / "state", devices=devices)
+            async with agent_running(tmp_path, config):
 
-    async with PjlinkSimulator(ProjectorState(lamps=[(2600, True)])) as projector:
-        entry = DeviceEntry(id="beamer", address=f"127.0.0.1:{projector.port}", protocol="pjlink")
-        # A projector model with a shorter rated lamp (set per device) is due now.
-        short = DeviceEntry(id="beamer", address=entry.address, protocol="pjlink", lamp_life_h=2500)
-        config = AgentConfig(
-            school="bbg", collector=CollectorSection(url="http://127.0.0.1:9"), devices=[entry]
-        )
-        async with SnmpClient() as client:
-            readers = Readers(client)
-            default = await readers.read(read_target(config, entry))
-            due = await readers.read(read_target(config, short))
-        assert [(lamp.hours, lamp.life_hours) for lamp in default.lamps] == [(2600, 4000)]
-        assert "lamp_end_of_life" not in {p.code for p in default.problems}
-        assert [lamp.life_hours for lamp in due.lamps] == [2500]
-        assert "lamp_end_of_life" in {p.code for p in due.problems}
+                def lamp_tickets(device: str) -> list[dict[str, object]]:
+                    return [
+                        t
+                        for t in collector.tickets()
+                        if t["problem_code"] == "lamp_end_of_life" and t["device"] == device
+                    ]
+
+                [due] = await asyncio.to_thread(
+                    wait_for, lambda: lamp_tickets("beamer-102"), 60, "a lamp ticket"
+                )
+                assert "Lamp 1 has run 3100 h, its rated life is 3000 h" in str(due["title"])
+                # Both projectors are read each second: let beamer-101 be judged a few more times.
+                seen = await asyncio.to_thread(_polled_count, collector, "beamer-101")
+                await asyncio.to_thread(
+                    wait_for, lambda: _polled_count(collector, "beamer-101") >= seen + 3, 30, "more polls"
+                )
+                assert lamp_tickets("beamer-101") == []
+                rated_3500.state.lamps = [(3600, True)]
+                [late] = await asyncio.to_thread(
+                    wait_for, lambda: lamp_tickets("beamer-101"), 60, "beamer-101's lamp ticket"
+                )
+                assert "Lamp 1 has run 3600 h, its rated life is 3500 h" in str(late["title"])
+        log = (tmp_path / "agent.log").read_text()
+        assert "config key ignored" in log and "devices[0].lamp_life_h" in log and "rules.yaml" in log
+    finally:
+        await asyncio.to_thread(collector.stop)
+
+
+def _polled_count(collector: Collector, device: str) -> int:
+    from tests.support.e2e import get_json
+
+    events = get_json(f"{collector.url}/api/v1/events?school=bbg&device={device}&limit=1000")
+    return len(events["events"] if isinstance(events, dict) else events)

@@ -7,6 +7,7 @@ from campuswatch.agent.problems import problems_of
 from campuswatch.agent.protocols.snmp.decode import decode_device
 from campuswatch.report import DeviceReading
 from sim.snmprec import parse_snmprec
+from tests.support.judge import judged
 
 ALERT = "1.3.6.1.2.1.43.18.1.1"
 HR_DEVICE = "1.3.6.1.2.1.25.3.2.1"
@@ -129,6 +130,8 @@ def test_events_and_informational_alerts_are_not_problems() -> None:
 
 
 def test_an_alert_already_told_by_a_supply_opens_no_second_problem() -> None:
+    """The waste box reports it is full (no room left) and an alert says the same: one problem, the
+    box's, which the collector's threshold opens from its level."""
     supply = "1.3.6.1.2.1.43.11.1.1"
     reading = _printer(
         [
@@ -140,4 +143,7 @@ def test_an_alert_already_told_by_a_supply_opens_no_second_problem() -> None:
         ],
         _alert(1, CRITICAL, MARKER_SUPPLIES, 1109),
     )
-    assert _problems(reading) == [("waste_full", "critical", "Waste Toner full", "2")]
+    [box] = reading.supplies
+    assert (box.state, box.level_percent) == ("full", 100.0)
+    assert _problems(reading) == []
+    assert judged(reading) == [("waste_full", "critical", "Waste Toner full", "2")]

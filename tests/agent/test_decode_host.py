@@ -1,14 +1,15 @@
 """HOST-RESOURCES-MIB storage and processor load: every shared recording that has them decodes to its
-raw values (the oracle does not hold them), and a full disk is a problem."""
+raw values (the oracle does not hold them), and a full disk is a problem (of the collector's thresholds,
+judged here from the decoded reading)."""
 
 from __future__ import annotations
 
 import pytest
 
-from campuswatch.agent.problems import problems_of
 from campuswatch.agent.protocols.snmp.decode import SYSTEM_PLAN, classify, decode_device, plan_for
 from campuswatch.report import DeviceReading, Storage
 from sim.snmprec import load_snmprec, parse_snmprec, restrict_to_plan
+from tests.support.judge import judged
 from tests.support.paths import DEVICES
 
 STORAGE = "1.3.6.1.2.1.25.2.3.1"
@@ -47,7 +48,7 @@ def test_every_storage_row_and_processor_load_as_recorded(name: str) -> None:
             assert (storage.size_bytes, storage.used_bytes) == (None, None)
     loads = [v for k, v in raw.items() if k[:-1] == (1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2)]
     assert reading.cpu_percent == round(sum(loads) / len(loads), 1)  # type: ignore[arg-type]
-    assert [p for p in problems_of(reading) if p.code == "storage_full"] == []
+    assert [p for p in judged(reading) if p[0] == "storage_full"] == []
 
 
 @pytest.mark.recordings
@@ -92,7 +93,8 @@ def _storage(*lines: str) -> tuple[Storage, list[tuple[str, str, str]]]:
         "192.0.2.1", parse_snmprec(["1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10", *lines])
     )
     assert reading.partial == {}
-    return reading.storage[0], [(p.code, p.severity, p.subject) for p in problems_of(reading)]
+    assert reading.problems == []  # a full disk is no fault the device asserts
+    return reading.storage[0], [(code, severity, subject) for code, severity, _, subject in judged(reading)]
 
 
 def test_a_nearly_full_disk_is_a_warning_then_critical() -> None:

@@ -51,12 +51,14 @@ def test_ups_enumerations_use_the_common_words() -> None:
 
 def test_a_typo_in_a_data_file_names_file_line_and_key(tmp_path: Path) -> None:
     broken = tmp_path / "printer.yaml"
-    text = (_knowledge.MIBS_DIR / "printer.yaml").read_text().replace("low_percent: 10", "low_precent: 10")
+    text = (_knowledge.MIBS_DIR / "printer.yaml").read_text()
+    assert "\nreceptacle_types:" in text
+    text = text.replace("\nreceptacle_types:", "\nreceptacle_typs:")
     broken.write_text(text)
     with pytest.raises(ConfigError) as err:
         load_yaml(broken, _knowledge.Printer)
-    line = text.splitlines().index("low_precent: 10") + 1
-    assert str(err.value).startswith(f"{broken}:{line}: low_precent: ")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("receptacle_typs:"))
+    assert str(err.value).startswith(f"{broken}:{line}: receptacle_typs: ")
 
 
 def test_cadence_names_tables_and_guards_that_the_plans_fetch() -> None:
@@ -74,9 +76,14 @@ def test_cadence_names_tables_and_guards_that_the_plans_fetch() -> None:
                 assert rule.changes.table in tables, (kind, name)
 
 
-def test_storage_thresholds_and_alert_policy_name_known_things() -> None:
-    full = _knowledge.host().storage_full
-    assert 0 < full.warning_percent < full.critical_percent <= 100
+def test_no_data_file_holds_a_threshold_the_collector_owns() -> None:
+    """Thresholds are the collector's rules' (one owner): the agent's data files keep none."""
+    for name in ("printer.yaml", "host.yaml"):
+        text = (_knowledge.MIBS_DIR / name).read_text()
+        assert not any(key in text for key in ("low_percent:", "near_full_percent:", "storage_full:")), name
+
+
+def test_disk_types_and_alert_policy_name_known_things() -> None:
     assert set(_knowledge.host().disk_types) <= set(_knowledge.host().storage_types.values()) | set(
         _knowledge.host().fs_types.values()
     )

@@ -87,7 +87,7 @@ def test_special_levels_are_states_without_a_percentage(level: int, state: str) 
     ("level", "max_capacity", "state", "percent"),
     [
         (11501, 12000, "ok", 95.8),
-        (10, 100, "low", 10.0),
+        (10, 100, "ok", 10.0),  # a number, not a state: the collector's threshold judges it
         (0, 100, "empty", 0.0),
         (0, -2, "empty", None),  # nothing left whatever the capacity
         (30, -2, "some_remaining", None),  # a number but no maximum to judge it by
@@ -101,7 +101,7 @@ def test_consumed_supply_levels(level: int, max_capacity: int, state: str, perce
 
 @pytest.mark.parametrize(
     ("level", "state", "fullness"),
-    [(100, "ok", 0.0), (5, "near_full", 95.0), (0, "full", 100.0), (-3, "some_remaining", None)],
+    [(100, "ok", 0.0), (5, "ok", 95.0), (0, "full", 100.0), (-3, "some_remaining", None)],
 )
 def test_receptacle_level_is_remaining_space(level: int, state: str, fullness: float | None) -> None:
     supply = _supply(level, 100, cls=4, type_=4)
@@ -212,7 +212,7 @@ def test_trays() -> None:
     )
     assert [(t.name, t.state, t.level_percent, t.media) for t in reading.trays] == [
         ("Tray 1", "empty", 0.0, None),
-        ("Tray 2", "low", 8.0, "A4"),
+        ("Tray 2", "ok", 8.0, "A4"),
         ("Bypass", "some_remaining", None, None),
     ]
 

@@ -1,4 +1,6 @@
-"""problems_of: what a helpdesk should hear about, and what it should not."""
+"""problems_of: what a device asserts that a helpdesk should hear about, and what it should not. Numbers
+(a toner's level, a described port that is down) are the collector's thresholds' to judge: the tests of
+that side are tests/collector/test_alerting_thresholds.py."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from campuswatch.report import (
     PrinterStatus,
     Sensor,
     Supply,
+    SupplyState,
     UpsStatus,
 )
 
 
-def _codes(reading: DeviceReading, **kwargs: float) -> list[tuple[str, str, str, str]]:
-    return [(p.code, p.severity, p.summary, p.subject) for p in problems_of(reading, **kwargs)]
+def _codes(reading: DeviceReading) -> list[tuple[str, str, str, str]]:
+    return [(p.code, p.severity, p.summary, p.subject) for p in problems_of(reading)]
 
 
 def _printer(
@@ -26,35 +29,37 @@ def _printer(
     return DeviceReading(address="192.0.2.1", kind="printer", printer=printer, **fields)  # type: ignore[arg-type]
 
 
-def test_supplies() -> None:
+def _supply(index: int, description: str, state: SupplyState, level: float | None = None) -> Supply:
+    """A supply as decoded: a waste box (its description says so) fills, the others are used up."""
+    filled = description.startswith("Waste")
+    return Supply(
+        index=index,
+        description=description,
+        type="wasteToner" if filled else "toner",
+        state=state,
+        level_percent=level,
+        supply_class="filled" if filled else "consumed",
+    )
+
+
+def test_supplies_report_the_states_the_printer_asserts_and_leave_numbers_to_the_collector() -> None:
     reading = _printer(
         supplies=[
-            Supply(index=1, description="Black Toner", type="toner", state="empty", level_percent=0.0),
-            Supply(index=2, description="Cyan Toner", type="toner", state="low", level_percent=8.0),
-            Supply(
-                index=3,
-                description="Waste Toner Box",
-                type="wasteToner",
-                state="full",
-                level_percent=100.0,
-                supply_class="filled",
-            ),
-            Supply(
-                index=4,
-                description="Waste Ink",
-                type="wasteInk",
-                state="near_full",
-                level_percent=92.0,
-                supply_class="filled",
-            ),
-            Supply(index=5, description="Drum", type="opc", state="some_remaining"),
-            Supply(index=6, description="Fuser", type="fuser", state="unknown"),
-            Supply(index=7, description="Yellow Toner", type="toner", state="ok", level_percent=60.0),
+            _supply(1, "Black Toner", "empty"),  # RFC 3805 level 0 without a capacity: nothing left
+            _supply(2, "Cyan Toner", "low"),  # a Ricoh's -100: its own "almost empty", no number
+            _supply(3, "Waste Toner Box", "full"),
+            _supply(4, "Waste Ink", "near_full"),
+            _supply(5, "Drum", "some_remaining"),
+            _supply(6, "Fuser", "unknown"),
+            # Numbers: 8 % left, 0 % left, 92 % full are the collector's thresholds' to judge.
+            _supply(7, "Yellow Toner", "ok", 8.0),
+            _supply(8, "Magenta Toner", "empty", 0.0),
+            _supply(9, "Waste Box 2", "ok", 92.0),
         ]
     )
     assert _codes(reading) == [
         ("supply_empty", "critical", "Black Toner empty", "1"),
-        ("supply_low", "warning", "Cyan Toner low (8 % left)", "2"),
+        ("supply_low", "warning", "Cyan Toner low", "2"),
         ("waste_full", "critical", "Waste Toner Box full", "3"),
         ("waste_near_full", "warning", "Waste Ink nearly full", "4"),
     ]
@@ -68,14 +73,6 @@ def test_supply_named_with_its_colour_when_the_description_lacks_it() -> None:
         ]
     )
     assert [p[2] for p in _codes(reading)] == ["cyan Toner Cartridge OKI empty", "Black Toner empty"]
-
-
-def test_low_threshold_from_config() -> None:
-    reading = _printer(
-        supplies=[Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=18.0)]
-    )
-    assert _codes(reading) == []
-    assert _codes(reading, low_percent=20) == [("supply_low", "warning", "Black Toner low (18 % left)", "1")]
 
 
 def test_printer_flags() -> None:
@@ -100,10 +97,42 @@ def test_offline_and_service_requested_alone_are_not_problems() -> None:
 def test_no_toner_flag_defers_to_the_empty_cartridge() -> None:
     reading = _printer(
         "no_toner",
-        supplies=[Supply(index=1, description="Black Toner", type="toner", state="empty", level_percent=0.0)],
+        supplies=[Supply(index=1, description="Black Toner", type="toner", state="empty")],
         alerts=[PrinterAlert(index=1, severity="critical", group="markerSupplies", code="markerTonerEmpty")],
     )
     assert [c[0] for c in _codes(reading)] == ["supply_empty"]
+
+
+def test_toner_flags_and_alerts_give_way_to_a_cartridge_with_a_number() -> None:
+    """The printer's own "toner low" (its vendor's threshold) gives way to the level, which the
+    collector judges by its own threshold; "out of toner" stays unless the cartridge says empty."""
+    alerts = [
+        PrinterAlert(index=1, severity="warning", group="markerSupplies", code="markerTonerAlmostEmpty")
+    ]
+    at_12 = [Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=12.0)]
+    assert _codes(_printer("low_toner", supplies=at_12, alerts=alerts)) == []
+    out = [("printer_no_toner", "critical", "out of toner", "")]
+    assert _codes(_printer("no_toner", supplies=at_12)) == out
+    at_0 = [Supply(index=1, description="Black Toner", type="toner", state="empty", level_percent=0.0)]
+    assert _codes(_printer("no_toner", "low_toner", supplies=at_0)) == []
+    # Without a number the printer's flag is all there is.
+    drum = [Supply(index=2, description="Drum", type="opc", state="ok", level_percent=5.0)]
+    assert _codes(_printer("low_toner", supplies=drum)) == [("printer_low_toner", "warning", "toner low", "")]
+
+
+def test_waste_alerts_give_way_to_a_waste_box_with_a_number() -> None:
+    box = _supply(3, "Waste Toner", "ok", 92.0)
+    nearly = PrinterAlert(
+        index=1, severity="warning", group="markerSupplies", code="markerWasteTonerReceptacleAlmostFull"
+    )
+    full = PrinterAlert(
+        index=2, severity="critical", group="markerSupplies", code="markerWasteTonerReceptacleFull"
+    )
+    assert _codes(_printer(supplies=[box], alerts=[nearly])) == []
+    # The printer saying it is full (it stops printing) is its word, whatever the gauge shows.
+    assert _codes(_printer(supplies=[box], alerts=[full])) == [
+        ("waste_full", "critical", "waste container full", "")
+    ]
 
 
 def test_alerts_count_by_severity() -> None:
@@ -170,19 +199,7 @@ def test_switch_poe_sensor_and_admin_down_ports() -> None:
     ]
 
 
-def test_a_described_enabled_port_that_is_down_is_a_problem_undescribed_or_disabled_ones_are_not() -> None:
-    ports = [
-        Interface(index=2, name="2", alias="AP Foyer", admin_status="up", oper_status="down"),
-        Interface(index=3, name="3", alias="Drucker", admin_status="up", oper_status="lowerLayerDown"),
-        Interface(index=4, name="4", alias="", admin_status="up", oper_status="down"),  # unused, enabled
-        Interface(index=5, name="5", alias="Raum 101", admin_status="down", oper_status="down"),  # disabled
-        Interface(index=6, name="Gi6", alias="Gi6", admin_status="up", oper_status="down"),  # alias = name
-        Interface(index=7, name="7", alias="Server", admin_status="up", oper_status="up"),
-    ]
-    switch = DeviceReading(address="192.0.2.4", kind="switch", interfaces=ports)
-    assert _codes(switch) == [
-        ("port_down", "warning", "port 2 (AP Foyer) down", "2"),
-        ("port_down", "warning", "port 3 (Drucker) down", "3"),
-    ]
-    # A printer's own network port is the printer's business (it is unreachable then), not a port problem.
-    assert _codes(DeviceReading(address="192.0.2.5", kind="printer", interfaces=ports)) == []
+def test_ports_are_not_the_agents_to_judge() -> None:
+    """A described port that is down is the collector's policy (tests/collector/test_alerting_ports.py)."""
+    ports = [Interface(index=2, name="2", alias="AP Foyer", admin_status="up", oper_status="down")]
+    assert _codes(DeviceReading(address="192.0.2.4", kind="switch", interfaces=ports)) == []

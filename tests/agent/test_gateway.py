@@ -1,4 +1,5 @@
-"""The gateway's own reading: rates from counters, problems from thresholds, and one real psutil read."""
+"""The gateway's own reading: rates from counters, facts only (its thresholds are the collector's:
+tests/collector/test_alerting_thresholds.py), and one real psutil read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from campuswatch.agent.gateway import (
     GatewaySample,
-    Thresholds,
     counter_delta,
     default_route_interface,
     gateway_reading,
@@ -28,7 +28,6 @@ BASE = GatewaySample(
     cpu_busy_s=100.0,
     cpu_total_s=400.0,
     memory_percent=40.0,
-    data_dir="/var/lib/campuswatch",
     disk_percent=50.0,
     disk_free_bytes=10 * 2**30,
     uplink="eth0",
@@ -44,10 +43,6 @@ BASE = GatewaySample(
 
 def later(seconds: float = 10.0, **changes: object) -> GatewaySample:
     return dataclasses.replace(BASE, monotonic=BASE.monotonic + seconds, **changes)  # type: ignore[arg-type]
-
-
-def codes(reading: DeviceReading) -> dict[str, str]:
-    return {p.code: p.severity for p in reading.problems}
 
 
 @pytest.mark.parametrize(
@@ -100,34 +95,13 @@ def test_no_rates_across_an_uplink_change() -> None:
     assert gw is not None and gw.uplink_rx_bps is None
 
 
-@pytest.mark.parametrize(
-    ("disk", "expected"),
-    [(89.9, None), (90.0, "warning"), (96.9, "warning"), (97.0, "critical"), (100.0, "critical")],
-)
-def test_disk_full_thresholds(disk: float, expected: str | None) -> None:
-    assert codes(gateway_reading(later(disk_percent=disk))).get("disk_full") == expected
-
-
-def test_saturated_uplink_is_a_problem_only_near_link_speed() -> None:
-    busy = later(10.0, uplink_tx_bytes=TX_BYTES + 115_000_000)  # 92 Mbit/s of 100
-    quiet = later(10.0, uplink_tx_bytes=TX_BYTES + 50_000_000)  # 40 Mbit/s
-    unknown_speed = dataclasses.replace(busy, uplink_speed_bps=None)
-    assert codes(gateway_reading(busy, BASE)) == {"uplink_saturated": "warning"}
-    assert gateway_reading(busy, BASE).problems[0].subject == "eth0"
-    assert codes(gateway_reading(quiet, BASE)) == {}
-    assert codes(gateway_reading(unknown_speed, BASE)) == {}
-
-
-@pytest.mark.parametrize(
-    ("temp", "expected"), [(None, None), (79.0, None), (80.0, "warning"), (91.0, "critical")]
-)
-def test_temperature_thresholds(temp: float | None, expected: str | None) -> None:
-    assert codes(gateway_reading(later(temperature_c=temp))).get("temperature_high") == expected
-
-
-def test_thresholds_are_configurable() -> None:
-    strict = Thresholds(disk_warning_percent=40.0, disk_critical_percent=45.0)
-    assert codes(gateway_reading(BASE, limits=strict)) == {"disk_full": "critical"}
+def test_a_full_disk_a_busy_uplink_and_heat_are_numbers_for_the_collector_not_problems() -> None:
+    hot = later(10.0, disk_percent=99.0, temperature_c=95.0, uplink_tx_bytes=TX_BYTES + 115_000_000)
+    reading = gateway_reading(hot, BASE)
+    assert reading.problems == []
+    assert reading.gateway is not None
+    assert (reading.gateway.disk_percent, reading.gateway.temperature_c) == (99.0, 95.0)
+    assert reading.gateway.uplink_tx_bps == 92_000_000.0 and reading.gateway.uplink_speed_bps == 100_000_000
 
 
 def test_default_route_interface_picks_the_lowest_metric_default() -> None:

@@ -17,6 +17,7 @@ from campuswatch.agent.protocols.ipp.attributes import (
     printer_reading,
     supply_state,
 )
+from tests.support.judge import judged
 from tests.support.paths import FIXTURES
 
 FIXTURES = FIXTURES / "ipp"
@@ -31,6 +32,11 @@ def printer_attrs(name: str) -> dict[str, Any]:
 
 def problem_codes(reading: Any) -> set[tuple[str, str, str]]:
     return {(p.code, p.subject, p.severity) for p in reading.problems}
+
+
+def collector_codes(reading: Any) -> set[tuple[str, str, str]]:
+    """The problems the collector opens for the reading: the printer's own and its thresholds'."""
+    return {(code, subject, severity) for code, severity, _, subject in judged(reading)}
 
 
 def test_idle_ippeveprinter_reports_state_identity_and_two_printer_supply_entries() -> None:
@@ -66,10 +72,12 @@ def test_faults_set_through_ippeveprinter_web_forms_become_problems() -> None:
     # -report reasons are information (RFC 8011): no detected error, the printer still runs...
     assert result.printer.detected_errors == []
     assert result.printer.device_status == "running"
-    # ...but the supply levels themselves show the faults, with the codes SNMP printers get.
-    assert [s.state for s in result.supplies] == ["full", "empty"]
+    # ...but the supply levels themselves show the faults: numbers the collector's thresholds judge, with
+    # the codes SNMP printers get.
+    assert [(s.state, s.level_percent) for s in result.supplies] == [("full", 100.0), ("empty", 0.0)]
     assert next(t for t in result.trays if t.name == "main").state == "empty"
-    assert problem_codes(result) == {("waste_full", "1", "critical"), ("supply_empty", "2", "critical")}
+    assert problem_codes(result) == set()
+    assert collector_codes(result) == {("waste_full", "1", "critical"), ("supply_empty", "2", "critical")}
 
 
 def test_marker_arrays_special_levels_are_states_not_numbers() -> None:
@@ -86,7 +94,7 @@ def test_marker_arrays_special_levels_are_states_not_numbers() -> None:
     assert reading.system.serial == "VCF9Z01234"
     assert reading.system.vendor == "Kyocera"
     assert reading.system.firmware == "2.4.2-test"
-    assert problem_codes(reading) == {("supply_empty", "2", "critical")}
+    assert collector_codes(reading) == {("supply_empty", "2", "critical")}
 
 
 @pytest.mark.parametrize(
@@ -144,40 +152,40 @@ def test_warning_reason_makes_device_status_warning() -> None:
 
 
 @pytest.mark.parametrize(
-    ("level", "filled", "low", "high", "expected"),
+    ("level", "filled", "expected"),
     [
-        (-1, False, None, None, ("unknown", None)),
-        (-2, True, None, None, ("unknown", None)),
-        (-3, False, None, None, ("some_remaining", None)),
-        (0, False, None, None, ("empty", 0.0)),
-        (4, False, None, None, ("low", 4.0)),
-        (12, False, 15.0, None, ("low", 12.0)),
-        (12, False, None, None, ("ok", 12.0)),
-        (100, True, None, None, ("full", 100.0)),
-        (91, True, 0.0, 90.0, ("near_full", 91.0)),
-        (50, True, None, None, ("ok", 50.0)),
+        (-1, False, ("unknown", None)),
+        (-2, True, ("unknown", None)),
+        (-3, False, ("some_remaining", None)),
+        (0, False, ("empty", 0.0)),
+        (4, False, ("ok", 4.0)),  # a number: the collector's threshold says whether it is low
+        (100, True, ("full", 100.0)),
+        (91, True, ("ok", 91.0)),
+        (150, False, ("ok", 100.0)),
     ],
 )
-def test_supply_state(
-    level: int, filled: bool, low: float | None, high: float | None, expected: tuple[str, float | None]
-) -> None:
-    assert supply_state(level, filled=filled, low=low, high=high) == expected
+def test_supply_state(level: int, filled: bool, expected: tuple[str, float | None]) -> None:
+    assert supply_state(level, filled=filled) == expected
 
 
-def test_low_marker_and_nearly_full_waste_are_warnings_with_the_marker_index_as_subject() -> None:
+def test_a_low_marker_and_a_nearly_full_waste_tank_are_judged_by_the_collector_not_the_printers_levels() -> (
+    None
+):
+    """marker-low-levels is the printer's own threshold; the collector's rules judge the level."""
     attrs = {
         "marker-names": ["Black", "Waste"],
         "marker-types": ["toner", "waste-toner"],
         "marker-levels": [8, 96],
-        "marker-low-levels": [10, 0],
-        "marker-high-levels": [100, 95],
+        "marker-low-levels": [5, 0],
+        "marker-high-levels": [100, 99],
     }
     reading = printer_reading("p", attrs)
-    assert [(s.state, s.supply_class) for s in reading.supplies] == [
-        ("low", "consumed"),
-        ("near_full", "filled"),
+    assert [(s.state, s.level_percent, s.supply_class) for s in reading.supplies] == [
+        ("ok", 8.0, "consumed"),
+        ("ok", 96.0, "filled"),
     ]
-    assert problem_codes(reading) == {("supply_low", "1", "warning"), ("waste_near_full", "2", "warning")}
+    assert problem_codes(reading) == set()
+    assert collector_codes(reading) == {("supply_low", "1", "warning"), ("waste_near_full", "2", "warning")}
 
 
 def test_printer_supply_in_other_units_becomes_percent_of_capacity() -> None:
@@ -186,7 +194,7 @@ def test_printer_supply_in_other_units_becomes_percent_of_capacity() -> None:
         "printer-supply-description": "Toner",
     }
     (supply,) = printer_reading("p", attrs).supplies
-    assert (supply.index, supply.level_percent, supply.state, supply.level_raw) == (7, 5.0, "low", 400)
+    assert (supply.index, supply.level_percent, supply.state, supply.level_raw) == (7, 5.0, "ok", 400)
 
 
 def test_helpers() -> None:
@@ -210,7 +218,7 @@ def test_input_trays_in_sheets_special_levels_and_unknown_capacity() -> None:
     }
     trays = printer_reading("p", attrs).trays
     assert [(t.index, t.name, t.state, t.level_percent) for t in trays] == [
-        (1, "tray-1", "low", 4.0),
+        (1, "tray-1", "ok", 4.0),
         (2, "tray-2", "some_remaining", None),
         (3, "manual", "some_remaining", None),
         (4, "sheetFeedManual", "unknown", None),

@@ -11,13 +11,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import web
 
 from campuswatch.agent.errors import DeviceReplyError, DeviceUnreachable
 from campuswatch.agent.protocols.ipp import IppReader, read_ipp_printer
 from campuswatch.agent.protocols.reader import ReadTarget
+from campuswatch.report import DeviceReading
 from tests.support.host import require_root, require_tools
+from tests.support.judge import judged
 from tests.support.paths import REPO
 
 SCRIPT = REPO / "scripts" / "ippeveprinter-ns.sh"
@@ -81,7 +84,9 @@ def test_real_ippeveprinter_fault_empty_toner_full_waste_tank() -> None:
     waste = next(s for s in reading["supplies"] if s["description"] == "Toner Waste Tank")
     assert (toner["state"], toner["level_percent"], waste["state"]) == ("empty", 0.0, "full")
     assert {t["name"]: t["state"] for t in reading["trays"]}["main"] == "empty"
-    codes = {(p["code"], p["subject"]) for p in reading["problems"]}
+    # The levels are numbers the collector's thresholds judge, under the codes SNMP printers get.
+    assert reading["problems"] == []
+    codes = {(code, subject) for code, _, _, subject in judged(msgspec.convert(reading, DeviceReading))}
     assert codes == {("supply_empty", str(toner["index"])), ("waste_full", str(waste["index"]))}
 
 
@@ -97,7 +102,9 @@ def test_real_ippeveprinter_with_marker_arrays_and_special_levels() -> None:
         ("Waste Toner", "some_remaining", None),
         ("Drum", "unknown", None),
     ]
-    assert [(p["code"], p["subject"]) for p in reading["problems"]] == [("supply_empty", "2")]
+    assert reading["problems"] == []
+    found = judged(msgspec.convert(reading, DeviceReading))
+    assert [(code, subject) for code, _, _, subject in found] == [("supply_empty", "2")]
 
 
 def free_tcp_port() -> int:

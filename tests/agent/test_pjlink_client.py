@@ -12,7 +12,6 @@ import pytest
 
 from campuswatch.agent.errors import AuthenticationFailed, DeviceReplyError, DeviceUnreachable
 from campuswatch.agent.protocols.pjlink import (
-    DEFAULT_LAMP_LIFE_H,
     ERST_FIELDS,
     PjlinkReader,
     pjlink_search,
@@ -44,7 +43,7 @@ async def test_class1_projector_reports_identity_power_lamp_and_no_class2_fields
         "PJ-2000",
     )
     assert reading.system.serial is None and reading.system.firmware is None
-    assert reading.lamps == [Lamp(hours=1200, on=True, life_hours=DEFAULT_LAMP_LIFE_H)]
+    assert reading.lamps == [Lamp(hours=1200, on=True)]
     assert reading.display is not None
     assert (reading.display.power, reading.display.input, reading.display.filter_hours) == ("on", "31", None)
     assert reading.errors is not None and reading.errors.lamp == "ok"
@@ -135,10 +134,12 @@ async def test_laser_projector_without_lamp_is_not_a_problem(projector: PjlinkSi
     assert reading.lamps == [] and reading.problems == [] and reading.partial == {}
 
 
-async def test_lamp_past_its_life_is_a_problem(projector: PjlinkSimulator) -> None:
+async def test_a_lamp_past_any_rated_life_is_hours_for_the_collector(projector: PjlinkSimulator) -> None:
+    """PJLink tells hours, not the rated life; the collector judges them by the projector's model."""
     projector.state.lamps = [(4500, True), (10, False)]
-    reading = await read_projector("127.0.0.1", projector.port, lamp_life_h=4000)
-    assert [(p.code, p.subject) for p in reading.problems] == [("lamp_end_of_life", "lamp1")]
+    reading = await read_projector("127.0.0.1", projector.port)
+    assert [(lamp.hours, lamp.on) for lamp in reading.lamps] == [(4500, True), (10, False)]
+    assert reading.problems == []
 
 
 async def test_warming_up_leaves_lamp_and_input_unavailable_but_no_problem(
@@ -183,12 +184,8 @@ async def test_the_reader_reads_the_projector_at_a_pjlink_url() -> None:
     async with PjlinkSimulator(ProjectorState(password="pw", lamps=[(2600, True)])) as sim:
         url = f"pjlink://127.0.0.1:{sim.port}"
         reading = await PjlinkReader().read(ReadTarget("p", url, SHORT, password=Secret("pw")))
-        short = await PjlinkReader().read(
-            ReadTarget("p", url, SHORT, password=Secret("pw"), lamp_life_h=2500)
-        )
     assert reading.kind == "projector" and reading.address == f"127.0.0.1:{sim.port}"
-    assert [lamp.life_hours for lamp in reading.lamps] == [DEFAULT_LAMP_LIFE_H]
-    assert [lamp.life_hours for lamp in short.lamps] == [2500]
+    assert reading.lamps == [Lamp(hours=2600, on=True)]
 
 
 @pytest.mark.parametrize("url", ["benq://127.0.0.1", "pjlink://127.0.0.1:x", "pjlink://", "127.0.0.1"])

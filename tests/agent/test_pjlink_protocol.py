@@ -133,13 +133,14 @@ def test_erst_warning_and_error_become_problems_of_matching_severity() -> None:
     }
 
 
-def test_lamp_past_its_life_is_a_problem_and_the_life_is_a_parameter() -> None:
-    answers = _answers(LAMP="4100 1 300 0")
-    problems = build_reading("p", answers).problems
-    assert [(p.code, p.subject) for p in problems] == [("lamp_end_of_life", "lamp1")]
-    assert build_reading("p", answers, lamp_life_h=5000).problems == []
-    assert build_reading("p", answers, lamp_life_h=None).problems == []
-    assert len(build_reading("p", answers, lamp_life_h=200).problems) == 2
+def test_a_lamps_hours_are_a_number_for_the_collector_not_a_problem() -> None:
+    """PJLink tells the hours, never the rated life: the collector judges lamps by their model."""
+    reading = build_reading("p", _answers(LAMP="4100 1 300 0"))
+    assert [(lamp.hours, lamp.on) for lamp in reading.lamps] == [(4100, True), (300, False)]
+    assert reading.problems == []
+    # The projector's own lamp warning (ERST) is its word, and a problem.
+    warned = build_reading("p", _answers(LAMP="4100 1", ERST="010000"))
+    assert [(p.code, p.severity) for p in warned.problems] == [("projector_lamp", "warning")]
 
 
 def test_no_lamp_is_not_a_problem_nor_a_gap() -> None:

@@ -1,5 +1,5 @@
 """Rules file: strict loading, the shipped defaults, `for`, deferral to the next school morning, and
-priority from impact."""
+priority from impact. Its thresholds: tests/collector/test_alerting_thresholds.py."""
 
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ from campuswatch.collector.alerting.rules import (
     CalendarSpec,
     Rule,
     RulesFile,
-    Threshold,
     load_rules,
     parse_duration,
 )
 from campuswatch.collector.tickets.decision import ticket_priority, ticket_timing
 from campuswatch.config import ConfigError
-from campuswatch.report import DeviceReading, Lamp
 from sim.collector import running_collector
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -94,42 +92,3 @@ async def test_a_school_naming_an_unknown_calendar_stops_the_collector(tmp_path:
     with pytest.raises(ConfigError, match=r"schools.bbg.calendar: no calendar named 'bayern'"):
         async with running_collector(tmp_path, {}, schools_file=schools, rules_file=SHIPPED_RULES):
             pass
-
-
-def test_a_threshold_opens_past_its_limit_and_closes_only_past_clear() -> None:
-    lamp = Threshold(
-        code="lamp_hours", value="lamps.hours", above=3000, clear=100, summary="lamp {value:.0f} h"
-    )
-    assert not lamp.crossed(3000, is_open=False)
-    assert lamp.crossed(3001, is_open=False)
-    assert lamp.crossed(2500, is_open=True), "hysteresis: still open between clear and the limit"
-    assert not lamp.crossed(50, is_open=True), "a new lamp"
-    runtime = Threshold(code="short", value="ups.runtime_s", below=600)
-    assert runtime.crossed(599, is_open=False) and not runtime.crossed(600, is_open=True)
-
-
-def test_a_threshold_finds_one_problem_per_entry() -> None:
-    reading = DeviceReading(
-        address="a", kind="projector", lamps=[Lamp(hours=3500, on=True), Lamp(hours=10, on=True)]
-    )
-    lamp = Threshold(
-        code="lamp_hours", value="lamps.hours", above=3000, summary="lamp {subject}: {value:.0f} h"
-    )
-    (found,) = lamp.problems("s", "proj", reading, set())
-    assert (found.key.subject, found.summary) == ("0", "lamp 0: 3500 h")
-    ups = Threshold(code="short", value="ups.runtime_s", below=600)
-    assert ups.problems("s", "ups", DeviceReading(address="a"), set()) == [], "no ups part: nothing to judge"
-
-
-def test_threshold_mistakes_are_refused_with_the_key(tmp_path: Path) -> None:
-    bad = tmp_path / "rules.yaml"
-    for body, message in [
-        ("{code: x, value: lamps.hours}", "exactly one of"),
-        ("{code: x, value: lamps.watts, above: 1}", "no field 'watts'"),
-        ("{code: x, value: toner.level, above: 1}", "part one of"),
-        ("{code: x, value: lamps.hours, above: 10, clear: 20}", "healthy side"),
-    ]:
-        bad.write_text(f"thresholds:\n  - {body}\n")
-        with pytest.raises(ConfigError, match=message):
-            load_rules(bad)
-    assert [t.code for t in load_rules().thresholds] == ["lamp_hours", "ups_runtime_short", "port_errors"]

@@ -24,7 +24,6 @@ from sim.collector import (
 )
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "kley": "Grundschule <Kley>"}
-TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 SUPPLIES = [
     Supply(index=1, description="Black Toner", type="toner", state="empty", level_percent=0.0),
     Supply(index=2, description="Cyan Toner", type="toner", state="ok", level_percent=55.0),
@@ -40,7 +39,8 @@ async def fleet(tmp_path: Path) -> AsyncIterator[RunningCollector]:
         aiohttp.ClientSession() as http,
     ):
         events = [
-            poll_event(1, "pr1", at=1.0, label="Lehrerzimmer", problems=[TONER], supplies=SUPPLIES),
+            # The empty toner is a number the collector's threshold judges: "Black Toner empty".
+            poll_event(1, "pr1", at=1.0, label="Lehrerzimmer", supplies=SUPPLIES),
             poll_event(2, "sw1", "unreachable", at=2.0),
             poll_event(3, "sw1", "unreachable", at=3.0),
             poll_event(
@@ -76,11 +76,11 @@ async def test_pages_escape_every_device_string(fleet: RunningCollector) -> None
     status, content_type, overview = await fetch(fleet, "/")
     assert status == 200 and content_type.startswith("text/html")
     assert "Grundschule &lt;Kley&gt;" in overview
-    assert "Bert-Brecht-Gymnasium, printer Lehrerzimmer: black toner empty" in overview
+    assert "Bert-Brecht-Gymnasium, printer Lehrerzimmer: Black Toner empty" in overview
     # The overview names each device that needs attention, with its problems; the hostile one escaped.
     devices = overview.split("Devices with problems", 1)[1].split("Open tickets", 1)[0]
     assert devices.startswith(" (3)")
-    assert "pr1" in devices and "black toner empty" in devices and "sw1" in devices
+    assert "pr1" in devices and "Black Toner empty" in devices and "sw1" in devices
     assert (
         "&lt;script&gt;alert(1)&lt;/script&gt;" in devices and "&lt;img src=x onerror=alert(2)&gt;" in devices
     )

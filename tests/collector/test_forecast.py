@@ -157,16 +157,15 @@ def test_a_lamp_past_its_rated_life_has_no_school_days_left() -> None:
 
 
 @pytest.mark.parametrize(
-    ("burnt", "life_hours"),
+    "burnt",
     [
-        ([100.0, 106.0, 112.0, 118.0], None),  # no rated life configured: nothing to reach
-        ([100.0, 100.0, 100.0, 100.0], 4000),  # a projector nobody switches on
-        ([100.0, 106.0], 4000),  # two school days say too little
+        [100.0, 100.0, 100.0, 100.0],  # a projector nobody switches on
+        [100.0, 106.0],  # two school days say too little
     ],
 )
-def test_no_lamp_forecast_without_a_rated_life_or_a_rate(burnt: list[float], life_hours: int | None) -> None:
+def test_no_lamp_forecast_without_a_rate(burnt: list[float]) -> None:
     hours = list(zip(school_days_from(MONDAY, len(burnt)), burnt, strict=True))
-    assert lamp_school_days_left(hours, life_hours) is None
+    assert lamp_school_days_left(hours, 4000) is None
 
 
 def test_the_lamp_ticket_wording() -> None:

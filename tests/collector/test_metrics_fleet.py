@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,15 @@ from sim.collector import FakeClock
 
 MONDAY_NOON = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
 DAY_S = 86400.0
+#: Rated lamp life by projector model, as the collector's lamp table and rules would say it.
+LAMP_LIFE = {"PJ-2000": 2000, "PJ-418": 418}
+
+
+def fleet_state(clock: Callable[[], float] = time.time) -> FleetState:
+    """The fleet view, rating each projector model's lamps by :data:`LAMP_LIFE`."""
+    return FleetState(
+        offline_after_s=180, clock=clock, lamp_life_of=lambda _s, _d, system: LAMP_LIFE[system.model or ""]
+    )
 
 
 def device(status: str = "ok", *, at: float = MONDAY_NOON, failures: int = 0, **kw: object) -> DeviceRecord:
@@ -77,7 +88,7 @@ def toner(level: float) -> DeviceReading:
 
 
 def test_hostile_strings_are_escaped_in_label_values() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     hostile = 'Raum "101"\\\nnext'
     fleet.apply_device(
         device(label=hostile),
@@ -98,7 +109,7 @@ def test_hostile_strings_are_escaped_in_label_values() -> None:
 
 
 def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
         fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
     assert (
@@ -129,11 +140,12 @@ def test_a_supply_read_on_several_school_days_gets_a_forecast() -> None:
     assert fleet.supply_forecast_text(ProblemKey("bbg", "pr1", "printer_jammed", "1")) is None
 
 
-def projector(*hours: int, life_hours: int | None = 2000) -> DeviceReading:
+def projector(*hours: int, model: str = "PJ-2000") -> DeviceReading:
     return DeviceReading(
         address="10.0.0.5",
         kind="projector",
-        lamps=[Lamp(hours=h, on=True, life_hours=life_hours) for h in hours],
+        system=SystemInfo(vendor="SIMULATED", model=model),
+        lamps=[Lamp(hours=h, on=True) for h in hours],
     )
 
 
@@ -142,7 +154,7 @@ def beamer(at: float) -> DeviceRecord:
 
 
 def test_a_lamp_read_on_several_school_days_gets_a_forecast_and_its_tickets_say_it() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     # Monday to Thursday, 6 h a school day on lamp 1 (1,940 h of 2,000 on Thursday); lamp 2 unused.
     for day, hours in enumerate([1922, 1928, 1934, 1940]):
         fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, 300), polled=True)
@@ -153,7 +165,7 @@ def test_a_lamp_read_on_several_school_days_gets_a_forecast_and_its_tickets_say_
         fleet, "campuswatch_projector_lamp_usage_seconds_total", school="bbg", device="bm1", lamp="1"
     ) == (1940 * 3600)
     assert fleet.lamp_forecast("bbg", "bm1", 1) == 10.0
-    # The agent's rated-life problem names its lamp; the projector's own lamp warning is every lamp's.
+    # The rated-life threshold's problem names its lamp; the projector's own lamp warning is every lamp's.
     end_of_life = ProblemKey("bbg", "bm1", "lamp_end_of_life", "lamp1")
     assert fleet.forecast_text(end_of_life) == "Lamp 1: about 10 school days left"
     assert (
@@ -165,7 +177,7 @@ def test_a_lamp_read_on_several_school_days_gets_a_forecast_and_its_tickets_say_
 
 
 def test_a_lamp_at_its_rated_life_is_due_and_a_new_lamp_starts_afresh() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     for day, hours in enumerate([1994, 2000, 2006]):
         fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours), polled=True)
     assert fleet.lamp_forecast("bbg", "bm1", 1) == 0.0
@@ -183,22 +195,18 @@ def test_a_lamp_at_its_rated_life_is_due_and_a_new_lamp_starts_afresh() -> None:
     assert fleet.lamp_forecast("bbg", "bm1", 1) == (2000 - 21) / 6
 
 
-def test_a_lamp_without_a_rated_life_gets_no_forecast_until_the_agent_tells_one() -> None:
-    fleet = FleetState(offline_after_s=180)
+def test_a_projector_that_turns_out_another_model_is_forecast_by_that_models_rated_life() -> None:
+    fleet = fleet_state()
     for day, hours in enumerate([100, 106, 112, 118]):
-        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours, life_hours=None), polled=True)
-    assert fleet.lamp_forecast("bbg", "bm1", 1) is None
-    assert (
-        value(fleet, "campuswatch_projector_lamp_school_day_runway", school="bbg", device="bm1", lamp="1")
-        is None
-    )
-    # The agent's config now names a rated life: the kept hours give a forecast at once.
-    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(118, life_hours=418), polled=True)
+        fleet.apply_device(beamer(MONDAY_NOON + day * DAY_S), projector(hours), polled=True)
+    assert fleet.lamp_forecast("bbg", "bm1", 1) == (2000 - 118) / 6
+    # The same hours, read as a model with a shorter lamp (a swapped projector): a new forecast at once.
+    fleet.apply_device(beamer(MONDAY_NOON + 3 * DAY_S), projector(118, model="PJ-418"), polled=True)
     assert fleet.lamp_forecast("bbg", "bm1", 1) == 50.0
 
 
 def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     for day in range(4):
         # A failed poll keeps the old reading: it says nothing about today's level.
         fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(30.0 - day * 2), polled=day == 0)
@@ -206,7 +214,7 @@ def test_readings_kept_from_an_earlier_poll_add_no_history() -> None:
 
 
 def test_a_late_poll_of_an_earlier_day_changes_no_history() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
         fleet.apply_device(device(at=MONDAY_NOON + day * DAY_S), toner(level), polled=True)
     # A backlog delivered late: Tuesday's poll after Thursday's; the day's end level is already known.
@@ -216,7 +224,7 @@ def test_a_late_poll_of_an_earlier_day_changes_no_history() -> None:
 
 def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
     clock = FakeClock(MONDAY_NOON)
-    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet = fleet_state(clock=clock)
     fleet.apply_device(device(), None, polled=True)
     fleet.apply_device(device("unreachable", at=MONDAY_NOON + 60, failures=1), None, polled=True)
     fleet.apply_device(device("unreachable", at=MONDAY_NOON + 120, failures=2), None, polled=True)
@@ -238,7 +246,7 @@ def test_time_from_fault_to_ticket_starts_at_the_first_failed_poll() -> None:
 
 
 def test_open_tickets_are_counted_by_school_and_priority_until_resolved() -> None:
-    fleet = FleetState(offline_after_s=180)
+    fleet = fleet_state()
     fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium")])
     ticket = TicketRecord(
         7, "bbg/pr1/unreachable/", "bbg", "pr1", "unreachable", "t", "b", "high", None, "open", 100.0, None
@@ -255,7 +263,7 @@ def test_open_tickets_are_counted_by_school_and_priority_until_resolved() -> Non
 
 def test_agents_and_schools_are_up_while_they_report() -> None:
     clock = FakeClock(MONDAY_NOON)
-    fleet = FleetState(offline_after_s=180, clock=clock)
+    fleet = fleet_state(clock=clock)
     fleet.set_schools([School("bbg", "Bert-Brecht-Gymnasium"), School("kley", "Grundschule Kley")])
     fleet.note_agent(AgentRecord("gw-1", "bbg", MONDAY_NOON - 3600, MONDAY_NOON - 10, None))
     fleet.note_heartbeat(
@@ -272,7 +280,7 @@ def test_agents_and_schools_are_up_while_they_report() -> None:
 
 
 def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
-    fleet = FleetState(offline_after_s=180, clock=FakeClock(MONDAY_NOON))
+    fleet = fleet_state(clock=FakeClock(MONDAY_NOON))
     fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON, Heartbeat(agent_version="0.3.0", uptime_s=9.0))
     fleet.note_heartbeat("gw-1", "bbg", MONDAY_NOON - 60, Heartbeat(agent_version="0.2.0", uptime_s=99.0))
     assert value(fleet, "campuswatch_agent_info", school="bbg", agent="gw-1", version="0.3.0") == 1
@@ -282,7 +290,7 @@ def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
 async def test_the_view_follows_the_events_and_keeps_the_days_a_level_moved(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
-        view = MetricsView(FleetState(offline_after_s=180), store.devices)
+        view = MetricsView(fleet_state(), store.devices)
         await view.handle(SchoolsChanged((School("bbg", "Bert-Brecht-Gymnasium"),)))
         assert value(view.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
         update = DeviceUpdate(
@@ -310,7 +318,7 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         clock = FakeClock(MONDAY_NOON + 3 * DAY_S)
-        first = MetricsView(FleetState(offline_after_s=180, clock=clock), store.devices)
+        first = MetricsView(fleet_state(clock=clock), store.devices)
         schools = (School("bbg", "Bert-Brecht-Gymnasium"),)
         await store.schools.upsert(list(schools))
         await first.handle(SchoolsChanged(schools))
@@ -328,7 +336,7 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
         await first.handle(ProblemOpened(problem))
         await store.problems.set_ticket(problem.id, "1")
         await first.handle(TicketOpened(problem.id, "1"))
-        restarted = MetricsView(FleetState(offline_after_s=180, clock=clock), store.devices)
+        restarted = MetricsView(fleet_state(clock=clock), store.devices)
         await restarted.handle(SchoolsChanged(schools))
         await restarted.load(agents=store.agents, problems=store.problems, tickets=store.tickets)
         # The forecasts survive the restart: the daily levels and lamp hours are in the database.

@@ -254,8 +254,8 @@ def state_changes_of(workdir: Path, device: str, after: int) -> list[int]:
     return [seq for seq, body in rows if json.loads(body).get("poll", {}).get("device") == device]
 
 
-def problem_codes(collector: Collector, device: str) -> list[frozenset[str]]:
-    """The problem codes of each stored poll of ``device``, in seq order."""
+def states_of(collector: Collector, device: str) -> list[frozenset[str]]:
+    """The problem codes and supply states of each stored poll of ``device``, in seq order."""
     conn = sqlite3.connect(f"file:{collector.db}?mode=ro", uri=True)
     try:
         rows = conn.execute(
@@ -263,11 +263,13 @@ def problem_codes(collector: Collector, device: str) -> list[frozenset[str]]:
         ).fetchall()
     finally:
         conn.close()
-    codes = []
+    states = []
     for (body,) in rows:
         reading = json.loads(body)["poll"].get("reading") or {}
-        codes.append(frozenset(p["code"] for p in reading.get("problems", [])))
-    return codes
+        problems = {p["code"] for p in reading.get("problems", [])}
+        supplies = {f"{s['description']}: {s['state']}" for s in reading.get("supplies", [])}
+        states.append(frozenset(problems | supplies))
+    return states
 
 
 @pytest.mark.timeout(900)
@@ -330,7 +332,7 @@ async def test_an_outage_past_the_outbox_bound_sheds_only_unchanged_samples(tmp_
             stored = collector.stored(AGENT)
             gaps = set(range(1, last + 1)) - set(stored)
             assert_every_seq_once_in_order(collector, last, shed=gaps)
-            codes = problem_codes(collector, printer)
+            codes = states_of(collector, printer)
         finally:
             await asyncio.to_thread(collector.stop)
     assert len(gaps) == coalesced, "every missing seq is one the outbox says it shed"

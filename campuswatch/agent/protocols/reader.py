@@ -45,8 +45,6 @@ class ReadTarget:
     snmp_version: Literal["1", "2c", "3"] = "2c"
     community: Secret | None = None
     v3: V3User | None = None
-    #: PJLink: the rated lamp life to judge lamps by (None: the projector reader's default).
-    lamp_life_h: int | None = None
 
 
 class DeviceReader(Protocol):

@@ -1,9 +1,10 @@
 """Which problems one device has right now, from its stored state and latest reading. Pure functions.
 
 Two sources: how the poll ended (no answer, refused credentials, garbage), debounced by the number of
-consecutive polls that ended the same way; and the problems the agent found in the reading itself
-(toner empty, paper jam, ...). A later rule (calendars, flapping, root cause) is another function here
-that takes and returns the same :class:`WantedProblem` list.
+consecutive polls that ended the same way; and the faults the device asserts itself, which the agent
+lists in the reading (paper jam, ERST lamp warning, ...). Thresholds over the reading's numbers
+(:mod:`.thresholds`), described ports down (:mod:`.ports`), flapping and root cause are judged for the
+whole school in :mod:`.school`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ UNREACHABLE = "unreachable"
 AUTH_FAILED = "snmp_auth_failed"
 POLL_ERROR = "poll_error"
 STATUS_CODES = frozenset({UNREACHABLE, AUTH_FAILED, POLL_ERROR})
+#: Codes that agents before the collector owned all thresholds judged themselves, and the collector
+#: now judges from the same reading (described ports down; the gateway's disk, now ``storage_full``):
+#: an older agent's (agents are upgraded one at a time) are not taken as the device's word.
+JUDGED_BY_COLLECTOR = frozenset({"port_down", "disk_full"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ def status_problem(
 
 
 def reading_problems(device: DeviceRecord, reading: DeviceReading) -> list[WantedProblem]:
-    """The critical and warning problems the agent listed in a reading (info ones are not problems)."""
+    """The critical and warning problems the agent listed in a reading (info ones are not problems),
+    but those the collector judges itself (:data:`JUDGED_BY_COLLECTOR`)."""
     return [
         WantedProblem(
             key=ProblemKey(device.school, device.device, p.code, p.subject),
@@ -74,7 +80,7 @@ def reading_problems(device: DeviceRecord, reading: DeviceReading) -> list[Wante
             summary=p.summary,
         )
         for p in reading.problems
-        if p.severity in ("critical", "warning")
+        if p.severity in ("critical", "warning") and p.code not in JUDGED_BY_COLLECTOR
     ]
 
 

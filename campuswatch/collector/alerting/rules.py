@@ -12,7 +12,9 @@ which priority is :mod:`campuswatch.collector.tickets.decision`'s, from the same
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -23,19 +25,10 @@ import msgspec
 
 from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
 from campuswatch.collector.alerting.flapping import FlapPolicy
-from campuswatch.collector.model import ProblemKey, WantedProblem
+from campuswatch.collector.alerting.lamps import LampTable
+from campuswatch.collector.alerting.thresholds import DeviceLimits, Limits, ModelLimits, Threshold
 from campuswatch.config import Invalid, load_yaml
-from campuswatch.report import (
-    DeviceReading,
-    DisplayStatus,
-    Interface,
-    Lamp,
-    Sensor,
-    Severity,
-    Supply,
-    UpsStatus,
-    WifiStatus,
-)
+from campuswatch.report import Severity
 
 #: The rules a collector uses when its config names no rules file (package data: found wherever the
 #: package is installed).
@@ -101,89 +94,6 @@ class Rule(_Strict):
     def matches(self, code: str, kind: str) -> bool:
         """Whether this rule is the one for ``code`` on a device of ``kind``."""
         return fnmatchcase(code, self.code) and (not self.kind or kind in self.kind)
-
-
-class Threshold(_Strict):
-    """A condition over a number in the device's reading, with hysteresis: a problem opens when the
-    value crosses ``above`` (or falls under ``below``) and closes only once it is back past ``clear``.
-
-    ``value`` is ``<part>.<field>`` of the reading: a list part (``supplies``, ``interfaces``,
-    ``sensors``, ``lamps``) makes one problem per entry (its subject is the entry's ``index``, else its
-    position), a single part (``wifi``, ``ups``, ``display``) one per device.
-    """
-
-    code: str
-    value: str
-    kind: list[str] = msgspec.field(default_factory=list)
-    above: float | None = None
-    below: float | None = None
-    #: Where an open problem closes; default: the opening threshold itself (no hysteresis).
-    clear: float | None = None
-    severity: Severity = "warning"
-    #: The problem's summary; ``{value}`` and ``{subject}`` are filled in (``lamp at {value:.0f} h``).
-    summary: str = "{value}"
-
-    def __post_init__(self) -> None:
-        if (self.above is None) == (self.below is None):
-            raise ValueError("give exactly one of `above` and `below`")
-        part, _, field = self.value.partition(".")
-        if part not in _THRESHOLD_PARTS:
-            raise ValueError(f"value must be <part>.<field> with part one of {', '.join(_THRESHOLD_PARTS)}")
-        if field not in _THRESHOLD_PARTS[part].__struct_fields__:
-            raise ValueError(f"{part} have no field {field!r}")
-        if self.clear is not None and (
-            (self.above is not None and self.clear > self.above)
-            or (self.below is not None and self.clear < self.below)
-        ):
-            raise ValueError("`clear` must lie on the healthy side of the threshold (that is the hysteresis)")
-        self.summary.format(value=0.0, subject="")
-
-    def crossed(self, value: float, is_open: bool) -> bool:
-        """Whether ``value`` makes the problem, or for an open one keeps it (until past ``clear``)."""
-        clear = self.clear if is_open and self.clear is not None else None
-        if self.above is not None:
-            return value > (self.above if clear is None else clear)
-        assert self.below is not None
-        return value < (self.below if clear is None else clear)
-
-    def problems(
-        self, school: str, device: str, reading: DeviceReading, open_keys: set[ProblemKey]
-    ) -> list[WantedProblem]:
-        """The problems this condition finds in a device's reading (``open_keys``: those open now)."""
-        found = []
-        for subject, value in self.values(reading):
-            key = ProblemKey(school, device, self.code, subject)
-            if self.crossed(value, key in open_keys):
-                found.append(
-                    WantedProblem(key, self.severity, self.summary.format(value=value, subject=subject))
-                )
-        return found
-
-    def values(self, reading: DeviceReading) -> list[tuple[str, float]]:
-        """``(subject, value)`` for every entry of the reading that carries the value."""
-        part, _, field = self.value.partition(".")
-        found = getattr(reading, part)
-        entries = list(enumerate(found)) if isinstance(found, list) else [(None, found)]
-        out = []
-        for position, entry in entries:
-            value = getattr(entry, field, None) if entry is not None else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                index = getattr(entry, "index", None)
-                subject = "" if position is None else str(index if index is not None else position)
-                out.append((subject, float(value)))
-        return out
-
-
-#: The parts of a reading a threshold may look at, and the type of their entries.
-_THRESHOLD_PARTS: dict[str, type[msgspec.Struct]] = {
-    "supplies": Supply,
-    "interfaces": Interface,
-    "sensors": Sensor,
-    "lamps": Lamp,
-    "wifi": WifiStatus,
-    "ups": UpsStatus,
-    "display": DisplayStatus,
-}
 
 
 class CalendarSpec(_Strict):
@@ -267,6 +177,9 @@ class RulesFile(_Strict):
     escalate_after: str | float | None = None
     #: Conditions over numbers in the readings (with hysteresis), beside the problems the agent reports.
     thresholds: list[Threshold] = msgspec.field(default_factory=list)
+    #: Limits of a model's devices, and of one device, over the thresholds (and lamps' rated life).
+    models: list[ModelLimits] = msgspec.field(default_factory=list)
+    devices: list[DeviceLimits] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -282,20 +195,84 @@ class RulesFile(_Strict):
         """The first matching rule, else the default (a ticket right away, in school hours only)."""
         return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
 
+    def limits(self, lamps: LampTable) -> Limits:
+        """The thresholds as they apply to each device, with lamps' rated life from ``lamps`` where
+        neither a device's nor its model's entry here says it."""
+        return Limits(self.thresholds, self.models, self.devices, lamps)
+
 
 _DEFAULT_RULE = Rule()
 
+#: Problem codes that are now another's (one code per fault); the collector's migration 8 moved the
+#: open problems of each.
+RENAMED_CODES = {
+    "lamp_hours": "lamp_end_of_life (the lamp's rated life comes from campuswatch/mibs/lamps.yaml, "
+    "`models:` and `devices:`)",
+    "disk_full": "storage_full",
+}
 
-def _check(rules: RulesFile) -> None:
+
+def overlay(shipped: Sequence[Threshold], own: Sequence[Threshold]) -> list[Threshold]:
+    """The shipped thresholds with a rules file's own: one with the code and value of a shipped one
+    replaces it in its place (``enabled: false`` turns it off), the others come after."""
+    replacing = {(t.code, t.value): t for t in own}
+    merged = [replacing.pop((t.code, t.value), t) for t in shipped]
+    return merged + [t for t in own if (t.code, t.value) in replacing]
+
+
+def _check(rules: RulesFile, shipped: Sequence[Threshold]) -> None:
+    """Cross-section checks, and the thresholds completed: ``shipped`` under the file's own (see
+    :func:`load_rules`)."""
     if "default" not in rules.calendars:
         raise Invalid(
             ("calendars",), "a calendar named 'default' is required (schools without their own use it)"
         )
+    sections: tuple[tuple[str, Sequence[Threshold | Rule]], ...] = (
+        ("thresholds", rules.thresholds),
+        ("rules", rules.rules),
+    )
+    for section, entries in sections:
+        for i, entry in enumerate(entries):
+            if entry.code in RENAMED_CODES:
+                raise Invalid((section, i, "code"), f"{entry.code} is now {RENAMED_CODES[entry.code]}")
+    rules.thresholds = overlay(shipped, rules.thresholds)
+    by_code: dict[str, list[Threshold]] = {}
+    for threshold in rules.thresholds:
+        by_code.setdefault(threshold.code, []).append(threshold)
+    overrides_of: tuple[tuple[str, Sequence[ModelLimits | DeviceLimits]], ...] = (
+        ("models", rules.models),
+        ("devices", rules.devices),
+    )
+    for section, overrides in overrides_of:
+        for i, override in enumerate(overrides):
+            for code, change in override.thresholds.items():
+                where = (section, i, "thresholds", code)
+                if code not in by_code:
+                    known = ", ".join(sorted(by_code))
+                    raise Invalid(where, f"no threshold with code {code!r} (there are {known})")
+                for threshold in by_code[code]:
+                    try:
+                        threshold.changed(change)
+                    except ValueError as err:
+                        raise Invalid(where, str(err)) from None
+
+
+@functools.cache
+def shipped_thresholds() -> tuple[Threshold, ...]:
+    """The thresholds of the shipped rules file: every collector judges these, whatever its rules file."""
+    return tuple(load_yaml(SHIPPED_RULES, RulesFile, check=lambda rules: _check(rules, ())).thresholds)
 
 
 def load_rules(path: str | Path = SHIPPED_RULES) -> RulesFile:
-    """Read and check a rules file (the shipped defaults when no path is given)."""
-    return load_yaml(path, RulesFile, check=_check)
+    """Read and check a rules file (the shipped defaults when no path is given).
+
+    Thresholds are the one section that adds to the shipped file instead of replacing it: every
+    collector judges the shipped thresholds (a copy of an older rules file would otherwise stop judging
+    what agents no longer judge), and a file's own entry with a shipped one's code and value replaces
+    it (``enabled: false`` turns it off). Every other section of a file replaces the shipped one.
+    """
+    shipped = () if Path(path).resolve() == SHIPPED_RULES else shipped_thresholds()
+    return load_yaml(path, RulesFile, check=lambda rules: _check(rules, shipped))
 
 
 class Calendars:

@@ -1,5 +1,5 @@
-"""Everything that should be open for a school's devices right now: the rules, flapping and root cause
-applied to the whole school's state at once. Pure.
+"""Everything that should be open for a school's devices right now: the faults devices assert, the
+thresholds over their numbers, flapping and root cause, applied to the whole school's state at once. Pure.
 
 Judging the school as a whole (not each poll on its own) is what makes root cause work: a batch that
 brings the switch's and its 30 devices' failed polls is judged after all of them are in, so no child
@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 
 from campuswatch.collector.alerting.device import STATUS_CODES, UNREACHABLE, StatusDebounce, device_problems
 from campuswatch.collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
+from campuswatch.collector.alerting.ports import described_ports_down
 from campuswatch.collector.alerting.rules import RulesFile, still_held
+from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
 from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
 from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem, reading_of
 from campuswatch.report import DeviceReading
@@ -46,9 +48,11 @@ def judge_school(
     history: Mapping[str, Sequence[tuple[float, bool]]],
     debounce: StatusDebounce,
     rules: RulesFile,
+    limits: Limits,
 ) -> Judgement:
     """What should be open for ``devices`` (one school's), given the problems open now (device-level
-    ones), each device's recent ``(polled_at, up)`` history and its configured parent."""
+    ones), each device's recent ``(polled_at, up)`` history and its configured parent; ``limits`` are
+    the rules' thresholds as they apply to each device."""
     flap: FlapPolicy = rules.flapping.build()
     readings = {d.device: reading_of(d) for d in devices}
     by_device: dict[str, list[ProblemRecord]] = {}
@@ -64,10 +68,12 @@ def judge_school(
         # Flapping is decided below, never carried over as if it were something the reading showed.
         found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
-            open_keys = {p.key for p in mine}
-            for threshold in rules.thresholds:
-                if not threshold.kind or device.kind in threshold.kind:
-                    found.extend(threshold.problems(device.school, device.device, reading, open_keys))
+            applied = limits.of(device.school, device.device, reading.system)
+            facts = Facts(polled_at=device.last_polled, lamp_life_h=applied.lamp_life_h)
+            judged = threshold_problems(applied.thresholds, device, reading, facts, {p.key for p in mine})
+            # The thresholds decide what an older agent judged itself (one owner, one problem per fault).
+            found = [w for w in found if not judged.decides(w.key)]
+            found += judged.wanted + described_ports_down(device, reading)
         was_flapping = any(p.key.code == FLAPPING for p in mine)
         history_of = history.get(device.device, ())
         reference = history_of[-1][0] if history_of else device.last_polled

@@ -60,7 +60,7 @@ from campuswatch.collector.model import (
     SupplyLevel,
     TicketRecord,
 )
-from campuswatch.report import DeviceReading, Heartbeat, Supply
+from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo
 
 #: Severities that problems have; each school shows a 0 for each (and each priority), so panels are never empty.
 SEVERITIES = ("critical", "warning")
@@ -81,8 +81,8 @@ FAULT_TO_TICKET_BUCKETS_S = (
 )
 #: Problems of a printer supply (the agent's codes; the subject is the supply index) that tickets forecast.
 SUPPLY_CODES = frozenset({"supply_low", "supply_empty", "waste_near_full", "waste_full"})
-#: Problems of a projector lamp that tickets forecast: the agent's rated-life check (subject "lamp1")
-#: and the projector's own lamp warning or error (PJLink ERST, no subject: every lamp of it).
+#: Problems of a projector lamp that tickets forecast: the rated-life threshold (subject "lamp1") and
+#: the projector's own lamp warning or error (PJLink ERST, no subject: every lamp of it).
 LAMP_CODES = frozenset({"lamp_end_of_life", "projector_lamp"})
 #: Calendar days of daily levels (lamp hours) kept per supply (lamp) for forecasts: more than the
 #: forecast's window of 30 school days in term time; after the summer holidays a supply starts afresh.
@@ -178,6 +178,7 @@ class FleetState:
         *,
         offline_after_s: float,
         clock: Callable[[], float] = time.time,
+        lamp_life_of: Callable[[str, str, SystemInfo], int],
         school_days_of: Callable[[str], SchoolDays] = lambda _school: weekdays,
     ) -> None:
         #: An agent silent for longer than this is down (the liveness policy's silence_s).
@@ -185,6 +186,9 @@ class FleetState:
         self._clock = clock
         #: A school's calendar of school days (weekends, holidays), for its supplies' forecasts.
         self._school_days_of = school_days_of
+        #: The rated life of a device's projector lamps (school, device, what it reports of itself):
+        #: the collector's rules and lamp table know it, PJLink does not tell.
+        self._lamp_life_of = lamp_life_of
         self._schools: dict[str, str] = {}
         self._agents: dict[str, AgentView] = {}
         self._devices: dict[tuple[str, str], Lines] = {}
@@ -194,7 +198,7 @@ class FleetState:
         self._supply_names: dict[tuple[str, str, int], str] = {}
         #: Lamps by (school, device, number): their hours, and the rated life their forecast used.
         self._lamps: dict[tuple[str, str, int], DailyHistory] = {}
-        self._lamp_life: dict[tuple[str, str, int], int | None] = {}
+        self._lamp_life: dict[tuple[str, str, int], int] = {}
         self._problems: dict[int, OpenProblem] = {}
         #: Open tickets of the built-in store (the helpdesk's truth: a ticket may outlive its problem).
         self._tickets: dict[int, OpenTicket] = {}
@@ -237,7 +241,7 @@ class FleetState:
 
     def load_lamp_hours(self, hours: Iterable[LampHours]) -> None:
         """Lamp histories as stored (at start, before the devices). Their forecasts follow with each
-        device's stored reading, which says the lamps' rated life."""
+        device's stored reading, which says the model and so the lamps' rated life."""
         for row in hours:
             lkey = (row.school, row.device, row.lamp)
             self._lamps.setdefault(lkey, DailyHistory()).add(row.day, float(row.hours))
@@ -246,7 +250,7 @@ class FleetState:
         is_school_day = self._school_days_of(school)
         return lambda history: school_days_left(history, is_school_day)
 
-    def _lamp_runway(self, school: str, life_hours: int | None) -> Runway:
+    def _lamp_runway(self, school: str, life_hours: int) -> Runway:
         is_school_day = self._school_days_of(school)
         return lambda hours: lamp_school_days_left(hours, life_hours, is_school_day)
 
@@ -291,8 +295,9 @@ class FleetState:
         """The lamps' part of :meth:`apply_device`: (forecast per lamp number, the day's changed hours)."""
         days_left: dict[int, float] = {}
         changed: list[tuple[int, int]] = []
-        if reading is None:
+        if reading is None or not reading.lamps:
             return days_left, changed
+        life = self._lamp_life_of(device.school, device.device, reading.system)
         for number, lamp in enumerate(reading.lamps, start=1):
             lkey = (device.school, device.device, number)
             history = self._lamps.get(lkey)
@@ -304,10 +309,10 @@ class FleetState:
                     changed.append((number, lamp.hours))
             if history is None:
                 continue
-            # The rated life comes with each reading (the agent's config may change it): a new life is
-            # a new forecast even on a day the hours stood still, as is the first reading after start.
-            if moved or self._lamp_life.get(lkey, -1) != lamp.life_hours:
-                life = self._lamp_life[lkey] = lamp.life_hours
+            # The rated life follows the reported model (a projector swapped for another model): a new
+            # life is a new forecast even on a day the hours stood still, as is the first reading after start.
+            if moved or self._lamp_life.get(lkey) != life:
+                self._lamp_life[lkey] = life
                 history.forecast(self._lamp_runway(device.school, life))
             if history.days_left is not None:
                 days_left[number] = history.days_left

@@ -101,17 +101,15 @@ def school_days_left(
 
 
 def lamp_school_days_left(
-    hours: Sequence[tuple[date, float]], life_hours: int | None, is_school_day: SchoolDays = weekdays
+    hours: Sequence[tuple[date, float]], life_hours: int, is_school_day: SchoolDays = weekdays
 ) -> float | None:
     """Expected school days until a lamp reaches its rated life, or None when that cannot be told.
 
     ``hours`` is the lamp's hour counter at the end of each day it was read, oldest first. The fit is
-    the supplies' own, over the hours left of ``life_hours`` (rated life: the agent's configuration, as
-    PJLink does not tell); a counter that drops is a new lamp and starts the history again. 0 for a
-    lamp at or past its rated life; None without a rated life, or while the lamp is not used.
+    the supplies' own, over the hours left of ``life_hours`` (rated life: the collector's, by the
+    projector's model, as PJLink does not tell); a counter that drops is a new lamp and starts the
+    history again. 0 for a lamp at or past its rated life; None while the lamp is not used.
     """
-    if life_hours is None:
-        return None
     left = [(day, life_hours - burnt) for day, burnt in hours]
     return school_days_left(left, is_school_day, refill_jump=LAMP_REPLACED_JUMP_HOURS)
 

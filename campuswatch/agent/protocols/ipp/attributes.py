@@ -41,8 +41,6 @@ REQUESTED_ATTRIBUTES = (
     "marker-types",
     "marker-colors",
     "marker-levels",
-    "marker-low-levels",
-    "marker-high-levels",
     "printer-supply",
     "printer-supply-description",
     "printer-input-tray",
@@ -72,12 +70,6 @@ REASON_ERRORS: dict[str, str] = {
     "output-area-almost-full": "output_near_full",
     "output-area-full": "output_full",
 }
-
-#: Default thresholds when the printer gives no marker-low-levels / marker-high-levels. CUPS calls a
-#: supply at or below 5 % low and at or below 1 % empty; ippeveprinter calls a waste tank at 95 % almost full.
-_LOW_PERCENT = 5.0
-_EMPTY_PERCENT = 1.0
-_NEAR_FULL_PERCENT = 95.0
 
 #: Receptacles that fill up instead of running empty (marker-types / printer-supply type words).
 _FILLED_TYPES = frozenset({"wasteToner", "wasteInk", "wasteWater", "wastePaper", "wasteWax"})
@@ -137,14 +129,14 @@ def camel_type(keyword: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def supply_state(
-    level: int, *, filled: bool, low: float | None = None, high: float | None = None
-) -> tuple[SupplyState, float | None]:
+def supply_state(level: int, *, filled: bool) -> tuple[SupplyState, float | None]:
     """State and percent of a supply whose level is a percentage or a special value.
 
     -1 (unavailable / other) and -2 (unknown) are ``unknown``; -3 is ``some_remaining`` (a consumable
     that is not empty, a receptacle with room left): states, never numbers. For a receptacle the level is
-    how full it is, as CUPS's ippeveprinter reports and flags waste tanks.
+    how full it is, as CUPS's ippeveprinter reports waste tanks. A percentage is ``ok``, ``empty`` at 0 or
+    ``full`` at 100: whether it is low is the collector's rules' to judge, not the printer's
+    marker-low-levels (its own threshold) nor a threshold here.
     """
     if level == -3:
         return "some_remaining", None
@@ -152,14 +144,8 @@ def supply_state(
         return "unknown", None
     percent = float(min(level, 100))
     if filled:
-        if percent >= 100:
-            return "full", percent
-        near = high if high is not None and 0 < high < 100 else _NEAR_FULL_PERCENT
-        return ("near_full" if percent >= near else "ok"), percent
-    if percent <= _EMPTY_PERCENT:
-        return "empty", percent
-    threshold = low if low is not None and low > 0 else _LOW_PERCENT
-    return ("low" if percent <= threshold else "ok"), percent
+        return ("full" if percent >= 100 else "ok"), percent
+    return ("empty" if percent <= 0 else "ok"), percent
 
 
 def _at(values: Sequence[Any], i: int) -> Any:
@@ -179,8 +165,6 @@ def markers_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
     types = as_list(attrs.get("marker-types"))
     colors = as_list(attrs.get("marker-colors"))
     levels = as_list(attrs.get("marker-levels"))
-    lows = as_list(attrs.get("marker-low-levels"))
-    highs = as_list(attrs.get("marker-high-levels"))
     supplies = []
     for i, raw_level in enumerate(levels):
         level = _int_or_none(raw_level)
@@ -188,13 +172,7 @@ def markers_to_supplies(attrs: Mapping[str, Any]) -> list[Supply]:
             continue
         kind = camel_type(str(_at(types, i) or "other"))
         filled = kind in _FILLED_TYPES
-        low, high = _int_or_none(_at(lows, i)), _int_or_none(_at(highs, i))
-        state, percent = supply_state(
-            level,
-            filled=filled,
-            low=float(low) if low is not None else None,
-            high=float(high) if high is not None else None,
-        )
+        state, percent = supply_state(level, filled=filled)
         color = _at(colors, i)
         supplies.append(
             Supply(

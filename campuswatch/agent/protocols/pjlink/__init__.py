@@ -20,18 +20,13 @@ from campuswatch.agent.protocols.pjlink._protocol import (
     parse_greeting,
     parse_reply,
 )
-from campuswatch.agent.protocols.pjlink._reading import (
-    DEFAULT_LAMP_LIFE_H,
-    build_reading,
-    projector_problems,
-)
+from campuswatch.agent.protocols.pjlink._reading import build_reading, projector_problems
 from campuswatch.agent.protocols.pjlink._search import pjlink_search
 
 # The collector applies the same rule, so it lives where both sides can import it.
 from campuswatch.devices import projector_unreachable_is_fault
 
 __all__ = [
-    "DEFAULT_LAMP_LIFE_H",
     "DEFAULT_PORT",
     "ERST_FIELDS",
     "Greeting",

@@ -22,7 +22,7 @@ from campuswatch.agent.protocols.pjlink._protocol import (
     parse_greeting,
     parse_reply,
 )
-from campuswatch.agent.protocols.pjlink._reading import DEFAULT_LAMP_LIFE_H, build_reading
+from campuswatch.agent.protocols.pjlink._reading import build_reading
 from campuswatch.agent.protocols.reader import ReadTarget, split_url
 from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
@@ -94,8 +94,6 @@ async def read_projector(
     port: int = DEFAULT_PORT,
     password: Secret | None = None,
     timeout_s: float = 5.0,
-    *,
-    lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H,
 ) -> DeviceReading:
     """Read a projector's identity, power, lamps and errors over PJLink, with the problems they show.
 
@@ -116,17 +114,15 @@ async def read_projector(
             for command in CLASS2_QUERIES:
                 answers[command] = await session.query(2, command)
     address = host if port == DEFAULT_PORT else where
-    reading = build_reading(address, answers, lamp_life_h=lamp_life_h)
+    reading = build_reading(address, answers)
     log.debug("pjlink read", extra={"device": where, "problems": len(reading.problems)})
     return reading
 
 
 class PjlinkReader:
-    """Projectors at ``pjlink://HOST[:PORT]``: the PJLink reader of :mod:`campuswatch.agent.readers`,
-    judging lamps by the target's rated lamp life (else :data:`DEFAULT_LAMP_LIFE_H`)."""
+    """Projectors at ``pjlink://HOST[:PORT]``: the PJLink reader of :mod:`campuswatch.agent.readers`."""
 
     async def read(self, target: ReadTarget) -> DeviceReading:
         """:func:`read_projector` for the target's URL, password and timeout."""
         _, host, port = split_url(target.url, {"pjlink": DEFAULT_PORT})
-        lamp_life_h = target.lamp_life_h or DEFAULT_LAMP_LIFE_H
-        return await read_projector(host, port, target.password, target.timeout_s, lamp_life_h=lamp_life_h)
+        return await read_projector(host, port, target.password, target.timeout_s)

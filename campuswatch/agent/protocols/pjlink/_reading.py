@@ -1,8 +1,10 @@
 """From a projector's PJLink answers to a :class:`DeviceReading` with its problems: pure, no I/O.
 
 The client collects one answer per command (a value, or the ERRn the projector gave); this module decides
-what they mean. Only ERR4 ("projector failure") is itself a problem; ERR1 for LAMP means the projector has
-no lamp (laser or LED light source); every other error leaves its field empty and is noted in ``partial``.
+what they mean. The problems are what the projector asserts: its ERST categories and ERR4 ("projector
+failure"); ERR1 for LAMP means the projector has no lamp (laser or LED light source); every other error
+leaves its field empty and is noted in ``partial``. A lamp's hours against its rated life are the
+collector's to judge (PJLink does not tell the rated life; the collector knows it by the model).
 """
 
 from __future__ import annotations
@@ -18,10 +20,7 @@ from campuswatch.agent.protocols.pjlink._protocol import (
     decode_power,
     decode_text,
 )
-from campuswatch.report import DeviceReading, DisplayStatus, Lamp, Problem, ProjectorErrors, SystemInfo
-
-#: A common rated life of a projector lamp in normal mode; eco modes and models differ, so it is a parameter.
-DEFAULT_LAMP_LIFE_H = 4000
+from campuswatch.report import DeviceReading, DisplayStatus, Problem, ProjectorErrors, SystemInfo
 
 #: Where each command's answer goes in the reading, for the ``partial`` notes.
 FIELDS = {
@@ -49,13 +48,10 @@ _CATEGORY_NAMES = {
 Answers = Mapping[str, str | PjlinkCommandError]
 
 
-def build_reading(
-    address: str, answers: Answers, *, lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H
-) -> DeviceReading:
+def build_reading(address: str, answers: Answers) -> DeviceReading:
     """The reading for one projector from its answers (command -> value or error), with problems.
 
-    ``lamp_life_h`` None turns the lamp-life check off. Raises :class:`~campuswatch.agent.errors.DeviceReplyError`
-    for a value that does not decode.
+    Raises :class:`~campuswatch.agent.errors.DeviceReplyError` for a value that does not decode.
     """
     values = {cmd: a for cmd, a in answers.items() if isinstance(a, str)}
     failed = {cmd: a for cmd, a in answers.items() if isinstance(a, PjlinkCommandError)}
@@ -66,8 +62,6 @@ def build_reading(
 
     errors = decode_erst(values["ERST"]) if "ERST" in values else None
     lamps = decode_lamps(values["LAMP"]) if "LAMP" in values else []
-    for lamp in lamps:
-        lamp.life_hours = lamp_life_h
     reading = DeviceReading(
         address=address,
         kind="projector",
@@ -89,14 +83,12 @@ def build_reading(
             FIELDS.get(cmd, cmd): str(err) for cmd, err in failed.items() if not (cmd == "LAMP" and no_lamp)
         },
     )
-    reading.problems = projector_problems(errors, lamps, lamp_life_h=lamp_life_h) + _failure_problems(failed)
+    reading.problems = projector_problems(errors) + _failure_problems(failed)
     return reading
 
 
-def projector_problems(
-    errors: ProjectorErrors | None, lamps: list[Lamp], *, lamp_life_h: int | None = DEFAULT_LAMP_LIFE_H
-) -> list[Problem]:
-    """Problems from the ERST categories and from lamps past their rated life."""
+def projector_problems(errors: ProjectorErrors | None) -> list[Problem]:
+    """Problems from the ERST categories the projector reports (warning or error)."""
     problems = []
     if errors is not None:
         for category in ERST_FIELDS:
@@ -107,17 +99,6 @@ def projector_problems(
                         code=f"projector_{category}",
                         severity="critical" if level == "error" else "warning",
                         summary=f"{_CATEGORY_NAMES[category]} {level} reported by the projector",
-                    )
-                )
-    if lamp_life_h is not None:
-        for number, lamp in enumerate(lamps, start=1):
-            if lamp.hours >= lamp_life_h:
-                problems.append(
-                    Problem(
-                        code="lamp_end_of_life",
-                        severity="warning",
-                        summary=f"Lamp {number} has run {lamp.hours} h, its rated life is {lamp_life_h} h",
-                        subject=f"lamp{number}",
                     )
                 )
     return problems

@@ -77,9 +77,6 @@ class Printer(_Data):
     supply_types: dict[int, str]
     receptacle_types: list[str]
     supply_units: dict[int, str]
-    low_percent: float
-    tray_low_percent: float
-    near_full_percent: float
     alert_severities: dict[int, str]
     alert_trainings: dict[int, str]
     alert_groups: dict[int, str]
@@ -157,7 +154,7 @@ def devices() -> Devices:
 
 @functools.cache
 def printer() -> Printer:
-    """Printer enumerations, thresholds and quirks (mibs/printer.yaml)."""
+    """Printer enumerations and quirks (mibs/printer.yaml)."""
     return load_yaml(MIBS_DIR / "printer.yaml", Printer)
 
 
@@ -210,17 +207,11 @@ def wifi() -> Wifi:
 
 
 # --- host.yaml ------------------------------------------------------------------------------------------
-class StorageFull(_Data):
-    warning_percent: float
-    critical_percent: float
-
-
 class Host(_Data):
     storage_types: dict[int, str]
     fs_types: dict[int, str]
     disk_types: list[str]
     not_disks: list[str]
-    storage_full: StorageFull
 
 
 @functools.cache

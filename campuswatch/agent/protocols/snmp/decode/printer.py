@@ -1,8 +1,9 @@
 """Printers: HOST-RESOURCES status (RFC 2790) and Printer-MIB v2 (RFC 3805) supplies, trays and alerts.
 
-Enumerations, thresholds and vendor quirks come from mibs/printer.yaml. Supply levels are read by RFC
-3805's rules: -1 (no restriction), -2 (unknown) and -3 (some remaining) are states, not numbers, and a
-receptacle that fills up (waste toner) reports its remaining *space*, so its fullness is 100 - percent.
+Enumerations and vendor quirks come from mibs/printer.yaml. Supply levels are read by RFC 3805's rules:
+-1 (no restriction), -2 (unknown) and -3 (some remaining) are states, not numbers, and a receptacle that
+fills up (waste toner) reports its remaining *space*, so its fullness is 100 - percent. A level with a
+number is reported as that number; whether it is low is the collector's rules' to judge.
 """
 
 from __future__ import annotations
@@ -73,18 +74,13 @@ class Level:
 
 
 def read_level(
-    level: int | None,
-    max_capacity: int | None,
-    *,
-    receptacle: bool,
-    low: float,
-    near_full: float,
-    unit_percent: bool = False,
+    level: int | None, max_capacity: int | None, *, receptacle: bool, unit_percent: bool = False
 ) -> Level:
-    """The state and percentage of one supply or input tray level.
+    """The state and percentage of one supply or input tray level, as the device reports them.
 
-    For a receptacle the percentage is how full it is and states are ok / near_full / full; for a
-    supply that is consumed it is how much is left and states are ok / low / empty.
+    For a receptacle the percentage is how full it is (``full`` at no room left); for a supply that is
+    consumed it is how much is left (``empty`` at nothing left). Other levels with a number are ``ok``:
+    no threshold is applied here.
     """
     if level is None or level < _LEVEL_SOME:
         return Level("unknown")
@@ -103,10 +99,8 @@ def read_level(
     remaining = min(100.0, 100.0 * level / max_capacity)
     if receptacle:
         fullness = round(100.0 - remaining, 1)
-        state: SupplyState = "full" if fullness >= 100 else "near_full" if fullness >= near_full else "ok"
-        return Level(state, fullness)
-    remaining = round(remaining, 1)
-    return Level("empty" if level == 0 else "low" if remaining <= low else "ok", remaining)
+        return Level("full" if level == 0 else "ok", fullness)
+    return Level("empty" if level == 0 else "ok", round(remaining, 1))
 
 
 def _quirk_state(vendor: str | None, level: int | None, max_capacity: int | None) -> SupplyState | None:
@@ -180,8 +174,6 @@ def decode_supplies(reader: Reader, hr_index: int, vendor: str | None) -> list[S
                 level_raw,
                 max_raw,
                 receptacle=supply_class == "filled",
-                low=data.low_percent,
-                near_full=data.near_full_percent,
                 unit_percent=unit == "percent",
             )
         )
@@ -204,14 +196,13 @@ def decode_supplies(reader: Reader, hr_index: int, vendor: str | None) -> list[S
 
 def decode_trays(reader: Reader, hr_index: int) -> list[Tray]:
     """prtInputTable rows of the printer: paper trays and their fill level."""
-    data = _knowledge.printer()
     rows = _Rows(reader, PRT_INPUT_ENTRY, hr_index, "trays")
     codec = _codec(reader, hr_index)
     out: list[Tray] = []
     for index in rows.indexes(9, 10, 13):
         level_raw = rows.num(10, index, "prtInputCurrentLevel")
         max_raw = rows.num(9, index, "prtInputMaxCapacity")
-        level = read_level(level_raw, max_raw, receptacle=False, low=data.tray_low_percent, near_full=100)
+        level = read_level(level_raw, max_raw, receptacle=False)
         name = rows.text(13, index, "prtInputName", codec) or rows.text(
             18, index, "prtInputDescription", codec
         )

@@ -1,0 +1,424 @@
+"""Thresholds over the numbers in devices' readings: the one place where a number becomes a problem.
+
+Agents report numbers (a toner at 8 %, a lamp's hours, a disk's use) and the faults a device asserts
+itself (error flags, alerts, "no signal"); every threshold over a number is judged here, by the rules
+the collector loads (``rules.yaml``: ``thresholds``), with a model's and a device's own limits over
+them (``models:``, ``devices:``). Pure: a reading and what the collector knows of its device in,
+wanted problems out.
+
+A threshold names its value as ``<part>.<field>``: a list part (``supplies``, ``interfaces``,
+``sensors``, ``storage``, ``lamps``) makes one problem per entry, told apart by its subject (a supply's
+index, a port's ifIndex, a disk's mount point, ``lamp1``); a single part (``wifi``, ``ups``,
+``display``, ``gateway``) one per device. Besides the report's fields a part has values derived here
+(:data:`PARTS`): a lamp's rated life and hours left, a UPS battery's age, an uplink's use of its speed.
+Limits are inclusive: ``below: 10`` opens at 10 or less; ``clear`` is where an open problem closes
+(hysteresis); ``critical`` where it becomes critical. Of the thresholds on one value that an entry
+crosses, only the most severe opens: an empty toner is empty, not also low.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+import msgspec
+
+from campuswatch.collector.alerting.lamps import LampTable, matches
+from campuswatch.collector.model import DeviceRecord, ProblemKey, WantedProblem
+from campuswatch.report import (
+    DeviceReading,
+    DisplayStatus,
+    GatewayStatus,
+    Interface,
+    Lamp,
+    Sensor,
+    Severity,
+    Storage,
+    Supply,
+    SystemInfo,
+    UpsStatus,
+    WifiStatus,
+)
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Rules sections reject unknown keys: a typo must not silently fall back to a default."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the collector knows of a device beside its reading, for the values derived from it."""
+
+    #: When the reading was taken (a battery's age is counted to this day).
+    polled_at: float
+    #: The rated life of the device's lamps (:meth:`Limits.of`).
+    lamp_life_h: int
+
+
+#: A value derived from one entry of a part: (entry, its position, facts) -> value, None when unknown.
+Derived = Callable[[Any, int, Facts], object]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a reading that thresholds may read: its entries' type, how a problem of one entry is
+    told apart from another's (None: one entry per device, no subject) and the values derived here."""
+
+    entry: type[msgspec.Struct]
+    subject: Callable[[Any, int], str] | None = None
+    derived: Mapping[str, Derived] = field(default_factory=dict)
+
+    def names(self) -> frozenset[str]:
+        """Every name a threshold may use of an entry: the report's fields and the derived values."""
+        return frozenset(self.entry.__struct_fields__) | frozenset(self.derived)
+
+
+def _uplink_usage(gateway: GatewayStatus, _position: int, _facts: Facts) -> float | None:
+    busiest = max(gateway.uplink_rx_bps or 0.0, gateway.uplink_tx_bps or 0.0)
+    if not gateway.uplink_speed_bps or (gateway.uplink_rx_bps is None and gateway.uplink_tx_bps is None):
+        return None
+    return 100.0 * busiest / gateway.uplink_speed_bps
+
+
+def _battery_age_days(ups: UpsStatus, _position: int, facts: Facts) -> int | None:
+    if ups.battery_replaced_on is None:
+        return None
+    return (datetime.fromtimestamp(facts.polled_at, UTC).date() - ups.battery_replaced_on).days
+
+
+#: The parts of a reading thresholds may read. Subjects are those the agents' problems of the same
+#: faults always had, so that open problems and their tickets keep their identity.
+PARTS: Mapping[str, Part] = {
+    "supplies": Part(Supply, lambda s, _: str(s.index), {"name": lambda s, _i, _f: s.name}),
+    "interfaces": Part(Interface, lambda p, _: str(p.index)),
+    "sensors": Part(Sensor, lambda s, i: s.index if s.index is not None else str(i)),
+    "storage": Part(Storage, lambda s, _: s.descr),
+    "lamps": Part(
+        Lamp,
+        lambda _, i: f"lamp{i + 1}",
+        {
+            "number": lambda _l, i, _f: i + 1,
+            "life": lambda _l, _i, f: f.lamp_life_h,
+            "hours_left": lambda lamp, _i, f: f.lamp_life_h - lamp.hours,
+        },
+    ),
+    "wifi": Part(WifiStatus),
+    "ups": Part(UpsStatus, derived={"battery_age_days": _battery_age_days}),
+    "display": Part(DisplayStatus),
+    "gateway": Part(GatewayStatus, derived={"uplink_usage_percent": _uplink_usage}),
+}
+
+Scalar = str | float | bool
+_SEVERITY_RANK: Mapping[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _entries(part: str, reading: DeviceReading) -> list[tuple[int, Any]]:
+    found = getattr(reading, part)
+    if isinstance(found, list):
+        return list(enumerate(found))
+    return [] if found is None else [(0, found)]
+
+
+def _get(part: Part, entry: Any, position: int, facts: Facts, name: str) -> object:
+    derive = part.derived.get(name)
+    return derive(entry, position, facts) if derive is not None else getattr(entry, name, None)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _format_names(text: str) -> set[str]:
+    """The names a format string fills in (``{value:.0f}`` -> ``value``, ``{a.b}`` -> ``a``)."""
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name is not None:
+            names.add(name.split(".")[0].split("[")[0])
+    return names
+
+
+class Threshold(_Strict):
+    """A condition over a number in a device's reading: a problem opens when the value reaches ``above``
+    (or falls to ``below``) and, with ``clear``, closes only once the value is back past it.
+
+    ``where`` keeps the entries whose fields have these values (``{supply_class: consumed}``; a list
+    allows several); ``summary`` fills in ``{value}``, ``{subject}`` and any of the entry's names
+    (``{name} low ({value:.0f} % left)``). ``enabled: false`` judges the value nowhere.
+    """
+
+    code: str
+    value: str
+    kind: list[str] = msgspec.field(default_factory=list)
+    where: dict[str, Scalar | list[Scalar]] = msgspec.field(default_factory=dict)
+    above: float | None = None
+    below: float | None = None
+    #: From here on (inclusive, on the same side) the problem is critical.
+    critical: float | None = None
+    #: Where an open problem closes; default: the opening threshold itself (no hysteresis).
+    clear: float | None = None
+    severity: Severity = "warning"
+    #: The problem's summary, with ``{value}``, ``{subject}`` and the entry's names filled in.
+    summary: str = "{value}"
+    #: False: judged nowhere (a file's way to turn a shipped threshold off).
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    @property
+    def part(self) -> Part:
+        """The part of the reading the value is read from (checked on load)."""
+        return PARTS[self.value.partition(".")[0]]
+
+    def check(self) -> None:
+        """Raise ValueError naming what is inconsistent (run on load and after an override)."""
+        part_name, _, name = self.value.partition(".")
+        if part_name not in PARTS:
+            raise ValueError(f"value must be <part>.<field> with part one of {', '.join(PARTS)}")
+        names = PARTS[part_name].names()
+        if name not in names:
+            raise ValueError(f"{part_name} have no value {name!r} (they have {', '.join(sorted(names))})")
+        unknown = sorted(set(self.where) - names)
+        if unknown:
+            raise ValueError(f"where: {part_name} have no field {unknown[0]!r}")
+        unknown = sorted(_format_names(self.summary) - names - {"value", "subject"})
+        if unknown:
+            raise ValueError(f"summary: {part_name} have no value {unknown[0]!r} to fill in")
+        if (self.above is None) == (self.below is None):
+            if not self.enabled and self.above is None:
+                return  # turned off: no limit needed
+            raise ValueError("give exactly one of `above` and `below`")
+        limit = self.above if self.above is not None else self.below
+        assert limit is not None
+        sign = 1 if self.above is not None else -1
+        if self.clear is not None and sign * (self.clear - limit) > 0:
+            raise ValueError("`clear` must lie on the healthy side of the threshold (that is the hysteresis)")
+        if self.critical is not None and sign * (self.critical - limit) < 0:
+            raise ValueError("`critical` must lie beyond the threshold, on the same side")
+
+    def applies_to(self, kind: str) -> bool:
+        """Whether the threshold judges devices of ``kind``."""
+        return self.enabled and (not self.kind or kind in self.kind)
+
+    def crossed(self, value: float, is_open: bool) -> bool:
+        """Whether ``value`` makes the problem, or for an open one keeps it (until past ``clear``)."""
+        if self.above is not None:
+            return value > self.clear if is_open and self.clear is not None else value >= self.above
+        assert self.below is not None
+        return value < self.clear if is_open and self.clear is not None else value <= self.below
+
+    def severity_of(self, value: float) -> Severity:
+        """The problem's severity at ``value``: critical from ``critical`` on."""
+        if self.critical is not None and (
+            value >= self.critical if self.above is not None else value <= self.critical
+        ):
+            return "critical"
+        return self.severity
+
+    def selects(self, part: Part, entry: Any, position: int, facts: Facts) -> bool:
+        """Whether ``where`` keeps this entry."""
+        for name, wanted in self.where.items():
+            have = _get(part, entry, position, facts, name)
+            if have not in (wanted if isinstance(wanted, list) else [wanted]):
+                return False
+        return True
+
+    def describe(
+        self, part: Part, entry: Any, position: int, facts: Facts, value: float, subject: str
+    ) -> str:
+        """The problem's summary for one entry."""
+        names = {name: _get(part, entry, position, facts, name) for name in _format_names(self.summary)}
+        names |= {"value": value, "subject": subject}
+        try:
+            return self.summary.format(**names)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            # A format that does not fit the value (a number format for a missing text): still a problem.
+            return f"{self.code} ({subject or self.value}): {value:g}"
+
+    def changed(self, change: ThresholdChange) -> Threshold:
+        """This threshold with a model's or a device's limits; raises ValueError if they do not fit it."""
+        given = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not None}
+        if "above" in given and self.above is None:
+            raise ValueError(f"{self.code} opens below a value: give `below`, not `above`")
+        if "below" in given and self.below is None:
+            raise ValueError(f"{self.code} opens above a value: give `above`, not `below`")
+        moved = msgspec.structs.replace(self, **given)
+        moved.check()
+        return moved
+
+
+class ThresholdChange(_Strict):
+    """A model's or a device's own limits for one threshold (by its code); unset keys keep the threshold's."""
+
+    above: float | None = None
+    below: float | None = None
+    critical: float | None = None
+    clear: float | None = None
+    enabled: bool | None = None
+
+
+class ModelLimits(_Strict):
+    """Limits for every device of a model: ``vendor`` and ``model`` as the device reports them (PJLink
+    INF1/INF2, the SNMP classification), shell patterns ignoring case."""
+
+    vendor: str = "*"
+    model: str = "*"
+    #: The rated life of the model's projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
+    lamp_life_h: int | None = None
+    #: Threshold code -> its limits for this model.
+    thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.lamp_life_h is not None and self.lamp_life_h < 1:
+            raise ValueError("lamp_life_h must be at least 1 hour")
+
+    def matches(self, system: SystemInfo) -> bool:
+        """Whether a device that reports ``system`` is of this model."""
+        return matches(self.vendor, system.vendor) and matches(self.model, system.model)
+
+
+class DeviceLimits(_Strict, kw_only=True):
+    """Limits for one device (or a few): ``school`` and ``device`` id as shell patterns."""
+
+    school: str = "*"
+    device: str
+    lamp_life_h: int | None = None
+    thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.lamp_life_h is not None and self.lamp_life_h < 1:
+            raise ValueError("lamp_life_h must be at least 1 hour")
+
+    def matches(self, school: str, device: str) -> bool:
+        """Whether this entry is about ``device`` of ``school``."""
+        return fnmatchcase(school, self.school) and fnmatchcase(device, self.device)
+
+
+def merged(changes: Sequence[ThresholdChange]) -> ThresholdChange:
+    """One change from several, the first one that sets a key winning it."""
+    keys = ThresholdChange.__struct_fields__
+    return ThresholdChange(
+        **{k: next((v for c in changes if (v := getattr(c, k)) is not None), None) for k in keys}
+    )
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one device is judged by: the thresholds with its limits, and its lamps' rated life."""
+
+    thresholds: tuple[Threshold, ...]
+    lamp_life_h: int
+
+
+class Limits:
+    """The thresholds as they apply to each device: a device's own entry (``devices:``) over its
+    model's (``models:``) over the thresholds themselves; of several entries of one kind the first that
+    sets a key wins it. A lamp's rated life: a device's, a model's, else campuswatch/mibs/lamps.yaml's.
+
+    What applies to a device is kept by its identity and model (a few thousand devices in a city),
+    so a report judges its devices without merging limits again.
+    """
+
+    def __init__(
+        self,
+        thresholds: Sequence[Threshold],
+        models: Sequence[ModelLimits],
+        devices: Sequence[DeviceLimits],
+        lamps: LampTable,
+    ) -> None:
+        self._thresholds = tuple(thresholds)
+        self._models = tuple(models)
+        self._devices = tuple(devices)
+        self._lamps = lamps
+        self._applied: dict[tuple[str, str, str | None, str | None], Applied] = {}
+
+    def of(self, school: str, device: str, system: SystemInfo) -> Applied:
+        """The thresholds and lamp life for ``device`` of ``school``, which reports ``system``."""
+        key = (school, device, system.vendor, system.model)
+        applied = self._applied.get(key)
+        if applied is None:
+            applied = self._applied[key] = self._apply(school, device, system)
+        return applied
+
+    def _apply(self, school: str, device: str, system: SystemInfo) -> Applied:
+        own = [d for d in self._devices if d.matches(school, device)]
+        model = [m for m in self._models if m.matches(system)]
+        entries: list[DeviceLimits | ModelLimits] = [*own, *model]
+        thresholds = []
+        for threshold in self._thresholds:
+            changes = [e.thresholds[threshold.code] for e in entries if threshold.code in e.thresholds]
+            thresholds.append(threshold.changed(merged(changes)) if changes else threshold)
+        life = next((e.lamp_life_h for e in entries if e.lamp_life_h is not None), None)
+        return Applied(tuple(thresholds), life or self._lamps.life_h(system.vendor, system.model))
+
+    def lamp_life_h(self, school: str, device: str, system: SystemInfo) -> int:
+        """The rated life of ``device``'s projector lamps."""
+        return self.of(school, device, system).lamp_life_h
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the thresholds found in one reading, and which problems they decided."""
+
+    wanted: list[WantedProblem]
+    #: (code, subject) of each entry a threshold read a number of, and the codes of thresholds on a
+    #: single part: an agent's own problem of one of these (an older agent judged some numbers itself)
+    #: is the threshold's to decide.
+    decided: frozenset[tuple[str, str]]
+    decided_codes: frozenset[str]
+
+    def decides(self, key: ProblemKey) -> bool:
+        """Whether the problem ``key`` is the thresholds' to decide, not the agent's."""
+        return key.code in self.decided_codes or (key.code, key.subject) in self.decided
+
+
+def _crossings(
+    thresholds: Sequence[Threshold], kind: str, reading: DeviceReading, facts: Facts
+) -> Iterator[tuple[Threshold, Part, Any, int, str, float]]:
+    """(threshold, part, entry, position, subject, value) for every entry a threshold reads a number of."""
+    for threshold in thresholds:
+        if not threshold.applies_to(kind):
+            continue
+        part_name, _, name = threshold.value.partition(".")
+        part = PARTS[part_name]
+        for position, entry in _entries(part_name, reading):
+            if not threshold.selects(part, entry, position, facts):
+                continue
+            value = _get(part, entry, position, facts, name)
+            if _is_number(value):
+                subject = part.subject(entry, position) if part.subject is not None else ""
+                assert isinstance(value, int | float)
+                yield threshold, part, entry, position, subject, float(value)
+
+
+def threshold_problems(
+    thresholds: Sequence[Threshold],
+    device: DeviceRecord,
+    reading: DeviceReading,
+    facts: Facts,
+    open_keys: set[ProblemKey],
+) -> Judged:
+    """The problems ``thresholds`` find in a device's reading (``open_keys``: those open now, for
+    hysteresis): of those on one value of one entry, the most severe."""
+    best: dict[tuple[str, str], tuple[int, WantedProblem]] = {}
+    decided: set[tuple[str, str]] = set()
+    decided_codes: set[str] = set()
+    for threshold, part, entry, position, subject, value in _crossings(
+        thresholds, device.kind, reading, facts
+    ):
+        decided.add((threshold.code, subject))
+        if part.subject is None:
+            decided_codes.add(threshold.code)
+        key = ProblemKey(device.school, device.device, threshold.code, subject)
+        if not threshold.crossed(value, key in open_keys):
+            continue
+        severity = threshold.severity_of(value)
+        summary = threshold.describe(part, entry, position, facts, value, subject)
+        slot = (threshold.value, subject)
+        if slot not in best or _SEVERITY_RANK[severity] > best[slot][0]:
+            best[slot] = (_SEVERITY_RANK[severity], WantedProblem(key, severity, summary))
+    return Judged([w for _, w in best.values()], frozenset(decided), frozenset(decided_codes))
