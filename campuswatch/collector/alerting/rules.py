@@ -203,7 +203,7 @@ class RulesFile(_Strict):
 
 _DEFAULT_RULE = Rule()
 
-#: Problem codes that are now another's (one code per fault); the collector's migration 8 moved the
+#: Problem codes that are now another's (one code per fault); the collector's migration 9 moved the
 #: open problems of each.
 RENAMED_CODES = {
     "lamp_hours": "lamp_end_of_life (the lamp's rated life comes from campuswatch/mibs/lamps.yaml, "

@@ -7,6 +7,41 @@ records the highest step it has run in ``schema_version``.
 
 from __future__ import annotations
 
+
+def _rekey(old: str, new: str, subject: str) -> tuple[str, ...]:
+    """SQL that gives the open problems of code ``old`` the code ``new`` and the subject ``subject`` (an
+    SQL expression over the problem's columns, written with ``{p}.`` for its table), and their open
+    tickets the matching dedup key, so that they stay open under their new identity instead of being
+    resolved and opened again. A problem whose new identity is taken already (an open problem has it,
+    or another of the same device that comes first) is the same fault twice: it is resolved, and the
+    periodic ticket pass resolves its ticket. A ticket whose new dedup key an open ticket has already
+    keeps its key and is resolved by that pass too."""
+    key = "{p}.school || '/' || {p}.device || '/" + new + "/' || " + subject
+
+    def of(alias: str, expression: str) -> str:
+        return expression.replace("{p}", alias)
+
+    return (
+        f"""UPDATE problems SET state = 'resolved', resolved_at = COALESCE(seen_at, opened_at)
+            WHERE code = '{old}' AND state = 'open' AND EXISTS (
+                SELECT 1 FROM problems o WHERE o.state = 'open' AND o.school = problems.school
+                AND o.device = problems.device AND (
+                    (o.code = '{new}' AND o.id <> problems.id AND o.subject = {of("problems", subject)})
+                    OR (o.code = '{old}' AND o.id < problems.id
+                        AND {of("o", subject)} = {of("problems", subject)})))""",
+        f"""UPDATE tickets SET problem_code = '{new}', dedup_key = (
+                SELECT {of("p", key)} FROM problems p
+                WHERE p.code = '{old}' AND p.state = 'open' AND p.ticket_ref = CAST(tickets.id AS TEXT))
+            WHERE state = 'open' AND EXISTS (
+                SELECT 1 FROM problems p
+                WHERE p.code = '{old}' AND p.state = 'open' AND p.ticket_ref = CAST(tickets.id AS TEXT)
+                AND NOT EXISTS (
+                    SELECT 1 FROM tickets t WHERE t.state = 'open' AND t.dedup_key = {of("p", key)}))""",
+        f"""UPDATE problems SET code = '{new}', subject = {of("problems", subject)}
+            WHERE code = '{old}' AND state = 'open'""",
+    )
+
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE schools (
@@ -210,6 +245,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail TEXT NOT NULL,
             peer TEXT
         )""",
+    ),
+    (
+        # One owner of fault policy, one code per fault: the collector judges every threshold, so the
+        # codes that named one fault twice become one. A lamp at its rated life was `lamp_hours` (the
+        # collector's rule, subject the lamp's position from 0) and `lamp_end_of_life` (the agent's,
+        # subject lamp1): now lamp_end_of_life, lamp1. The gateway's `disk_full` (subject the agent's
+        # data directory) is `storage_full`, as a host's full disk always was, of the gateway's data disk
+        # (no subject); `uplink_saturated` has no subject (a gateway has one uplink).
+        *_rekey("lamp_hours", "lamp_end_of_life", "'lamp' || CAST(CAST({p}.subject AS INTEGER) + 1 AS TEXT)"),
+        *_rekey("disk_full", "storage_full", "''"),
+        *_rekey("uplink_saturated", "uplink_saturated", "''"),
     ),
 )
 
