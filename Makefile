@@ -49,6 +49,7 @@ bench: install-test-deps
 	$(PY) -m bench.reader_poll
 	$(PY) -m bench.collector_ingest
 	$(PY) -m bench.replica_ingest
+	$(PY) -m bench.school_judge
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
 

@@ -68,9 +68,9 @@ def judge_school(
         # Flapping is decided below, never carried over as if it were something the reading showed.
         found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
-            applied = limits.of(device.school, device.device, reading.system)
+            applied = limits.of(device.school, device.device, device.kind, reading.system)
             facts = Facts(polled_at=device.last_polled, lamp_life_h=applied.lamp_life_h)
-            judged = threshold_problems(applied.thresholds, device, reading, facts, {p.key for p in mine})
+            judged = threshold_problems(applied.values, device, reading, facts, {p.key for p in mine})
             # The thresholds decide what an older agent judged itself (one owner, one problem per fault).
             found = [w for w in found if not judged.decides(w.key)]
             found += judged.wanted + described_ports_down(device, reading)

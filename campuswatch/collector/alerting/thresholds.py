@@ -19,7 +19,7 @@ crosses, only the most severe opens: an empty toner is empty, not also low.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -124,12 +124,9 @@ def _entries(part: str, reading: DeviceReading) -> list[tuple[int, Any]]:
 
 
 def _get(part: Part, entry: Any, position: int, facts: Facts, name: str) -> object:
+    """``name`` of an entry of ``part``: its derived value, else the report's field."""
     derive = part.derived.get(name)
-    return derive(entry, position, facts) if derive is not None else getattr(entry, name, None)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return getattr(entry, name, None) if derive is None else derive(entry, position, facts)
 
 
 def _format_names(text: str) -> set[str]:
@@ -219,14 +216,6 @@ class Threshold(_Strict):
             return "critical"
         return self.severity
 
-    def selects(self, part: Part, entry: Any, position: int, facts: Facts) -> bool:
-        """Whether ``where`` keeps this entry."""
-        for name, wanted in self.where.items():
-            have = _get(part, entry, position, facts, name)
-            if have not in (wanted if isinstance(wanted, list) else [wanted]):
-                return False
-        return True
-
     def describe(
         self, part: Part, entry: Any, position: int, facts: Facts, value: float, subject: str
     ) -> str:
@@ -306,11 +295,67 @@ def merged(changes: Sequence[ThresholdChange]) -> ThresholdChange:
     )
 
 
+#: How a threshold reads one name of an entry: the name, and the function deriving it (None: the field).
+Reading = tuple[str, Derived | None]
+
+
+def _read(how: Reading, entry: Any, position: int, facts: Facts) -> object:
+    name, derive = how
+    return getattr(entry, name, None) if derive is None else derive(entry, position, facts)
+
+
+#: A threshold's ``where``, ready to apply: how to read each field, and the values it keeps.
+Where = tuple[tuple[Reading, tuple[object, ...]], ...]
+
+
+def _selects(where: Where, entry: Any, position: int, facts: Facts) -> bool:
+    # A loop rather than all() over a generator: this runs for every entry of every reading judged.
+    for how, allowed in where:  # noqa: SIM110
+        if _read(how, entry, position, facts) not in allowed:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class OnValue:
+    """A device's thresholds on one value (``supplies.level_percent``), ready to judge readings: how to
+    read the value and each threshold's ``where``, worked out once per device rather than at every
+    reading (a school is judged whole at each of its reports), and the value read once per entry."""
+
+    part_name: str
+    part: Part
+    value: Reading
+    #: The thresholds in the rules' order, each with its ``where``.
+    thresholds: tuple[tuple[Threshold, Where], ...]
+
+
+def on_values(thresholds: Sequence[Threshold]) -> tuple[OnValue, ...]:
+    """``thresholds`` grouped by the value they read, in the order each value first comes."""
+    groups: dict[str, list[Threshold]] = {}
+    for threshold in thresholds:
+        groups.setdefault(threshold.value, []).append(threshold)
+    out = []
+    for value, group in groups.items():
+        part_name, _, name = value.partition(".")
+        part = PARTS[part_name]
+        wheres = [
+            tuple(
+                ((field, part.derived.get(field)), tuple(wanted if isinstance(wanted, list) else [wanted]))
+                for field, wanted in threshold.where.items()
+            )
+            for threshold in group
+        ]
+        judged = tuple(zip(group, wheres, strict=True))
+        out.append(OnValue(part_name, part, (name, part.derived.get(name)), judged))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Applied:
-    """What one device is judged by: the thresholds with its limits, and its lamps' rated life."""
+    """What one device is judged by: the thresholds for its kind with its limits, and its lamps' rated
+    life."""
 
-    thresholds: tuple[Threshold, ...]
+    values: tuple[OnValue, ...]
     lamp_life_h: int
 
 
@@ -334,30 +379,32 @@ class Limits:
         self._models = tuple(models)
         self._devices = tuple(devices)
         self._lamps = lamps
-        self._applied: dict[tuple[str, str, str | None, str | None], Applied] = {}
+        self._applied: dict[tuple[str, str, str, str | None, str | None], Applied] = {}
 
-    def of(self, school: str, device: str, system: SystemInfo) -> Applied:
-        """The thresholds and lamp life for ``device`` of ``school``, which reports ``system``."""
-        key = (school, device, system.vendor, system.model)
+    def of(self, school: str, device: str, kind: str, system: SystemInfo) -> Applied:
+        """The thresholds and lamp life for ``device`` of ``school``, a ``kind`` that reports ``system``."""
+        key = (school, device, kind, system.vendor, system.model)
         applied = self._applied.get(key)
         if applied is None:
-            applied = self._applied[key] = self._apply(school, device, system)
+            applied = self._applied[key] = self._apply(school, device, kind, system)
         return applied
 
-    def _apply(self, school: str, device: str, system: SystemInfo) -> Applied:
+    def _apply(self, school: str, device: str, kind: str, system: SystemInfo) -> Applied:
         own = [d for d in self._devices if d.matches(school, device)]
         model = [m for m in self._models if m.matches(system)]
         entries: list[DeviceLimits | ModelLimits] = [*own, *model]
         thresholds = []
         for threshold in self._thresholds:
             changes = [e.thresholds[threshold.code] for e in entries if threshold.code in e.thresholds]
-            thresholds.append(threshold.changed(merged(changes)) if changes else threshold)
+            mine = threshold.changed(merged(changes)) if changes else threshold
+            if mine.applies_to(kind):
+                thresholds.append(mine)
         life = next((e.lamp_life_h for e in entries if e.lamp_life_h is not None), None)
-        return Applied(tuple(thresholds), life or self._lamps.life_h(system.vendor, system.model))
+        return Applied(on_values(thresholds), life or self._lamps.life_h(system.vendor, system.model))
 
     def lamp_life_h(self, school: str, device: str, system: SystemInfo) -> int:
         """The rated life of ``device``'s projector lamps."""
-        return self.of(school, device, system).lamp_life_h
+        return self.of(school, device, "projector", system).lamp_life_h
 
 
 @dataclass(frozen=True)
@@ -376,49 +423,42 @@ class Judged:
         return key.code in self.decided_codes or (key.code, key.subject) in self.decided
 
 
-def _crossings(
-    thresholds: Sequence[Threshold], kind: str, reading: DeviceReading, facts: Facts
-) -> Iterator[tuple[Threshold, Part, Any, int, str, float]]:
-    """(threshold, part, entry, position, subject, value) for every entry a threshold reads a number of."""
-    for threshold in thresholds:
-        if not threshold.applies_to(kind):
-            continue
-        part_name, _, name = threshold.value.partition(".")
-        part = PARTS[part_name]
-        for position, entry in _entries(part_name, reading):
-            if not threshold.selects(part, entry, position, facts):
-                continue
-            value = _get(part, entry, position, facts, name)
-            if _is_number(value):
-                subject = part.subject(entry, position) if part.subject is not None else ""
-                assert isinstance(value, int | float)
-                yield threshold, part, entry, position, subject, float(value)
-
-
 def threshold_problems(
-    thresholds: Sequence[Threshold],
+    values: Sequence[OnValue],
     device: DeviceRecord,
     reading: DeviceReading,
     facts: Facts,
     open_keys: set[ProblemKey],
 ) -> Judged:
-    """The problems ``thresholds`` find in a device's reading (``open_keys``: those open now, for
-    hysteresis): of those on one value of one entry, the most severe."""
-    best: dict[tuple[str, str], tuple[int, WantedProblem]] = {}
+    """The problems the thresholds on ``values`` (:meth:`Limits.of` the device) find in its reading
+    (``open_keys``: those open now, for hysteresis): of those on one value of one entry, the most severe."""
+    wanted: list[WantedProblem] = []
     decided: set[tuple[str, str]] = set()
     decided_codes: set[str] = set()
-    for threshold, part, entry, position, subject, value in _crossings(
-        thresholds, device.kind, reading, facts
-    ):
-        decided.add((threshold.code, subject))
-        if part.subject is None:
-            decided_codes.add(threshold.code)
-        key = ProblemKey(device.school, device.device, threshold.code, subject)
-        if not threshold.crossed(value, key in open_keys):
-            continue
-        severity = threshold.severity_of(value)
-        summary = threshold.describe(part, entry, position, facts, value, subject)
-        slot = (threshold.value, subject)
-        if slot not in best or _SEVERITY_RANK[severity] > best[slot][0]:
-            best[slot] = (_SEVERITY_RANK[severity], WantedProblem(key, severity, summary))
-    return Judged([w for _, w in best.values()], frozenset(decided), frozenset(decided_codes))
+    entries: dict[str, list[tuple[int, Any]]] = {}
+    for on in values:
+        if on.part_name not in entries:
+            entries[on.part_name] = _entries(on.part_name, reading)
+        subject_of = on.part.subject
+        for position, entry in entries[on.part_name]:
+            value = _read(on.value, entry, position, facts)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            subject = subject_of(entry, position) if subject_of is not None else ""
+            chosen: tuple[int, WantedProblem] | None = None
+            for threshold, where in on.thresholds:
+                if where and not _selects(where, entry, position, facts):
+                    continue
+                decided.add((threshold.code, subject))
+                if subject_of is None:
+                    decided_codes.add(threshold.code)
+                key = ProblemKey(device.school, device.device, threshold.code, subject)
+                if not threshold.crossed(value, key in open_keys):
+                    continue
+                severity = threshold.severity_of(value)
+                if chosen is None or _SEVERITY_RANK[severity] > chosen[0]:
+                    summary = threshold.describe(on.part, entry, position, facts, float(value), subject)
+                    chosen = (_SEVERITY_RANK[severity], WantedProblem(key, severity, summary))
+            if chosen is not None:
+                wanted.append(chosen[1])
+    return Judged(wanted, frozenset(decided), frozenset(decided_codes))
