@@ -156,7 +156,9 @@ def _print_human(reading: DeviceReading) -> None:
         print(f"  printer    {reading.printer.device_status or '?'}, errors: {errors}")
     for supply in reading.supplies:
         level = f"{supply.level_percent:.0f} %" if supply.level_percent is not None else "-"
-        print(f"  supply {supply.index:<3} {supply.description[:40]:40} {level:>6}  {supply.state}")
+        # Beside a number "ok" says nothing (whether 8 % is low is the collector's rules' call): left out.
+        state = "" if supply.level_percent is not None and supply.state == "ok" else supply.state
+        print(f"  supply {supply.index:<3} {supply.description[:40]:40} {level:>6}  {state}".rstrip())
     for tray in reading.trays:
         print(f"  tray {tray.index:<5} {tray.name[:40]:40} {tray.state}")
     if reading.interfaces:

@@ -128,3 +128,27 @@ def test_a_lamp_life_left_in_agent_yaml_is_ignored_with_a_warning_that_says_wher
     assert "rules.yaml" in LAMP_LIFE_MOVED
     # Nothing of it reaches how the projector is read.
     assert "lamp" not in repr(read_target(config, config.devices[1]))
+
+
+def test_probe_shows_a_supplys_number_without_judging_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """Whether 8 % is low is the collector's call: the probe prints the number, and a state only where
+    the printer says one (a Ricoh's "almost empty" without a number)."""
+    from campuswatch.agent.cli import _print_human
+    from campuswatch.report import DeviceReading, Supply
+
+    reading = DeviceReading(
+        address="10.0.0.9",
+        kind="printer",
+        supplies=[
+            Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=8.0),
+            Supply(index=2, description="Cyan Toner", type="toner", state="low"),
+            Supply(index=3, description="Magenta Toner", type="toner", state="empty", level_percent=0.0),
+        ],
+    )
+    _print_human(reading)
+    lines = [line.split(None, 2)[2] for line in capsys.readouterr().out.splitlines() if "supply" in line]
+    assert [" ".join(line.split()) for line in lines] == [
+        "Black Toner 8 %",
+        "Cyan Toner - low",
+        "Magenta Toner 0 % empty",
+    ]
