@@ -8,9 +8,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import cast
+
+import psycopg
+import pytest
 
 from campuswatch import sqlite as toolkit
+from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
+from campuswatch.collector.store.postgres.database import postgres_ddl
 from campuswatch.collector.store.schema import MIGRATIONS
+from campuswatch.config import Secret
 from campuswatch.report import DevicePoll, DeviceReading, GatewayStatus, Lamp, PollEvent, SystemInfo
 from sim.collector import IMMEDIATE_RULES, report, running_collector
 
@@ -27,28 +34,67 @@ BEFORE = [
 ]
 
 
-def schema_8_database(path: Path) -> None:
-    conn = toolkit.connect(path, synchronous="FULL")
-    try:
-        toolkit.migrate(conn, MIGRATIONS[:8], path=path, program="collector 8")
-        with toolkit.transaction(conn):
-            for ticket, device, code, subject in BEFORE:
-                conn.execute(
-                    "INSERT INTO tickets (id, dedup_key, school, device, problem_code, title, body, priority,"
-                    " state, opened_at) VALUES (?, ?, 'bbg', ?, ?, 't', 'b', 'normal', 'open', ?)",
-                    (ticket, f"bbg/{device}/{code}/{subject}", device, code, NOW - 3600),
-                )
-                conn.execute(
-                    "INSERT INTO problems (school, device, code, subject, state, severity, summary, opened_at,"
-                    " ticket_ref) VALUES ('bbg', ?, ?, ?, 'open', 'warning', 's', ?, ?)",
-                    (device, code, subject, NOW - 3600, str(ticket)),
-                )
-    finally:
-        conn.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseLocation:
+    """The migration runs on either database the collector keeps its state in."""
+    if request.param == "sqlite":
+        return SqliteLocation(tmp_path / "collector.sqlite3")
+    return cast(PostgresLocation, request.getfixturevalue("postgres_db"))
 
 
-def rows(path: Path, query: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
+def url_of(location: DatabaseLocation) -> str:
+    return str(location.path) if isinstance(location, SqliteLocation) else location.url.reveal()
+
+
+TICKET = (
+    "INSERT INTO tickets (id, dedup_key, school, device, problem_code, title, body, priority, state, opened_at)"
+    " VALUES (?, ?, 'bbg', ?, ?, 't', 'b', 'normal', 'open', ?)"
+)
+PROBLEM = (
+    "INSERT INTO problems (school, device, code, subject, state, severity, summary, opened_at, ticket_ref)"
+    " VALUES ('bbg', ?, ?, ?, 'open', 'warning', 's', ?, ?)"
+)
+
+
+def schema_8_rows() -> list[tuple[str, tuple[object, ...]]]:
+    return [
+        statement
+        for ticket, device, code, subject in BEFORE
+        for statement in (
+            (TICKET, (ticket, f"bbg/{device}/{code}/{subject}", device, code, NOW - 3600)),
+            (PROBLEM, (device, code, subject, NOW - 3600, str(ticket))),
+        )
+    ]
+
+
+def schema_8_database(location: DatabaseLocation) -> None:
+    if isinstance(location, SqliteLocation):
+        conn = toolkit.connect(location.path, synchronous="FULL")
+        try:
+            toolkit.migrate(conn, MIGRATIONS[:8], path=location.path, program="collector 8")
+            with toolkit.transaction(conn):
+                for sql, params in schema_8_rows():
+                    conn.execute(sql, params)
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(location.url.reveal(), autocommit=True) as pg:
+        pg.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, migration in enumerate(MIGRATIONS[:8], 1):
+            for statement in migration:
+                pg.execute(postgres_ddl(statement).encode())
+            pg.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+        for sql, params in schema_8_rows():
+            pg.execute(sql.replace("?", "%s").encode(), params)
+        # Ids given by hand leave the identity behind; a collector's next ticket must not take one.
+        pg.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (len(BEFORE),))
+
+
+def rows(location: DatabaseLocation, query: str) -> list[tuple[object, ...]]:
+    if isinstance(location, PostgresLocation):
+        with psycopg.connect(location.url.reveal()) as pg:
+            return list(pg.execute(query.encode()).fetchall())
+    conn = sqlite3.connect(location.path)
     try:
         return list(conn.execute(query))
     finally:
@@ -63,11 +109,13 @@ def poll(seq: int, device: str, reading: DeviceReading) -> PollEvent:
     )
 
 
-async def test_open_problems_keep_their_tickets_under_their_new_codes(tmp_path: Path) -> None:
-    db = tmp_path / "collector.sqlite3"
+async def test_open_problems_keep_their_tickets_under_their_new_codes(
+    tmp_path: Path, location: DatabaseLocation
+) -> None:
+    db = location
     await asyncio.to_thread(schema_8_database, db)
     async with running_collector(
-        tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=lambda: NOW
+        tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=lambda: NOW, db=Secret(url_of(db))
     ) as c:
         problems = await asyncio.to_thread(
             rows, db, "SELECT device, code, subject, state, ticket_ref FROM problems"
