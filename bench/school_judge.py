@@ -21,7 +21,7 @@ from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.rules import load_rules
 from campuswatch.collector.alerting.school import judge_school
 from campuswatch.collector.model import DeviceRecord
-from campuswatch.report import encode
+from sim.collector import polled_device
 from sim.fleet import CITY_SCHOOL, Fleet, reading_of, school_id
 
 
@@ -32,20 +32,7 @@ def school_devices(at: float) -> list[DeviceRecord]:
     devices = []
     for spec in fleet.devices():
         reading = reading_of(0, spec, f"10.0.0.{spec.ordinal}", at, 0, today)
-        devices.append(
-            DeviceRecord(
-                school=school_id(0),
-                device=spec.id,
-                kind=spec.kind,
-                label=None,
-                address=reading.address,
-                status="ok",
-                last_polled=at,
-                last_seen=at,
-                consecutive_failures=0,
-                reading=encode(reading),
-            )
-        )
+        devices.append(polled_device(reading, school=school_id(0), device=spec.id, at=at))
     return devices
 
 

@@ -25,7 +25,7 @@ import aiohttp
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.http.server import ssl_context
-from campuswatch.collector.model import School, TokenScope
+from campuswatch.collector.model import DeviceRecord, School, TokenScope
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.sql import SqlStore
@@ -41,6 +41,7 @@ from campuswatch.report import (
     PollStatus,
     Problem,
     Supply,
+    encode,
 )
 
 #: Rules that give every problem its ticket at once, at any hour: for the demo and tests about tickets.
@@ -92,6 +93,25 @@ class RunningCollector:
             page = await self.get(page["next"])
             items.extend(page["items"])
         return items
+
+
+def polled_device(
+    reading: DeviceReading, *, school: str = "s", device: str = "d", at: float = 1e9
+) -> DeviceRecord:
+    """A device's state in the collector after a good poll at ``at`` that read ``reading``: what the
+    collector judges, for tests and benchmarks of its judgement without a running collector."""
+    return DeviceRecord(
+        school=school,
+        device=device,
+        kind=reading.kind,
+        label=None,
+        address=reading.address,
+        status="ok",
+        last_polled=at,
+        last_seen=at,
+        consecutive_failures=0,
+        reading=encode(reading),
+    )
 
 
 @asynccontextmanager

@@ -10,8 +10,9 @@ from campuswatch.collector.alerting import StatusDebounce
 from campuswatch.collector.alerting.lamps import LampTable, load_lamp_table
 from campuswatch.collector.alerting.rules import RulesFile, load_rules
 from campuswatch.collector.alerting.school import judge_school
-from campuswatch.collector.model import DeviceRecord, ProblemRecord
-from campuswatch.report import DeviceReading, encode
+from campuswatch.collector.model import ProblemRecord
+from campuswatch.report import DeviceReading
+from sim.collector import polled_device
 
 Found = tuple[str, str, str, str]
 
@@ -20,24 +21,6 @@ Found = tuple[str, str, str, str]
 def shipped() -> tuple[RulesFile, LampTable]:
     """The shipped rules and lamp table (loaded once)."""
     return load_rules(), load_lamp_table()
-
-
-def device_of(
-    reading: DeviceReading, *, school: str = "s", device: str = "d", at: float = 1e9
-) -> DeviceRecord:
-    """The device's state after a good poll that read ``reading``."""
-    return DeviceRecord(
-        school=school,
-        device=device,
-        kind=reading.kind,
-        label=None,
-        address=reading.address,
-        status="ok",
-        last_polled=at,
-        last_seen=at,
-        consecutive_failures=0,
-        reading=encode(reading),
-    )
 
 
 def judged(
@@ -52,6 +35,6 @@ def judged(
     sorted; ``rules`` default to the shipped ones, ``open_now`` are the device's open problems."""
     shipped_rules, lamps = shipped()
     rules = rules or shipped_rules
-    record = device_of(reading, device=device, at=at)
+    record = polled_device(reading, device=device, at=at)
     judgement = judge_school([record], {}, open_now or [], {}, StatusDebounce(), rules, rules.limits(lamps))
     return sorted((w.key.code, w.severity, w.summary, w.key.subject) for w in judgement.wanted)
