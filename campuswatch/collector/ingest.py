@@ -27,12 +27,21 @@ from campuswatch.collector.alerting import (
     school_problems,
 )
 from campuswatch.collector.alerting.flapping import FLAPPING
+from campuswatch.collector.alerting.outages import outages_after
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_school, with_hysteresis
 from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from campuswatch.collector.events import AgentReported, DevicePolled, HeartbeatReceived, Publish
-from campuswatch.collector.model import AgentRecord, DeviceUpdate, NewEvent, ProblemRecord
+from campuswatch.collector.model import (
+    AgentRecord,
+    DeviceRecord,
+    DeviceUpdate,
+    NewEvent,
+    Outage,
+    ProblemKey,
+    ProblemRecord,
+)
 from campuswatch.collector.store.protocols import (
     AgentOfAnotherSchool,
     AgentStore,
@@ -164,6 +173,27 @@ _POLL_STATUS = msgspec.json.Decoder(_PollStatusOnly)
 HISTORY_LIMIT = 100_000
 
 
+def device_update(school: str, poll: DevicePoll, known: DeviceRecord | None) -> DeviceUpdate | None:
+    """What one poll changes of its device (``known``: the device as stored before it); None for a poll
+    older than the device's latest, which arrived late: it must not overwrite newer state and is kept
+    as history only."""
+    if known is not None and poll.polled_at < known.last_polled:
+        return None
+    reading = poll.reading
+    return DeviceUpdate(
+        school=school,
+        device=poll.device,
+        kind=reading.kind if reading is not None else None,
+        label=poll.label,
+        address=poll.address,
+        status=poll.status,
+        polled_at=poll.polled_at,
+        reading=encode(reading) if reading is not None else None,
+        parent=poll.parent,
+        outages=outages_after(known, poll),
+    )
+
+
 def _new_event(event: AnyEvent) -> NewEvent:
     device = event.poll.device if isinstance(event, PollEvent) else None
     type_ = type(event).__struct_config__.tag
@@ -291,25 +321,11 @@ class Ingestor:
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 
     async def _apply_poll(self, school: str, poll: DevicePoll) -> None:
-        known = await self._devices.get(school, poll.device)
-        if known is not None and poll.polled_at < known.last_polled:
-            # An older poll arriving late must not overwrite newer state; it is stored as history only.
+        update = device_update(school, poll, await self._devices.get(school, poll.device))
+        if update is None:
             return
-        reading = poll.reading
-        device = await self._devices.apply_poll(
-            DeviceUpdate(
-                school=school,
-                device=poll.device,
-                kind=reading.kind if reading is not None else None,
-                label=poll.label,
-                address=poll.address,
-                status=poll.status,
-                polled_at=poll.polled_at,
-                reading=encode(reading) if reading is not None else None,
-                parent=poll.parent,
-            )
-        )
-        await self._publish(DevicePolled(device, read=reading is not None))
+        device = await self._devices.apply_poll(update)
+        await self._publish(DevicePolled(device, read=poll.reading is not None))
 
     async def _judge(self, school: str, *, tickets: bool) -> None:
         """Bring the school's device problems (and their tickets) in line with its devices' state, judged
@@ -332,14 +348,36 @@ class Ingestor:
         troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
-        parents = {d.device: d.parent for d in devices}
-        judged = judge_school(devices, parents, open_now, history, self._debounce, self._rules, self._limits)
+        judged = judge_school(
+            devices,
+            {d.device: d.parent for d in devices},
+            open_now,
+            history,
+            self._debounce,
+            self._rules,
+            self._limits,
+            now=newest,
+            school_outage=await self._school_outage(school),
+        )
         seen = {w.key for w in judged.wanted}
         await self._problems.mark_seen([p.id for p in open_now if p.key in seen], newest)
         kinds = {d.device: d.kind for d in devices}
         wanted = with_hysteresis(judged.wanted, open_now, kinds, self._rules, newest)
         changes = reconcile(wanted, open_now, judged.affected)
         await self._lifecycle.apply(changes, {d.device: d for d in devices}, newest, now=now, tickets=tickets)
+
+    async def _school_outage(self, school: str) -> Outage | None:
+        """The school's latest time offline (open, or the last one resolved), from its ``school_offline``
+        problem: from when it fell silent until the collector heard from it again."""
+        offline = await self._offline_problems(school)
+        problem = (
+            offline[0]
+            if offline
+            else await self._problems.last_resolved(ProblemKey(school, SCHOOL_LEVEL, SCHOOL_OFFLINE))
+        )
+        if problem is None:
+            return None
+        return Outage(after=self._liveness.silent_since(problem.opened_at), until=problem.resolved_at)
 
     async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:
         """Each device's ``(polled_at, up)`` since ``since``, oldest first (for flapping)."""

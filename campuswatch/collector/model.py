@@ -143,6 +143,28 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """The latest time a device, or one of a switch's ports, was down as the collector saw it: after
+    ``after`` (the last poll that saw it up; None: no poll ever did) and until ``until`` (the first poll
+    that saw it up again; None: it is still down). Root cause asks it whether a child's failed poll
+    fell within it."""
+
+    after: float | None
+    until: float | None = None
+    #: The switch port (its ifIndex) that was down; None: the device itself.
+    port: int | None = None
+
+    @property
+    def ongoing(self) -> bool:
+        """Whether it is still down."""
+        return self.until is None
+
+    def covers(self, at: float) -> bool:
+        """Whether it may have been down at ``at``: no poll saw it up between ``at`` and the outage."""
+        return (self.after is None or self.after < at) and (self.until is None or at < self.until)
+
+
+@dataclass(frozen=True)
 class DeviceUpdate:
     """The outcome of one poll, as it changes the device's row."""
 
@@ -158,6 +180,8 @@ class DeviceUpdate:
     reading: bytes | None
     #: The parent the agent config names (root cause), if any.
     parent: str | None = None
+    #: The device's and its ports' latest outages as this poll leaves them.
+    outages: tuple[Outage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +203,36 @@ class DeviceRecord:
     consecutive_failures: int
     reading: bytes | None = None
     parent: str | None = None
+    #: Its latest outage and each of its ports' (at most one each).
+    outages: tuple[Outage, ...] = ()
+
+
+def polled(before: DeviceRecord | None, update: DeviceUpdate) -> DeviceRecord:
+    """The device as one poll leaves it (``before``: as it was; None when first seen). A run of the same
+    failure counts up and a different failure starts a new run; auth failures and errors are answers
+    too, so only silence leaves ``last_seen`` alone; a poll that read nothing keeps the kind and the
+    reading the device had."""
+    failures = 0
+    if update.status != "ok":
+        same = before is not None and before.status == update.status
+        failures = (before.consecutive_failures if before is not None and same else 0) + 1
+    kept_kind = before.kind if before is not None else "unknown"
+    return DeviceRecord(
+        school=update.school,
+        device=update.device,
+        kind=update.kind or kept_kind,
+        label=update.label,
+        address=update.address,
+        status=update.status,
+        last_polled=update.polled_at,
+        last_seen=update.polled_at
+        if update.status != "unreachable"
+        else (before.last_seen if before is not None else None),
+        consecutive_failures=failures,
+        reading=update.reading if update.reading is not None or before is None else before.reading,
+        parent=update.parent,
+        outages=update.outages,
+    )
 
 
 @dataclass(frozen=True)

@@ -62,14 +62,14 @@ def test_children_of_a_down_switch_are_listed_on_its_problem_not_problems_of_the
         device("d1", "unreachable", 2),
         device("d2", "unreachable", 2),
     ]
-    found = judge_school(devices, {"d1": "sw", "d2": "sw"}, [], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(devices, {"d1": "sw", "d2": "sw"}, [], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("sw", "unreachable")}
     assert found.affected[ProblemKey("s", "sw", "unreachable")] == ("d1", "d2")
 
 
 def test_a_child_down_under_a_live_parent_has_its_own_problem() -> None:
     devices = [device("sw", kind="switch"), device("d1", "unreachable", 2)]
-    found = judge_school(devices, {"d1": "sw"}, [], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(devices, {"d1": "sw"}, [], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("d1", "unreachable")}
 
 
@@ -82,9 +82,9 @@ def test_a_down_port_opens_once_a_child_has_failed_long_enough() -> None:
     )
     proj = DeviceReading(address="10.0.0.50", kind="projector")
     first = [device("sw", kind="switch", reading=switch), device("proj", "unreachable", 1, reading=proj)]
-    assert judge_school(first, {}, [], {}, POLICY, RULES, limits(RULES)).wanted == []
+    assert judge_school(first, {}, [], {}, POLICY, RULES, limits(RULES), now=1000.0).wanted == []
     second = [first[0], device("proj", "unreachable", 2, reading=proj)]
-    found = judge_school(second, {}, [], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(second, {}, [], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("sw", "port_down")}
     assert found.affected[ProblemKey("s", "sw", "port_down", "Gi0/5")] == ("proj",)
 
@@ -97,7 +97,7 @@ def test_flapping_replaces_the_status_problem_and_keeps_reading_problems() -> No
     )
     history = {"p": [(600.0, True), (660.0, False), (720.0, True), (780.0, False), (840.0, True)]}
     found = judge_school(
-        [device("p", kind="printer", reading=jam)], {}, [], history, POLICY, RULES, limits(RULES)
+        [device("p", kind="printer", reading=jam)], {}, [], history, POLICY, RULES, limits(RULES), now=1000.0
     )
     assert codes(found.wanted) == {("p", "flapping"), ("p", "printer_jammed")}
 
@@ -106,13 +106,20 @@ def test_an_open_flapping_problem_holds_while_changes_are_recent() -> None:
     flapping = ProblemRecord(1, ProblemKey("s", "ap", "flapping"), "open", "warning", "x", 0.0)
     history = {"ap": [(100.0, False), (160.0, True), (1000.0, True)]}
     found = judge_school(
-        [device("ap", kind="access_point")], {}, [flapping], history, POLICY, RULES, limits(RULES)
+        [device("ap", kind="access_point")], {}, [flapping], history, POLICY, RULES, limits(RULES), now=1000.0
     )
     assert codes(found.wanted) == {("ap", "flapping")}
     quiet = {"ap": [(100.0, False), (160.0, True), (1100.0, True)]}
     assert (
         judge_school(
-            [device("ap", kind="access_point")], {}, [flapping], quiet, POLICY, RULES, limits(RULES)
+            [device("ap", kind="access_point")],
+            {},
+            [flapping],
+            quiet,
+            POLICY,
+            RULES,
+            limits(RULES),
+            now=1000.0,
         ).wanted
         == []
     )
@@ -139,26 +146,28 @@ def test_thresholds_apply_to_their_device_kinds_with_hysteresis() -> None:
     )
     worn = DeviceReading(address="10.0.0.5", kind="projector", lamps=[Lamp(hours=2500, on=True)])
     proj = device("proj", kind="projector", reading=worn)
-    assert judge_school([proj], {}, [], {}, POLICY, rules, limits(rules)).wanted == [], (
+    assert judge_school([proj], {}, [], {}, POLICY, rules, limits(rules), now=1000.0).wanted == [], (
         "2500 h: under the limit"
     )
     still = ProblemRecord(1, ProblemKey("s", "proj", "lamp_worn", "lamp1"), "open", "warning", "x", 0.0)
-    found = judge_school([proj], {}, [still], {}, POLICY, rules, limits(rules)).wanted
+    found = judge_school([proj], {}, [still], {}, POLICY, rules, limits(rules), now=1000.0).wanted
     assert codes(found) == {("proj", "lamp_worn")}
     other = device(
         "disp", kind="display", reading=DeviceReading(address="x", lamps=[Lamp(hours=9999, on=True)])
     )
-    assert judge_school([other], {}, [], {}, POLICY, rules, limits(rules)).wanted == [], "only projectors"
+    assert judge_school([other], {}, [], {}, POLICY, rules, limits(rules), now=1000.0).wanted == [], (
+        "only projectors"
+    )
 
 
 def test_a_child_with_its_own_open_problem_keeps_it_until_the_parents_problem_opens() -> None:
     own = ProblemRecord(1, ProblemKey("s", "d1", "unreachable"), "open", "critical", "x", 0.0, ticket_ref="7")
     first = [device("sw", "unreachable", 1, kind="switch"), device("d1", "unreachable", 5)]
-    found = judge_school(first, {"d1": "sw"}, [own], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(first, {"d1": "sw"}, [own], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("d1", "unreachable")}, "one lost poll of the switch proves nothing yet"
     assert found.affected == {}
     second = [device("sw", "unreachable", 2, kind="switch"), device("d1", "unreachable", 6)]
-    found = judge_school(second, {"d1": "sw"}, [own], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(second, {"d1": "sw"}, [own], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("sw", "unreachable")}
     assert found.affected == {ProblemKey("s", "sw", "unreachable"): ("d1",)}
 
@@ -170,5 +179,5 @@ def test_a_projector_asleep_in_standby_is_judged_by_its_last_stored_reading() ->
         device("asleep", "unreachable", 3, kind="projector", reading=asleep),
         device("awake", "unreachable", 3, kind="projector", reading=awake),
     ]
-    found = judge_school(devices, {}, [], {}, POLICY, RULES, limits(RULES))
+    found = judge_school(devices, {}, [], {}, POLICY, RULES, limits(RULES), now=1000.0)
     assert codes(found.wanted) == {("awake", "unreachable")}

@@ -1,4 +1,5 @@
-"""Root cause: parents from config, LLDP and forwarding tables; the root explains its children."""
+"""Root cause: parents from config, LLDP and forwarding tables; the root explains its children, judged
+by the time of each poll."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from campuswatch.collector.alerting.topology import (
     root_causes,
     uplinks,
 )
+from campuswatch.collector.model import Outage
 from campuswatch.report import Interface, Neighbor
 
 
@@ -109,3 +111,71 @@ def test_a_parent_loop_does_not_hang() -> None:
     # A misconfigured loop must still leave one root with a ticket, not silence both.
     assert len(found.cause) == 1
     assert all(cause.device != device for device, cause in found.cause.items())
+
+
+# -- in time: each poll judged by when it was made, whatever order polls arrive in
+
+
+def test_a_child_failed_while_its_switch_was_down_stays_explained_after_the_switch_is_back() -> None:
+    """The switch answers again (its outage ended at 300) before the child's next poll: the child's
+    latest failure, at 250, was the switch's, and stays so until the child says otherwise."""
+    switch = Node("sw-1", "ok", polled_at=300, outages=(Outage(after=100, until=300),))
+    found = root_causes([switch, Node("d1", "unreachable", parent="sw-1", polled_at=250)], now=300)
+    assert found.cause == {"d1": Cause("sw-1", "unreachable")}
+    assert found.affected == {}, "an outage that is over has no problem to list the child on"
+    polled_again = root_causes([switch, Node("d1", "unreachable", parent="sw-1", polled_at=310)], now=310)
+    assert polled_again.cause == {}, "silent after the switch is back: its own failure"
+
+
+def test_a_child_that_failed_before_its_switch_went_down_is_its_own_root() -> None:
+    """The switch answered at 200, after the child's failed poll at 150: the child failed on its own."""
+    switch = Node("sw-1", "unreachable", polled_at=260, outages=(Outage(after=200),))
+    assert root_causes([switch, Node("d1", "unreachable", parent="sw-1", polled_at=150)]).cause == {}
+    during = root_causes([switch, Node("d1", "unreachable", parent="sw-1", polled_at=230)])
+    assert during.affected == {Cause("sw-1", "unreachable"): ("d1",)}
+
+
+def test_a_child_whose_switch_was_not_polled_since_its_failure_waits_for_it_bounded() -> None:
+    switch = Node("sw-1", "ok", polled_at=100)
+    child = Node("d1", "unreachable", parent="sw-1", polled_at=160)
+    assert root_causes([switch, child], now=160, wait_s=120).waiting == {"d1"}
+    assert root_causes([switch, child], now=279, wait_s=120).waiting == {"d1"}
+    assert root_causes([switch, child], now=280, wait_s=120).waiting == frozenset(), "waited long enough"
+    answered = Node("sw-1", "ok", polled_at=165)
+    assert root_causes([answered, child], now=165, wait_s=120).waiting == frozenset(), "the verdict is in"
+    assert root_causes([Node("d2", "unreachable", polled_at=160)], now=160, wait_s=120).waiting == frozenset()
+
+
+def test_a_port_that_came_back_explains_the_failure_made_while_it_was_down() -> None:
+    port_up = Interface(index=5, name="Gi0/5", oper_status="up")
+    switch = Node(
+        "sw-1",
+        "ok",
+        neighbors=(lldp("Gi0/5", if_index=5, address="10.0.0.50"),),
+        interfaces=(port_up,),
+        polled_at=300,
+        outages=(Outage(after=100, until=300, port=5),),
+    )
+    found = root_causes([switch, Node("proj-1", "unreachable", address="10.0.0.50", polled_at=280)])
+    assert found.cause == {"proj-1": Cause("sw-1", PORT_DOWN, "Gi0/5")} and found.affected == {}
+
+
+def test_a_chain_whose_top_is_back_still_names_it_for_a_failure_made_during_its_outage() -> None:
+    nodes = [
+        Node("core", "ok", polled_at=300, outages=(Outage(after=100, until=300),)),
+        Node("sw-2", "ok", parent="core", polled_at=305, outages=(Outage(after=101, until=305),)),
+        Node("ap-1", "unreachable", parent="sw-2", polled_at=250),
+    ]
+    assert root_causes(nodes).cause == {"ap-1": Cause("core", "unreachable")}
+
+
+def test_the_schools_link_explains_what_failed_while_it_was_offline() -> None:
+    """Polls made while the school was offline (its backlog) wait for a poll after it is back."""
+    device = Node("printer-1", "unreachable", polled_at=250)
+    offline = Outage(after=100)
+    found = root_causes([device], school=offline)
+    assert found.cause == {"printer-1": Cause("", "school_offline")}
+    assert found.affected == {Cause("", "school_offline"): ("printer-1",)}
+    back = Outage(after=100, until=300)
+    assert root_causes([device], school=back).affected == {}
+    assert root_causes([Node("printer-1", "unreachable", polled_at=320)], school=back).cause == {}

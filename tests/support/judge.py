@@ -36,5 +36,7 @@ def judged(
     shipped_rules, lamps = shipped()
     rules = rules or shipped_rules
     record = polled_device(reading, device=device, at=at)
-    judgement = judge_school([record], {}, open_now or [], {}, StatusDebounce(), rules, rules.limits(lamps))
+    judgement = judge_school(
+        [record], {}, open_now or [], {}, StatusDebounce(), rules, rules.limits(lamps), now=at
+    )
     return sorted((w.key.code, w.severity, w.summary, w.key.subject) for w in judgement.wanted)

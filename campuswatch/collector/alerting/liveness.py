@@ -27,6 +27,13 @@ class LivenessPolicy:
         """How long a school may be silent before it counts as offline."""
         return self.heartbeat_s * self.missed
 
+    def silent_since(self, opened_at: float) -> float:
+        """The earliest the school can have fallen silent, for a ``school_offline`` opened at
+        ``opened_at``: it opens ``silence_s`` after its agents' last report, at the first check (one
+        each ``heartbeat_s``) since.
+        """
+        return opened_at - self.silence_s - self.heartbeat_s
+
 
 def school_problems(
     school: str, agents: list[AgentRecord], now: float, policy: LivenessPolicy, *, watching_since: float

@@ -163,11 +163,28 @@ class RateLimit(_Strict):
         return parse_duration(self.per)
 
 
+class RootCauseSpec(_Strict):
+    """How long a device whose poll failed waits for its parent's poll of the same round (the parent's
+    may come later: a projector's poll fails in one 2 s timeout, a switch's takes two tries and a probe)
+    before it is judged on its own."""
+
+    wait_for_parent: str | float = "2m"
+
+    def __post_init__(self) -> None:
+        parse_duration(self.wait_for_parent)
+
+    @property
+    def wait_for_parent_s(self) -> float:
+        """``wait_for_parent`` in seconds."""
+        return parse_duration(self.wait_for_parent)
+
+
 class RulesFile(_Strict):
     """The whole ``rules.yaml``."""
 
     calendars: dict[str, CalendarSpec] = msgspec.field(default_factory=lambda: {"default": CalendarSpec()})
     flapping: FlappingSpec = msgspec.field(default_factory=FlappingSpec)
+    root_cause: RootCauseSpec = msgspec.field(default_factory=RootCauseSpec)
     #: ``resolve``: a recovery resolves the ticket with a note; ``note``: it only adds the note and
     #: leaves closing to a person.
     on_recovery: Literal["resolve", "note"] = "resolve"

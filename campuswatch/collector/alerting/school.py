@@ -3,7 +3,10 @@ thresholds over their numbers, flapping and root cause, applied to the whole sch
 
 Judging the school as a whole (not each poll on its own) is what makes root cause work: a batch that
 brings the switch's and its 30 devices' failed polls is judged after all of them are in, so no child
-opens a problem a moment before its parent is known to be down.
+opens a problem a moment before its parent is known to be down. Batches do not follow poll rounds, so
+root cause judges each poll by its time (:func:`~campuswatch.collector.alerting.topology.root_causes`):
+a child's failure waits for its parent's poll of the same round, and one made while its parent was down
+stays explained until the child is polled again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from campuswatch.collector.alerting.ports import described_ports_down
 from campuswatch.collector.alerting.rules import RulesFile, still_held
 from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
 from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
-from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem, reading_of
+from campuswatch.collector.model import (
+    DeviceRecord,
+    Outage,
+    ProblemKey,
+    ProblemRecord,
+    WantedProblem,
+    reading_of,
+)
 from campuswatch.report import DeviceReading
 
 
@@ -38,6 +48,8 @@ def _node(device: DeviceRecord, reading: DeviceReading | None, parent: str | Non
         parent=parent,
         neighbors=tuple(reading.neighbors) if reading else (),
         interfaces=tuple(reading.interfaces) if reading else (),
+        polled_at=device.last_polled,
+        outages=device.outages,
     )
 
 
@@ -49,16 +61,26 @@ def judge_school(
     debounce: StatusDebounce,
     rules: RulesFile,
     limits: Limits,
+    *,
+    now: float,
+    school_outage: Outage | None = None,
 ) -> Judgement:
     """What should be open for ``devices`` (one school's), given the problems open now (device-level
     ones), each device's recent ``(polled_at, up)`` history and its configured parent; ``limits`` are
-    the rules' thresholds as they apply to each device."""
+    the rules' thresholds as they apply to each device. ``now`` is the newest poll's time (root cause's
+    waits are counted in poll time, so a backlog is judged as it was polled); ``school_outage`` the
+    school's latest time offline, if it had one."""
     flap: FlapPolicy = rules.flapping.build()
     readings = {d.device: reading_of(d) for d in devices}
     by_device: dict[str, list[ProblemRecord]] = {}
     for p in open_now:
         by_device.setdefault(p.key.device, []).append(p)
-    roots = root_causes([_node(d, readings[d.device], parents.get(d.device)) for d in devices])
+    roots = root_causes(
+        [_node(d, readings[d.device], parents.get(d.device)) for d in devices],
+        now=now,
+        wait_s=rules.root_cause.wait_for_parent_s,
+        school=school_outage,
+    )
     wanted: list[WantedProblem] = []
     affected: dict[ProblemKey, tuple[str, ...]] = {}
     for device in devices:
@@ -99,15 +121,17 @@ def judge_school(
         if any(w.key == key for w in wanted):
             affected[key] = children
     # A device explained by something upstream has no problem of its own: the root's ticket lists it.
-    # It is dropped as soon as its parent fails (so no child opens a problem before its parent is
-    # known down); one that already had its own problem keeps it until the root's problem is open,
-    # so that a parent's single lost poll does not resolve and reopen the child's ticket.
+    # It is dropped as soon as its parent fails, or while it waits for its parent's verdict (so no child
+    # opens a problem before its parent is known down), and stays dropped after its parent's recovery
+    # until its own next poll; one that already had its own problem keeps it until the root's problem
+    # is open, so that a parent's single lost poll does not resolve and reopen the child's ticket.
+    open_keys = {p.key for p in open_now}
     explained = {
         ProblemKey(school, child, UNREACHABLE) for root, children in affected.items() for child in children
     } | {
         ProblemKey(school, child, UNREACHABLE)
-        for child in roots.cause
-        if ProblemKey(school, child, UNREACHABLE) not in {p.key for p in open_now}
+        for child in (*roots.cause, *roots.waiting)
+        if ProblemKey(school, child, UNREACHABLE) not in open_keys
     }
     return Judgement(wanted=[w for w in wanted if w.key not in explained], affected=affected)
 

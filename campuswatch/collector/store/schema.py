@@ -257,6 +257,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         *_rekey("disk_full", "storage_full", "''"),
         *_rekey("uplink_saturated", "uplink_saturated", "''"),
     ),
+    (
+        # Root cause in time: each device's latest outage and its switch ports' (a JSON list of
+        # {after, until, port}), so that a failure made while its switch was down stays explained
+        # after the switch is back (campuswatch.collector.alerting.outages).
+        "ALTER TABLE devices ADD COLUMN outages TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 
 #: The schema version a fully migrated database has.

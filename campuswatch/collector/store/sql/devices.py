@@ -6,15 +6,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from campuswatch.collector.model import DeviceRecord, DeviceUpdate, DiscoveredRecord, LampHours, SupplyLevel
+import msgspec
+
+from campuswatch.collector.model import (
+    DeviceRecord,
+    DeviceUpdate,
+    DiscoveredRecord,
+    LampHours,
+    Outage,
+    SupplyLevel,
+    polled,
+)
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
 from campuswatch.report import DiscoveredDevice, PollStatus, encode
 
 _DEVICE_COLUMNS = (
     "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
-    "d.consecutive_failures, r.body, d.parent"
+    "d.consecutive_failures, r.body, d.parent, d.outages"
 )
+_OUTAGES = msgspec.json.Decoder(tuple[Outage, ...])
 _DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
+#: The device row alone: its reading (which a poll's fold leaves to the readings table) as NULL.
+_ROW_COLUMNS = _DEVICE_COLUMNS.replace("r.body", "NULL")
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,8 @@ class SqlDevices:
         self._db = db
 
     async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
-        """Update the device row and its latest reading; count repeated failures of the same kind."""
+        """Fold the poll into the device row (:func:`~campuswatch.collector.model.polled`) and keep its
+        reading, in one transaction."""
 
         return await self._db.write(_apply_poll(update))
 
@@ -115,38 +129,29 @@ class SqlDevices:
 
 
 def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
-    row = (
-        yield Query(
-            "SELECT status, consecutive_failures FROM devices WHERE school = ? AND device = ?",
-            (update.school, update.device),
-        )
-    ).one()
-    failures = 0
-    if update.status != "ok":
-        # A run of the same failure counts up; a different failure starts a new run.
-        failures = (int(row[1]) if row is not None and row[0] == update.status else 0) + 1
+    where_device = filters(("d.school", update.school), ("d.device", update.device))
+    before = yield from _fetch_devices(*where_device, with_reading=False)
+    now = polled(before[0] if before else None, update)
     yield Query(
         "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
-        "last_seen, consecutive_failures, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (school, device) DO UPDATE SET kind = COALESCE(?, devices.kind), "
+        "last_seen, consecutive_failures, parent, outages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (school, device) DO UPDATE SET kind = excluded.kind, "
         "label = excluded.label, address = excluded.address, status = excluded.status, "
-        "parent = excluded.parent, "
-        "last_polled = excluded.last_polled, "
-        "last_seen = COALESCE(excluded.last_seen, devices.last_seen), "
-        "consecutive_failures = excluded.consecutive_failures",
+        "last_polled = excluded.last_polled, last_seen = excluded.last_seen, "
+        "consecutive_failures = excluded.consecutive_failures, parent = excluded.parent, "
+        "outages = excluded.outages",
         (
-            update.school,
-            update.device,
-            update.kind or "unknown",
-            update.label,
-            update.address,
-            update.status,
-            update.polled_at,
-            # Auth failures and errors are answers too: only silence leaves last_seen alone.
-            None if update.status == "unreachable" else update.polled_at,
-            failures,
-            update.parent,
-            update.kind,
+            now.school,
+            now.device,
+            now.kind,
+            now.label,
+            now.address,
+            now.status,
+            now.last_polled,
+            now.last_seen,
+            now.consecutive_failures,
+            now.parent,
+            msgspec.json.encode(now.outages).decode(),
         ),
     )
     if update.reading is not None:
@@ -156,7 +161,7 @@ def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
             "body = excluded.body",
             (update.school, update.device, update.polled_at, update.reading.decode()),
         )
-    [device] = yield from _fetch_devices(*filters(("d.school", update.school), ("d.device", update.device)))
+    [device] = yield from _fetch_devices(*where_device)
     return device
 
 
@@ -195,8 +200,11 @@ def _record_discovered(school: str, agent_id: str, at: float, devices: list[Disc
             )
 
 
-def _fetch_devices(conditions: list[str], params: list[Any]) -> Txn[list[DeviceRecord]]:
-    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{where(conditions)}"
+def _fetch_devices(
+    conditions: list[str], params: list[Any], *, with_reading: bool = True
+) -> Txn[list[DeviceRecord]]:
+    columns, source = (_DEVICE_COLUMNS, _DEVICE_FROM) if with_reading else (_ROW_COLUMNS, "devices d")
+    sql = f"SELECT {columns} FROM {source}{where(conditions)}"
     found = (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
     return [
         DeviceRecord(
@@ -211,6 +219,7 @@ def _fetch_devices(conditions: list[str], params: list[Any]) -> Txn[list[DeviceR
             consecutive_failures=row[8],
             reading=None if row[9] is None else row[9].encode(),
             parent=row[10],
+            outages=_OUTAGES.decode(row[11]),
         )
         for row in found
     ]
