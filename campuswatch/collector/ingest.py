@@ -29,7 +29,7 @@ from campuswatch.collector.alerting import (
 from campuswatch.collector.alerting.flapping import FLAPPING
 from campuswatch.collector.alerting.outages import outages_after
 from campuswatch.collector.alerting.rules import RulesFile
-from campuswatch.collector.alerting.school import judge_school, with_hysteresis
+from campuswatch.collector.alerting.school import judge_changes
 from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from campuswatch.collector.events import AgentReported, DevicePolled, HeartbeatReceived, Publish
@@ -348,23 +348,19 @@ class Ingestor:
         troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
-        judged = judge_school(
+        verdict = judge_changes(
             devices,
-            {d.device: d.parent for d in devices},
             open_now,
             history,
             self._debounce,
             self._rules,
             self._limits,
-            now=newest,
             school_outage=await self._school_outage(school),
         )
-        seen = {w.key for w in judged.wanted}
-        await self._problems.mark_seen([p.id for p in open_now if p.key in seen], newest)
-        kinds = {d.device: d.kind for d in devices}
-        wanted = with_hysteresis(judged.wanted, open_now, kinds, self._rules, newest)
-        changes = reconcile(wanted, open_now, judged.affected)
-        await self._lifecycle.apply(changes, {d.device: d for d in devices}, newest, now=now, tickets=tickets)
+        await self._problems.mark_seen([p.id for p in open_now if p.key in verdict.seen], verdict.at)
+        await self._lifecycle.apply(
+            verdict.changes, {d.device: d for d in devices}, verdict.at, now=now, tickets=tickets
+        )
 
     async def _school_outage(self, school: str) -> Outage | None:
         """The school's latest time offline (open, or the last one resolved), from its ``school_offline``

@@ -12,14 +12,20 @@ opened, was noted, resolved and reopened.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from campuswatch.collector.alerting.device import StatusDebounce
+from campuswatch.collector.alerting.rules import RulesFile
+from campuswatch.collector.alerting.school import judge_changes
+from campuswatch.collector.alerting.thresholds import Limits
+from campuswatch.collector.ingest import device_update
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, polled
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -426,3 +432,265 @@ def school_day() -> Scenario:
 
 def _shift(fault: Fault, by: float) -> Fault:
     return replace(fault, start=fault.start + by, end=fault.end + by)
+
+
+# -- arrival orders: a switch's outage delivered in every order a network can deliver it
+#
+# Batches do not follow poll rounds. A child's failed poll completes before its switch's (one PJLink
+# timeout against two SNMP tries and a probe), a slow poll of one round lands in the next round's batch,
+# and a child's last poll before the switch came back can arrive after the switch's recovery. The
+# replay below runs the collector's judgement without its I/O (polls folded as ingest folds them, the
+# school judged after each batch as ingest judges it), so that every permutation of a round's seven polls
+# can be tried in a few seconds; tests/collector/test_scenario_arrival.py drives it, and a few orders
+# through the real collector besides.
+
+#: The switch and the six devices behind it (configured parent) whose outage is replayed in every order.
+STAR_SWITCH = "sw-star"
+STAR_CHILDREN = tuple(f"display-{i}" for i in range(1, 7))
+ROUND_S = 60.0
+#: The switch dies at the start of this round and answers again from its poll of round ``STAR_BACK``
+#: on; a child polled before the switch in that round still finds it silent.
+STAR_DOWN, STAR_BACK, STAR_ROUNDS = 2, 5, 8
+STAR_START = berlin(f"{MONDAY} 10:00")
+#: Where the switch's poll falls in time among its children's, in every round.
+Position = Literal["first", "inside", "last"]
+_SWITCH_OFFSET: dict[Position, float] = {"first": 0.5, "inside": 3.5, "last": 6.5}
+
+
+def star_polls(position: Position) -> list[dict[str, DevicePoll]]:
+    """Every round's poll of each device of the star, by round: children 1 to 6 s into the round, the
+    switch before, among or after them."""
+    school = SimulatedSchool(
+        [Device(STAR_SWITCH, "switch", "Verteiler 3. OG", "10.20.5.2")]
+        + [
+            Device(c, "display", f"Raum 3{i}", f"10.20.5.{10 + i}", parent=STAR_SWITCH)
+            for i, c in enumerate(STAR_CHILDREN)
+        ]
+    )
+    offsets = {STAR_SWITCH: _SWITCH_OFFSET[position], **{c: 1.0 + i for i, c in enumerate(STAR_CHILDREN)}}
+    back = STAR_START + STAR_BACK * ROUND_S + offsets[STAR_SWITCH]
+    down = Down((STAR_SWITCH, *STAR_CHILDREN), STAR_START + STAR_DOWN * ROUND_S, back)
+    school.faults = (down,)
+    return [
+        {d.id: school.poll(d, STAR_START + r * ROUND_S + offsets[d.id], r) for d in school.devices}
+        for r in range(STAR_ROUNDS)
+    ]
+
+
+@dataclass(frozen=True)
+class ArrivalOrder:
+    """How the outage's polls arrive: ``before`` and ``after`` as batches in this order, ``shuffled``
+    (seven polls) between them in the order each run gives, one poll a batch or all in one."""
+
+    name: str
+    before: tuple[tuple[DevicePoll, ...], ...]
+    shuffled: tuple[DevicePoll, ...]
+    after: tuple[tuple[DevicePoll, ...], ...]
+
+    def batches(self, order: Sequence[int] | None) -> list[tuple[DevicePoll, ...]]:
+        """Every batch in arrival order; ``order`` permutes ``shuffled`` (None: it is one batch)."""
+        middle = [self.shuffled] if order is None else [(self.shuffled[i],) for i in order]
+        return [*self.before, *middle, *self.after]
+
+
+def _rounds(rounds: Sequence[dict[str, DevicePoll]]) -> tuple[tuple[DevicePoll, ...], ...]:
+    return tuple(tuple(sorted(r.values(), key=lambda p: p.polled_at)) for r in rounds)
+
+
+def _children(polls: dict[str, DevicePoll]) -> tuple[DevicePoll, ...]:
+    return tuple(polls[c] for c in STAR_CHILDREN)
+
+
+def arrival_orders() -> list[ArrivalOrder]:
+    """The orders a real network produces, each of which a run shuffles seven polls of:
+
+    - the failure round in any order, the switch's poll first, inside or last in time among its
+      children's (children's failures before their parent's);
+    - the switch's first failure a round late, after its children's second failures (a slow poll in
+      the next round's batch): the children wait for their parent's verdict;
+    - the recovery round in any order, the switch back before, inside or after its children's polls
+      (those polled before it in time are silent still);
+    - the switch's recovery a round late, after its children's next polls;
+    - the children's last silent polls a round late, after the switch's next poll.
+    """
+    orders = []
+    for position in ("first", "inside", "last"):
+        r = star_polls(position)
+        orders.append(
+            ArrivalOrder(
+                f"failure, switch {position}",
+                _rounds(r[:STAR_DOWN]),
+                _rounds([r[STAR_DOWN]])[0],
+                _rounds(r[STAR_DOWN + 1 :]),
+            )
+        )
+        orders.append(
+            ArrivalOrder(
+                f"recovery, switch {position}",
+                _rounds(r[:STAR_BACK]),
+                _rounds([r[STAR_BACK]])[0],
+                _rounds(r[STAR_BACK + 1 :]),
+            )
+        )
+    r = star_polls("last")
+    down, back = STAR_DOWN, STAR_BACK
+    orders.append(
+        ArrivalOrder(
+            "switch's first failure a round late",
+            (*_rounds(r[:down]), _children(r[down])),
+            (*_children(r[down + 1]), r[down][STAR_SWITCH]),
+            ((r[down + 1][STAR_SWITCH],), *_rounds(r[down + 2 :])),
+        )
+    )
+    orders.append(
+        ArrivalOrder(
+            "switch's recovery a round late",
+            (*_rounds(r[:back]), _children(r[back])),
+            (*_children(r[back + 1]), r[back][STAR_SWITCH]),
+            ((r[back + 1][STAR_SWITCH],), *_rounds(r[back + 2 :])),
+        )
+    )
+    orders.append(
+        ArrivalOrder(
+            "children's last silent polls a round late",
+            (*_rounds(r[:back]), (r[back][STAR_SWITCH],)),
+            (*_children(r[back]), r[back + 1][STAR_SWITCH]),
+            (_children(r[back + 1]), *_rounds(r[back + 2 :])),
+        )
+    )
+    return orders
+
+
+@dataclass
+class JudgedSchool:
+    """One school's judgement without the collector's I/O: each poll folded into its device as ingest
+    folds it (:func:`~campuswatch.collector.ingest.device_update`, :func:`~campuswatch.collector.model.polled`),
+    the school judged after each batch as ingest judges it
+    (:func:`~campuswatch.collector.alerting.school.judge_changes`), and problems opened, listing their
+    affected devices, and resolved as the changes say (what the ticket lifecycle writes to the store).
+
+    ``opened`` is every problem opened, in order; ``resolved_with`` for each resolved problem the
+    devices whose first answer after a silence came in the batch that resolved it (a root problem is
+    resolved with its device's recovery); ``listed`` every device each problem listed as affected at
+    some time (its ticket's body and its "Now also affects" notes)."""
+
+    rules: RulesFile
+    #: The rules' thresholds as they apply to each device (``rules.limits(lamp table)``).
+    limits: Limits
+    debounce: StatusDebounce = field(default_factory=StatusDebounce)
+    school: str = SCHOOL
+    devices: dict[str, DeviceRecord] = field(default_factory=dict)
+    open: dict[ProblemKey, ProblemRecord] = field(default_factory=dict)
+    history: dict[str, tuple[tuple[float, bool], ...]] = field(default_factory=dict)
+    opened: tuple[ProblemRecord, ...] = ()
+    resolved_with: dict[ProblemKey, frozenset[str]] = field(default_factory=dict)
+    listed: dict[ProblemKey, frozenset[str]] = field(default_factory=dict)
+
+    def copy(self) -> JudgedSchool:
+        """An independent copy (the values are immutable; the maps are copied)."""
+        return replace(
+            self,
+            devices=dict(self.devices),
+            open=dict(self.open),
+            history=dict(self.history),
+            resolved_with=dict(self.resolved_with),
+            listed=dict(self.listed),
+        )
+
+    def snapshot(self) -> Hashable:
+        """Everything the replay holds, as one value: two replays with equal snapshots judge whatever
+        comes next alike and have told alike so far."""
+        maps = (self.devices, self.open, self.history, self.resolved_with, self.listed)
+        return (self.opened, *(frozenset(m.items()) for m in maps))
+
+    def deliver(self, batch: Sequence[DevicePoll]) -> None:
+        """One batch arrives: fold its polls, then judge the school."""
+        came_back = set()
+        for poll in batch:
+            self.history[poll.device] = tuple(
+                sorted((*self.history.get(poll.device, ()), (poll.polled_at, poll.status == "ok")))
+            )
+            known = self.devices.get(poll.device)
+            update = device_update(self.school, poll, known)
+            if update is None:
+                continue
+            self.devices[poll.device] = now = polled(known, update)
+            if known is not None and known.status == "unreachable" and now.status != "unreachable":
+                came_back.add(poll.device)
+        verdict = judge_changes(
+            list(self.devices.values()),
+            list(self.open.values()),
+            self.history,
+            self.debounce,
+            self.rules,
+            self.limits,
+        )
+        changes = verdict.changes
+        for key in verdict.seen & self.open.keys():
+            self.open[key] = replace(self.open[key], seen_at=verdict.at)
+        for wanted in changes.to_open:
+            affected = changes.affected.get(wanted.key, ())
+            record = ProblemRecord(
+                len(self.opened) + 1,
+                wanted.key,
+                "open",
+                wanted.severity,
+                wanted.summary,
+                verdict.at,
+                affected=affected,
+            )
+            self.open[wanted.key] = record
+            self.opened += (record,)
+            self.listed[wanted.key] = self.listed.get(wanted.key, frozenset()) | set(affected)
+        for problem, affected in changes.affected_changed:
+            self.open[problem.key] = replace(self.open[problem.key], affected=affected)
+            self.listed[problem.key] = self.listed.get(problem.key, frozenset()) | set(affected)
+        for problem in changes.to_resolve:
+            del self.open[problem.key]
+            self.resolved_with[problem.key] = frozenset(came_back)
+
+
+def every_order(
+    start: JudgedSchool,
+    shuffled: Sequence[DevicePoll],
+    after: Sequence[Sequence[DevicePoll]],
+    check: Callable[[JudgedSchool], None],
+) -> tuple[int, int]:
+    """Deliver ``shuffled`` one poll a batch in every order, each followed by ``after``, and ``check``
+    where each order ends; returns (orders, batches judged).
+
+    Every order is judged, but orders that reach the same state after a first few polls (the same
+    snapshot, the same polls still to come) share the judgement of what follows, which is the same for
+    them: each of the ``len(shuffled)!`` orders still ends in a checked state that is its own.
+    """
+    seen: dict[tuple[Hashable, frozenset[int]], int] = {}
+    judged = 0
+
+    def explore(run: JudgedSchool, remaining: frozenset[int], path: tuple[int, ...]) -> int:
+        nonlocal judged
+        key = (run.snapshot(), remaining)
+        if key in seen:
+            return seen[key]
+        if remaining:
+            orders = 0
+            for index in sorted(remaining):
+                next_run = run.copy()
+                next_run.deliver((shuffled[index],))
+                judged += 1
+                orders += explore(next_run, remaining - {index}, (*path, index))
+        else:
+            end = run.copy()
+            for batch in after:
+                end.deliver(batch)
+                judged += 1
+            try:
+                check(end)
+            except AssertionError as err:
+                order = ", ".join(f"{shuffled[i].device}@{shuffled[i].polled_at:.1f}" for i in path)
+                err.add_note(f"arrival order: {order}")
+                raise
+            orders = 1
+        seen[key] = orders
+        return orders
+
+    return explore(start, frozenset(range(len(shuffled))), ()), judged

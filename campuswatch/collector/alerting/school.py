@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from campuswatch.collector.alerting.device import STATUS_CODES, UNREACHABLE, StatusDebounce, device_problems
 from campuswatch.collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
 from campuswatch.collector.alerting.ports import described_ports_down
+from campuswatch.collector.alerting.reconcile import ProblemChanges, reconcile
 from campuswatch.collector.alerting.rules import RulesFile, still_held
 from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
 from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
@@ -157,3 +158,38 @@ def with_hysteresis(
         )
     ]
     return wanted + held
+
+
+@dataclass(frozen=True)
+class SchoolVerdict:
+    """What judging a school decides: the problem changes, the open problems still seen (a rule's
+    ``clear_for`` counts from their last sighting), and the time the school was judged at: its newest
+    poll's, so that a backlog is judged as it was polled."""
+
+    changes: ProblemChanges
+    seen: frozenset[ProblemKey]
+    at: float
+
+
+def judge_changes(
+    devices: Sequence[DeviceRecord],
+    open_now: Sequence[ProblemRecord],
+    history: Mapping[str, Sequence[tuple[float, bool]]],
+    debounce: StatusDebounce,
+    rules: RulesFile,
+    limits: Limits,
+    *,
+    school_outage: Outage | None = None,
+) -> SchoolVerdict:
+    """Judge the school (:func:`judge_school`, each device's configured parent from its record), hold
+    what ``clear_for`` holds, and compare with what is open. ``devices`` must not be empty."""
+    newest = max(d.last_polled for d in devices)
+    parents = {d.device: d.parent for d in devices}
+    judged = judge_school(
+        devices, parents, open_now, history, debounce, rules, limits, now=newest, school_outage=school_outage
+    )
+    kinds = {d.device: d.kind for d in devices}
+    wanted = with_hysteresis(judged.wanted, open_now, kinds, rules, newest)
+    return SchoolVerdict(
+        reconcile(wanted, list(open_now), judged.affected), frozenset(w.key for w in judged.wanted), newest
+    )
