@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from itertools import permutations
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +25,16 @@ from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
 from campuswatch.collector.model import ProblemKey
 from campuswatch.collector.tickets.decision import ticket_timing
+from sim.collector import FakeClock, running_collector
 from tests.support.scenario import (
     SCHOOL,
     STAR_CHILDREN,
+    STAR_START,
     STAR_SWITCH,
     ArrivalOrder,
     JudgedSchool,
+    Replay,
+    SimulatedSchool,
     arrival_orders,
     every_order,
 )
@@ -107,6 +112,37 @@ def test_sharing_the_judgement_where_orders_meet_ends_where_each_order_alone_end
 
         orders, _ = every_order(before, shuffled, short.after, ended)
         assert orders == 24 and shared == alone, order.name
+
+
+async def test_arrival_orders_through_the_real_collector_give_the_switchs_ticket_alone(
+    tmp_path: Path,
+) -> None:
+    """Each arrival order with its seven polls as they come and reversed, posted as an agent posts them
+    to a real collector (HTTP, SQLite, the ticket lifecycle, the built-in ticket store): one ticket, the
+    switch's, naming the six in its body or its notes, opened and resolved; no problem for any child."""
+    runs = [
+        (i, p) for i in range(len(arrival_orders())) for p in ((0, 1, 2, 3, 4, 5, 6), (6, 5, 4, 3, 2, 1, 0))
+    ]
+    schools = {f"arrival-{n}": f"Schule {n}" for n in range(len(runs))}
+    clock = FakeClock(STAR_START)
+    async with running_collector(tmp_path, schools, clock=clock, rules_file=SHIPPED_RULES) as collector:
+        for n, (index, permutation) in enumerate(runs):
+            school = f"arrival-{n}"
+            # Each run an hour after the last, so that the collector's clock never goes back.
+            order = arrival_orders(STAR_START + n * 3600)[index]
+            run = Replay(collector, clock, SimulatedSchool([], school=school), agent_id=f"gw-{school}")
+            await run.deliver(order.batches(permutation))
+            what = f"{order.name}, order {permutation}"
+            [ticket] = [t for t in await run.tickets() if t.dedup_key != f"{school}//school_offline/"]
+            assert ticket.dedup_key == f"{school}/{STAR_SWITCH}/unreachable/", what
+            assert ticket.kinds()[0] == "opened" and ticket.kinds()[-1] == "resolved", what
+            assert ticket.state == "resolved", what
+            told = ticket.body + "".join(h["text"] for h in ticket.history)
+            assert all(child in told for child in STAR_CHILDREN), what
+            for child in STAR_CHILDREN:
+                key = ProblemKey(school, child, UNREACHABLE)
+                assert await collector.store.problems.last_resolved(key) is None, f"{what}: {child}"
+            assert await collector.store.problems.open_now(school=school) == [], what
 
 
 @pytest.mark.integration

@@ -211,8 +211,10 @@ class Replay:
         school: SimulatedSchool,
         *,
         after_tick: Callable[[], Awaitable[Any]] | None = None,
+        agent_id: str = "gw-1",
     ) -> None:
         self.collector = collector
+        self.agent_id = agent_id
         self.clock = clock
         self.school = school
         self._after_tick = after_tick
@@ -226,7 +228,9 @@ class Replay:
 
     async def _post(self, session: aiohttp.ClientSession, events: Sequence[AnyEvent]) -> None:
         school = self.school.school
-        batch = Batch(schema_version=SCHEMA_VERSION, agent_id="gw-1", school=school, events=list(events))
+        batch = Batch(
+            schema_version=SCHEMA_VERSION, agent_id=self.agent_id, school=school, events=list(events)
+        )
         headers = {
             "Authorization": f"Bearer {self.collector.tokens[school]}",
             "Content-Type": "application/json",
@@ -263,6 +267,19 @@ class Replay:
                 if self._after_tick is not None:
                     await self._after_tick()
                 at += step
+
+    async def deliver(self, batches: Sequence[Sequence[DevicePoll]]) -> None:
+        """Post polls as the agent would, in these batches (an arrival order), the clock a second past
+        each batch's newest poll; the collector's periodic jobs run after each batch."""
+        ingestor = self.collector.service.ingestor
+        async with aiohttp.ClientSession() as session:
+            for batch in batches:
+                self.clock.now = max(self.clock.now, max(p.polled_at for p in batch) + 1)
+                events = [PollEvent(seq=self._next_seq(), at=p.polled_at, poll=p) for p in batch]
+                await self._post(session, events)
+                await ingestor.check_liveness()
+                if self._after_tick is not None:
+                    await self._after_tick()
 
     async def tickets(self) -> list[TicketView]:
         """Every ticket of the school, oldest first, with its history."""
@@ -457,9 +474,9 @@ Position = Literal["first", "inside", "last"]
 _SWITCH_OFFSET: dict[Position, float] = {"first": 0.5, "inside": 3.5, "last": 6.5}
 
 
-def star_polls(position: Position) -> list[dict[str, DevicePoll]]:
-    """Every round's poll of each device of the star, by round: children 1 to 6 s into the round, the
-    switch before, among or after them."""
+def star_polls(position: Position, start: float = STAR_START) -> list[dict[str, DevicePoll]]:
+    """Every round's poll of each device of the star, by round from ``start``: children 1 to 6 s into
+    the round, the switch before, among or after them."""
     school = SimulatedSchool(
         [Device(STAR_SWITCH, "switch", "Verteiler 3. OG", "10.20.5.2")]
         + [
@@ -468,11 +485,11 @@ def star_polls(position: Position) -> list[dict[str, DevicePoll]]:
         ]
     )
     offsets = {STAR_SWITCH: _SWITCH_OFFSET[position], **{c: 1.0 + i for i, c in enumerate(STAR_CHILDREN)}}
-    back = STAR_START + STAR_BACK * ROUND_S + offsets[STAR_SWITCH]
-    down = Down((STAR_SWITCH, *STAR_CHILDREN), STAR_START + STAR_DOWN * ROUND_S, back)
+    back = start + STAR_BACK * ROUND_S + offsets[STAR_SWITCH]
+    down = Down((STAR_SWITCH, *STAR_CHILDREN), start + STAR_DOWN * ROUND_S, back)
     school.faults = (down,)
     return [
-        {d.id: school.poll(d, STAR_START + r * ROUND_S + offsets[d.id], r) for d in school.devices}
+        {d.id: school.poll(d, start + r * ROUND_S + offsets[d.id], r) for d in school.devices}
         for r in range(STAR_ROUNDS)
     ]
 
@@ -501,8 +518,9 @@ def _children(polls: dict[str, DevicePoll]) -> tuple[DevicePoll, ...]:
     return tuple(polls[c] for c in STAR_CHILDREN)
 
 
-def arrival_orders() -> list[ArrivalOrder]:
-    """The orders a real network produces, each of which a run shuffles seven polls of:
+def arrival_orders(start: float = STAR_START) -> list[ArrivalOrder]:
+    """The orders a real network produces (the outage's rounds from ``start``), each of which a run
+    shuffles seven polls of:
 
     - the failure round in any order, the switch's poll first, inside or last in time among its
       children's (children's failures before their parent's);
@@ -515,7 +533,7 @@ def arrival_orders() -> list[ArrivalOrder]:
     """
     orders = []
     for position in ("first", "inside", "last"):
-        r = star_polls(position)
+        r = star_polls(position, start)
         orders.append(
             ArrivalOrder(
                 f"failure, switch {position}",
@@ -532,7 +550,7 @@ def arrival_orders() -> list[ArrivalOrder]:
                 _rounds(r[STAR_BACK + 1 :]),
             )
         )
-    r = star_polls("last")
+    r = star_polls("last", start)
     down, back = STAR_DOWN, STAR_BACK
     orders.append(
         ArrivalOrder(
