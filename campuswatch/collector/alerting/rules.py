@@ -163,6 +163,28 @@ class RateLimit(_Strict):
         return parse_duration(self.per)
 
 
+_INCIDENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Incident(_Strict):
+    """Related problems of one device that are one incident (a UPS on battery whose runtime runs short;
+    a projector's lamp error and its hours): one ticket lists them all, at the priority of the most
+    severe. ``codes`` are shell patterns of problem codes."""
+
+    name: str
+    codes: list[str]
+
+    def __post_init__(self) -> None:
+        if not _INCIDENT_NAME.match(self.name):
+            raise ValueError("name: lower-case letters, digits and _, starting with a letter")
+        if not self.codes:
+            raise ValueError("codes: at least one problem code (shell patterns)")
+
+    def covers(self, code: str) -> bool:
+        """Whether a problem of this code is part of the incident."""
+        return any(fnmatchcase(code, pattern) for pattern in self.codes)
+
+
 class RootCauseSpec(_Strict):
     """How long a device whose poll failed waits for its parent's poll of the same round (the parent's
     may come later: a projector's poll fails in one 2 s timeout, a switch's takes two tries and a probe)
@@ -197,6 +219,8 @@ class RulesFile(_Strict):
     #: Limits of a model's devices, and of one device, over the thresholds (and lamps' rated life).
     models: list[ModelLimits] = msgspec.field(default_factory=list)
     devices: list[DeviceLimits] = msgspec.field(default_factory=list)
+    #: Related problems of one device that share one ticket; the first incident that covers a code has it.
+    incidents: list[Incident] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -216,6 +240,10 @@ class RulesFile(_Strict):
         """The thresholds as they apply to each device, with lamps' rated life from ``lamps`` where
         neither a device's nor its model's entry here says it."""
         return Limits(self.thresholds, self.models, self.devices, lamps)
+
+    def incident_for(self, code: str) -> Incident | None:
+        """The incident a problem of this code is part of, if any (else its ticket is its own)."""
+        return next((i for i in self.incidents if i.covers(code)), None)
 
 
 _DEFAULT_RULE = Rule()
@@ -272,6 +300,11 @@ def _check(rules: RulesFile, shipped: Sequence[Threshold]) -> None:
                         threshold.changed(change)
                     except ValueError as err:
                         raise Invalid(where, str(err)) from None
+
+    names = [i.name for i in rules.incidents]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise Invalid(("incidents", index, "name"), f"incident {name!r} is named twice")
 
 
 @functools.cache

@@ -24,7 +24,8 @@ from campuswatch.collector.model import Priority, ProblemKey, Silence
 from campuswatch.report import Severity
 
 _PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
-_SEVERITY_LEVEL: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+#: Severities from the least to the most severe.
+SEVERITY_LEVEL: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,17 @@ def ticket_timing(rule: Rule, opened_at: float, calendar: SchoolCalendar) -> Tic
 def ticket_priority(severity: Severity, impact: Impact, calendar: SchoolCalendar, now: float) -> Priority:
     """Priority from impact: critical is high, warning normal; a classroom device failing during a lesson
     is one step more urgent; outside school hours everything but the network is one step less."""
-    level = _SEVERITY_LEVEL[severity]
+    level = SEVERITY_LEVEL[severity]
     if impact == "classroom" and calendar.in_lesson(now):
         level += 1
     elif impact != "infrastructure" and not calendar.in_school_hours(now):
         level -= 1
     return _PRIORITIES[max(0, min(level, len(_PRIORITIES) - 1))]
+
+
+def most_urgent(priorities: Iterable[Priority]) -> Priority:
+    """The most urgent of some priorities (an incident's ticket has its most severe problem's)."""
+    return max(priorities, key=_PRIORITIES.index)
 
 
 def silencing(key: ProblemKey, silences: Iterable[Silence], now: float) -> Silence | None:

@@ -14,13 +14,13 @@ missed event cannot leave one missing or open forever.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.reconcile import ProblemChanges
-from campuswatch.collector.alerting.rules import RulesFile
+from campuswatch.collector.alerting.rules import Incident, RulesFile
 from campuswatch.collector.events import ProblemOpened, ProblemResolved, Publish, TicketOpened
 from campuswatch.collector.model import (
     CampusManager,
@@ -32,7 +32,14 @@ from campuswatch.collector.model import (
     TicketRecord,
 )
 from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
-from campuswatch.collector.tickets.decision import Decision, silencing, ticket_priority, ticket_timing
+from campuswatch.collector.tickets.decision import (
+    SEVERITY_LEVEL,
+    Decision,
+    most_urgent,
+    silencing,
+    ticket_priority,
+    ticket_timing,
+)
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,14 @@ def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def ticket_key(key: ProblemKey, incident: Incident | None) -> str:
+    """The dedup key of a problem's ticket: the problem's own, or for a problem of an incident the
+    incident's on that device (``school/device/incident/``)."""
+    if incident is None:
+        return key.dedup_key
+    return ProblemKey(key.school, key.device, incident.name).dedup_key
+
+
 def ticket_draft(
     problem: ProblemRecord,
     school: School | None,
@@ -60,34 +75,59 @@ def ticket_draft(
     priority: Priority | None = None,
     forecast: str | None = None,
     manager: CampusManager | None = None,
+    *,
+    incident: Incident | None = None,
+    also: Sequence[tuple[ProblemRecord, str | None]] = (),
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
-    problem, every device it takes down with it; for a supply or a lamp, how long it will last), priority (from
-    the severity unless given), assignee (the school's campus ``manager``)."""
+    problem, every device it takes down with it; for a supply or a lamp, how long it will last),
+    priority (from the severity unless given), assignee (the school's campus ``manager``).
+
+    For a problem of an ``incident``, the incident's ticket: ``also`` are the incident's other open
+    problems on the device with their forecasts, listed after the most severe (``problem``).
+    """
     key = problem.key
     school_name = school.name if school else key.school
     # A problem of the whole school (offline) has no device part.
     where = f", {device_words(key.device, device)}" if key.device else ""
+    members = [(problem, forecast), *also]
+    summary = "; ".join(p.summary for p, _ in members)
+    if incident is None:
+        about = [
+            f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
+            f"Since: {_when(problem.opened_at)}",
+            *([f"Forecast: {forecast}"] if forecast else []),
+        ]
+    else:
+        about = [
+            f"Problems, one incident ({incident.name}):",
+            *(f"- {_problem_line(p)}" + (f"; forecast: {f}" if f else "") for p, f in members),
+        ]
     lines = [
-        f"{problem.summary}.",
+        f"{summary}.",
         "",
         f"School: {school_name} ({key.school})",
         *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
-        f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
-        f"Since: {_when(problem.opened_at)}",
-        *([f"Forecast: {forecast}"] if forecast else []),
+        *about,
         *(affected_lines(problem.affected) if problem.affected else []),
     ]
     return TicketDraft(
-        dedup_key=key.dedup_key,
+        dedup_key=ticket_key(key, incident),
         school=key.school,
         device=key.device or None,
-        problem_code=key.code,
-        title=f"{school_name}{where}: {problem.summary}",
+        problem_code=incident.name if incident is not None else key.code,
+        title=f"{school_name}{where}: {summary}",
         body="\n".join(lines),
         priority=priority or _PRIORITY[problem.severity],
         assignee=manager.assignee if manager else (school.campus_manager if school else None),
     )
+
+
+def _problem_line(problem: ProblemRecord) -> str:
+    """One problem of an incident, as its ticket lists it (and the note that adds one later)."""
+    key = problem.key
+    subject = f" {key.subject}" if key.subject else ""
+    return f"{problem.summary} ({key.code}{subject}, {problem.severity}, since {_when(problem.opened_at)})"
 
 
 def affected_lines(affected: tuple[str, ...]) -> list[str]:
@@ -99,6 +139,17 @@ def resolve_note(problem: ProblemRecord) -> str:
     """The closing note of an automatically resolved ticket."""
     assert problem.resolved_at is not None
     return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
+
+
+def joined_note(problem: ProblemRecord) -> str:
+    """The note on an incident's ticket when another problem of the incident opens."""
+    return f"Also part of this incident now: {_problem_line(problem)}."
+
+
+def left_note(problem: ProblemRecord) -> str:
+    """The note on an incident's ticket when one of its problems clears while others are still open."""
+    assert problem.resolved_at is not None
+    return f"No longer seen at {_when(problem.resolved_at)}: {problem.summary} ({problem.key.code})."
 
 
 #: The closing note of a ticket found open although its problem is not (a lost resolve, set right).
@@ -201,6 +252,7 @@ class TicketLifecycle:
         logged and left to the sink's outbox.
         """
         now = at if now is None else now
+        opened = []
         for wanted in changes.to_open:
             problem = await self._problems.open(wanted.key, wanted.severity, wanted.summary, at)
             await self._publish(ProblemOpened(problem))
@@ -209,10 +261,10 @@ class TicketLifecycle:
                 await self._problems.set_affected(problem.id, affected)
                 problem = replace(problem, affected=affected)
             log.info("problem opened", extra={"dedup_key": wanted.key.dedup_key, "severity": wanted.severity})
-            if tickets:
-                await self._open_ticket(problem, devices.get(problem.key.device), now)
-        for problem in changes.without_ticket if tickets else ():
-            await self._open_ticket(problem, devices.get(problem.key.device), now)
+            opened.append(problem)
+        # Tickets once every new problem is open: problems of one incident that open together share one.
+        if tickets:
+            await self._open_tickets([*opened, *changes.without_ticket], devices, now)
         for problem, affected in changes.affected_changed:
             await self._problems.set_affected(problem.id, affected)
             added = sorted(set(affected) - set(problem.affected))
@@ -229,16 +281,16 @@ class TicketLifecycle:
         resolve that was lost, say in a crash between the two writes, cannot leave one open forever)."""
         open_problems = await self._problems.open_now(school=school)
         if self._rules.on_recovery == "resolve":
-            keys = {p.key.dedup_key for p in open_problems}
+            keys = {ticket_key(p.key, self._rules.incident_for(p.key.code)) for p in open_problems}
+            refs = {p.ticket_ref for p in open_problems}
             for ticket in await self._tickets.all(state="open", school=school):
-                if ticket.dedup_key not in keys:
+                if ticket.dedup_key not in keys and str(ticket.id) not in refs:
                     await self._resolve_ticket(str(ticket.id), RECONCILED_NOTE)
         waiting = [p for p in open_problems if p.ticket_ref is None]
         if not waiting:
             return
         devices = {d.device: d for d in await self._devices.all(school=school)}
-        for problem in waiting:
-            await self._open_ticket(problem, devices.get(problem.key.device), now)
+        await self._open_tickets(waiting, devices, now)
 
     async def escalate(self, school: str, now: float) -> int:
         """Note the school's open tickets that nobody acknowledged by the deadline (once each, in school
@@ -257,12 +309,17 @@ class TicketLifecycle:
             escalated += 1
         return escalated
 
+    def priority(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> Priority:
+        """The priority ``problem``'s ticket has at ``now``, from its severity and its rule's impact."""
+        rule = self._rules.rule_for(problem.key.code, device.kind if device else "unknown")
+        return ticket_priority(problem.severity, rule.impact, self._calendar_of(problem.key.school), now)
+
     async def decide(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> Decision:
         """Whether ``problem`` is due its ticket at ``now``: rules, calendar, silences, rate limit."""
         key = problem.key
         rule = self._rules.rule_for(key.code, device.kind if device else "unknown")
         calendar = self._calendar_of(key.school)
-        priority = ticket_priority(problem.severity, rule.impact, calendar, now)
+        priority = self.priority(problem, device, now)
         if not rule.ticket:
             return Decision(False, priority, "shown on the page only (rule ticket: false)")
         # A gateway clock ahead of ours must not hold a ticket back: a problem is never younger than now.
@@ -293,6 +350,17 @@ class TicketLifecycle:
         log.info("problem resolved", extra={"dedup_key": problem.key.dedup_key})
         if resolved.ticket_ref is None:
             return
+        if self._rules.incident_for(problem.key.code) is not None:
+            key = problem.key
+            sharing = [
+                p
+                for p in await self._problems.open_now(school=key.school, device=key.device)
+                if p.ticket_ref == resolved.ticket_ref
+            ]
+            if sharing:
+                # The incident goes on: its ticket stays open until its last problem clears.
+                await self._note(resolved.ticket_ref, left_note(resolved))
+                return
         if explained is not None:
             await self._resolve_ticket(resolved.ticket_ref, explained)
         elif self._rules.on_recovery == "note":
@@ -325,18 +393,46 @@ class TicketLifecycle:
             return None
         return last.ticket_ref if problem.opened_at - last.resolved_at <= self._reopen_within_s else None
 
-    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> None:
+    async def _open_tickets(
+        self, problems: Sequence[ProblemRecord], devices: Mapping[str, DeviceRecord], now: float
+    ) -> None:
+        """Open the tickets of problems that have none yet (those due), one per incident."""
+        ticketed: set[int] = set()
+        for problem in problems:
+            if problem.id not in ticketed:
+                ticketed |= await self._open_ticket(problem, devices.get(problem.key.device), now)
+
+    async def _open_ticket(self, problem: ProblemRecord, device: DeviceRecord | None, now: float) -> set[int]:
+        """Open ``problem``'s ticket if it is due, or add it to the open ticket of its incident; returns
+        the problems that got a ticket (an incident's new ticket is every open problem of it)."""
+        incident = self._rules.incident_for(problem.key.code)
+        others = await self._incident_others(problem, device) if incident is not None else []
+        joined = next((p.ticket_ref for p in others if p.ticket_ref is not None), None)
+        if joined is not None:
+            await self._problems.set_ticket(problem.id, joined)
+            await self._publish(TicketOpened(problem.id, joined))
+            await self._note(joined, joined_note(problem))
+            log.info(
+                "problem joined its incident's ticket", extra={"ticket": joined, "code": problem.key.code}
+            )
+            return {problem.id}
         decision = await self.decide(problem, device, now)
         if not decision.due:
             log.debug("ticket waits", extra={"dedup_key": problem.key.dedup_key, "reason": decision.reason})
-            return
+            return set()
+        # The incident's most severe problem leads its ticket; the most urgent priority of them sets its.
+        members = sorted([problem, *others], key=lambda p: (-SEVERITY_LEVEL[p.severity], p.opened_at, p.id))
+        priority = most_urgent([decision.priority, *(self.priority(p, device, now) for p in others)])
+        lead = members[0]
         draft = ticket_draft(
-            problem,
+            lead,
             self._school_of(problem.key.school),
             device,
-            decision.priority,
-            forecast=self._forecast_of(problem.key),
+            priority,
+            forecast=self._forecast_of(lead.key),
             manager=self._manager_of(problem.key.school),
+            incident=incident,
+            also=[(p, self._forecast_of(p.key)) for p in members[1:]],
         )
         recent = await self._recent_ticket(problem)
         try:
@@ -350,10 +446,27 @@ class TicketLifecycle:
                 "ticket not opened, retried at the next poll",
                 extra={"sink": self._sink.name, "dedup_key": draft.dedup_key, "error": str(err)},
             )
-            return
-        await self._problems.set_ticket(problem.id, ref)
-        await self._publish(TicketOpened(problem.id, ref))
+            return set()
+        for member in members:
+            await self._problems.set_ticket(member.id, ref)
+            await self._publish(TicketOpened(member.id, ref))
         log.info(
             "ticket reopened" if recent else "ticket opened",
             extra={"sink": self._sink.name, "ticket": ref, "title": draft.title},
         )
+        return {m.id for m in members}
+
+    async def _incident_others(
+        self, problem: ProblemRecord, device: DeviceRecord | None
+    ) -> list[ProblemRecord]:
+        """The other open problems of ``problem``'s incident on its device that may have a ticket."""
+        key = problem.key
+        incident = self._rules.incident_for(key.code)
+        kind = device.kind if device else "unknown"
+        return [
+            p
+            for p in await self._problems.open_now(school=key.school, device=key.device)
+            if p.id != problem.id
+            and self._rules.incident_for(p.key.code) == incident
+            and self._rules.rule_for(p.key.code, kind).ticket
+        ]
