@@ -36,6 +36,12 @@ def test_an_outage_runs_from_the_last_answer_to_the_first_answer_after_it() -> N
     assert not back.outages[0].covers(100) and not back.outages[0].covers(280)
 
 
+def test_an_outage_ends_when_the_poll_that_saw_the_device_again_ended() -> None:
+    """A retry after a lost request answered seconds into the poll: what failed until then is the outage's."""
+    back = DevicePoll(device="sw", address="10.0.0.2", status="ok", polled_at=280, duration_s=2.5)
+    assert replay(poll(100), poll(160, "unreachable"), back).outages == (Outage(after=100, until=282.5),)
+
+
 def test_a_device_silent_from_its_first_poll_was_never_seen_up() -> None:
     assert replay(poll(100, "unreachable")).outages == (Outage(after=None),)
 

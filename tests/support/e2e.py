@@ -189,6 +189,15 @@ class Collector:
         finally:
             conn.close()
 
+    def problems(self) -> list[tuple[str, str, str]]:
+        """Every problem ever opened, resolved ones too, as (device, code, state), read from the SQLite
+        file."""
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            return list(conn.execute("SELECT device, code, state FROM problems ORDER BY id"))
+        finally:
+            conn.close()
+
     def tickets(self, **filters: str) -> list[dict[str, Any]]:
         """``GET /api/v1/tickets`` with filters: every page."""
         query = "&".join(f"{k}={v}" for k, v in filters.items())

@@ -30,16 +30,21 @@ def outages_after(device: DeviceRecord | None, poll: DevicePoll) -> tuple[Outage
     it; a port's starts after the last poll whose reading had it up and ends with the first reading that
     has it up again. A reading without interfaces (not a switch, or the table failed) leaves the ports'
     outages as they were.
+
+    Polls are stamped when they start, and an answer comes some time within the poll (a retry after a
+    lost request, seconds later): an outage ends when the poll that saw the device up again ended, so
+    that what failed until that answer came counts as the outage's.
     """
     before = device.outages if device is not None else ()
     last_answer = device.last_seen if device is not None else None
     own = next((o for o in before if o.port is None), None)
     was_down = device is not None and device.status == "unreachable"
+    answered = poll.polled_at + poll.duration_s
     if poll.status == "unreachable" and not was_down:
         own = Outage(after=last_answer)
     elif poll.status != "unreachable" and was_down:
         # A row from before outages were kept has none: its outage began after its last answer.
-        own = Outage(own.after if own is not None else last_answer, until=poll.polled_at)
+        own = Outage(own.after if own is not None else last_answer, until=answered)
     ports = {o.port: o for o in before if o.port is not None}
     interfaces = poll.reading.interfaces if poll.reading is not None else []
     for interface in interfaces:
@@ -48,5 +53,5 @@ def outages_after(device: DeviceRecord | None, poll: DevicePoll) -> tuple[Outage
             if known is None or not known.ongoing:
                 ports[interface.index] = Outage(after=last_answer, port=interface.index)
         elif known is not None and known.ongoing:
-            ports[interface.index] = Outage(known.after, until=poll.polled_at, port=interface.index)
+            ports[interface.index] = Outage(known.after, until=answered, port=interface.index)
     return (*(() if own is None else (own,)), *(ports[index] for index in sorted(ports)))
