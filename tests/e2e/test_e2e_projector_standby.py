@@ -17,7 +17,7 @@ import pytest
 from sim.collector import IMMEDIATE_RULES
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
-from tests.support.e2e import Collector, agent_config, agent_running
+from tests.support.e2e import Collector, agent_config, agent_running, collector_for_bbg
 
 pytestmark = pytest.mark.integration
 
@@ -38,56 +38,52 @@ def last_power(collector: Collector, device: str) -> str | None:
 
 
 async def test_silence_after_standby_is_no_ticket_silence_after_on_is_one(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
-    await asyncio.to_thread(collector.start)
-    try:
-        token = tmp_path / "token"
-        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
-        async with contextlib.AsyncExitStack() as projectors:
-            asleep = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="standby")))
-            awake = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="on")))
-            config = agent_config(
-                collector,
-                token,
-                tmp_path / "state",
-                devices=[
-                    {"id": "beamer-asleep", "protocol": "pjlink", "address": f"127.0.0.1:{asleep.port}"},
-                    {"id": "beamer-awake", "protocol": "pjlink", "address": f"127.0.0.1:{awake.port}"},
-                ],
-            )
-            async with agent_running(tmp_path, config):
-                for device, power in (("beamer-asleep", "standby"), ("beamer-awake", "on")):
-                    await asyncio.to_thread(
-                        wait_for,
-                        lambda d=device, p=power: last_power(collector, d) == p,
-                        60,
-                        f"{device} {power}",
-                    )
-                # Both go silent: the connection is refused from now on.
-                await projectors.aclose()
-
-                def unreachable_tickets() -> list[dict[str, Any]]:
-                    return [t for t in collector.tickets() if t["problem_code"] == "unreachable"]
-
-                opened = await asyncio.to_thread(wait_for, unreachable_tickets, 60, "an unreachable ticket")
-
-                def silent_polls(device: str) -> int:
-                    return sum(p["status"] == "unreachable" for p in polls(collector, device))
-
-                # Judged after more failed polls than it takes to open the problem (2).
+    async with (
+        collector_for_bbg(tmp_path, rules_file=IMMEDIATE_RULES) as (collector, token),
+        contextlib.AsyncExitStack() as projectors,
+    ):
+        asleep = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="standby")))
+        awake = await projectors.enter_async_context(PjlinkSimulator(ProjectorState(power="on")))
+        config = agent_config(
+            collector,
+            token,
+            tmp_path / "state",
+            devices=[
+                {"id": "beamer-asleep", "protocol": "pjlink", "address": f"127.0.0.1:{asleep.port}"},
+                {"id": "beamer-awake", "protocol": "pjlink", "address": f"127.0.0.1:{awake.port}"},
+            ],
+        )
+        async with agent_running(tmp_path, config):
+            for device, power in (("beamer-asleep", "standby"), ("beamer-awake", "on")):
                 await asyncio.to_thread(
                     wait_for,
-                    lambda: silent_polls("beamer-asleep") >= 4,
+                    lambda d=device, p=power: last_power(collector, d) == p,
                     60,
-                    "the asleep beamer polled silent",
+                    f"{device} {power}",
                 )
-                assert [t["device"] for t in opened] == ["beamer-awake"]
-                assert [t["device"] for t in unreachable_tickets()] == ["beamer-awake"]
-                asleep_state = device_state(collector, "beamer-asleep")
-                assert asleep_state is not None
-                assert (asleep_state["status"], asleep_state["problems"]) == ("unreachable", [])
-                awake_state = device_state(collector, "beamer-awake")
-                assert awake_state is not None
-                assert [p["code"] for p in awake_state["problems"]] == ["unreachable"]
-    finally:
-        await asyncio.to_thread(collector.stop)
+            # Both go silent: the connection is refused from now on.
+            await projectors.aclose()
+
+            def unreachable_tickets() -> list[dict[str, Any]]:
+                return [t for t in collector.tickets() if t["problem_code"] == "unreachable"]
+
+            opened = await asyncio.to_thread(wait_for, unreachable_tickets, 60, "an unreachable ticket")
+
+            def silent_polls(device: str) -> int:
+                return sum(p["status"] == "unreachable" for p in polls(collector, device))
+
+            # Judged after more failed polls than it takes to open the problem (2).
+            await asyncio.to_thread(
+                wait_for,
+                lambda: silent_polls("beamer-asleep") >= 4,
+                60,
+                "the asleep beamer polled silent",
+            )
+            assert [t["device"] for t in opened] == ["beamer-awake"]
+            assert [t["device"] for t in unreachable_tickets()] == ["beamer-awake"]
+            asleep_state = device_state(collector, "beamer-asleep")
+            assert asleep_state is not None
+            assert (asleep_state["status"], asleep_state["problems"]) == ("unreachable", [])
+            awake_state = device_state(collector, "beamer-awake")
+            assert awake_state is not None
+            assert [p["code"] for p in awake_state["problems"]] == ["unreachable"]

@@ -25,7 +25,7 @@ from sim.link import UdpLink
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, agent_config, agent_running, get_json
+from tests.support.e2e import Collector, agent_config, agent_running, collector_for_bbg, get_json
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +64,7 @@ def came_back_late(collector: Collector, child: str, switch_back: dict[str, Any]
 async def test_a_dead_switch_that_comes_back_before_its_devices_are_polled_is_one_ticket(
     tmp_path: Path,
 ) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
-    await asyncio.to_thread(collector.start)
-    try:
-        token = tmp_path / "token"
-        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+    async with collector_for_bbg(tmp_path, rules_file=IMMEDIATE_RULES) as (collector, token):
         async with contextlib.AsyncExitStack() as stack:
             sim = await stack.enter_async_context(SnmpSimulator([RECORDINGS], probe_community=SWITCH))
             links = {
@@ -122,11 +118,15 @@ async def test_a_dead_switch_that_comes_back_before_its_devices_are_polled_is_on
                     60,
                     "every device polled and answering",
                 )
-                # The switch dies: every request to it and behind it is lost from now on.
-                for link in links.values():
-                    link.down = True
-                for projector in projectors.values():
-                    projector.state.mode = "silent"
+
+                def cut(down: bool) -> None:
+                    """The switch dies (every request to it and behind it is lost) or comes back."""
+                    for link in links.values():
+                        link.down = down
+                    for projector in projectors.values():
+                        projector.state.mode = "silent" if down else "normal"
+
+                cut(True)
 
                 def switch_ticket() -> dict[str, Any] | None:
                     return next((t for t in collector.tickets() if t["device"] == SWITCH), None)
@@ -138,11 +138,7 @@ async def test_a_dead_switch_that_comes_back_before_its_devices_are_polled_is_on
                     60,
                     "three failed polls of every device behind the switch",
                 )
-                # Back, all at once.
-                for link in links.values():
-                    link.down = False
-                for projector in projectors.values():
-                    projector.state.mode = "normal"
+                cut(False)  # back, all at once
                 await asyncio.to_thread(
                     wait_for,
                     lambda: all(devices(collector)[d]["status"] == "ok" for d in (SWITCH, *CHILDREN)),
@@ -172,5 +168,3 @@ async def test_a_dead_switch_that_comes_back_before_its_devices_are_polled_is_on
         print(
             f"root cause e2e: {len(late)} of 6 devices' recoveries reached the collector after the switch's"
         )
-    finally:
-        await asyncio.to_thread(collector.stop)

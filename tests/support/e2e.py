@@ -204,6 +204,20 @@ class Collector:
         return self.items(f"/api/v1/tickets?{query}")
 
 
+@asynccontextmanager
+async def collector_for_bbg(workdir: Path, *, rules_file: Path) -> AsyncIterator[tuple[Collector, Path]]:
+    """A started :class:`Collector` of school ``bbg`` and a file holding a token for it (what
+    :func:`agent_config` takes); stopped afterwards. Start, token and stop run off the event loop."""
+    collector = Collector(workdir, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=rules_file)
+    await asyncio.to_thread(collector.start)
+    try:
+        token = workdir / "token"
+        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+        yield collector, token
+    finally:
+        await asyncio.to_thread(collector.stop)
+
+
 def agent_config(collector: Collector, token_file: Path, data_dir: Path, **more: Any) -> dict[str, Any]:
     """An agent.yaml for end-to-end tests: school ``bbg`` of ``collector``, no metrics port, every device
     polled each second; ``more`` adds or replaces top-level keys (devices, credentials, discovery)."""

@@ -518,6 +518,23 @@ def _children(polls: dict[str, DevicePoll]) -> tuple[DevicePoll, ...]:
     return tuple(polls[c] for c in STAR_CHILDREN)
 
 
+def _in_any_order(name: str, rounds: Sequence[dict[str, DevicePoll]], shuffled: int) -> ArrivalOrder:
+    """Round ``shuffled`` shuffled, the others a batch each."""
+    return ArrivalOrder(
+        name, _rounds(rounds[:shuffled]), _rounds([rounds[shuffled]])[0], _rounds(rounds[shuffled + 1 :])
+    )
+
+
+def _switch_late(name: str, rounds: Sequence[dict[str, DevicePoll]], late: int) -> ArrivalOrder:
+    """The switch's poll of round ``late`` shuffled in with its children's polls of the next round."""
+    return ArrivalOrder(
+        name,
+        (*_rounds(rounds[:late]), _children(rounds[late])),
+        (*_children(rounds[late + 1]), rounds[late][STAR_SWITCH]),
+        ((rounds[late + 1][STAR_SWITCH],), *_rounds(rounds[late + 2 :])),
+    )
+
+
 def arrival_orders(start: float = STAR_START) -> list[ArrivalOrder]:
     """The orders a real network produces (the outage's rounds from ``start``), each of which a run
     shuffles seven polls of:
@@ -534,48 +551,20 @@ def arrival_orders(start: float = STAR_START) -> list[ArrivalOrder]:
     orders = []
     for position in ("first", "inside", "last"):
         r = star_polls(position, start)
-        orders.append(
-            ArrivalOrder(
-                f"failure, switch {position}",
-                _rounds(r[:STAR_DOWN]),
-                _rounds([r[STAR_DOWN]])[0],
-                _rounds(r[STAR_DOWN + 1 :]),
-            )
-        )
-        orders.append(
-            ArrivalOrder(
-                f"recovery, switch {position}",
-                _rounds(r[:STAR_BACK]),
-                _rounds([r[STAR_BACK]])[0],
-                _rounds(r[STAR_BACK + 1 :]),
-            )
-        )
+        orders += [_in_any_order(f"failure, switch {position}", r, STAR_DOWN)]
+        orders += [_in_any_order(f"recovery, switch {position}", r, STAR_BACK)]
     r = star_polls("last", start)
-    down, back = STAR_DOWN, STAR_BACK
-    orders.append(
-        ArrivalOrder(
-            "switch's first failure a round late",
-            (*_rounds(r[:down]), _children(r[down])),
-            (*_children(r[down + 1]), r[down][STAR_SWITCH]),
-            ((r[down + 1][STAR_SWITCH],), *_rounds(r[down + 2 :])),
-        )
-    )
-    orders.append(
-        ArrivalOrder(
-            "switch's recovery a round late",
-            (*_rounds(r[:back]), _children(r[back])),
-            (*_children(r[back + 1]), r[back][STAR_SWITCH]),
-            ((r[back + 1][STAR_SWITCH],), *_rounds(r[back + 2 :])),
-        )
-    )
-    orders.append(
+    back = STAR_BACK
+    orders += [
+        _switch_late("switch's first failure a round late", r, STAR_DOWN),
+        _switch_late("switch's recovery a round late", r, back),
         ArrivalOrder(
             "children's last silent polls a round late",
             (*_rounds(r[:back]), (r[back][STAR_SWITCH],)),
             (*_children(r[back]), r[back + 1][STAR_SWITCH]),
             (_children(r[back + 1]), *_rounds(r[back + 2 :])),
-        )
-    )
+        ),
+    ]
     return orders
 
 
