@@ -348,6 +348,8 @@ class Ingestor:
         troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
+        # The school's time offline explains silent devices only: a school without one needs no look.
+        silent = any(d.status == "unreachable" for d in devices)
         verdict = judge_changes(
             devices,
             open_now,
@@ -355,7 +357,7 @@ class Ingestor:
             self._debounce,
             self._rules,
             self._limits,
-            school_outage=await self._school_outage(school),
+            school_outage=await self._school_outage(school) if silent else None,
         )
         await self._problems.mark_seen([p.id for p in open_now if p.key in verdict.seen], verdict.at)
         await self._lifecycle.apply(
