@@ -40,6 +40,8 @@ def test_an_outage_ends_when_the_poll_that_saw_the_device_again_ended() -> None:
     """A retry after a lost request answered seconds into the poll: what failed until then is the outage's."""
     back = DevicePoll(device="sw", address="10.0.0.2", status="ok", polled_at=280, duration_s=2.5)
     assert replay(poll(100), poll(160, "unreachable"), back).outages == (Outage(after=100, until=282.5),)
+    endless = DevicePoll(device="sw", address="10.0.0.2", status="ok", polled_at=280, duration_s=1e9)
+    assert replay(poll(100), poll(160, "unreachable"), endless).outages == (Outage(after=100, until=400),)
 
 
 def test_a_device_silent_from_its_first_poll_was_never_seen_up() -> None:

@@ -16,6 +16,10 @@ from campuswatch.report import DevicePoll, Interface
 
 #: Interface states that cut a device off (``lowerLayerDown``: a port of a LAG or a dead transceiver).
 DOWN_STATES = frozenset({"down", "lowerLayerDown", "notPresent"})
+#: The longest a poll's answer is taken to have come after its start (the agent's timeouts times its
+#: tries are seconds; a long walk of a slow switch, a minute): a longer ``duration_s`` in a report would
+#: stretch an outage over failures that were not its own, and is not believed.
+LONGEST_POLL_S = 120.0
 
 
 def port_is_down(interface: Interface) -> bool:
@@ -39,7 +43,7 @@ def outages_after(device: DeviceRecord | None, poll: DevicePoll) -> tuple[Outage
     last_answer = device.last_seen if device is not None else None
     own = next((o for o in before if o.port is None), None)
     was_down = device is not None and device.status == "unreachable"
-    answered = poll.polled_at + poll.duration_s
+    answered = poll.polled_at + min(max(poll.duration_s, 0.0), LONGEST_POLL_S)
     if poll.status == "unreachable" and not was_down:
         own = Outage(after=last_answer)
     elif poll.status != "unreachable" and was_down:
