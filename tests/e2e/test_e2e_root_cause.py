@@ -25,7 +25,7 @@ from sim.link import UdpLink
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, agent_config, agent_running, collector_for_bbg, get_json
+from tests.support.e2e import Collector, agent_config, agent_running, collector_for_bbg
 
 pytestmark = pytest.mark.integration
 
@@ -36,12 +36,12 @@ CHILDREN = (*PRINTERS, *PROJECTORS)
 
 
 def devices(collector: Collector) -> dict[str, dict[str, Any]]:
-    return {d["device"]: d for d in get_json(f"{collector.url}/api/v1/devices?school=bbg")}
+    return {d["device"]: d for d in collector.items("/api/v1/devices?school=bbg")}
 
 
 def polls(collector: Collector, device: str) -> list[dict[str, Any]]:
     """The device's stored polls, oldest first, each with the time the collector received it."""
-    events = get_json(f"{collector.url}/api/v1/events?school=bbg&device={device}")
+    events = collector.items(f"/api/v1/events?school=bbg&device={device}")
     return [{**e["event"]["poll"], "received_at": e["received_at"]} for e in events if e["type"] == "poll"]
 
 
@@ -161,7 +161,7 @@ async def test_a_dead_switch_that_comes_back_before_its_devices_are_polled_is_on
         assert late, "the switch's recovery came in while its devices' latest polls were failures"
         assert [(d, c) for d, c, _ in collector.problems()] == [(SWITCH, "unreachable")]
         [ticket] = collector.tickets()
-        full = get_json(f"{collector.url}/api/v1/tickets/{ticket['id']}")
+        full = collector.get(f"/api/v1/tickets/{ticket['id']}")
         told = full["body"] + "".join(h["text"] for h in full["history"])
         assert all(child in told for child in CHILDREN), told
         assert [h["kind"] for h in full["history"]][-1] == "resolved"
