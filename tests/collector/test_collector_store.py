@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -334,15 +335,17 @@ async def test_a_schools_turn_is_one_collectors_at_a_time_and_a_jobs_lead_passes
     one, two = await PostgresStore.open(postgres_db), await PostgresStore.open(postgres_db)
     try:
         order: list[str] = []
+        one_inside = asyncio.Event()
 
         async def judge(store: SqlStore, name: str, school: str, hold_s: float) -> None:
             async with store.coordination.school(school):
                 order.append(f"{name} in {school}")
+                one_inside.set()
                 await asyncio.sleep(hold_s)
                 order.append(f"{name} out {school}")
 
         first = asyncio.create_task(judge(one, "one", "bbg", 0.5))
-        await asyncio.sleep(0.1)  # one holds bbg's turn
+        await asyncio.wait_for(one_inside.wait(), 10)  # one holds bbg's turn
         await asyncio.gather(judge(two, "two", "bbg", 0), judge(two, "two", "hhg", 0), first)
         # Another school's turn is free at once; the same school's waits for the first collector.
         assert order.index("two in hhg") < order.index("one out bbg") < order.index("two in bbg")
@@ -352,7 +355,11 @@ async def test_a_schools_turn_is_one_collectors_at_a_time_and_a_jobs_lead_passes
         assert await two.coordination.lead("liveness check") is False
         assert await two.coordination.lead("event pruning") is True  # each job its own lead
         await one.close()  # the leader is gone: its session ends, and with it the lock
-        assert await two.coordination.lead("liveness check") is True
+        # The server ends the closed session's backend a moment after the client hangs up.
+        deadline = time.monotonic() + 10
+        while not await two.coordination.lead("liveness check"):
+            assert time.monotonic() < deadline, "the lead never passed on after its holder closed"
+            await asyncio.sleep(0.05)
     finally:
         await one.close()  # closing again changes nothing
         await two.close()
