@@ -10,12 +10,21 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import msgspec
 
-from campuswatch.collector.model import CampusManager, School, campus_managers
+from campuswatch.collector.alerting.calendar import TimeRange
+from campuswatch.collector.model import (
+    CampusManager,
+    Contact,
+    School,
+    SchoolDetails,
+    VisitTimetable,
+    campus_managers,
+)
 from campuswatch.collector.store.location import (
     BadLocation,
     DatabaseLocation,
@@ -148,6 +157,66 @@ class CampusManagerEntry(_Strict):
     phone: str | None = None
     #: The login they sign in with (a local account's name or the single sign-on's user).
     login: str | None = None
+    #: Days they are away (leave, training): each a date, or ``{from: DATE, to: DATE}`` (both included).
+    away: list[date | AwaySpan] = msgspec.field(default_factory=list)
+
+    def away_days(self) -> frozenset[date]:
+        """Every day of ``away``."""
+        days: set[date] = set()
+        for item in self.away:
+            if isinstance(item, date):
+                days.add(item)
+            else:
+                days.update(
+                    date.fromordinal(n) for n in range(item.from_.toordinal(), item.to.toordinal() + 1)
+                )
+        return frozenset(days)
+
+
+class AwaySpan(_Strict):
+    """A campus manager's absence of several days, both ends included."""
+
+    from_: date = msgspec.field(name="from")
+    to: date
+
+
+class ContactEntry(_Strict):
+    """A person at the school: ``role`` says what they do there (Sekretariat, Medienbeauftragte, Hausmeister)."""
+
+    name: str
+    role: str
+    email: str | None = None
+    phone: str | None = None
+
+
+#: schools.yaml's weekday names, Monday first (the index is the ``date.weekday()`` it means).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class VisitsEntry(_Strict):
+    """A school's fixed visit timetable: the campus manager comes on ``weekdays`` from ``time``'s start to
+    its end, every week or every ``every_weeks``-th week counted from the week of ``anchor``; ``once``
+    adds visits on single dates (same time window). Days that are no school days (weekends, holidays,
+    the school's own days off) have no visit."""
+
+    weekdays: list[Weekday] = msgspec.field(default_factory=list)
+    time: str = "08:00-12:00"
+    every_weeks: int = 1
+    anchor: date | None = None
+    once: list[date] = msgspec.field(default_factory=list)
+
+    def timetable(self) -> VisitTimetable:
+        """The timetable as the planning code reads it (checked by ``_check_schools`` first)."""
+        window = TimeRange.parse(self.time)
+        return VisitTimetable(
+            weekdays=frozenset(WEEKDAYS.index(d) for d in self.weekdays),
+            start=window.start,
+            end=window.end,
+            every_weeks=self.every_weeks,
+            anchor=self.anchor,
+            once=tuple(sorted(set(self.once))),
+        )
 
 
 class SchoolEntry(_Strict):
@@ -162,6 +231,8 @@ class SchoolEntry(_Strict):
     campus_manager: str | None = None
     address: str | None = None
     calendar: str | None = None
+    contacts: list[ContactEntry] = msgspec.field(default_factory=list)
+    visits: VisitsEntry | None = None
 
 
 class SchoolsFile(_Strict):
@@ -183,10 +254,24 @@ class SchoolsFile(_Strict):
         """Campus manager id -> manager: the ``campus_managers`` entries, and an implicit manager for each
         school whose ``campus_manager`` is a login or e-mail of the older form."""
         defined = {
-            k: CampusManager(id=k, name=v.name, email=v.email, phone=v.phone, login=v.login)
+            k: CampusManager(
+                id=k, name=v.name, email=v.email, phone=v.phone, login=v.login, away=v.away_days()
+            )
             for k, v in self.campus_managers.items()
         }
         return campus_managers(defined, self.as_schools())
+
+    def details(self) -> dict[str, SchoolDetails]:
+        """School id -> its address, contacts and visit timetable."""
+        return {
+            k: SchoolDetails(
+                school=k,
+                address=v.address,
+                contacts=tuple(Contact(c.name, c.role, c.email, c.phone) for c in v.contacts),
+                visits=v.visits.timetable() if v.visits is not None else None,
+            )
+            for k, v in self.schools.items()
+        }
 
 
 def _default_db() -> Path:
@@ -285,7 +370,11 @@ def _check_schools(schools: SchoolsFile) -> None:
                     f"{manager.login!r} is already the login of {logins[manager.login]!r}",
                 )
             logins[manager.login] = manager_id
+        for i, item in enumerate(manager.away):
+            if not isinstance(item, date) and item.to < item.from_:
+                raise Invalid(("campus_managers", manager_id, "away", i, "to"), "ends before it starts")
     for school_id, entry in schools.schools.items():
+        _check_school_people(school_id, entry)
         if not school_id.strip() or "/" in school_id:
             raise Invalid(("schools", school_id), "a school id is non-empty and has no '/'")
         if not entry.name.strip():
@@ -300,6 +389,30 @@ def _check_schools(schools: SchoolsFile) -> None:
                 f"no campus manager {entry.campus_manager!r} in campus_managers "
                 f"(it has {', '.join(sorted(schools.campus_managers))})",
             )
+
+
+def _check_school_people(school_id: str, entry: SchoolEntry) -> None:
+    """A school's contacts and visit timetable; each error names the key."""
+    for i, contact in enumerate(entry.contacts):
+        for key in ("name", "role"):
+            if not getattr(contact, key).strip():
+                raise Invalid(("schools", school_id, "contacts", i, key), "must not be empty")
+    visits = entry.visits
+    if visits is None:
+        return
+    where = ("schools", school_id, "visits")
+    try:
+        TimeRange.parse(visits.time)
+    except ValueError as err:
+        raise Invalid((*where, "time"), str(err)) from None
+    if not visits.weekdays and not visits.once:
+        raise Invalid(where, "name weekdays or once: a timetable without either has no visit")
+    if not 1 <= visits.every_weeks <= 52:
+        raise Invalid((*where, "every_weeks"), "must be 1 (every week) to 52")
+    if visits.every_weeks > 1 and visits.anchor is None:
+        raise Invalid((*where, "anchor"), "every_weeks > 1 needs anchor: a date in a week with a visit")
+    if entry.campus_manager is None:
+        raise Invalid(where, "a timetable needs the school's campus_manager: who comes")
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -69,6 +70,8 @@ class CampusManager:
     email: str | None = None
     phone: str | None = None
     login: str | None = None
+    #: Days they are away (leave, training): no visits then, whatever the timetable says.
+    away: frozenset[date] = frozenset()
 
     @property
     def assignee(self) -> str:
@@ -94,6 +97,42 @@ def campus_managers(
         if school.campus_manager is not None and school.campus_manager not in out:
             out[school.campus_manager] = CampusManager.implicit(school.campus_manager)
     return out
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person at a school whom the helpdesk and the campus manager call: the secretary, the teacher
+    who looks after the school's media, the caretaker."""
+
+    name: str
+    role: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitTimetable:
+    """When a campus manager comes to a school: ``weekdays`` (0 Monday .. 6 Sunday) of every week, or
+    of every ``every_weeks``-th week counted from the week of ``anchor``, from ``start`` to ``end`` in
+    the school's local time; ``once``, visits besides the timetable in the same time window."""
+
+    weekdays: frozenset[int]
+    start: time
+    end: time
+    every_weeks: int = 1
+    anchor: date | None = None
+    once: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class SchoolDetails:
+    """What schools.yaml says of a school beyond its name: where it is, whom to call, when its campus
+    manager comes (None: no fixed timetable)."""
+
+    school: str
+    address: str | None = None
+    contacts: tuple[Contact, ...] = ()
+    visits: VisitTimetable | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import timedelta
 from types import TracebackType
 
 from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
@@ -39,6 +40,7 @@ from campuswatch.collector.model import (
     EventRecord,
     ProblemRecord,
     School,
+    SchoolDetails,
     Silence,
     TicketNote,
     TicketRecord,
@@ -46,6 +48,15 @@ from campuswatch.collector.model import (
     campus_managers,
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
+from campuswatch.collector.rounds.parts import load_parts
+from campuswatch.collector.rounds.timetable import (
+    DEFAULT_HORIZON_DAYS,
+    Visit,
+    next_visits,
+    school_days_between,
+    visit_after,
+)
+from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, plan_visit
 from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
@@ -130,6 +141,10 @@ class CollectorService:
         self._school_calendars: dict[str, str | None] = {}
         #: Campus manager id -> manager, from schools.yaml at start.
         self._managers: dict[str, CampusManager] = {}
+        #: School id -> address, contacts, visit timetable, from schools.yaml at start.
+        self._details: dict[str, SchoolDetails] = {}
+        #: Which part a supply, lamp or battery is (``mibs/parts.yaml``), for the pack lists.
+        self.parts = load_parts()
         liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
         self.events = EventBus()
         # An agent counts as down in the metrics after the same silence that makes its school offline.
@@ -139,6 +154,7 @@ class CollectorService:
             school_days_of=lambda school: self.calendar_of(school).is_school_day,
             lamp_life_of=self.limits.lamp_life_h,
         )
+        self._fleet = fleet
         self.metrics = MetricsView(fleet, store.devices)
         self.events.subscribe(self.metrics.handle)
         # With other collectors on the database, their changes reach this view through the change feed.
@@ -288,6 +304,7 @@ class CollectorService:
             await self._store.schools.upsert(schools_file.as_schools())
             self._school_calendars.update(schools_file.calendars())
             self._managers = schools_file.managers()
+            self._details = schools_file.details()
         schools = await self._store.schools.all()
         self._schools.clear()
         self._schools.update({s.id: s for s in schools})
@@ -295,6 +312,73 @@ class CollectorService:
         self._managers = campus_managers(self._managers, schools)
         await self.events.publish(SchoolsChanged(tuple(schools)))
         log.info("schools loaded", extra={"schools": len(schools)})
+
+    # -- campus managers' rounds
+    def managers(self) -> dict[str, CampusManager]:
+        """Every campus manager by id."""
+        return dict(self._managers)
+
+    def manager(self, manager_id: str) -> CampusManager | None:
+        """One campus manager, or None."""
+        return self._managers.get(manager_id)
+
+    def details(self, school: str) -> SchoolDetails:
+        """The school's address, contacts and visit timetable (empty when schools.yaml says none)."""
+        return self._details.get(school) or SchoolDetails(school)
+
+    def schools_of(self, manager_id: str) -> list[School]:
+        """The schools a campus manager looks after, by id."""
+        return sorted(
+            (s for s in self._schools.values() if s.campus_manager == manager_id), key=lambda s: s.id
+        )
+
+    def next_visits(self, manager_id: str, *, days: int = DEFAULT_HORIZON_DAYS) -> list[Visit]:
+        """The manager's visits from now for ``days`` days (none for an unknown manager)."""
+        manager = self._managers.get(manager_id)
+        if manager is None:
+            return []
+        details = {s.id: self.details(s.id) for s in self.schools_of(manager_id)}
+        return next_visits(manager, details, self.calendar_of, self.now(), days)
+
+    def next_visit_of(self, school: str) -> Visit | None:
+        """The next visit to the school, if its manager has one planned in the usual horizon."""
+        manager = self.manager_of(school)
+        if manager is None or self.details(school).visits is None:
+            return None
+        return next(
+            (v for v in self.next_visits(manager.id) if any(s.school == school for s in v.stops)), None
+        )
+
+    async def school_state(self, school: str) -> SchoolState:
+        """What the work and pack lists are made from: devices, open problems and tickets, forecasts."""
+        supplies, lamps = self._fleet.school_forecasts(school)
+        return SchoolState(
+            school=school,
+            devices=await self._store.devices.all(school=school),
+            problems=await self._store.problems.open_now(school=school),
+            tickets=await self._store.tickets.all(state="open", school=school),
+            supply_days_left=supplies,
+            lamp_days_left=lamps,
+        )
+
+    async def visit_plans(self, manager_id: str, *, days: int = DEFAULT_HORIZON_DAYS) -> list[VisitPlan]:
+        """The manager's next visits, each with its work list and pack list. What the forecasts say runs
+        out before a school's visit after this one is packed now (with no later visit planned within
+        ``days``: before the end of those days)."""
+        visits = self.next_visits(manager_id, days=days)
+        schools = {s.school for v in visits for s in v.stops}
+        states = {school: await self.school_state(school) for school in sorted(schools)}
+        plans = []
+        for visit in visits:
+            horizons = {}
+            for stop in visit.stops:
+                calendar = self.calendar_of(stop.school)
+                after = visit_after(visits, visit, stop.school)
+                today = calendar.local(self.now()).date()
+                until = after.day if after is not None else today + timedelta(days=days)
+                horizons[stop.school] = school_days_between(today, until, calendar.is_school_day)
+            plans.append(plan_visit(visit, states, horizons, self.parts))
+        return plans
 
     async def _prune(self) -> None:
         cutoff = self.now() - self.config.events_retention_days * 86400

@@ -341,3 +341,71 @@ class UserOut(msgspec.Struct):
 
 #: The effective configuration, secrets shown as ``<secret>``.
 ConfigOut = dict[str, Any]
+
+
+class ContactOut(msgspec.Struct):
+    """A person at a school to call: the secretary, the media teacher, the caretaker."""
+
+    name: str
+    role: str
+    email: str | None
+    phone: str | None
+
+
+class ManagerOut(msgspec.Struct, kw_only=True):
+    """A campus manager, the schools they look after (of yours), and when they come next."""
+
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    schools: list[str]
+    #: The next visit's start, ISO 8601 with the school's UTC offset; null if none is planned.
+    next_visit: str | None
+
+
+class StopOut(msgspec.Struct):
+    """One school of a visit, its time window in ISO 8601 with the school's UTC offset."""
+
+    school: str
+    name: str
+    address: str | None
+    start: str
+    end: str
+    contacts: list[ContactOut]
+
+
+class WorkItemOut(msgspec.Struct, kw_only=True):
+    """A line of a school's work list: an open ticket, a problem without a ticket (held for the visit),
+    or maintenance due; ``parts`` are the pack list's parts it needs."""
+
+    school: str
+    kind: Literal["ticket", "problem", "maintenance"]
+    text: str
+    device: str | None
+    priority: Priority | None
+    ticket: int | None
+    parts: list[str]
+
+
+class PackItemOut(msgspec.Struct, kw_only=True):
+    """A line of a pack list: ``count`` of ``part`` (its part number; where none is known, what it is,
+    with ``known`` false), one for each of ``devices`` ("school/device")."""
+
+    part: str
+    what: str
+    count: int
+    known: bool
+    devices: list[str]
+
+
+class VisitOut(msgspec.Struct, kw_only=True):
+    """A campus manager's day at one or more schools, with its work list and pack list."""
+
+    manager: str
+    day: str
+    start: str
+    end: str
+    stops: list[StopOut]
+    work: list[WorkItemOut]
+    pack: list[PackItemOut]

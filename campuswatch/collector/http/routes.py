@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from campuswatch.collector.alertmanager import Webhook
-from campuswatch.collector.http import admin, alerts, api, login, openapi, page, reports
+from campuswatch.collector.http import admin, alerts, api, login, openapi, page, reports, rounds
 from campuswatch.collector.http.guard import Param, Route
 from campuswatch.collector.http.metrics import metrics
 from campuswatch.collector.http.models import (
@@ -18,6 +18,7 @@ from campuswatch.collector.http.models import (
     EventOut,
     FoundOut,
     Health,
+    ManagerOut,
     Me,
     ProblemReport,
     SchoolOut,
@@ -30,8 +31,10 @@ from campuswatch.collector.http.models import (
     TokenIn,
     TokenOut,
     UserOut,
+    VisitOut,
 )
 from campuswatch.collector.http.params import DEFAULT_PAGE, MAX_PAGE, Page
+from campuswatch.collector.rounds.timetable import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
 from campuswatch.report import Batch, BatchAck
 
 _SCHOOL = Param("school", "only this school (one of yours)")
@@ -199,6 +202,37 @@ ROUTES: tuple[Route, ...] = (
         ),
         response=Page[EventOut],
         errors=(400, 401, 403),
+    ),
+    Route(
+        "GET",
+        "/api/v1/campus-managers",
+        rounds.list_managers,
+        "read",
+        "api",
+        "The campus managers of your schools, with their next visit",
+        query=_PAGED,
+        response=Page[ManagerOut],
+        errors=(400, 401, 403),
+    ),
+    Route(
+        "GET",
+        "/api/v1/campus-managers/{id}/visits",
+        rounds.manager_visits,
+        "read",
+        "api",
+        "A campus manager's next visits (timetable of schools.yaml, no visits in holidays or when away), "
+        "each with its work list (open tickets by priority, problems held for the visit, maintenance due) "
+        "and pack list (parts by part number, counted across the visit's schools, with what the forecasts "
+        "say runs out before the visit after)",
+        query=(
+            Param(
+                "days",
+                f"how many days ahead, 1 to {MAX_HORIZON_DAYS} (default {DEFAULT_HORIZON_DAYS})",
+                {"type": "integer", "minimum": 1, "maximum": MAX_HORIZON_DAYS},
+            ),
+        ),
+        response=list[VisitOut],
+        errors=(400, 401, 403, 404),
     ),
     # -- silences
     Route(

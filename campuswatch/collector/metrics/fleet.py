@@ -400,6 +400,22 @@ class FleetState:
                 texts.append(describe_lamp(n, days_left))
         return "; ".join(texts) or None
 
+    def school_forecasts(
+        self, school: str
+    ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+        """A school's forecasts in school days left: by (device, supply index), by (device, lamp number)."""
+        supplies = {
+            (d, n): h.days_left
+            for (s, d, n), h in self._supplies.items()
+            if s == school and h.days_left is not None
+        }
+        lamps = {
+            (d, n): h.days_left
+            for (s, d, n), h in self._lamps.items()
+            if s == school and h.days_left is not None
+        }
+        return supplies, lamps
+
     def forecast_text(self, key: ProblemKey) -> str | None:
         """What a problem's ticket says of its part's future (a supply, a lamp), if anything."""
         return self.supply_forecast_text(key) or self.lamp_forecast_text(key)

@@ -1,0 +1,185 @@
+"""Done when: a campus manager's next visits over the API, for a fleet with an empty toner, a toner the
+forecast says runs out before the visit after, and a lamp near its rated life: one visit with all three
+on its work list and the right part numbers and counts on its pack list."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from campuswatch.report import (
+    DevicePoll,
+    DeviceReading,
+    Lamp,
+    PollEvent,
+    Problem,
+    Supply,
+    SupplyState,
+    SystemInfo,
+    encode,
+)
+from sim.collector import (
+    IMMEDIATE_RULES,
+    FakeClock,
+    RunningCollector,
+    agent_headers,
+    bearer,
+    report,
+    running_collector,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SCHOOLS_YAML = """\
+campus_managers:
+  cm-nord:
+    name: Anna Schmidt
+    email: anna@example.org
+    phone: "+49 231 1111"
+    login: aschmidt
+  cm-ost:
+    name: Ben Yilmaz
+schools:
+  bbg:
+    name: Bert-Brecht-Gymnasium
+    campus_manager: cm-nord
+    address: Parsevalstraße 170, 44369 Dortmund
+    contacts:
+      - {name: Petra Weber, role: Sekretariat, phone: "+49 231 2222"}
+    visits: {weekdays: [tue], time: "08:00-11:00"}
+  hhg:
+    name: Helmholtz-Gymnasium
+    campus_manager: cm-nord
+    visits: {weekdays: [tue], time: "11:30-13:00", every_weeks: 2, anchor: 2026-06-16}
+  gsk:
+    name: Gesamtschule Scharnhorst
+    campus_manager: cm-ost
+"""
+HP = "HP LaserJet Pro M203dn"
+
+
+def at(day: int, hour: int) -> float:
+    return datetime(2026, 6, day, hour, tzinfo=BERLIN).timestamp()
+
+
+def poll(seq: int, device: str, when: float, reading: DeviceReading, label: str) -> PollEvent:
+    return PollEvent(
+        seq=seq,
+        at=when,
+        poll=DevicePoll(
+            device=device, address=reading.address, status="ok", polled_at=when, reading=reading, label=label
+        ),
+    )
+
+
+def printer(level: float, state: SupplyState) -> DeviceReading:
+    supply = Supply(
+        index=1, description="Black Cartridge HP CF230A", type="toner", state=state, level_percent=level
+    )
+    problems = (
+        [Problem(code="supply_empty", severity="critical", summary="Black Cartridge empty", subject="1")]
+        if state == "empty"
+        else []
+    )
+    return DeviceReading(
+        address="10.0.0.2",
+        kind="printer",
+        system=SystemInfo(vendor="HP", model=HP),
+        supplies=[supply],
+        problems=problems,
+    )
+
+
+@pytest.fixture
+async def rounds(tmp_path: Path) -> AsyncIterator[tuple[RunningCollector, FakeClock]]:
+    schools = tmp_path / "schools.yaml"
+    schools.write_text(SCHOOLS_YAML)
+    clock = FakeClock(at(1, 17))
+    async with (
+        running_collector(tmp_path, {}, rules_file=IMMEDIATE_RULES, clock=clock, schools_file=schools) as c,
+        aiohttp.ClientSession() as http,
+    ):
+        token = await c.token("agent", "bbg")
+        seq = 0
+        # A week of school days: one printer's toner goes down 10 points a day, the other's is empty.
+        for day, level in zip((1, 2, 3, 4, 5), (60.0, 50.0, 40.0, 30.0, 20.0), strict=True):
+            clock.now = at(day, 17)
+            seq += 3
+            projector = DeviceReading(
+                address="10.0.0.9",
+                kind="projector",
+                system=SystemInfo(vendor="EPSON", model="EB-W49"),
+                lamps=[Lamp(hours=5480 + 4 * day, on=True, life_hours=6000)],
+            )
+            events = [
+                poll(seq, "pr-lz", clock.now, printer(0.0, "empty"), "Lehrerzimmer"),
+                poll(seq + 1, "pr-101", clock.now, printer(level, "ok"), "Raum 101"),
+                poll(seq + 2, "pj-101", clock.now, projector, "Raum 101"),
+            ]
+            async with http.post(
+                f"{c.url}/api/v1/reports", data=encode(report("bbg", events)), headers=agent_headers(token)
+            ) as r:
+                assert r.status == 200, await r.text()
+        clock.now = at(8, 9)  # Monday 8 June 2026, 09:00
+        yield c, clock
+
+
+async def test_next_visit_lists_the_empty_toner_the_forecast_and_the_lamp(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    visits = await collector.get("/api/v1/campus-managers/cm-nord/visits", days="14")
+    # Tuesdays 9 and 16 June; the Helmholtz-Gymnasium every other week, from the week of 16 June.
+    assert [(v["day"], [s["school"] for s in v["stops"]]) for v in visits] == [
+        ("2026-06-09", ["bbg"]),
+        ("2026-06-16", ["bbg", "hhg"]),
+    ]
+    first = visits[0]
+    assert first["start"] == "2026-06-09T08:00:00+02:00" and first["end"] == "2026-06-09T11:00:00+02:00"
+    stop = first["stops"][0]
+    assert stop["address"] == "Parsevalstraße 170, 44369 Dortmund"
+    assert stop["contacts"] == [
+        {"name": "Petra Weber", "role": "Sekretariat", "email": None, "phone": "+49 231 2222"}
+    ]
+    work = {(w["kind"], w["device"]): w for w in first["work"]}
+    # The empty toner has its ticket (with the part), the forecast and the lamp are maintenance.
+    assert (
+        work[("ticket", "pr-lz")]["parts"] == ["CF230A"] and work[("ticket", "pr-lz")]["priority"] == "normal"
+    )
+    assert work[("maintenance", "pr-101")]["parts"] == ["CF230A"]
+    assert "runs out before the visit after" in work[("maintenance", "pr-101")]["text"]
+    assert work[("maintenance", "pj-101")]["parts"] == ["ELPLP97 (V13H010L97)"]
+    assert len(first["work"]) == 3
+    assert [(p["part"], p["count"], sorted(p["devices"])) for p in first["pack"]] == [
+        ("CF230A", 2, ["bbg/pr-101", "bbg/pr-lz"]),
+        ("ELPLP97 (V13H010L97)", 1, ["bbg/pj-101"]),
+    ]
+
+
+async def test_managers_are_listed_for_whom_they_concern(rounds: tuple[RunningCollector, FakeClock]) -> None:
+    collector, _ = rounds
+    managers = await collector.items("/api/v1/campus-managers")
+    assert [(m["id"], m["schools"], m["next_visit"]) for m in managers] == [
+        ("cm-nord", ["bbg", "hhg"], "2026-06-09T08:00:00+02:00"),
+        ("cm-ost", ["gsk"], None),
+    ]
+    # A school contact of another manager's school sees neither Anna nor her visits.
+    await collector.service.accounts.add_user(
+        "sek", "school_contact", school="gsk", password="pw-gsk-123456", actor="test"
+    )
+    async with aiohttp.ClientSession() as http:
+        token = await collector.token("read")
+        async with http.get(
+            f"{collector.url}/api/v1/campus-managers/cm-nord/visits",
+            params={"days": "0"},
+            headers=bearer(token),
+        ) as r:
+            assert r.status == 400 and (await r.json())["field"] == "days"
+        async with http.get(
+            f"{collector.url}/api/v1/campus-managers/nobody/visits", headers=bearer(token)
+        ) as r:
+            assert r.status == 404
