@@ -416,6 +416,10 @@ class CollectorService:
         """Every school, by id."""
         return await self._store.schools.all()
 
+    async def schools_reporting(self) -> set[str]:
+        """The schools an agent has ever reported for (any other has "no agent yet")."""
+        return {a.school for a in await self._store.agents.all()}
+
     def school(self, school_id: str) -> School | None:
         """A school this collector serves (as loaded at start), or None."""
         return self._schools.get(school_id)

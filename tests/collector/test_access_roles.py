@@ -201,6 +201,12 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/v1/openapi.json"): constant(Ask("GET", "/api/v1/openapi.json")),
     ("GET", "/"): constant(Ask("GET", "/")),
     ("GET", "/schools/{id}"): per_school(lambda f, s: Ask("GET", f"/schools/{s}")),
+    ("GET", "/api/v1/campus-managers"): constant(Ask("GET", "/api/v1/campus-managers")),
+    # A school's manager: theirs to see who sees every school of that manager.
+    ("GET", "/api/v1/campus-managers/{id}/visits"): per_school(
+        lambda f, s: Ask("GET", f"/api/v1/campus-managers/{SCHOOLS[s]}/visits")
+    ),
+    ("GET", "/managers/{id}"): per_school(lambda f, s: Ask("GET", f"/managers/{SCHOOLS[s]}")),
     ("GET", "/tickets/{id}"): per_school(lambda f, s: Ask("GET", f"/tickets/{f.tickets[s]}")),
     ("POST", "/tickets/{id}/ack"): per_school(
         lambda f, s: Ask("POST", f"/tickets/{f.tickets[s]}/ack", form={}, ok=303)
@@ -247,6 +253,7 @@ CITY_ROUTES: dict[tuple[str, str], set[str | None]] = {
     ("POST", "/logout"): {None, *PEOPLE},
     ("GET", "/api/v1/me"): set(PEOPLE),
     ("GET", "/api/v1/schools"): set(PEOPLE),
+    ("GET", "/api/v1/campus-managers"): set(PEOPLE),
     ("GET", "/"): set(PEOPLE),
     ("GET", "/metrics"): {"root", "desk"},
     ("GET", "/api/v1/audit"): {"root"},

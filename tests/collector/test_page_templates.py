@@ -14,9 +14,11 @@ import re
 import types
 import typing
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import jinja2
@@ -27,24 +29,31 @@ from campuswatch.collector.auth.principal import ROLE_ACTIONS, Principal
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.page import (
     PAGES,
+    ManagerSchool,
     Refusal,
     Viewer,
     environment,
     render,
+    render_manager,
     render_overview,
     render_refusal,
     render_school,
     render_ticket,
 )
 from campuswatch.collector.model import (
+    CampusManager,
+    Contact,
     DeviceRecord,
     DiscoveredRecord,
     ProblemKey,
     ProblemRecord,
     School,
+    SchoolDetails,
     Silence,
     TicketRecord,
 )
+from campuswatch.collector.rounds.timetable import Stop, Visit
+from campuswatch.collector.rounds.worklist import PackItem, VisitPlan, WorkItem
 from campuswatch.report import DiscoveredDevice
 from sim.collector import IMMEDIATE_RULES, FakeClock, bearer, running_collector
 
@@ -112,6 +121,25 @@ FOUND = [
 ]
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+MANAGER = CampusManager(
+    hostile_text("manager.id"),
+    hostile_text("manager.name"),
+    email=hostile_text("manager.email"),
+    phone=hostile_text("manager.phone"),
+)
+DETAILS = SchoolDetails(SCHOOL.id, hostile_text("details.address"), (hostile(Contact, "contact"),))
+_START = datetime(2026, 6, 9, 8, tzinfo=BERLIN)
+PLAN = VisitPlan(
+    Visit(MANAGER.id, date(2026, 6, 9), (Stop(SCHOOL.id, _START, _START + timedelta(hours=3)),)),
+    (
+        hostile(WorkItem, "work", school=SCHOOL.id, kind="ticket", priority="high", ticket=12),
+        hostile(WorkItem, "held", school=SCHOOL.id, kind="problem", priority=None, ticket=None),
+    ),
+    (hostile(PackItem, "pack", known=True), hostile(PackItem, "unknown", known=False)),
+)
+
+
 def refusal_page(refusal: Refusal) -> Callable[[jinja2.Environment], str]:
     """The page refusing a form with ``refusal``, rendered with the given environment."""
     return lambda pages: render_refusal(refusal, AT, hostile_text("what"), pages=pages)
@@ -159,6 +187,33 @@ PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = 
         [f"ticket.{f}" for f in ("title", "body", "priority", "assignee", "school")]
         + ["viewer.name", "viewer.csrf"]
         + ["ticket.history[0].kind", "ticket.history[0].text"],
+    ),
+    "manager": (
+        lambda pages: render_manager(
+            MANAGER,
+            [ManagerSchool(SCHOOL, "problems", DETAILS, PLAN.visit)],
+            [PLAN],
+            AT,
+            pages=pages,
+            viewer=VIEWER,
+        ),
+        [
+            "manager.name",
+            "manager.email",
+            "manager.phone",
+            "school.name",
+            "details.address",
+            "contact.name",
+            "contact.role",
+            "contact.phone",
+            "work.text",
+            "work.parts[0]",
+            "held.text",
+            "pack.part",
+            "pack.what",
+            "pack.devices[0]",
+            "unknown.what",
+        ],
     ),
     "resolved ticket": (
         lambda pages: render_ticket(TICKETS[1], AT, pages=pages),
@@ -244,7 +299,7 @@ MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 HOSTILE = re.compile(re.escape(hostile_text("@")).replace("@", '[^"]*'))
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 #: What may stand outside a message: the product's name, numbers and the punctuation between cells.
-NOT_LANGUAGE = re.compile(r"campuswatch|[\d\s#()·:;,\-]")
+NOT_LANGUAGE = re.compile(r"campuswatch|[\d\s#()·:;,.×–\-]")
 
 
 @pytest.mark.parametrize("name", PAGE_FIELDS)

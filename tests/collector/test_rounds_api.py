@@ -183,3 +183,28 @@ async def test_managers_are_listed_for_whom_they_concern(rounds: tuple[RunningCo
             f"{collector.url}/api/v1/campus-managers/nobody/visits", headers=bearer(token)
         ) as r:
             assert r.status == 404
+
+
+async def test_the_manager_page_shows_schools_visits_work_and_pack_lists(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{collector.url}/managers/cm-nord", headers=collector.api) as r:
+            assert r.status == 200
+            page = await r.text()
+        async with http.get(f"{collector.url}/", headers=collector.api) as r:
+            overview = await r.text()
+        async with http.get(f"{collector.url}/managers/nobody", headers=collector.api) as r:
+            assert r.status == 404
+    assert "Anna Schmidt" in page and "Parsevalstraße 170" in page and "Petra Weber (Sekretariat)" in page
+    assert "Tue 09.06.2026: Bert-Brecht-Gymnasium 08:00&ndash;11:00" in page.replace("–", "&ndash;")
+    pack = page.split("Pack list", 1)[1].split("</table>", 1)[0]
+    assert "<td>2&times;</td><td><strong>CF230A</strong>" in pack
+    assert "<td>1&times;</td><td><strong>ELPLP97 (V13H010L97)</strong>" in pack
+    # The overview links each school's manager; a school whose agent never reported is no "ok".
+    assert 'href="/managers/cm-nord">Anna Schmidt</a>' in overview
+    hhg = overview.split('href="/schools/hhg"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-state="no_agent"' in hhg and "no agent yet" in hhg
+    bbg = overview.split('href="/schools/bbg"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-state="problems"' in bbg

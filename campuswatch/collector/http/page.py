@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gettext
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -31,18 +31,30 @@ from campuswatch.collector.auth.principal import Principal
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.guard import PEER, principal_of, service_of, viewer_of
 from campuswatch.collector.http.params import MAX_TEXT, path_id
-from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, Silence, TicketRecord
+from campuswatch.collector.model import (
+    CampusManager,
+    DeviceRecord,
+    ProblemRecord,
+    School,
+    SchoolDetails,
+    Silence,
+    TicketRecord,
+)
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.reported import REPORTED
+from campuswatch.collector.rounds.timetable import Visit
+from campuswatch.collector.rounds.worklist import VisitPlan
 from campuswatch.collector.service import CollectorService, TicketResolved
 
 #: How long the page's silence button silences a problem.
 SILENCE_CHOICES_H = (2, 8, 24)
 
-SchoolState = Literal["offline", "problems", "ok"]
+#: ``no_agent``: no agent of the school has ever reported (it is not "ok": nothing is known of it).
+SchoolState = Literal["no_agent", "offline", "problems", "ok"]
 #: What a page or a form refuses (``refused.html`` has the sentence for each).
 Refusal = Literal[
     "no_school",
+    "no_manager",
     "no_ticket",
     "no_problem",
     "not_allowed",
@@ -133,8 +145,10 @@ async def viewer_for(request: web.Request) -> Viewer | None:
     return Viewer(principal, csrf)
 
 
-def school_state(problems: Sequence[ProblemRecord]) -> SchoolState:
-    """One word for a school: offline, problems, ok."""
+def school_state(problems: Sequence[ProblemRecord], *, reported: bool = True) -> SchoolState:
+    """One word for a school: no agent yet (none ever ``reported``), offline, problems, ok."""
+    if not reported:
+        return "no_agent"
     if any(p.key.device == SCHOOL_LEVEL and p.key.code == SCHOOL_OFFLINE for p in problems):
         return "offline"
     return "problems" if problems else "ok"
@@ -147,6 +161,7 @@ class SchoolRow:
     school: School
     state: SchoolState
     open_problems: int
+    manager: CampusManager | None = None
 
 
 @dataclass(frozen=True)
@@ -171,8 +186,12 @@ def render_overview(
     now: float,
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
+    *,
+    reporting: Collection[str] | None = None,
+    managers: Mapping[str, CampusManager] | None = None,
 ) -> str:
     """``/``: every school with its state, the devices that need attention, then the open tickets.
+    ``reporting``: the schools whose agents ever reported (None: all), ``managers`` by id.
 
     Only devices with an open problem are listed here (a city has tens of thousands of devices); a
     school's page lists all of its devices with their state.
@@ -190,7 +209,13 @@ def render_overview(
         now,
         viewer,
         schools=[
-            SchoolRow(s, school_state(by_school.get(s.id, [])), len(by_school.get(s.id, []))) for s in schools
+            SchoolRow(
+                s,
+                school_state(by_school.get(s.id, []), reported=reporting is None or s.id in reporting),
+                len(by_school.get(s.id, [])),
+                (managers or {}).get(s.campus_manager or ""),
+            )
+            for s in schools
         ],
         devices=[
             DeviceRow(school, names.get(school, school), device, tuple(found))
@@ -234,6 +259,38 @@ def render_school(
         tickets=tickets,
         silences=silences,
         found=found,
+    )
+
+
+@dataclass(frozen=True)
+class ManagerSchool:
+    """A school on its campus manager's page."""
+
+    school: School
+    state: SchoolState
+    details: SchoolDetails
+    next_visit: Visit | None
+
+
+def render_manager(
+    manager: CampusManager,
+    schools: Sequence[ManagerSchool],
+    plans: Sequence[VisitPlan],
+    now: float,
+    pages: jinja2.Environment = PAGES,
+    viewer: Viewer | None = None,
+) -> str:
+    """``/managers/{id}``: "my schools" (state, address, contacts, next visit) and "my next visits",
+    each with its work list and pack list."""
+    return render(
+        pages,
+        "manager.html",
+        now,
+        viewer,
+        manager=manager,
+        schools=schools,
+        plans=plans,
+        names={row.school.id: row.school.name for row in schools},
     )
 
 
@@ -281,8 +338,36 @@ async def overview(request: web.Request) -> web.Response:
             [t for t in await service.tickets(state="open") if principal.sees(t.school)],
             service.now(),
             viewer=await viewer_for(request),
+            reporting=await service.schools_reporting(),
+            managers=service.managers(),
         )
     )
+
+
+async def manager_page(request: web.Request) -> web.Response:
+    """``GET /managers/{id}``: a campus manager's schools and next visits; a manager who is none of the
+    viewer's is as unknown as one that does not exist."""
+    service = service_of(request)
+    principal = principal_of(request)
+    now = service.now()
+    shown = await viewer_for(request)
+    manager = service.manager(request.match_info["id"])
+    mine = service.schools_of(manager.id) if manager else []
+    # The visits' lists span the manager's schools: the page is for who sees all of them.
+    if manager is None or not mine or not all(principal.sees(s.id) for s in mine):
+        raise _refused(web.HTTPNotFound, "no_manager", now, request.match_info["id"][:64], shown)
+    problems = await service.open_problems()
+    plans = await service.visit_plans(manager.id)
+    rows = [
+        ManagerSchool(
+            s,
+            school_state([p for p in problems if p.key.school == s.id]),
+            service.details(s.id),
+            next((p.visit for p in plans if any(x.school == s.id for x in p.visit.stops)), None),
+        )
+        for s in mine
+    ]
+    return _page(render_manager(manager, rows, plans, now, viewer=shown))
 
 
 async def school_page(request: web.Request) -> web.Response:

@@ -23,11 +23,12 @@ from campuswatch.collector.service import CollectorService
 
 
 def visible_managers(service: CollectorService, principal: Principal) -> list[CampusManager]:
-    """The campus managers of the caller's schools (every one for the city-wide roles), by id."""
+    """The campus managers all of whose schools are the caller's (every one for the city-wide roles), by
+    id: a visit's work and pack lists span its schools, and another school's are not the caller's to see."""
     return [
         m
         for _, m in sorted(service.managers().items())
-        if principal.schools is None or any(principal.sees(s.id) for s in service.schools_of(m.id))
+        if service.schools_of(m.id) and all(principal.sees(s.id) for s in service.schools_of(m.id))
     ]
 
 

@@ -367,6 +367,14 @@ ROUTES: tuple[Route, ...] = (
     # -- pages
     Route("GET", "/", page.overview, "read", "page", "Your schools"),
     Route("GET", "/schools/{id}", page.school_page, "read", "page", "A school"),
+    Route(
+        "GET",
+        "/managers/{id}",
+        page.manager_page,
+        "read",
+        "page",
+        "A campus manager's schools and next visits",
+    ),
     Route("GET", "/tickets/{id}", page.ticket_page, "read", "page", "A ticket"),
     Route("POST", "/tickets/{id}/ack", page.ack_form, "acknowledge", "page", "Take a ticket on"),
     Route("POST", "/silences", page.silence_form, "silence_device", "page", "Silence a problem"),
