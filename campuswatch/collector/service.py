@@ -56,10 +56,10 @@ from campuswatch.collector.rounds.timetable import (
     school_days_between,
     visit_after,
 )
-from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, plan_visit
+from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, part_needs, plan_visit
 from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
-from campuswatch.collector.tickets.lifecycle import TicketLifecycle
+from campuswatch.collector.tickets.lifecycle import TicketLifecycle, people_lines
 from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
 from campuswatch.collector.tickets.sink import TicketSink
 from campuswatch.collector.tickets.sinks.config import build_sink
@@ -175,6 +175,7 @@ class CollectorService:
             calendar_of=self.calendar_of,
             forecast_of=fleet.forecast_text,
             reopen_within_s=config.reopen_within_s,
+            people_of=self.ticket_people,
         )
         self.ingestor = Ingestor(
             agents=store.agents,
@@ -347,6 +348,25 @@ class CollectorService:
             return None
         return next(
             (v for v in self.next_visits(manager.id) if any(s.school == school for s in v.stops)), None
+        )
+
+    def part_for(self, problem: ProblemRecord, device: DeviceRecord | None) -> str | None:
+        """The part a device's problem needs (a toner's, a lamp's, a battery's number), if it needs one."""
+        if device is None:
+            return None
+        state = SchoolState(problem.key.school, devices=(device,))
+        needs = [n for n in part_needs(state, self.parts, horizon=0) if n.answers(problem)]
+        return needs[0].pack_key if needs else None
+
+    def ticket_people(self, problem: ProblemRecord, device: DeviceRecord | None) -> list[str]:
+        """What a ticket says of people: the school's contacts, its campus manager, when they come next,
+        and what they bring."""
+        school = problem.key.school
+        return people_lines(
+            self.manager_of(school),
+            self.details(school),
+            self.next_visit_of(school),
+            self.part_for(problem, device),
         )
 
     async def school_state(self, school: str) -> SchoolState:

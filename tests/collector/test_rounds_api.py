@@ -88,7 +88,7 @@ def printer(level: float, state: SupplyState) -> DeviceReading:
     return DeviceReading(
         address="10.0.0.2",
         kind="printer",
-        system=SystemInfo(vendor="HP", model=HP),
+        system=SystemInfo(vendor="HP", model=HP, location="Gebäude A, 1. OG"),
         supplies=[supply],
         problems=problems,
     )
@@ -208,3 +208,23 @@ async def test_the_manager_page_shows_schools_visits_work_and_pack_lists(
     assert 'data-state="no_agent"' in hhg and "no agent yet" in hhg
     bbg = overview.split('href="/schools/bbg"', 1)[1].split("</tr>", 1)[0]
     assert 'data-state="problems"' in bbg
+
+
+async def test_a_ticket_says_model_location_contacts_manager_next_visit_and_the_part(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    [toner] = [t for t in await collector.store.tickets.all(school="bbg") if t.device == "pr-lz"]
+    assert toner.assignee == "aschmidt"
+    lines = toner.body.splitlines()
+    for line in (
+        "Model: HP LaserJet Pro M203dn",
+        "Location: Lehrerzimmer; Gebäude A, 1. OG",
+        "School contact: Petra Weber (Sekretariat), +49 231 2222",
+        "Address: Parsevalstraße 170, 44369 Dortmund",
+        "Campus manager: Anna Schmidt, +49 231 1111, anna@example.org",
+        "Bring: CF230A",
+    ):
+        assert line in lines, line
+    # Opened on Monday 1 June at 17:00: the next visit was Tuesday's.
+    assert "Next visit: Tue 02.06.2026 08:00-11:00, Anna Schmidt" in lines

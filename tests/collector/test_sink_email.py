@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -128,3 +129,17 @@ async def test_a_reply_to_something_that_is_no_thread_is_not_retryable(smtp: Smt
         await sink_for(smtp).note("RT-12", "x")
     assert not err.value.retryable
     assert smtp.messages == []
+
+
+async def test_an_urgent_ticket_goes_to_its_campus_manager_too(smtp: SmtpServer) -> None:
+    sink = sink_for(smtp)
+    manager = "anna.schmidt@schulen.example"
+    await sink.open(replace(draft("a"), priority="urgent", assignee_email=manager))
+    await sink.open(replace(draft("b"), priority="high", assignee_email=manager))
+    urgent, high = smtp.messages
+    assert urgent["Cc"] == manager and "Cc" not in high
+    helpdesk = ["helpdesk@schulen.example", "it@rs-west.example"]
+    assert smtp.envelopes == [
+        ("campuswatch@schulen.example", [*helpdesk, manager]),
+        ("campuswatch@schulen.example", helpdesk),
+    ]

@@ -29,8 +29,11 @@ from campuswatch.collector.model import (
     ProblemKey,
     ProblemRecord,
     School,
+    SchoolDetails,
     TicketRecord,
+    reading_of,
 )
+from campuswatch.collector.rounds.timetable import Visit
 from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
 from campuswatch.collector.tickets.decision import (
     SEVERITY_LEVEL,
@@ -68,6 +71,50 @@ def ticket_key(key: ProblemKey, incident: Incident | None) -> str:
     return ProblemKey(key.school, key.device, incident.name).dedup_key
 
 
+def _device_lines(device: DeviceRecord) -> list[str]:
+    """The device's model and where it stands: its label in the agent's config and its own sysLocation."""
+    try:
+        reading = reading_of(device)
+    except ValueError:
+        reading = None
+    system = reading.system if reading is not None else None
+    vendor, model = (system.vendor, system.model) if system else (None, None)
+    # Many devices name the vendor in the model too ("HP LaserJet Pro M203dn").
+    if vendor and model and model.lower().startswith(vendor.lower()):
+        vendor = None
+    model = " ".join(p for p in (vendor, model) if p)
+    location = "; ".join(p for p in (device.label, system.location if system else None) if p)
+    return [*([f"Model: {model}"] if model else []), *([f"Location: {location}"] if location else [])]
+
+
+def people_lines(
+    manager: CampusManager | None, details: SchoolDetails | None, visit: Visit | None, part: str | None
+) -> list[str]:
+    """Whom to call and who comes when, and what they bring: the school's contacts, its campus manager,
+    the next visit, the part the problem needs."""
+    lines = [
+        f"School contact: {c.name} ({c.role})" + "".join(f", {x}" for x in (c.phone, c.email) if x)
+        for c in (details.contacts if details else ())
+    ]
+    if details is not None and details.address:
+        lines.append(f"Address: {details.address}")
+    if manager is not None:
+        lines.append(
+            f"Campus manager: {manager.name}" + "".join(f", {x}" for x in (manager.phone, manager.email) if x)
+        )
+    if visit is not None:
+        stop = next(
+            (s for s in visit.stops if details is not None and s.school == details.school), visit.stops[0]
+        )
+        who = manager.name if manager is not None else visit.manager
+        lines.append(
+            f"Next visit: {stop.start.strftime('%a %d.%m.%Y %H:%M')}-{stop.end.strftime('%H:%M')}, {who}"
+        )
+    if part is not None:
+        lines.append(f"Bring: {part}")
+    return lines
+
+
 def ticket_draft(
     problem: ProblemRecord,
     school: School | None,
@@ -78,10 +125,12 @@ def ticket_draft(
     *,
     incident: Incident | None = None,
     also: Sequence[tuple[ProblemRecord, str | None]] = (),
+    people: list[str] | None = None,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
     problem, every device it takes down with it; for a supply or a lamp, how long it will last),
-    priority (from the severity unless given), assignee (the school's campus ``manager``).
+    priority (from the severity unless given), assignee (the school's campus ``manager``); the device's
+    model and location, and ``people``: contacts, campus manager, next visit, the part to bring.
 
     For a problem of an ``incident``, the incident's ticket: ``also`` are the incident's other open
     problems on the device with their forecasts, listed after the most severe (``problem``).
@@ -108,8 +157,10 @@ def ticket_draft(
         "",
         f"School: {school_name} ({key.school})",
         *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
+        *(_device_lines(device) if device is not None else []),
         *about,
         *(affected_lines(problem.affected) if problem.affected else []),
+        *(["", *people] if people else []),
     ]
     return TicketDraft(
         dedup_key=ticket_key(key, incident),
@@ -120,6 +171,7 @@ def ticket_draft(
         body="\n".join(lines),
         priority=priority or _PRIORITY[problem.severity],
         assignee=manager.assignee if manager else (school.campus_manager if school else None),
+        assignee_email=manager.email if manager else None,
     )
 
 
@@ -212,6 +264,7 @@ class TicketLifecycle:
         calendar_of: Callable[[str], SchoolCalendar],
         forecast_of: Callable[[ProblemKey], str | None],
         reopen_within_s: float = 0.0,
+        people_of: Callable[[ProblemRecord, DeviceRecord | None], list[str]] = lambda _p, _d: [],
     ) -> None:
         self._sink = sink
         self._problems = problems
@@ -231,6 +284,8 @@ class TicketLifecycle:
         self._forecast_of = forecast_of
         #: A problem back within this time after its ticket was resolved reopens that ticket.
         self._reopen_within_s = reopen_within_s
+        #: The lines of a ticket about people (:func:`people_lines`): contacts, manager, visit, part.
+        self._people_of = people_of
 
     async def apply(
         self,
@@ -433,6 +488,7 @@ class TicketLifecycle:
             manager=self._manager_of(problem.key.school),
             incident=incident,
             also=[(p, self._forecast_of(p.key)) for p in members[1:]],
+            people=self._people_of(lead, device),
         )
         recent = await self._recent_ticket(problem)
         try:

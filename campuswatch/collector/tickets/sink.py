@@ -28,6 +28,8 @@ class TicketDraft:
     priority: Priority = "normal"
     #: The school's campus manager (login or e-mail, from schools.yaml), if routing is configured.
     assignee: str | None = None
+    #: The campus manager's e-mail (schools.yaml): the e-mail sink sends an urgent ticket to them too.
+    assignee_email: str | None = None
 
 
 class TicketSinkError(Exception):

@@ -41,7 +41,8 @@ _AUTH_CODES = frozenset({530, 534, 535})
 
 
 class EmailSink:
-    """A :class:`~campuswatch.collector.tickets.sink.TicketSink` that mails each ticket event to fixed recipients.
+    """A :class:`~campuswatch.collector.tickets.sink.TicketSink` that mails each ticket event to fixed recipients,
+    and an urgent ticket's first mail also to its campus manager (``assignee_email``).
 
     The external id is ``"<message-id> subject"``: the thread root to reply to and the subject to reply
     under, since later calls get only this id.
@@ -85,6 +86,13 @@ class EmailSink:
         msg = self._message(subject, message_id, "open", ticket_text(draft))
         msg["X-Campuswatch-Dedup-Key"] = draft.dedup_key
         msg["X-Priority"] = _X_PRIORITY[draft.priority]
+        # An urgent ticket reaches the campus manager who comes, not only the fixed recipients.
+        if (
+            draft.priority == "urgent"
+            and draft.assignee_email
+            and draft.assignee_email not in self.recipients
+        ):
+            msg["Cc"] = draft.assignee_email
         await self._send(msg)
         return f"{message_id} {subject}"
 
