@@ -18,6 +18,9 @@ import msgspec
 
 from campuswatch.report import DeviceReading, PollStatus, Severity
 
+#: A device's state: its poll status when it does not answer, else its worst open problem's severity.
+DeviceState = Literal["unreachable", "auth_failed", "error", "critical", "warning", "info", "ok"]
+
 ProblemState = Literal["open", "resolved"]
 TicketState = Literal["open", "resolved"]
 #: A ticket's priority, most urgent first.
@@ -422,6 +425,15 @@ class WantedProblem:
     key: ProblemKey
     severity: Severity
     summary: str
+
+
+def device_state(status: PollStatus, severities: Iterable[Severity]) -> DeviceState:
+    """What a device's state is: not answering (its poll status), else its worst open problem (a jammed
+    printer that answers every poll is "critical", not "ok"), else ok."""
+    if status != "ok":
+        return status
+    found = set(severities)
+    return next((s for s in ("critical", "warning", "info") if s in found), "ok")
 
 
 def reading_of(device: DeviceRecord) -> DeviceReading | None:

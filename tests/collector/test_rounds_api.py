@@ -228,3 +228,34 @@ async def test_a_ticket_says_model_location_contacts_manager_next_visit_and_the_
         assert line in lines, line
     # Opened on Monday 1 June at 17:00: the next visit was Tuesday's.
     assert "Next visit: Tue 02.06.2026 08:00-11:00, Anna Schmidt" in lines
+
+
+async def test_the_school_page_shows_state_model_location_supplies_and_lamps(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{collector.url}/schools/bbg", headers=collector.api) as r:
+            page = await r.text()
+        found = {}
+        for query in ("q=helm", "manager=cm-ost", "state=problems", "state=no_agent&manager=cm-nord"):
+            async with http.get(f"{collector.url}/?{query}", headers=collector.api) as r:
+                overview = (await r.text()).split("Devices with problems", 1)[0]
+                found[query] = sorted(s for s in ("bbg", "hhg", "gsk") if f'href="/schools/{s}"' in overview)
+    devices = {
+        row.split("</td>", 1)[0]: row for row in page.split("<h2>Devices</h2>", 1)[1].split("<tr><td>")[1:]
+    }
+    # The empty toner makes its printer critical although it answers every poll.
+    assert 'data-state="critical"' in devices["pr-lz"]
+    assert "HP LaserJet Pro M203dn" in devices["pr-lz"] and "Gebäude A, 1. OG" in devices["pr-lz"]
+    assert "Black Cartridge HP CF230A: " in devices["pr-101"] and "20&nbsp;%" in devices["pr-101"]
+    assert 'data-state="ok"' in devices["pr-101"]
+    assert "lamp 1: 5500 of 6000 h" in devices["pj-101"] and "EPSON EB-W49" in devices["pj-101"]
+    assert found == {
+        "q=helm": ["hhg"],
+        "manager=cm-ost": ["gsk"],
+        "state=problems": ["bbg"],
+        "state=no_agent&manager=cm-nord": ["hhg"],
+    }
+    devices_api = {d["device"]: d["state"] for d in await collector.items("/api/v1/devices", school="bbg")}
+    assert devices_api == {"pr-lz": "critical", "pr-101": "ok", "pj-101": "ok"}

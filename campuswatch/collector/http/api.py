@@ -29,7 +29,7 @@ from campuswatch.collector.http.models import (
     TicketDetail,
     TicketOut,
 )
-from campuswatch.collector.model import EventPosition, TicketState
+from campuswatch.collector.model import EventPosition, TicketState, device_state
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.service import TicketResolved
 
@@ -204,6 +204,7 @@ async def list_devices(request: web.Request) -> web.Response:
             d.last_polled,
             d.last_seen,
             problems.get((d.school, d.device), []),
+            device_state(d.status, (p.severity for p in problems.get((d.school, d.device), []))),
         )
         for d in page.items
     ]

@@ -13,6 +13,7 @@ import msgspec
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.model import (
     AuditRecord,
+    DeviceState,
     EventRecord,
     Priority,
     ProblemRecord,
@@ -180,6 +181,8 @@ class DeviceOut(msgspec.Struct):
     last_polled: float
     last_seen: float | None
     problems: list[ProblemOut]
+    #: Its poll status when it does not answer, else its worst open problem's severity, else ok.
+    state: DeviceState = "ok"
 
 
 class EventOut(msgspec.Struct):

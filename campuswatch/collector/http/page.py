@@ -34,11 +34,14 @@ from campuswatch.collector.http.params import MAX_TEXT, path_id
 from campuswatch.collector.model import (
     CampusManager,
     DeviceRecord,
+    DeviceState,
     ProblemRecord,
     School,
     SchoolDetails,
     Silence,
     TicketRecord,
+    device_state,
+    reading_of,
 )
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.reported import REPORTED
@@ -164,6 +167,33 @@ class SchoolRow:
     manager: CampusManager | None = None
 
 
+SCHOOL_STATES: tuple[SchoolState, ...] = ("no_agent", "offline", "problems", "ok")
+
+
+@dataclass(frozen=True)
+class SchoolSearch:
+    """The overview's filter: schools whose name or id contains ``text`` (any case), of ``manager``
+    (an id), in ``state``; empty: all."""
+
+    text: str = ""
+    manager: str = ""
+    state: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether it narrows anything."""
+        return bool(self.text.strip() or self.manager or self.state)
+
+    def finds(self, row: SchoolRow) -> bool:
+        """Whether the school is one the search asks for."""
+        needle = self.text.strip().casefold()
+        return (
+            (not needle or needle in row.school.name.casefold() or needle in row.school.id.casefold())
+            and (not self.manager or row.school.campus_manager == self.manager)
+            and (not self.state or row.state == self.state)
+        )
+
+
 @dataclass(frozen=True)
 class DeviceRow:
     """A device with open problems, on the overview."""
@@ -189,9 +219,11 @@ def render_overview(
     *,
     reporting: Collection[str] | None = None,
     managers: Mapping[str, CampusManager] | None = None,
+    search: SchoolSearch | None = None,
 ) -> str:
     """``/``: every school with its state, the devices that need attention, then the open tickets.
-    ``reporting``: the schools whose agents ever reported (None: all), ``managers`` by id.
+    ``reporting``: the schools whose agents ever reported (None: all), ``managers`` by id; ``search``
+    narrows all three to the schools it finds.
 
     Only devices with an open problem are listed here (a city has tens of thousands of devices); a
     school's page lists all of its devices with their state.
@@ -203,12 +235,10 @@ def render_overview(
         if p.key.device:
             by_device[(p.key.school, p.key.device)].append(p)
     names = {s.id: s.name for s in schools}
-    return render(
-        pages,
-        "overview.html",
-        now,
-        viewer,
-        schools=[
+    search = search or SchoolSearch()
+    rows = [
+        row
+        for row in (
             SchoolRow(
                 s,
                 school_state(by_school.get(s.id, []), reported=reporting is None or s.id in reporting),
@@ -216,12 +246,57 @@ def render_overview(
                 (managers or {}).get(s.campus_manager or ""),
             )
             for s in schools
-        ],
+        )
+        if search.finds(row)
+    ]
+    found = {row.school.id for row in rows}
+    return render(
+        pages,
+        "overview.html",
+        now,
+        viewer,
+        schools=rows,
         devices=[
-            DeviceRow(school, names.get(school, school), device, tuple(found))
-            for (school, device), found in sorted(by_device.items())
+            DeviceRow(school, names.get(school, school), device, tuple(problems_of))
+            for (school, device), problems_of in sorted(by_device.items())
+            if not search.active or school in found
         ],
-        tickets=tickets,
+        tickets=[t for t in tickets if not search.active or t.school in found],
+        search=search,
+        managers=sorted((managers or {}).values(), key=lambda m: m.name),
+        states=SCHOOL_STATES,
+    )
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """A device on its school's page: its state (worst problem), what it is and where, its supplies'
+    levels (percent, None: not told) and lamps' hours (with the rated life, if known)."""
+
+    record: DeviceRecord
+    state: DeviceState
+    model: str
+    location: str
+    supplies: tuple[tuple[str, float | None], ...]
+    lamps: tuple[tuple[int, int, int | None], ...]
+
+
+def device_view(device: DeviceRecord, problems: Sequence[ProblemRecord]) -> DeviceView:
+    """What the school page shows of a device."""
+    try:
+        reading = reading_of(device)
+    except ValueError:
+        reading = None
+    system = reading.system if reading is not None else None
+    return DeviceView(
+        record=device,
+        state=device_state(device.status, (p.severity for p in problems)),
+        model=" ".join(x for x in (system.vendor, system.model) if x) if system else "",
+        location=system.location or "" if system else "",
+        supplies=tuple((s.description, s.level_percent) for s in reading.supplies) if reading else (),
+        lamps=tuple((n, lamp.hours, lamp.life_hours) for n, lamp in enumerate(reading.lamps, 1))
+        if reading
+        else (),
     )
 
 
@@ -251,8 +326,8 @@ def render_school(
         now,
         viewer,
         school=school,
-        state=school_state(problems),
-        devices=devices,
+        state=school_state(problems, reported=bool(devices)),
+        devices=[device_view(d, problems_of.get(d.device, [])) for d in devices],
         problems=problems,
         problems_of=problems_of,
         waiting=waiting or {},
@@ -340,6 +415,11 @@ async def overview(request: web.Request) -> web.Response:
             viewer=await viewer_for(request),
             reporting=await service.schools_reporting(),
             managers=service.managers(),
+            search=SchoolSearch(
+                text=request.query.get("q", "")[:MAX_TEXT],
+                manager=request.query.get("manager", "")[:MAX_TEXT],
+                state=request.query.get("state", "")[:MAX_TEXT],
+            ),
         )
     )
 
