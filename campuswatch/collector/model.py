@@ -29,8 +29,9 @@ Priority = Literal["urgent", "high", "normal", "low"]
 Role = Literal["admin", "helpdesk", "campus_manager", "school_contact"]
 #: What a machine's token is for: ``agent`` delivers one school's reports, ``alertmanager`` posts alerts,
 #: ``metrics`` scrapes ``/metrics``, ``read`` reads the JSON API, ``api`` also acknowledges, silences
-#: and holds maintenance windows of any scope, and reports a problem (for the city's scripts).
-TokenScope = Literal["agent", "alertmanager", "metrics", "read", "api"]
+#: and holds maintenance windows of any scope, and reports a problem (for the city's scripts);
+#: ``calendar`` is in a campus manager's calendar feed URL (its name is the manager's id) and reads only that.
+TokenScope = Literal["agent", "alertmanager", "metrics", "read", "api", "calendar"]
 #: What the audit log records.
 AuditAction = Literal[
     "login",

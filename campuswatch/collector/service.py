@@ -48,6 +48,7 @@ from campuswatch.collector.model import (
     campus_managers,
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
+from campuswatch.collector.rounds.ical import visits_calendar
 from campuswatch.collector.rounds.parts import load_parts
 from campuswatch.collector.rounds.timetable import (
     DEFAULT_HORIZON_DAYS,
@@ -368,6 +369,32 @@ class CollectorService:
             self.next_visit_of(school),
             self.part_for(problem, device),
         )
+
+    async def calendar_link(self, manager_id: str, *, actor: str, peer: str | None = None) -> str:
+        """A new key for the manager's calendar feed (its only copy); the keys before stop working.
+        Both in the audit log, as any token's making and revoking."""
+        for token in await self.accounts.tokens():
+            if token.scope == "calendar" and token.name == manager_id:
+                await self.accounts.revoke_token(token.id, actor=actor, peer=peer)
+        secret, _ = await self.accounts.create_token(
+            "calendar", school=None, name=manager_id, actor=actor, peer=peer
+        )
+        return secret
+
+    async def calendar_feed(self, manager_id: str, key: str | None) -> bytes | None:
+        """The manager's visits as iCalendar, if ``key`` is their feed's key (else None, whether or not
+        the manager exists)."""
+        token = await self.accounts.token(key)
+        manager = self._managers.get(manager_id)
+        if token is None or token.scope != "calendar" or token.name != manager_id or manager is None:
+            return None
+        plans = await self.visit_plans(manager_id)
+        known = self._schools
+
+        def name(school: str) -> str:
+            return known[school].name if school in known else school
+
+        return await asyncio.to_thread(visits_calendar, manager, plans, name, self.details, self.now())
 
     async def school_state(self, school: str) -> SchoolState:
         """What the work and pack lists are made from: devices, open problems and tickets, forecasts."""

@@ -207,6 +207,13 @@ REQUESTS: dict[tuple[str, str], Request] = {
         lambda f, s: Ask("GET", f"/api/v1/campus-managers/{SCHOOLS[s]}/visits")
     ),
     ("GET", "/managers/{id}"): per_school(lambda f, s: Ask("GET", f"/managers/{SCHOOLS[s]}")),
+    ("POST", "/managers/{id}/calendar"): per_school(
+        lambda f, s: Ask("POST", f"/managers/{SCHOOLS[s]}/calendar", form={}, ok=200)
+    ),
+    # The feed's key is its credential: without the right one, nobody gets it.
+    ("GET", "/api/v1/campus-managers/{id}/visits.ics"): constant(
+        Ask("GET", "/api/v1/campus-managers/cm-nord/visits.ics?key=wrong", ok=404)
+    ),
     ("GET", "/tickets/{id}"): per_school(lambda f, s: Ask("GET", f"/tickets/{f.tickets[s]}")),
     ("POST", "/tickets/{id}/ack"): per_school(
         lambda f, s: Ask("POST", f"/tickets/{f.tickets[s]}/ack", form={}, ok=303)
@@ -248,6 +255,7 @@ async def _revoke(fleet: Fleet) -> Ask:
 CITY_ROUTES: dict[tuple[str, str], set[str | None]] = {
     ("GET", "/healthz"): {None, *PEOPLE},
     ("GET", "/api/v1/openapi.json"): {None, *PEOPLE},
+    ("GET", "/api/v1/campus-managers/{id}/visits.ics"): {None, *PEOPLE},
     ("GET", "/login"): {None, *PEOPLE},
     ("POST", "/login"): {None, *PEOPLE},
     ("POST", "/logout"): {None, *PEOPLE},
@@ -275,6 +283,7 @@ CHANGES = {
     ("POST", "/tickets/{id}/ack"),
     ("POST", "/silences"),
     ("POST", "/problems/{id}/close"),
+    ("POST", "/managers/{id}/calendar"),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import icalendar
 import pytest
 
 from campuswatch.report import (
@@ -259,3 +260,33 @@ async def test_the_school_page_shows_state_model_location_supplies_and_lamps(
     }
     devices_api = {d["device"]: d["state"] for d in await collector.items("/api/v1/devices", school="bbg")}
     assert devices_api == {"pr-lz": "critical", "pr-101": "ok", "pj-101": "ok"}
+
+
+async def test_the_calendar_feed_parses_back_and_its_link_is_rotated(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    first = await collector.service.calendar_link("cm-nord", actor="test")
+    second = await collector.service.calendar_link("cm-nord", actor="test")
+    feed = "/api/v1/campus-managers/cm-nord/visits.ics"
+    async with aiohttp.ClientSession() as http:
+        for key, wanted in ((first, 404), (second, 200), ("", 404), (second, 404)):
+            path = feed if key != second or wanted == 200 else "/api/v1/campus-managers/cm-ost/visits.ics"
+            async with http.get(f"{collector.url}{path}", params={"key": key}) as r:
+                assert r.status == wanted, (key == first, path)
+                if wanted == 200:
+                    assert r.content_type == "text/calendar"
+                    body = await r.read()
+    cal = icalendar.Calendar.from_ical(body)
+    events = sorted(cal.walk("VEVENT"), key=lambda e: (e.decoded("dtstart"), str(e["summary"])))
+    assert [(str(e["summary"]), e.decoded("dtstart").isoformat()) for e in events][:3] == [
+        ("Visit: Bert-Brecht-Gymnasium", "2026-06-09T08:00:00+02:00"),
+        ("Visit: Bert-Brecht-Gymnasium", "2026-06-16T08:00:00+02:00"),
+        ("Visit: Helmholtz-Gymnasium", "2026-06-16T11:30:00+02:00"),
+    ]
+    assert [tz["tzid"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
+    first_visit = str(events[0]["description"])
+    assert events[0]["location"] == "Parsevalstraße 170, 44369 Dortmund"
+    assert "Sekretariat: Petra Weber, +49 231 2222" in first_visit
+    assert "- 2 x CF230A" in first_visit and "- 1 x ELPLP97 (V13H010L97)" in first_visit
+    assert len({str(e["uid"]) for e in events}) == len(events)

@@ -63,6 +63,8 @@ SCOPE_ACTIONS: dict[TokenScope, frozenset[Action]] = {
     # A city's scripts: what the helpdesk may, and maintenance windows of any scope (a school's power
     # cut, a night of switch upgrades). Only an admin makes such a token.
     "api": (_HELPDESK - {"metrics"}) | {"silence_any"},
+    # A calendar feed's key: the feed's route checks it itself (one manager's visits, nothing else).
+    "calendar": frozenset(),
 }
 #: Characters that make a silence's device a pattern rather than one device.
 _PATTERN = frozenset("*?[")

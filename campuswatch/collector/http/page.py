@@ -354,9 +354,10 @@ def render_manager(
     now: float,
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
+    feed: str | None = None,
 ) -> str:
     """``/managers/{id}``: "my schools" (state, address, contacts, next visit) and "my next visits",
-    each with its work list and pack list."""
+    each with its work list and pack list; ``feed``, a calendar feed's link just made (shown once)."""
     return render(
         pages,
         "manager.html",
@@ -366,6 +367,7 @@ def render_manager(
         schools=schools,
         plans=plans,
         names={row.school.id: row.school.name for row in schools},
+        feed=feed,
     )
 
 
@@ -427,6 +429,16 @@ async def overview(request: web.Request) -> web.Response:
 async def manager_page(request: web.Request) -> web.Response:
     """``GET /managers/{id}``: a campus manager's schools and next visits; a manager who is none of the
     viewer's is as unknown as one that does not exist."""
+    return await _manager_page(request)
+
+
+async def calendar_form(request: web.Request) -> web.Response:
+    """``POST /managers/{id}/calendar``: a new key for the manager's calendar feed, shown once on their
+    page (the old link stops working)."""
+    return await _manager_page(request, new_feed=True)
+
+
+async def _manager_page(request: web.Request, *, new_feed: bool = False) -> web.Response:
     service = service_of(request)
     principal = principal_of(request)
     now = service.now()
@@ -436,6 +448,14 @@ async def manager_page(request: web.Request) -> web.Response:
     # The visits' lists span the manager's schools: the page is for who sees all of them.
     if manager is None or not mine or not all(principal.sees(s.id) for s in mine):
         raise _refused(web.HTTPNotFound, "no_manager", now, request.match_info["id"][:64], shown)
+    feed = None
+    if new_feed:
+        if not principal.may("acknowledge"):
+            raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+        key = await service.calendar_link(manager.id, actor=principal.name, peer=request[PEER])
+        feed = (
+            f"{request.url.origin()}/api/v1/campus-managers/{path_segment(manager.id)}/visits.ics?key={key}"
+        )
     problems = await service.open_problems()
     plans = await service.visit_plans(manager.id)
     rows = [
@@ -447,7 +467,7 @@ async def manager_page(request: web.Request) -> web.Response:
         )
         for s in mine
     ]
-    return _page(render_manager(manager, rows, plans, now, viewer=shown))
+    return _page(render_manager(manager, rows, plans, now, viewer=shown, feed=feed))
 
 
 async def school_page(request: web.Request) -> web.Response:

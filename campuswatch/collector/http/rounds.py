@@ -126,3 +126,19 @@ async def manager_visits(request: web.Request) -> web.Response:
     plans = await service.visit_plans(manager.id, days=horizon(request))
     principal = principal_of(request)
     return json_reply([visit_out(service, p, principal) for p in plans])
+
+
+async def visits_feed(request: web.Request) -> web.Response:
+    """``GET /api/v1/campus-managers/{id}/visits.ics?key=KEY``: the manager's visits as iCalendar, for
+    calendar apps (which send no login): the key is the credential. 404 for any key that is not the
+    manager's feed key, as for a manager who does not exist."""
+    key = request.query.get("key")
+    feed = await service_of(request).calendar_feed(request.match_info["id"], key[:256] if key else None)
+    if feed is None:
+        return refuse(404, "no calendar feed here: ask for a new link on the campus manager's page")
+    return web.Response(
+        body=feed,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "private, no-store"},
+    )

@@ -234,6 +234,19 @@ ROUTES: tuple[Route, ...] = (
         response=list[VisitOut],
         errors=(400, 401, 403, 404),
     ),
+    Route(
+        "GET",
+        "/api/v1/campus-managers/{id}/visits.ics",
+        rounds.visits_feed,
+        "public",
+        "api",
+        "A campus manager's next visits as an iCalendar feed (RFC 5545) with each school's work list and "
+        "the day's pack list: for calendar apps, which send no login, so `key` (the feed's key, made "
+        "anew on the manager's page, which ends the old one) is the credential",
+        query=(Param("key", "the feed's key, as the manager's page gives it in the link"),),
+        media_type="text/calendar",
+        errors=(404,),
+    ),
     # -- silences
     Route(
         "GET",
@@ -374,6 +387,14 @@ ROUTES: tuple[Route, ...] = (
         "read",
         "page",
         "A campus manager's schools and next visits",
+    ),
+    Route(
+        "POST",
+        "/managers/{id}/calendar",
+        page.calendar_form,
+        "acknowledge",
+        "page",
+        "A new link for a campus manager's calendar feed (the old one stops working)",
     ),
     Route("GET", "/tickets/{id}", page.ticket_page, "read", "page", "A ticket"),
     Route("POST", "/tickets/{id}/ack", page.ack_form, "acknowledge", "page", "Take a ticket on"),
