@@ -513,7 +513,26 @@ def _layout(panels: tuple[Panel, ...]) -> Iterator[tuple[Panel, dict[str, int]]]
         row_height = max(row_height, panel.height)
 
 
+#: What a series of one school links to: its dashboard, and its page on the collector (``$collector``).
+SCHOOL_LINKS = [
+    {"title": "School dashboard", "url": "/d/campuswatch-school?var-school=${__field.labels.school}"},
+    {"title": "Collector page", "url": "${collector}/schools/${__field.labels.school}", "targetBlank": True},
+]
+
+
+def named(expr: str, legend: str) -> tuple[str, str]:
+    """A query whose series are schools, joined with the school's name for a legend people read."""
+    if "{{school}}" not in legend:
+        return expr, legend
+    return (
+        f"({expr}) * on (school) group_left (name) campuswatch_school_info",
+        legend.replace("{{school}}", "{{name}}"),
+    )
+
+
 def _panel_json(panel_id: int, panel: Panel, grid: dict[str, int]) -> dict[str, Any]:
+    exprs = [named(expr, legend) for expr, legend in panel.exprs]
+    per_school = any(legend != shown for (_, legend), (_, shown) in zip(panel.exprs, exprs, strict=True))
     targets = [
         {
             "datasource": DATASOURCE,
@@ -524,7 +543,7 @@ def _panel_json(panel_id: int, panel: Panel, grid: dict[str, int]) -> dict[str, 
             "range": not panel.instant,
             **({"format": "table"} if panel.kind == "table" else {}),
         }
-        for i, (expr, legend) in enumerate(panel.exprs)
+        for i, (expr, legend) in enumerate(exprs)
     ]
     steps = [
         {"color": color, "value": None if i == 0 else value}
@@ -542,6 +561,7 @@ def _panel_json(panel_id: int, panel: Panel, grid: dict[str, int]) -> dict[str, 
             "defaults": {
                 "unit": panel.unit,
                 **({"thresholds": {"mode": "absolute", "steps": steps}} if steps else {}),
+                **({"links": SCHOOL_LINKS} if per_school else {}),
             },
             "overrides": [],
         },
@@ -562,9 +582,40 @@ def _templating(dashboard: Dashboard) -> list[dict[str, Any]]:
             "hide": 0,
         }
     ]
+    variables.append(
+        {
+            "name": "collector",
+            "label": "Collector",
+            "type": "textbox",
+            "description": "The collector's address, for the links to its pages",
+            "query": "http://127.0.0.1:8750",
+            "current": {"text": "http://127.0.0.1:8750", "value": "http://127.0.0.1:8750"},
+            "hide": 2,
+        }
+    )
     if dashboard.school is not None:
         multi = dashboard.school == "multi"
-        definition = "label_values(campuswatch_school_info, school)"
+        managers = "query_result(campuswatch_school_info)"
+        variables.append(
+            {
+                "name": "manager",
+                "label": "Campus manager",
+                "type": "query",
+                "datasource": DATASOURCE,
+                "definition": managers,
+                "query": managers,
+                # The series' labels are sorted: campus_manager (the id) comes before its name.
+                "regex": '/campus_manager="(?<value>[^"]+)",\\s*campus_manager_name="(?<text>[^"]+)"/',
+                "refresh": 2,
+                "sort": 1,
+                "multi": True,
+                "includeAll": True,
+                "allValue": ".*",
+                "current": {"text": "All", "value": "$__all"},
+                "hide": 0,
+            }
+        )
+        definition = 'query_result(campuswatch_school_info{campus_manager=~"$manager"})'
         variables.append(
             {
                 "name": "school",
@@ -573,6 +624,9 @@ def _templating(dashboard: Dashboard) -> list[dict[str, Any]]:
                 "datasource": DATASOURCE,
                 "definition": definition,
                 "query": definition,
+                # Shown by name, chosen by id: `name` sorts before `school` in the series' labels (and is
+                # not the end of `campus_manager_name`).
+                "regex": '/[{,]\\s*name="(?<text>[^"]+)".*[{,]\\s*school="(?<value>[^"]+)"/',
                 "refresh": 2,
                 "sort": 1,
                 "multi": multi,
@@ -599,7 +653,13 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
         "timezone": "browser",
         "templating": {"list": _templating(dashboard)},
         "links": [
-            {"type": "dashboards", "tags": ["campuswatch"], "asDropdown": True, "title": "campuswatch"}
+            {"type": "dashboards", "tags": ["campuswatch"], "asDropdown": True, "title": "campuswatch"},
+            {
+                "type": "link",
+                "title": "Collector page",
+                "url": "${collector}/schools/${school}" if dashboard.school == "single" else "${collector}/",
+                "targetBlank": True,
+            },
         ],
         "panels": [
             _panel_json(i, panel, grid) for i, (panel, grid) in enumerate(_layout(dashboard.panels), start=1)

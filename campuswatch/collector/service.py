@@ -154,6 +154,7 @@ class CollectorService:
             clock=clock,
             school_days_of=lambda school: self.calendar_of(school).is_school_day,
             lamp_life_of=self.limits.lamp_life_h,
+            manager_of=self.manager_of,
         )
         self._fleet = fleet
         self.metrics = MetricsView(fleet, store.devices)

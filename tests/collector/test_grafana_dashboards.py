@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -87,7 +88,30 @@ def test_the_school_dashboard_picks_one_school() -> None:
     school = dashboards()[GRAFANA / "dashboards" / "campuswatch-school.json"]
     (variable,) = [v for v in school["templating"]["list"] if v["name"] == "school"]
     assert variable["multi"] is False and variable["includeAll"] is False
-    assert variable["definition"] == "label_values(campuswatch_school_info, school)"
+    # Schools of the campus managers chosen, shown by name and chosen by id.
+    assert variable["definition"] == 'query_result(campuswatch_school_info{campus_manager=~"$manager"})'
+    series = 'campuswatch_school_info{campus_manager="cm-nord",campus_manager_name="Anna Schmidt",instance="c:8750",name="Bert-Brecht-Gymnasium",school="bbg"} 1 1700000000000'
+    found = re.search(variable["regex"].strip("/").replace("?<", "?P<"), series)
+    assert found and found["text"] == "Bert-Brecht-Gymnasium" and found["value"] == "bbg"
+    (manager,) = [v for v in school["templating"]["list"] if v["name"] == "manager"]
+    found = re.search(manager["regex"].strip("/").replace("?<", "?P<"), series.replace('",', '", '))
+    assert found and found["text"] == "Anna Schmidt" and found["value"] == "cm-nord"
+    assert manager["multi"] and manager["allValue"] == ".*"
+    links = {link["title"]: link for link in school["links"]}
+    assert links["Collector page"]["url"] == "${collector}/schools/${school}"
+
+
+def test_series_of_schools_are_named_and_link_to_the_school() -> None:
+    fleet = dashboards()[GRAFANA / "dashboards" / "campuswatch-fleet.json"]
+    (tickets,) = [p for p in fleet["panels"] if p["title"] == "Schools with the most open tickets"]
+    (target,) = tickets["targets"]
+    assert target["legendFormat"] == "{{name}}"
+    assert target["expr"].endswith("* on (school) group_left (name) campuswatch_school_info")
+    urls = [link["url"] for link in tickets["fieldConfig"]["defaults"]["links"]]
+    assert urls == [
+        "/d/campuswatch-school?var-school=${__field.labels.school}",
+        "${collector}/schools/${__field.labels.school}",
+    ]
 
 
 def test_provisioning_points_grafana_at_prometheus_and_the_dashboards() -> None:

@@ -290,3 +290,22 @@ async def test_the_calendar_feed_parses_back_and_its_link_is_rotated(
     assert "Sekretariat: Petra Weber, +49 231 2222" in first_visit
     assert "- 2 x CF230A" in first_visit and "- 1 x ELPLP97 (V13H010L97)" in first_visit
     assert len({str(e["uid"]) for e in events}) == len(events)
+
+
+async def test_school_info_names_the_campus_manager_for_grafana(
+    rounds: tuple[RunningCollector, FakeClock],
+) -> None:
+    collector, _ = rounds
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{collector.url}/metrics", headers=collector.scraper) as r,
+    ):
+        text = await r.text()
+    info = {
+        line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith("campuswatch_school_info{")
+    }
+    assert info == {
+        'campuswatch_school_info{school="bbg",name="Bert-Brecht-Gymnasium",campus_manager="cm-nord",campus_manager_name="Anna Schmidt"}',
+        'campuswatch_school_info{school="gsk",name="Gesamtschule Scharnhorst",campus_manager="cm-ost",campus_manager_name="Ben Yilmaz"}',
+        'campuswatch_school_info{school="hhg",name="Helmholtz-Gymnasium",campus_manager="cm-nord",campus_manager_name="Anna Schmidt"}',
+    }

@@ -107,7 +107,9 @@ DEVICE_FAMILIES = (
 )
 _FAMILY_INDEX = {family.name: i for i, family in enumerate(DEVICE_FAMILIES)}
 
-SCHOOL_INFO = Family("campuswatch_school_info", "gauge", "School identity: its name; always 1")
+SCHOOL_INFO = Family(
+    "campuswatch_school_info", "gauge", "School identity: its name and campus manager (id, name); always 1"
+)
 SCHOOL_UP = Family("campuswatch_school_up", "gauge", "1 if an agent of the school reported recently")
 AGENT_INFO = Family("campuswatch_agent_info", "gauge", "Agent identity: its version; always 1")
 AGENT_UP = Family("campuswatch_agent_up", "gauge", "1 if the agent reported recently")

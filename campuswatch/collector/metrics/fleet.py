@@ -51,6 +51,7 @@ from campuswatch.collector.metrics.forecast import (
 )
 from campuswatch.collector.model import (
     AgentRecord,
+    CampusManager,
     DeviceRecord,
     LampHours,
     Priority,
@@ -180,6 +181,7 @@ class FleetState:
         clock: Callable[[], float] = time.time,
         lamp_life_of: Callable[[str, str, SystemInfo], int],
         school_days_of: Callable[[str], SchoolDays] = lambda _school: weekdays,
+        manager_of: Callable[[str], CampusManager | None] = lambda _school: None,
     ) -> None:
         #: An agent silent for longer than this is down (the liveness policy's silence_s).
         self._offline_after_s = offline_after_s
@@ -189,6 +191,8 @@ class FleetState:
         #: The rated life of a device's projector lamps (school, device, what it reports of itself):
         #: the collector's rules and lamp table know it, PJLink does not tell.
         self._lamp_life_of = lamp_life_of
+        #: A school's campus manager, for ``campuswatch_school_info`` (Grafana's campus manager variable).
+        self._manager_of = manager_of
         self._schools: dict[str, str] = {}
         self._agents: dict[str, AgentView] = {}
         self._devices: dict[tuple[str, str], Lines] = {}
@@ -437,9 +441,7 @@ class FleetState:
         )
         school_up = {s: False for s in schools}
         out.append(SCHOOL_INFO.header())
-        out.extend(
-            sample(SCHOOL_INFO.name, labels(school=s, name=self._schools.get(s, s)), 1) for s in schools
-        )
+        out.extend(sample(SCHOOL_INFO.name, self._school_info(s), 1) for s in schools)
         agent_families: dict[Family, list[str]] = {
             f: [] for f in (AGENT_INFO, AGENT_UP, AGENT_LAST_REPORT, AGENT_OUTBOX, AGENT_UPTIME)
         }
@@ -464,6 +466,11 @@ class FleetState:
         out.extend(self._problem_lines(schools))
         out.extend(self._histogram_lines())
         return out
+
+    def _school_info(self, school: str) -> str:
+        manager = self._manager_of(school)
+        people = {"campus_manager": manager.id, "campus_manager_name": manager.name} if manager else {}
+        return labels(school=school, name=self._schools.get(school, school), **people)
 
     def _problem_lines(self, schools: list[str]) -> Iterator[str]:
         problems: Counter[tuple[str, str]] = Counter(
