@@ -27,6 +27,7 @@ class ConfigError(Exception):
         self.path = path
         self.line = line
         self.key = key
+        self.message = message
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
@@ -121,7 +122,13 @@ def _construct(
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, lines, (*path, i), scalars) for i, item in enumerate(node.value)]
-    return scalars.construct_object(node)
+    try:
+        return scalars.construct_object(node)
+    except ValueError as err:
+        # A scalar YAML reads as a date that is none (2026-13-01): the file's error, not a traceback.
+        raise ConfigError(
+            "", node.start_mark.line + 1, _key_name(path), f"not a valid value: {err}"
+        ) from None
 
 
 def _key_name(path: tuple[Any, ...]) -> str:
@@ -212,7 +219,7 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>", check: Ch
     try:
         raw = {} if node is None else _construct(node, lines, (), yaml.SafeLoader(""))
     except ConfigError as err:
-        raise ConfigError(source, err.line, err.key, "duplicate key") from None
+        raise ConfigError(source, err.line, err.key, err.message) from None
     try:
         config = msgspec.convert(raw, type_, dec_hook=_dec_hook, strict=True)
     except msgspec.ValidationError as err:

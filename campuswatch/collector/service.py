@@ -304,6 +304,7 @@ class CollectorService:
                         f"schools.{school}.calendar",
                         f"no calendar named {name!r} in the rules file (it has {', '.join(sorted(self.rules.calendars))})",
                     )
+            self._check_visits(schools_file.details(), schools_file.calendars())
             await self._store.schools.upsert(schools_file.as_schools())
             self._school_calendars.update(schools_file.calendars())
             self._managers = schools_file.managers()
@@ -427,6 +428,22 @@ class CollectorService:
                 horizons[stop.school] = school_days_between(today, until, calendar.is_school_day)
             plans.append(plan_visit(visit, states, horizons, self.parts))
         return plans
+
+    def _check_visits(self, details: dict[str, SchoolDetails], calendars: dict[str, str | None]) -> None:
+        """A one-off visit on a day the school is closed (a weekend, a holiday) is a mistake in
+        schools.yaml: say so at start rather than drop the visit unseen."""
+        for school, entry in details.items():
+            if entry.visits is None:
+                continue
+            is_school_day = self._calendars.get(calendars.get(school)).is_school_day
+            closed = [d.isoformat() for d in entry.visits.once if not is_school_day(d)]
+            if closed:
+                raise ConfigError(
+                    str(self.config.schools_file),
+                    None,
+                    f"schools.{school}.visits.once",
+                    f"{', '.join(closed)}: no school day in the school's calendar (weekend, holiday or day off)",
+                )
 
     async def _prune(self) -> None:
         cutoff = self.now() - self.config.events_retention_days * 86400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,7 @@ def test_schools_name_their_campus_manager_by_id_and_the_older_text_form_still_r
         email="anna.schmidt@schulen.stadt-dortmund.example",
         phone="+49 231 50-11111",
         login="aschmidt",
+        away=frozenset({date(2026, 12, 22), *(date(2027, 2, d) for d in range(15, 20))}),
     )
     assert managers["cm-nord"].assignee == "aschmidt"
     assert managers["cm-ost"].assignee == "ben.yilmaz@schulen.stadt-dortmund.example"
@@ -218,3 +220,60 @@ def test_parse_listen_accepts_ipv6_and_refuses_bad_ports() -> None:
     assert parse_listen("[::1]:9000") == ("::1", 9000)
     with pytest.raises(ValueError, match="port"):
         parse_listen("host:http")
+
+
+TIMETABLE = (
+    "campus_managers:\n  cm:\n    name: Anna\nschools:\n  bbg:\n    name: BBG\n    campus_manager: cm\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            TIMETABLE + "    visits: {weekdays: [tue], time: '11:00-08:00'}\n",
+            ":8: schools.bbg.visits.time: '11:00-08:00' ends before it starts",
+        ),
+        (
+            TIMETABLE + "    visits: {weekdays: [dienstag]}\n",
+            ":8: schools.bbg.visits.weekdays[0]: Invalid enum value 'dienstag'",
+        ),
+        (
+            TIMETABLE + "    visits: {weekdays: [tue], every_weeks: 2}\n",
+            ":8: schools.bbg.visits.anchor: every_weeks > 1 needs anchor",
+        ),
+        (
+            TIMETABLE + "    visits: {weekdays: [tue], every_weeks: 0}\n",
+            ":8: schools.bbg.visits.every_weeks: must be 1 (every week) to 52",
+        ),
+        (TIMETABLE + "    visits: {time: '08:00-09:00'}\n", ":8: schools.bbg.visits: name weekdays or once"),
+        (
+            TIMETABLE + "    visits: {once: [2026-13-01]}\n",
+            ":8: schools.bbg.visits.once[0]: not a valid value: month must be in 1..12",
+        ),
+        (
+            TIMETABLE + "    contacts:\n      - {name: Petra, role: ' '}\n",
+            ":9: schools.bbg.contacts[0].role: must not be empty",
+        ),
+        (
+            TIMETABLE + "    contacts:\n      - {name: Petra, role: Sekretariat, fax: 1}\n",
+            ":9: schools.bbg.contacts[0].fax: unknown key (a typo?)",
+        ),
+        (
+            "campus_managers:\n  cm:\n    name: Anna\n    away:\n      - {from: 2027-02-19, to: 2027-02-15}\n",
+            ":5: campus_managers.cm.away[0].to: ends before it starts",
+        ),
+        (
+            "schools:\n  bbg:\n    name: BBG\n    visits: {weekdays: [tue]}\n",
+            ":4: schools.bbg.visits: a timetable needs the school's campus_manager",
+        ),
+    ],
+)
+def test_a_wrong_timetable_or_contact_is_refused_naming_line_and_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "schools.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_schools(path)
+    assert expected in str(err.value)

@@ -13,6 +13,7 @@ import aiohttp
 import icalendar
 import pytest
 
+from campuswatch.config import ConfigError
 from campuswatch.report import (
     DevicePoll,
     DeviceReading,
@@ -309,3 +310,13 @@ async def test_school_info_names_the_campus_manager_for_grafana(
         'campuswatch_school_info{school="gsk",name="Gesamtschule Scharnhorst",campus_manager="cm-ost",campus_manager_name="Ben Yilmaz"}',
         'campuswatch_school_info{school="hhg",name="Helmholtz-Gymnasium",campus_manager="cm-nord",campus_manager_name="Anna Schmidt"}',
     }
+
+
+async def test_a_one_off_visit_in_the_holidays_stops_the_start_naming_it(tmp_path: Path) -> None:
+    schools = tmp_path / "schools.yaml"
+    schools.write_text(
+        SCHOOLS_YAML.replace('time: "08:00-11:00"}', 'time: "08:00-11:00", once: [2026-07-22]}')
+    )
+    with pytest.raises(ConfigError, match=r"schools.bbg.visits.once: 2026-07-22: no school day"):
+        async with running_collector(tmp_path, {}, rules_file=IMMEDIATE_RULES, schools_file=schools):
+            pass
