@@ -3,7 +3,10 @@
     python -m sim.demo [--listen 127.0.0.1:8750] [--state-dir ./var/demo] [--duration S] [--interval S]
 
 It writes a collector config (with :data:`sim.collector.IMMEDIATE_RULES`: a ticket for every problem at
-once) and a schools list into the state directory, creates the school's token and a token to read the
+once) and a schools list into the state directory (:data:`SCHOOLS`: two campus managers, three schools
+with their contacts and visit timetables; only the first has an agent, the others show "no agent yet"),
+two weeks of the printers' supply levels (:func:`seed_history`, so that the forecasts and the campus
+manager's pack list have something to go on from the start), creates the school's token and a token to read the
 API with ``campuswatch-collector token create``, and a login for the person watching with
 ``campuswatch-collector user add`` (printed: the collector lets nobody in without one), starts
 ``campuswatch-collector serve``, the simulated school (printers, switch, UPS, projector) and
@@ -30,14 +33,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
 
+from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.logs import JsonFormatter
 from sim.collector import IMMEDIATE_RULES
+from sim.devices import demo_devices
 from sim.faults import DEMO_TIMETABLE, LoopClock, run_timetable
 from sim.process import stop_process
 from sim.school import SimulatedSchool
@@ -47,6 +53,55 @@ log = logging.getLogger(__name__)
 
 SCHOOL_ID = "bert-brecht-gymnasium"
 SCHOOL_NAME = "Bert-Brecht-Gymnasium"
+#: The demo's schools.yaml: two campus managers, three schools with contacts and visit timetables.
+SCHOOLS: dict[str, Any] = {
+    "campus_managers": {
+        "cm-nord": {
+            "name": "Anna Schmidt",
+            "email": "anna.schmidt@schulen.stadt-dortmund.example",
+            "phone": "+49 231 50-11111",
+            "login": "anna",
+        },
+        "cm-ost": {"name": "Ben Yilmaz", "email": "ben.yilmaz@schulen.stadt-dortmund.example"},
+    },
+    "schools": {
+        SCHOOL_ID: {
+            "name": SCHOOL_NAME,
+            "campus_manager": "cm-nord",
+            "address": "Parsevalstraße 170, 44369 Dortmund",
+            "contacts": [
+                {"name": "Petra Weber", "role": "Sekretariat", "phone": "+49 231 50-22222"},
+                {"name": "Jens Krüger", "role": "Medienbeauftragter", "email": "j.krueger@bbg.example"},
+            ],
+            "visits": {"weekdays": ["tue", "thu"], "time": "08:00-11:00"},
+        },
+        "helmholtz-gymnasium": {
+            "name": "Helmholtz-Gymnasium",
+            "campus_manager": "cm-nord",
+            "address": "Reinoldistraße 2, 44135 Dortmund",
+            "contacts": [{"name": "Murat Demir", "role": "Hausmeister", "phone": "+49 231 50-33333"}],
+            "visits": {"weekdays": ["tue"], "time": "11:30-13:00"},
+        },
+        "gesamtschule-scharnhorst": {
+            "name": "Gesamtschule Scharnhorst",
+            "campus_manager": "cm-ost",
+            "address": "Mackenrothweg 15, 44328 Dortmund",
+            "contacts": [{"name": "Sabine Lorenz", "role": "Sekretariat", "phone": "+49 231 50-44444"}],
+            "visits": {"weekdays": ["wed"], "time": "09:00-12:00", "every_weeks": 2, "anchor": "2026-09-02"},
+        },
+    },
+}
+#: The daily levels (percent left) the demo's printers had on the school days before it started: (device,
+#: supply index, the level the recording has now, points used per school day, school days). The Kyocera's
+#: yellow runs out within three school days, sooner than the visit after the next, so the next visit's
+#: pack list has it; the blacks last for weeks.
+SUPPLY_HISTORY = (
+    ("printer-lehrerzimmer", 1, 64.0, 1.5, 10),
+    ("printer-raum-101", 1, 64.0, 2.0, 10),
+    ("printer-raum-101", 4, 33.0, 12.0, 3),
+)
+#: The campus manager's login the demo makes beside the admin's.
+MANAGER_LOGIN = "anna"
 #: The login the demo makes for the person watching (an admin: they see and may do everything).
 LOGIN = "demo"
 DB_NAME = "collector.sqlite3"
@@ -143,7 +198,7 @@ class Demo:
             (self.state_dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.state_dir / "agent-data", ignore_errors=True)
         schools = self.state_dir / "schools.yaml"
-        schools.write_text(yaml.safe_dump({"schools": {SCHOOL_ID: {"name": SCHOOL_NAME}}}))
+        schools.write_text(yaml.safe_dump(SCHOOLS, allow_unicode=True, sort_keys=False))
         collector = self.state_dir / "collector.yaml"
         # The demo wants tickets within minutes, at any hour: every problem gets its ticket at once.
         settings = {
@@ -192,6 +247,18 @@ class Demo:
             LOGIN,
             "--role",
             "admin",
+            "--password-stdin",
+            stdin=password + "\n",
+        )
+        self._collector_cli(
+            collector_config,
+            "user",
+            "add",
+            MANAGER_LOGIN,
+            "--role",
+            "campus-manager",
+            "--campus-manager",
+            "cm-nord",
             "--password-stdin",
             stdin=password + "\n",
         )
@@ -283,10 +350,11 @@ class Demo:
             loop.add_signal_handler(sig, stop.set)
         collector_config, agent_config = self._prepare()
         status = 0
-        school = SimulatedSchool(log_dir=self.logs, projector=True)
+        school = SimulatedSchool(demo_devices(), log_dir=self.logs, projector=True)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
                 token_file, reader, password = await asyncio.to_thread(self._credentials, collector_config)
+                await seed_history(self.state_dir / DB_NAME, time.time())
                 collector = _spawn(
                     "collector",
                     [
@@ -320,6 +388,10 @@ class Demo:
                 )
                 self.say(f"collector: {self.url}/  (tickets: {self.url}/api/v1/tickets)")
                 self.say(f"log in at {self.url}/login as {LOGIN!r} with the password {password!r}")
+                self.say(
+                    f"campus manager {MANAGER_LOGIN!r} (same password): {self.url}/managers/cm-nord "
+                    f"(next visits, work and pack lists; {self.url}/api/v1/campus-managers/cm-nord/visits)"
+                )
                 for entry in school.agent_devices():
                     self.say(f"device   {entry['id']:22} {entry['address']:17} {entry.get('label', '')}")
                 status = await self._until_stopped(stop, session, school, reader)
@@ -356,6 +428,27 @@ class Demo:
             if error is not None:
                 raise error
         return 0
+
+
+async def seed_history(db: Path, now: float) -> None:
+    """The printers' supply levels of the school days before ``now`` (:data:`SUPPLY_HISTORY`), as the
+    collector would have kept them: its forecasts (and so the pack lists) work from the first poll."""
+    today = date.fromtimestamp(now)
+    before = [today - timedelta(days=n) for n in range(1, 29)]
+    school_days = [d for d in before if d.weekday() < 5]
+    store = await SqliteStore.open(db)
+    try:
+        for device, supply, level_now, per_day, days in SUPPLY_HISTORY:
+            for n, day in enumerate(school_days[:days], start=1):
+                await store.devices.record_supply_levels(
+                    SCHOOL_ID,
+                    device,
+                    day.toordinal(),
+                    [(supply, min(level_now + n * per_day, 100.0))],
+                    keep_from_day=before[-1].toordinal(),
+                )
+    finally:
+        await store.close()
 
 
 def _log_to_file(path: Path) -> None:

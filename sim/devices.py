@@ -49,6 +49,9 @@ LLDP_LOCAL = oid("1.0.8802.1.1.2.1.3")
 LLDP_REM_ENTRY = oid("1.0.8802.1.1.2.1.4.1.1")
 LLDP_REM_MAN_ADDR_ENTRY = oid("1.0.8802.1.1.2.1.4.2.1")
 UPS_MIB = oid("1.3.6.1.2.1.33.1")
+PETH_PSE_PORT_ENTRY = oid("1.3.6.1.2.1.105.1.1.1")
+AI_AP_ENTRY = oid("1.3.6.1.4.1.14823.2.3.3.1.2.1.1")
+AI_RADIO_ENTRY = oid("1.3.6.1.4.1.14823.2.3.3.1.2.2.1")
 APC_UPS = oid("1.3.6.1.4.1.318.1.1.1")
 
 CONTACT = "IT-Service Schulträger, Tel. 0341 123-4567"
@@ -575,8 +578,49 @@ def switch(printers: Sequence[SimDevice], ups_mac: str) -> SimDevice:
         rec.integer((*LLDP_REM_MAN_ADDR_ENTRY, 4, *addr), 0)
         rec.object_id((*LLDP_REM_MAN_ADDR_ENTRY, 5, *addr), "0.0")
 
+    # POWER-ETHERNET-MIB: the AP and the infoscreen draw power, the other ports with PoE look for a device.
+    for port in ports[:12]:
+        powered = port.index in (AP_PORT, 3)
+        rec.integer((*PETH_PSE_PORT_ENTRY, 3, 1, port.index), 1)  # pethPsePortAdminEnable true
+        rec.integer((*PETH_PSE_PORT_ENTRY, 6, 1, port.index), 3 if powered else 2)  # delivering / searching
+        rec.integer((*PETH_PSE_PORT_ENTRY, 10, 1, port.index), 5 if port.index == AP_PORT else 1)
+
     faults = {"port_down": (Change((*IF_ENTRY, 8, AP_PORT), DOWN_IF),)}
     return SimDevice(SWITCH_NAME, "switch", "Foyer", rec, faults, SWITCH_MAC)
+
+
+# --- access point -------------------------------------------------------------------------------------
+
+AP_MAC = "20:4c:03:5a:6b:7c"
+
+
+def access_point() -> SimDevice:
+    """An Aruba Instant AP 505 in the foyer (the switch's LLDP neighbour on its AP port): AI-AP-MIB's
+    AP and radio tables with the clients each radio serves."""
+    rec = Recording()
+    uptime_s = 12 * 86400 + 5 * 3600
+    system(
+        rec,
+        descr="ArubaOS (MODEL: 505), Version 8.10.0.7 LSR",
+        object_id="1.3.6.1.4.1.14823.1.2.111",
+        name="ap-foyer",
+        location="Haus A, EG, Foyer, Decke",
+        uptime_s=uptime_s,
+        services=2,
+    )
+    interfaces(rec, [Port(1, "eth0", 1000, mac_bytes(AP_MAC), traffic=400)], uptime_s=uptime_s)
+    mac = tuple(mac_bytes(AP_MAC))
+    rec.text((*AI_AP_ENTRY, 1, *mac), mac_bytes(AP_MAC))  # aiAPMACAddress
+    rec.text((*AI_AP_ENTRY, 2, *mac), "ap-foyer")  # aiAPName
+    rec.integer((*AI_AP_ENTRY, 11, *mac), 1, settable=True)  # aiAPStatus up
+    # Two radios (2.4 and 5 GHz), both up, with the tablets of the classes around the foyer.
+    for radio, clients in ((0, 9), (1, 23)):
+        rec.integer((*AI_RADIO_ENTRY, 20, *mac, radio), 1, settable=True)  # aiRadioStatus up
+        rec.gauge32((*AI_RADIO_ENTRY, 21, *mac, radio), clients, settable=True)  # aiRadioClientNum
+    faults = {
+        "radio_down": (Change((*AI_RADIO_ENTRY, 20, *mac, 1), 2), Change((*AI_RADIO_ENTRY, 21, *mac, 1), 0))
+    }
+    return SimDevice("ap-foyer", "access_point", "Foyer", rec, faults, AP_MAC)
 
 
 # --- UPS ----------------------------------------------------------------------------------------------
@@ -660,13 +704,19 @@ def school_devices() -> tuple[SimDevice, ...]:
     return (*printers, switch(printers, UPS_MAC), ups())
 
 
+def demo_devices() -> tuple[SimDevice, ...]:
+    """The school the demo runs: :func:`school_devices` and the foyer's access point, so that every
+    Grafana panel has data (Wi-Fi clients and radios, PoE on the switch)."""
+    return (*school_devices(), access_point())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Write the recordings (``python -m sim.devices [--out DIR]``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=RECORDINGS)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for device in school_devices():
+    for device in demo_devices():
         write(device.recording, args.out / f"{device.name}.snmprec")
         print(args.out / f"{device.name}.snmprec")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from campuswatch.collector.model import DeviceRecord, Priority, ProblemKey, ProblemRecord, TicketRecord
 from campuswatch.collector.rounds.parts import load_parts
 from campuswatch.collector.rounds.timetable import Stop, Visit
@@ -144,19 +146,24 @@ def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None
         devices=[
             device("hhg", "pj201", projector(2000, 6000)),
             device("hhg", "pj202", projector(2700, 3000)),  # the agent's own rated life counts
+            device(
+                "hhg",
+                "pj203",
+                msgspec.structs.replace(projector(100, 6000), errors=ProjectorErrors(lamp="error")),
+            ),
         ],
         lamp_days_left={("pj201", 1): 3.0},
     )
     plan = plan_visit(visit("bbg", "hhg"), {"bbg": bbg, "hhg": hhg}, {"bbg": 5, "hhg": 5}, PARTS)
     pack = {p.part: (p.count, p.devices) for p in plan.pack}
     assert pack == {
-        "ELPLP97 (V13H010L97)": (3, ("bbg/pj101", "hhg/pj201", "hhg/pj202")),
+        "ELPLP97 (V13H010L97)": (4, ("bbg/pj101", "hhg/pj201", "hhg/pj202", "hhg/pj203")),
         "ELPAF32 (V13H134A32)": (1, ("bbg/pj102",)),
         "APCRBC7": (1, ("bbg/ups",)),
     }
     kinds = [(w.school, w.kind, w.parts) for w in plan.work]
     assert ("bbg", "problem", ("APCRBC7",)) in kinds
-    assert sum(1 for w in plan.work if w.kind == "maintenance") == 4
+    assert sum(1 for w in plan.work if w.kind == "maintenance") == 5
 
 
 def test_a_school_without_state_has_an_empty_list() -> None:

@@ -18,11 +18,11 @@ from campuswatch.agent.protocols.snmp.transport.types import (
     oid,
 )
 from campuswatch.config import Secret
-from sim.devices import RECORDINGS, SimDevice, main, school_devices
+from sim.devices import RECORDINGS, SimDevice, demo_devices, main
 from sim.snmprec import load_snmprec
 from sim.snmpsim import SnmpSimulator
 
-DEVICES = {d.name: d for d in school_devices()}
+DEVICES = {d.name: d for d in demo_devices()}
 NAMES = sorted(DEVICES)
 EVERYTHING = PollPlan(
     tables=(

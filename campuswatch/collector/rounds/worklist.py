@@ -169,7 +169,9 @@ def _projector_needs(
     for number, lamp in enumerate(reading.lamps, start=1):
         life = lamp.life_hours or (known.life_hours if known else None)
         days_left = state.lamp_days_left.get((device.device, number))
-        if life is not None and lamp.hours >= life * LAMP_DUE_RATIO:
+        if reading.errors is not None and reading.errors.lamp != "ok":
+            reason = f"lamp {number}: the projector reports a lamp {reading.errors.lamp}"
+        elif life is not None and lamp.hours >= life * LAMP_DUE_RATIO:
             reason = f"lamp {number}: {lamp.hours} h of {life} h rated life"
         elif _soon(days_left, horizon):
             assert days_left is not None
