@@ -57,7 +57,7 @@ from campuswatch.collector.rounds.timetable import (
     school_days_between,
     visit_after,
 )
-from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, part_needs, plan_visit
+from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, part_needs, plan_visits
 from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle, people_lines
@@ -413,21 +413,19 @@ class CollectorService:
     async def visit_plans(self, manager_id: str, *, days: int = DEFAULT_HORIZON_DAYS) -> list[VisitPlan]:
         """The manager's next visits, each with its work list and pack list. What the forecasts say runs
         out before a school's visit after this one is packed now (with no later visit planned within
-        ``days``: before the end of those days)."""
+        ``days``: before the end of those days); what an earlier visit takes care of is not repeated."""
         visits = self.next_visits(manager_id, days=days)
         schools = {s.school for v in visits for s in v.stops}
         states = {school: await self.school_state(school) for school in sorted(schools)}
-        plans = []
-        for visit in visits:
-            horizons = {}
-            for stop in visit.stops:
-                calendar = self.calendar_of(stop.school)
-                after = visit_after(visits, visit, stop.school)
-                today = calendar.local(self.now()).date()
-                until = after.day if after is not None else today + timedelta(days=days)
-                horizons[stop.school] = school_days_between(today, until, calendar.is_school_day)
-            plans.append(plan_visit(visit, states, horizons, self.parts))
-        return plans
+
+        def horizon(visit: Visit, school: str) -> int:
+            calendar = self.calendar_of(school)
+            today = calendar.local(self.now()).date()
+            after = visit_after(visits, visit, school)
+            until = after.day if after is not None else today + timedelta(days=days)
+            return school_days_between(today, until, calendar.is_school_day)
+
+        return plan_visits(visits, states, horizon, self.parts)
 
     def _check_visits(self, details: dict[str, SchoolDetails], calendars: dict[str, str | None]) -> None:
         """A one-off visit on a day the school is closed (a weekend, a holiday) is a mistake in

@@ -11,7 +11,7 @@ import msgspec
 from campuswatch.collector.model import DeviceRecord, Priority, ProblemKey, ProblemRecord, TicketRecord
 from campuswatch.collector.rounds.parts import load_parts
 from campuswatch.collector.rounds.timetable import Stop, Visit
-from campuswatch.collector.rounds.worklist import SchoolState, plan_visit
+from campuswatch.collector.rounds.worklist import SchoolState, VisitPlan, plan_visits
 from campuswatch.report import (
     DeviceReading,
     Lamp,
@@ -57,9 +57,14 @@ def ticket(tid: int, school: str, dev: str, priority: Priority, opened: float) -
     )
 
 
-def visit(*schools: str) -> Visit:
-    start = datetime(2026, 6, 9, 8, tzinfo=BERLIN)
-    return Visit("cm", date(2026, 6, 9), tuple(Stop(s, start, start) for s in schools))
+def visit(*schools: str, day: int = 9) -> Visit:
+    start = datetime(2026, 6, day, 8, tzinfo=BERLIN)
+    return Visit("cm", date(2026, 6, day), tuple(Stop(s, start, start) for s in schools))
+
+
+def plan_visit(v: Visit, states: dict[str, SchoolState], horizons: dict[str, int]) -> VisitPlan:
+    """The plan of one visit, ``horizons`` by school."""
+    return plan_visits([v], states, lambda _visit, school: horizons[school], PARTS)[0]
 
 
 def test_tickets_by_priority_then_held_problems_then_maintenance() -> None:
@@ -77,7 +82,7 @@ def test_tickets_by_priority_then_held_problems_then_maintenance() -> None:
             ticket(6, "bbg", "pj", "urgent", 3.0),
         ],
     )
-    plan = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 5}, PARTS)
+    plan = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 5})
     assert [(w.kind, w.ticket, w.parts) for w in plan.work] == [
         ("ticket", 6, ()),
         ("ticket", 7, ("CF230A",)),
@@ -100,7 +105,7 @@ def test_forecasts_before_the_visit_after_are_packed_others_are_not() -> None:
         devices=[device("bbg", "pr2", kyocera)],
         supply_days_left={("pr2", 1): 4.0, ("pr2", 2): 12.0, ("pr2", 3): 1.0},
     )
-    plan = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 5}, PARTS)
+    plan = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 5})
     assert [(w.kind, w.parts) for w in plan.work] == [
         ("maintenance", ("TK-5280K",)),
         ("maintenance", ("Black Toner (ECOSYS P7240cdn)",)),
@@ -112,7 +117,7 @@ def test_forecasts_before_the_visit_after_are_packed_others_are_not() -> None:
         ("Black Toner (ECOSYS P7240cdn)", False),
     ]
     # With the visit after further away, the cyan toner goes along too.
-    later = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 15}, PARTS)
+    later = plan_visit(visit("bbg"), {"bbg": state}, {"bbg": 15})
     assert {p.part for p in later.pack} == {"TK-5280K", "TK-5280C", "Black Toner (ECOSYS P7240cdn)"}
 
 
@@ -154,7 +159,7 @@ def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None
         ],
         lamp_days_left={("pj201", 1): 3.0},
     )
-    plan = plan_visit(visit("bbg", "hhg"), {"bbg": bbg, "hhg": hhg}, {"bbg": 5, "hhg": 5}, PARTS)
+    plan = plan_visit(visit("bbg", "hhg"), {"bbg": bbg, "hhg": hhg}, {"bbg": 5, "hhg": 5})
     pack = {p.part: (p.count, p.devices) for p in plan.pack}
     assert pack == {
         "ELPLP97 (V13H010L97)": (4, ("bbg/pj101", "hhg/pj201", "hhg/pj202", "hhg/pj203")),
@@ -167,5 +172,29 @@ def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None
 
 
 def test_a_school_without_state_has_an_empty_list() -> None:
-    plan = plan_visit(visit("kley"), {}, {"kley": 5}, PARTS)
+    plan = plan_visit(visit("kley"), {}, {"kley": 5})
     assert plan.work == () and plan.pack == ()
+
+
+def test_a_later_visit_lists_only_what_comes_up_after_the_earlier_one() -> None:
+    kyocera = printer(
+        "ECOSYS P7240cdn",
+        toner("TK-5280K", "empty", 0.0, index=1),
+        toner("TK-5280C", level=30.0, index=2),
+        toner("TK-5280Y", level=30.0, index=3),
+    )
+    state = SchoolState(
+        "bbg",
+        devices=[device("bbg", "pr2", kyocera)],
+        problems=[problem(1, "bbg", "pr2", "supply_empty", "1", ref="4")],
+        tickets=[ticket(4, "bbg", "pr2", "normal", 1.0)],
+        supply_days_left={("pr2", 1): 0.0, ("pr2", 2): 3.0, ("pr2", 3): 8.0},
+    )
+    first, second = visit("bbg"), visit("bbg", day=16)
+    # Next Tuesday's visit after is four school days away, the one after that nine.
+    plans = plan_visits([first, second], {"bbg": state}, lambda v, _s: 4 if v is first else 9, PARTS)
+    assert [[(w.kind, w.ticket, w.parts) for w in p.work] for p in plans] == [
+        [("ticket", 4, ("TK-5280K",)), ("maintenance", None, ("TK-5280C",))],
+        [("maintenance", None, ("TK-5280Y",))],
+    ]
+    assert [[p.part for p in plan.pack] for plan in plans] == [["TK-5280C", "TK-5280K"], ["TK-5280Y"]]

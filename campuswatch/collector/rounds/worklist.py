@@ -9,7 +9,7 @@ visit's schools.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -301,19 +301,36 @@ def pack_list(needs: Iterable[PartNeed]) -> list[PackItem]:
     )
 
 
-def plan_visit(
-    visit: Visit,
+def _key(item: WorkItem) -> str:
+    """What makes a work item the same on two visits: its ticket, else its school, device and text."""
+    return f"ticket {item.ticket}" if item.ticket is not None else f"{item.school}/{item.device}/{item.text}"
+
+
+def plan_visits(
+    visits: Sequence[Visit],
     states: Mapping[str, SchoolState],
-    horizons: Mapping[str, int],
+    horizon_of: Callable[[Visit, str], int],
     catalogue: PartsCatalogue,
-) -> VisitPlan:
-    """The work and pack list of ``visit``: ``states`` by school, ``horizons`` the school days from now
-    to each school's visit after this one (what runs out before then is packed now)."""
-    work: list[WorkItem] = []
-    needs: list[PartNeed] = []
-    for stop in visit.stops:
-        state = states.get(stop.school, SchoolState(stop.school))
-        school_needs = part_needs(state, catalogue, horizons[stop.school])
-        needs.extend(school_needs)
-        work.extend(work_list(state, school_needs))
-    return VisitPlan(visit, tuple(work), tuple(pack_list(needs)))
+) -> list[VisitPlan]:
+    """The work and pack list of each of ``visits`` (soonest first): ``states`` by school,
+    ``horizon_of(visit, school)`` the school days from now to the school's visit after that one (what
+    runs out before then is packed for it). What an earlier visit already takes care of (a ticket, a
+    part for a device) is not on a later one's lists: the later visits show what comes up by then."""
+    planned: set[str] = set()
+    plans = []
+    for visit in visits:
+        work: list[WorkItem] = []
+        needs: list[PartNeed] = []
+        for stop in visit.stops:
+            state = states.get(stop.school, SchoolState(stop.school))
+            school_needs = part_needs(state, catalogue, horizon_of(visit, stop.school))
+            fresh = [
+                n for n in school_needs if f"{n.school}/{n.device}/{n.pack_key}/{n.subject}" not in planned
+            ]
+            items = [w for w in work_list(state, school_needs) if _key(w) not in planned]
+            planned.update(_key(w) for w in items)
+            planned.update(f"{n.school}/{n.device}/{n.pack_key}/{n.subject}" for n in fresh)
+            needs.extend(fresh)
+            work.extend(items)
+        plans.append(VisitPlan(visit, tuple(work), tuple(pack_list(needs))))
+    return plans
