@@ -437,6 +437,17 @@ def device_state(status: PollStatus, severities: Iterable[Severity]) -> DeviceSt
     return next((s for s in ("critical", "warning", "info") if s in found), "ok")
 
 
+def model_words(reading: DeviceReading | None) -> str:
+    """What a device is, as people name it: vendor and model ("EPSON EB-W49"), the vendor once where the
+    model names it too ("HP LaserJet Pro M203dn"); empty if the reading does not tell."""
+    if reading is None:
+        return ""
+    vendor, model = reading.system.vendor, reading.system.model
+    if vendor and model and model.casefold().startswith(vendor.casefold()):
+        vendor = None
+    return " ".join(p for p in (vendor, model) if p)
+
+
 def reading_of(device: DeviceRecord) -> DeviceReading | None:
     """The device's latest stored reading, decoded (None if it never had one); raises
     :class:`msgspec.DecodeError` for one stored in another schema."""

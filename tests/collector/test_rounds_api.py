@@ -247,6 +247,8 @@ async def test_the_school_page_shows_state_model_location_supplies_and_lamps(
     devices = {
         row.split("</td>", 1)[0]: row for row in page.split("<h2>Devices</h2>", 1)[1].split("<tr><td>")[1:]
     }
+    assert 'campus manager <a href="/managers/cm-nord">Anna Schmidt</a>' in page
+    assert "HP HP" not in page, "the vendor once, where the model names it too"
     # The empty toner makes its printer critical although it answers every poll.
     assert 'data-state="critical"' in devices["pr-lz"]
     assert "HP LaserJet Pro M203dn" in devices["pr-lz"] and "Gebäude A, 1. OG" in devices["pr-lz"]

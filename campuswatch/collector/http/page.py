@@ -41,6 +41,7 @@ from campuswatch.collector.model import (
     Silence,
     TicketRecord,
     device_state,
+    model_words,
     reading_of,
 )
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
@@ -291,7 +292,7 @@ def device_view(device: DeviceRecord, problems: Sequence[ProblemRecord]) -> Devi
     return DeviceView(
         record=device,
         state=device_state(device.status, (p.severity for p in problems)),
-        model=" ".join(x for x in (system.vendor, system.model) if x) if system else "",
+        model=model_words(reading),
         location=system.location or "" if system else "",
         supplies=tuple((s.description, s.level_percent) for s in reading.supplies) if reading else (),
         lamps=tuple((n, lamp.hours, lamp.life_hours) for n, lamp in enumerate(reading.lamps, 1))
@@ -311,9 +312,10 @@ def render_school(
     found: Sequence[Found] = (),
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
+    manager: CampusManager | None = None,
 ) -> str:
     """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences,
-    and what discovery found.
+    and what discovery found; ``manager`` its campus manager, if known.
 
     ``waiting`` says, for problems without a ticket (by problem id), why the ticket waits.
     """
@@ -334,6 +336,7 @@ def render_school(
         tickets=tickets,
         silences=silences,
         found=found,
+        manager=manager,
     )
 
 
@@ -492,6 +495,7 @@ async def school_page(request: web.Request) -> web.Response:
             await service.ticket_waits(problems, devices),
             await service.discovered(school=school_id),
             viewer=shown,
+            manager=service.manager_of(school_id),
         )
     )
 

@@ -31,6 +31,7 @@ from campuswatch.collector.model import (
     School,
     SchoolDetails,
     TicketRecord,
+    model_words,
     reading_of,
 )
 from campuswatch.collector.rounds.timetable import Visit
@@ -78,11 +79,7 @@ def _device_lines(device: DeviceRecord) -> list[str]:
     except ValueError:
         reading = None
     system = reading.system if reading is not None else None
-    vendor, model = (system.vendor, system.model) if system else (None, None)
-    # Many devices name the vendor in the model too ("HP LaserJet Pro M203dn").
-    if vendor and model and model.lower().startswith(vendor.lower()):
-        vendor = None
-    model = " ".join(p for p in (vendor, model) if p)
+    model = model_words(reading)
     location = "; ".join(p for p in (device.label, system.location if system else None) if p)
     return [*([f"Model: {model}"] if model else []), *([f"Location: {location}"] if location else [])]
 
