@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 import yaml
@@ -16,6 +17,7 @@ import yaml
 from campuswatch.mibs import DATA_DIR
 
 PARTS_FILE = DATA_DIR / "parts.yaml"
+T = TypeVar("T")
 
 
 class _SupplyPart(msgspec.Struct, forbid_unknown_fields=True):
@@ -75,19 +77,20 @@ class PartsCatalogue:
 
     def lamp(self, model: str | None) -> LampPart | None:
         """The lamp (and filter) of a projector model."""
-        if model:
-            for model_re, part in self.lamps:
-                if model_re.search(model.strip()):
-                    return part
-        return None
+        return _first(self.lamps, model)
 
     def battery(self, model: str | None) -> str | None:
         """The replacement battery of a UPS model."""
-        if model:
-            for model_re, part in self.batteries:
-                if model_re.search(model.strip()):
-                    return part
-        return None
+        return _first(self.batteries, model)
+
+
+def _first(table: tuple[tuple[re.Pattern[str], T], ...], model: str | None) -> T | None:
+    """The part of the first entry whose model pattern matches ``model``."""
+    if model:
+        for model_re, part in table:
+            if model_re.search(model.strip()):
+                return part
+    return None
 
 
 def parse_parts(text: str) -> PartsCatalogue:
