@@ -46,6 +46,7 @@ from campuswatch.collector.model import (
     TicketRecord,
     TicketState,
     campus_managers,
+    reading_of,
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
 from campuswatch.collector.rounds.ical import visits_calendar
@@ -65,7 +66,7 @@ from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, Ticke
 from campuswatch.collector.tickets.sink import TicketSink
 from campuswatch.collector.tickets.sinks.config import build_sink
 from campuswatch.config import ConfigError
-from campuswatch.report import Batch, BatchAck
+from campuswatch.report import Batch, BatchAck, DeviceReading
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,14 @@ FLEET_METRICS_JOB = "fleet metrics"
 
 class TicketResolved(Exception):
     """A ticket that is resolved cannot be taken on any more."""
+
+
+def _reading_or_none(device: DeviceRecord) -> DeviceReading | None:
+    """The device's stored reading, or None if it has none (or one of another schema)."""
+    try:
+        return reading_of(device)
+    except ValueError:
+        return None
 
 
 async def run_every(
@@ -135,7 +144,8 @@ class CollectorService:
         self.rules = load_rules(rules_file)
         log.info("rules loaded", extra={"rules_file": str(rules_file)})
         #: The thresholds as they apply to each device, and its lamps' rated life.
-        self.limits = self.rules.limits(load_lamp_table())
+        lamps = load_lamp_table()
+        self.limits = self.rules.limits(lamps)
         self._calendars = Calendars(self.rules.calendars)
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}
@@ -145,7 +155,7 @@ class CollectorService:
         #: School id -> address, contacts, visit timetable, from schools.yaml at start.
         self._details: dict[str, SchoolDetails] = {}
         #: Which part a supply, lamp or battery is (``mibs/parts.yaml``), for the pack lists.
-        self.parts = load_parts()
+        self.parts = load_parts(lamps)
         liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
         self.events = EventBus()
         # An agent counts as down in the metrics after the same silence that makes its school offline.
@@ -398,16 +408,27 @@ class CollectorService:
 
         return await asyncio.to_thread(visits_calendar, manager, plans, name, self.details, self.now())
 
+    def lamp_lives(self, devices: Sequence[DeviceRecord]) -> dict[str, int]:
+        """The rated lamp life of each projector of ``devices`` (by device id), as the rules say."""
+        readings = {d: _reading_or_none(d) for d in devices if d.kind == "projector"}
+        return {
+            d.device: self.limits.lamp_life_h(d.school, d.device, reading.system)
+            for d, reading in readings.items()
+            if reading is not None
+        }
+
     async def school_state(self, school: str) -> SchoolState:
         """What the work and pack lists are made from: devices, open problems and tickets, forecasts."""
         supplies, lamps = self._fleet.school_forecasts(school)
+        devices = await self._store.devices.all(school=school)
         return SchoolState(
             school=school,
-            devices=await self._store.devices.all(school=school),
+            devices=devices,
             problems=await self._store.problems.open_now(school=school),
             tickets=await self._store.tickets.all(state="open", school=school),
             supply_days_left=supplies,
             lamp_days_left=lamps,
+            lamp_life_h=self.lamp_lives(devices),
         )
 
     async def visit_plans(self, manager_id: str, *, days: int = DEFAULT_HORIZON_DAYS) -> list[VisitPlan]:

@@ -115,7 +115,7 @@ async def rounds(tmp_path: Path) -> AsyncIterator[tuple[RunningCollector, FakeCl
                 address="10.0.0.9",
                 kind="projector",
                 system=SystemInfo(vendor="EPSON", model="EB-W49"),
-                lamps=[Lamp(hours=5480 + 4 * day, on=True, life_hours=6000)],
+                lamps=[Lamp(hours=5480 + 4 * day, on=True)],
             )
             events = [
                 poll(seq, "pr-lz", clock.now, printer(0.0, "empty"), "Lehrerzimmer"),

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.model import DeviceRecord, Priority, ProblemKey, ProblemRecord, TicketRecord
 from campuswatch.collector.rounds.parts import load_parts
 from campuswatch.collector.rounds.timetable import Stop, Visit
@@ -23,7 +24,7 @@ from campuswatch.report import (
     encode,
 )
 
-PARTS = load_parts()
+PARTS = load_parts(load_lamp_table())
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -122,12 +123,12 @@ def test_forecasts_before_the_visit_after_are_packed_others_are_not() -> None:
 
 
 def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None:
-    def projector(hours: int, life: int | None, filter_state: str = "ok") -> DeviceReading:
+    def projector(hours: int, filter_state: str = "ok") -> DeviceReading:
         return DeviceReading(
             address="10.0.0.9",
             kind="projector",
             system=SystemInfo(vendor="EPSON", model="EB-W49"),
-            lamps=[Lamp(hours=hours, on=True, life_hours=life)],
+            lamps=[Lamp(hours=hours, on=True)],
             errors=ProjectorErrors(filter=filter_state),
         )
 
@@ -140,8 +141,8 @@ def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None
     bbg = SchoolState(
         "bbg",
         devices=[
-            device("bbg", "pj101", projector(5500, None)),  # no life reported: the catalogue's 6000 h
-            device("bbg", "pj102", projector(1000, 6000, "warning")),
+            device("bbg", "pj101", projector(5500)),  # the lamp table's 6000 h for an EB-W49
+            device("bbg", "pj102", projector(1000, "warning")),
             device("bbg", "ups", ups),
         ],
         problems=[problem(3, "bbg", "ups", "ups_replace_battery")],
@@ -149,15 +150,16 @@ def test_lamps_filters_and_batteries_counted_across_the_visits_schools() -> None
     hhg = SchoolState(
         "hhg",
         devices=[
-            device("hhg", "pj201", projector(2000, 6000)),
-            device("hhg", "pj202", projector(2700, 3000)),  # the agent's own rated life counts
+            device("hhg", "pj201", projector(2000)),
+            device("hhg", "pj202", projector(2700)),  # the rules' 3000 h for this one counts
             device(
                 "hhg",
                 "pj203",
-                msgspec.structs.replace(projector(100, 6000), errors=ProjectorErrors(lamp="error")),
+                msgspec.structs.replace(projector(100), errors=ProjectorErrors(lamp="error")),
             ),
         ],
         lamp_days_left={("pj201", 1): 3.0},
+        lamp_life_h={"pj202": 3000},
     )
     plan = plan_visit(visit("bbg", "hhg"), {"bbg": bbg, "hhg": hhg}, {"bbg": 5, "hhg": 5})
     pack = {p.part: (p.count, p.devices) for p in plan.pack}

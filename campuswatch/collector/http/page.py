@@ -282,8 +282,10 @@ class DeviceView:
     lamps: tuple[tuple[int, int, int | None], ...]
 
 
-def device_view(device: DeviceRecord, problems: Sequence[ProblemRecord]) -> DeviceView:
-    """What the school page shows of a device."""
+def device_view(
+    device: DeviceRecord, problems: Sequence[ProblemRecord], lamp_life: int | None = None
+) -> DeviceView:
+    """What the school page shows of a device; ``lamp_life`` its lamps' rated life, if a projector."""
     try:
         reading = reading_of(device)
     except ValueError:
@@ -295,9 +297,7 @@ def device_view(device: DeviceRecord, problems: Sequence[ProblemRecord]) -> Devi
         model=model_words(reading),
         location=system.location or "" if system else "",
         supplies=tuple((s.description, s.level_percent) for s in reading.supplies) if reading else (),
-        lamps=tuple((n, lamp.hours, lamp.life_hours) for n, lamp in enumerate(reading.lamps, 1))
-        if reading
-        else (),
+        lamps=tuple((n, lamp.hours, lamp_life) for n, lamp in enumerate(reading.lamps, 1)) if reading else (),
     )
 
 
@@ -313,6 +313,7 @@ def render_school(
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
     manager: CampusManager | None = None,
+    lamp_life: Mapping[str, int] | None = None,
 ) -> str:
     """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences,
     and what discovery found; ``manager`` its campus manager, if known.
@@ -329,7 +330,9 @@ def render_school(
         viewer,
         school=school,
         state=school_state(problems, reported=bool(devices)),
-        devices=[device_view(d, problems_of.get(d.device, [])) for d in devices],
+        devices=[
+            device_view(d, problems_of.get(d.device, []), (lamp_life or {}).get(d.device)) for d in devices
+        ],
         problems=problems,
         problems_of=problems_of,
         waiting=waiting or {},
@@ -496,6 +499,7 @@ async def school_page(request: web.Request) -> web.Response:
             await service.discovered(school=school_id),
             viewer=shown,
             manager=service.manager_of(school_id),
+            lamp_life=service.lamp_lives(devices),
         )
     )
 

@@ -18,6 +18,7 @@ from campuswatch.collector.model import (
     Priority,
     ProblemRecord,
     TicketRecord,
+    model_words,
     reading_of,
 )
 from campuswatch.collector.rounds.parts import PartsCatalogue
@@ -43,8 +44,8 @@ WorkKind = Literal["ticket", "problem", "maintenance"]
 @dataclass(frozen=True)
 class SchoolState:
     """What the collector knows of one school now: its devices (with their latest readings), open
-    problems and open tickets, and the forecasts in school days left, by (device, supply index) and
-    (device, lamp number from 1)."""
+    problems and open tickets, the forecasts in school days left, by (device, supply index) and
+    (device, lamp number from 1), and the projectors' rated lamp life."""
 
     school: str
     devices: Sequence[DeviceRecord] = ()
@@ -52,6 +53,8 @@ class SchoolState:
     tickets: Sequence[TicketRecord] = ()
     supply_days_left: Mapping[tuple[str, int], float] = field(default_factory=dict)
     lamp_days_left: Mapping[tuple[str, int], float] = field(default_factory=dict)
+    #: Projectors' rated lamp life by device, as the rules say it (else the lamp table's, by model).
+    lamp_life_h: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,14 +167,15 @@ def _supply_reason(supply: Supply, days_left: float | None, horizon: int) -> str
 def _projector_needs(
     device: DeviceRecord, reading: DeviceReading, state: SchoolState, catalogue: PartsCatalogue, horizon: int
 ) -> Iterable[PartNeed]:
-    known = catalogue.lamp(_model(reading))
+    vendor, model = reading.system.vendor, _model(reading)
     label = device.label or device.device
+    # The rules' word on this projector (a model's or its own lamp_life_h), else the lamp table's.
+    life = state.lamp_life_h.get(device.device) or catalogue.lamps.life_h(vendor, model)
     for number, lamp in enumerate(reading.lamps, start=1):
-        life = lamp.life_hours or (known.life_hours if known else None)
         days_left = state.lamp_days_left.get((device.device, number))
         if reading.errors is not None and reading.errors.lamp != "ok":
             reason = f"lamp {number}: the projector reports a lamp {reading.errors.lamp}"
-        elif life is not None and lamp.hours >= life * LAMP_DUE_RATIO:
+        elif lamp.hours >= life * LAMP_DUE_RATIO:
             reason = f"lamp {number}: {lamp.hours} h of {life} h rated life"
         elif _soon(days_left, horizon):
             assert days_left is not None
@@ -182,10 +186,8 @@ def _projector_needs(
             school=device.school,
             device=device.device,
             label=label,
-            part=known.lamp if known else None,
-            what=f"lamp for {reading.system.vendor or ''} {_model(reading) or 'projector'}".replace(
-                "  ", " "
-            ),
+            part=catalogue.lamp(vendor, model),
+            what=f"lamp for {model_words(reading) or 'projector'}",
             reason=reason,
             codes=_LAMP_CODES,
         )
@@ -194,7 +196,7 @@ def _projector_needs(
             school=device.school,
             device=device.device,
             label=label,
-            part=known.filter if known else None,
+            part=catalogue.filter(model),
             what=f"air filter for {_model(reading) or 'projector'}",
             reason=f"filter {reading.errors.filter}: clean or replace",
             codes=_FILTER_CODES,
