@@ -1,10 +1,11 @@
 """HTTPS to a service the iPads need (the MDM, the learning platform, the content filter): does it answer,
 how fast, and how long its certificate has left.
 
-:func:`check` is the only code that connects: one request (``GET`` unless configured, no body read beyond
-:data:`MAX_BODY`), bounded by a timeout. The certificate is read from the TLS handshake; when the normal
-verified request fails on the certificate (expired, wrong name, unknown issuer), a second handshake
-without verification fetches it, so that the report still says when it expired and who issued it.
+:func:`check` is the only code that connects: a TLS handshake as an iPad makes it (the chain and the host
+name verified) that reads the server's certificate, then one request (no body read beyond
+:data:`MAX_BODY`), each bounded by the timeout. A certificate that fails verification (expired, wrong
+name, unknown issuer) is read again from a handshake without verification, so that the report still
+says when it ends and who issued it; the request is then not made (an iPad would not make it either).
 :func:`certificate_facts` (DER -> expiry, subject, issuer) is pure.
 """
 
@@ -55,23 +56,18 @@ def expected(status: int, wanted: list[int]) -> bool:
     return status in wanted if wanted else 200 <= status < 400
 
 
-def _peer_der(transport: asyncio.BaseTransport | None) -> bytes | None:
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+def _peer_der(transport: asyncio.BaseTransport) -> bytes | None:
+    ssl_object = transport.get_extra_info("ssl_object")
     if not isinstance(ssl_object, ssl.SSLObject):
         return None
     return ssl_object.getpeercert(binary_form=True)
 
 
-async def _unverified_certificate(host: str, port: int, timeout_s: float) -> bytes | None:
-    """The certificate a server shows, without judging it (to say why verification failed)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
-    except (OSError, TimeoutError, ssl.SSLError):
-        return None
+async def _handshake(host: str, port: int, context: ssl.SSLContext, timeout_s: float) -> bytes | None:
+    """The certificate the server shows in a TLS handshake under ``context``; raises ssl.SSLError (a
+    certificate that does not verify), OSError or TimeoutError."""
+    async with asyncio.timeout(timeout_s):
+        _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
     try:
         return _peer_der(writer.transport)
     finally:
@@ -82,6 +78,47 @@ async def _unverified_certificate(host: str, port: int, timeout_s: float) -> byt
 
 def _context(ca_file: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _certificate(
+    result: ServiceCheck, host: str, port: int, context: ssl.SSLContext, timeout_s: float
+) -> bool:
+    """Read the server's certificate into ``result``; whether the handshake verified (False also sets
+    ``result.error``)."""
+    verified = True
+    try:
+        der = await _handshake(host, port, context, timeout_s)
+    except ssl.SSLCertVerificationError as err:
+        verified = False
+        result.error = f"certificate not accepted: {err.verify_message or err.reason}"
+        try:
+            der = await _handshake(host, port, _unverified(), timeout_s)
+        except (OSError, TimeoutError):
+            der = None
+    except ssl.SSLError as err:
+        result.tls_verified = False
+        result.error = f"TLS failed: {err.reason or err}"
+        return False
+    except TimeoutError:
+        result.error = f"no answer within {timeout_s:g} s"
+        return False
+    except OSError as err:
+        result.error = f"cannot connect to {host}:{port}: {err.strerror or err}"
+        return False
+    result.tls_verified = verified
+    facts = certificate_facts(der) if der else None
+    if facts is not None:
+        result.cert_not_after = facts.not_after
+        result.cert_subject = facts.subject
+        result.cert_issuer = facts.issuer
+    return verified
 
 
 async def check(
@@ -97,42 +134,31 @@ async def check(
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     result = ServiceCheck(name=name, url=url)
-    der: bytes | None = None
+    context = _context(ca_file)
+    if parts.scheme == "https" and not await _certificate(result, host, port, context, timeout_s):
+        return result
     started = time.monotonic()
     try:
         async with (
             aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 headers={"User-Agent": _USER_AGENT},
-                connector=aiohttp.TCPConnector(ssl=_context(ca_file), force_close=True),
+                connector=aiohttp.TCPConnector(ssl=context, force_close=True),
             ) as session,
             session.request(method, url, allow_redirects=False) as response,
         ):
             result.latency_s = time.monotonic() - started
             result.status = response.status
             result.ok = expected(response.status, expect_status or [])
-            if parts.scheme == "https":
-                result.tls_verified = True
-                der = _peer_der(response.connection.transport if response.connection else None)
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await response.content.read(MAX_BODY)
-    except aiohttp.ClientConnectorCertificateError as err:
-        result.tls_verified = False
-        result.error = f"certificate not accepted: {err.certificate_error}"
     except aiohttp.ClientSSLError as err:
         result.tls_verified = False
-        result.error = f"TLS failed: {err}"
+        result.error = f"TLS failed: {err}"[:512]
     except aiohttp.ClientConnectorError as err:
         result.error = f"cannot connect to {host}:{port}: {err.strerror or err.os_error}"
     except TimeoutError:
         result.error = f"no answer within {timeout_s:g} s"
     except aiohttp.ClientError as err:
         result.error = f"{type(err).__name__}: {err}"[:512]
-    if parts.scheme == "https" and der is None and result.tls_verified is False:
-        der = await _unverified_certificate(host, port, timeout_s)
-    facts = certificate_facts(der) if der else None
-    if facts is not None:
-        result.cert_not_after = facts.not_after
-        result.cert_subject = facts.subject
-        result.cert_issuer = facts.issuer
     return result

@@ -79,4 +79,5 @@ async def probe(
             target=target, address=address, role=role, sent=0, received=0, loss_percent=100.0,
             error=str(err) or type(err).__name__,
         )  # fmt: skip
-    return path_probe(target, address, role, host.packets_sent, [rtt / 1000 for rtt in host.rtts])
+    # Every request counts as sent, also one the kernel refused to send: for the iPads it is lost.
+    return path_probe(target, address, role, count, [rtt / 1000 for rtt in host.rtts])

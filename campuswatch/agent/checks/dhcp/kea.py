@@ -46,11 +46,17 @@ class Subnet:
 
 
 _COMMENTS = re.compile(r'"(?:\\.|[^"\\])*"|/\*.*?\*/|//[^\n]*|#[^\n]*', re.DOTALL)
+_TRAILING_COMMAS = re.compile(r'"(?:\\.|[^"\\])*"|,(?=\s*[}\]])')
 
 
 def strip_comments(text: str) -> str:
-    """Kea's config is JSON with ``#``, ``//`` and ``/* */`` comments; strings are left alone."""
-    return _COMMENTS.sub(lambda m: m.group(0) if m.group(0).startswith('"') else "", text)
+    """Kea's config is JSON with ``#``, ``//`` and ``/* */`` comments and trailing commas (its parser takes
+    them, and Debian's example config has them): those go, strings are left alone."""
+
+    def keep_strings(found: re.Match[str]) -> str:
+        return found.group(0) if found.group(0).startswith('"') else ""
+
+    return _TRAILING_COMMAS.sub(keep_strings, _COMMENTS.sub(keep_strings, text))
 
 
 def subnets(dhcp4: dict[str, Any]) -> list[Subnet]:
