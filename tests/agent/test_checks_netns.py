@@ -19,7 +19,6 @@ import yaml
 
 from tests.support import school_services as services
 from tests.support.netns import INTERNET, ROUTER, SchoolNet, school_net
-from tests.support.paths import REPO
 from tests.support.pki import Pki
 
 pytestmark = pytest.mark.integration

@@ -70,14 +70,19 @@ class SchoolNet:
     lan: str
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, ns: str, command: Sequence[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        ns: str,
+        command: Sequence[str],
+        log: Path,
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         """Start ``command`` inside ``ns``, its output to ``log``; it is ended with the school."""
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns, *command],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                **kwargs,  # type: ignore[call-overload]
+                ["ip", "netns", "exec", ns, *command], stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env
             )
         self.procs.append(proc)
         return proc

@@ -27,7 +27,7 @@ async def read_dhcp(section: DhcpSection) -> DhcpStatus:
     kea_socket = section.kea_socket or kea.DEFAULT_SOCKET
     kea_config = section.kea_config or kea.DEFAULT_CONFIG
     leases = section.dnsmasq_leases or dnsmasq.DEFAULT_LEASES
-    server = section.server
+    server: str = section.server
     if server == "auto":
         server = await asyncio.to_thread(_found, kea_socket, leases, section.kea_leases or kea.DEFAULT_LEASES)
     now = time.time()
