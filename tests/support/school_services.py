@@ -184,9 +184,13 @@ def accepts(ns: str, host: str, port: int) -> bool:
 
 def airplay_port(net: SchoolNet, workdir: Path) -> subprocess.Popen[bytes]:
     """A listener on the LAN host's AirPlay port (7000) that accepts and closes each connection."""
-    script = (
-        "import socket\ns = socket.create_server(('%s', 7000))\nwhile True:\n    s.accept()[0].close()\n"
-        % LAN_HOST
+    script = "\n".join(
+        [
+            "import socket",
+            f"s = socket.create_server(({LAN_HOST!r}, 7000))",
+            "while True:",
+            "    s.accept()[0].close()",
+        ]
     )
     proc = net.start(net.lan, [sys.executable, "-c", script], workdir / "airplay-port.log")
     wait_for(lambda: accepts(net.gw, LAN_HOST, 7000), 20, "the receiver's AirPlay port")
