@@ -265,6 +265,8 @@ class WifiRadio(Struct):
     state: Literal["up", "down"] | None = None
     #: The AP's model where a controller tells it (for its capacity); a standalone AP's is the device's.
     ap_model: str | None = None
+    #: The AP's MAC where a controller names its APs by it (to find the AP behind a switch port).
+    ap_mac: str | None = None
 
 
 class WifiStatus(Struct):
