@@ -76,6 +76,10 @@ class Rule(_Strict):
     impact: Impact = "none"
     #: False: the problem shows on the page but gets no ticket.
     ticket: bool = True
+    #: When the problem may open: ``always``; ``school_hours`` or ``lessons`` of the school's calendar
+    #: (a receiver switched off at night is no fault; a crowded AP after school is no lesson stopped).
+    #: Once open, it stays open until it clears, whatever the hour.
+    during: Literal["always", "school_hours", "lessons"] = "always"
 
     def __post_init__(self) -> None:
         parse_duration(self.for_)
@@ -201,6 +205,22 @@ class RootCauseSpec(_Strict):
         return parse_duration(self.wait_for_parent)
 
 
+class IpadsSpec(_Strict):
+    """When one iPad counts as silent, full or behind (``ipads:``); the thresholds on the shares of a
+    school's iPads that are (``ipads.*_percent``) make the problems."""
+
+    not_checked_in_days: float = 14.0
+    storage_full_percent: float = 90.0
+    #: The oldest iOS an iPad should run ("17.6"); null: the newest version among the city's iPads.
+    os_minimum: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.not_checked_in_days <= 0:
+            raise ValueError("not_checked_in_days must be positive")
+        if not 0 < self.storage_full_percent <= 100:
+            raise ValueError("storage_full_percent must be a percentage")
+
+
 class RulesFile(_Strict):
     """The whole ``rules.yaml``."""
 
@@ -222,6 +242,7 @@ class RulesFile(_Strict):
     #: Related problems of one device that share one ticket; the first incident that covers a code has it.
     incidents: list[Incident] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
+    ipads: IpadsSpec = msgspec.field(default_factory=IpadsSpec)
 
     def __post_init__(self) -> None:
         if self.escalate_after is not None:

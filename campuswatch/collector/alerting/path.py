@@ -1,0 +1,81 @@
+"""Root cause on the path to the internet: one ticket for what one fault breaks, not one per symptom.
+Pure: the problems wanted for a school in, those left and what each explains out.
+
+The checks of the path (a reading of kind ``uplink``: the upstream gateway, targets beyond it, DNS, the
+services the iPads need) fail together when the path fails early:
+
+* the upstream gateway not answering at all (``uplink_loss`` of subject ``upstream`` at ``critical``)
+  explains everything else the path's checks find: loss beyond it, failing DNS, unreachable services;
+* failing DNS explains the services that are reached by name (every service check asks by name);
+* while the school's gateway could not reach the collector at all (the school was offline), every path
+  problem of a reading taken then is the ``school_offline`` problem's, which is already open: a
+  backlog delivered after an outage opens no ticket of its own for the outage it recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from campuswatch.collector.model import DeviceRecord, Outage, ProblemKey, WantedProblem
+
+#: The kind of the gateway's checks of the path (the agent's ``network:``).
+UPLINK_KIND = "uplink"
+UPLINK_LOSS = "uplink_loss"
+DNS_FAILING = "dns_failing"
+SERVICE_UNREACHABLE = "service_unreachable"
+CERTIFICATE_EXPIRING = "certificate_expiring"
+#: The problems of the path's checks that an outage of the path itself explains.
+PATH_CODES = frozenset({UPLINK_LOSS, DNS_FAILING, SERVICE_UNREACHABLE})
+#: The subject of the upstream gateway's probe.
+UPSTREAM = "upstream"
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The problems left, and for each root problem the problems it explains (``code (subject)``)."""
+
+    wanted: list[WantedProblem]
+    affected: Mapping[ProblemKey, tuple[str, ...]]
+
+
+def _words(key: ProblemKey) -> str:
+    return f"{key.code} ({key.subject})" if key.subject else key.code
+
+
+def explain_path(
+    wanted: Sequence[WantedProblem], devices: Sequence[DeviceRecord], *, school_outage: Outage | None = None
+) -> Explained:
+    """``wanted`` without the path problems another explains; ``school_outage`` is the school's latest
+    time offline (its path readings taken in it are the outage's)."""
+    uplinks = {d.device: d for d in devices if d.kind == UPLINK_KIND}
+    by_device: dict[str, list[WantedProblem]] = {}
+    for w in wanted:
+        if w.key.device in uplinks and w.key.code in PATH_CODES:
+            by_device.setdefault(w.key.device, []).append(w)
+    dropped: set[ProblemKey] = set()
+    affected: dict[ProblemKey, tuple[str, ...]] = {}
+    for device, found in by_device.items():
+        record = uplinks[device]
+        if school_outage is not None and school_outage.covers(record.last_polled):
+            dropped |= {w.key for w in found}
+            continue
+        root = next(
+            (
+                w
+                for w in found
+                if w.key.code == UPLINK_LOSS and w.key.subject == UPSTREAM and w.severity == "critical"
+            ),
+            None,
+        ) or next((w for w in found if w.key.code == DNS_FAILING), None)
+        if root is None:
+            continue
+        explains = {
+            w.key
+            for w in found
+            if w.key != root.key and (root.key.code == UPLINK_LOSS or w.key.code == SERVICE_UNREACHABLE)
+        }
+        if explains:
+            dropped |= explains
+            affected[root.key] = tuple(sorted(_words(k) for k in explains))
+    return Explained([w for w in wanted if w.key not in dropped], affected)
