@@ -46,8 +46,8 @@ PATH_PROBLEMS = [
 ]
 
 
-def test_a_dead_upstream_gateway_explains_the_whole_path() -> None:
-    root = want("uplink", "uplink_loss", "upstream", "critical")
+def test_loss_at_the_upstream_gateway_explains_the_whole_path() -> None:
+    root = want("uplink", "uplink_loss", "upstream")
     found = explain_path([root, *PATH_PROBLEMS], [device("uplink", "uplink"), device("drucker", "printer")])
     assert keys(found.wanted) == {
         ("uplink", "uplink_loss", "upstream"),
@@ -62,16 +62,26 @@ def test_a_dead_upstream_gateway_explains_the_whole_path() -> None:
     )
 
 
-def test_loss_to_the_upstream_gateway_that_is_not_total_explains_nothing() -> None:
-    partial = want("uplink", "uplink_loss", "upstream", "warning")
-    found = explain_path([partial, *PATH_PROBLEMS[2:]], [device("uplink", "uplink")])
-    assert keys(found.wanted) == keys([partial, *PATH_PROBLEMS[2:]]) and found.affected == {}
+def test_loss_beyond_the_upstream_gateway_explains_dns_and_services_lost_on_the_way() -> None:
+    found = explain_path(
+        [*PATH_PROBLEMS, want("uplink", "uplink_loss", "dns-server")], [device("uplink", "uplink")]
+    )
+    assert keys(found.wanted) == {
+        ("uplink", "uplink_loss", "internet"),
+        ("uplink", "uplink_loss", "dns-server"),  # another target's loss is told apart
+        ("uplink", "certificate_expiring", "MDM"),
+        ("drucker", "supply_empty", "1"),
+    }
+    assert found.affected[PATH_PROBLEMS[0].key] == (
+        "dns_failing (10.20.1.1)",
+        "service_unreachable (Lernplattform)",
+        "service_unreachable (MDM)",
+    )
 
 
 def test_failing_dns_explains_the_services_asked_by_name() -> None:
-    found = explain_path(PATH_PROBLEMS, [device("uplink", "uplink")])
+    found = explain_path(PATH_PROBLEMS[1:], [device("uplink", "uplink")])
     assert keys(found.wanted) == {
-        ("uplink", "uplink_loss", "internet"),
         ("uplink", "dns_failing", "10.20.1.1"),
         ("uplink", "certificate_expiring", "MDM"),
         ("drucker", "supply_empty", "1"),
@@ -94,7 +104,7 @@ def test_what_a_school_offline_recorded_is_the_outage_s() -> None:
     for outside in (before, after):
         found = explain_path(PATH_PROBLEMS, [outside], school_outage=outage)
         assert found == explain_path(PATH_PROBLEMS, [outside])
-    assert ("uplink", "dns_failing", "10.20.1.1") in keys(explain_path(PATH_PROBLEMS, [after]).wanted)
+    assert ("uplink", "uplink_loss", "internet") in keys(explain_path(PATH_PROBLEMS, [after]).wanted)
 
 
 def test_the_path_of_another_kind_of_device_is_not_touched() -> None:

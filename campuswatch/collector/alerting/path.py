@@ -4,9 +4,11 @@ Pure: the problems wanted for a school in, those left and what each explains out
 The checks of the path (a reading of kind ``uplink``: the upstream gateway, targets beyond it, DNS, the
 services the iPads need) fail together when the path fails early:
 
-* the upstream gateway not answering at all (``uplink_loss`` of subject ``upstream`` at ``critical``)
-  explains everything else the path's checks find: loss beyond it, failing DNS, unreachable services;
-* failing DNS explains the services that are reached by name (every service check asks by name);
+* loss at the upstream gateway (``uplink_loss`` of subject ``upstream``) explains everything else the
+  path's checks find: loss beyond it (the same packets cross it), DNS answers and service requests that
+  are lost on the way (a lossy uplink makes lookups time out now and then);
+* else loss to a target beyond it explains failing DNS and unreachable services the same way;
+* else failing DNS explains the services that are reached by name (every service check asks by name);
 * while the school's gateway could not reach the collector at all (the school was offline), every path
   problem of a reading taken then is the ``school_offline`` problem's, which is already open: a
   backlog delivered after an outage opens no ticket of its own for the outage it recorded.
@@ -60,21 +62,19 @@ def explain_path(
         if school_outage is not None and school_outage.covers(record.last_polled):
             dropped |= {w.key for w in found}
             continue
-        root = next(
-            (
-                w
-                for w in found
-                if w.key.code == UPLINK_LOSS and w.key.subject == UPSTREAM and w.severity == "critical"
-            ),
-            None,
-        ) or next((w for w in found if w.key.code == DNS_FAILING), None)
+        losses = sorted(
+            (w for w in found if w.key.code == UPLINK_LOSS), key=lambda w: w.key.subject != UPSTREAM
+        )
+        dns = [w for w in found if w.key.code == DNS_FAILING]
+        root = losses[0] if losses else dns[0] if dns else None
         if root is None:
             continue
-        explains = {
-            w.key
-            for w in found
-            if w.key != root.key and (root.key.code == UPLINK_LOSS or w.key.code == SERVICE_UNREACHABLE)
-        }
+        if root.key.code == UPLINK_LOSS and root.key.subject == UPSTREAM:
+            explains = {w.key for w in found if w.key != root.key}
+        elif root.key.code == UPLINK_LOSS:
+            explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
+        else:
+            explains = {w.key for w in found if w.key.code == SERVICE_UNREACHABLE}
         if explains:
             dropped |= explains
             affected[root.key] = tuple(sorted(_words(k) for k in explains))
