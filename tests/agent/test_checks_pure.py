@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 
 from campuswatch.agent.checks.dhcp import dnsmasq, kea
-from campuswatch.agent.checks.dhcp.pools import Lease, Range, parse_range, usage
+from campuswatch.agent.checks.dhcp.pools import Lease, Range, parse_range, read_text, usage
 from campuswatch.agent.checks.icmp import path_probe
 from campuswatch.agent.gateway import default_gateway, default_route_interface
 
@@ -150,3 +151,11 @@ def test_kea_memfile_leases_last_row_wins() -> None:
         ("10.20.0.100", False),  # 101 released (lifetime 0), 102 expired, 104 reclaimed
         ("10.20.0.103", True),
     ]
+
+
+def test_a_lease_file_too_large_to_read_whole_is_refused_not_half_counted(tmp_path: Path) -> None:
+    leases = tmp_path / "dnsmasq.leases"
+    leases.write_text("1700000100 02:00:00:00:00:01 10.20.0.100 ipad *\n" * 10)
+    assert len(dnsmasq.parse_leases(read_text(leases), now=1_700_000_000)) == 1  # one address, one lease
+    with pytest.raises(ValueError, match="larger than"):
+        read_text(leases, limit=100)

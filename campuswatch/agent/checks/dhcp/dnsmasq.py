@@ -6,13 +6,11 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from campuswatch.agent.checks.dhcp.pools import Lease, Range, usage
+from campuswatch.agent.checks.dhcp.pools import Lease, Range, read_text, usage
 from campuswatch.report import DhcpStatus
 
 DEFAULT_LEASES = Path("/var/lib/misc/dnsmasq.leases")
 DEFAULT_CONFIG = (Path("/etc/dnsmasq.conf"), Path("/etc/dnsmasq.d"))
-#: Bytes read of one file at most; a school's lease file is a few hundred lines.
-MAX_FILE = 4 * 1024 * 1024
 #: Config files followed at most (conf-file / conf-dir), against a loop of includes.
 MAX_FILES = 64
 
@@ -20,9 +18,10 @@ MAX_FILES = 64
 def parse_leases(text: str, now: float) -> list[Lease]:
     """The leases of a dnsmasq lease file that have not expired at ``now`` (expiry 0: never expires).
 
-    Each line: ``<expiry> <mac> <ip> <hostname> <client-id>``; IPv6 lines and the DUID line are skipped.
+    Each line: ``<expiry> <mac> <ip> <hostname> <client-id>``; IPv6 lines and the DUID line are skipped;
+    an address is one lease however often it is listed.
     """
-    leases = []
+    leases: dict[ipaddress.IPv4Address, Lease] = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) < 3 or not fields[0].isdigit():
@@ -33,8 +32,10 @@ def parse_leases(text: str, now: float) -> list[Lease]:
             continue
         expiry = int(fields[0])
         if expiry == 0 or expiry > now:
-            leases.append(Lease(address))
-    return leases
+            leases[address] = Lease(address)
+        else:
+            leases.pop(address, None)
+    return list(leases.values())
 
 
 def parse_range(value: str) -> Range | None:
@@ -68,11 +69,6 @@ def config_lines(text: str) -> list[tuple[str, str]]:
     return lines
 
 
-def _read(path: Path) -> str:
-    with path.open("rb") as file:
-        return file.read(MAX_FILE).decode("utf-8", "replace")
-
-
 def _config_files(roots: list[Path]) -> list[Path]:
     """The config files: each root (a file, or a directory of them) and their conf-file / conf-dir."""
     pending = list(roots)
@@ -87,7 +83,7 @@ def _config_files(roots: list[Path]) -> list[Path]:
         if not path.is_file():
             continue
         seen.append(path)
-        for option, value in config_lines(_read(path)):
+        for option, value in config_lines(read_text(path)):
             if option == "conf-file" and value:
                 pending.append(Path(value))
             elif option == "conf-dir" and value:
@@ -98,10 +94,10 @@ def _config_files(roots: list[Path]) -> list[Path]:
 def read(leases: Path, config: list[Path], now: float) -> DhcpStatus:
     """The pools of dnsmasq's config with the leases of its lease file; raises OSError when the lease
     file cannot be read."""
-    active = parse_leases(_read(leases), now)
+    active = parse_leases(read_text(leases), now)
     ranges = []
     for path in _config_files(config):
-        for option, value in config_lines(_read(path)):
+        for option, value in config_lines(read_text(path)):
             if option == "dhcp-range" and (span := parse_range(value)) is not None:
                 ranges.append(span)
     return DhcpStatus(

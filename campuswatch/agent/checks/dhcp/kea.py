@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from campuswatch.agent.checks.dhcp.pools import Lease, Range, parse_range, usage
+from campuswatch.agent.checks.dhcp.pools import Lease, Range, parse_range, read_text, usage
 from campuswatch.report import DhcpPool, DhcpStatus
 
 DEFAULT_SOCKET = Path("/run/kea/kea4-ctrl-socket")
 DEFAULT_CONFIG = Path("/etc/kea/kea-dhcp4.conf")
 DEFAULT_LEASES = Path("/var/lib/kea/kea-leases4.csv")
-#: Bytes of an answer (or a file) read at most: a school's config and leases are far below.
+#: Bytes of an answer read at most: a school's config and statistics are far below.
 MAX_ANSWER = 8 * 1024 * 1024
 #: Kea's memfile lease states: 0 default (assigned), 1 declined, 2 expired-reclaimed.
 _DECLINED = "1"
@@ -175,11 +175,6 @@ async def command(socket_path: Path, name: str, *, timeout_s: float) -> dict[str
     return arguments if isinstance(arguments, dict) else {}
 
 
-def _read_text(path: Path) -> str:
-    with path.open("rb") as file:
-        return file.read(MAX_ANSWER).decode("utf-8", "replace")
-
-
 async def read_socket(socket_path: Path, *, timeout_s: float) -> DhcpStatus:
     """The pools through the control socket."""
     config = await command(socket_path, "config-get", timeout_s=timeout_s)
@@ -194,10 +189,10 @@ async def read_socket(socket_path: Path, *, timeout_s: float) -> DhcpStatus:
 
 def read_files(config_path: Path, leases_path: Path | None, now: float) -> DhcpStatus:
     """The pools from Kea's config file and its memfile lease file (blocking: run in a thread)."""
-    config = json.loads(strip_comments(_read_text(config_path)))
+    config = json.loads(strip_comments(read_text(config_path)))
     dhcp4 = config.get("Dhcp4", {}) if isinstance(config, dict) else {}
     path = leases_path or lease_file(dhcp4) or DEFAULT_LEASES
-    leases = parse_leases(_read_text(path), now)
+    leases = parse_leases(read_text(path), now)
     pools = [
         usage(subnet.prefix, subnet.pools, leases, subnet=subnet.prefix)
         for subnet in subnets(dhcp4)

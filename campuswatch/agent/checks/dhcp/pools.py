@@ -1,13 +1,27 @@
-"""Address pools and the leases in them: pure arithmetic on IPv4 ranges, shared by the Kea and dnsmasq
-readers."""
+"""Address pools and the leases in them: pure arithmetic on IPv4 ranges, and the one bounded read of a
+server's file, shared by the Kea and dnsmasq readers."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from campuswatch.report import DhcpPool
+
+#: Bytes of a server's file read at most: a lease file of 100,000 leases is about 6.5 MB.
+MAX_FILE = 16 * 1024 * 1024
+
+
+def read_text(path: Path, limit: int = MAX_FILE) -> str:
+    """A server's config or lease file (blocking: call it in a thread); raises OSError, or ValueError for
+    a file larger than ``limit`` (counting only part of a lease file would understate the pool's use)."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {limit // (1024 * 1024)} MiB: not read")
+    return data.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
