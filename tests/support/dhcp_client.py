@@ -90,13 +90,24 @@ def lease(sock: socket.socket, mac: bytes, timeout_s: float = 3.0) -> str | None
     return address if ack is not None and ack[0] == ACK else None
 
 
+def release(sock: socket.socket, mac: bytes, address: str, server: str) -> None:
+    """DHCPRELEASE of ``address`` leased to ``mac`` (RFC 2131 4.4.6: unicast to the server, no answer)."""
+    extra = {54: socket.inet_aton(server)}
+    data = bytearray(packet(7, random.getrandbits(32), mac, extra))
+    data[12:16] = socket.inet_aton(address)  # ciaddr: the address given back
+    sock.sendto(bytes(data), (server, 67))
+
+
 def main() -> None:
-    """Lease COUNT addresses on IFACE, one per made-up MAC, and print each outcome as a JSON line."""
+    """Lease COUNT addresses on IFACE, one per made-up MAC, and print each outcome as a JSON line (or,
+    with --release SERVER, give the addresses of those MACs back)."""
     parser = argparse.ArgumentParser(prog="python -m tests.support.dhcp_client", description=__doc__)
     parser.add_argument("interface")
     parser.add_argument("count", type=int)
     parser.add_argument("--first-mac", default="02:00:00:00:01:00")
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--release", metavar="SERVER", help="release ADDRESS,... of the MACs instead")
+    parser.add_argument("--addresses", default="", help="with --release: the addresses, in MAC order")
     args = parser.parse_args()
     first = int(args.first_mac.replace(":", ""), 16)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -104,6 +115,10 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.interface.encode())
     sock.bind(("0.0.0.0", 68))
+    if args.release:
+        for n, address in enumerate(args.addresses.split(",")[: args.count]):
+            release(sock, (first + n).to_bytes(6, "big"), address, args.release)
+        return
     for n in range(args.count):
         mac = (first + n).to_bytes(6, "big")
         address = lease(sock, mac, args.timeout)

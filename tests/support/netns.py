@@ -18,7 +18,9 @@ import concurrent.futures
 import ctypes
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -59,6 +61,48 @@ def joined(ns: str) -> Iterator[concurrent.futures.ThreadPoolExecutor]:
         yield executor
     finally:
         executor.shutdown(wait=True)
+
+
+@contextmanager
+def relay(ns: str, address: str, port: int, target: tuple[str, int]) -> Iterator[None]:
+    """Forward TCP connections to ``address:port`` inside ``ns`` to ``target`` outside it (the city's
+    collector, beyond the router, for an agent on the school's gateway), a thread per direction."""
+    with joined(ns) as executor:
+        listener = executor.submit(socket.create_server, (address, port)).result()
+    listener.settimeout(0.5)
+    stopped = threading.Event()
+
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while not stopped.is_set():
+            try:
+                inbound, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                outbound = socket.create_connection(target, timeout=10)
+            except OSError:
+                inbound.close()
+                continue
+            for a, b in ((inbound, outbound), (outbound, inbound)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join(timeout=5)
+        listener.close()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sim.process import wait_for
 from tests.support.host import require_tools
-from tests.support.netns import LAN_HOST, ROUTER, SchoolNet, joined
+from tests.support.netns import GW_LAN, LAN_HOST, ROUTER, SchoolNet, joined
 from tests.support.paths import REPO
 
 #: The names the resolver knows, and where they point (the router's "internet" address).
@@ -136,6 +136,15 @@ def fill_pool(net: SchoolNet, count: int, first_mac: str) -> list[str | None]:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return [json.loads(line)["address"] for line in done.stdout.splitlines()]
+
+
+def release_pool(net: SchoolNet, first_mac: str, addresses: list[str]) -> None:
+    """Give the addresses leased to the made-up iPads from ``first_mac`` on back to the gateway's server."""
+    done = net.run(
+        net.lan, sys.executable, "-m", "tests.support.dhcp_client", "lan1", str(len(addresses)),
+        "--first-mac", first_mac, "--release", GW_LAN, "--addresses", ",".join(addresses),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 AVAHI_CONF = """\
