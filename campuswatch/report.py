@@ -449,6 +449,22 @@ class AirplayReceiver(Struct):
         return self.announced and self.reachable is not False
 
 
+class IpadFleet(Struct):
+    """A school's iPads as the city's MDM knows them: counts, never devices. The collector reads it from
+    the MDM itself (campuswatch.collector.mdm) and judges it like a reading of the school (rules
+    ``ipads.*``); no agent sends it."""
+
+    total: int = 0
+    #: Not checked in (no inventory sent) for the rules' ``ipads.not_checked_in_days``.
+    not_checked_in: int = 0
+    #: Storage in use at ``ipads.storage_full_percent`` or more.
+    storage_full: int = 0
+    #: An iOS older than ``os_minimum`` (major and minor).
+    os_behind: int = 0
+    os_minimum: str | None = None
+    oldest_os: str | None = None
+
+
 class Problem(Struct):
     """Something wrong with a device, as the device itself asserts it (an error flag, an alert, a status).
 
@@ -494,6 +510,8 @@ class DeviceReading(Struct):
     path: PathStatus | None = None
     dhcp: DhcpStatus | None = None
     airplay: AirplayReceiver | None = None
+    #: The school's iPads, from the city's MDM: set by the collector, never by an agent.
+    ipads: IpadFleet | None = None
     problems: list[Problem] = msgspec.field(default_factory=list)
     #: Tables or groups that failed while the rest was read (partial result), with the reason.
     partial: dict[str, str] = msgspec.field(default_factory=dict)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from campuswatch.collector.model import DeviceRecord, IpadFleet, ProblemRecord, School, TicketRecord
-from campuswatch.report import Heartbeat
+from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, TicketRecord
+from campuswatch.report import Heartbeat, IpadFleet
 
 
 @dataclass(frozen=True)

@@ -448,21 +448,3 @@ class AuditRecord:
 
     id: int
     entry: AuditEntry
-
-
-class IpadFleet(msgspec.Struct, kw_only=True):
-    """A school's iPads as the city's MDM knows them (campuswatch.collector.mdm): counts, never devices.
-
-    The rules judge it like a reading's part (``ipads.not_checked_in_percent`` and the like); the counts
-    are what the metrics and the school's page show.
-    """
-
-    total: int = 0
-    #: Not checked in (no inventory sent) for the rules' ``ipads.not_checked_in_days``.
-    not_checked_in: int = 0
-    #: Storage in use at ``ipads.storage_full_percent`` or more.
-    storage_full: int = 0
-    #: An iOS older than ``os_minimum`` (major and minor).
-    os_behind: int = 0
-    os_minimum: str | None = None
-    oldest_os: str | None = None

@@ -23,6 +23,7 @@ from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
+from campuswatch.collector.alerting.wifi import load_wifi_capacity
 from campuswatch.collector.alertmanager import Incident, apply_alerts
 from campuswatch.collector.auth.accounts import Accounts, ProxyLogin
 from campuswatch.collector.config import CollectorConfig, load_schools
@@ -135,7 +136,7 @@ class CollectorService:
         self.rules = load_rules(rules_file)
         log.info("rules loaded", extra={"rules_file": str(rules_file)})
         #: The thresholds as they apply to each device, and its lamps' rated life.
-        self.limits = self.rules.limits(load_lamp_table())
+        self.limits = self.rules.limits(load_lamp_table(), load_wifi_capacity())
         self._calendars = Calendars(self.rules.calendars)
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}
@@ -194,8 +195,11 @@ class CollectorService:
                     self.rules.ipads.storage_full_percent,
                     self.rules.ipads.os_minimum,
                 ),
-                self.events.publish,
-                clock,
+                limits=self.limits,
+                problems=store.problems,
+                lifecycle=self.lifecycle,
+                publish=self.events.publish,
+                clock=clock,
             )
             if config.mdm is not None
             else None

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from campuswatch.collector.alerting.device import StatusDebounce
+from campuswatch.collector.alerting.lamps import LampTable
 from campuswatch.collector.alerting.path import explain_path
 from campuswatch.collector.alerting.rules import CalendarSpec, Rule, RulesFile
 from campuswatch.collector.alerting.school import judge_school
@@ -116,7 +117,10 @@ def _judge(at: float, rule: Rule, open_now: list[ProblemRecord] | None = None) -
     gone = Problem(code="airplay_receiver_gone", severity="warning", summary="gone", subject="Raum 101")
     devices = [device("airplay-raum-101", "display", polled_at=at, problems=[gone])]
     rules = RulesFile(rules=[rule])
-    judged = judge_school(devices, {}, open_now or [], {}, StatusDebounce(), rules, calendar=CALENDAR)
+    limits = rules.limits(LampTable(default_life_h=3000))
+    judged = judge_school(
+        devices, {}, open_now or [], {}, StatusDebounce(), rules, limits, now=at, calendar=CALENDAR
+    )
     return keys(judged.wanted)
 
 

@@ -4,12 +4,15 @@ standins/jamf.py), and its iPads counted per school: never one problem per iPad.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from campuswatch.collector.config import JamfProSection, MdmSection
 from campuswatch.collector.mdm.fleet import Ipad, IpadPolicy, fleets, version_key
 from campuswatch.collector.mdm.jamf import PAGE_SIZE, JamfPro, MdmError, ipads_of, parse_time
 from campuswatch.config import Secret
+from sim.collector import IMMEDIATE_RULES, FakeClock, running_collector
 from tests.support.standins.jamf import CLIENT_ID, CLIENT_SECRET, JamfStandIn
 
 NOW = parse_time("2026-05-04T10:00:00Z") or 0.0
@@ -106,3 +109,30 @@ def test_versions_compare_as_numbers() -> None:
 def test_jamf_times() -> None:
     assert parse_time("2026-05-04T07:12:33.456Z") == pytest.approx(NOW - 10046.544)
     assert parse_time("garbage") is None and parse_time(None) is None
+
+
+async def test_a_school_with_silent_ipads_gets_one_ticket_resolved_when_they_check_in(
+    tmp_path: Path, jamf: JamfStandIn
+) -> None:
+    bbg = jamf.site("Bert-Brecht-Gymnasium")
+    for n in range(20):  # 5 of 20 silent since January: 25 %
+        jamf.ipad(bbg, last_inventory="2026-01-05T07:00:00.000Z" if n < 5 else "2026-05-04T07:00:00.000Z")
+    mdm = MdmSection(
+        jamf_pro=JamfProSection(url=jamf.url, client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET)),
+        schools={"Bert-Brecht-Gymnasium": "bbg"},
+    )
+    clock = FakeClock(NOW)
+    async with running_collector(
+        tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=clock, mdm=mdm
+    ) as c:
+        await c.service.sync_ipads()
+        (ticket,) = await c.service.tickets(state="open", school="bbg")
+        assert (ticket.problem_code, ticket.device) == ("ipads_not_checked_in", None)
+        assert ticket.title == "BBG: 5 of 20 iPads have not checked in for days"
+        await c.service.sync_ipads()  # read again, nothing new: the same one ticket
+        assert len(await c.service.tickets(school="bbg")) == 1
+        for device in jamf.devices:
+            device["general"]["lastInventoryUpdateDate"] = "2026-05-04T08:00:00.000Z"
+        await c.service.sync_ipads()
+        assert await c.service.tickets(state="open", school="bbg") == []
+        assert "campuswatch_ipads" in (await c.service.metrics.render(compress=False)).decode()

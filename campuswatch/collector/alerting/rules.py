@@ -27,6 +27,7 @@ from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, Tim
 from campuswatch.collector.alerting.flapping import FlapPolicy
 from campuswatch.collector.alerting.lamps import LampTable
 from campuswatch.collector.alerting.thresholds import DeviceLimits, Limits, ModelLimits, Threshold
+from campuswatch.collector.alerting.wifi import WifiCapacityTable
 from campuswatch.config import Invalid, load_yaml
 from campuswatch.report import Severity
 
@@ -257,10 +258,10 @@ class RulesFile(_Strict):
         """The first matching rule, else the default (a ticket right away, in school hours only)."""
         return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
 
-    def limits(self, lamps: LampTable) -> Limits:
+    def limits(self, lamps: LampTable, wifi: WifiCapacityTable | None = None) -> Limits:
         """The thresholds as they apply to each device, with lamps' rated life from ``lamps`` where
         neither a device's nor its model's entry here says it."""
-        return Limits(self.thresholds, self.models, self.devices, lamps)
+        return Limits(self.thresholds, self.models, self.devices, lamps, wifi)
 
     def incident_for(self, code: str) -> Incident | None:
         """The incident a problem of this code is part of, if any (else its ticket is its own)."""

@@ -99,7 +99,11 @@ def judge_school(
         found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
             applied = limits.of(device.school, device.device, device.kind, reading.system)
-            facts = Facts(polled_at=device.last_polled, lamp_life_h=applied.lamp_life_h)
+            facts = Facts(
+                polled_at=device.last_polled,
+                lamp_life_h=applied.lamp_life_h,
+                radio_capacity=limits.radio_capacity(applied, reading.system),
+            )
             judged = threshold_problems(applied.values, device, reading, facts, {p.key for p in mine})
             # The thresholds decide what an older agent judged itself (one owner, one problem per fault).
             found = [w for w in found if not judged.decides(w.key)]

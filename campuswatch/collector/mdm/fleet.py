@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from campuswatch.collector.model import IpadFleet
+from campuswatch.report import IpadFleet
 
 _VERSION = re.compile(r"^\s*(\d+(?:\.\d+)*)")
 

@@ -55,7 +55,6 @@ from campuswatch.collector.metrics.forecast import (
 from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
-    IpadFleet,
     LampHours,
     Priority,
     ProblemKey,
@@ -64,7 +63,7 @@ from campuswatch.collector.model import (
     SupplyLevel,
     TicketRecord,
 )
-from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo
+from campuswatch.report import DeviceReading, Heartbeat, IpadFleet, Supply, SystemInfo
 
 #: Severities that problems have; each school shows a 0 for each (and each priority), so panels are never empty.
 SEVERITIES = ("critical", "warning")
