@@ -3,6 +3,7 @@ named by file, line and key."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from campuswatch.agent.config import airplay_device_id, load_agent_config
 from campuswatch.config import ConfigError
 from tests.agent.test_agent_config import MINIMAL, write
+from tests.support.paths import REPO
 
 CHECKS = """\
 network:
@@ -79,3 +81,30 @@ def test_mistakes_name_file_line_and_key(tmp_path: Path, extra: str, line: int, 
     assert info.value.key == key
     assert words in str(info.value)
     assert "secret" not in str(info.value).replace(key, "")
+
+
+def uncommented(example: str) -> str:
+    """The commented sections of an example config as YAML: ``# network:`` headers and ``#   key: ...``
+    lines (``#   # key:`` too, the optional ones); prose comments are left out."""
+    lines = []
+    for line in example.splitlines():
+        if re.fullmatch(r"# [a-z_]+:", line):
+            lines.append(line[2:])
+        elif line.startswith("#   "):
+            body = line[2:]
+            lines.append("  " + body[4:] if body.startswith("  # ") else body)
+    return "\n".join(lines) + "\n"
+
+
+def test_the_commented_examples_load(tmp_path: Path) -> None:
+    example = (REPO / "configs" / "agent.yaml").read_text()
+    start, end = example.index("# network:"), example.index("# Discovery on a schedule")
+    config = load_agent_config(write(tmp_path, MINIMAL + uncommented(example[start:end])))
+    assert config.network is not None
+    assert [s.name for s in config.network.services] == ["MDM", "Lernplattform", "Filter"]
+    assert config.network.services[2].expect_status == [200, 403]
+    assert config.dhcp is not None and config.dhcp.kea_socket is not None
+    assert config.airplay is not None and [r.room for r in config.airplay.receivers] == [
+        "Raum 101",
+        "Raum 102",
+    ]
