@@ -103,7 +103,7 @@ def test_dns_failing_when_half_the_names_fail_critical_when_all_do() -> None:
     assert problem == (
         "dns_failing",
         "critical",
-        "resolver 10.20.1.1 answers 2 of 2 names not (mdm.de, lernen.de)",
+        "resolver 10.20.1.1 fails 2 of 2 names (mdm.de, lernen.de)",
         "10.20.1.1",
     )
 
