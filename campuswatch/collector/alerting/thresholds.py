@@ -344,17 +344,14 @@ class ThresholdChange(_Strict):
     enabled: bool | None = None
 
 
-class ModelLimits(_Strict):
-    """Limits for every device of a model: ``vendor`` and ``model`` as the device reports them (PJLink
-    INF1/INF2, the SNMP classification), shell patterns ignoring case."""
+class _OwnLimits(_Strict, kw_only=True):
+    """What a model's or a device's entry may set over the thresholds and the shipped tables."""
 
-    vendor: str = "*"
-    model: str = "*"
-    #: The rated life of the model's projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
+    #: The rated life of the projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
     lamp_life_h: int | None = None
-    #: The clients one radio of the model serves well, every band (over mibs/wifi_capacity.yaml).
+    #: The clients one radio serves well, every band (over mibs/wifi_capacity.yaml).
     wifi_capacity: int | None = None
-    #: Threshold code -> its limits for this model.
+    #: Threshold code -> its limits here.
     thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -362,26 +359,25 @@ class ModelLimits(_Strict):
             raise ValueError("lamp_life_h must be at least 1 hour")
         if self.wifi_capacity is not None and self.wifi_capacity < 1:
             raise ValueError("wifi_capacity must be at least 1 client")
+
+
+class ModelLimits(_OwnLimits):
+    """Limits for every device of a model: ``vendor`` and ``model`` as the device reports them (PJLink
+    INF1/INF2, the SNMP classification), shell patterns ignoring case."""
+
+    vendor: str = "*"
+    model: str = "*"
 
     def matches(self, system: SystemInfo) -> bool:
         """Whether a device that reports ``system`` is of this model."""
         return matches(self.vendor, system.vendor) and matches(self.model, system.model)
 
 
-class DeviceLimits(_Strict, kw_only=True):
+class DeviceLimits(_OwnLimits, kw_only=True):
     """Limits for one device (or a few): ``school`` and ``device`` id as shell patterns."""
 
     school: str = "*"
     device: str
-    lamp_life_h: int | None = None
-    wifi_capacity: int | None = None
-    thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.lamp_life_h is not None and self.lamp_life_h < 1:
-            raise ValueError("lamp_life_h must be at least 1 hour")
-        if self.wifi_capacity is not None and self.wifi_capacity < 1:
-            raise ValueError("wifi_capacity must be at least 1 client")
 
     def matches(self, school: str, device: str) -> bool:
         """Whether this entry is about ``device`` of ``school``."""
