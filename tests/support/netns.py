@@ -158,9 +158,11 @@ class SchoolNet:
         if netem.returncode == 0:
             return "tc netem"
         require_tools("nft")
+        # nft refuses a comparison always true (numgen random mod 100 < 100): all of it is a plain drop.
+        share = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
         rule = (
             "table inet cwloss {\n  chain link {\n    type filter hook prerouting priority 0; policy accept;\n"
-            f'    iifname "up1" numgen random mod 100 < {percent} drop\n  }}\n}}\n'
+            f'    iifname "up1" {share}drop\n  }}\n}}\n'
         )
         subprocess.run([*nft, "-f", "-"], input=rule.encode(), check=True, capture_output=True, timeout=30)
         return "nftables numgen"
