@@ -13,6 +13,9 @@ city. Four faults, one after the other:
 Each gives exactly one ticket (no other opens meanwhile: the path's other symptoms are explained by
 the root), which is resolved when fixed. The time from each fault to its ticket is printed (run with
 ``-s``) and kept in ``fault-to-ticket.json`` in the test's folder.
+
+And the uplink cut altogether: one ``school_offline``, not a ticket for each of the path's checks that
+the gateway recorded meanwhile and delivers when the school is back.
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ def school(tmp_path: Path, pki: Pki) -> Iterator[School]:
             services.announcer(net, receiver_dir, RECEIVER), services.airplay_port(net, receiver_dir)
         )
         collector = Collector(tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=RULES)
+        # Heartbeats every 2 s (the agent's heartbeat_s below): a school cut off is offline after 6 s.
+        settings = yaml.safe_load(collector.config.read_text())
+        collector.config.write_text(yaml.safe_dump({**settings, "heartbeat_s": 2, "offline_after_missed": 3}))
         collector.start()
         config = tmp_path / "agent.yaml"
         config.write_text(yaml.safe_dump(agent_config(tmp_path, collector, pki, dhcp)))
@@ -159,10 +165,15 @@ def devices(school: School) -> set[str]:
     return {d["device"] for d in (found["devices"] if isinstance(found, dict) else found)}
 
 
-def test_four_faults_of_a_school_network_each_one_ticket_resolved_when_fixed(school: School) -> None:
+def checked(school: School) -> None:
+    """The agent's checks have reached the collector, and the school is at rest."""
     checks = {"uplink", "dhcp", "airplay-apple-tv-raum-101"}
     wait_for(lambda: checks <= devices(school), 60, "the agent's checks at the collector")
     quiet(school, 10)
+
+
+def test_four_faults_of_a_school_network_each_one_ticket_resolved_when_fixed(school: School) -> None:
+    checked(school)
 
     # 1. iPads fill the pool: 9 of 10 addresses (90 %) is full enough for a ticket.
     leased = services.fill_pool(school.net, 9, FIRST_MAC)
@@ -213,3 +224,18 @@ def test_four_faults_of_a_school_network_each_one_ticket_resolved_when_fixed(sch
     ]
     assert tickets(school, state="open") == []
     (school.workdir / "fault-to-ticket.json").write_text(json.dumps(school.times, indent=2))
+
+
+def test_a_school_cut_off_from_the_city_is_one_school_offline_ticket(school: School) -> None:
+    checked(school)
+    school.net.loss(100)
+    fault = time.time()
+    ticket = one_ticket(school, "school_offline", fault)
+    # Offline for longer than uplink_loss must last: still the one ticket.
+    time.sleep(20)
+    assert [t["problem_code"] for t in tickets(school, state="open")] == ["school_offline"]
+    school.net.loss(None)
+    resolved(school, ticket)
+    # The backlog (100 % loss, every name and service failing) arrives and is the outage's: no ticket.
+    quiet(school, 20)
+    assert [t["problem_code"] for t in tickets(school)] == ["school_offline"]
