@@ -197,6 +197,7 @@ class CollectorService:
                 ),
                 limits=self.limits,
                 problems=store.problems,
+                school_turn=store.coordination.school,
                 lifecycle=self.lifecycle,
                 publish=self.events.publish,
                 clock=clock,

@@ -136,3 +136,24 @@ async def test_a_school_with_silent_ipads_gets_one_ticket_resolved_when_they_che
         await c.service.sync_ipads()
         assert await c.service.tickets(state="open", school="bbg") == []
         assert "campuswatch_ipads" in (await c.service.metrics.render(compress=False)).decode()
+
+
+async def test_a_school_the_mdm_no_longer_lists_has_no_ipad_problem(
+    tmp_path: Path, jamf: JamfStandIn
+) -> None:
+    bbg = jamf.site("Bert-Brecht-Gymnasium")
+    for _ in range(4):
+        jamf.ipad(bbg, last_inventory="2026-01-05T07:00:00.000Z")
+    mdm = MdmSection(
+        jamf_pro=JamfProSection(url=jamf.url, client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET)),
+        schools={"Bert-Brecht-Gymnasium": "bbg"},
+    )
+    async with running_collector(
+        tmp_path, {"bbg": "BBG"}, rules_file=IMMEDIATE_RULES, clock=FakeClock(NOW), mdm=mdm
+    ) as c:
+        await c.service.sync_ipads()
+        (ticket,) = await c.service.tickets(state="open", school="bbg")
+        assert ticket.title == "BBG: 4 of 4 iPads have not checked in for days"
+        jamf.devices.clear()  # the school's iPads moved to another MDM
+        await c.service.sync_ipads()
+        assert await c.service.tickets(state="open", school="bbg") == []

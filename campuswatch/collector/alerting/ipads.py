@@ -7,8 +7,6 @@ They are problems of the school itself (device ``""``, like ``school_offline``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from campuswatch.collector.alerting.liveness import SCHOOL_LEVEL
 from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
 from campuswatch.collector.model import DeviceRecord, ProblemKey, WantedProblem
@@ -29,14 +27,3 @@ def ipad_problems(
     applied = limits.of(school, SCHOOL_LEVEL, IPADS_KIND, reading.system)
     facts = Facts(polled_at=at, lamp_life_h=applied.lamp_life_h)
     return threshold_problems(applied.values, record, reading, facts, open_keys).wanted
-
-
-def school_ipad_problems(
-    fleets: Mapping[str, IpadFleet], limits: Limits, at: float, open_keys: set[ProblemKey]
-) -> dict[str, list[WantedProblem]]:
-    """Each school's iPad problems; a school the MDM no longer lists has none."""
-    schools = set(fleets) | {k.school for k in open_keys}
-    return {
-        school: ipad_problems(school, fleets[school], limits, at, open_keys) if school in fleets else []
-        for school in sorted(schools)
-    }

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
-from campuswatch.collector.alerting.ipads import IPADS_PREFIX, school_ipad_problems
+from campuswatch.collector.alerting.ipads import IPADS_PREFIX, ipad_problems
 from campuswatch.collector.alerting.liveness import SCHOOL_LEVEL
 from campuswatch.collector.alerting.reconcile import reconcile
 from campuswatch.collector.alerting.thresholds import Limits
@@ -15,6 +16,7 @@ from campuswatch.collector.config import MdmSection
 from campuswatch.collector.events import IpadsSynced, Publish
 from campuswatch.collector.mdm.fleet import IpadPolicy, fleets
 from campuswatch.collector.mdm.jamf import JamfPro
+from campuswatch.collector.model import ProblemRecord
 from campuswatch.collector.store.protocols import ProblemStore
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle
 from campuswatch.report import IpadFleet
@@ -32,6 +34,7 @@ class IpadSync:
         *,
         limits: Limits,
         problems: ProblemStore,
+        school_turn: Callable[[str], AbstractAsyncContextManager[None]],
         lifecycle: TicketLifecycle,
         publish: Publish,
         clock: Callable[[], float],
@@ -44,10 +47,12 @@ class IpadSync:
         self._policy = policy
         self._limits = limits
         self._problems = problems
+        # A school's problems change in its turn only (of every collector on the database), as ingest's.
+        self._school_turn = school_turn
         self._lifecycle = lifecycle
         self._publish = publish
         self._clock = clock
-        # One read at a time: the scheduled one and one asked for must not both open the same problem.
+        # One read at a time: the MDM is a shared service; one asked for while the scheduled one runs waits.
         self._lock = asyncio.Lock()
 
     async def sync(self) -> dict[str, IpadFleet]:
@@ -62,14 +67,21 @@ class IpadSync:
         now = self._clock()
         found, unmapped = fleets(ipads, self._schools, self._policy, now)
         await self._publish(IpadsSynced(tuple(sorted(found.items())), unmapped, now))
-        open_now = [
-            p
-            for p in await self._problems.open_now(device=SCHOOL_LEVEL)
-            if p.key.code.startswith(IPADS_PREFIX)
-        ]
-        wanted = school_ipad_problems(found, self._limits, now, {p.key for p in open_now})
-        for school, problems in wanted.items():
-            changes = reconcile(problems, [p for p in open_now if p.key.school == school])
-            await self._lifecycle.apply(changes, {}, now)
+        judged = {p.key.school for p in await self._open_ipad_problems()}
+        for school in sorted(judged | set(found)):
+            async with self._school_turn(school):
+                open_now = await self._open_ipad_problems(school)
+                fleet = found.get(school)
+                # A school the MDM no longer lists has no iPad problems.
+                wanted = (
+                    ipad_problems(school, fleet, self._limits, now, {p.key for p in open_now})
+                    if fleet is not None
+                    else []
+                )
+                await self._lifecycle.apply(reconcile(wanted, open_now), {}, now)
         log.info("mdm read", extra={"ipads": len(ipads), "schools": len(found), "unmapped": unmapped})
         return found
+
+    async def _open_ipad_problems(self, school: str | None = None) -> list[ProblemRecord]:
+        found = await self._problems.open_now(school=school, device=SCHOOL_LEVEL)
+        return [p for p in found if p.key.code.startswith(IPADS_PREFIX)]
