@@ -36,7 +36,7 @@ import yaml
 
 from sim.process import stop_process, wait_for
 from tests.support import school_services as services
-from tests.support.e2e import Collector, get_json
+from tests.support.e2e import Collector
 from tests.support.netns import INTERNET, ROUTER, SchoolNet, relay, school_net
 from tests.support.paths import REPO
 from tests.support.pki import Pki
@@ -161,8 +161,7 @@ def quiet(school: School, seconds: float) -> None:
 
 
 def devices(school: School) -> set[str]:
-    found = get_json(f"{school.collector.url}/api/v1/devices?school={SCHOOL}")
-    return {d["device"] for d in (found["devices"] if isinstance(found, dict) else found)}
+    return {d["device"] for d in school.collector.items(f"/api/v1/devices?school={SCHOOL}")}
 
 
 def checked(school: School) -> None:
