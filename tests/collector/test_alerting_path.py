@@ -100,7 +100,12 @@ def test_what_a_school_offline_recorded_is_the_outage_s() -> None:
         ("uplink", "certificate_expiring", "MDM"),  # no outage makes a certificate end sooner
         ("drucker", "supply_empty", "1"),
     }
-    before = device("uplink", "uplink", polled_at=LESSON - 600)  # before the school fell silent
+    # A round begun just before the school fell silent ran into the outage; one long before did not.
+    ending = device("uplink", "uplink", polled_at=LESSON - 330)
+    assert explain_path(PATH_PROBLEMS, [ending], school_outage=outage) == explain_path(
+        PATH_PROBLEMS, [backlog], school_outage=outage
+    )
+    before = device("uplink", "uplink", polled_at=LESSON - 600)
     after = device("uplink", "uplink", polled_at=LESSON + 120)  # judged by itself again
     for outside in (before, after):
         found = explain_path(PATH_PROBLEMS, [outside], school_outage=outage)

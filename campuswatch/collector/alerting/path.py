@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from campuswatch.collector.alerting.outages import LONGEST_POLL_S
 from campuswatch.collector.model import DeviceRecord, Outage, ProblemKey, WantedProblem
 
 #: The kind of the gateway's checks of the path (the agent's ``network:``).
@@ -45,6 +46,15 @@ def _words(key: ProblemKey) -> str:
     return f"{key.code} ({key.subject})" if key.subject else key.code
 
 
+def _overlaps(outage: Outage, started: float) -> bool:
+    """Whether a round of the path's checks started at ``started`` may have run into the school's time
+    offline: a round (echoes, lookups, requests) ends up to the longest poll after its start, so the
+    last one begun before the school fell silent measured the link as it failed."""
+    return (outage.after is None or outage.after < started + LONGEST_POLL_S) and (
+        outage.until is None or started < outage.until
+    )
+
+
 def explain_path(
     wanted: Sequence[WantedProblem], devices: Sequence[DeviceRecord], *, school_outage: Outage | None = None
 ) -> Explained:
@@ -59,7 +69,7 @@ def explain_path(
     affected: dict[ProblemKey, tuple[str, ...]] = {}
     for device, found in by_device.items():
         record = uplinks[device]
-        if school_outage is not None and school_outage.covers(record.last_polled):
+        if school_outage is not None and _overlaps(school_outage, record.last_polled):
             dropped |= {w.key for w in found}
             continue
         losses = sorted(
