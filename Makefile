@@ -52,6 +52,7 @@ bench: install-test-deps
 	$(PY) -m bench.school_judge
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
+	$(PY) -m bench.network_checks
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

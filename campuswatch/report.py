@@ -28,8 +28,21 @@ SCHEMA_VERSION = 1
 #: Schema versions this build can read: its own and one either side (see the module doc).
 COMPATIBLE_SCHEMA_VERSIONS = frozenset(range(SCHEMA_VERSION - 1, SCHEMA_VERSION + 2))
 
+#: ``uplink`` and ``dhcp`` are the gateway's own checks of the school's network as the iPads use it (the
+#: path to the internet; the DHCP server's pools), each reported like a device; an AirPlay receiver is a
+#: ``display``.
 DeviceKind = Literal[
-    "printer", "switch", "access_point", "ups", "projector", "display", "gateway", "host", "unknown"
+    "printer",
+    "switch",
+    "access_point",
+    "ups",
+    "projector",
+    "display",
+    "gateway",
+    "host",
+    "uplink",
+    "dhcp",
+    "unknown",
 ]
 SupplyState = Literal["ok", "low", "empty", "some_remaining", "unknown", "near_full", "full"]
 Severity = Literal["critical", "warning", "info"]
@@ -232,6 +245,30 @@ class Neighbor(Struct):
     mgmt_address: str | None = None
 
 
+WifiBand = Literal["2.4GHz", "5GHz", "6GHz"]
+
+
+class WifiRadio(Struct):
+    """One radio of an access point, as the AP or its controller reports it (mibs/wifi.yaml): how many
+    clients it serves, on which channel, how busy the channel is and whether the device says it is up."""
+
+    #: The access point the radio belongs to: its name as a controller lists it, else the device's own.
+    ap: str
+    #: The radio as the vendor numbers it within its AP ("0", "1"; UniFi: "ng", "na").
+    radio: str
+    band: WifiBand | None = None
+    channel: int | None = None
+    clients: int | None = None
+    #: How much of the time the channel is busy (percent), as the AP measures it.
+    utilization_percent: float | None = None
+    #: The radio's state where the vendor's MIB tells it (None: it does not).
+    state: Literal["up", "down"] | None = None
+    #: The AP's model where a controller tells it (for its capacity); a standalone AP's is the device's.
+    ap_model: str | None = None
+    #: The AP's MAC where a controller names its APs by it (to find the AP behind a switch port).
+    ap_mac: str | None = None
+
+
 class WifiStatus(Struct):
     """Access point / controller: clients and radios where the device tells."""
 
@@ -240,6 +277,8 @@ class WifiStatus(Struct):
     radios_total: int | None = None
     aps_up: int | None = None
     aps_total: int | None = None
+    #: Each radio, where the device's MIB lists them (clients per AP are the sum of its radios').
+    radios: list[WifiRadio] = msgspec.field(default_factory=list)
 
 
 class Lamp(Struct):
@@ -291,6 +330,141 @@ class GatewayStatus(Struct):
     agent_cpu_seconds: float | None = None
 
 
+class PathProbe(Struct):
+    """ICMP echo from the gateway to one point on the way to the internet: the upstream gateway (the default
+    route's next hop) or a configured target beyond it. Loss and latency as the iPads' packets see them."""
+
+    #: What the point is: ``upstream`` for the default route's next hop, else the configured target's name.
+    target: str
+    address: str
+    role: Literal["upstream", "target"]
+    sent: int
+    received: int
+    loss_percent: float
+    rtt_avg_s: float | None = None
+    rtt_max_s: float | None = None
+    #: Mean difference between consecutive round trips.
+    jitter_s: float | None = None
+    #: Why no echo could be sent at all (no ICMP permission, no route); then ``sent`` is 0.
+    error: str | None = None
+
+
+class DnsLookup(Struct):
+    """One name resolved through the school's resolver."""
+
+    name: str
+    #: NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... as the resolver answered; None: no answer at all.
+    rcode: str | None = None
+    addresses: list[str] = msgspec.field(default_factory=list)
+    latency_s: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The resolver answered with at least one address."""
+        return self.rcode == "NOERROR" and bool(self.addresses)
+
+
+class DnsCheck(Struct):
+    """The configured names resolved through one resolver, as an iPad of the school would ask it."""
+
+    resolver: str
+    lookups: list[DnsLookup] = msgspec.field(default_factory=list)
+
+
+class ServiceCheck(Struct):
+    """An HTTPS request to a service the iPads need (the MDM, the learning platform, the content filter)."""
+
+    name: str
+    url: str
+    #: The HTTP status, None when no response came (no connection, TLS refused, timeout).
+    status: int | None = None
+    #: The status is one the service is expected to answer with (2xx or 3xx unless configured).
+    ok: bool = False
+    latency_s: float | None = None
+    error: str | None = None
+    #: The certificate's chain and host name were verified (None: no TLS, or no handshake).
+    tls_verified: bool | None = None
+    #: When the server's certificate expires (UNIX time), read even from a certificate that failed checks.
+    cert_not_after: float | None = None
+    cert_subject: str | None = None
+    cert_issuer: str | None = None
+
+
+class PathStatus(Struct):
+    """The path to the internet as the iPads use it, checked from the gateway: the upstream gateway and
+    targets over ICMP, DNS through the school's resolver, HTTPS to the services they need."""
+
+    #: The default route's next hop, as found on the gateway (None: no default route).
+    upstream: str | None = None
+    probes: list[PathProbe] = msgspec.field(default_factory=list)
+    dns: list[DnsCheck] = msgspec.field(default_factory=list)
+    services: list[ServiceCheck] = msgspec.field(default_factory=list)
+
+
+class DhcpPool(Struct):
+    """Addresses a DHCP server hands out from one pool (a range, or a subnet where the server counts per
+    subnet) and how many of them are taken."""
+
+    #: How the server's config names it: ``10.20.0.100-10.20.3.250`` or the subnet ``10.20.0.0/22``.
+    name: str
+    size: int
+    #: Addresses with a lease that has not expired.
+    leased: int
+    #: Addresses the server took out of use because a client declined them (an address conflict).
+    declined: int = 0
+    subnet: str | None = None
+
+
+class DhcpStatus(Struct):
+    """The DHCP server the gateway runs: which one, and its pools."""
+
+    server: Literal["kea", "dnsmasq"]
+    pools: list[DhcpPool] = msgspec.field(default_factory=list)
+    #: Where the numbers come from: Kea's control socket, its lease file, dnsmasq's lease file.
+    source: str = ""
+
+
+class AirplayReceiver(Struct):
+    """An AirPlay receiver (an Apple TV, a board's own receiver) as an iPad in the room would find it:
+    announced over mDNS (``_airplay._tcp``, ``_raop._tcp``) and accepting a connection on its port.
+
+    Browsing alone cannot tell a receiver that lost power (nothing says goodbye, caches keep it for an
+    hour): ``announced`` comes from an answer to a query sent this round, not from a cache."""
+
+    name: str
+    room: str | None = None
+    announced: bool = False
+    #: A TCP connection to its AirPlay port was accepted (None: not announced, so nothing to connect to).
+    reachable: bool | None = None
+    address: str | None = None
+    port: int | None = None
+    model: str | None = None
+    #: The service types it answered for this round.
+    services: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def present(self) -> bool:
+        """An iPad would list it and could connect: announced and accepting connections."""
+        return self.announced and self.reachable is not False
+
+
+class IpadFleet(Struct):
+    """A school's iPads as the city's MDM knows them: counts, never devices. The collector reads it from
+    the MDM itself (campuswatch.collector.mdm) and judges it like a reading of the school (rules
+    ``ipads.*``); no agent sends it."""
+
+    total: int = 0
+    #: Not checked in (no inventory sent) for the rules' ``ipads.not_checked_in_days``.
+    not_checked_in: int = 0
+    #: Storage in use at ``ipads.storage_full_percent`` or more.
+    storage_full: int = 0
+    #: An iOS older than ``os_minimum`` (major and minor).
+    os_behind: int = 0
+    os_minimum: str | None = None
+    oldest_os: str | None = None
+
+
 class Problem(Struct):
     """Something wrong with a device, as the device itself asserts it (an error flag, an alert, a status).
 
@@ -332,6 +506,12 @@ class DeviceReading(Struct):
     storage: list[Storage] = msgspec.field(default_factory=list)
     #: Mean hrProcessorLoad over the device's processors (percent busy over the last minute).
     cpu_percent: float | None = None
+    #: The gateway's checks of the school's network (kinds ``uplink``, ``dhcp``) and an AirPlay receiver.
+    path: PathStatus | None = None
+    dhcp: DhcpStatus | None = None
+    airplay: AirplayReceiver | None = None
+    #: The school's iPads, from the city's MDM: set by the collector, never by an agent.
+    ipads: IpadFleet | None = None
     problems: list[Problem] = msgspec.field(default_factory=list)
     #: Tables or groups that failed while the rest was read (partial result), with the reason.
     partial: dict[str, str] = msgspec.field(default_factory=dict)

@@ -211,6 +211,38 @@ SCHOOL = Dashboard(
             thresholds=((0, "red"), (5, "orange"), (15, "green")),
             description="Until each lamp reaches its rated life, at the hours it burns on a school day.",
         ),
+        Panel(
+            "Uplink packet loss",
+            (q(f"campuswatch_uplink_packet_loss_ratio{{{S}}}", "{{target}}"),),
+            unit="percentunit",
+            width=6,
+        ),
+        Panel(
+            "DHCP pools in use",
+            (q(f"campuswatch:dhcp_pool_used:ratio{{{S}}}", "{{pool}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=6,
+            instant=True,
+            thresholds=((0, "green"), (0.8, "orange"), (0.9, "red")),
+        ),
+        Panel(
+            "AirPlay receivers by room",
+            (q(f"campuswatch_airplay_receiver_up{{{S}}}", "{{room}}"),),
+            "stat",
+            width=6,
+            instant=True,
+            thresholds=((0, "red"), (1, "green")),
+            description="1 = the room's receiver answered; 0 = gone ('Kein Bild' with an iPad).",
+        ),
+        Panel(
+            "iPads",
+            (q(f"campuswatch_ipads{{{S}}}", "{{state}}"),),
+            "bargauge",
+            width=6,
+            instant=True,
+            description="From the city's MDM.",
+        ),
     ),
 )
 
@@ -499,7 +531,137 @@ AGENTS = Dashboard(
     ),
 )
 
-DASHBOARDS = (FLEET, SCHOOL, PRINTERS, NETWORK, TICKETS, AGENTS)
+IPADS = Dashboard(
+    uid="campuswatch-ipads",
+    title="campuswatch / iPads: uplink, DNS, DHCP, Wi-Fi, AirPlay",
+    description="The school's network as the pupils' iPads see it, checked from each gateway, and the "
+    "iPads themselves as the city's MDM knows them.",
+    school="multi",
+    panels=(
+        Panel(
+            "Uplink packet loss",
+            (
+                q(
+                    f"max by (school, target) (campuswatch_uplink_packet_loss_ratio{{{SM}}})",
+                    "{{school}} {{target}}",
+                ),
+            ),
+            unit="percentunit",
+            width=12,
+            description="Echo requests lost on the way to the upstream gateway and a target beyond it.",
+        ),
+        Panel(
+            "Uplink round trip",
+            (q(f"campuswatch_uplink_rtt_seconds{{{SM}}}", "{{school}} {{target}}"),),
+            unit="s",
+            width=12,
+        ),
+        Panel(
+            "DNS names answered",
+            (q(f"min by (school) (campuswatch_dns_lookup_success_ratio{{{SM}}})", "{{school}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=8,
+            instant=True,
+            thresholds=((0, "red"), (0.99, "green")),
+        ),
+        Panel(
+            "Services not answering",
+            (q(f"campuswatch_service_up{{{SM}}} == 0"),),
+            "table",
+            width=8,
+            instant=True,
+            description="MDM, learning platform, content filter: no good HTTPS answer from the school.",
+        ),
+        Panel(
+            "Certificates ending first (days)",
+            (
+                q(
+                    f"bottomk(10, (campuswatch_service_certificate_expiry_timestamp_seconds{{{SM}}} - time()) / 86400)",
+                    "{{school}} {{service}}",
+                ),
+            ),
+            "bargauge",
+            unit="suffix: days",
+            width=8,
+            instant=True,
+            thresholds=((0, "red"), (7, "orange"), (21, "green")),
+        ),
+        Panel(
+            "DHCP pools in use",
+            (q(f"campuswatch:dhcp_pool_used:ratio{{{SM}}}", "{{school}} {{pool}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=12,
+            instant=True,
+            thresholds=((0, "green"), (0.8, "orange"), (0.9, "red")),
+            description="Leased and declined addresses of each pool: at 100 % the next iPad gets none.",
+        ),
+        Panel(
+            "Busiest Wi-Fi radios (clients)",
+            (
+                q(
+                    f"topk(10, campuswatch_wifi_radio_clients{{{SM}}})",
+                    "{{school}} {{device}} {{ap}} {{band}}",
+                ),
+            ),
+            width=12,
+        ),
+        Panel(
+            "Busiest Wi-Fi channels",
+            (
+                q(
+                    f"topk(10, campuswatch_wifi_radio_channel_utilization_ratio{{{SM}}})",
+                    "{{school}} {{device}} {{ap}} {{band}}",
+                ),
+            ),
+            "bargauge",
+            unit="percentunit",
+            width=12,
+            instant=True,
+            thresholds=((0, "green"), (0.6, "orange"), (0.8, "red")),
+        ),
+        Panel(
+            "Wi-Fi radios down",
+            (q(f"campuswatch_wifi_radio_up{{{SM}}} == 0"),),
+            "table",
+            width=12,
+            instant=True,
+        ),
+        Panel(
+            "AirPlay receivers gone",
+            (q(f"campuswatch_airplay_receiver_up{{{SM}}} == 0"),),
+            "table",
+            width=12,
+            instant=True,
+            description="Rooms whose receiver did not answer this round: 'Kein Bild' with an iPad.",
+        ),
+        Panel(
+            "AirPlay receivers present",
+            (q(f"sum by (school) (campuswatch_airplay_receiver_up{{{SM}}})", "{{school}}"),),
+            width=12,
+        ),
+        Panel(
+            "iPads by state",
+            (q(f"campuswatch_ipads{{{SM}}}", "{{school}} {{state}}"),),
+            "table",
+            width=12,
+            instant=True,
+            description="From the city's MDM: not checked in for days, storage nearly full, iOS behind.",
+        ),
+        Panel(
+            "iPads not checked in (share)",
+            (q(f"campuswatch:ipads_not_checked_in:ratio{{{SM}}}", "{{school}}"),),
+            "bargauge",
+            unit="percentunit",
+            width=12,
+            instant=True,
+            thresholds=((0, "green"), (0.1, "orange"), (0.25, "red")),
+        ),
+    ),
+)
+
+DASHBOARDS = (FLEET, SCHOOL, PRINTERS, NETWORK, TICKETS, AGENTS, IPADS)
 
 
 def _layout(panels: tuple[Panel, ...]) -> Iterator[tuple[Panel, dict[str, int]]]:

@@ -25,24 +25,33 @@ from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.rules import CalendarSpec
 from campuswatch.report import (
     SCHEMA_VERSION,
+    AirplayReceiver,
     AnyEvent,
     Batch,
     DeviceKind,
     DevicePoll,
     DeviceReading,
+    DhcpPool,
+    DhcpStatus,
+    DnsCheck,
+    DnsLookup,
     GatewayStatus,
     Heartbeat,
     HeartbeatEvent,
     Interface,
     Lamp,
+    PathProbe,
+    PathStatus,
     PoePort,
     PollEvent,
     PrinterStatus,
     Problem,
     ProjectorErrors,
+    ServiceCheck,
     Supply,
     SystemInfo,
     UpsStatus,
+    WifiRadio,
     WifiStatus,
     encode,
 )
@@ -65,6 +74,10 @@ class FleetPlan:
     displays: int = 1
     #: Whether the last school is "dark": its devices, except the gateway, do not answer.
     dark_school: bool = True
+    #: The gateway's checks of the school's network (an ``uplink`` and a ``dhcp`` reading).
+    network_checks: bool = True
+    #: AirPlay receivers, one a room.
+    airplay_receivers: int = 1
 
     @property
     def devices_per_school(self) -> int:
@@ -77,12 +90,23 @@ class FleetPlan:
             + self.projectors
             + self.displays
             + 1
+            + (2 if self.network_checks else 0)
+            + self.airplay_receivers
         )
 
 
-#: 50 devices per school: 1,000 schools make the 50,000 devices of the scrape benchmark.
+#: 50 devices per school (1,000 schools make the 50,000 devices of the scrape benchmark), and the
+#: gateway's checks: its uplink and DHCP server, and an AirPlay receiver beside each display.
 CITY_SCHOOL = FleetPlan(
-    schools=1, printers=15, switches=2, access_points=8, ups=1, projectors=12, displays=11, dark_school=False
+    schools=1,
+    printers=15,
+    switches=2,
+    access_points=8,
+    ups=1,
+    projectors=12,
+    displays=11,
+    dark_school=False,
+    airplay_receivers=11,
 )
 
 
@@ -125,14 +149,18 @@ class Fleet:
             ("access_point", "ap", p.access_points),
             ("ups", "usv", p.ups),
             ("projector", "beamer", p.projectors),
+            ("display", "airplay", p.airplay_receivers),
             ("display", "tafel", p.displays),
             ("gateway", "gateway", 1),
+            ("uplink", "uplink", 1 if p.network_checks else 0),
+            ("dhcp", "dhcp", 1 if p.network_checks else 0),
         )
         ordinal = 0
         for kind, prefix, count in kinds:
             for n in range(count):
                 ordinal += 1
-                yield DeviceSpec(f"{prefix}-{n + 1}" if kind != "gateway" else "gateway", kind, n, ordinal)
+                single = kind in ("gateway", "uplink", "dhcp")
+                yield DeviceSpec(prefix if single else f"{prefix}-{n + 1}", kind, n, ordinal)
 
     def _is_dark(self, school: int) -> bool:
         return self.plan.dark_school and self.plan.schools > 1 and school == self.plan.schools - 1
@@ -199,7 +227,8 @@ class Fleet:
     def _poll(self, school: int, spec: DeviceSpec, at: float, round_: int) -> PollEvent:
         sid = school_id(school)
         address = f"10.{school // 250}.{school % 250}.{spec.ordinal}"
-        down = (self._is_dark(school) and spec.kind != "gateway") or (
+        # The gateway and its own checks report even in a dark school: the agent runs there.
+        down = (self._is_dark(school) and spec.kind not in ("gateway", "uplink", "dhcp")) or (
             school == 0 and spec.kind == "printer" and spec.number == 1
         )
         reading = None if down else reading_of(school, spec, address, at, round_, self.today)
@@ -265,6 +294,35 @@ def lamp_of(school: int, spec: DeviceSpec, at: float, today: date) -> Lamp:
     return Lamp(hours=hours, on=True)
 
 
+def path_of(school: int, round_: int) -> PathStatus:
+    """The path to the internet: the first school's uplink loses a fifth of its packets, its MDM's
+    certificate ends in five days and its learning platform does not answer."""
+    lossy = school == 0
+    now_cert = datetime.now(UTC).timestamp()
+    return PathStatus(
+        upstream="10.20.1.1",
+        probes=[
+            PathProbe(target="upstream", address="10.20.1.1", role="upstream", sent=20,
+                      received=16 if lossy else 20, loss_percent=20.0 if lossy else 0.0,
+                      rtt_avg_s=0.002, rtt_max_s=0.004, jitter_s=0.0005),
+            PathProbe(target="internet", address="9.9.9.9", role="target", sent=20,
+                      received=16 if lossy else 20, loss_percent=20.0 if lossy else 0.0,
+                      rtt_avg_s=0.018 + 0.001 * (round_ % 3), rtt_max_s=0.03, jitter_s=0.002),
+        ],
+        dns=[DnsCheck(resolver="10.20.1.1", lookups=[
+            DnsLookup(name="mdm.schule.de", rcode="NOERROR", addresses=["10.20.9.9"], latency_s=0.004),
+            DnsLookup(name="lernen.schule.de", rcode="NOERROR", addresses=["10.20.9.8"], latency_s=0.006),
+        ])],
+        services=[
+            ServiceCheck(name="MDM", url="https://mdm.schule.de/", status=200, ok=True, latency_s=0.08,
+                         tls_verified=True, cert_not_after=now_cert + (5 if lossy else 90) * DAY_S),
+            ServiceCheck(name="Lernplattform", url="https://lernen.schule.de/", status=None if lossy else 200,
+                         ok=not lossy, latency_s=None if lossy else 0.12, error="no answer within 3 s" if lossy else None,
+                         tls_verified=None if lossy else True, cert_not_after=None if lossy else now_cert + 60 * DAY_S),
+        ],
+    )  # fmt: skip
+
+
 def reading_of(
     school: int, spec: DeviceSpec, address: str, at: float, round_: int, today: date
 ) -> DeviceReading:
@@ -324,8 +382,37 @@ def reading_of(
             for port in range(1, 9)
         ]
     elif spec.kind == "access_point":
+        clients = 20 + 5 * spec.number + round_
+        # The first school's first AP: its 5 GHz radio past its capacity (a class of iPads and more).
+        crowded = 70 if school == 0 and spec.number == 0 else clients - clients // 3
         reading.wifi = WifiStatus(
-            clients=20 + 5 * spec.number + round_, radios_up=1 if school == 0 else 2, radios_total=2
+            clients=clients // 3 + crowded,
+            radios_up=1 if school == 0 else 2,
+            radios_total=2,
+            radios=[
+                WifiRadio(ap="", radio="0", band="2.4GHz", channel=6, clients=clients // 3,
+                          utilization_percent=35.0, state="down" if school == 0 else "up"),
+                WifiRadio(ap="", radio="1", band="5GHz", channel=36, clients=crowded,
+                          utilization_percent=85.0 if crowded == 70 else 40.0, state="up"),
+            ],
+        )  # fmt: skip
+    elif spec.kind == "uplink":
+        reading.path = path_of(school, round_)
+    elif spec.kind == "dhcp":
+        leased = 245 if school == 0 else 120 + school % 50
+        reading.dhcp = DhcpStatus(
+            server="kea",
+            pools=[DhcpPool(name="10.20.0.0/24", size=250, leased=leased, subnet="10.20.0.0/24")],
+        )
+    elif spec.kind == "display" and spec.id.startswith("airplay"):
+        gone = school == 0  # the first school's receiver has gone
+        reading.airplay = AirplayReceiver(
+            name=f"Apple TV Raum {100 + spec.number}",
+            room=f"Raum {100 + spec.number}",
+            announced=not gone,
+            reachable=None if gone else True,
+            address=None if gone else address,
+            port=None if gone else 7000,
         )
     elif spec.kind == "ups":
         reading.ups = UpsStatus(

@@ -27,6 +27,7 @@ and reports what it sees to the central collector, which opens helpdesk tickets.
   campuswatch-agent run --config /etc/campuswatch/agent.yaml     the service (systemd runs this)
   campuswatch-agent probe 10.1.2.3 --community public            read one device once and show it
   campuswatch-agent discover --subnet 10.1.2.0/24                find the school's devices
+  campuswatch-agent check --config /etc/campuswatch/agent.yaml   the network as the iPads see it, once
 """
 
 
@@ -101,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     from campuswatch.agent.discovery.cli import add_discover_arguments
 
     add_discover_arguments(disc)
+    check = sub.add_parser(
+        "check",
+        help="run the network checks once: uplink, DNS, services, DHCP pools, AirPlay receivers",
+        description="Run the checks of the config's network:, dhcp: and airplay: sections once and show "
+        "what they found: loss and latency to the upstream gateway, DNS answers, each service's status and "
+        "certificate, the DHCP pools' use, each AirPlay receiver. Nothing is sent to the collector. Exit "
+        "status 1 when a check could not run (a DHCP server that cannot be read).",
+    )
+    from campuswatch.agent.checks.cli import add_check_arguments
+
+    add_check_arguments(check)
     return parser
 
 
@@ -215,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_probe(args)
     if args.command == "run":
         return _cmd_run(args)
+    if args.command == "check":
+        from campuswatch.agent.checks.cli import run_check
+
+        return run_check(args)
     from campuswatch.agent.discovery.cli import run_discover
 
     return run_discover(args)

@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -119,6 +120,90 @@ class DiscoverySection(_Strict):
 FIRST_DISCOVERY_AFTER_S = 300.0
 
 
+class PathTarget(_Strict):
+    """A point beyond the upstream gateway whose loss and latency are measured (ICMP echo)."""
+
+    name: str
+    address: str
+
+
+class ServiceTarget(_Strict):
+    """A service the iPads need, asked over HTTPS: the MDM, the learning platform, the content filter."""
+
+    name: str
+    url: str
+    #: Statuses that count as answering; empty: any 2xx or 3xx.
+    expect_status: list[int] = msgspec.field(default_factory=list)
+    #: CA certificates to trust for it (a city's own CA), else the system's.
+    ca_file: Path | None = None
+
+
+class NetworkSection(_Strict):
+    """Checks of the path to the internet as the iPads use it (``network:``); absent, none run."""
+
+    interval_s: float = 60.0
+    #: How long each probe of a round may wait (an echo, a DNS answer, an HTTPS response).
+    timeout_s: float = 3.0
+    #: The upstream gateway to measure: ``auto`` is the default route's next hop; null: none.
+    upstream: str | None = "auto"
+    #: Points beyond it, over ICMP (a city router, a public address).
+    targets: list[PathTarget] = msgspec.field(default_factory=list)
+    #: Echo requests per point and round (0.2 s apart).
+    pings: int = 10
+    #: The resolver the iPads use (what the DHCP server hands out); ``auto``: the gateway's own first
+    #: ``nameserver``; null: no DNS check.
+    resolver: str | None = "auto"
+    #: Names resolved through it each round.
+    names: list[str] = msgspec.field(default_factory=list)
+    services: list[ServiceTarget] = msgspec.field(default_factory=list)
+    #: How the helpdesk sees the check: the label of the device ``uplink``.
+    label: str = "Internet"
+
+
+class DhcpSection(_Strict):
+    """The pools of the DHCP server the gateway runs (``dhcp:``); absent, not read."""
+
+    interval_s: float = 60.0
+    timeout_s: float = 3.0
+    #: ``auto``: Kea if its control socket or config is there, else dnsmasq.
+    server: Literal["auto", "kea", "dnsmasq"] = "auto"
+    kea_socket: Path | None = None
+    kea_config: Path | None = None
+    #: Kea's memfile lease file (without a control socket); default: the one its config names.
+    kea_leases: Path | None = None
+    dnsmasq_leases: Path | None = None
+    #: dnsmasq's config files or directories (its ``dhcp-range`` lines); default /etc/dnsmasq.conf and
+    #: /etc/dnsmasq.d.
+    dnsmasq_config: list[Path] | None = None
+    label: str = "DHCP"
+
+
+class AirplayReceiverEntry(_Strict):
+    """A receiver to watch: its AirPlay name as an iPad lists it, and the room it serves."""
+
+    name: str
+    room: str | None = None
+    #: The device id (default ``airplay-`` and the name in lower case, spaces as ``-``).
+    id: str | None = None
+    label: str | None = None
+
+
+class AirplaySection(_Strict):
+    """The rooms' AirPlay receivers (``airplay:``); absent, none are watched."""
+
+    interval_s: float = 60.0
+    #: How long one round waits for mDNS answers, and for each receiver's port.
+    timeout_s: float = 2.0
+    #: LAN interfaces to ask on; empty: every interface but loopback and the uplink.
+    interfaces: list[str] = msgspec.field(default_factory=list)
+    receivers: list[AirplayReceiverEntry] = msgspec.field(default_factory=list)
+
+
+def airplay_device_id(entry: AirplayReceiverEntry) -> str:
+    """The device id a receiver is reported under."""
+    return entry.id or "airplay-" + "-".join(entry.name.lower().split())
+
+
 class AgentConfig(_Strict):
     """The whole ``agent.yaml``."""
 
@@ -135,6 +220,10 @@ class AgentConfig(_Strict):
     #: Optional inventory file written by ``campuswatch-agent discover``; its devices are watched too.
     inventory: Path | None = None
     discovery: DiscoverySection | None = None
+    #: The gateway's checks of the school's network as the iPads use it; each absent: not run.
+    network: NetworkSection | None = None
+    dhcp: DhcpSection | None = None
+    airplay: AirplaySection | None = None
     source: str = ""
 
     def state_dir(self) -> Path:
@@ -236,6 +325,7 @@ def _check(config: AgentConfig) -> list[Ignored]:
             raise Invalid(("credentials", name), "an SNMPv3 credential set needs `user`")
     if config.discovery is not None:
         _check_discovery(config.discovery)
+    _check_checks(config, seen)
     if not config.collector.token and not config.collector.token_file:
         raise Invalid(("collector",), "either `token` or `token_file` is required")
     if config.collector.retry_max_s <= 0:
@@ -243,6 +333,60 @@ def _check(config: AgentConfig) -> list[Ignored]:
     if not config.collector.url.startswith(("http://", "https://")):
         raise Invalid(("collector", "url"), "must start with http:// or https://")
     return ignored
+
+
+def _check_checks(config: AgentConfig, device_ids: set[str]) -> None:
+    """The network, DHCP and AirPlay sections: positive times, addresses and URLs that are such, and
+    device ids that no configured device uses."""
+    sections: tuple[tuple[str, NetworkSection | DhcpSection | AirplaySection | None], ...] = (
+        ("network", config.network),
+        ("dhcp", config.dhcp),
+        ("airplay", config.airplay),
+    )
+    for name, section in sections:
+        if section is None:
+            continue
+        for key in ("interval_s", "timeout_s"):
+            if getattr(section, key) <= 0:
+                raise Invalid((name, key), "must be more than 0")
+    taken = set(device_ids)
+    if config.network is not None:
+        _check_network(config.network)
+        taken.add("uplink")
+    if config.dhcp is not None:
+        taken.add("dhcp")
+    if (config.network is not None and "uplink" in device_ids) or (
+        config.dhcp is not None and "dhcp" in device_ids
+    ):
+        raise Invalid(("devices",), "the ids `uplink` and `dhcp` are the network checks' own")
+    if config.airplay is not None:
+        for i, entry in enumerate(config.airplay.receivers):
+            device = airplay_device_id(entry)
+            if device in taken:
+                raise Invalid(("airplay", "receivers", i, "id"), f"device id {device!r} is used twice")
+            taken.add(device)
+
+
+def _check_network(network: NetworkSection) -> None:
+    if not 1 <= network.pings <= 100:
+        raise Invalid(("network", "pings"), "must be 1 to 100")
+    for key, value in (("upstream", network.upstream), ("resolver", network.resolver)):
+        if value not in (None, "auto"):
+            try:
+                ipaddress.IPv4Address(value)
+            except ValueError:
+                raise Invalid(("network", key), f"{value!r} is not `auto` nor an IPv4 address") from None
+    for i, target in enumerate(network.targets):
+        if not target.address.strip():
+            raise Invalid(("network", "targets", i, "address"), "must not be empty")
+    for i, service in enumerate(network.services):
+        parts = urlsplit(service.url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise Invalid(
+                ("network", "services", i, "url"), "must be an https:// (or http://) URL with a host"
+            )
+        if parts.username or parts.password:
+            raise Invalid(("network", "services", i, "url"), "must not carry a user or password")
 
 
 def _check_discovery(discovery: DiscoverySection) -> None:
@@ -277,6 +421,9 @@ def load_agent_config(path: str | Path) -> AgentConfig:
             setattr(config.collector, attr, base / value)
     if config.data_dir is not None and not config.data_dir.is_absolute():
         config.data_dir = base / config.data_dir
+    for service in config.network.services if config.network else []:
+        if service.ca_file is not None and not service.ca_file.is_absolute():
+            service.ca_file = base / service.ca_file
     if config.inventory is not None and not config.inventory.is_absolute():
         config.inventory = base / config.inventory
     return config

@@ -112,16 +112,33 @@ def gateway_reading(sample: GatewaySample, previous: GatewaySample | None = None
     )
 
 
-def default_route_interface(route_table: str) -> str | None:
-    """The interface of the IPv4 default route in ``/proc/net/route`` text, the lowest metric winning."""
-    best: tuple[int, str] | None = None
+def _default_route(route_table: str) -> list[str] | None:
+    """The fields of the IPv4 default route in ``/proc/net/route`` text, the lowest metric winning."""
+    best: tuple[int, list[str]] | None = None
     for line in route_table.splitlines()[1:]:
         fields = line.split()
         if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
             metric = int(fields[6])
             if best is None or metric < best[0]:
-                best = (metric, fields[0])
+                best = (metric, fields)
     return best[1] if best else None
+
+
+def default_route_interface(route_table: str) -> str | None:
+    """The interface of the IPv4 default route in ``/proc/net/route`` text, the lowest metric winning."""
+    route = _default_route(route_table)
+    return route[0] if route else None
+
+
+def default_gateway(route_table: str) -> str | None:
+    """The next hop of the IPv4 default route (the school's upstream gateway), None without one."""
+    route = _default_route(route_table)
+    if route is None or route[2] == "00000000":
+        return None
+    try:
+        return socket.inet_ntoa(int(route[2], 16).to_bytes(4, "little"))
+    except (ValueError, OverflowError):
+        return None
 
 
 # -- psutil ------------------------------------------------------------------------------------------

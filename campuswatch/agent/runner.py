@@ -126,6 +126,31 @@ class Agent:
             )
         )
 
+    async def check_path(self) -> None:
+        """One round of the checks of the path to the internet (``network:``), as the device ``uplink``."""
+        from campuswatch.agent.checks.path import poll_path
+
+        self._track()
+        if self.config.network is not None:
+            await self._queue(await poll_path(self.config.network))
+
+    async def check_dhcp(self) -> None:
+        """The DHCP server's pools (``dhcp:``), as the device ``dhcp``."""
+        from campuswatch.agent.checks.dhcp import poll_dhcp
+
+        self._track()
+        if self.config.dhcp is not None:
+            await self._queue(await poll_dhcp(self.config.dhcp))
+
+    async def check_airplay(self) -> None:
+        """One round over the rooms' AirPlay receivers (``airplay:``), a poll of each."""
+        from campuswatch.agent.checks.airplay import poll_receivers
+
+        self._track()
+        if self.config.airplay is not None:
+            for poll in await poll_receivers(self.config.airplay):
+                await self._queue(poll)
+
     async def heartbeat(self) -> None:
         """Tell the collector this agent is alive, even when nothing else happens."""
         self._track()
@@ -188,6 +213,26 @@ class Agent:
             max_instances=1,
             coalesce=True,
         )
+        checks = (
+            ("check:path", self.check_path, self.config.network),
+            ("check:dhcp", self.check_dhcp, self.config.dhcp),
+            ("check:airplay", self.check_airplay, self.config.airplay),
+        )
+        for job_id, check, section in checks:
+            if section is None:
+                continue
+            # Like a device's poll: one at a time (a slow round skips a turn), the first soon after start.
+            self.scheduler.add_job(
+                check,
+                "interval",
+                seconds=section.interval_s,
+                jitter=section.interval_s * 0.1,
+                next_run_time=now + timedelta(seconds=1),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, math.ceil(section.interval_s)),
+            )
         discovery = self.config.discovery
         if discovery is not None:
             # Not at once: a restarting agent (or a fleet of them after an update) must not sweep at start.
@@ -255,6 +300,9 @@ class Agent:
         self.config.credentials = config.credentials
         self.config.inventory = config.inventory
         self.config.discovery = config.discovery
+        self.config.network = config.network
+        self.config.dhcp = config.dhcp
+        self.config.airplay = config.airplay
         self.schedule()
         log.info("config reloaded", extra={"devices": len(self.config.devices)})
 
@@ -320,7 +368,12 @@ class Agent:
 
     async def _run_once(self) -> int:
         await self.heartbeat()
-        await asyncio.gather(*(self.poll(d) for d in self.devices()))
+        await asyncio.gather(
+            *(self.poll(d) for d in self.devices()),
+            self.check_path(),
+            self.check_dhcp(),
+            self.check_airplay(),
+        )
         deadline = time.monotonic() + DRAIN_DEADLINE_S * 3
         while self.outbox.stats().depth and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

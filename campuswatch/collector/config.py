@@ -89,6 +89,27 @@ class AuthSection(_Strict):
     proxy: ProxySection | None = None
 
 
+class JamfProSection(_Strict):
+    """A Jamf Pro server and the API client the collector reads it as (a role with "Read Mobile
+    Devices" and "Read Sites": nothing else)."""
+
+    url: str
+    client_id: str
+    client_secret: Secret
+    #: CA certificates to trust for it (an on-premises server with the city's own CA), else the system's.
+    ca_file: Path | None = None
+
+
+class MdmSection(_Strict):
+    """The city's MDM, read for the pupils' iPads per school (``mdm:``); absent, not read."""
+
+    jamf_pro: JamfProSection
+    #: How often the inventory is read (it changes when iPads check in, every few hours).
+    interval_s: float = 3600.0
+    #: Jamf site name -> school id (schools.yaml): which school each site's iPads belong to.
+    schools: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class CollectorConfig(_Strict):
     """The whole ``collector.yaml``."""
 
@@ -127,6 +148,8 @@ class CollectorConfig(_Strict):
     #: A second listener that serves ``/metrics`` alone to anyone who reaches it (no token): for a
     #: Prometheus that cannot send one, on an address only it can reach. Off by default.
     metrics_listen: str | None = None
+
+    mdm: MdmSection | None = None
     source: str = ""
 
     def outbox_location(self) -> DatabaseLocation:
@@ -324,6 +347,12 @@ def _check(config: CollectorConfig) -> None:
             raise Invalid(
                 ("ticket_sinks", i, "name"), f"{name!r} is used twice (each sink has its own outbox queue)"
             )
+    if config.mdm is not None:
+        if config.mdm.interval_s < 60:
+            raise Invalid(("mdm", "interval_s"), "must be at least 60 (the MDM is a shared service)")
+        url = config.mdm.jamf_pro.url
+        if not url.startswith(("https://", "http://")) or "@" in url.partition("://")[2].split("/")[0]:
+            raise Invalid(("mdm", "jamf_pro", "url"), "must be an https:// URL without a user or password")
 
 
 #: A header name as HTTP allows it (RFC 9110 token).
@@ -431,6 +460,8 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     config.schools_file = _resolve(base, config.schools_file)
     config.rules_file = _resolve(base, config.rules_file)
     config.outbox = _resolve(base, config.outbox)
+    if config.mdm is not None:
+        config.mdm.jamf_pro.ca_file = _resolve(base, config.mdm.jamf_pro.ca_file)
     if config.tls is not None:
         config.tls.cert = base / config.tls.cert
         config.tls.key = base / config.tls.key

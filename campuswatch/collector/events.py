@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, TicketRecord
-from campuswatch.report import Heartbeat
+from campuswatch.report import Heartbeat, IpadFleet
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,15 @@ class TicketChanged:
     ticket: TicketRecord
 
 
+@dataclass(frozen=True)
+class IpadsSynced:
+    """The city's MDM was read at ``at``: each school's iPads, and how many belong to no mapped school."""
+
+    fleets: tuple[tuple[str, IpadFleet], ...]
+    unmapped: int
+    at: float
+
+
 DomainEvent = (
     SchoolsChanged
     | AgentReported
@@ -87,6 +96,7 @@ DomainEvent = (
     | ProblemResolved
     | TicketOpened
     | TicketChanged
+    | IpadsSynced
 )
 #: How a part of the collector hands an event on: awaited, so the subscribers are done when it returns.
 Publish = Callable[[DomainEvent], Awaitable[None]]

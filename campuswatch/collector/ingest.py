@@ -26,8 +26,10 @@ from campuswatch.collector.alerting import (
     reconcile,
     school_problems,
 )
+from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.flapping import FLAPPING
 from campuswatch.collector.alerting.outages import outages_after
+from campuswatch.collector.alerting.path import UPLINK_KIND
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_changes
 from campuswatch.collector.alerting.thresholds import Limits
@@ -217,6 +219,7 @@ class Ingestor:
         school_turn: Callable[[str], AbstractAsyncContextManager[None]],
         limits: Limits,
         clock: Callable[[], float] = time.time,
+        calendar_of: Callable[[str], SchoolCalendar] | None = None,
     ) -> None:
         self._agents = agents
         self._devices = devices
@@ -228,6 +231,8 @@ class Ingestor:
         self._rules = rules
         self._limits = limits
         self._clock = clock
+        #: A school's calendar, for rules that open a problem only in school hours or lessons.
+        self._calendar_of = calendar_of
         self._started = clock()
         # Reports and passes of one school are applied one at a time (by all collectors on the
         # database), so that two concurrent batches cannot both open the same problem or ticket or
@@ -348,8 +353,9 @@ class Ingestor:
         troubled = newest - self._last_trouble.get(school, -math.inf) <= horizon
         flapping = any(p.key.code == FLAPPING for p in open_now)
         history = await self._history(school, newest - horizon) if troubled or flapping else {}
-        # The school's time offline explains silent devices only: a school without one needs no look.
-        silent = any(d.status == "unreachable" for d in devices)
+        # The school's time offline explains silent devices and the path's readings (alerting.path) only:
+        # a school with neither needs no look.
+        silent = any(d.status == "unreachable" or d.kind == UPLINK_KIND for d in devices)
         verdict = judge_changes(
             devices,
             open_now,
@@ -358,6 +364,7 @@ class Ingestor:
             self._rules,
             self._limits,
             school_outage=await self._school_outage(school) if silent else None,
+            calendar=self._calendar_of(school) if self._calendar_of is not None else None,
         )
         await self._problems.mark_seen([p.id for p in open_now if p.key in verdict.seen], verdict.at)
         await self._lifecycle.apply(

@@ -24,12 +24,15 @@ from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_rules
+from campuswatch.collector.alerting.wifi import load_wifi_capacity
 from campuswatch.collector.alertmanager import Incident, apply_alerts
 from campuswatch.collector.auth.accounts import Accounts, ProxyLogin
 from campuswatch.collector.config import CollectorConfig, load_schools
 from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.events import EventBus, SchoolsChanged
 from campuswatch.collector.ingest import Ingestor, Unauthorized
+from campuswatch.collector.mdm.fleet import IpadPolicy
+from campuswatch.collector.mdm.sync import IpadSync
 from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
@@ -76,6 +79,7 @@ PRUNE_INTERVAL_S = 3600.0
 LIVENESS_JOB = "liveness check"
 PRUNE_JOB = "event pruning"
 DELIVERY_JOB = "ticket delivery"
+MDM_JOB = "mdm sync"
 #: Of several collectors on one database, the one that leads this serves the fleet in /metrics.
 FLEET_METRICS_JOB = "fleet metrics"
 
@@ -93,14 +97,23 @@ def _reading_or_none(device: DeviceRecord) -> DeviceReading | None:
 
 
 async def run_every(
-    interval_s: float, job: Callable[[], Awaitable[None]], name: str, lead: Callable[[str], Awaitable[bool]]
+    interval_s: float,
+    job: Callable[[], Awaitable[None]],
+    name: str,
+    lead: Callable[[str], Awaitable[bool]],
+    *,
+    at_once: bool = False,
 ) -> None:
-    """Run ``job`` every ``interval_s`` seconds until cancelled, when this collector leads it (of several
-    collectors on one database, one runs each job; see ``Coordination.lead``). A run that fails,
-    whatever the error, is logged with its traceback and the next run still happens: one bad pass (a
-    locked database, a bug in one school's data) must not stop the periodic checks for the whole city."""
+    """Run ``job`` every ``interval_s`` seconds until cancelled (``at_once``: the first run right away),
+    when this collector leads it (of several collectors on one database, one runs each job; see
+    ``Coordination.lead``). A run that fails, whatever the error, is logged with its traceback and the
+    next run still happens: one bad pass (a locked database, a bug in one school's data) must not stop
+    the periodic checks for the whole city."""
+    first = at_once
     while True:
-        await asyncio.sleep(interval_s)
+        if not first:
+            await asyncio.sleep(interval_s)
+        first = False
         try:
             if await lead(name):
                 await job()
@@ -145,7 +158,7 @@ class CollectorService:
         log.info("rules loaded", extra={"rules_file": str(rules_file)})
         #: The thresholds as they apply to each device, and its lamps' rated life.
         lamps = load_lamp_table()
-        self.limits = self.rules.limits(lamps)
+        self.limits = self.rules.limits(lamps, load_wifi_capacity())
         self._calendars = Calendars(self.rules.calendars)
         #: School id -> school and -> its calendar's name, from the store and schools.yaml at start.
         self._schools: dict[str, School] = {}
@@ -201,6 +214,25 @@ class CollectorService:
             school_turn=store.coordination.school,
             limits=self.limits,
             clock=clock,
+            calendar_of=self.calendar_of,
+        )
+        self.ipads = (
+            IpadSync(
+                config.mdm,
+                IpadPolicy(
+                    self.rules.ipads.not_checked_in_days,
+                    self.rules.ipads.storage_full_percent,
+                    self.rules.ipads.os_minimum,
+                ),
+                limits=self.limits,
+                problems=store.problems,
+                school_turn=store.coordination.school,
+                lifecycle=self.lifecycle,
+                publish=self.events.publish,
+                clock=clock,
+            )
+            if config.mdm is not None
+            else None
         )
         proxy = config.auth.proxy
         self.accounts = Accounts(
@@ -272,6 +304,17 @@ class CollectorService:
                     name="ticket-delivery",
                 )
             )
+        if self.config.mdm is not None:
+            self._jobs.append(
+                asyncio.create_task(
+                    run_every(self.config.mdm.interval_s, self.sync_ipads, MDM_JOB, lead, at_once=True)
+                )
+            )
+
+    async def sync_ipads(self) -> None:
+        """Read the city's MDM once (``mdm:``): each school's iPads into the metrics and the rules."""
+        if self.ipads is not None:
+            await self.ipads.sync()
 
     async def stop(self) -> None:
         """Stop the background jobs and close the external ticket systems' connections and the outbox."""

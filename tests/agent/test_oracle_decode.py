@@ -58,3 +58,21 @@ def test_compare_reports_a_wrong_supply_level() -> None:
     problems = compare(reading, oracle)
     assert any(line.startswith("supply 1 level") for line in problems)
     assert any(line.startswith("kind") for line in problems)
+
+
+@pytest.mark.parametrize(
+    ("name", "radio", "field"),
+    [
+        ("aruba-instant", ("70:3a:0e:c9:c2:46", "1"), "utilization_percent"),
+        ("aruba-instant", ("68:28:cf:c7:e9:c0", "0"), "channel"),
+        ("unifi_nanohd", ("", "na"), "clients"),
+    ],
+)
+def test_compare_reports_a_wrong_radio(name: str, radio: tuple[str, str], field: str) -> None:
+    """Radios are compared one by one (Aruba by AP MAC and radio, UniFi by radio name)."""
+    oracle = json.loads((DEVICES / "oracle" / f"{name}.json").read_text())
+    reading = _decode_as_polled(DEVICES / "wifi" / f"{name}.snmprec")
+    radios = reading["wifi"]["radios"]  # type: ignore[index]
+    (entry,) = [r for r in radios if ((r["ap_mac"] or ""), r["radio"]) == radio]
+    entry[field] = 77
+    assert [line for line in compare(reading, oracle) if f"{radio} {field}" in line] != []

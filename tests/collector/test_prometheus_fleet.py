@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -23,10 +24,13 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from campuswatch.collector.config import JamfProSection, MdmSection
+from campuswatch.config import Secret
 from sim.collector import IMMEDIATE_RULES, RunningCollector, running_collector
 from sim.fleet import DUE_LAMP_HOURS, DUE_LAMP_HOURS_A_DAY, DUE_LAMP_LIFE_H, Fleet, FleetPlan, school_id
 from sim.process import wait_for
 from sim.prometheus import REPO, PrometheusServer, repo_prometheus_config
+from tests.support.standins.jamf import CLIENT_ID, CLIENT_SECRET, JamfStandIn
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -100,8 +104,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     what failed twice), a few more scrapes."""
     tmp = tmp_path_factory.mktemp("prometheus-fleet")
     fleet = Fleet(FleetPlan(schools=3))
+    jamf = await ipads_of(fleet)
+    mdm = MdmSection(
+        jamf_pro=JamfProSection(url=jamf.url, client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET)),
+        schools={name: school for school, name in fleet.schools().items()},
+    )
     async with (
-        running_collector(tmp, fleet.schools(), rules_file=IMMEDIATE_RULES) as collector,
+        running_collector(tmp, fleet.schools(), rules_file=IMMEDIATE_RULES, mdm=mdm) as collector,
         aiohttp.ClientSession() as http,
     ):
         await fleet.send_history(http, collector.url, collector.tokens, now=time.time(), school_days=8)
@@ -115,10 +124,29 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             async with http.get(f"{collector.url}/metrics", headers=collector.scraper) as response:
                 exposition = await response.text()
             yield Stack(collector, prom, exposition)
+    await jamf.server.stop()
+
+
+async def ipads_of(fleet: Fleet) -> JamfStandIn:
+    """The city's MDM (a stand-in of Jamf Pro) with a site per school and its iPads: in the first school
+    a third have not checked in for weeks."""
+    jamf = JamfStandIn()
+    for index, name in enumerate(fleet.schools().values()):
+        site = jamf.site(name)
+        for n in range(30):
+            stale = index == 0 and n % 3 == 0
+            last = (
+                "2026-01-05T07:00:00.000Z" if stale else datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            )
+            jamf.ipad(
+                site, last_inventory=last, os_version="17.6.1" if n % 5 else "16.7.8", used_percent=50 + n
+            )
+    await jamf.server.start()
+    return jamf
 
 
 async def test_there_is_something_to_check() -> None:  # async only because the module runs in one loop
-    assert len(DASHBOARDS) == 6
+    assert len(DASHBOARDS) == 7
     assert len(list(panel_queries())) > 40
     assert len(list(rules("record"))) >= 5 and len(list(rules("alert"))) >= 5
 

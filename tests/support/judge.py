@@ -10,6 +10,7 @@ from campuswatch.collector.alerting import StatusDebounce
 from campuswatch.collector.alerting.lamps import LampTable, load_lamp_table
 from campuswatch.collector.alerting.rules import RulesFile, load_rules
 from campuswatch.collector.alerting.school import judge_school
+from campuswatch.collector.alerting.wifi import WifiCapacityTable, load_wifi_capacity
 from campuswatch.collector.model import ProblemRecord
 from campuswatch.report import DeviceReading
 from sim.collector import polled_device
@@ -18,9 +19,9 @@ Found = tuple[str, str, str, str]
 
 
 @cache
-def shipped() -> tuple[RulesFile, LampTable]:
-    """The shipped rules and lamp table (loaded once)."""
-    return load_rules(), load_lamp_table()
+def shipped() -> tuple[RulesFile, LampTable, WifiCapacityTable]:
+    """The shipped rules, lamp table and Wi-Fi capacity table (loaded once)."""
+    return load_rules(), load_lamp_table(), load_wifi_capacity()
 
 
 def judged(
@@ -33,10 +34,9 @@ def judged(
 ) -> list[Found]:
     """(code, severity, summary, subject) of every problem the collector wants open for ``reading``,
     sorted; ``rules`` default to the shipped ones, ``open_now`` are the device's open problems."""
-    shipped_rules, lamps = shipped()
+    shipped_rules, lamps, wifi = shipped()
     rules = rules or shipped_rules
     record = polled_device(reading, device=device, at=at)
-    judgement = judge_school(
-        [record], {}, open_now or [], {}, StatusDebounce(), rules, rules.limits(lamps), now=at
-    )
+    limits = rules.limits(lamps, wifi)
+    judgement = judge_school([record], {}, open_now or [], {}, StatusDebounce(), rules, limits, now=at)
     return sorted((w.key.code, w.severity, w.summary, w.key.subject) for w in judgement.wanted)

@@ -223,6 +223,44 @@ def _wifi(reading: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
             wifi.get("aps_up"), float(entry["sensor_current"]), 0
         ):
             yield f"wifi aps: ours {wifi.get('aps_up')!r}, oracle {entry['sensor_current']!r}"
+    yield from _radios(wifi, oracle)
+
+
+def _channel_of(frequency_mhz: float) -> int:
+    """The channel LibreNMS turned into a frequency (2.4 GHz: 2407 + 5 n, else 5000 + 5 n)."""
+    return round((frequency_mhz - 2407) / 5) if frequency_mhz < 3000 else round((frequency_mhz - 5000) / 5)
+
+
+def _oracle_radio(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """(AP MAC, radio) of an oracle's per-radio entry: Aruba's index ``<mac hex>.<radio>``, UniFi's
+    description ``Clients (na)`` / ``Total Util (na)`` / ``Frequency (na)``; None for other entries."""
+    found = re.fullmatch(r"([0-9a-f]{12})\.(\d+)", str(entry["sensor_index"]))
+    if found:
+        mac = ":".join(found[1][i : i + 2] for i in range(0, 12, 2))
+        return mac, found[2]
+    found = re.fullmatch(r"(?:Clients|Total Util|Frequency) \((\w+)\)", entry["sensor_descr"])
+    return ("", found[1]) if found else None
+
+
+def _radios(wifi: dict[str, Any], oracle: dict[str, Any]) -> Iterator[str]:
+    """Each radio's clients, channel utilisation and channel against the oracle's per-radio sensors."""
+    ours = {(r["ap_mac"] or "", r["radio"]): r for r in wifi.get("radios", [])}
+    fields = {"clients": "clients", "utilization": "utilization_percent", "frequency": "channel"}
+    for entry in oracle["wireless"]:
+        radio = _oracle_radio(entry)
+        field = fields.get(entry["sensor_class"])
+        if radio is None or field is None:
+            continue
+        if radio not in ours:
+            yield f"wifi radio {radio}: not in our reading"
+            continue
+        value = float(entry["sensor_current"])
+        if field == "channel":
+            if not value:
+                continue  # LibreNMS could not read the channel ("53S"), we do
+            value = _channel_of(value)
+        if not _close(ours[radio][field], value, 0):
+            yield f"wifi radio {radio} {field}: ours {ours[radio][field]!r}, oracle {value!r}"
 
 
 def compare(reading: dict[str, Any], oracle: dict[str, Any]) -> list[str]:

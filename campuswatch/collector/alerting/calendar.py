@@ -84,6 +84,14 @@ class SchoolCalendar:
         local = self.local(at)
         return self.is_school_day(local.date()) and any(local.time() in lesson for lesson in self.lessons)
 
+    def during(self, window: str, at: float) -> bool:
+        """Whether ``at`` lies in ``window``: ``always``, ``school_hours`` or ``lessons``."""
+        if window == "school_hours":
+            return self.in_school_hours(at)
+        if window == "lessons":
+            return self.in_lesson(at)
+        return True
+
     def next_school_start(self, at: float) -> float:
         """``at`` itself during school hours, else the start of the next school day's hours.
 

@@ -27,6 +27,7 @@ from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, Tim
 from campuswatch.collector.alerting.flapping import FlapPolicy
 from campuswatch.collector.alerting.lamps import LampTable
 from campuswatch.collector.alerting.thresholds import DeviceLimits, Limits, ModelLimits, Threshold
+from campuswatch.collector.alerting.wifi import WifiCapacityTable
 from campuswatch.config import Invalid, load_yaml
 from campuswatch.report import Severity
 
@@ -76,6 +77,10 @@ class Rule(_Strict):
     impact: Impact = "none"
     #: False: the problem shows on the page but gets no ticket.
     ticket: bool = True
+    #: When the problem may open: ``always``; ``school_hours`` or ``lessons`` of the school's calendar
+    #: (a receiver switched off at night is no fault; a crowded AP after school is no lesson stopped).
+    #: Once open, it stays open until it clears, whatever the hour.
+    during: Literal["always", "school_hours", "lessons"] = "always"
 
     def __post_init__(self) -> None:
         parse_duration(self.for_)
@@ -201,6 +206,22 @@ class RootCauseSpec(_Strict):
         return parse_duration(self.wait_for_parent)
 
 
+class IpadsSpec(_Strict):
+    """When one iPad counts as silent, full or behind (``ipads:``); the thresholds on the shares of a
+    school's iPads that are (``ipads.*_percent``) make the problems."""
+
+    not_checked_in_days: float = 14.0
+    storage_full_percent: float = 90.0
+    #: The oldest iOS an iPad should run ("17.6"); null: the newest version among the city's iPads.
+    os_minimum: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.not_checked_in_days <= 0:
+            raise ValueError("not_checked_in_days must be positive")
+        if not 0 < self.storage_full_percent <= 100:
+            raise ValueError("storage_full_percent must be a percentage")
+
+
 class RulesFile(_Strict):
     """The whole ``rules.yaml``."""
 
@@ -222,6 +243,7 @@ class RulesFile(_Strict):
     #: Related problems of one device that share one ticket; the first incident that covers a code has it.
     incidents: list[Incident] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
+    ipads: IpadsSpec = msgspec.field(default_factory=IpadsSpec)
 
     def __post_init__(self) -> None:
         if self.escalate_after is not None:
@@ -236,10 +258,10 @@ class RulesFile(_Strict):
         """The first matching rule, else the default (a ticket right away, in school hours only)."""
         return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
 
-    def limits(self, lamps: LampTable) -> Limits:
+    def limits(self, lamps: LampTable, wifi: WifiCapacityTable | None = None) -> Limits:
         """The thresholds as they apply to each device, with lamps' rated life from ``lamps`` where
         neither a device's nor its model's entry here says it."""
-        return Limits(self.thresholds, self.models, self.devices, lamps)
+        return Limits(self.thresholds, self.models, self.devices, lamps, wifi)
 
     def incident_for(self, code: str) -> Incident | None:
         """The incident a problem of this code is part of, if any (else its ticket is its own)."""

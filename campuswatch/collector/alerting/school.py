@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.device import STATUS_CODES, UNREACHABLE, StatusDebounce, device_problems
 from campuswatch.collector.alerting.flapping import FLAPPING, FlapPolicy, is_flapping, state_changes
+from campuswatch.collector.alerting.path import explain_path
 from campuswatch.collector.alerting.ports import described_ports_down
 from campuswatch.collector.alerting.reconcile import ProblemChanges, reconcile
 from campuswatch.collector.alerting.rules import RulesFile, still_held
@@ -65,12 +67,17 @@ def judge_school(
     *,
     now: float,
     school_outage: Outage | None = None,
+    calendar: SchoolCalendar | None = None,
 ) -> Judgement:
     """What should be open for ``devices`` (one school's), given the problems open now (device-level
     ones), each device's recent ``(polled_at, up)`` history and its configured parent; ``limits`` are
     the rules' thresholds as they apply to each device. ``now`` is the newest poll's time (root cause's
     waits are counted in poll time, so a backlog is judged as it was polled); ``school_outage`` the
-    school's latest time offline, if it had one."""
+    school's latest time offline, if it had one (it explains silent devices and the path's readings
+    taken in it, :func:`~.path.explain_path`).
+
+    ``calendar`` is the school's: a problem whose rule opens it only ``during`` school hours or lessons
+    does not open outside them (an open one stays)."""
     flap: FlapPolicy = rules.flapping.build()
     readings = {d.device: reading_of(d) for d in devices}
     by_device: dict[str, list[ProblemRecord]] = {}
@@ -92,7 +99,11 @@ def judge_school(
         found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
             applied = limits.of(device.school, device.device, device.kind, reading.system)
-            facts = Facts(polled_at=device.last_polled, lamp_life_h=applied.lamp_life_h)
+            facts = Facts(
+                polled_at=device.last_polled,
+                lamp_life_h=applied.lamp_life_h,
+                radio_capacity=limits.radio_capacity(applied, reading.system),
+            )
             judged = threshold_problems(applied.values, device, reading, facts, {p.key for p in mine})
             # The thresholds decide what an older agent judged itself (one owner, one problem per fault).
             found = [w for w in found if not judged.decides(w.key)]
@@ -108,8 +119,16 @@ def judge_school(
                     ProblemKey(device.school, device.device, FLAPPING), "warning", "keeps going down and up"
                 )
             )
+        open_keys = {p.key for p in mine}
         for w in found:
             rule = rules.rule_for(w.key.code, device.kind)
+            if (
+                rule.during != "always"
+                and w.key not in open_keys
+                and calendar is not None
+                and not calendar.during(rule.during, device.last_polled)
+            ):
+                continue
             wanted.append(replace(w, severity=rule.severity) if rule.severity else w)
     school = devices[0].school
     for cause, children in roots.affected.items():
@@ -134,7 +153,8 @@ def judge_school(
         for child in (*roots.cause, *roots.waiting)
         if ProblemKey(school, child, UNREACHABLE) not in open_keys
     }
-    return Judgement(wanted=[w for w in wanted if w.key not in explained], affected=affected)
+    path = explain_path([w for w in wanted if w.key not in explained], devices, school_outage=school_outage)
+    return Judgement(wanted=path.wanted, affected={**affected, **path.affected})
 
 
 def with_hysteresis(
@@ -180,13 +200,23 @@ def judge_changes(
     limits: Limits,
     *,
     school_outage: Outage | None = None,
+    calendar: SchoolCalendar | None = None,
 ) -> SchoolVerdict:
     """Judge the school (:func:`judge_school`, each device's configured parent from its record), hold
     what ``clear_for`` holds, and compare with what is open. ``devices`` must not be empty."""
     newest = max(d.last_polled for d in devices)
     parents = {d.device: d.parent for d in devices}
     judged = judge_school(
-        devices, parents, open_now, history, debounce, rules, limits, now=newest, school_outage=school_outage
+        devices,
+        parents,
+        open_now,
+        history,
+        debounce,
+        rules,
+        limits,
+        now=newest,
+        school_outage=school_outage,
+        calendar=calendar,
     )
     kinds = {d.device: d.kind for d in devices}
     wanted = with_hysteresis(judged.wanted, open_now, kinds, rules, newest)

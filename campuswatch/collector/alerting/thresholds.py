@@ -28,19 +28,27 @@ from typing import Any
 import msgspec
 
 from campuswatch.collector.alerting.lamps import LampTable, matches
+from campuswatch.collector.alerting.wifi import WifiCapacityTable
 from campuswatch.collector.model import DeviceRecord, ProblemKey, WantedProblem
 from campuswatch.report import (
+    AirplayReceiver,
     DeviceReading,
+    DhcpPool,
     DisplayStatus,
+    DnsCheck,
     GatewayStatus,
     Interface,
+    IpadFleet,
     Lamp,
+    PathProbe,
     Sensor,
+    ServiceCheck,
     Severity,
     Storage,
     Supply,
     SystemInfo,
     UpsStatus,
+    WifiRadio,
     WifiStatus,
 )
 
@@ -57,6 +65,8 @@ class Facts:
     polled_at: float
     #: The rated life of the device's lamps (:meth:`Limits.of`).
     lamp_life_h: int
+    #: The clients one of the device's radios serves well (:meth:`Limits.radio_capacity`); None: unknown.
+    radio_capacity: Callable[[WifiRadio], int | None] = lambda _radio: None
 
 
 #: A value derived from one entry of a part: (entry, its position, facts) -> value, None when unknown.
@@ -71,6 +81,9 @@ class Part:
     entry: type[msgspec.Struct]
     subject: Callable[[Any, int], str] | None = None
     derived: Mapping[str, Derived] = field(default_factory=dict)
+    #: Where the entries sit when the part is nested in the reading (the path's probes in
+    #: ``reading.path``); None: the reading's attribute of the part's name.
+    entries: Callable[[DeviceReading], Sequence[Any]] | None = None
 
     def names(self) -> frozenset[str]:
         """Every name a threshold may use of an entry: the report's fields and the derived values."""
@@ -88,6 +101,32 @@ def _battery_age_days(ups: UpsStatus, _position: int, facts: Facts) -> int | Non
     if ups.battery_replaced_on is None:
         return None
     return (datetime.fromtimestamp(facts.polled_at, UTC).date() - ups.battery_replaced_on).days
+
+
+def _failed_percent(check: DnsCheck, _position: int, _facts: Facts) -> float | None:
+    asked = len(check.lookups)
+    return 100.0 * sum(1 for x in check.lookups if not x.ok) / asked if asked else None
+
+
+def _certificate_days_left(service: ServiceCheck, _position: int, facts: Facts) -> float | None:
+    if service.cert_not_after is None:
+        return None
+    return (service.cert_not_after - facts.polled_at) / 86400
+
+
+def _used_percent(pool: DhcpPool, _position: int, _facts: Facts) -> float | None:
+    return 100.0 * (pool.leased + pool.declined) / pool.size if pool.size else None
+
+
+def _clients_percent(radio: WifiRadio, _position: int, facts: Facts) -> float | None:
+    capacity = facts.radio_capacity(radio)
+    if radio.clients is None or not capacity:
+        return None
+    return 100.0 * radio.clients / capacity
+
+
+def _share(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None
 
 
 #: The parts of a reading thresholds may read. Subjects are those the agents' problems of the same
@@ -110,6 +149,60 @@ PARTS: Mapping[str, Part] = {
     "ups": Part(UpsStatus, derived={"battery_age_days": _battery_age_days}),
     "display": Part(DisplayStatus),
     "gateway": Part(GatewayStatus, derived={"uplink_usage_percent": _uplink_usage}),
+    # The gateway's checks of the school's network as the iPads see it (kinds uplink, dhcp), Wi-Fi
+    # radios, an AirPlay receiver (its subject is its room), and the school's iPads from the MDM.
+    "probes": Part(PathProbe, lambda p, _: p.target, entries=lambda r: r.path.probes if r.path else ()),
+    "dns": Part(
+        DnsCheck,
+        lambda d, _: d.resolver,
+        {
+            "asked": lambda d, _i, _f: len(d.lookups),
+            "failed": lambda d, _i, _f: sum(1 for x in d.lookups if not x.ok),
+            "failed_percent": _failed_percent,
+            "names": lambda d, _i, _f: ", ".join(x.name for x in d.lookups if not x.ok),
+        },
+        entries=lambda r: r.path.dns if r.path else (),
+    ),
+    "services": Part(
+        ServiceCheck,
+        lambda s, _: s.name,
+        {
+            "failing": lambda s, _i, _f: 0 if s.ok else 1,
+            "why": lambda s, _i, _f: s.error or (f"HTTP {s.status}" if s.status is not None else "no answer"),
+            "certificate_days_left": _certificate_days_left,
+        },
+        entries=lambda r: r.path.services if r.path else (),
+    ),
+    "pools": Part(
+        DhcpPool,
+        lambda p, _: p.name,
+        {"taken": lambda p, _i, _f: p.leased + p.declined, "used_percent": _used_percent},
+        entries=lambda r: r.dhcp.pools if r.dhcp else (),
+    ),
+    "radios": Part(
+        WifiRadio,
+        lambda r, _: f"{r.ap}/{r.radio}" if r.ap else r.radio,
+        {
+            "capacity": lambda r, _i, f: f.radio_capacity(r),
+            "clients_percent": _clients_percent,
+            "down": lambda r, _i, _f: None if r.state is None else int(r.state == "down"),
+            "where": lambda r, _i, _f: " ".join(p for p in (r.ap, r.band, f"radio {r.radio}") if p),
+        },
+        entries=lambda r: r.wifi.radios if r.wifi else (),
+    ),
+    "airplay": Part(
+        AirplayReceiver,
+        lambda a, _: a.room or a.name,
+        {"gone": lambda a, _i, _f: 0 if a.present else 1},
+    ),
+    "ipads": Part(
+        IpadFleet,
+        derived={
+            "not_checked_in_percent": lambda f, _i, _f: _share(f.not_checked_in, f.total),
+            "storage_full_percent": lambda f, _i, _f: _share(f.storage_full, f.total),
+            "os_behind_percent": lambda f, _i, _f: _share(f.os_behind, f.total),
+        },
+    ),
 }
 
 Scalar = str | float | bool
@@ -117,7 +210,8 @@ _SEVERITY_RANK: Mapping[Severity, int] = {"info": 0, "warning": 1, "critical": 2
 
 
 def _entries(part: str, reading: DeviceReading) -> list[tuple[int, Any]]:
-    found = getattr(reading, part)
+    nested = PARTS[part].entries
+    found = list(nested(reading)) if nested is not None else getattr(reading, part)
     if isinstance(found, list):
         return list(enumerate(found))
     return [] if found is None else [(0, found)]
@@ -250,37 +344,40 @@ class ThresholdChange(_Strict):
     enabled: bool | None = None
 
 
-class ModelLimits(_Strict):
-    """Limits for every device of a model: ``vendor`` and ``model`` as the device reports them (PJLink
-    INF1/INF2, the SNMP classification), shell patterns ignoring case."""
+class _OwnLimits(_Strict, kw_only=True):
+    """What a model's or a device's entry may set over the thresholds and the shipped tables."""
 
-    vendor: str = "*"
-    model: str = "*"
-    #: The rated life of the model's projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
+    #: The rated life of the projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
     lamp_life_h: int | None = None
-    #: Threshold code -> its limits for this model.
+    #: The clients one radio serves well, every band (over mibs/wifi_capacity.yaml).
+    wifi_capacity: int | None = None
+    #: Threshold code -> its limits here.
     thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.lamp_life_h is not None and self.lamp_life_h < 1:
             raise ValueError("lamp_life_h must be at least 1 hour")
+        if self.wifi_capacity is not None and self.wifi_capacity < 1:
+            raise ValueError("wifi_capacity must be at least 1 client")
+
+
+class ModelLimits(_OwnLimits):
+    """Limits for every device of a model: ``vendor`` and ``model`` as the device reports them (PJLink
+    INF1/INF2, the SNMP classification), shell patterns ignoring case."""
+
+    vendor: str = "*"
+    model: str = "*"
 
     def matches(self, system: SystemInfo) -> bool:
         """Whether a device that reports ``system`` is of this model."""
         return matches(self.vendor, system.vendor) and matches(self.model, system.model)
 
 
-class DeviceLimits(_Strict, kw_only=True):
+class DeviceLimits(_OwnLimits, kw_only=True):
     """Limits for one device (or a few): ``school`` and ``device`` id as shell patterns."""
 
     school: str = "*"
     device: str
-    lamp_life_h: int | None = None
-    thresholds: dict[str, ThresholdChange] = msgspec.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.lamp_life_h is not None and self.lamp_life_h < 1:
-            raise ValueError("lamp_life_h must be at least 1 hour")
 
     def matches(self, school: str, device: str) -> bool:
         """Whether this entry is about ``device`` of ``school``."""
@@ -357,6 +454,9 @@ class Applied:
 
     values: tuple[OnValue, ...]
     lamp_life_h: int
+    #: The clients each of its radios serves well, by the device's or its model's own entry (None: by
+    #: the radio's model and band in mibs/wifi_capacity.yaml).
+    wifi_capacity: int | None = None
 
 
 class Limits:
@@ -374,11 +474,13 @@ class Limits:
         models: Sequence[ModelLimits],
         devices: Sequence[DeviceLimits],
         lamps: LampTable,
+        wifi: WifiCapacityTable | None = None,
     ) -> None:
         self._thresholds = tuple(thresholds)
         self._models = tuple(models)
         self._devices = tuple(devices)
         self._lamps = lamps
+        self._wifi = wifi
         self._applied: dict[tuple[str, str, str, str | None, str | None], Applied] = {}
 
     def of(self, school: str, device: str, kind: str, system: SystemInfo) -> Applied:
@@ -400,7 +502,21 @@ class Limits:
             if mine.applies_to(kind):
                 thresholds.append(mine)
         life = next((e.lamp_life_h for e in entries if e.lamp_life_h is not None), None)
-        return Applied(on_values(thresholds), life or self._lamps.life_h(system.vendor, system.model))
+        capacity = next((e.wifi_capacity for e in entries if e.wifi_capacity is not None), None)
+        return Applied(
+            on_values(thresholds), life or self._lamps.life_h(system.vendor, system.model), capacity
+        )
+
+    def radio_capacity(self, applied: Applied, system: SystemInfo) -> Callable[[WifiRadio], int | None]:
+        """How many clients each radio of a device (``applied``, reporting ``system``) serves well: its
+        own or its model's ``wifi_capacity``, else the capacity table's for the radio's AP model (a
+        controller names it; a standalone AP is the device) and band."""
+        own, table = applied.wifi_capacity, self._wifi
+        if own is not None:
+            return lambda _radio: own
+        if table is None:
+            return lambda _radio: None
+        return lambda radio: table.capacity(system.vendor, radio.ap_model or system.model, radio.band)
 
     def lamp_life_h(self, school: str, device: str, system: SystemInfo) -> int:
         """The rated life of ``device``'s projector lamps."""

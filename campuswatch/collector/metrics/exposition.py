@@ -82,6 +82,43 @@ GATEWAY_RX = Family(
 GATEWAY_TX = Family(
     "campuswatch_gateway_uplink_transmit_bytes_per_second", "gauge", "School uplink transmit rate"
 )
+WIFI_RADIO_CLIENTS = Family(
+    "campuswatch_wifi_radio_clients", "gauge", "Wi-Fi clients on one radio of an access point"
+)
+WIFI_RADIO_UTILIZATION = Family(
+    "campuswatch_wifi_radio_channel_utilization_ratio", "gauge", "How busy the radio's channel is, 0..1"
+)
+WIFI_RADIO_UP = Family(
+    "campuswatch_wifi_radio_up", "gauge", "1 if the radio is up, 0 if the device says it is down"
+)
+UPLINK_LOSS = Family(
+    "campuswatch_uplink_packet_loss_ratio",
+    "gauge",
+    "Share of echo requests lost on the way to a target, 0..1",
+)
+UPLINK_RTT = Family("campuswatch_uplink_rtt_seconds", "gauge", "Mean round trip to a target on the uplink")
+UPLINK_JITTER = Family(
+    "campuswatch_uplink_jitter_seconds", "gauge", "Mean change between consecutive round trips"
+)
+DNS_SUCCESS = Family(
+    "campuswatch_dns_lookup_success_ratio",
+    "gauge",
+    "Share of the configured names the resolver answered, 0..1",
+)
+DNS_DURATION = Family("campuswatch_dns_lookup_duration_seconds", "gauge", "The slowest answered lookup")
+SERVICE_UP = Family("campuswatch_service_up", "gauge", "1 if the service answered HTTPS as expected")
+SERVICE_DURATION = Family(
+    "campuswatch_service_response_duration_seconds", "gauge", "Time to the service's response headers"
+)
+SERVICE_CERT_EXPIRY = Family(
+    "campuswatch_service_certificate_expiry_timestamp_seconds", "gauge", "When the service's certificate ends"
+)
+DHCP_ADDRESSES = Family(
+    "campuswatch_dhcp_pool_addresses", "gauge", "A DHCP pool's addresses by state: leased, declined, free"
+)
+AIRPLAY_UP = Family(
+    "campuswatch_airplay_receiver_up", "gauge", "1 if the AirPlay receiver answered mDNS and its port"
+)
 DEVICE_FAMILIES = (
     DEVICE_INFO,
     DEVICE_UP,
@@ -104,6 +141,19 @@ DEVICE_FAMILIES = (
     GATEWAY_DISK,
     GATEWAY_RX,
     GATEWAY_TX,
+    WIFI_RADIO_CLIENTS,
+    WIFI_RADIO_UTILIZATION,
+    WIFI_RADIO_UP,
+    UPLINK_LOSS,
+    UPLINK_RTT,
+    UPLINK_JITTER,
+    DNS_SUCCESS,
+    DNS_DURATION,
+    SERVICE_UP,
+    SERVICE_DURATION,
+    SERVICE_CERT_EXPIRY,
+    DHCP_ADDRESSES,
+    AIRPLAY_UP,
 )
 _FAMILY_INDEX = {family.name: i for i, family in enumerate(DEVICE_FAMILIES)}
 
@@ -133,6 +183,16 @@ FAULT_TO_TICKET = Family(
     "campuswatch_fault_to_ticket_seconds",
     "histogram",
     "From a fault's first sign (first failed poll, first reading that shows it) to its ticket",
+)
+
+IPADS = Family(
+    "campuswatch_ipads",
+    "gauge",
+    "A school's iPads in the MDM by state: total, not_checked_in, storage_full, os_behind",
+)
+MDM_SYNC = Family("campuswatch_mdm_sync_timestamp_seconds", "gauge", "When the MDM was last read")
+MDM_UNMAPPED = Family(
+    "campuswatch_mdm_unmapped_ipads", "gauge", "iPads of the MDM that belong to no mapped school"
 )
 
 REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
@@ -232,6 +292,7 @@ def device_lines(
         add(POE_PORTS, count, status=status)
     _wifi_lines(reading, add)
     _gateway_lines(reading, add)
+    _network_lines(reading, add)
     return tuple(out)
 
 
@@ -265,6 +326,14 @@ def _wifi_lines(reading: DeviceReading, add: Add) -> None:
     if wifi.radios_total is not None and wifi.radios_up is not None:
         add(WIFI_RADIOS, wifi.radios_up, status="up")
         add(WIFI_RADIOS, max(0, wifi.radios_total - wifi.radios_up), status="down")
+    for radio in wifi.radios:
+        where = {"ap": radio.ap, "radio": radio.radio, "band": radio.band or ""}
+        if radio.clients is not None:
+            add(WIFI_RADIO_CLIENTS, radio.clients, **where)
+        if radio.utilization_percent is not None:
+            add(WIFI_RADIO_UTILIZATION, radio.utilization_percent / 100.0, **where)
+        if radio.state is not None:
+            add(WIFI_RADIO_UP, 1.0 if radio.state == "up" else 0.0, **where)
 
 
 def _gateway_lines(reading: DeviceReading, add: Add) -> None:
@@ -283,6 +352,38 @@ def _gateway_lines(reading: DeviceReading, add: Add) -> None:
         add(GATEWAY_RX, gw.uplink_rx_bps / 8.0)
     if gw.uplink_tx_bps is not None:
         add(GATEWAY_TX, gw.uplink_tx_bps / 8.0)
+
+
+def _network_lines(reading: DeviceReading, add: Add) -> None:
+    """The gateway's checks of the school's network: the path, the DHCP pools, an AirPlay receiver."""
+    path = reading.path
+    for probe in path.probes if path else []:
+        if probe.sent:
+            add(UPLINK_LOSS, probe.loss_percent / 100.0, target=probe.target)
+        if probe.rtt_avg_s is not None:
+            add(UPLINK_RTT, probe.rtt_avg_s, target=probe.target)
+        if probe.jitter_s is not None:
+            add(UPLINK_JITTER, probe.jitter_s, target=probe.target)
+    for check in path.dns if path else []:
+        if check.lookups:
+            answered = [lookup for lookup in check.lookups if lookup.ok]
+            add(DNS_SUCCESS, len(answered) / len(check.lookups), resolver=check.resolver)
+            if answered:
+                add(
+                    DNS_DURATION, max(lookup.latency_s or 0.0 for lookup in answered), resolver=check.resolver
+                )
+    for service in path.services if path else []:
+        add(SERVICE_UP, 1.0 if service.ok else 0.0, service=service.name)
+        if service.latency_s is not None:
+            add(SERVICE_DURATION, service.latency_s, service=service.name)
+        if service.cert_not_after is not None:
+            add(SERVICE_CERT_EXPIRY, service.cert_not_after, service=service.name)
+    for pool in reading.dhcp.pools if reading.dhcp else []:
+        free = max(0, pool.size - pool.leased - pool.declined)
+        for state, count in (("leased", pool.leased), ("declined", pool.declined), ("free", free)):
+            add(DHCP_ADDRESSES, count, pool=pool.name, state=state)
+    if reading.airplay is not None:
+        add(AIRPLAY_UP, 1.0 if reading.airplay.present else 0.0, room=reading.airplay.room or "")
 
 
 def render_devices(devices: Sequence[Lines]) -> str:

@@ -29,6 +29,9 @@ from campuswatch.collector.metrics.exposition import (
     AGENT_UP,
     AGENT_UPTIME,
     FAULT_TO_TICKET,
+    IPADS,
+    MDM_SYNC,
+    MDM_UNMAPPED,
     PROBLEMS_OPEN,
     SCHOOL_INFO,
     SCHOOL_UP,
@@ -61,7 +64,7 @@ from campuswatch.collector.model import (
     SupplyLevel,
     TicketRecord,
 )
-from campuswatch.report import DeviceReading, Heartbeat, Supply, SystemInfo
+from campuswatch.report import DeviceReading, Heartbeat, IpadFleet, Supply, SystemInfo
 
 #: Severities that problems have; each school shows a 0 for each (and each priority), so panels are never empty.
 SEVERITIES = ("critical", "warning")
@@ -206,6 +209,9 @@ class FleetState:
         self._problems: dict[int, OpenProblem] = {}
         #: Open tickets of the built-in store (the helpdesk's truth: a ticket may outlive its problem).
         self._tickets: dict[int, OpenTicket] = {}
+        #: Each school's iPads as the MDM last said, and when (absent: no MDM connector runs).
+        self._ipads: dict[str, IpadFleet] = {}
+        self._mdm_sync: tuple[float, int] | None = None
         self._to_ticket_buckets = [0] * len(FAULT_TO_TICKET_BUCKETS_S)
         self._to_ticket_sum = 0.0
         self._to_ticket_count = 0
@@ -234,6 +240,11 @@ class FleetState:
         view.version = heartbeat.agent_version
         view.outbox_events = heartbeat.outbox_depth
         view.uptime_s = heartbeat.uptime_s
+
+    def note_ipads(self, fleets: dict[str, IpadFleet], unmapped: int, at: float) -> None:
+        """The MDM's latest per-school iPads (a school no longer listed has none)."""
+        self._ipads = dict(fleets)
+        self._mdm_sync = (at, unmapped)
 
     def load_supply_levels(self, levels: Iterable[SupplyLevel]) -> None:
         """Supply histories as stored (at start, before the devices): their forecasts are ready at once."""
@@ -465,12 +476,26 @@ class FleetState:
             out.extend(lines)
         out.extend(self._problem_lines(schools))
         out.extend(self._histogram_lines())
+        out.extend(self._ipad_lines())
         return out
 
     def _school_info(self, school: str) -> str:
         manager = self._manager_of(school)
         people = {"campus_manager": manager.id, "campus_manager_name": manager.name} if manager else {}
         return labels(school=school, name=self._schools.get(school, school), **people)
+
+    def _ipad_lines(self) -> Iterator[str]:
+        if self._mdm_sync is None:
+            return
+        at, unmapped = self._mdm_sync
+        yield IPADS.header()
+        for school, fleet in sorted(self._ipads.items()):
+            for state in ("total", "not_checked_in", "storage_full", "os_behind"):
+                yield sample(IPADS.name, labels(school=school, state=state), getattr(fleet, state))
+        yield MDM_SYNC.header()
+        yield sample(MDM_SYNC.name, "", at)
+        yield MDM_UNMAPPED.header()
+        yield sample(MDM_UNMAPPED.name, "", unmapped)
 
     def _problem_lines(self, schools: list[str]) -> Iterator[str]:
         problems: Counter[tuple[str, str]] = Counter(

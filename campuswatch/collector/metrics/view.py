@@ -24,6 +24,7 @@ from campuswatch.collector.events import (
     DevicePolled,
     DomainEvent,
     HeartbeatReceived,
+    IpadsSynced,
     ProblemOpened,
     ProblemResolved,
     SchoolsChanged,
@@ -124,6 +125,8 @@ class MetricsView:
                 self.fleet.note_ticket(problem_id)
             case TicketChanged(ticket):
                 self.fleet.note_ticket_record(ticket)
+            case IpadsSynced(fleets, unmapped, at):
+                self.fleet.note_ipads(dict(fleets), unmapped, at)
 
     async def _device_polled(self, device: DeviceRecord, read: bool) -> None:
         """The device's samples are rendered anew; a level or lamp that moved today is kept."""

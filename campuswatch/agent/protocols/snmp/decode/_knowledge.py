@@ -16,7 +16,7 @@ import msgspec
 
 from campuswatch import mibs
 from campuswatch.config import load_yaml
-from campuswatch.report import DeviceKind
+from campuswatch.report import DeviceKind, WifiBand
 
 #: The ``mibs`` package's data files (installed with the code); CAMPUSWATCH_MIBS_DIR points elsewhere for
 #: a site that keeps its own, extended device knowledge.
@@ -184,6 +184,44 @@ class WifiColumn(_Data):
     up: list[int] | None = None
 
 
+class RadioTable(_Data):
+    """A vendor's table of radios: which columns say what (mibs/wifi.yaml explains each key)."""
+
+    root: str
+    rows: int = 16
+    ap_index: int = 0
+    clients: int | None = None
+    channel: int | None = None
+    utilization: int | None = None
+    state: int | None = None
+    state_up: list[int] = msgspec.field(default_factory=list)
+    state_down: list[int] = msgspec.field(default_factory=list)
+    admin: int | None = None
+    admin_on: list[int] = msgspec.field(default_factory=list)
+    band: int | None = None
+    bands: dict[int, WifiBand] = msgspec.field(default_factory=dict)
+    name: int | None = None
+
+
+class VapTable(_Data):
+    """UniFi's virtual APs: clients and channel per SSID and radio."""
+
+    root: str
+    radio: int
+    clients: int
+    channel: int | None = None
+    rows: int = 8
+
+
+class ApTable(_Data):
+    """A controller's APs: name and model columns, indexed by the AP index of its radio table."""
+
+    root: str
+    name: int
+    model: int | None = None
+    rows: int = 16
+
+
 class WifiSource(_Data):
     name: str
     object_id_prefixes: list[str]
@@ -194,6 +232,10 @@ class WifiSource(_Data):
     radios: WifiColumn | None = None
     aps: WifiColumn | None = None
     aps_scalar: str | None = None
+    radio_table: RadioTable | None = None
+    utilization_table: WifiColumn | None = None
+    vap_table: VapTable | None = None
+    ap_table: ApTable | None = None
 
 
 class Wifi(_Data):

@@ -1,0 +1,91 @@
+"""Root cause on the path to the internet: one ticket for what one fault breaks, not one per symptom.
+Pure: the problems wanted for a school in, those left and what each explains out.
+
+The checks of the path (a reading of kind ``uplink``: the upstream gateway, targets beyond it, DNS, the
+services the iPads need) fail together when the path fails early:
+
+* loss at the upstream gateway (``uplink_loss`` of subject ``upstream``) explains everything else the
+  path's checks find: loss beyond it (the same packets cross it), DNS answers and service requests that
+  are lost on the way (a lossy uplink makes lookups time out now and then);
+* else loss to a target beyond it explains failing DNS and unreachable services the same way;
+* else failing DNS explains the services that are reached by name (every service check asks by name);
+* while the school's gateway could not reach the collector at all (the school was offline), every path
+  problem of a reading taken then is the ``school_offline`` problem's, which is already open: a
+  backlog delivered after an outage opens no ticket of its own for the outage it recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from campuswatch.collector.alerting.outages import LONGEST_POLL_S
+from campuswatch.collector.model import DeviceRecord, Outage, ProblemKey, WantedProblem
+
+#: The kind of the gateway's checks of the path (the agent's ``network:``).
+UPLINK_KIND = "uplink"
+UPLINK_LOSS = "uplink_loss"
+DNS_FAILING = "dns_failing"
+SERVICE_UNREACHABLE = "service_unreachable"
+CERTIFICATE_EXPIRING = "certificate_expiring"
+#: The problems of the path's checks that an outage of the path itself explains.
+PATH_CODES = frozenset({UPLINK_LOSS, DNS_FAILING, SERVICE_UNREACHABLE})
+#: The subject of the upstream gateway's probe.
+UPSTREAM = "upstream"
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The problems left, and for each root problem the problems it explains (``code (subject)``)."""
+
+    wanted: list[WantedProblem]
+    affected: Mapping[ProblemKey, tuple[str, ...]]
+
+
+def _words(key: ProblemKey) -> str:
+    return f"{key.code} ({key.subject})" if key.subject else key.code
+
+
+def _overlaps(outage: Outage, started: float) -> bool:
+    """Whether a round of the path's checks started at ``started`` may have run into the school's time
+    offline: a round (echoes, lookups, requests) ends up to the longest poll after its start, so the
+    last one begun before the school fell silent measured the link as it failed."""
+    return (outage.after is None or outage.after < started + LONGEST_POLL_S) and (
+        outage.until is None or started < outage.until
+    )
+
+
+def explain_path(
+    wanted: Sequence[WantedProblem], devices: Sequence[DeviceRecord], *, school_outage: Outage | None = None
+) -> Explained:
+    """``wanted`` without the path problems another explains; ``school_outage`` is the school's latest
+    time offline (its path readings taken in it are the outage's)."""
+    uplinks = {d.device: d for d in devices if d.kind == UPLINK_KIND}
+    by_device: dict[str, list[WantedProblem]] = {}
+    for w in wanted:
+        if w.key.device in uplinks and w.key.code in PATH_CODES:
+            by_device.setdefault(w.key.device, []).append(w)
+    dropped: set[ProblemKey] = set()
+    affected: dict[ProblemKey, tuple[str, ...]] = {}
+    for device, found in by_device.items():
+        record = uplinks[device]
+        if school_outage is not None and _overlaps(school_outage, record.last_polled):
+            dropped |= {w.key for w in found}
+            continue
+        losses = sorted(
+            (w for w in found if w.key.code == UPLINK_LOSS), key=lambda w: w.key.subject != UPSTREAM
+        )
+        dns = [w for w in found if w.key.code == DNS_FAILING]
+        root = losses[0] if losses else dns[0] if dns else None
+        if root is None:
+            continue
+        if root.key.code == UPLINK_LOSS and root.key.subject == UPSTREAM:
+            explains = {w.key for w in found if w.key != root.key}
+        elif root.key.code == UPLINK_LOSS:
+            explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
+        else:
+            explains = {w.key for w in found if w.key.code == SERVICE_UNREACHABLE}
+        if explains:
+            dropped |= explains
+            affected[root.key] = tuple(sorted(_words(k) for k in explains))
+    return Explained([w for w in wanted if w.key not in dropped], affected)
