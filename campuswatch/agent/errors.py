@@ -30,3 +30,9 @@ class DeviceReplyError(DeviceError):
     """The device answered with an error, or with something we could not decode."""
 
     status: PollStatus = "error"
+
+
+class DeviceOverBudget(DeviceReplyError):
+    """The device sent more, or took longer, than one poll may take (``max_poll_bytes``, ``max_poll_s``):
+    an endless walk, a body without end, a reply dripped byte by byte. Reported as a reply error, so the
+    device shows as answering garbage; the agent stops reading it at once and loses nothing else."""

@@ -18,6 +18,12 @@ from campuswatch.config import Secret
 from campuswatch.devices import split_host_port
 from campuswatch.report import DeviceReading
 
+#: What one poll of a device may take at most unless its config says otherwise: a minute, and 8 MiB of
+#: values and bodies (the biggest legitimate reading, a switch's forwarding table of thousands of MACs,
+#: is a few hundred KB). Past either, the read stops with a :class:`~campuswatch.agent.errors.DeviceOverBudget`.
+DEFAULT_MAX_POLL_S = 60.0
+DEFAULT_MAX_POLL_BYTES = 8 * 1024 * 1024
+
 #: The protocols a device may speak (``protocol:`` in agent.yaml); each is also its URL scheme.
 ProtocolName = Literal["snmp", "pjlink", "ipp", "benq", "viewsonic", "samsung", "ping"]
 
@@ -45,6 +51,11 @@ class ReadTarget:
     snmp_version: Literal["1", "2c", "3"] = "2c"
     community: Secret | None = None
     v3: V3User | None = None
+    #: The whole read, every request and answer of it, ends within this many seconds
+    #: (:meth:`campuswatch.agent.readers.Readers.poll` enforces it for every protocol).
+    max_poll_s: float = DEFAULT_MAX_POLL_S
+    #: The most a device may send in one read: SNMP values and names, an IPP body, LAN control replies.
+    max_poll_bytes: int = DEFAULT_MAX_POLL_BYTES
 
 
 class DeviceReader(Protocol):
