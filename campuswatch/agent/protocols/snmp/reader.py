@@ -32,6 +32,7 @@ from campuswatch.agent.protocols.snmp.transport.client import FetchResult, SnmpT
 from campuswatch.agent.protocols.snmp.transport.types import (
     DEFAULT_COMMUNITY,
     DEFAULT_SNMP_PORT,
+    ByteBudget,
     PollPlan,
     SnmpTarget,
     TableSpec,
@@ -110,6 +111,8 @@ class SnmpDeviceReader:
             v3=target.v3,
             timeout_s=target.timeout_s,
             retries=target.retries,
+            # One budget for every request of this read, whatever it walks (a reclassification too).
+            budget=ByteBudget(target.max_poll_bytes),
         )
         return await self._read(target.key, snmp)
 

@@ -60,6 +60,16 @@ MAX_ADMIN_STRING = 32
 MAX_USM_PARAMETER = 64
 
 _UNSIGNED_TAGS = frozenset({COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
+
+#: No SNMP number is wider than 64 bits (Counter64; BER may add a leading zero byte): a longer INTEGER is
+#: garbage, and one of thousands of digits would break every ``str()`` of it further on.
+MAX_INTEGER_OCTETS = 9
+#: RFC 2578 3.5: an OID has at most 128 sub-identifiers, each at most 2^32-1 (5 octets in BER).
+MAX_SUBIDS = 128
+MAX_SUBID = (1 << 32) - 1
+#: Only OIDs of a real MIB's size are cached (up to this many sub-identifiers when encoding, octets when
+#: decoding): a device sending long ones must not fill the caches with them.
+_CACHED_OID_SIZE = 32
 _OCTET_TAGS = frozenset({OCTET_STRING, IP_ADDRESS, OPAQUE})
 
 
@@ -161,9 +171,18 @@ def _subid(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-@lru_cache(maxsize=16384)
 def encode_oid(value: Oid) -> bytes:
-    """The full TLV of an OBJECT IDENTIFIER (cached: requests repeat the same OIDs every round)."""
+    """The full TLV of an OBJECT IDENTIFIER (short ones cached: requests repeat the same OIDs every round;
+    a walk's cursors are OIDs the device sent)."""
+    return _encode_oid_cached(value) if len(value) <= _CACHED_OID_SIZE else _encode_oid(value)
+
+
+@lru_cache(maxsize=16384)
+def _encode_oid_cached(value: Oid) -> bytes:
+    return _encode_oid(value)
+
+
+def _encode_oid(value: Oid) -> bytes:
     if len(value) < 2 or value[0] > 2 or (value[0] < 2 and value[1] >= 40) or min(value) < 0:
         raise BerError(f"cannot encode OID {value!r}")
     body = _subid(value[0] * 40 + value[1]) + b"".join(_subid(n) for n in value[2:])
@@ -312,16 +331,35 @@ def _expect(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int]:
 
 def _int(data: bytes, pos: int, end: int) -> tuple[int, int]:
     start, stop = _expect(data, pos, end, INTEGER)
+    return _number(data, start, stop, signed=True), stop
+
+
+def _number(data: bytes, start: int, stop: int, *, signed: bool) -> int:
+    """An INTEGER or unsigned number's contents; empty or wider than 64 bits is a :class:`BerError`."""
     if start == stop:
-        raise BerError("empty INTEGER")
-    return int.from_bytes(data[start:stop], "big", signed=True), stop
+        raise BerError("empty INTEGER" if signed else "empty unsigned integer")
+    if stop - start > MAX_INTEGER_OCTETS:
+        raise BerError(f"number of {stop - start} octets: no SNMP number is wider than 64 bits")
+    return int.from_bytes(data[start:stop], "big", signed=signed)
+
+
+def decode_oid(body: bytes) -> Oid:
+    """The OID whose BER contents are ``body`` (short ones cached: replies repeat the same OIDs every
+    round). An OID of more than :data:`MAX_SUBIDS` sub-identifiers, or one beyond :data:`MAX_SUBID`, is a
+    :class:`BerError`."""
+    return _decode_oid_cached(body) if len(body) <= _CACHED_OID_SIZE else _decode_oid(body)
 
 
 @lru_cache(maxsize=65536)
-def decode_oid(body: bytes) -> Oid:
-    """The OID whose BER contents are ``body`` (cached: replies repeat the same OIDs every round)."""
+def _decode_oid_cached(body: bytes) -> Oid:
+    return _decode_oid(body)
+
+
+def _decode_oid(body: bytes) -> Oid:
     if not body or body[-1] & 0x80:
         raise BerError("empty or truncated OID")
+    if len(body) > MAX_SUBIDS * 5:
+        raise BerError(f"OID of {len(body)} octets: beyond RFC 2578's bounds")
     subids: list[int] = []
     n = 0
     for byte in body:
@@ -329,6 +367,8 @@ def decode_oid(body: bytes) -> Oid:
         if not byte & 0x80:
             subids.append(n)
             n = 0
+    if len(subids) > MAX_SUBIDS - 1 or max(subids) > MAX_SUBID + 80:
+        raise BerError(f"OID beyond RFC 2578's bounds ({MAX_SUBIDS} sub-identifiers of at most 2^32-1)")
     first = subids[0]
     head = (first // 40, first % 40) if first < 80 else (2, first - 80)
     return head + tuple(subids[1:])
@@ -336,15 +376,11 @@ def decode_oid(body: bytes) -> Oid:
 
 def _value(tag: int, data: bytes, start: int, stop: int) -> ReplyValue | None:
     if tag == INTEGER:
-        if start == stop:
-            raise BerError("empty INTEGER")
-        return int.from_bytes(data[start:stop], "big", signed=True)
+        return _number(data, start, stop, signed=True)
     if tag in _OCTET_TAGS:
         return data[start:stop]
     if tag in _UNSIGNED_TAGS:
-        if start == stop:
-            raise BerError("empty unsigned integer")
-        return int.from_bytes(data[start:stop], "big")
+        return _number(data, start, stop, signed=False)
     if tag == OBJECT_IDENTIFIER:
         return decode_oid(data[start:stop])
     if tag == NULL:

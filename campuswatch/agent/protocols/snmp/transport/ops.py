@@ -71,6 +71,16 @@ def status_error(reply: Reply, requested: Sequence[Oid]) -> SnmpAuthError | Snmp
     return SnmpReplyError(f"agent answered {name}{where}")
 
 
+def _charge(target: SnmpTarget, reply: Reply) -> None:
+    """Count a reply's names and values against the target's byte budget, if it has one."""
+    if target.budget is None or not reply.varbinds:
+        return
+    size = 0
+    for name, value in reply.varbinds:
+        size += len(name) + (len(value) if isinstance(value, bytes | tuple) else 8)
+    target.budget.charge(size, reply.varbinds[-1][0])
+
+
 def _keep(varbinds: Varbinds, reply: Reply, requested: list[Oid]) -> None:
     """Store a GET reply's values; an OID we did not ask for (a broken agent) is ignored, not trusted."""
     wanted = set(requested)
@@ -90,6 +100,7 @@ async def get(backend: Backend, target: SnmpTarget, oids: Sequence[Oid]) -> Varb
 async def _get_chunk(backend: Backend, target: SnmpTarget, oids: list[Oid], result: Varbinds) -> None:
     while oids:
         reply = await backend.request(target, "get", [(o, None) for o in oids])
+        _charge(target, reply)
         if reply.error_status == 0:
             _keep(result, reply, oids)
             return
@@ -190,6 +201,7 @@ async def walk(
     while active:
         use_bulk = bulk and not bulk_broken
         reply = await backend.request(target, "getbulk" if use_bulk else "getnext", request, max_rep)
+        _charge(target, reply)
         if reply.error_status:
             if reply.error_status == NO_SUCH_NAME and not use_bulk and 0 < reply.error_index <= len(active):
                 # SNMPv1's end of the MIB view: that column is finished.

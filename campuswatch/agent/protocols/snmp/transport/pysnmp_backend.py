@@ -32,7 +32,7 @@ from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from campuswatch.agent.protocols.snmp.transport.backend import PduKind, Reply
-from campuswatch.agent.protocols.snmp.transport.ber import Missing, ReplyValue
+from campuswatch.agent.protocols.snmp.transport.ber import MAX_SUBID, MAX_SUBIDS, Missing, ReplyValue
 from campuswatch.agent.protocols.snmp.transport.types import (
     Oid,
     SnmpAuthError,
@@ -95,19 +95,31 @@ _MISSING = {
 }
 
 
+def plain_oid(value: Any) -> Oid:
+    """A pysnmp OID as a tuple, within the bounds the fast path's codec holds replies to."""
+    oid = tuple(int(n) for n in value)
+    if len(oid) > MAX_SUBIDS or any(n > MAX_SUBID for n in oid):
+        raise SnmpReplyError(f"OID beyond RFC 2578's bounds ({MAX_SUBIDS} sub-identifiers of at most 2^32-1)")
+    return oid
+
+
 def plain_value(value: Any) -> ReplyValue | None:
-    """A pysnmp value as the plain types of :mod:`campuswatch.agent.protocols.snmp.transport.types` (None for Null)."""
+    """A pysnmp value as the plain types of :mod:`campuswatch.agent.protocols.snmp.transport.types` (None
+    for Null); a number wider than 64 bits or an OID out of bounds is a :class:`SnmpReplyError`."""
     missing = _MISSING.get(type(value))
     if missing is not None:
         return missing
     if isinstance(value, univ.ObjectIdentifier):
-        return tuple(value)
+        return plain_oid(value)
     if isinstance(value, univ.Null):  # before OctetString: pyasn1's Null subclasses it
         return None
     if isinstance(value, univ.OctetString):  # also IpAddress and Opaque
         return bytes(value.asOctets())
     if isinstance(value, univ.Integer):  # Integer32, Counter32/64, Gauge32, TimeTicks, Unsigned32
-        return int(value)
+        number = int(value)
+        if not -(1 << 63) <= number < 1 << 64:
+            raise SnmpReplyError("number wider than 64 bits: no SNMP type is")
+        return number
     raise SnmpReplyError(f"unsupported SNMP value type {type(value).__name__}")
 
 
@@ -186,7 +198,7 @@ class PysnmpBackend:
         indication, status, index, reply = outcome
         if indication is not None:
             raise _classify(indication)
-        return Reply(int(status), int(index), [(tuple(name), plain_value(val)) for name, val in reply])
+        return Reply(int(status), int(index), [(plain_oid(name), plain_value(val)) for name, val in reply])
 
 
 def _classify(indication: Any) -> Exception:

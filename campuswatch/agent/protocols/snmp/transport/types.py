@@ -6,10 +6,16 @@ decoders are plain functions from :data:`Varbinds` to report models and never se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from campuswatch.agent.errors import AuthenticationFailed, DeviceError, DeviceReplyError, DeviceUnreachable
+from campuswatch.agent.errors import (
+    AuthenticationFailed,
+    DeviceError,
+    DeviceOverBudget,
+    DeviceReplyError,
+    DeviceUnreachable,
+)
 from campuswatch.config import Secret
 
 #: Where SNMP agents listen unless a device's address says otherwise.
@@ -76,9 +82,31 @@ class V3User:
     context: str = ""
 
 
+@dataclass
+class ByteBudget:
+    """What one read of a device may still take in values and names, shared by every request of the read.
+
+    Rows per column are capped too (:data:`campuswatch.agent.protocols.snmp.transport.ops.MAX_ROWS_PER_COLUMN`),
+    but a device answering an endless walk with 60 KB values reaches gigabytes long before that cap.
+    """
+
+    limit: int
+    used: int = 0
+
+    def charge(self, size: int, where: Oid) -> None:
+        """Count ``size`` more bytes; past the limit the read ends with :class:`DeviceOverBudget`, which
+        no table-by-table fallback catches (it is no ``SnmpError``): the whole read stops."""
+        self.used += size
+        if self.used > self.limit:
+            raise DeviceOverBudget(
+                f"device sent more than {self.limit} bytes of SNMP values in one poll (max_poll_bytes); "
+                f"stopped at {oid_str(where)[:60]}"
+            )
+
+
 @dataclass(frozen=True)
 class SnmpTarget:
-    """Where and how to reach one device's SNMP agent."""
+    """Where and how to reach one device's SNMP agent; ``budget``, if any, bounds what one read takes."""
 
     host: str
     port: int = DEFAULT_SNMP_PORT
@@ -87,6 +115,7 @@ class SnmpTarget:
     v3: V3User | None = None
     timeout_s: float = 2.0
     retries: int = 1
+    budget: ByteBudget | None = field(default=None, compare=False)
 
 
 class SnmpError(DeviceError):
