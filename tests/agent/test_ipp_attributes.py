@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pyipp.parser import parse
 
 from campuswatch.agent.protocols.ipp.attributes import (
     StateReason,
@@ -17,6 +16,7 @@ from campuswatch.agent.protocols.ipp.attributes import (
     printer_reading,
     supply_state,
 )
+from campuswatch.agent.protocols.ipp.wire import parse_response
 from tests.support.judge import judged
 from tests.support.paths import FIXTURES
 
@@ -25,9 +25,9 @@ FIXTURES = FIXTURES / "ipp"
 
 def printer_attrs(name: str) -> dict[str, Any]:
     """The printer group of a captured Get-Printer-Attributes response (bytes from a real ippeveprinter)."""
-    response = parse((FIXTURES / name).read_bytes())
-    printer: dict[str, Any] = response["printers"][0]
-    return printer
+    attrs = parse_response((FIXTURES / name).read_bytes()).printer_attributes()
+    assert attrs is not None
+    return attrs
 
 
 def problem_codes(reading: Any) -> set[tuple[str, str, str]]:

@@ -1,6 +1,6 @@
 """Printer attributes of an IPP Get-Printer-Attributes response -> a :class:`DeviceReading`. Pure functions.
 
-Input is the attribute mapping of the response's printer group as ``pyipp.parser.parse`` gives it: a
+Input is the attribute mapping of the response's printer group as :func:`~campuswatch.agent.protocols.ipp.wire.parse_response` gives it: a
 single value for a one-valued attribute, a list for a 1setOf with several values, enums as ints. Nothing
 here touches the network, so captured responses replay in tests.
 
@@ -86,7 +86,7 @@ class StateReason:
 
 
 def as_list(value: Any) -> list[Any]:
-    """A 1setOf attribute as a list, whether pyipp gave one value, several, or none."""
+    """A 1setOf attribute as a list, whether the response held one value, several, or none."""
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
