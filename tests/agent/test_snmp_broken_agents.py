@@ -1,11 +1,9 @@
 """The fast path against agents that misbehave in ways real snmpd/snmpsim never do: garbage replies,
 walks that loop or never end, broken GETBULK, error statuses. Each agent is a UDP responder on loopback
-built from the BER codec, answering what a broken device would."""
+(``sim.hostile.SnmpResponder``, built from the BER codec), answering what a broken device would."""
 
 from __future__ import annotations
 
-import asyncio
-import bisect
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -22,8 +20,9 @@ from campuswatch.agent.protocols.snmp.transport.types import (
     Varbinds,
 )
 from campuswatch.config import Secret
+from sim.hostile import SnmpHandler, SnmpResponder, serve_mib, snmp_reply, start_snmp
 
-Handler = Callable[[ber.Message], bytes | None]
+Handler = SnmpHandler
 TABLE = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 MIB: dict[Oid, ber.ReplyValue] = {
     (1, 3, 6, 1, 2, 1, 1, 5, 0): b"fake",
@@ -35,87 +34,31 @@ MIB: dict[Oid, ber.ReplyValue] = {
 
 def reply(request: ber.Message, varbinds: list[tuple[Oid, object]], status: int = 0, index: int = 0) -> bytes:
     """A Response to ``request``: plain values, or a Missing exception value, with an error status."""
-    encoded = b"".join(
-        ber._tlv(ber.SEQUENCE, ber.encode_oid(name) + _value(value)) for name, value in varbinds
-    )
-    pdu = b"".join(ber._tlv(ber.INTEGER, ber._int_body(n)) for n in (request.request_id, status, index))
-    head = ber._tlv(ber.INTEGER, ber._int_body(request.version)) + ber._tlv(
-        ber.OCTET_STRING, request.community
-    )
-    return ber._tlv(ber.SEQUENCE, head + ber._tlv(ber.RESPONSE, pdu + ber._tlv(ber.SEQUENCE, encoded)))
-
-
-def _value(value: object) -> bytes:
-    if isinstance(value, ber.Missing):
-        return bytes((value, 0))
-    return ber.encode_value(value)  # type: ignore[arg-type]
+    return snmp_reply(request, varbinds, status, index)
 
 
 def proper(request: ber.Message, mib: dict[Oid, ber.ReplyValue] = MIB) -> bytes:
     """What a correct v2c agent serving ``mib`` answers."""
-    keys = sorted(mib)
-
-    def after(name: Oid) -> tuple[Oid, object]:
-        at = bisect.bisect_right(keys, name)
-        return (keys[at], mib[keys[at]]) if at < len(keys) else (name, ber.Missing.END_OF_MIB_VIEW)
-
-    names = [name for name, _ in request.varbinds]
-    if request.pdu_tag == ber.GET:
-        return reply(request, [(n, mib.get(n, ber.Missing.NO_SUCH_OBJECT)) for n in names])
-    if request.pdu_tag == ber.GETNEXT:
-        return reply(request, [after(n) for n in names])
-    rows: list[tuple[Oid, object]] = []
-    cursors = list(names)
-    for _ in range(request.error_index):  # max-repetitions
-        step = [after(c) for c in cursors]
-        rows += step
-        cursors = [n for n, _ in step]
-    return reply(request, rows)
-
-
-class FakeAgent(asyncio.DatagramProtocol):
-    """A UDP responder on 127.0.0.1 whose answers come from a handler; it counts requests by PDU."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[ber.Message] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        request = ber.decode_message(data)
-        self.requests.append(request)
-        answer = self.handler(request)
-        if answer is not None and self.transport is not None:
-            self.transport.sendto(answer, addr)
-
-    def count(self, pdu_tag: int) -> int:
-        """How many requests of this PDU type arrived."""
-        return sum(1 for r in self.requests if r.pdu_tag == pdu_tag)
+    return serve_mib(request, mib)
 
 
 #: Starts a fake agent with a handler; its agent object and a target that reaches it.
-Serve = Callable[[Handler], Awaitable[tuple[FakeAgent, SnmpTarget]]]
+Serve = Callable[[Handler], Awaitable[tuple[SnmpResponder, SnmpTarget]]]
 
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
-    transports: list[asyncio.DatagramTransport] = []
+    agents: list[SnmpResponder] = []
 
-    async def start(handler: Handler) -> tuple[FakeAgent, SnmpTarget]:
-        loop = asyncio.get_running_loop()
-        transport, agent = await loop.create_datagram_endpoint(
-            lambda: FakeAgent(handler), local_addr=("127.0.0.1", 0)
-        )
-        transports.append(transport)
-        port = transport.get_extra_info("sockname")[1]
+    async def start(handler: Handler) -> tuple[SnmpResponder, SnmpTarget]:
+        agent, port = await start_snmp(handler)
+        agents.append(agent)
         return agent, SnmpTarget("127.0.0.1", port, "2c", Secret("fake"), timeout_s=0.5, retries=0)
 
     yield start
-    for transport in transports:
-        transport.close()
+    for agent in agents:
+        if agent.transport is not None:
+            agent.transport.close()
 
 
 @pytest.fixture
