@@ -3,6 +3,10 @@
 A config is a msgspec Struct with ``forbid_unknown_fields``; :func:`load_yaml` parses the file with PyYAML,
 keeps each node's line, converts it to the Struct, and turns any problem into a :class:`ConfigError` such
 as ``agent.yaml:12: devices[2].community: Expected `str`, got `int```.
+
+No error quotes a value from the file: the value on a wrong line may be a secret (a community typed into
+an enum field, a password after a YAML tag). Numbers get their range from the type
+(``Annotated[float, Meta(ge=1, le=86400)]``) and an error names it ("must be at least 1").
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 import yaml
 
 T = TypeVar("T")
@@ -111,6 +116,14 @@ def _construct(
     """
     # A mapping value's key line (set by the caller) says better where an entry is than its value's line.
     lines.setdefault(path, node.start_mark.line + 1)
+    if not node.tag.startswith(_STANDARD_TAGS):
+        # PyYAML's own error would quote the line, and the value on it may be a secret.
+        raise ConfigError(
+            "",
+            node.start_mark.line + 1,
+            _key_name(path),
+            f"YAML tag {node.tag[:40]} is not supported: write the value itself, quoted if need be",
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -124,11 +137,15 @@ def _construct(
         return [_construct(item, lines, (*path, i), scalars) for i, item in enumerate(node.value)]
     try:
         return scalars.construct_object(node)
-    except ValueError as err:
-        # A scalar YAML reads as a date that is none (2026-13-01): the file's error, not a traceback.
-        raise ConfigError(
-            "", node.start_mark.line + 1, _key_name(path), f"not a valid value: {err}"
-        ) from None
+    except Exception:  # PyYAML raises what its constructors raise (2026-13-01 is a ValueError of date())
+        form = node.tag.rpartition(":")[2]
+        what = "a date (YYYY-MM-DD)" if form == "timestamp" else f"a valid {form}"
+        raise ConfigError("", node.start_mark.line + 1, _key_name(path), f"not {what}") from None
+
+
+#: Tags YAML gives nodes itself (``!!str`` and the like, and the implicit ones); any other tag is an
+#: application's extension (``!secret``, ``!include``) that these configs do not have.
+_STANDARD_TAGS = ("tag:yaml.org,2002:",)
 
 
 def _key_name(path: tuple[Any, ...]) -> str:
@@ -246,6 +263,7 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>", check: Ch
             message = "unknown key (a typo?)"
         if missing:
             message = f"required key `{missing.group(1)}` is missing"
+        message = _without_values(message, type_, key_path)
         raise ConfigError(source, _nearest_line(lines, key_path), _key_name(key_path), message) from None
     if check is not None:
         try:
@@ -258,6 +276,52 @@ def parse_yaml(text: str, type_: type[T], *, source: str = "<config>", check: Ch
             where = ConfigError(source, _nearest_line(lines, key.key), _key_name(key.key), key.message)
             log.warning("config key ignored", extra={"config": str(where)})
     return config
+
+
+_BOUND = re.compile(r"Expected `(\w+)` (>=|>|<=|<) (\S+)$")
+_BOUND_WORDS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}
+
+
+def _without_values(message: str, type_: Any, key_path: tuple[Any, ...]) -> str:
+    """msgspec's message in the words of a config, and never quoting the value that was wrong."""
+    bound = _BOUND.match(message)
+    if bound:
+        kind, op, limit = bound.groups()
+        number = limit.removesuffix(".0") if kind == "float" else limit
+        return f"must be {_BOUND_WORDS[op]} {number}"
+    if message.startswith("Invalid enum value"):
+        allowed = _allowed_values(type_, key_path)
+        return f"must be one of: {', '.join(allowed)}" if allowed else "not one of the allowed values"
+    return message
+
+
+def _allowed_values(type_: Any, key_path: tuple[Any, ...]) -> list[str]:
+    """The literal values the field at ``key_path`` of ``type_`` may have (empty if it is no enum)."""
+    info: Any = msgspec.inspect.type_info(type_)
+    for part in key_path:
+        info = _follow(info, part)
+        if info is None:
+            return []
+    literals = [t for t in _alternatives(info) if isinstance(t, msgspec.inspect.LiteralType)]
+    return [str(v) for t in literals for v in t.values]
+
+
+def _alternatives(info: Any) -> list[Any]:
+    return list(info.types) if isinstance(info, msgspec.inspect.UnionType) else [info]
+
+
+def _follow(info: Any, part: Any) -> Any:
+    """The type one step down ``part`` (a field name, a list index or a mapping key) from ``info``."""
+    for option in _alternatives(info):
+        if isinstance(option, msgspec.inspect.StructType) and isinstance(part, str):
+            found = next((f.type for f in option.fields if f.encode_name == part), None)
+            if found is not None:
+                return found
+        if isinstance(option, msgspec.inspect.ListType) and isinstance(part, int):
+            return option.item_type
+        if isinstance(option, msgspec.inspect.DictType):
+            return option.value_type
+    return None
 
 
 def load_yaml(path: str | Path, type_: type[T], check: Check[T] | None = None) -> T:
