@@ -8,9 +8,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import get_args, get_type_hints
 
 from campuswatch import __version__
+from campuswatch.agent.config import MIN_V3_KEY_LENGTH
 from campuswatch.agent.protocols.reader import BadUrl, ReadTarget
 from campuswatch.agent.protocols.snmp.transport.types import V3User
 from campuswatch.config import ConfigError, Secret
@@ -29,6 +31,37 @@ and reports what it sees to the central collector, which opens helpdesk tickets.
   campuswatch-agent discover --subnet 10.1.2.0/24                find the school's devices
   campuswatch-agent check --config /etc/campuswatch/agent.yaml   the network as the iPads see it, once
 """
+
+
+AUTH_PROTOCOLS: tuple[str, ...] = get_args(get_type_hints(V3User)["auth_protocol"])
+PRIV_PROTOCOLS: tuple[str, ...] = get_args(get_type_hints(V3User)["priv_protocol"])
+
+
+def _one_of(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type for a choice whose error does not echo what was typed (it may be a key typed
+    into the wrong option)."""
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"must be one of: {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _number(kind: type[float] | type[int], low: float, high: float) -> Callable[[str], float]:
+    """An argparse type for a number within [low, high]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}")
+        return value
+
+    return parse
 
 
 def _probe_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,20 +88,33 @@ def _probe_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--user", help="SNMPv3 user")
     p.add_argument(
-        "--auth-protocol", default="sha", help="SNMPv3 auth: md5, sha, sha224, sha256, sha384, sha512"
+        "--auth-protocol",
+        default="sha",
+        type=_one_of(AUTH_PROTOCOLS),
+        help=f"SNMPv3 auth: {', '.join(AUTH_PROTOCOLS)} (default sha)",
     )
     p.add_argument(
         "--auth-key", default=os.environ.get("CAMPUSWATCH_AUTH_KEY"), help="SNMPv3 auth passphrase"
     )
     p.add_argument(
-        "--priv-protocol", default="aes128", help="SNMPv3 privacy: none, des, aes128, aes192, aes256"
+        "--priv-protocol",
+        default="aes128",
+        type=_one_of(PRIV_PROTOCOLS),
+        help=f"SNMPv3 privacy: {', '.join(PRIV_PROTOCOLS)} (default aes128)",
     )
     p.add_argument(
         "--priv-key", default=os.environ.get("CAMPUSWATCH_PRIV_KEY"), help="SNMPv3 privacy passphrase"
     )
     p.add_argument("--password", default=os.environ.get("CAMPUSWATCH_PASSWORD"), help="PJLink password")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each answer (default 2)")
-    p.add_argument("--retries", type=int, default=1, help="retries after a timeout (default 1)")
+    p.add_argument(
+        "--timeout",
+        type=_number(float, 0.01, 60),
+        default=2.0,
+        help="seconds to wait for each answer (default 2)",
+    )
+    p.add_argument(
+        "--retries", type=_number(int, 0, 10), default=1, help="retries after a timeout (default 1)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and tests)")
 
 
@@ -122,6 +168,12 @@ def _target_from_args(args: argparse.Namespace) -> ReadTarget:
     if args.snmp_version == "3":
         if not args.user:
             raise SystemExit("campuswatch-agent probe: --version 3 needs --user")
+        for option, key in (("--auth-key", args.auth_key), ("--priv-key", args.priv_key)):
+            if key and len(key) < MIN_V3_KEY_LENGTH:
+                raise SystemExit(
+                    f"campuswatch-agent probe: {option} is shorter than {MIN_V3_KEY_LENGTH} characters: "
+                    "SNMPv3 (RFC 3414) refuses such keys"
+                )
         v3 = V3User(
             user=args.user,
             auth_protocol=args.auth_protocol,

@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from campuswatch import __version__
 from campuswatch.agent.config import (
     FIRST_DISCOVERY_AFTER_S,
+    GATEWAY_DEVICE_ID,
     AgentConfig,
     DeviceEntry,
     load_agent_config,
@@ -42,7 +43,6 @@ from campuswatch.report import DevicePoll, Heartbeat
 log = logging.getLogger(__name__)
 
 DRAIN_DEADLINE_S = 10.0
-GATEWAY_DEVICE_ID = "gateway"
 
 
 class Agent:

@@ -19,7 +19,7 @@ from sim.collector import IMMEDIATE_RULES
 from sim.display import DisplaySimulator, DisplayState
 from sim.pjlink import PjlinkSimulator, ProjectorState
 from sim.process import wait_for
-from tests.support.e2e import Collector, agent_config, agent_running
+from tests.support.e2e import Collector, agent_config, agent_running, write_token_file
 
 
 async def probe(*args: str) -> tuple[int, str, str]:
@@ -80,7 +80,7 @@ async def test_agent_turns_a_projector_lamp_failure_into_a_ticket(tmp_path: Path
     await asyncio.to_thread(collector.start)
     try:
         token = tmp_path / "token"
-        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+        write_token_file(token, await asyncio.to_thread(collector.token, "bbg"))
         async with PjlinkSimulator(ProjectorState(password="pw")) as projector:
             config = {
                 "school": "bbg",
@@ -142,7 +142,7 @@ async def test_a_rated_lamp_life_set_in_the_collector_gives_no_ticket_before_it(
     await asyncio.to_thread(collector.start)
     try:
         token = tmp_path / "token"
-        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+        write_token_file(token, await asyncio.to_thread(collector.token, "bbg"))
         async with (
             PjlinkSimulator(ProjectorState(lamps=[(3100, True)])) as rated_3500,
             PjlinkSimulator(ProjectorState(lamps=[(3100, True)])) as rated_default,

@@ -18,7 +18,7 @@ from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.process import free_tcp_port, serving, wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, running_agent, scrape
+from tests.support.e2e import Collector, running_agent, scrape, write_token_file
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ def test_polls_outbox_and_delivery_move_with_what_happens(tmp_path: Path, silent
         tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES
     )  # not started yet: down
     token = tmp_path / "token"
-    token.write_text(collector.token("bbg"))
+    write_token_file(token, collector.token("bbg"))
     port = free_tcp_port()
     url = f"http://127.0.0.1:{port}/metrics"
     with SnmpSimulator([RECORDINGS], probe_community=PRINTER) as sim:

@@ -15,7 +15,7 @@ from sim.collector import IMMEDIATE_RULES
 from sim.devices import RECORDINGS
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, running_agent
+from tests.support.e2e import Collector, running_agent, write_token_file
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def devices_seen(collector: Collector) -> set[str]:
 def config(tmp_path: Path, collector: Collector, sim: SnmpSimulator, names: list[str]) -> dict[str, Any]:
     token = tmp_path / "token"
     if not token.exists():
-        token.write_text(collector.token("bbg"))
+        write_token_file(token, collector.token("bbg"))
     return {
         "school": "bbg",
         "agent_id": "gw-signals",
@@ -102,7 +102,7 @@ def test_sigterm_during_a_slow_poll_keeps_its_outcome_and_exits_cleanly(tmp_path
         silent.bind(("127.0.0.1", 0))
         try:
             token = tmp_path / "token"
-            token.write_text(collector.token("bbg"))
+            write_token_file(token, collector.token("bbg"))
             config = {
                 "school": "bbg",
                 "agent_id": "gw-slow",

@@ -24,7 +24,7 @@ from campuswatch.devices import address_host
 from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
 from sim.snmpsim import SnmpSimulator, free_udp_port
-from tests.support.e2e import Collector, agent_config, running_agent
+from tests.support.e2e import Collector, agent_config, running_agent, write_token_file
 from tests.support.paths import SIM_RECORDINGS
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ def test_found_devices_are_reported_once_and_polled(snmp_devices: int, tmp_path:
     collector.start()
     try:
         token = tmp_path / "token"
-        token.write_text(collector.token("bbg"))
+        write_token_file(token, collector.token("bbg"))
         # No devices configured: the agent watches only what its discovery finds.
         config = agent_config(
             collector,

@@ -22,7 +22,7 @@ from sim.process import wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
 from tests.support.balancer import ReplicatedCollector, replicated_collector
-from tests.support.e2e import Collector, agent_running
+from tests.support.e2e import Collector, agent_running, write_token_file
 from tests.support.paths import DEVICES
 
 SCHOOL = "bert-brecht-gymnasium"
@@ -62,7 +62,7 @@ def agent_config(
     tmp_path: Path, collector: Collector | ReplicatedCollector, devices: list[dict[str, Any]]
 ) -> dict[str, Any]:
     token_file = tmp_path / "token"
-    token_file.write_text(collector.token(SCHOOL))
+    write_token_file(token_file, collector.token(SCHOOL))
     return {
         "school": SCHOOL,
         "agent_id": "gw-test",

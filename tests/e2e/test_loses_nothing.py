@@ -32,7 +32,7 @@ from sim.devices import RECORDINGS
 from sim.process import free_tcp_port, serving, wait_for
 from sim.school import SimulatedSchool
 from sim.snmpsim import SnmpSimulator
-from tests.support.e2e import Collector, agent_running, post_report, running_agent, scrape
+from tests.support.e2e import Collector, agent_running, post_report, running_agent, scrape, write_token_file
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def agent_config(
     """An agent polling ``devices`` five times a second that retries an absent collector every 0.5 s."""
     token_file = workdir / f"token-{token_school}"
     if not token_file.exists():
-        token_file.write_text(collector.token(token_school))
+        write_token_file(token_file, collector.token(token_school))
     return {
         "school": school,
         "agent_id": AGENT,

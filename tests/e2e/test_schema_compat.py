@@ -23,7 +23,7 @@ from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.report import COMPATIBLE_SCHEMA_VERSIONS, SCHEMA_VERSION, DevicePoll
 from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
-from tests.support.e2e import Collector, post_report, running_agent
+from tests.support.e2e import Collector, post_report, running_agent, write_token_file
 
 SCHOOL = "bbg"
 
@@ -148,7 +148,7 @@ def agent_config(workdir: Path, collector: Collector, agent_id: str) -> dict[str
     """An agent that watches only its gateway and says it is alive twice a second."""
     token_file = workdir / "token"
     if not token_file.exists():
-        token_file.write_text(collector.token(SCHOOL))
+        write_token_file(token_file, collector.token(SCHOOL))
     return {
         "school": SCHOOL,
         "agent_id": agent_id,

@@ -23,6 +23,14 @@ from sim.process import free_tcp_port, serving, stop_process, wait_for
 T = TypeVar("T")
 
 
+def write_token_file(path: Path, token: str) -> Path:
+    """Write a school's token where an agent.yaml's ``token_file`` names it, readable by its owner only
+    (the agent refuses a token file every user of the gateway can read)."""
+    path.write_text(token)
+    path.chmod(0o600)
+    return path
+
+
 def get_json(url: str, token: str | None = None) -> Any:
     """GET a JSON document (with ``token`` as the bearer, if given)."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
@@ -212,7 +220,7 @@ async def collector_for_bbg(workdir: Path, *, rules_file: Path) -> AsyncIterator
     await asyncio.to_thread(collector.start)
     try:
         token = workdir / "token"
-        token.write_text(await asyncio.to_thread(collector.token, "bbg"))
+        await asyncio.to_thread(write_token_file, token, await asyncio.to_thread(collector.token, "bbg"))
         yield collector, token
     finally:
         await asyncio.to_thread(collector.stop)
