@@ -1,0 +1,130 @@
+"""A real agent process polls every hostile simulator of ``sim.hostile`` next to a good projector, into a
+real collector: the good projector is reported on every interval, each hostile device is reported as a
+failed poll (never silently missing), and the agent's memory stays bounded (peak RSS under 150 MB).
+
+The peak is printed (``-s`` shows it) for the closing note: ``pytest -s tests/e2e/test_hostile_devices_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.process import stop_process
+from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for, write_token_file
+
+INTERVAL_S = 2.0
+RUN_S = 45.0
+#: What the issue allows the agent on a gateway while hostile devices are polled.
+MAX_RSS_MB = 150
+
+
+@pytest.fixture
+def hostile_ports(tmp_path: Path) -> Iterator[dict[str, int]]:
+    """``python -m sim.hostile`` as its own process: every hostile device on loopback, by name."""
+    log = (tmp_path / "hostile.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.hostile"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+@pytest.fixture
+def good_projector_port(tmp_path: Path) -> Iterator[int]:
+    """``python -m sim.pjlink`` on a free port: the well-behaved device next to the hostile ones."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.pjlink", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline().decode().rsplit(":", 1)[1])
+    finally:
+        stop_process(proc)
+
+
+def polls(collector: Collector, device: str) -> list[dict[str, Any]]:
+    events = get_json(f"{collector.url}/api/v1/events?school=bbg&device={device}&limit=1000")
+    return [e["event"]["poll"] for e in events if e["type"] == "poll"]
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """The process's resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def test_hostile_devices_cost_only_their_own_polls(
+    tmp_path: Path, hostile_ports: dict[str, int], good_projector_port: int
+) -> None:
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector.start()
+    try:
+        token = write_token_file(tmp_path / "token", collector.token("bbg"))
+        hostile = {
+            "fat-walk": ("snmp", f"127.0.0.1:{hostile_ports['snmp_fat_walk']}"),
+            "huge-integer": ("snmp", f"127.0.0.1:{hostile_ports['snmp_huge_integer']}"),
+            "huge-subid": ("snmp", f"127.0.0.1:{hostile_ports['snmp_huge_subid']}"),
+            "ipp-huge": ("ipp", f"ipp://127.0.0.1:{hostile_ports['ipp_huge']}/ipp/print"),
+            "ipp-drip": ("ipp", f"ipp://127.0.0.1:{hostile_ports['ipp_drip']}/ipp/print"),
+            "ipp-latin1": ("ipp", f"ipp://127.0.0.1:{hostile_ports['ipp_latin1']}/ipp/print"),
+            "ipp-loop": ("ipp", f"ipp://127.0.0.1:{hostile_ports['ipp_loop']}/ipp/print"),
+            "pjlink-endless": ("pjlink", f"127.0.0.1:{hostile_ports['pjlink_endless']}"),
+            "benq-endless": ("benq", f"127.0.0.1:{hostile_ports['benq_endless']}"),
+            "pjlink-slow": ("pjlink", f"127.0.0.1:{hostile_ports['pjlink_slow']}"),
+        }
+        devices = [{"id": name, "protocol": p, "address": a} for name, (p, a) in hostile.items()]
+        devices.append({"id": "good", "protocol": "pjlink", "address": f"127.0.0.1:{good_projector_port}"})
+        config = agent_config(
+            collector,
+            token,
+            tmp_path / "state",
+            devices=devices,
+            defaults={"interval_s": INTERVAL_S, "timeout_s": 1, "jitter_s": 0.1, "max_poll_s": 5},
+        )
+        with running_agent(tmp_path, config) as agent:
+            wait_for(lambda: polls(collector, "good"), 30, "the good projector's first poll")
+            started = time.monotonic()
+            peak_seen = 0.0
+            while time.monotonic() - started < RUN_S:
+                assert agent.poll() is None, (tmp_path / "agent.log").read_text()[-3000:]
+                peak_seen = max(peak_seen, rss_mb(agent.pid)[0])
+                time.sleep(1)
+            now, peak = rss_mb(agent.pid)
+            # What the agent polled in the last stretch has been delivered by the time we look.
+            time.sleep(2 * INTERVAL_S)
+            good = polls(collector, "good")
+            reported = {name: polls(collector, name) for name in hostile}
+        print(f"\nagent RSS now {now:.1f} MB, peak {peak:.1f} MB (sampled max {peak_seen:.1f} MB)")
+    finally:
+        collector.stop()
+
+    assert peak < MAX_RSS_MB
+    assert all(p["status"] == "ok" for p in good)
+    # Every interval: no gap between two of the good projector's polls much longer than one interval.
+    times = sorted(p["polled_at"] for p in good)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) >= RUN_S / INTERVAL_S - 2
+    assert max(gaps) < INTERVAL_S + 1.0, gaps
+    # Each hostile device is on record as answering garbage, none is missing or "ok".
+    for name, its_polls in reported.items():
+        assert its_polls, f"{name} was never reported"
+        assert {p["status"] for p in its_polls} == {"error"}, (name, its_polls[-1])
