@@ -291,11 +291,18 @@ class Ingestor:
         ended) and escalate those nobody acknowledged in time; run periodically."""
         agents = await self._agents.all()
         for school in sorted({a.school for a in agents}):
-            async with self._school_turn(school):
-                await self._check_school(school, agents)
-                if not await self._offline_problems(school):
-                    await self._lifecycle.catch_up(school, self._clock())
-                await self._lifecycle.escalate(school, self._clock())
+            # One school's failure (a bug its data brings out) is logged and skips that school alone:
+            # the pass goes on to the next, and the school is checked again at the next pass.
+            try:
+                async with self._school_turn(school):
+                    await self._check_school(school, agents)
+                    if not await self._offline_problems(school):
+                        await self._lifecycle.catch_up(school, self._clock())
+                    await self._lifecycle.escalate(school, self._clock())
+            except StoreError:
+                raise  # the store is down for every school: the job logs it once and runs again
+            except Exception:
+                log.exception("liveness check of a school failed", extra={"school": school})
 
     async def _offline_problems(self, school: str) -> list[ProblemRecord]:
         return [
@@ -322,7 +329,7 @@ class Ingestor:
                 )
             elif isinstance(event, DiscoveryEvent):
                 await self._devices.record_discovered(batch.school, batch.agent_id, event.at, event.devices)
-        except StoreError:
+        except Exception:  # whatever it is: the event is stored, and a failure here must not undo that
             log.exception("state update failed", extra={"school": batch.school, "agent_id": batch.agent_id})
 
     async def _apply_poll(self, school: str, poll: DevicePoll) -> None:

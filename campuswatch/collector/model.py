@@ -4,15 +4,21 @@ Every part of the collector speaks these types: ingest makes them, alerting judg
 lifecycle words tickets from them, the store keeps them, the metrics view and the pages show them.
 They are frozen dataclasses of plain values and import nothing of the collector, so the pure parts
 (alerting, ticket wording, metrics rendering) work on them without knowing where they came from.
+
+A store builds its records with :func:`readable`: a stored row that makes no sense (a timestamp of
+1e308, a text where a number belongs, a severity no build ever wrote, left by an older build, a bug or
+a hand in the database) is skipped and logged, so that whatever is stored, the collector starts and
+serves. Each record says what makes sense for it in its ``check``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Literal, Protocol, TypeVar, get_args
 
 import msgspec
 
@@ -20,6 +26,8 @@ from campuswatch.report import DeviceReading, PollStatus, Severity
 
 #: A device's state: its poll status when it does not answer, else its worst open problem's severity.
 DeviceState = Literal["unreachable", "auth_failed", "error", "critical", "warning", "info", "ok"]
+
+log = logging.getLogger(__name__)
 
 ProblemState = Literal["open", "resolved"]
 TicketState = Literal["open", "resolved"]
@@ -50,6 +58,88 @@ AuditAction = Literal[
 ]
 
 _READING = msgspec.json.Decoder(DeviceReading)
+
+#: The moments a stored timestamp may be: what a date can show (years 1 to 9999, as datetime does).
+FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+LAST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC).timestamp()
+#: Longer school or device ids than this in the store are no ids any report carries (the report schema
+#: bounds them where they enter): one would be repeated into every series of the device in /metrics.
+MAX_STORED_ID = 4096
+_POLL_STATUSES = frozenset(get_args(PollStatus))
+_SEVERITIES = frozenset(get_args(Severity))
+_PRIORITIES = frozenset(get_args(Priority))
+_STATES = frozenset(get_args(ProblemState))
+
+
+def moment(value: object, what: str) -> None:
+    """Raise ValueError unless ``value`` is a timestamp a date can show (finite, years 1 to 9999)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not FIRST_MOMENT <= value <= LAST_MOMENT
+    ):
+        raise ValueError(f"{what} is no moment between the years 1 and 9999")
+
+
+def _one_of(value: object, allowed: frozenset[str], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} is none of {', '.join(sorted(allowed))}")
+
+
+def _text(value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is no text")
+
+
+def _whole(value: object, what: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what} is no whole number from {low} to {high}")
+
+
+def utc_text(at: float) -> str:
+    """A moment as the pages and tickets write it ("2026-05-04 07:30 UTC"), whatever the number."""
+    try:
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):
+        return "(no readable time)"
+
+
+class Checked(Protocol):
+    """A record that can say whether it makes sense."""
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+
+
+R = TypeVar("R")
+C = TypeVar("C", bound=Checked)
+
+
+def _key(row: object) -> str:
+    """What names a stored row in the log: its first two columns (school and device, or id and school)."""
+    return "/".join(str(part)[:80] for part in row[:2]) if isinstance(row, tuple) else ""
+
+
+def readable(rows: Iterable[R], build: Callable[[R], C], what: str) -> list[C]:
+    """The records of stored ``rows`` (``what`` they are, for the log): a row that cannot be built or
+    whose record fails its ``check`` is skipped and logged, never fatal."""
+    records: list[C] = []
+    for row in rows:
+        try:
+            record = build(row)
+            record.check()
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
+            log.warning(
+                "stored row skipped",
+                extra={
+                    "what": what,
+                    "key": _key(row),
+                    "error": str(err),
+                },
+            )
+            continue
+        records.append(record)
+    return records
 
 
 @dataclass(frozen=True)
@@ -184,6 +274,15 @@ class EventRecord:
         """Where it stands in the order events are listed in."""
         return (self.at, self.agent_id, self.seq)
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        moment(self.at, "at")
+        moment(self.received_at, "received_at")
+        try:
+            msgspec.json.decode(self.body)
+        except msgspec.DecodeError:
+            raise ValueError("body is no JSON") from None
+
 
 @dataclass(frozen=True)
 class Outage:
@@ -249,6 +348,23 @@ class DeviceRecord:
     #: Its latest outage and each of its ports' (at most one each).
     outages: tuple[Outage, ...] = ()
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        for name in ("school", "device"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > MAX_STORED_ID:
+                raise ValueError(f"{name} is no id of at most {MAX_STORED_ID} characters")
+        _text(self.kind, "kind")
+        _one_of(self.status, _POLL_STATUSES, "status")
+        moment(self.last_polled, "last_polled")
+        if self.last_seen is not None:
+            moment(self.last_seen, "last_seen")
+        _whole(self.consecutive_failures, "consecutive_failures", 0, 2**62)
+        for outage in self.outages:
+            for at in (outage.after, outage.until):
+                if at is not None:
+                    moment(at, "outages")
+
 
 def polled(before: DeviceRecord | None, update: DeviceUpdate) -> DeviceRecord:
     """The device as one poll leaves it (``before``: as it was; None when first seen). A run of the same
@@ -276,6 +392,19 @@ def polled(before: DeviceRecord | None, update: DeviceUpdate) -> DeviceRecord:
         parent=update.parent,
         outages=update.outages,
     )
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        for name in ("school", "device"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > MAX_STORED_ID:
+                raise ValueError(f"{name} is no id of at most {MAX_STORED_ID} characters")
+        _text(self.kind, "kind")
+        _one_of(self.status, _POLL_STATUSES, "status")
+        moment(self.last_polled, "last_polled")
+        if self.last_seen is not None:
+            moment(self.last_seen, "last_seen")
+        _whole(self.consecutive_failures, "consecutive_failures", 0, 2**62)
 
 
 @dataclass(frozen=True)
@@ -310,6 +439,17 @@ class ProblemRecord:
     #: When the problem was last seen (None: not since it opened); a rule's clear_for counts from here.
     seen_at: float | None = None
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        _one_of(self.state, _STATES, "state")
+        _one_of(self.severity, _SEVERITIES, "severity")
+        _text(self.summary, "summary")
+        moment(self.opened_at, "opened_at")
+        for name in ("resolved_at", "seen_at"):
+            value = getattr(self, name)
+            if value is not None:
+                moment(value, name)
+
 
 @dataclass(frozen=True)
 class TicketNote:
@@ -339,6 +479,19 @@ class TicketRecord:
     resolved_at: float | None
     history: tuple[TicketNote, ...] = field(default=())
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        _one_of(self.priority, _PRIORITIES, "priority")
+        _one_of(self.state, _STATES, "state")
+        for name in ("title", "body"):
+            _text(getattr(self, name), name)
+        moment(self.opened_at, "opened_at")
+        if self.resolved_at is not None:
+            moment(self.resolved_at, "resolved_at")
+        for note in self.history:
+            moment(note.at, "a note's time")
+            _text(note.text, "a note's text")
+
 
 @dataclass(frozen=True)
 class SupplyLevel:
@@ -349,6 +502,14 @@ class SupplyLevel:
     supply: int
     day: int
     remaining: float
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        _whole(self.day, "day", 1, date.max.toordinal())
+        if isinstance(self.remaining, bool) or not isinstance(self.remaining, int | float):
+            raise ValueError("remaining is no number")
+        if not 0 <= self.remaining <= 100:  # NaN fails this too
+            raise ValueError("remaining is no percentage")
 
 
 @dataclass(frozen=True)
@@ -363,6 +524,11 @@ class LampHours:
     lamp: int
     day: int
     hours: int
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        _whole(self.day, "day", 1, date.max.toordinal())
+        _whole(self.hours, "hours", 0, 10_000_000)
 
 
 @dataclass(frozen=True)
@@ -391,6 +557,13 @@ class AgentRecord:
     last_seen: float
     last_heartbeat: float | None
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        moment(self.first_seen, "first_seen")
+        moment(self.last_seen, "last_seen")
+        if self.last_heartbeat is not None:
+            moment(self.last_heartbeat, "last_heartbeat")
+
 
 @dataclass(frozen=True)
 class Silence:
@@ -406,6 +579,13 @@ class Silence:
     created_by: str
     created_at: float
 
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        for name in ("starts_at", "ends_at", "created_at"):
+            moment(getattr(self, name), name)
+        for name in ("device", "code", "comment", "created_by"):
+            _text(getattr(self, name), name)
+
     def active(self, now: float) -> bool:
         """Whether the silence holds tickets back at ``now``."""
         return self.starts_at <= now < self.ends_at
@@ -417,6 +597,32 @@ class Silence:
             and fnmatchcase(key.device, self.device)
             and fnmatchcase(key.code, self.code)
         )
+
+
+#: How far from now a silence or maintenance window may start or end, either way: a year. Past it a
+#: "silence" switches a school's alerting off for good (or is a typo like 1e308).
+MAX_SILENCE_REACH_S = 366 * 86400.0
+
+
+def check_silence_window(starts_at: float, ends_at: float, now: float) -> None:
+    """Raise ValueError, saying what is wrong, unless [starts_at, ends_at) is a window a silence may
+    hold: it ends after it starts, and both lie within :data:`MAX_SILENCE_REACH_S` of ``now``."""
+    for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not now - MAX_SILENCE_REACH_S <= at <= now + MAX_SILENCE_REACH_S:  # NaN fails this too
+            raise ValueError(f"`{name}` must lie within a year of now")
+    if ends_at <= starts_at:
+        raise ValueError("a silence must end after it starts")
+
+
+@dataclass(frozen=True)
+class TicketSystemState:
+    """An external ticket system as its outbox sees it: operations waiting for a retry, operations
+    parked (given up: they need an operator), and why the newest parked one was given up."""
+
+    sink: str
+    retrying: int
+    parked: int
+    parked_reason: str | None = None
 
 
 @dataclass(frozen=True)

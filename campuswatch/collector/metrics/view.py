@@ -11,10 +11,11 @@ cardinality: README.md, "Metrics".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 import msgspec
@@ -62,6 +63,18 @@ def _reading(device: DeviceRecord) -> DeviceReading | None:
         return None
 
 
+@contextlib.contextmanager
+def _skipped(what: str, key: str) -> Iterator[None]:
+    """Skip, and log, a stored row the view cannot take (at start: whatever is stored, it starts)."""
+    try:
+        yield
+    except Exception as err:
+        log.warning(
+            "stored row skipped",
+            extra={"what": what, "key": key, "error": f"{type(err).__name__}: {str(err)[:200]}"},
+        )
+
+
 def exposition(devices: list[Lines], tail: list[str], compress: bool) -> bytes:
     """The whole ``/metrics`` body from a snapshot of the devices and the rendered summary lines."""
     body = (render_devices(devices) + "\n".join(tail) + "\n").encode()
@@ -86,21 +99,34 @@ class MetricsView:
         #: Alertmanager's alerts by outcome; password logins by outcome.
         self._alerts: Counter[str] = Counter({"applied": 0, "unknown_school": 0})
         self._logins: Counter[str] = Counter({"success": 0, "failure": 0, "throttled": 0})
+        #: The external ticket systems' lines, when there are any (set by the service that wires them).
+        self.ticket_outbox: Callable[[], Awaitable[list[str]]] | None = None
 
     async def load(self, *, agents: AgentStore, problems: ProblemStore, tickets: TicketStore) -> None:
         """Fill the view from the store: agents, supply and lamp histories, devices with their readings,
-        open problems and open tickets (schools arrive as :class:`SchoolsChanged`)."""
+        open problems and open tickets (schools arrive as :class:`SchoolsChanged`).
+
+        The store skips rows that make no sense; a row that still cannot be shown (a reading whose
+        numbers no float holds) is skipped here and logged, so that whatever is stored, the collector
+        starts. The device is shown again with its next poll.
+        """
         for agent in await agents.all():
-            self.fleet.note_agent(agent)
+            with _skipped("agent", agent.agent_id):
+                self.fleet.note_agent(agent)
         today = datetime.fromtimestamp(self.fleet.now(), UTC).date().toordinal()
-        self.fleet.load_supply_levels(await self._devices.supply_levels(from_day=today - HISTORY_DAYS))
-        self.fleet.load_lamp_hours(await self._devices.lamp_hours(from_day=today - HISTORY_DAYS))
+        with _skipped("supply levels", "all"):
+            self.fleet.load_supply_levels(await self._devices.supply_levels(from_day=today - HISTORY_DAYS))
+        with _skipped("lamp hours", "all"):
+            self.fleet.load_lamp_hours(await self._devices.lamp_hours(from_day=today - HISTORY_DAYS))
         for device in await self._devices.all():
-            self.fleet.apply_device(device, _reading(device), polled=False)
+            with _skipped("device", f"{device.school}/{device.device}"):
+                self.fleet.apply_device(device, _reading(device), polled=False)
         for problem in await problems.open_now():
-            self.fleet.note_problem(problem)
+            with _skipped("problem", str(problem.id)):
+                self.fleet.note_problem(problem)
         for ticket in await tickets.all(state="open"):
-            self.fleet.note_ticket_record(ticket)
+            with _skipped("ticket", str(ticket.id)):
+                self.fleet.note_ticket_record(ticket)
 
     async def reload(self, *, agents: AgentStore, problems: ProblemStore, tickets: TicketStore) -> None:
         """Read the store again after changes may have been missed (another collector's, while the
@@ -109,7 +135,17 @@ class MetricsView:
         await self.load(agents=agents, problems=problems, tickets=tickets)
 
     async def handle(self, event: DomainEvent) -> None:
-        """Bring the view in step with one event (subscribe this to the collector's event bus)."""
+        """Bring the view in step with one event (subscribe this to the collector's event bus).
+
+        The view is a view: an event it cannot show is logged with its traceback and left out, and the
+        write it reports stands (a report is not refused because one of its readings cannot be drawn).
+        """
+        try:
+            await self._handle(event)
+        except Exception:
+            log.exception("metrics view could not take an event", extra={"event": type(event).__name__})
+
+    async def _handle(self, event: DomainEvent) -> None:
         match event:
             case SchoolsChanged(schools):
                 self.fleet.set_schools(schools)
@@ -175,4 +211,7 @@ class MetricsView:
         Without ``fleet``, only this collector's own counters (another collector serves the fleet)."""
         tail = self.fleet.summary_lines() if fleet else []
         tail.extend(self._collector_lines())
+        # The ticket outbox is the fleet's (one database behind every collector): shown with the fleet.
+        if fleet and self.ticket_outbox is not None:
+            tail.extend(await self.ticket_outbox())
         return await asyncio.to_thread(exposition, self.fleet.snapshot() if fleet else [], tail, compress)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.reconcile import ProblemChanges
@@ -33,6 +32,7 @@ from campuswatch.collector.model import (
     TicketRecord,
     model_words,
     reading_of,
+    utc_text,
 )
 from campuswatch.collector.rounds.timetable import Visit
 from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
@@ -58,10 +58,6 @@ def device_words(device_id: str, device: DeviceRecord | None) -> str:
         return f"device {device_id}"
     kind = _KIND_WORDS.get(device.kind, device.kind)
     return f"{kind} {device.label or device.device}"
-
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def ticket_key(key: ProblemKey, incident: Incident | None) -> str:
@@ -141,7 +137,7 @@ def ticket_draft(
     if incident is None:
         about = [
             f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
-            f"Since: {_when(problem.opened_at)}",
+            f"Since: {utc_text(problem.opened_at)}",
             *([f"Forecast: {forecast}"] if forecast else []),
         ]
     else:
@@ -176,7 +172,7 @@ def _problem_line(problem: ProblemRecord) -> str:
     """One problem of an incident, as its ticket lists it (and the note that adds one later)."""
     key = problem.key
     subject = f" {key.subject}" if key.subject else ""
-    return f"{problem.summary} ({key.code}{subject}, {problem.severity}, since {_when(problem.opened_at)})"
+    return f"{problem.summary} ({key.code}{subject}, {problem.severity}, since {utc_text(problem.opened_at)})"
 
 
 def affected_lines(affected: tuple[str, ...]) -> list[str]:
@@ -187,7 +183,7 @@ def affected_lines(affected: tuple[str, ...]) -> list[str]:
 def resolve_note(problem: ProblemRecord) -> str:
     """The closing note of an automatically resolved ticket."""
     assert problem.resolved_at is not None
-    return f"Resolved automatically: no longer seen at {_when(problem.resolved_at)} ({problem.summary})."
+    return f"Resolved automatically: no longer seen at {utc_text(problem.resolved_at)} ({problem.summary})."
 
 
 def joined_note(problem: ProblemRecord) -> str:
@@ -198,7 +194,7 @@ def joined_note(problem: ProblemRecord) -> str:
 def left_note(problem: ProblemRecord) -> str:
     """The note on an incident's ticket when one of its problems clears while others are still open."""
     assert problem.resolved_at is not None
-    return f"No longer seen at {_when(problem.resolved_at)}: {problem.summary} ({problem.key.code})."
+    return f"No longer seen at {utc_text(problem.resolved_at)}: {problem.summary} ({problem.key.code})."
 
 
 #: The closing note of a ticket found open although its problem is not (a lost resolve, set right).
@@ -219,7 +215,7 @@ def recovered_note(problem: ProblemRecord) -> str:
     """The note on recovery when the rules leave closing the ticket to a person (``on_recovery: note``)."""
     assert problem.resolved_at is not None
     return (
-        f"Recovered: no longer seen at {_when(problem.resolved_at)} ({problem.summary}). "
+        f"Recovered: no longer seen at {utc_text(problem.resolved_at)} ({problem.summary}). "
         "Close the ticket when you have checked."
     )
 
@@ -232,15 +228,13 @@ def escalation_note(ticket: TicketRecord, after_s: float) -> str:
     """The note that escalates a ticket nobody acknowledged in time."""
     return (
         f"{ESCALATED} nobody acknowledged this ticket within {after_s / 3600:g} h "
-        f"(open since {_when(ticket.opened_at)}). Please take it on or pass it to the campus manager."
+        f"(open since {utc_text(ticket.opened_at)}). Please take it on or pass it to the campus manager."
     )
 
 
 def reopen_note(problem: ProblemRecord) -> str:
     """The note on a ticket reopened because its problem came back."""
-    return (
-        f"Reopened automatically: the problem is back since {_when(problem.opened_at)} ({problem.summary})."
-    )
+    return f"Reopened automatically: the problem is back since {utc_text(problem.opened_at)} ({problem.summary})."
 
 
 class TicketLifecycle:
@@ -380,7 +374,7 @@ class TicketLifecycle:
             return Decision(False, priority, timing.reason)
         silence = silencing(key, await self._silences.all(school=key.school), now)
         if silence is not None:
-            return Decision(False, priority, f"silenced until {_when(silence.ends_at)}: {silence.comment}")
+            return Decision(False, priority, f"silenced until {utc_text(silence.ends_at)}: {silence.comment}")
         limit = self._rules.rate_limit
         if limit is not None:
             since = now - limit.per_s

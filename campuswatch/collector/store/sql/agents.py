@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, NewEvent, StoredBatch
+from campuswatch.collector.model import (
+    AgentRecord,
+    EventPosition,
+    EventRecord,
+    NewEvent,
+    StoredBatch,
+    readable,
+)
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 
@@ -54,7 +62,7 @@ class SqlAgents:
                 "SELECT agent_id, school, first_seen, last_seen, last_heartbeat FROM agents ORDER BY agent_id"
             )
         )
-        return [AgentRecord(*row) for row in found]
+        return readable(found, lambda row: AgentRecord(*row), "agent")
 
     async def events(
         self,
@@ -66,7 +74,8 @@ class SqlAgents:
         schools: Collection[str] | None = None,
         after: EventPosition | None = None,
     ) -> list[EventRecord]:
-        """Events oldest first (by time, then agent and seq)."""
+        """Events oldest first (by time, then agent and seq); ``limit`` of them unless fewer are left,
+        also when stored rows that make no sense are skipped (a page cut short would say "the end")."""
         conditions, params = filters(("school", school), ("device", device))
         if since is not None:
             conditions.append("at >= ?")
@@ -74,27 +83,33 @@ class SqlAgents:
         if schools is not None:
             conditions.append(f"school IN ({', '.join('?' * len(schools))})" if schools else "0 = 1")
             params.extend(sorted(schools))
-        if after is not None:
-            conditions.append("(at, agent_id, seq) > (?, ?, ?)")
-            params.extend(after)
-        sql = (
-            "SELECT agent_id, seq, school, device, type, at, received_at, body FROM events"
-            + where(conditions)
-            + " ORDER BY at, agent_id, seq LIMIT ?"
-        )
-        return [
-            EventRecord(
-                agent_id=row[0],
-                seq=row[1],
-                school=row[2],
-                device=row[3],
-                type=row[4],
-                at=row[5],
-                received_at=row[6],
-                body=row[7].encode(),
+        sql = "SELECT agent_id, seq, school, device, type, at, received_at, body FROM events"
+        order = " ORDER BY at, agent_id, seq LIMIT ?"
+        found: list[EventRecord] = []
+        while True:
+            after_it = ["(at, agent_id, seq) > (?, ?, ?)"] if after is not None else []
+            stored = await self._db.read(
+                rows(sql + where(conditions + after_it) + order, (*params, *(after or ()), limit))
             )
-            for row in await self._db.read(rows(sql, (*params, limit)))
-        ]
+            found += readable(stored, _event, "event")
+            if len(stored) < limit or len(found) >= limit:
+                return found[:limit]
+            # Rows were skipped: read on after the last one as stored (its order is the listing's).
+            last = stored[-1]
+            after = (last[5], last[0], last[1])
+
+
+def _event(row: tuple[Any, ...]) -> EventRecord:
+    return EventRecord(
+        agent_id=row[0],
+        seq=row[1],
+        school=row[2],
+        device=row[3],
+        type=row[4],
+        at=row[5],
+        received_at=row[6],
+        body=row[7].encode(),
+    )
 
 
 def _store_events(agent_id: str, school: str, events: list[NewEvent], received_at: float) -> Txn[StoredBatch]:

@@ -16,6 +16,7 @@ from campuswatch.collector.model import (
     Outage,
     SupplyLevel,
     polled,
+    readable,
 )
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
 from campuswatch.report import DiscoveredDevice, PollStatus, encode
@@ -60,22 +61,23 @@ class SqlDevices:
 
     async def get(self, school: str, device: str) -> DeviceRecord | None:
         """One device or None."""
-        found = await self._db.read(_fetch_devices(*filters(("d.school", school), ("d.device", device))))
-        return found[0] if found else None
+        found = await self._db.read(_device_rows(*filters(("d.school", school), ("d.device", device))))
+        checked = readable(found, _device, "device")
+        return checked[0] if checked else None
 
     async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
         """Devices by school and id."""
-        return await self._db.read(_fetch_devices(*filters(("d.school", school))))
+        return readable(await self._db.read(_device_rows(*filters(("d.school", school)))), _device, "device")
 
     async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
         """The named devices of a school, a few hundred to a statement."""
-        found: list[DeviceRecord] = []
+        found: list[tuple[Any, ...]] = []
         names = sorted(set(devices))
         for start in range(0, len(names), _IN_CHUNK):
             chunk = names[start : start + _IN_CHUNK]
             condition = f"d.device IN ({', '.join('?' * len(chunk))})"
-            found += await self._db.read(_fetch_devices(["d.school = ?", condition], [school, *chunk]))
-        return found
+            found += await self._db.read(_device_rows(["d.school = ?", condition], [school, *chunk]))
+        return readable(found, _device, "device")
 
     async def record_discovered(
         self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
@@ -115,7 +117,8 @@ class SqlDevices:
 
     async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Levels from a day on, oldest day first per supply."""
-        return [SupplyLevel(*row) for row in await self._db.read(_list_daily(_SUPPLY_DAYS, from_day))]
+        found = await self._db.read(_list_daily(_SUPPLY_DAYS, from_day))
+        return readable(found, lambda row: SupplyLevel(*row), "supply level")
 
     async def record_lamp_hours(
         self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
@@ -125,12 +128,14 @@ class SqlDevices:
 
     async def lamp_hours(self, *, from_day: int) -> list[LampHours]:
         """Lamp hours from a day on, oldest day first per lamp."""
-        return [LampHours(*row) for row in await self._db.read(_list_daily(_LAMP_DAYS, from_day))]
+        found = await self._db.read(_list_daily(_LAMP_DAYS, from_day))
+        return readable(found, lambda row: LampHours(*row), "lamp hours")
 
 
 def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
     where_device = filters(("d.school", update.school), ("d.device", update.device))
-    before = yield from _fetch_devices(*where_device, with_reading=False)
+    # A stored row that makes no sense is as good as none: this poll writes the device anew.
+    before = readable((yield from _device_rows(*where_device, with_reading=False)), _device, "device")
     now = polled(before[0] if before else None, update)
     yield Query(
         "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
@@ -161,8 +166,9 @@ def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
             "body = excluded.body",
             (update.school, update.device, update.polled_at, update.reading.decode()),
         )
-    [device] = yield from _fetch_devices(*where_device)
-    return device
+    # The row this write just made, as stored: a reader skips what makes no sense, a writer returns it.
+    [device] = yield from _device_rows(*where_device)
+    return _device(device)
 
 
 def _record_discovered(school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]) -> Txn[None]:
@@ -200,29 +206,29 @@ def _record_discovered(school: str, agent_id: str, at: float, devices: list[Disc
             )
 
 
-def _fetch_devices(
+def _device_rows(
     conditions: list[str], params: list[Any], *, with_reading: bool = True
-) -> Txn[list[DeviceRecord]]:
+) -> Txn[list[tuple[Any, ...]]]:
     columns, source = (_DEVICE_COLUMNS, _DEVICE_FROM) if with_reading else (_ROW_COLUMNS, "devices d")
     sql = f"SELECT {columns} FROM {source}{where(conditions)}"
-    found = (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
-    return [
-        DeviceRecord(
-            school=row[0],
-            device=row[1],
-            kind=row[2],
-            label=row[3],
-            address=row[4],
-            status=cast(PollStatus, row[5]),
-            last_polled=row[6],
-            last_seen=row[7],
-            consecutive_failures=row[8],
-            reading=None if row[9] is None else row[9].encode(),
-            parent=row[10],
-            outages=_OUTAGES.decode(row[11]),
-        )
-        for row in found
-    ]
+    return (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
+
+
+def _device(row: tuple[Any, ...]) -> DeviceRecord:
+    return DeviceRecord(
+        school=row[0],
+        device=row[1],
+        kind=row[2],
+        label=row[3],
+        address=row[4],
+        status=cast(PollStatus, row[5]),
+        last_polled=row[6],
+        last_seen=row[7],
+        consecutive_failures=row[8],
+        reading=None if row[9] is None else row[9].encode(),
+        parent=row[10],
+        outages=_OUTAGES.decode(row[11]),
+    )
 
 
 def _record_daily(

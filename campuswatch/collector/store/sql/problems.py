@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from campuswatch.collector.model import ProblemKey, ProblemRecord
+from campuswatch.collector.model import ProblemKey, ProblemRecord, readable
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 from campuswatch.report import Severity
@@ -27,7 +27,7 @@ class SqlProblems:
         conditions, params = filters(("school", school), ("device", device))
         conditions.append("state = 'open'")
         sql = f"SELECT {_PROBLEM_COLUMNS} FROM problems{where(conditions)} ORDER BY school, device, code, subject"
-        return [_problem(row) for row in await self._db.read(rows(sql, params))]
+        return readable(await self._db.read(rows(sql, params)), _problem, "problem")
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""

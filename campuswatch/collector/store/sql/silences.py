@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campuswatch.collector.model import Silence
+from campuswatch.collector.model import Silence, readable
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
 
 _SILENCE_COLUMNS = "id, school, device, code, starts_at, ends_at, comment, created_by, created_at"
@@ -40,7 +40,7 @@ class SqlSilences:
         """Silences, soonest-ending first."""
         conditions, params = filters(("school", school))
         sql = f"SELECT {_SILENCE_COLUMNS} FROM silences{where(conditions)} ORDER BY ends_at, id"
-        return [Silence(*row) for row in await self._db.read(rows(sql, params))]
+        return readable(await self._db.read(rows(sql, params)), lambda row: Silence(*row), "silence")
 
     async def get(self, silence_id: int) -> Silence | None:
         """One silence."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campuswatch.collector.model import Priority, TicketNote, TicketRecord, TicketState
+from campuswatch.collector.model import Priority, TicketNote, TicketRecord, TicketState, readable
 from campuswatch.collector.store.protocols import UnknownTicket
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
 
@@ -46,14 +46,16 @@ class SqlTickets:
         return await self._db.write(_set_state(ticket_id, state, note))
 
     async def get(self, ticket_id: int) -> TicketRecord | None:
-        """One ticket with its history."""
-        return await self._db.read(_fetch_ticket(ticket_id))
+        """One ticket with its history; None also for a stored ticket that makes no sense (logged)."""
+        found = await self._db.read(_fetch_ticket(ticket_id))
+        checked = readable([found] if found is not None else [], lambda ticket: ticket, "ticket")
+        return checked[0] if checked else None
 
     async def all(self, *, state: TicketState | None = None, school: str | None = None) -> list[TicketRecord]:
         """Tickets newest first, without history."""
         conditions, params = filters(("state", state), ("school", school))
         sql = f"SELECT {_TICKET_COLUMNS} FROM tickets{where(conditions)} ORDER BY opened_at DESC, id DESC"
-        return [_ticket(row, ()) for row in await self._db.read(rows(sql, params))]
+        return readable(await self._db.read(rows(sql, params)), lambda row: _ticket(row, ()), "ticket")
 
 
 def _create(values: tuple[Any, ...], body: str, at: float) -> Txn[TicketRecord]:

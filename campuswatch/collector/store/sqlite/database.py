@@ -105,6 +105,9 @@ def _connect(
     path: Path, migrations: sqlite.Migrations, synchronous: sqlite.Synchronous, busy_timeout_s: float
 ) -> sqlite3.Connection:
     conn = sqlite.connect(path, synchronous=synchronous, busy_timeout_s=busy_timeout_s)
+    # A text that is no UTF-8 (no build writes one; a hand in the database may) reads with U+FFFD in
+    # place of the bad bytes instead of failing the whole query, and with it the collector's start.
+    conn.text_factory = _text
     try:
         sqlite.migrate(conn, migrations, path=path, program="collector")
     except sqlite.SchemaTooNew as err:
@@ -114,3 +117,7 @@ def _connect(
         conn.close()
         raise
     return conn
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
