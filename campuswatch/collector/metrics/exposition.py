@@ -8,11 +8,12 @@ Names follow Prometheus's conventions (README.md, "Metrics": base units, ``_tota
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from campuswatch.collector.model import DeviceRecord
+from campuswatch.collector.model import DeviceRecord, TicketSystemState
 from campuswatch.report import DeviceReading, Supply
 
 
@@ -195,6 +196,14 @@ MDM_UNMAPPED = Family(
     "campuswatch_mdm_unmapped_ipads", "gauge", "iPads of the MDM that belong to no mapped school"
 )
 
+TICKET_OUTBOX = Family(
+    "campuswatch_ticket_outbox_operations",
+    "gauge",
+    "Ticket operations queued for an external ticket system, by state: retrying, parked (given up)",
+)
+TICKET_OUTBOX_FAILURES = Family(
+    "campuswatch_ticket_outbox_failures_total", "counter", "Failed deliveries to an external ticket system"
+)
 REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
 EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
 ALERTS = Family(
@@ -220,9 +229,23 @@ def labels(**pairs: str) -> str:
 
 
 def sample(name: str, label_text: str, value: float) -> str:
-    """One exposition line; integers without a fraction, floats as Python prints them."""
-    text = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(float(value))
-    return f"{name}{label_text} {text}"
+    """One exposition line; integers without a fraction, floats as Python prints them, and whatever a
+    value is (infinite, NaN, an integer beyond a float) as Prometheus reads it, never an exception."""
+    return f"{name}{label_text} {_number_text(value)}"
+
+
+def _number_text(value: float) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1e15:
+        return str(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "+Inf" if number > 0 else "-Inf"
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 #: A device's rendered samples: (index into DEVICE_FAMILIES, exposition line).
@@ -400,3 +423,16 @@ def render_devices(devices: Sequence[Lines]) -> str:
         parts.append(family.header())
         parts.extend(family_lines)
     return "\n".join(parts) + "\n"
+
+
+def ticket_outbox_lines(systems: Sequence[TicketSystemState], failures: Mapping[str, int]) -> list[str]:
+    """The external ticket systems' outbox: operations retrying and parked, and failed deliveries."""
+    out = [TICKET_OUTBOX.header()]
+    for system in systems:
+        out.append(sample(TICKET_OUTBOX.name, labels(sink=system.sink, state="retrying"), system.retrying))
+        out.append(sample(TICKET_OUTBOX.name, labels(sink=system.sink, state="parked"), system.parked))
+    out.append(TICKET_OUTBOX_FAILURES.header())
+    out.extend(
+        sample(TICKET_OUTBOX_FAILURES.name, labels(sink=s.sink), failures.get(s.sink, 0)) for s in systems
+    )
+    return out
