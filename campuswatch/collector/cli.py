@@ -52,6 +52,7 @@ helpdesk tickets, and shows the fleet as an API, Prometheus metrics and pages pe
   campuswatch-collector token create bert-brecht-gymnasium           a token for a school's agent
   campuswatch-collector token create --scope metrics --name prometheus   a token for a machine
   campuswatch-collector user add anna --role helpdesk                a person's login (asks the password)
+  campuswatch-collector outbox list                                  ticket deliveries given up on
 
 Every command reads {DEFAULT_CONFIG} when it exists and --config names no other
 ($CAMPUSWATCH_COLLECTOR_CONFIG overrides that default), so that the commands an admin types and the
@@ -185,6 +186,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     password.add_argument("name", metavar="LOGIN")
     _password_args(password, sso=False)
+
+    outbox = sub.add_parser(
+        "outbox",
+        help="the external ticket systems' queue: what was given up on, and put it back in line",
+        description="Ticket operations for RT, Zammad, webhooks and e-mail wait in an outbox until the "
+        "ticket system took them. One that cannot be delivered (refused, or failing again and again) is "
+        "given up on (parked) and shown on the status page; once the cause is fixed, requeue it.",
+    )
+    outbox_sub = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = outbox_sub.add_parser(
+        "list", help="operations given up on and retrying, with why", description="One line each."
+    )
+    _config_args(listing)
+    requeue = outbox_sub.add_parser(
+        "requeue",
+        help="put operations given up on back in line",
+        description="Put parked operations back in line, by id (as `outbox list` shows), or all of them.",
+    )
+    requeue.add_argument("ids", metavar="ID", nargs="*", type=int, help="operation ids")
+    requeue.add_argument("--all", action="store_true", help="every parked operation")
+    _config_args(requeue)
     return parser
 
 
@@ -218,6 +240,29 @@ def _read_password(args: argparse.Namespace) -> str | None:
     except WeakPassword as err:
         raise AccountError(str(err)) from None
     return password
+
+
+async def _outbox(args: argparse.Namespace, config: CollectorConfig) -> int:
+    """``outbox list`` and ``outbox requeue``."""
+    from campuswatch.collector.tickets.outbox import TicketOutbox
+
+    box = await TicketOutbox.opened(config.outbox_location())
+    try:
+        if args.action == "list":
+            for op in await box.operations():
+                if op.state == "parked" or (op.state == "pending" and op.attempts):
+                    state = "given up" if op.state == "parked" else f"retrying ({op.attempts} attempts)"
+                    fields = (str(op.id), op.sink, op.op, op.dedup_key, state, op.last_error or "")
+                    # Device ids come from schools: no control character of theirs reaches the terminal.
+                    print("\t".join("".join(c if c.isprintable() else "?" for c in f) for f in fields))
+            return 0
+        ids = [op.id for op in await box.parked()] if args.all else args.ids
+        missing = [op_id for op_id in ids if not await box.requeue(op_id)]
+        for op_id in missing:
+            print(f"campuswatch-collector: operation {op_id} is not parked", file=sys.stderr)
+        return EXIT_CONFIG if missing else 0
+    finally:
+        await box.close()
 
 
 def _load_config(args: argparse.Namespace) -> CollectorConfig:
@@ -379,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(_serve(config))
             return 0
+        if args.command == "outbox":
+            return asyncio.run(_outbox(args, config))
         return asyncio.run((_token if args.command == "token" else _user)(args, config))
     except (ConfigError, AccountError) as err:
         print(f"campuswatch-collector: {err}", file=sys.stderr)

@@ -33,6 +33,7 @@ from campuswatch.collector.events import EventBus, SchoolsChanged
 from campuswatch.collector.ingest import Ingestor, Unauthorized
 from campuswatch.collector.mdm.fleet import IpadPolicy
 from campuswatch.collector.mdm.sync import IpadSync
+from campuswatch.collector.metrics.exposition import ticket_outbox_lines
 from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
@@ -48,6 +49,7 @@ from campuswatch.collector.model import (
     TicketNote,
     TicketRecord,
     TicketState,
+    TicketSystemState,
     campus_managers,
     reading_of,
 )
@@ -187,6 +189,8 @@ class CollectorService:
         if self._replicas is not None:
             self.events.subscribe(self._replicas.handle)
         sink, self.dispatcher = self._ticket_sink()
+        if self.dispatcher is not None:
+            self.metrics.ticket_outbox = self._ticket_outbox_lines
         self.lifecycle = TicketLifecycle(
             sink,
             problems=store.problems,
@@ -273,6 +277,23 @@ class CollectorService:
             if known is None or known.campus_manager is None
             else self._managers.get(known.campus_manager)
         )
+
+    async def ticket_systems(self) -> list[TicketSystemState]:
+        """The external ticket systems' outbox: what waits for a retry and what was given up on (parked
+        operations need an operator: ``campuswatch-collector outbox``). Empty without external systems."""
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            return []
+        stats = await dispatcher.outbox.stats(dispatcher.sinks)
+        parked = {op.sink: op.last_error for op in await dispatcher.outbox.parked()}
+        return [
+            TicketSystemState(sink, s.failing, s.parked, parked.get(sink))
+            for sink, s in sorted(stats.items())
+        ]
+
+    async def _ticket_outbox_lines(self) -> list[str]:
+        assert self.dispatcher is not None
+        return ticket_outbox_lines(await self.ticket_systems(), self.dispatcher.failures_total)
 
     def calendar_of(self, school: str) -> SchoolCalendar:
         """The school's calendar: the one schools.yaml names for it, else the rules' default."""

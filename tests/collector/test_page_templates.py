@@ -51,6 +51,7 @@ from campuswatch.collector.model import (
     SchoolDetails,
     Silence,
     TicketRecord,
+    TicketSystemState,
 )
 from campuswatch.collector.rounds.timetable import Stop, Visit
 from campuswatch.collector.rounds.worklist import PackItem, VisitPlan, WorkItem
@@ -115,6 +116,7 @@ DEVICES = [
 ]
 TICKETS = [hostile(TicketRecord, "ticket", id=12, state="open"), hostile(TicketRecord, "closed", id=13)]
 SILENCES = [hostile(Silence, "silence")]
+SYSTEMS = [hostile(TicketSystemState, "system", retrying=1, parked=2)]
 FOUND = [
     Found(hostile(DiscoveredRecord, "record"), hostile(DiscoveredDevice, "found"), hostile_text("found.as")),
     Found(hostile(DiscoveredRecord, "record2"), hostile(DiscoveredDevice, "found2"), None),
@@ -148,9 +150,11 @@ def refusal_page(refusal: Refusal) -> Callable[[jinja2.Environment], str]:
 #: Each page, and the fields it shows (each must come out as the very text it was).
 PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = {
     "overview": (
-        lambda pages: render_overview([SCHOOL], PROBLEMS, TICKETS, AT, pages=pages, viewer=VIEWER),
+        lambda pages: render_overview(
+            [SCHOOL], PROBLEMS, TICKETS, AT, pages=pages, viewer=VIEWER, ticket_systems=SYSTEMS
+        ),
         ["school.name", "school.id", "school.campus_manager", "ticket.title", "ticket.priority"]
-        + ["viewer.name", "viewer.csrf"]
+        + ["viewer.name", "viewer.csrf", "system.sink", "system.parked_reason"]
         + [f"{p}.{f}" for p in ("waiting", "linked", "odd") for f in ("summary", "key.device")],
     ),
     "school": (

@@ -143,3 +143,25 @@ async def test_an_urgent_ticket_goes_to_its_campus_manager_too(smtp: SmtpServer)
         ("campuswatch@schulen.example", [*helpdesk, manager]),
         ("campuswatch@schulen.example", helpdesk),
     ]
+
+
+async def test_a_device_id_with_line_breaks_goes_out_on_one_header_line(smtp: SmtpServer) -> None:
+    # A device id is whatever a school's agent config says: CR/LF in it must neither inject a header
+    # nor make every attempt fail (the outbox retried that one mail forever).
+    hostile = TicketDraft(
+        dedup_key="rs-west/beamer\r\nBcc: everyone@example.org/lamp",
+        school="rs-west",
+        device="beamer\r\nBcc: everyone@example.org",
+        problem_code="projector.lamp",
+        title="Beamer\r\nBcc: everyone@example.org needs a new lamp",
+        body="Lamp hours 4980 of 5000.",
+    )
+    sink = sink_for(smtp)
+    thread = await sink.open(hostile)
+    await sink.note(thread, "ordered")
+    first, reply = smtp.messages
+    assert first["Subject"] == "[campuswatch] Beamer Bcc: everyone@example.org needs a new lamp"
+    assert first["X-Campuswatch-Dedup-Key"] == "rs-west/beamer Bcc: everyone@example.org/lamp"
+    assert first["Bcc"] is None and reply["Bcc"] is None
+    assert reply["Subject"] == f"Re: {first['Subject']}"
+    assert [rcpt for _, rcpt in smtp.envelopes] == [["helpdesk@schulen.example", "it@rs-west.example"]] * 2

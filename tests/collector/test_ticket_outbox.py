@@ -18,6 +18,8 @@ import pytest
 from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.tickets.outbox import (
+    MAX_ATTEMPTS,
+    MAX_UNEXPECTED_ATTEMPTS,
     Dispatcher,
     OutboxOp,
     OutboxStats,
@@ -318,3 +320,50 @@ async def test_run_keeps_going_when_the_outbox_fails_once(tmp_path: Path) -> Non
     assert box.failed
     assert sink.calls == [("open", "k1", "Printer offline")]
     await box.close()
+
+
+async def test_a_poison_operation_is_parked_after_a_few_attempts_and_never_holds_up_the_others(
+    outbox: TicketOutbox, clock: FakeClock
+) -> None:
+    class PoisonedSink(ScriptedSink):
+        async def open(self, draft: TicketDraft) -> str:
+            if "\n" in draft.dedup_key:
+                raise ValueError("Header values may not contain linefeed or carriage return characters")
+            return await super().open(draft)
+
+    sink = PoisonedSink()
+    d = dispatcher(outbox, sink)
+    key = "bbg/dev\r\nBcc: x/offline"
+    poison = await outbox.enqueue("s", "open", key, draft_payload(draft(key)))
+    for attempt in range(1, MAX_UNEXPECTED_ATTEMPTS + 1):
+        key = f"k{attempt}"
+        await outbox.enqueue("s", "open", key, draft_payload(draft(key)))
+        # Each pass delivers what came after the poison, in the same pass it fails in.
+        assert await d.drain_once() == 1
+        assert sink.calls[-1] == ("open", key, "Printer offline")
+        clock.now += 1000
+    [parked] = await outbox.parked("s")
+    assert parked.id == poison
+    assert parked.last_error == f"gave up after {MAX_UNEXPECTED_ATTEMPTS} attempts: unexpected ValueError"
+    assert (await outbox.stats())["s"] == OutboxStats(
+        pending=0, failing=0, parked=1, delivered=3, oldest_pending_age_seconds=0.0
+    )
+
+
+async def test_an_operation_failing_retryably_is_parked_after_max_attempts(
+    outbox: TicketOutbox, clock: FakeClock
+) -> None:
+    sink = ScriptedSink()
+    d = dispatcher(outbox, sink)
+    await outbox.enqueue("s", "open", "k1", draft_payload(draft("k1")))
+    sink.errors = [TicketSinkError("HTTP 500", retryable=True)] * MAX_ATTEMPTS
+    for _ in range(MAX_ATTEMPTS):
+        assert await outbox.operations("s", "pending"), "parked too early"
+        await d.drain_once()
+        clock.now += 100
+    [parked] = await outbox.parked("s")
+    assert (parked.attempts, parked.last_error) == (
+        MAX_ATTEMPTS,
+        f"gave up after {MAX_ATTEMPTS} attempts: HTTP 500",
+    )
+    assert d.failures_total["s"] == MAX_ATTEMPTS

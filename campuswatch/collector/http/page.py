@@ -19,7 +19,6 @@ import gettext
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
@@ -40,9 +39,11 @@ from campuswatch.collector.model import (
     SchoolDetails,
     Silence,
     TicketRecord,
+    TicketSystemState,
     device_state,
     model_words,
     reading_of,
+    utc_text,
 )
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.reported import REPORTED
@@ -84,7 +85,7 @@ def when(context: jinja2.runtime.Context, at: float | None) -> str:
     if at is None:
         # Through the page's own gettext, so that "never" is translated with the rest of the page.
         return str(context.call(context.resolve("gettext"), "never"))
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_text(at)
 
 
 def path_segment(value: object) -> str:
@@ -221,10 +222,12 @@ def render_overview(
     reporting: Collection[str] | None = None,
     managers: Mapping[str, CampusManager] | None = None,
     search: SchoolSearch | None = None,
+    ticket_systems: Sequence[TicketSystemState] = (),
 ) -> str:
     """``/``: every school with its state, the devices that need attention, then the open tickets.
     ``reporting``: the schools whose agents ever reported (None: all), ``managers`` by id; ``search``
-    narrows all three to the schools it finds.
+    narrows all three to the schools it finds; ``ticket_systems``: the external ticket systems,
+    shown when operations to them are retrying or given up (parked).
 
     Only devices with an open problem are listed here (a city has tens of thousands of devices); a
     school's page lists all of its devices with their state.
@@ -266,6 +269,7 @@ def render_overview(
         search=search,
         managers=sorted((managers or {}).values(), key=lambda m: m.name),
         states=SCHOOL_STATES,
+        ticket_systems=[t for t in ticket_systems if t.retrying or t.parked],
     )
 
 
@@ -428,6 +432,8 @@ async def overview(request: web.Request) -> web.Response:
                 manager=request.query.get("manager", "")[:MAX_TEXT],
                 state=request.query.get("state", "")[:MAX_TEXT],
             ),
+            # What the ticket systems refused is the helpdesk's to see: it may name any school.
+            ticket_systems=await service.ticket_systems() if principal.schools is None else (),
         )
     )
 

@@ -10,10 +10,16 @@ system that is down, slow or refusing delays tickets but loses none:
   ticket's id (``dedup_key -> external_id``), so notes and resolves later go to the right ticket;
 * operations of one dedup key go out strictly in order (a note never overtakes its open); different
   keys and different sinks do not wait for each other;
-* a retryable failure is retried with exponential backoff and jitter (:mod:`campuswatch.backoff`), for
-  as long as it takes;
-* a non-retryable failure is *parked* with its reason: visible in :meth:`TicketOutbox.parked` and in
-  the counts, retried only when an operator calls :meth:`TicketOutbox.requeue`.
+* a retryable failure (the ticket system is down, slow, answers 5xx) is retried with exponential backoff
+  and jitter (:mod:`campuswatch.backoff`), while the sink waits as a whole; after
+  :data:`MAX_ATTEMPTS` attempts (about a day at the backoff's cap) the operation is parked;
+* an unexpected exception is the operation's own poison (a device id with CR/LF that no mail header can
+  carry, a bug a payload brings out): it is retried :data:`MAX_UNEXPECTED_ATTEMPTS` times without
+  holding up the sink's other operations, then parked;
+* a non-retryable failure is *parked* at once with its reason: visible in :meth:`TicketOutbox.parked`,
+  in ``/metrics`` (``campuswatch_ticket_outbox_operations{state="parked"}``) and on the helpdesk page,
+  retried only when an operator calls :meth:`TicketOutbox.requeue`. A parked operation never holds up
+  the operations of other tickets.
 
 A crash after the ticket system accepted an ``open`` but before it was marked done replays the open;
 :meth:`TicketSink.open` is idempotent by dedup key (RT searches its DedupKey custom field), so the
@@ -49,6 +55,11 @@ log = logging.getLogger(__name__)
 
 Op = Literal["open", "note", "resolve", "reopen"]
 OPS: frozenset[str] = frozenset(get_args(Op))
+#: Attempts of one operation that failed retryably before it is parked: with the backoff capped at 300 s,
+#: a ticket system down for a day. While it is down, attempts spread over every queued operation.
+MAX_ATTEMPTS = 288
+#: Attempts of one operation that raised what no sink should raise before it is parked.
+MAX_UNEXPECTED_ATTEMPTS = 3
 
 #: The outbox's schema. Step 1 says IF NOT EXISTS: outboxes made before migrations were numbered have
 #: these tables already and no schema_version yet.
@@ -469,6 +480,8 @@ class Dispatcher:
             for op in batch:
                 attempted.add(op.id)
                 outcome = await self._deliver(sink, op)
+                if outcome == "deferred":
+                    continue  # this operation's own trouble: the sink's others go on
                 if outcome == "retry":
                     self._sink_failures[name] += 1
                     delay = self._backoff(self._sink_failures[name])
@@ -482,7 +495,9 @@ class Dispatcher:
     def _backoff(self, attempts: int) -> float:
         return backoff_delay(attempts, self.backoff_base, self.backoff_cap, self._rng)
 
-    async def _deliver(self, sink: TicketSink, op: OutboxOp) -> Literal["done", "retry", "parked"]:
+    async def _deliver(
+        self, sink: TicketSink, op: OutboxOp
+    ) -> Literal["done", "retry", "deferred", "parked"]:
         """Attempt one operation and record the outcome."""
         fields = {"sink": op.sink, "op": op.op, "dedup_key": op.dedup_key, "op_id": op.id}
         # A stable id per operation, so a receiver that sees a retry can tell it is one (webhook
@@ -492,9 +507,9 @@ class Dispatcher:
             external_id = await self._call(sink, op)
         except TicketSinkError as err:
             return await self._failed(op, str(err), err.retryable, fields)
-        except Exception as err:  # a bug in a sink must not stop delivery to the others
+        except Exception as err:  # a bug in a sink, or a poison payload: it must not stop the others
             log.exception("ticket sink raised an unexpected error", extra=fields)
-            return await self._failed(op, f"unexpected {type(err).__name__}", True, fields)
+            return await self._failed(op, f"unexpected {type(err).__name__}", True, fields, poison=True)
         finally:
             delivery_id_var.reset(token)
         await self.outbox.mark_done(op, external_id)
@@ -502,9 +517,14 @@ class Dispatcher:
         return "done"
 
     async def _failed(
-        self, op: OutboxOp, reason: str, retryable: bool, fields: dict[str, Any]
-    ) -> Literal["retry", "parked"]:
+        self, op: OutboxOp, reason: str, retryable: bool, fields: dict[str, Any], *, poison: bool = False
+    ) -> Literal["retry", "deferred", "parked"]:
+        """Record a failed attempt: retry later (the sink waiting as a whole, or only this operation for
+        ``poison``), or park it when retrying cannot help or has been tried long enough."""
         self.failures_total[op.sink] = self.failures_total.get(op.sink, 0) + 1
+        limit = MAX_UNEXPECTED_ATTEMPTS if poison else MAX_ATTEMPTS
+        if retryable and op.attempts + 1 >= limit:
+            retryable, reason = False, f"gave up after {op.attempts + 1} attempts: {reason}"
         if not retryable:
             await self.outbox.park(op, reason)
             log.error("ticket op parked: %s", reason, extra={**fields, "reason": reason})
@@ -517,7 +537,7 @@ class Dispatcher:
             reason,
             extra={**fields, "attempts": op.attempts + 1, "retry_in": delay},
         )
-        return "retry"
+        return "deferred" if poison else "retry"
 
     async def _call(self, sink: TicketSink, op: OutboxOp) -> str | None:
         """Run the sink call; returns the ticket id for an open."""

@@ -36,8 +36,16 @@ log = logging.getLogger(__name__)
 Security = Literal["none", "starttls", "tls"]
 _X_PRIORITY = {"urgent": "1", "high": "2", "normal": "3", "low": "5"}
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9.-]")
+#: What a header cannot carry: line breaks would end it (Python refuses them outright), other controls
+#: garble it. Device ids and titles come from schools' agents, so they may hold any of them.
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f]+")
 #: SMTP replies that mean "our login is wrong": a config problem, so wait for the fix like HTTP 401.
 _AUTH_CODES = frozenset({530, 534, 535})
+
+
+def header_text(value: str) -> str:
+    """``value`` as one header line: every run of line breaks and other control characters one space."""
+    return _HEADER_BREAKS.sub(" ", value).strip()
 
 
 class EmailSink:
@@ -82,9 +90,9 @@ class EmailSink:
         """Send the first mail of the ticket's thread; returns its Message-ID and subject."""
         key_hash = hashlib.sha256(draft.dedup_key.encode()).hexdigest()[:16]
         message_id = self._message_id(key_hash)
-        subject = f"{self.subject_prefix} {draft.title}"
+        subject = header_text(f"{self.subject_prefix} {draft.title}")
         msg = self._message(subject, message_id, "open", ticket_text(draft))
-        msg["X-Campuswatch-Dedup-Key"] = draft.dedup_key
+        msg["X-Campuswatch-Dedup-Key"] = header_text(draft.dedup_key)
         msg["X-Priority"] = _X_PRIORITY[draft.priority]
         # An urgent ticket reaches the campus manager who comes, not only the fixed recipients.
         if (
@@ -113,7 +121,7 @@ class EmailSink:
         if not (root.startswith("<") and root.endswith(">")):
             raise TicketSinkError(f"{self.name}: {external_id!r} is not a thread id", retryable=False)
         thread_hash = hashlib.sha256(root.encode()).hexdigest()[:16]
-        msg = self._message(f"Re: {subject}", self._message_id(thread_hash), event, text + "\n")
+        msg = self._message(header_text(f"Re: {subject}"), self._message_id(thread_hash), event, text + "\n")
         msg["In-Reply-To"] = root
         msg["References"] = root
         await self._send(msg)
