@@ -12,7 +12,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -120,17 +120,17 @@ class CollectorConfig(_Strict):
     db: Secret | None = None
     schools_file: Path | None = None
     #: Largest report body accepted, after decompression (a batch of a day's outbox fits easily).
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1024**3)] = 16 * 1024 * 1024
     #: How often agents send a heartbeat; a school is offline after ``offline_after_missed`` of them.
-    heartbeat_s: float = 60.0
-    offline_after_missed: int = 3
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 60.0
+    offline_after_missed: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
     #: Stored events older than this are deleted (devices' state and tickets stay); an hourly job.
-    events_retention_days: float = 14.0
+    events_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3660)] = 14.0
     #: A problem back within this many seconds of its ticket's resolution reopens that ticket (a toner
     #: swapped for a nearly empty one, a flapping link) instead of opening another; 0 never reopens.
-    reopen_within_s: float = 3600.0
+    reopen_within_s: Annotated[float, msgspec.Meta(ge=0, le=366 * 86400)] = 3600.0
     #: Consecutive unanswered polls before a device counts as unreachable (one alone is noise).
-    unreachable_after_polls: int = 2
+    unreachable_after_polls: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 2
     tls: TlsSection | None = None
     #: Alert rules, calendars, flapping; without one the shipped defaults apply
     #: (``campuswatch/collector/rules.yaml``, installed with the package).
@@ -333,14 +333,6 @@ def _check(config: CollectorConfig) -> None:
         if config.metrics_listen == config.listen:
             raise Invalid(("metrics_listen",), "must differ from listen (it serves /metrics without a token)")
     _check_auth(config.auth)
-    for key in ("max_body_bytes", "offline_after_missed", "unreachable_after_polls"):
-        if getattr(config, key) < 1:
-            raise Invalid((key,), "must be at least 1")
-    if config.reopen_within_s < 0:
-        raise Invalid(("reopen_within_s",), "must not be negative")
-    for key in ("heartbeat_s", "events_retention_days"):
-        if getattr(config, key) <= 0:
-            raise Invalid((key,), "must be positive")
     names = [s.name for s in config.ticket_sinks]
     for i, name in enumerate(names):
         if names.index(name) != i:

@@ -44,6 +44,11 @@ class TimeRange:
         return self.start <= moment < self.end
 
 
+#: What ``state`` a calendar may name: the German states by their ISO 3166-2 codes (``NW`` for NRW), and
+#: the holiday library's further subdivisions (Augsburg has one more public holiday than Bavaria).
+STATES: tuple[str, ...] = tuple(holidays.country_holidays("DE").subdivisions)
+
+
 class DaysOff:
     """The days a school is closed apart from weekends: a state's public and school holidays plus the
     school's own days. Years are computed as they are asked for, so a collector running for years

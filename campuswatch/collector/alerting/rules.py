@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from campuswatch.collector.alerting.calendar import DaysOff, SchoolCalendar, TimeRange
+from campuswatch.collector.alerting.calendar import STATES, DaysOff, SchoolCalendar, TimeRange
 from campuswatch.collector.alerting.flapping import FlapPolicy
 from campuswatch.collector.alerting.lamps import LampTable
 from campuswatch.collector.alerting.thresholds import DeviceLimits, Limits, ModelLimits, Threshold
@@ -38,19 +38,23 @@ SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules.yaml"
 Impact = Literal["classroom", "staff", "infrastructure", "none"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The longest duration anything here may have (a rule's wait, a flapping window, a silence): a year.
+#: Longer is a typo, or a way to switch alerting off for good, and would take ticket timing past the
+#: dates a calendar can compute.
+MAX_DURATION_S = 366 * 86400.0
 
 
 def parse_duration(text: str | float) -> float:
-    """``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` or a number of seconds -> seconds."""
+    """``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` or a number of seconds -> seconds, 0 to a year."""
     if isinstance(text, int | float):
         seconds = float(text)
     else:
-        found = _DURATION.match(text)
-        if found is None:
-            raise ValueError(f"expected a duration like 90s, 10m, 2h or 1d, got {text!r}")
+        found = _DURATION.match(text[:64])
+        if found is None or len(text) > 64:
+            raise ValueError(f"expected a duration like 90s, 10m, 2h or 1d, got {text[:64]!r}")
         seconds = float(found.group(1)) * _UNIT_S[found.group(2)]
-    if seconds < 0:
-        raise ValueError("a duration must not be negative")
+    if not 0 <= seconds <= MAX_DURATION_S:  # NaN fails this too
+        raise ValueError("a duration must be from 0 to 366 days")
     return seconds
 
 
@@ -121,7 +125,6 @@ class CalendarSpec(_Strict):
     def __post_init__(self) -> None:
         for text in (self.school_hours, *self.lessons):
             TimeRange.parse(text)
-        ZoneInfo(self.timezone)
 
     def build(self) -> SchoolCalendar:
         """The calendar this spec describes."""
@@ -136,13 +139,11 @@ class CalendarSpec(_Strict):
 class FlappingSpec(_Strict):
     """``changes`` up/down changes within ``window`` mean flapping, until ``stable`` passes without one."""
 
-    changes: int = 4
+    changes: Annotated[int, msgspec.Meta(ge=2, le=1000)] = 4
     window: str | float = "10m"
     stable: str | float = "15m"
 
     def __post_init__(self) -> None:
-        if self.changes < 2:
-            raise ValueError("changes must be at least 2")
         parse_duration(self.window)
         parse_duration(self.stable)
 
@@ -154,12 +155,10 @@ class FlappingSpec(_Strict):
 class RateLimit(_Strict):
     """At most ``tickets`` new tickets per school within ``per``; more wait (a safety net under root cause)."""
 
-    tickets: int
+    tickets: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     per: str | float = "1h"
 
     def __post_init__(self) -> None:
-        if self.tickets < 1:
-            raise ValueError("tickets must be at least 1")
         parse_duration(self.per)
 
     @property
@@ -294,6 +293,18 @@ def _check(rules: RulesFile, shipped: Sequence[Threshold]) -> None:
         raise Invalid(
             ("calendars",), "a calendar named 'default' is required (schools without their own use it)"
         )
+    for name, spec in rules.calendars.items():
+        if spec.state not in STATES:
+            raise Invalid(
+                ("calendars", name, "state"),
+                f"not a German state's code (NW for North Rhine-Westphalia); one of {', '.join(STATES)}",
+            )
+        try:
+            ZoneInfo(spec.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid(
+                ("calendars", name, "timezone"), "not a time zone of the IANA database (Europe/Berlin)"
+            ) from None
     sections: tuple[tuple[str, Sequence[Threshold | Rule]], ...] = (
         ("thresholds", rules.thresholds),
         ("rules", rules.rules),

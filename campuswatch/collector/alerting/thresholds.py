@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -205,6 +205,10 @@ PARTS: Mapping[str, Part] = {
     ),
 }
 
+#: A threshold's number: finite, and within what any reading's field can hold.
+Bound = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
+#: A projector lamp's rated life in hours (at least 1: checked where it is read, in words).
+LampLife = Annotated[int, msgspec.Meta(le=200_000)]
 Scalar = str | float | bool
 _SEVERITY_RANK: Mapping[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 
@@ -245,12 +249,12 @@ class Threshold(_Strict):
     value: str
     kind: list[str] = msgspec.field(default_factory=list)
     where: dict[str, Scalar | list[Scalar]] = msgspec.field(default_factory=dict)
-    above: float | None = None
-    below: float | None = None
+    above: Bound | None = None
+    below: Bound | None = None
     #: From here on (inclusive, on the same side) the problem is critical.
-    critical: float | None = None
+    critical: Bound | None = None
     #: Where an open problem closes; default: the opening threshold itself (no hysteresis).
-    clear: float | None = None
+    clear: Bound | None = None
     severity: Severity = "warning"
     #: The problem's summary, with ``{value}``, ``{subject}`` and the entry's names filled in.
     summary: str = "{value}"
@@ -337,10 +341,10 @@ class Threshold(_Strict):
 class ThresholdChange(_Strict):
     """A model's or a device's own limits for one threshold (by its code); unset keys keep the threshold's."""
 
-    above: float | None = None
-    below: float | None = None
-    critical: float | None = None
-    clear: float | None = None
+    above: Bound | None = None
+    below: Bound | None = None
+    critical: Bound | None = None
+    clear: Bound | None = None
     enabled: bool | None = None
 
 
@@ -348,7 +352,7 @@ class _OwnLimits(_Strict, kw_only=True):
     """What a model's or a device's entry may set over the thresholds and the shipped tables."""
 
     #: The rated life of the projector lamps, in hours (over campuswatch/mibs/lamps.yaml).
-    lamp_life_h: int | None = None
+    lamp_life_h: LampLife | None = None
     #: The clients one radio serves well, every band (over mibs/wifi_capacity.yaml).
     wifi_capacity: int | None = None
     #: Threshold code -> its limits here.

@@ -33,7 +33,8 @@ Each entry names its ``type``; passwords, tokens and HMAC keys are :class:`Secre
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -55,10 +56,15 @@ def _check_url(url: str) -> None:
         raise ValueError("url must not contain a user or password; use the token/password keys")
 
 
+#: How long one call to a ticket system may take.
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=300)]
+_ADDRESS = re.compile(r"[^\s@<>,;\x00-\x1f\x7f]+@[^\s@<>,;\x00-\x1f\x7f]+")
+
+
 class _SinkConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
     #: The sink's name: the outbox queues per name, so renaming one starts a fresh queue.
     name: str
-    timeout_seconds: float = 10.0
+    timeout_seconds: Timeout = 10.0
 
 
 class RtSinkConfig(_SinkConfig, tag="rt", kw_only=True):
@@ -112,18 +118,24 @@ class EmailSinkConfig(_SinkConfig, tag="email", kw_only=True):
     """Mail to fixed recipients, one thread per ticket."""
 
     host: str
-    port: int = 25
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 25
     security: Literal["none", "starttls", "tls"] = "none"
     sender: str
     recipients: list[str]
     username: str | None = None
     password: Secret | None = None
     subject_prefix: str = "[campuswatch]"
-    timeout_seconds: float = 30.0
+    timeout_seconds: Timeout = 30.0
 
     def __post_init__(self) -> None:
         if not self.recipients:
             raise ValueError("needs at least one recipient")
+        # A line break in an address or the prefix would make every mail fail (or add a header).
+        for address in (self.sender, *self.recipients):
+            if not _ADDRESS.fullmatch(address):
+                raise ValueError("sender and recipients must be plain e-mail addresses (name@domain)")
+        if any(not ch.isprintable() for ch in self.subject_prefix):
+            raise ValueError("subject_prefix must be one line of printable text")
         if (self.username is None) != (self.password is None):
             raise ValueError("SMTP login needs both `username` and `password`")
 
