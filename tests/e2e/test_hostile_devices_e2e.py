@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from sim.collector import IMMEDIATE_RULES
 from sim.process import stop_process
 from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for, write_token_file
 
@@ -75,7 +76,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
 def test_hostile_devices_cost_only_their_own_polls(
     tmp_path: Path, hostile_ports: dict[str, int], good_projector_port: int
 ) -> None:
-    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"})
+    collector = Collector(tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES)
     collector.start()
     try:
         token = write_token_file(tmp_path / "token", collector.token("bbg"))
