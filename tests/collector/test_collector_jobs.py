@@ -49,8 +49,12 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
     calls: list[str] = []
     try:
         service = CollectorService(config, store)
-        service.ingestor.check_liveness = failing_once(calls, "liveness", service.ingestor.check_liveness)  # type: ignore[method-assign]
-        service._prune = failing_once(calls, "pruning", service._prune)  # type: ignore[method-assign]
+        monkeypatch.setattr(
+            service.ingestor,
+            "check_liveness",
+            failing_once(calls, "liveness", service.ingestor.check_liveness),
+        )
+        monkeypatch.setattr(service, "_prune", failing_once(calls, "pruning", service._prune))
         dispatcher = service.dispatcher
         assert dispatcher is not None
         dispatcher.poll_interval = 0.05
@@ -62,7 +66,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
                 raise RuntimeError("a bug in delivery")
             return due(sink, limit)
 
-        dispatcher.outbox.due = due_failing_once  # type: ignore[method-assign]
+        monkeypatch.setattr(dispatcher.outbox, "due", due_failing_once)
         with caplog.at_level(logging.ERROR):
             async with service:
                 jobs = list(service._jobs)
@@ -78,7 +82,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
 
 
 async def test_one_school_whose_pass_fails_does_not_stop_the_others(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
     config = CollectorConfig(db=tmp_path / "c.sqlite3", rules_file=IMMEDIATE_RULES)
@@ -100,7 +104,7 @@ async def test_one_school_whose_pass_fails_does_not_stop_the_others(
                 caught_up.append(school)
                 await catch_up(school, now)
 
-            service.lifecycle.catch_up = catch_up_failing_for_b  # type: ignore[method-assign]
+            monkeypatch.setattr(service.lifecycle, "catch_up", catch_up_failing_for_b)
             with caplog.at_level(logging.ERROR):
                 await service.ingestor.check_liveness()
     finally:

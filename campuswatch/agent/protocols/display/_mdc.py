@@ -75,6 +75,8 @@ def encode_response(display_id: int, command: int, values: bytes, *, ack: bool =
 
 def frame_complete(head: bytes) -> bool:
     """Whether ``head`` (what arrived so far) is a whole message, to know when to stop reading."""
+    if not head:
+        return False
     if head[:1] == TLS_GREETING[:1]:
         return len(head) >= len(TLS_GREETING)
     if head[0] != HEADER:
