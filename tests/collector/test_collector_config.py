@@ -281,84 +281,99 @@ def test_a_wrong_timetable_or_contact_is_refused_naming_line_and_key(
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("name", "text", "expected"),
     [
-        ("heartbeat_s: -5\n", ":1: heartbeat_s: must be at least 0.1"),
-        ("heartbeat_s: .nan\n", ":1: heartbeat_s: must be at least 0.1"),
-        ("events_retention_days: 0\n", ":1: events_retention_days: must be more than 0"),
-        ("reopen_within_s: 1e400\n", ":1: reopen_within_s: Expected `float`, got `str`"),
-        ("reopen_within_s: 99999999999\n", ":1: reopen_within_s: must be at most 31622400"),
-        ("offline_after_missed: 99999999999999999999999\n", ":1: offline_after_missed: must be at most 1000"),
-        ("max_body_bytes: 10\n", ":1: max_body_bytes: must be at least 65536"),
+        ("collector.yaml", "heartbeat_s: -5\n", ":1: heartbeat_s: must be at least 0.1"),
+        ("collector.yaml", "heartbeat_s: .nan\n", ":1: heartbeat_s: must be at least 0.1"),
+        ("collector.yaml", "events_retention_days: 0\n", ":1: events_retention_days: must be more than 0"),
+        ("collector.yaml", "reopen_within_s: 1e400\n", ":1: reopen_within_s: Expected `float`, got `str`"),
+        ("collector.yaml", "reopen_within_s: 99999999999\n", ":1: reopen_within_s: must be at most 31622400"),
         (
+            "collector.yaml",
+            "offline_after_missed: 99999999999999999999999\n",
+            ":1: offline_after_missed: must be at most 1000",
+        ),
+        ("collector.yaml", "max_body_bytes: 10\n", ":1: max_body_bytes: must be at least 65536"),
+        (
+            "collector.yaml",
             "alertmanager_token: !secret s3cret-token\n",
             ":1: alertmanager_token: YAML tag !secret is not supported",
         ),
         (
+            "collector.yaml",
             "ticket_sinks:\n  - type: email\n    name: m\n    host: h\n    sender: a@b.example\n"
             "    recipients: [x@y.example]\n    security: s3cret-password\n",
             ":7: ticket_sinks[0].security: must be one of: none, starttls, tls",
         ),
         (
+            "collector.yaml",
             "ticket_sinks:\n  - type: email\n    name: m\n    host: h\n    port: 0\n    sender: a@b.example\n"
             "    recipients: [x@y.example]\n",
             ":5: ticket_sinks[0].port: must be at least 1",
         ),
         (
+            "collector.yaml",
             'ticket_sinks:\n  - type: email\n    name: m\n    host: h\n    sender: "a@b.example\\r\\nBcc: c@d"\n'
             "    recipients: [x@y.example]\n",
             ":2: ticket_sinks[0]: sender and recipients must be plain e-mail addresses",
         ),
         (
+            "collector.yaml",
             "ticket_sinks:\n  - type: webhook\n    name: w\n    url: https://h.example/\n    secret: k\n"
             "    timeout_seconds: 0\n",
             ":6: ticket_sinks[0].timeout_seconds: must be more than 0",
         ),
-    ],
-)
-def test_what_would_break_the_collector_is_refused_on_load(tmp_path: Path, text: str, expected: str) -> None:
-    path = tmp_path / "collector.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load_collector_config(path)
-    assert str(err.value).startswith(str(path)), str(err.value)
-    assert expected in str(err.value), str(err.value)
-    assert "s3cret" not in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
         # Both were tracebacks (NotImplementedError from the holiday library, ValueError from date()).
         (
+            "rules.yaml",
             "calendars:\n  default:\n    state: NRW\n",
             ":3: calendars.default.state: not a German state's code",
         ),
         (
+            "rules.yaml",
             "calendars:\n  default:\n    days_off: [2026-13-01]\n",
             ":3: calendars.default.days_off[0]: not a date",
         ),
         (
+            "rules.yaml",
             "calendars:\n  default:\n    timezone: Mars/Olympus\n",
             ":3: calendars.default.timezone: not a time zone",
         ),
-        ("escalate_after: 99999999999999999999d\n", ":1: a duration must be from 0 to 366 days"),
-        ("rules:\n  - code: '*'\n    for: 1e400d\n", ":2: rules[0]: expected a duration like 90s"),
-        ("flapping:\n  changes: 1\n", ":2: flapping.changes: must be at least 2"),
-        ("rate_limit:\n  tickets: 99999999999\n", ":2: rate_limit.tickets: must be at most 100000"),
         (
+            "rules.yaml",
+            "escalate_after: 99999999999999999999d\n",
+            ":1: a duration must be from 0 to 366 days",
+        ),
+        (
+            "rules.yaml",
+            "rules:\n  - code: '*'\n    for: 1e400d\n",
+            ":2: rules[0]: expected a duration like 90s",
+        ),
+        ("rules.yaml", "flapping:\n  changes: 1\n", ":2: flapping.changes: must be at least 2"),
+        (
+            "rules.yaml",
+            "rate_limit:\n  tickets: 99999999999\n",
+            ":2: rate_limit.tickets: must be at most 100000",
+        ),
+        (
+            "rules.yaml",
             "thresholds:\n  - code: hot\n    value: sensors.value\n    above: .inf\n",
             ":4: thresholds[0].above: must be at most 1000000000000",
         ),
     ],
 )
-def test_bad_rules_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
-    path = tmp_path / "rules.yaml"
+def test_what_would_break_the_collector_is_refused_on_load(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    """collector.yaml (with its ticket sinks) and rules.yaml: every number has a range, every name a
+    meaning; each mistake is ``file:line: key: message``, without the secret."""
+    path = tmp_path / name
     path.write_text(text)
     with pytest.raises(ConfigError) as err:
-        load_rules(path)
+        (load_collector_config if name == "collector.yaml" else load_rules)(path)
     assert str(err.value).startswith(str(path)), str(err.value)
     assert expected in str(err.value), str(err.value)
+    assert "s3cret" not in str(err.value)
 
 
 def test_a_calendar_of_nw_with_its_own_days_off_loads(tmp_path: Path) -> None:

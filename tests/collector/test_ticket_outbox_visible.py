@@ -73,7 +73,8 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
     assert 'campuswatch_ticket_outbox_operations{sink="mail",state="parked"} 1' in metrics
     assert 'campuswatch_ticket_outbox_operations{sink="mail",state="retrying"} 0' in metrics
     assert "# TYPE campuswatch_ticket_outbox_failures_total counter" in metrics
-    assert "Ticket systems not reached" in page
+    assert page.count("Ticket systems not reached") == 1
+    assert "<title>Schools - campuswatch</title>" in page
     assert "gave up after 3 attempts: unexpected ValueError" in page
     assert listed.returncode == 0
     assert listed.stdout == (
