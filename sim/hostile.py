@@ -155,10 +155,12 @@ class SnmpResponder(asyncio.DatagramProtocol):
         return sum(1 for r in self.requests if r.pdu_tag == pdu_tag)
 
 
-async def start_snmp(handler: SnmpHandler, host: str = "127.0.0.1") -> tuple[SnmpResponder, int]:
-    """An :class:`SnmpResponder` listening on ``host`` (a free port): it and its port."""
+async def start_snmp(
+    handler: SnmpHandler, host: str = "127.0.0.1", port: int = 0
+) -> tuple[SnmpResponder, int]:
+    """An :class:`SnmpResponder` listening on ``host`` (``port`` 0: a free one): it and its port."""
     transport, responder = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: SnmpResponder(handler), local_addr=(host, 0)
+        lambda: SnmpResponder(handler), local_addr=(host, port)
     )
     return responder, int(transport.get_extra_info("sockname")[1])
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from campuswatch.agent.discovery.sweep import SWEEP_HOST_MAX_BYTES, SweepCredential, sweep
 from campuswatch.agent.protocols.pjlink import PjlinkReader
 from campuswatch.agent.protocols.reader import ReadTarget
 from campuswatch.agent.protocols.snmp.transport import ber
@@ -21,12 +22,14 @@ from campuswatch.config import Secret
 from campuswatch.report import DeviceReading
 from sim.hostile import (
     FAT_VALUE_OCTETS,
+    SYSTEM,
     EndlessTalker,
     HostileIpp,
     SlowProjector,
     fat_walk,
     huge_integer,
     huge_subid,
+    serve_mib,
     start_snmp,
 )
 from sim.pjlink import PjlinkSimulator, ProjectorState
@@ -210,3 +213,16 @@ async def test_a_bad_device_costs_only_its_own_poll(readers: Readers) -> None:
     assert [status for status, _, _ in results] == ["error"] * 4 + ["ok"]
     assert good_alone[0] == "ok"
     assert time.monotonic() - t0 < 5.0
+
+
+async def test_a_sweep_stops_walking_an_endless_host_and_finds_the_others() -> None:
+    """Discovery asks whatever answers SNMP on the LAN: a host that walks without end costs its probe."""
+    fat, port = await start_snmp(fat_walk, "127.0.0.1")
+    await start_snmp(lambda request: serve_mib(request, SYSTEM), "127.0.0.2", port)
+    async with SnmpClient() as client:
+        found = await sweep(
+            client, ["127.0.0.1", "127.0.0.2"], [SweepCredential("c")], port=port, timeout_s=1.0
+        )
+    assert [d.address for d in found] == ["127.0.0.2"]
+    walked = fat.count(ber.GETBULK) + fat.count(ber.GETNEXT)
+    assert walked <= SWEEP_HOST_MAX_BYTES // FAT_VALUE_OCTETS + 1

@@ -23,6 +23,7 @@ from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
 from campuswatch.agent.protocols.snmp.transport.types import (
     DEFAULT_COMMUNITY,
     DEFAULT_SNMP_PORT,
+    ByteBudget,
     PollPlan,
     SnmpTarget,
     TableSpec,
@@ -40,6 +41,10 @@ SWEEP_PLAN = SYSTEM_PLAN.merged(
 )
 #: Refuse sweeps that would take all day: a /20 is 4094 hosts, more than any school network needs.
 MAX_HOSTS = 4096
+#: What one host may cost a sweep: its system group and interface MACs are a few KB, so a host that
+#: walks on without end (any host on the LAN that answers SNMP is asked) stops here, as a reply error.
+SWEEP_HOST_MAX_BYTES = 1024 * 1024
+SWEEP_HOST_MAX_S = 30.0
 
 Progress = Callable[[int, int], None]
 
@@ -63,6 +68,7 @@ class SweepCredential:
             v3=self.v3,
             timeout_s=timeout_s,
             retries=0,
+            budget=ByteBudget(SWEEP_HOST_MAX_BYTES),
         )
 
 
@@ -140,10 +146,14 @@ async def probe_host(
     for credential in credentials:
         await limiter.acquire()
         try:
-            result = await client.fetch(
-                credential.target(host, port, timeout_s), SWEEP_PLAN, classify_silence=False
-            )
+            async with asyncio.timeout(SWEEP_HOST_MAX_S):
+                result = await client.fetch(
+                    credential.target(host, port, timeout_s), SWEEP_PLAN, classify_silence=False
+                )
         except (DeviceUnreachable, AuthenticationFailed):
+            continue
+        except TimeoutError:
+            log.info("host answers SNMP too long for a sweep; skipped", extra={"host": host})
             continue
         except DeviceReplyError as err:
             # It speaks SNMP but this credential's answer is unusable: another may do better.
@@ -179,6 +189,9 @@ async def sweep(
                 )
             except DeviceError as err:  # anything else the transport raises: this host only
                 log.warning("sweep failed for host", extra={"host": host, "error": str(err)})
+                device = None
+            except Exception as err:  # what it answered broke a decoder: this host only, never the sweep
+                log.warning("sweep failed for host", extra={"host": host, "error_type": type(err).__name__})
                 device = None
         if device is not None:
             found.append(device)
