@@ -14,6 +14,7 @@ import pytest
 
 from campuswatch.agent.discovery.sweep import SWEEP_HOST_MAX_BYTES, SweepCredential, sweep
 from campuswatch.agent.protocols.pjlink import PjlinkReader
+from campuswatch.agent.protocols.pjlink._search import MAX_ANSWERS, _Collector
 from campuswatch.agent.protocols.reader import ReadTarget
 from campuswatch.agent.protocols.snmp.transport import ber
 from campuswatch.agent.protocols.snmp.transport.client import SnmpClient
@@ -226,3 +227,13 @@ async def test_a_sweep_stops_walking_an_endless_host_and_finds_the_others() -> N
     assert [d.address for d in found] == ["127.0.0.2"]
     walked = fat.count(ber.GETBULK) + fat.count(ber.GETNEXT)
     assert walked <= SWEEP_HOST_MAX_BYTES // FAT_VALUE_OCTETS + 1
+
+
+def test_a_pjlink_search_keeps_a_bounded_number_of_answers() -> None:
+    """Any host may answer a search, and UDP sources are easily forged: what is kept is bounded."""
+    answers = _Collector()
+    for i in range(MAX_ANSWERS + 500):
+        answers.datagram_received(
+            b"%2ACKN=02:00:00:00:43:52\r", (f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}", 4352)
+        )
+    assert len(answers.found) == MAX_ANSWERS

@@ -16,6 +16,9 @@ from campuswatch.agent.protocols.pjlink._protocol import DEFAULT_PORT, parse_ack
 log = logging.getLogger(__name__)
 
 SEARCH = b"%2SRCH\r"
+#: Answers kept at most: a school's projectors are a few hundred; a flood of answers from forged
+#: addresses must not grow the agent for the 30 s it listens.
+MAX_ANSWERS = 4096
 
 
 class _Collector(asyncio.DatagramProtocol):
@@ -27,7 +30,7 @@ class _Collector(asyncio.DatagramProtocol):
         if mac is None:
             # Our own broadcast echoing back, or something else on the port: not an answer.
             log.debug("pjlink search: ignored datagram", extra={"from": addr[0], "bytes": len(data)})
-        elif addr[0] not in self.found:
+        elif addr[0] not in self.found and len(self.found) < MAX_ANSWERS:
             self.found[addr[0]] = mac
 
 
