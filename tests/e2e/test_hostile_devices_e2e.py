@@ -120,11 +120,12 @@ def test_hostile_devices_cost_only_their_own_polls(
 
     assert peak < MAX_RSS_MB
     assert all(p["status"] == "ok" for p in good)
-    # Every interval: no gap between two of the good projector's polls much longer than one interval.
+    # Every interval: no interval without a poll of the good projector (a frozen loop, or a poll held up
+    # behind a hostile one, leaves a gap of two intervals or more).
     times = sorted(p["polled_at"] for p in good)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) >= RUN_S / INTERVAL_S - 2
-    assert max(gaps) < INTERVAL_S + 1.0, gaps
+    assert max(gaps) < 2 * INTERVAL_S, gaps
     # Each hostile device is on record as answering garbage, none is missing or "ok".
     for name, its_polls in reported.items():
         assert its_polls, f"{name} was never reported"
