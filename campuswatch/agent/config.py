@@ -248,7 +248,7 @@ class AgentConfig(_Strict):
     data_dir: Path | None = None
     metrics_listen: str | None = "127.0.0.1:9750"
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 60.0
-    outbox_max_bytes: Annotated[int, msgspec.Meta(ge=MIB, le=1024**4)] = DEFAULT_OUTBOX_MAX_BYTES
+    outbox_max_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024, le=1024**4)] = DEFAULT_OUTBOX_MAX_BYTES
     defaults: Defaults = msgspec.field(default_factory=Defaults)
     credentials: dict[str, Credentials] = msgspec.field(default_factory=dict)
     devices: list[DeviceEntry] = msgspec.field(default_factory=list)

@@ -135,7 +135,7 @@ credentials:
             "must be one of: 1, 2c, 3",
         ),
         (MINIMAL + "defaults:\n  retries: 100\n", 10, "defaults.retries", "at most 10"),
-        (MINIMAL + "outbox_max_bytes: 10\n", 9, "outbox_max_bytes", "at least 1048576"),
+        (MINIMAL + "outbox_max_bytes: 10\n", 9, "outbox_max_bytes", "at least 65536"),
         (
             MINIMAL + "defaults:\n  max_poll_bytes: 99999999999\n",
             10,
