@@ -48,7 +48,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
     store = await SqliteStore.open(config.db_path())
     calls: list[str] = []
     try:
-        service = CollectorService(config, store)
+        service = await CollectorService.create(config, store)
         monkeypatch.setattr(
             service.ingestor,
             "check_liveness",
@@ -91,7 +91,7 @@ async def test_one_school_whose_pass_fails_does_not_stop_the_others(
         await store.schools.upsert(
             [School("a", "A-Schule"), School("b", "B-Schule"), School("c", "C-Schule")]
         )
-        async with CollectorService(config, store, clock=clock) as service:
+        async with await CollectorService.create(config, store, clock=clock) as service:
             for school in ("a", "b", "c"):
                 beat = HeartbeatEvent(seq=1, at=clock.now, heartbeat=Heartbeat("1", 1.0, 0))
                 await service.ingest(school, report(school, [beat], agent_id=f"gw-{school}"))

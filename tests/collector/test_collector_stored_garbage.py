@@ -11,6 +11,7 @@ time it was started.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -106,7 +107,7 @@ async def stored_school(tmp_path: Path) -> Path:
     try:
         await store.schools.upsert([School(id="bbg", name="Bert-Brecht-Gymnasium")])
         config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
-        async with CollectorService(config, store, clock=clock) as service:
+        async with await CollectorService.create(config, store, clock=clock) as service:
             toner = [
                 Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=40.0)
             ]
@@ -131,23 +132,30 @@ async def stored_school(tmp_path: Path) -> Path:
     return db
 
 
+def spoil(db: Path, sql: str) -> dict[str, int]:
+    """Run the case's statements (``; ``-separated; the first must change a row) on the database, as a
+    hand or an older build would; the ids of the good and the bad device's tickets."""
+    with sqlite3.connect(db) as conn:
+        tickets = dict(conn.execute("SELECT device, id FROM tickets").fetchall())
+        first, *rest = sql.split("; ")
+        assert conn.execute(first).rowcount == 1, f"{first!r} changed nothing"
+        for more in rest:
+            conn.execute(more)
+    return tickets
+
+
 @pytest.mark.parametrize(("what", "sql"), GARBAGE, ids=[w for w, _ in GARBAGE])
 async def test_the_collector_starts_and_serves_whatever_is_stored(
     tmp_path: Path, what: str, sql: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = await stored_school(tmp_path)
-    with sqlite3.connect(db) as conn:
-        tickets = dict(conn.execute("SELECT device, id FROM tickets").fetchall())
-        pages = [page.format(**tickets) for page in PAGES]
-        first, *rest = sql.split("; ")
-        assert conn.execute(first).rowcount == 1, f"the case {what!r} changed nothing"
-        for more in rest:
-            conn.execute(more)
+    tickets = await asyncio.to_thread(spoil, db, sql)
+    pages = [page.format(**tickets) for page in PAGES]
     store = await SqliteStore.open(db)
     try:
         config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
         with caplog.at_level(logging.WARNING):
-            async with CollectorService(config, store, clock=FakeClock(NOW)) as service:
+            async with await CollectorService.create(config, store, clock=FakeClock(NOW)) as service:
                 runner, url = await start_server(create_app(service), "127.0.0.1", 0)
                 try:
                     async with aiohttp.ClientSession() as http:
@@ -185,12 +193,12 @@ async def test_a_skipped_row_is_logged_naming_what_and_why(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = await stored_school(tmp_path)
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE devices SET last_polled = 1e12 WHERE device = 'bad'")
+    await asyncio.to_thread(spoil, db, "UPDATE devices SET last_polled = 1e12 WHERE device = 'bad'")
     store = await SqliteStore.open(db)
     try:
         with caplog.at_level(logging.WARNING):
-            async with CollectorService(CollectorConfig(db=db, rules_file=IMMEDIATE_RULES), store):
+            config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
+            async with await CollectorService.create(config, store):
                 pass
     finally:
         await store.close()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 
 from campuswatch.collector.tickets.outbox import draft_payload
@@ -16,6 +17,8 @@ from campuswatch.collector.tickets.sink import TicketDraft
 from campuswatch.collector.tickets.sinks.config import EmailSinkConfig
 from sim.collector import IMMEDIATE_RULES, running_collector
 from tests.support.standins.smtp import SmtpServer
+
+pytestmark = pytest.mark.integration
 
 HOSTILE_KEY = "bbg/drucker\r\n\x1b[2J/offline"
 
@@ -39,7 +42,7 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
             op_id = await asyncio.to_thread(
                 box.enqueue, "old-mail", "open", HOSTILE_KEY, draft_payload(draft)
             )
-            [op] = box.operations("old-mail")
+            [op] = await asyncio.to_thread(box.operations, "old-mail")
             await asyncio.to_thread(box.park, op, "gave up after 3 attempts: unexpected ValueError")
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{collector.url}/metrics") as response:
@@ -47,7 +50,9 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
                 async with http.get(f"{collector.url}/") as response:
                     page = await response.text()
             config = tmp_path / "collector.yaml"
-            config.write_text(yaml.safe_dump({"outbox": str(collector.config.outbox_path())}))
+            await asyncio.to_thread(
+                config.write_text, yaml.safe_dump({"outbox": str(collector.config.outbox_path())})
+            )
 
             def cli(*args: str) -> subprocess.CompletedProcess[str]:
                 return subprocess.run(
@@ -69,7 +74,9 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
             listed = await asyncio.to_thread(cli, "list")
             requeued = await asyncio.to_thread(cli, "requeue", str(op_id))
             again = await asyncio.to_thread(cli, "requeue", str(op_id))
-            state = next(o.state for o in box.operations("old-mail") if o.id == op_id)
+            state = next(
+                o.state for o in await asyncio.to_thread(box.operations, "old-mail") if o.id == op_id
+            )
     finally:
         smtp.stop()
 

@@ -14,11 +14,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.report import SCHEMA_VERSION
 from sim.collector import IMMEDIATE_RULES
 from tests.support.e2e import Collector
+
+pytestmark = pytest.mark.integration
 
 NOW = 1_780_000_000.0
 

@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from sim.collector import IMMEDIATE_RULES
-from sim.process import stop_process
-from tests.support.e2e import Collector, agent_config, get_json, running_agent, wait_for, write_token_file
+from sim.process import stop_process, wait_for
+from tests.support.e2e import Collector, agent_config, get_json, running_agent, write_token_file
+
+pytestmark = pytest.mark.integration
 
 INTERVAL_S = 2.0
 RUN_S = 45.0
