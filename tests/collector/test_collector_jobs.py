@@ -43,9 +43,12 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
     monkeypatch.setattr(service_module, "PRUNE_INTERVAL_S", 0.05)
     hook = WebhookSinkConfig(name="hook", url="http://127.0.0.1:9/", secret=Secret("k"))
     config = CollectorConfig(
-        db=tmp_path / "c.sqlite3", rules_file=IMMEDIATE_RULES, heartbeat_s=0.05, ticket_sinks=[hook]
+        db=Secret(str(tmp_path / "c.sqlite3")),
+        rules_file=IMMEDIATE_RULES,
+        heartbeat_s=0.05,
+        ticket_sinks=[hook],
     )
-    store = await SqliteStore.open(config.db_path())
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
     calls: list[str] = []
     try:
         service = await CollectorService.create(config, store)
@@ -60,11 +63,11 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
         dispatcher.poll_interval = 0.05
         due = dispatcher.outbox.due
 
-        def due_failing_once(sink: str, limit: int = 100) -> list[OutboxOp]:
+        async def due_failing_once(sink: str, limit: int = 100) -> list[OutboxOp]:
             calls.append("delivery")
             if calls.count("delivery") == 1:
                 raise RuntimeError("a bug in delivery")
-            return due(sink, limit)
+            return await due(sink, limit)
 
         monkeypatch.setattr(dispatcher.outbox, "due", due_failing_once)
         with caplog.at_level(logging.ERROR):
@@ -85,8 +88,8 @@ async def test_one_school_whose_pass_fails_does_not_stop_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
-    config = CollectorConfig(db=tmp_path / "c.sqlite3", rules_file=IMMEDIATE_RULES)
-    store = await SqliteStore.open(config.db_path())
+    config = CollectorConfig(db=Secret(str(tmp_path / "c.sqlite3")), rules_file=IMMEDIATE_RULES)
+    store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         await store.schools.upsert(
             [School("a", "A-Schule"), School("b", "B-Schule"), School("c", "C-Schule")]

@@ -24,6 +24,7 @@ from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.config import Secret
 from campuswatch.report import Lamp, Problem, Supply
 from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report
 
@@ -106,7 +107,7 @@ async def stored_school(tmp_path: Path) -> Path:
     store = await SqliteStore.open(db)
     try:
         await store.schools.upsert([School(id="bbg", name="Bert-Brecht-Gymnasium")])
-        config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
+        config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
         async with await CollectorService.create(config, store, clock=clock) as service:
             toner = [
                 Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=40.0)
@@ -153,7 +154,7 @@ async def test_the_collector_starts_and_serves_whatever_is_stored(
     pages = [page.format(**tickets) for page in PAGES]
     store = await SqliteStore.open(db)
     try:
-        config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
+        config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
         with caplog.at_level(logging.WARNING):
             async with await CollectorService.create(config, store, clock=FakeClock(NOW)) as service:
                 runner, url = await start_server(create_app(service), "127.0.0.1", 0)
@@ -197,7 +198,7 @@ async def test_a_skipped_row_is_logged_naming_what_and_why(
     store = await SqliteStore.open(db)
     try:
         with caplog.at_level(logging.WARNING):
-            config = CollectorConfig(db=db, rules_file=IMMEDIATE_RULES)
+            config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
             async with await CollectorService.create(config, store):
                 pass
     finally:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 import yaml
 
+from campuswatch.collector.store.location import SqliteLocation
 from campuswatch.collector.tickets.outbox import draft_payload
 from campuswatch.collector.tickets.sink import TicketDraft
 from campuswatch.collector.tickets.sinks.config import EmailSinkConfig
@@ -39,20 +40,18 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
             draft = TicketDraft(HOSTILE_KEY, "bbg", "drucker", "offline", "Printer offline", "b")
             # For a sink no longer configured (the running dispatcher leaves its queue alone, so the
             # test is not a race with a delivery): its parked operation must show all the same.
-            op_id = await asyncio.to_thread(
-                box.enqueue, "old-mail", "open", HOSTILE_KEY, draft_payload(draft)
-            )
-            [op] = await asyncio.to_thread(box.operations, "old-mail")
-            await asyncio.to_thread(box.park, op, "gave up after 3 attempts: unexpected ValueError")
+            op_id = await box.enqueue("old-mail", "open", HOSTILE_KEY, draft_payload(draft))
+            [op] = await box.operations("old-mail")
+            await box.park(op, "gave up after 3 attempts: unexpected ValueError")
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{collector.url}/metrics") as response:
                     metrics = await response.text()
                 async with http.get(f"{collector.url}/") as response:
                     page = await response.text()
             config = tmp_path / "collector.yaml"
-            await asyncio.to_thread(
-                config.write_text, yaml.safe_dump({"outbox": str(collector.config.outbox_path())})
-            )
+            outbox = collector.config.outbox_location()
+            assert isinstance(outbox, SqliteLocation)
+            await asyncio.to_thread(config.write_text, yaml.safe_dump({"outbox": str(outbox.path)}))
 
             def cli(*args: str) -> subprocess.CompletedProcess[str]:
                 return subprocess.run(
@@ -74,9 +73,7 @@ async def test_a_parked_operation_shows_in_metrics_on_the_page_and_in_the_cli(tm
             listed = await asyncio.to_thread(cli, "list")
             requeued = await asyncio.to_thread(cli, "requeue", str(op_id))
             again = await asyncio.to_thread(cli, "requeue", str(op_id))
-            state = next(
-                o.state for o in await asyncio.to_thread(box.operations, "old-mail") if o.id == op_id
-            )
+            state = next(o.state for o in await box.operations("old-mail") if o.id == op_id)
     finally:
         smtp.stop()
 
