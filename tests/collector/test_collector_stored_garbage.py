@@ -1,8 +1,8 @@
 """Whatever is already stored, the collector starts and serves: a bad row of any aggregate is skipped and
 logged, never fatal, and the good rows next to it load as always.
 
-Each case writes one hostile value straight into the SQLite store (as an older build, a bug, or a report
-from before the schema's bounds may have left it), then starts the collector on that database, renders
+Each case writes one hostile value straight into the store, SQLite or PostgreSQL (as an older build, a
+bug, or a report from before the schema's bounds may have left it), then starts the collector on that database, renders
 ``/metrics``, runs the periodic liveness and ticket pass and asks the school's ticket decisions (what its
 page shows), serves every page and API route over HTTP, and takes a later report. Before this was fixed,
 eight of these cases ended the collector's start (OverflowError, ValueError, a UTF-8 error), every
@@ -15,15 +15,18 @@ import asyncio
 import logging
 import sqlite3
 from pathlib import Path
+from typing import cast
 
 import aiohttp
+import psycopg
 import pytest
 
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.http import create_app, start_server
 from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
-from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.collector.store.connect import open_store
+from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.config import Secret
 from campuswatch.report import Lamp, Problem, Supply
 from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report
@@ -82,6 +85,26 @@ GARBAGE = [
     ("event that is no UTF-8", "UPDATE events SET body = CAST(X'FF' AS TEXT) WHERE device = 'bad'"),
 ]
 
+#: The cases PostgreSQL's typed columns can hold, as its SQL says them: no text where a number belongs, no
+#: text that is no UTF-8, no 1 MiB key (its index refuses one), numbers within the column's width.
+POSTGRES_SQL = {
+    what: sql.replace("9e999", "'Infinity'")
+    for what, sql in GARBAGE
+    if what
+    not in {
+        "device polled at a text",
+        "device of a 1 MiB id",
+        "reading that is no UTF-8",
+        "supply level on day 10^15",
+        "lamp hours of 2^63-1",
+        "event that is no UTF-8",
+    }
+} | {"supply level on day 2^31-1": "UPDATE supply_levels SET day = 2147483647 WHERE device = 'bad'"}
+CASES = [pytest.param("sqlite", what, sql, id=f"sqlite-{what}") for what, sql in GARBAGE] + [
+    pytest.param("postgres", what, sql, id=f"postgres-{what}", marks=pytest.mark.integration)
+    for what, sql in POSTGRES_SQL.items()
+]
+
 #: What the helpdesk and Prometheus ask of a started collector; {good} and {bad} are the two tickets.
 PAGES = (
     "/healthz",
@@ -99,15 +122,28 @@ PAGES = (
 )
 
 
-async def stored_school(tmp_path: Path) -> Path:
+@pytest.fixture
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseLocation:
+    """The case's store (``sqlite`` or ``postgres``), chosen outside the event loop (PostgreSQL's
+    server starts on first use)."""
+    if request.param == "sqlite":
+        return SqliteLocation(tmp_path / "collector.sqlite3")
+    return cast(PostgresLocation, request.getfixturevalue("postgres_db"))
+
+
+def config_for(db: DatabaseLocation) -> CollectorConfig:
+    text = str(db.path) if isinstance(db, SqliteLocation) else db.url.reveal()
+    return CollectorConfig(db=Secret(text), rules_file=IMMEDIATE_RULES)
+
+
+async def stored_school(db: DatabaseLocation) -> None:
     """A collector database with school bbg, a good and a soon-bad printer (supplies, a lamp, a problem
     with its ticket), written by the collector itself."""
-    db = tmp_path / "collector.sqlite3"
     clock = FakeClock(NOW - 3600)
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     try:
         await store.schools.upsert([School(id="bbg", name="Bert-Brecht-Gymnasium")])
-        config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
+        config = config_for(db)
         async with await CollectorService.create(config, store, clock=clock) as service:
             toner = [
                 Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=40.0)
@@ -130,50 +166,55 @@ async def stored_school(tmp_path: Path) -> Path:
             assert ack.stored == 2
     finally:
         await store.close()
-    return db
 
 
-def spoil(db: Path, sql: str) -> dict[str, int]:
+def spoil(db: DatabaseLocation, sql: str) -> dict[str, int]:
     """Run the case's statements (``; ``-separated; the first must change a row) on the database, as a
     hand or an older build would; the ids of the good and the bad device's tickets."""
-    with sqlite3.connect(db) as conn:
-        tickets = dict(conn.execute("SELECT device, id FROM tickets").fetchall())
-        first, *rest = sql.split("; ")
-        assert conn.execute(first).rowcount == 1, f"{first!r} changed nothing"
+    first, *rest = sql.split("; ")
+    if isinstance(db, SqliteLocation):
+        with sqlite3.connect(db.path) as conn:
+            tickets = dict(conn.execute("SELECT device, id FROM tickets").fetchall())
+            assert conn.execute(first).rowcount == 1, f"{first!r} changed nothing"
+            for more in rest:
+                conn.execute(more)
+        return tickets
+    with psycopg.connect(db.url.reveal()) as pg:
+        tickets = dict(pg.execute("SELECT device, id FROM tickets").fetchall())
+        assert pg.execute(first).rowcount == 1, f"{first!r} changed nothing"
         for more in rest:
-            conn.execute(more)
+            pg.execute(more)
     return tickets
 
 
-@pytest.mark.parametrize(("what", "sql"), GARBAGE, ids=[w for w, _ in GARBAGE])
+@pytest.mark.parametrize(("db", "what", "sql"), CASES, indirect=["db"])
 async def test_the_collector_starts_and_serves_whatever_is_stored(
-    tmp_path: Path, what: str, sql: str, caplog: pytest.LogCaptureFixture
+    db: DatabaseLocation, what: str, sql: str
 ) -> None:
-    db = await stored_school(tmp_path)
+    await stored_school(db)
     tickets = await asyncio.to_thread(spoil, db, sql)
     pages = [page.format(**tickets) for page in PAGES]
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     try:
-        config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
-        with caplog.at_level(logging.WARNING):
-            async with await CollectorService.create(config, store, clock=FakeClock(NOW)) as service:
-                runner, url = await start_server(create_app(service), "127.0.0.1", 0)
-                try:
-                    async with aiohttp.ClientSession() as http:
-                        answers = {}
-                        for path in pages:
-                            async with http.get(url + path) as response:
-                                answers[path] = response.status
-                                if path == "/metrics":
-                                    exposition = await response.text()
-                    await service.ingestor.check_liveness()
-                    problems = await service.open_problems(school="bbg")
-                    waits = await service.ticket_waits(problems, await service.devices(school="bbg"))
-                    # A later report still goes through, for the good device and the bad one alike.
-                    later = [poll_event(10 + i, d, at=NOW) for i, d in enumerate(("good", "bad"))]
-                    ack = await service.ingest("bbg", report("bbg", later))
-                finally:
-                    await runner.cleanup()
+        config = config_for(db)
+        async with await CollectorService.create(config, store, clock=FakeClock(NOW)) as service:
+            runner, url = await start_server(create_app(service), "127.0.0.1", 0)
+            try:
+                async with aiohttp.ClientSession() as http:
+                    answers = {}
+                    for path in pages:
+                        async with http.get(url + path) as response:
+                            answers[path] = response.status
+                            if path == "/metrics":
+                                exposition = await response.text()
+                await service.ingestor.check_liveness()
+                problems = await service.open_problems(school="bbg")
+                waits = await service.ticket_waits(problems, await service.devices(school="bbg"))
+                # A later report still goes through, for the good device and the bad one alike.
+                later = [poll_event(10 + i, d, at=NOW) for i, d in enumerate(("good", "bad"))]
+                ack = await service.ingest("bbg", report("bbg", later))
+            finally:
+                await runner.cleanup()
     finally:
         await store.close()
     # A ticket whose own row makes no sense is not shown (its pages say 404); everything else is.
@@ -193,13 +234,13 @@ async def test_the_collector_starts_and_serves_whatever_is_stored(
 async def test_a_skipped_row_is_logged_naming_what_and_why(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db = await stored_school(tmp_path)
+    db = SqliteLocation(tmp_path / "collector.sqlite3")
+    await stored_school(db)
     await asyncio.to_thread(spoil, db, "UPDATE devices SET last_polled = 1e12 WHERE device = 'bad'")
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     try:
         with caplog.at_level(logging.WARNING):
-            config = CollectorConfig(db=Secret(str(db)), rules_file=IMMEDIATE_RULES)
-            async with await CollectorService.create(config, store):
+            async with await CollectorService.create(config_for(db), store):
                 pass
     finally:
         await store.close()
