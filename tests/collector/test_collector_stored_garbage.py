@@ -248,3 +248,30 @@ async def test_a_skipped_row_is_logged_naming_what_and_why(
     assert [(r.what, r.key, r.error) for r in skipped] == [  # type: ignore[attr-defined]
         ("device", "bbg/bad", "last_polled is no moment between the years 1 and 9999")
     ]
+
+
+@pytest.mark.parametrize(
+    "db", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)], indirect=True
+)
+async def test_a_page_of_events_is_full_although_stored_rows_are_skipped(db: DatabaseLocation) -> None:
+    """A page cut short by skipped rows would say "the end": every good event is still listed."""
+    store = await open_store(db)
+    try:
+        await store.schools.upsert([School(id="bbg", name="Bert-Brecht-Gymnasium")])
+        async with await CollectorService.create(config_for(db), store, clock=FakeClock(NOW)) as service:
+            events = [poll_event(seq, f"d{seq}", at=NOW + seq) for seq in range(1, 9)]
+            assert (await service.ingest("bbg", report("bbg", events))).stored == 8
+            spoiled = "UPDATE events SET body = 'garbage' WHERE seq IN (2, 3, 4, 6)"
+            await asyncio.to_thread(spoil, db, spoiled.replace("IN (2, 3, 4, 6)", "= 2") + "; " + spoiled)
+            first = await store.agents.events(school="bbg", device=None, since=None, limit=2)
+            listed = [e.seq for e in first]
+            after = first[-1].position
+            while page := await store.agents.events(
+                school="bbg", device=None, since=None, limit=2, after=after
+            ):
+                listed += [e.seq for e in page]
+                after = page[-1].position
+    finally:
+        await store.close()
+    assert [e.seq for e in first] == [1, 5]
+    assert listed == [1, 5, 7, 8]
