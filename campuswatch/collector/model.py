@@ -599,21 +599,6 @@ class Silence:
         )
 
 
-#: How far from now a silence or maintenance window may start or end, either way: a year. Past it a
-#: "silence" switches a school's alerting off for good (or is a typo like 1e308).
-MAX_SILENCE_REACH_S = 366 * 86400.0
-
-
-def check_silence_window(starts_at: float, ends_at: float, now: float) -> None:
-    """Raise ValueError, saying what is wrong, unless [starts_at, ends_at) is a window a silence may
-    hold: it ends after it starts, and both lie within :data:`MAX_SILENCE_REACH_S` of ``now``."""
-    for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if not now - MAX_SILENCE_REACH_S <= at <= now + MAX_SILENCE_REACH_S:  # NaN fails this too
-            raise ValueError(f"`{name}` must lie within a year of now")
-    if ends_at <= starts_at:
-        raise ValueError("a silence must end after it starts")
-
-
 @dataclass(frozen=True)
 class TicketSystemState:
     """An external ticket system as its outbox sees it: operations waiting for a retry, operations

@@ -51,7 +51,6 @@ from campuswatch.collector.model import (
     TicketState,
     TicketSystemState,
     campus_managers,
-    check_silence_window,
     reading_of,
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
@@ -658,9 +657,7 @@ class CollectorService:
         peer: str | None = None,
     ) -> Silence:
         """Silence (or, starting later, hold a maintenance window for) a school's matching problems;
-        in the audit log with ``created_by``. ValueError for a window that is no silence (see
-        :func:`check_silence_window`)."""
-        check_silence_window(starts_at, ends_at, self.now())
+        in the audit log with ``created_by``."""
         silence = await self._store.silences.add(
             school=school,
             device=device,

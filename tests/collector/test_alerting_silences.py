@@ -102,11 +102,11 @@ async def test_silence_api_refuses_what_it_cannot_use(collector: tuple[FakeClock
 @pytest.mark.parametrize(
     ("window", "says"),
     [
-        ('"ends_at": 1e308', "`ends_at` must lie within a year of now"),
+        ('"ends_at": 1e308', "ends_at must be within a year of now"),
         ('"ends_at": 1e400', "Number out of range - at `$.ends_at`"),
-        ('"starts_at": -1e308, "ends_at": 1e308', "`starts_at` must lie within a year of now"),
+        ('"starts_at": -1e308, "ends_at": 1e308', "starts_at must be within a year of now"),
         ('"duration": "99999999999999999999d"', "a duration must be from 0 to 366 days"),
-        ('"duration": "' + "9" * 5000 + 's"', "expected a duration like 90s"),
+        ('"duration": "' + "9" * 5000 + 's"', "a duration must be from 0 to 366 days"),
         ('"duration": "367d"', "a duration must be from 0 to 366 days"),
     ],
 )
@@ -117,13 +117,13 @@ async def test_a_silence_that_would_never_end_is_refused(
     _, c = collector
     body = '{"school": "bbg", "comment": "x", "created_by": "mallory", ' + window + "}"
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=c.api) as http,
         http.post(f"{c.url}/api/v1/silences", data=body, headers={"Content-Type": "application/json"}) as r,
     ):
         status, answer = r.status, await r.json()
     assert (status, answer["error"][: len(says)]) == (400, says)
     assert len(answer["error"]) < 200
-    assert (await call(c, "GET", "/api/v1/silences"))[1] == []
+    assert (await call(c, "GET", "/api/v1/silences"))[1]["items"] == []
     base = {"school": "bbg", "comment": "x", "created_by": "anna"}
     assert (await call(c, "POST", "/api/v1/silences", {**base, "duration": "366d"}))[0] == 201
 

@@ -29,7 +29,7 @@ from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.config import Secret
 from campuswatch.report import Lamp, Problem, Supply
-from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, report
+from sim.collector import IMMEDIATE_RULES, FakeClock, bearer, poll_event, report
 
 NOW = FakeClock().now
 
@@ -200,10 +200,15 @@ async def test_the_collector_starts_and_serves_whatever_is_stored(
         async with await CollectorService.create(config, store, clock=FakeClock(NOW)) as service:
             runner, url = await start_server(create_app(service), "127.0.0.1", 0)
             try:
+                tokens = {
+                    scope: (await service.accounts.create_token(scope, school=None, name=None, actor="t"))[0]
+                    for scope in ("api", "metrics")
+                }
                 async with aiohttp.ClientSession() as http:
                     answers = {}
                     for path in pages:
-                        async with http.get(url + path) as response:
+                        token = tokens["metrics" if path == "/metrics" else "api"]
+                        async with http.get(url + path, headers=bearer(token)) as response:
                             answers[path] = response.status
                             if path == "/metrics":
                                 exposition = await response.text()

@@ -17,11 +17,10 @@ from campuswatch.collector.http import params
 from campuswatch.collector.http.api import acting_person, school_filter
 from campuswatch.collector.http.guard import PEER, json_reply, principal_of, refuse, service_of
 from campuswatch.collector.http.models import AlertsApplied, SilenceIn, SilenceOut
-from campuswatch.collector.model import MAX_SILENCE_REACH_S
 
 #: The longest a silence or maintenance window may last, and how far ahead or back it may start: a
 #: longer one is a mistake (or an attack on the city's alerting), and the ticket timing stays in range.
-MAX_SILENCE_S = MAX_SILENCE_REACH_S
+MAX_SILENCE_S = 366 * 86400.0
 
 
 async def post_alertmanager(request: web.Request) -> web.Response:
