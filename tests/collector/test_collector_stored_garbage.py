@@ -160,7 +160,7 @@ async def stored_school(db: DatabaseLocation) -> None:
                     ],
                 )
                 assert event.poll.reading is not None
-                event.poll.reading.lamps = [Lamp(hours=1200, on=True, life_hours=4000)]
+                event.poll.reading.lamps = [Lamp(hours=1200, on=True)]
                 events.append(event)
             ack = await service.ingest("bbg", report("bbg", events))
             assert ack.stored == 2
