@@ -28,7 +28,7 @@ from campuswatch.collector.service import CollectorService
 from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.config import Secret
-from campuswatch.report import Lamp, Problem, Supply
+from campuswatch.report import Lamp, Supply
 from sim.collector import IMMEDIATE_RULES, FakeClock, bearer, poll_event, report
 
 NOW = FakeClock().now
@@ -49,7 +49,7 @@ GARBAGE = [
     ),
     (
         "reading with an infinite supply level",
-        "UPDATE readings SET body = replace(body, '\"level_percent\":40.0', '\"level_percent\":1e400') "
+        "UPDATE readings SET body = replace(body, '\"level_percent\":5.0', '\"level_percent\":1e400') "
         "WHERE device = 'bad'",
     ),
     (
@@ -137,8 +137,8 @@ def config_for(db: DatabaseLocation) -> CollectorConfig:
 
 
 async def stored_school(db: DatabaseLocation) -> None:
-    """A collector database with school bbg, a good and a soon-bad printer (supplies, a lamp, a problem
-    with its ticket), written by the collector itself."""
+    """A collector database with school bbg, a good and a soon-bad printer (a toner at 5 %, whose
+    supply_low problem has its ticket, and a lamp), written by the collector itself."""
     clock = FakeClock(NOW - 3600)
     store = await open_store(db)
     try:
@@ -146,7 +146,7 @@ async def stored_school(db: DatabaseLocation) -> None:
         config = config_for(db)
         async with await CollectorService.create(config, store, clock=clock) as service:
             toner = [
-                Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=40.0)
+                Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=5.0)
             ]
             events = []
             for seq, device in enumerate(("good", "bad"), start=1):
@@ -155,9 +155,6 @@ async def stored_school(db: DatabaseLocation) -> None:
                     device,
                     at=clock.now,
                     supplies=toner,
-                    problems=[
-                        Problem(code="supply_low", severity="warning", summary="toner low", subject="1")
-                    ],
                 )
                 assert event.poll.reading is not None
                 event.poll.reading.lamps = [Lamp(hours=1200, on=True)]
