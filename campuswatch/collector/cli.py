@@ -195,18 +195,15 @@ def _parser() -> argparse.ArgumentParser:
         "given up on (parked) and shown on the status page; once the cause is fixed, requeue it.",
     )
     outbox_sub = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = outbox_sub.add_parser(
-        "list", help="operations given up on and retrying, with why", description="One line each."
-    )
-    _config_args(listing)
-    requeue = outbox_sub.add_parser(
+    _command(outbox_sub, "list", "operations given up on and retrying, with why", "One line each.")
+    requeue = _command(
+        outbox_sub,
         "requeue",
-        help="put operations given up on back in line",
-        description="Put parked operations back in line, by id (as `outbox list` shows), or all of them.",
+        "put operations given up on back in line",
+        "Put parked operations back in line, by id (as `outbox list` shows), or all of them.",
     )
     requeue.add_argument("ids", metavar="ID", nargs="*", type=int, help="operation ids")
     requeue.add_argument("--all", action="store_true", help="every parked operation")
-    _config_args(requeue)
     return parser
 
 

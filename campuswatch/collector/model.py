@@ -393,19 +393,6 @@ def polled(before: DeviceRecord | None, update: DeviceUpdate) -> DeviceRecord:
         outages=update.outages,
     )
 
-    def check(self) -> None:
-        """Raise ValueError naming the first field that makes no sense."""
-        for name in ("school", "device"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > MAX_STORED_ID:
-                raise ValueError(f"{name} is no id of at most {MAX_STORED_ID} characters")
-        _text(self.kind, "kind")
-        _one_of(self.status, _POLL_STATUSES, "status")
-        moment(self.last_polled, "last_polled")
-        if self.last_seen is not None:
-            moment(self.last_seen, "last_seen")
-        _whole(self.consecutive_failures, "consecutive_failures", 0, 2**62)
-
 
 @dataclass(frozen=True)
 class ProblemKey:
