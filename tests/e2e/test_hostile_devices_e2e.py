@@ -20,7 +20,7 @@ import pytest
 
 from sim.collector import IMMEDIATE_RULES
 from sim.process import stop_process, wait_for
-from tests.support.e2e import Collector, agent_config, get_json, running_agent, write_token_file
+from tests.support.e2e import Collector, agent_config, running_agent, write_token_file
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ def good_projector_port(tmp_path: Path) -> Iterator[int]:
 
 
 def polls(collector: Collector, device: str) -> list[dict[str, Any]]:
-    events = get_json(f"{collector.url}/api/v1/events?school=bbg&device={device}&limit=1000")
+    events = collector.items(f"/api/v1/events?school=bbg&device={device}")
     return [e["event"]["poll"] for e in events if e["type"] == "poll"]
 
 
