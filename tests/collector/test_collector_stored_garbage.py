@@ -145,9 +145,7 @@ async def stored_school(db: DatabaseLocation) -> None:
         await store.schools.upsert([School(id="bbg", name="Bert-Brecht-Gymnasium")])
         config = config_for(db)
         async with await CollectorService.create(config, store, clock=clock) as service:
-            toner = [
-                Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=5.0)
-            ]
+            toner = [Supply(index=1, description="Black Toner", type="toner", state="low", level_percent=5.0)]
             events = []
             for seq, device in enumerate(("good", "bad"), start=1):
                 event = poll_event(
