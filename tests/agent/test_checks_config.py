@@ -63,7 +63,7 @@ def test_without_the_sections_no_check_runs(tmp_path: Path) -> None:
             "network.services[0].url",
             "user or password",
         ),
-        ("dhcp:\n  server: isc-dhcpd\n", 10, "dhcp.server", "Invalid enum value"),
+        ("dhcp:\n  server: isc-dhcpd\n", 10, "dhcp.server", "must be one of: auto, dnsmasq, kea"),
         (
             "airplay:\n  receivers:\n    - {name: TV, id: printer}\n",
             11,
