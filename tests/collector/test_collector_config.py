@@ -237,7 +237,7 @@ TIMETABLE = (
         ),
         (
             TIMETABLE + "    visits: {weekdays: [dienstag]}\n",
-            ":8: schools.bbg.visits.weekdays[0]: must be one of: mon, tue, wed, thu, fri, sat, sun",
+            ":8: schools.bbg.visits.weekdays[0]: must be one of: fri, mon, sat, sun, thu, tue, wed",
         ),
         (
             TIMETABLE + "    visits: {weekdays: [tue], every_weeks: 2}\n",
