@@ -4,6 +4,7 @@ the audit log says who did what."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -102,6 +103,8 @@ async def test_every_id_that_is_no_id_is_a_4xx(collector: RunningCollector) -> N
         (f"/api/v1/tickets?school={'s' * 5000}", "school"),
         ("/api/v1/tickets?state=closed", "state"),
         ("/api/v1/tickets?cursor=W10", "cursor"),
+        # A number past what a database column holds (an infinite float).
+        ("/api/v1/events?cursor=WzFlOTk5LCJndyIsMV0", "cursor"),
         ("/api/v1/devices?limit=501", "limit"),
     ],
 )
@@ -207,3 +210,37 @@ async def test_the_config_view_is_the_admins_and_shows_no_secret(tmp_path: Path)
         status, config = await get(c, "/api/v1/config", {"Cookie": f"campuswatch_session={session}"})
     assert status == 200 and config["alertmanager_token"] == "<secret>"
     assert "am-secret-value" not in json.dumps(config)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Authorization: Bearer \xed\xa0\x80",  # bytes no UTF-8 decoder takes (aiohttp: surrogates)
+        b"Authorization: Bearer \xff\xfe",
+        b"Cookie: campuswatch_login=\xff\xfe",
+    ],
+)
+@pytest.mark.parametrize("request_line", [b"GET /healthz", b"GET /api/v1/me", b"GET /login"])
+async def test_a_credential_of_undecodable_bytes_is_refused_not_a_500(
+    collector: RunningCollector, header: bytes, request_line: bytes
+) -> None:
+    host, port = collector.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request_line + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + header + b"\r\n\r\n")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    status = int(status_line.split()[1])
+    assert status < 500, status_line
+
+
+async def test_an_admins_cursor_beyond_64_bits_is_a_400(collector: RunningCollector) -> None:
+    await collector.service.accounts.add_user("root", "admin", password="correct horse battery", actor="test")
+    session = await collector.service.accounts.login("root", "correct horse battery", peer=None)
+    for cursor in ("OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk", "LTk5OTk5OTk5OTk5OTk5OTk5OTk5"):
+        status, answer = await get(
+            collector, f"/api/v1/audit?cursor={cursor}", {"Cookie": f"campuswatch_session={session}"}
+        )
+        assert status == 400 and answer["field"] == "cursor", answer

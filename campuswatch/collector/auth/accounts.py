@@ -185,7 +185,8 @@ class Accounts:
 
     async def token(self, secret: str | None) -> TokenRecord | None:
         """The token a request's bearer secret is, or None; notes its use (to the minute)."""
-        if not secret or len(secret) > MAX_TOKEN_LENGTH:
+        # Every token we make is URL-safe ASCII; a header's undecodable bytes arrive as surrogates.
+        if not secret or len(secret) > MAX_TOKEN_LENGTH or not secret.isascii():
             return None
         record = await self._tokens.find(hash_token(secret))
         if record is None:

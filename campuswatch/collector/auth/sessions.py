@@ -86,4 +86,4 @@ def csrf_token(key: str, binding: str) -> str:
 
 def csrf_valid(key: str, binding: str, given: str) -> bool:
     """Whether a form's ``given`` token is the one for ``binding`` (in constant time)."""
-    return hmac.compare_digest(csrf_token(key, binding).encode(), given.encode())
+    return given.isascii() and hmac.compare_digest(csrf_token(key, binding).encode(), given.encode())

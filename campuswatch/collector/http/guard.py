@@ -166,7 +166,11 @@ async def identify(request: web.Request) -> Principal | None:
     secret = bearer(request)
     if secret is not None:
         legacy = service.config.alertmanager_token
-        if legacy is not None and hmac.compare_digest(secret.encode(), legacy.reveal().encode()):
+        if (
+            legacy is not None
+            and secret.isascii()
+            and hmac.compare_digest(secret.encode(), legacy.reveal().encode())
+        ):
             return machine("alertmanager_token", "alertmanager")
         token = await service.accounts.token(secret)
         if token is None:
@@ -204,8 +208,14 @@ async def csrf_binding(request: web.Request, principal: Principal | None) -> str
     login) the login form's nonce cookie."""
     if principal is not None:
         return principal.binding
+    nonce = login_nonce(request)
+    return f"login:{nonce}" if nonce is not None else None
+
+
+def login_nonce(request: web.Request) -> str | None:
+    """The login form's nonce cookie, if it is one we could have set (short, printable ASCII)."""
     nonce = request.cookies.get(LOGIN_COOKIE)
-    return f"login:{nonce}" if nonce and len(nonce) <= 64 else None
+    return nonce if nonce and len(nonce) <= 64 and nonce.isascii() and nonce.isprintable() else None
 
 
 async def csrf_ok(request: web.Request, principal: Principal | None) -> bool:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from campuswatch.collector.auth.accounts import AccountError, LoginThrottled
 from campuswatch.collector.auth.sessions import LOGIN_COOKIE, SESSION_COOKIE, new_sid
-from campuswatch.collector.http.guard import PEER, over_https, service_of, viewer_of
+from campuswatch.collector.http.guard import PEER, login_nonce, over_https, service_of, viewer_of
 from campuswatch.collector.http.page import PAGES, render, viewer_for
 from campuswatch.collector.http.params import MAX_TEXT
 
@@ -28,8 +28,18 @@ _LOGIN_NONCE_S = 3600
 
 
 def _safe_next(target: str) -> str:
-    """Where to go after the login: a path of ours only (``//evil.example`` is another site)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2000:
+    """Where to go after the login: a path of ours only (``//evil.example`` is another site).
+
+    Whitespace and control characters are refused too: the URL library drops tab, CR and LF when it
+    writes the ``Location``, so ``/<tab>/evil.example`` would leave as ``//evil.example``."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 2000
+        or not target.isascii()
+        or any(not c.isprintable() or c.isspace() for c in target)
+    ):
         return "/"
     return target
 
@@ -45,9 +55,9 @@ def _password_may_travel(request: web.Request) -> bool:
 
 
 async def _form(request: web.Request, next_path: str, problem: Problem | None, status: int) -> web.Response:
-    nonce = request.cookies.get(LOGIN_COOKIE)
-    fresh = nonce is None or len(nonce) > 64
-    if fresh:
+    nonce = login_nonce(request)
+    fresh = nonce is None
+    if nonce is None:
         nonce = new_sid()
     csrf = await service_of(request).accounts.csrf_token(f"login:{nonce}")
     html = render(

@@ -124,9 +124,23 @@ def cursor(request: web.Request, type_: type[K]) -> K | None:
     try:
         if len(value) > MAX_CURSOR:
             raise ValueError
-        return msgspec.json.decode(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), type=type_)
+        position = msgspec.json.decode(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), type=type_)
+        if not _storable(position):
+            raise ValueError
+        return position
     except (ValueError, binascii.Error, msgspec.DecodeError):
         raise BadRequest("cursor is not one this API gave out: follow `next` as it is", "cursor") from None
+
+
+def _storable(position: object) -> bool:
+    """Whether every number in a cursor fits a database column (a 64-bit integer, a finite float)."""
+    if isinstance(position, tuple):
+        return all(_storable(part) for part in position)
+    if isinstance(position, int):
+        return -(2**63) <= position < 2**63
+    if isinstance(position, float):
+        return math.isfinite(position)
+    return True
 
 
 def next_link(request: web.Request, position: object) -> str:
