@@ -180,8 +180,11 @@ class CampusManagerEntry(_Strict):
     phone: str | None = None
     #: The login they sign in with (a local account's name or the single sign-on's user).
     login: str | None = None
-    #: Days they are away (leave, training): each a date, or ``{from: DATE, to: DATE}`` (both included).
-    away: list[date | AwaySpan] = msgspec.field(default_factory=list)
+    #: Days they are away (leave, training): each a date, or ``{from: DATE, to: DATE}`` (both included),
+    #: a span at most a year (``MAX_AWAY_DAYS``): the days are expanded at start.
+    away: Annotated[list[date | AwaySpan], msgspec.Meta(max_length=1000)] = msgspec.field(
+        default_factory=list
+    )
 
     def away_days(self) -> frozenset[date]:
         """Every day of ``away``."""
@@ -194,6 +197,10 @@ class CampusManagerEntry(_Strict):
                     date.fromordinal(n) for n in range(item.from_.toordinal(), item.to.toordinal() + 1)
                 )
         return frozenset(days)
+
+
+#: The longest absence one ``away`` entry may name.
+MAX_AWAY_DAYS = 366
 
 
 class AwaySpan(_Strict):
@@ -394,6 +401,11 @@ def _check_schools(schools: SchoolsFile) -> None:
         for i, item in enumerate(manager.away):
             if not isinstance(item, date) and item.to < item.from_:
                 raise Invalid(("campus_managers", manager_id, "away", i, "to"), "ends before it starts")
+            if not isinstance(item, date) and (item.to - item.from_).days >= MAX_AWAY_DAYS:
+                raise Invalid(
+                    ("campus_managers", manager_id, "away", i, "to"),
+                    f"an absence is at most {MAX_AWAY_DAYS} days: a manager who leaves is taken out of the file",
+                )
     for school_id, entry in schools.schools.items():
         _check_school_people(school_id, entry)
         if not school_id.strip() or "/" in school_id:
