@@ -233,7 +233,7 @@ TIMETABLE = (
     [
         (
             TIMETABLE + "    visits: {weekdays: [tue], time: '11:00-08:00'}\n",
-            ":8: schools.bbg.visits.time: '11:00-08:00' ends before it starts",
+            ":8: schools.bbg.visits.time: ends before it starts",
         ),
         (
             TIMETABLE + "    visits: {weekdays: [dienstag]}\n",

@@ -32,12 +32,14 @@ class TimeRange:
     @classmethod
     def parse(cls, text: str) -> TimeRange:
         """``"07:30-16:00"`` -> TimeRange; raises ValueError naming the problem."""
-        start, sep, end = text.partition("-")
-        if not sep:
-            raise ValueError(f"expected HH:MM-HH:MM, got {text!r}")
-        span = cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        # The messages do not quote the text: no config error repeats what was typed.
+        start, _, end = text.partition("-")
+        try:
+            span = cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        except ValueError:
+            raise ValueError("not a time span HH:MM-HH:MM") from None
         if span.end <= span.start:
-            raise ValueError(f"{text!r} ends before it starts")
+            raise ValueError("ends before it starts")
         return span
 
     def __contains__(self, moment: time) -> bool:
