@@ -3,6 +3,7 @@
 #   make test   installs what the tests need (pip and apt packages), then runs ruff, mypy and pytest
 #   make quick  the tests that need no root, no Debian package and no real peer (seconds, any user)
 #   make bench  every benchmark in bench/ (bench/README.md explains them)
+#   make messages  the collector's texts extracted into its catalogues (then translate the new ones) and compiled
 
 # The venv is made from Debian's /usr/bin/python3 (not a Python under /root): snmpsim drops to user
 # nobody when run as root and must still be able to read the interpreter.
@@ -12,7 +13,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test quick lint bench install install-test-deps clean
+.PHONY: demo test quick lint bench install install-test-deps clean messages
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/apt-install.sh python3-venv
@@ -53,6 +54,19 @@ bench: install-test-deps
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
 	$(PY) -m bench.network_checks
+
+# The collector's catalogues: extract every marked text (into build/, a step's scratch), merge it into
+# each language's .po (a new text arrives untranslated: tests/collector/test_language.py fails until it
+# has its German), compile the .mo. The .po keep no extraction date, so running this again changes nothing.
+LOCALE := campuswatch/collector/language/locale
+messages: $(STAMP)
+	@mkdir -p build
+	$(VENV)/bin/pybabel -q extract -F campuswatch/collector/language/babel.cfg -k N_ --no-location \
+		--omit-header --sort-output -o build/campuswatch.pot .
+	$(VENV)/bin/pybabel -q update -D campuswatch -i build/campuswatch.pot -d $(LOCALE) \
+		--no-fuzzy-matching --ignore-obsolete
+	sed -i '/^"POT-Creation-Date: /d' $(LOCALE)/*/LC_MESSAGES/campuswatch.po
+	$(VENV)/bin/pybabel -q compile -D campuswatch -d $(LOCALE)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

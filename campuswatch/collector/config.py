@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from campuswatch.collector.alerting.calendar import TimeRange
+from campuswatch.collector.language import Language
 from campuswatch.collector.model import (
     CampusManager,
     Contact,
@@ -25,6 +26,7 @@ from campuswatch.collector.model import (
     VisitTimetable,
     campus_managers,
 )
+from campuswatch.collector.rooms import MAX_ROOM
 from campuswatch.collector.store.location import (
     BadLocation,
     DatabaseLocation,
@@ -150,6 +152,8 @@ class CollectorConfig(_Strict):
     metrics_listen: str | None = None
 
     mdm: MdmSection | None = None
+    #: The language of the pages and the tickets (``de`` or ``en``); times in each school's timezone.
+    language: Language = "en"
     source: str = ""
 
     def outbox_location(self) -> DatabaseLocation:
@@ -263,6 +267,9 @@ class SchoolEntry(_Strict):
     calendar: str | None = None
     contacts: list[ContactEntry] = msgspec.field(default_factory=list)
     visits: VisitsEntry | None = None
+    #: Room name -> the ids of the devices in it: each room gets a status page for the school's staff,
+    #: reached by a link or QR code (``GET /schools/{id}/rooms`` prints them).
+    rooms: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class SchoolsFile(_Strict):
@@ -274,6 +281,10 @@ class SchoolsFile(_Strict):
     def calendars(self) -> dict[str, str | None]:
         """School id -> the name of its calendar in the rules file (None: the default calendar)."""
         return {k: v.calendar for k, v in self.schools.items()}
+
+    def rooms(self) -> dict[str, dict[str, list[str]]]:
+        """School id -> its rooms (room name -> device ids)."""
+        return {k: v.rooms for k, v in self.schools.items()}
 
     def as_schools(self) -> list[School]:
         """The schools as the store keeps them: ``campus_manager`` is the manager's id (the older form's
@@ -412,6 +423,17 @@ def _check_schools(schools: SchoolsFile) -> None:
             raise Invalid(("schools", school_id), "a school id is non-empty and has no '/'")
         if not entry.name.strip():
             raise Invalid(("schools", school_id, "name"), "must not be empty")
+        for room, devices in entry.rooms.items():
+            # In a link's path: no '/'.
+            if not room.strip() or len(room) > MAX_ROOM or not room.isprintable() or "/" in room:
+                raise Invalid(
+                    ("schools", school_id, "rooms", room[:MAX_ROOM]),
+                    f"a room name is 1 to {MAX_ROOM} printable characters without '/'",
+                )
+            if not devices or any(not d.strip() for d in devices):
+                raise Invalid(
+                    ("schools", school_id, "rooms", room), "name the ids of the devices in the room"
+                )
         if entry.campus_manager is not None and not entry.campus_manager.strip():
             raise Invalid(("schools", school_id, "campus_manager"), "must not be empty (leave it out)")
         # The older form (a login or e-mail of its own) is read only from files without the map: with

@@ -39,7 +39,9 @@ Role = Literal["admin", "helpdesk", "campus_manager", "school_contact"]
 #: ``metrics`` scrapes ``/metrics``, ``read`` reads the JSON API, ``api`` also acknowledges, silences
 #: and holds maintenance windows of any scope, and reports a problem (for the city's scripts);
 #: ``calendar`` is in a campus manager's calendar feed URL (its name is the manager's id) and reads only that.
-TokenScope = Literal["agent", "alertmanager", "metrics", "read", "api", "calendar"]
+#: ``room_link`` is no credential: its record is the generation of a school's room links (rotating
+#: revokes it and makes the next), its secret is never shown (campuswatch.collector.rooms).
+TokenScope = Literal["agent", "alertmanager", "metrics", "read", "api", "calendar", "room_link"]
 #: What the audit log records.
 AuditAction = Literal[
     "login",
@@ -50,6 +52,8 @@ AuditAction = Literal[
     "ticket_acknowledged",
     "problem_reported",
     "problem_closed",
+    "teacher_report",
+    "room_links_rotated",
     "token_created",
     "token_revoked",
     "user_added",
@@ -94,14 +98,6 @@ def _text(value: object, what: str) -> None:
 def _whole(value: object, what: str, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{what} is no whole number from {low} to {high}")
-
-
-def utc_text(at: float) -> str:
-    """A moment as the pages and tickets write it ("2026-05-04 07:30 UTC"), whatever the number."""
-    try:
-        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (OverflowError, ValueError, OSError):
-        return "(no readable time)"
 
 
 class Checked(Protocol):

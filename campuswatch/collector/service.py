@@ -16,10 +16,11 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
 
-from campuswatch.collector.alerting import LivenessPolicy, StatusDebounce
+from campuswatch.collector.alerting import SCHOOL_LEVEL, LivenessPolicy, StatusDebounce
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.lamps import load_lamp_table
 from campuswatch.collector.alerting.reconcile import ProblemChanges
@@ -27,10 +28,12 @@ from campuswatch.collector.alerting.rules import SHIPPED_RULES, Calendars, load_
 from campuswatch.collector.alerting.wifi import load_wifi_capacity
 from campuswatch.collector.alertmanager import Incident, apply_alerts
 from campuswatch.collector.auth.accounts import Accounts, ProxyLogin
+from campuswatch.collector.auth.throttle import LoginThrottle
 from campuswatch.collector.config import CollectorConfig, load_schools
 from campuswatch.collector.discovered import Found, found_devices
 from campuswatch.collector.events import EventBus, SchoolsChanged
 from campuswatch.collector.ingest import Ingestor, Unauthorized
+from campuswatch.collector.language import Wording
 from campuswatch.collector.mdm.fleet import IpadPolicy
 from campuswatch.collector.mdm.sync import IpadSync
 from campuswatch.collector.metrics.exposition import ticket_outbox_lines
@@ -42,6 +45,7 @@ from campuswatch.collector.model import (
     DeviceRecord,
     EventPosition,
     EventRecord,
+    ProblemKey,
     ProblemRecord,
     School,
     SchoolDetails,
@@ -50,10 +54,19 @@ from campuswatch.collector.model import (
     TicketRecord,
     TicketState,
     TicketSystemState,
+    WantedProblem,
     campus_managers,
     reading_of,
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
+from campuswatch.collector.rooms import (
+    COMPLAINT_WORDS,
+    Complaint,
+    Room,
+    known_problem,
+    room_subject,
+    rooms_of,
+)
 from campuswatch.collector.rounds.ical import visits_calendar
 from campuswatch.collector.rounds.parts import load_parts
 from campuswatch.collector.rounds.timetable import (
@@ -84,6 +97,28 @@ DELIVERY_JOB = "ticket delivery"
 MDM_JOB = "mdm sync"
 #: Of several collectors on one database, the one that leads this serves the fleet in /metrics.
 FLEET_METRICS_JOB = "fleet metrics"
+
+
+#: Teachers' reports a school may make in an hour, and one client (an address) in ten minutes.
+TEACHER_REPORTS_PER_SCHOOL = 30
+TEACHER_REPORTS_PER_CLIENT = 5
+
+
+@dataclass(frozen=True)
+class TeacherReport:
+    """What came of a teacher's report: the problem it is about, and whether that was known before
+    (``attached``: the report was added to its ticket) or opened by it."""
+
+    problem: ProblemRecord
+    attached: bool
+
+
+class TooManyReports(Exception):
+    """A teacher's report past the school's or the client's limit; ``retry_after_s`` until the next."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many reports; again in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
 
 
 class TicketResolved(Exception):
@@ -171,6 +206,11 @@ class CollectorService:
         self._details: dict[str, SchoolDetails] = {}
         #: Which part a supply, lamp or battery is (``mibs/parts.yaml``), for the pack lists.
         self.parts = load_parts(lamps)
+        #: School id -> its rooms by name, from schools.yaml's ``rooms:`` at start.
+        self._rooms: dict[str, dict[str, Room]] = {}
+        #: Teachers' reports counted per school and per client address (each a sliding window).
+        self._reports_per_school = LoginThrottle(limit=TEACHER_REPORTS_PER_SCHOOL, window_s=3600.0)
+        self._reports_per_client = LoginThrottle(limit=TEACHER_REPORTS_PER_CLIENT, window_s=600.0)
         liveness = LivenessPolicy(heartbeat_s=config.heartbeat_s, missed=config.offline_after_missed)
         self.events = EventBus()
         # An agent counts as down in the metrics after the same silence that makes its school offline.
@@ -205,6 +245,7 @@ class CollectorService:
             forecast_of=fleet.forecast_text,
             reopen_within_s=config.reopen_within_s,
             people_of=self.ticket_people,
+            language=config.language,
         )
         self.ingestor = Ingestor(
             agents=store.agents,
@@ -383,6 +424,7 @@ class CollectorService:
             self._school_calendars.update(schools_file.calendars())
             self._managers = schools_file.managers()
             self._details = schools_file.details()
+            self._rooms = {school: rooms_of(school, plan) for school, plan in schools_file.rooms().items()}
         schools = await self._store.schools.all()
         self._schools.clear()
         self._schools.update({s.id: s for s in schools})
@@ -435,15 +477,18 @@ class CollectorService:
         needs = [n for n in part_needs(state, self.parts, horizon=0) if n.answers(problem)]
         return needs[0].pack_key if needs else None
 
-    def ticket_people(self, problem: ProblemRecord, device: DeviceRecord | None) -> list[str]:
+    def ticket_people(
+        self, problem: ProblemRecord, device: DeviceRecord | None, wording: Wording
+    ) -> list[str]:
         """What a ticket says of people: the school's contacts, its campus manager, when they come next,
-        and what they bring."""
+        and what they bring; in the ticket's ``wording``."""
         school = problem.key.school
         return people_lines(
             self.manager_of(school),
             self.details(school),
             self.next_visit_of(school),
             self.part_for(problem, device),
+            wording,
         )
 
     async def calendar_link(self, manager_id: str, *, actor: str, peer: str | None = None) -> str:
@@ -567,6 +612,72 @@ class CollectorService:
     async def schools_reporting(self) -> set[str]:
         """The schools an agent has ever reported for (any other has "no agent yet")."""
         return {a.school for a in await self._store.agents.all()}
+
+    # -- rooms and teachers (campuswatch.collector.rooms)
+    def rooms(self, school: str) -> list[Room]:
+        """The school's rooms (schools.yaml), by name."""
+        return sorted(self._rooms.get(school, {}).values(), key=lambda r: r.name)
+
+    def room(self, school: str, name: str) -> Room | None:
+        """One room of the school, or None."""
+        return self._rooms.get(school, {}).get(name)
+
+    def next_visit(self, school: str) -> float | None:
+        """When the school's campus manager comes next, if the collector knows (the hook for the
+        campus managers' rounds; until they plan visits, None, and pages show the ticket's state)."""
+        return None
+
+    async def teacher_report(
+        self, room: Room, complaint: Complaint, note: str, *, peer: str
+    ) -> TeacherReport:
+        """A teacher's one-tap report in ``room``: added to the ticket of the problem it is about when the
+        collector knows one (no second ticket), else a problem of its own whose ticket follows the rules;
+        in the audit log. Raises :class:`TooManyReports` past the school's or the client's limit."""
+        now = self.now()
+        keys_school, keys_client = (f"school:{room.school}",), (f"client:{peer}",)
+        wait = max(
+            self._reports_per_school.retry_after(keys_school, now),
+            self._reports_per_client.retry_after(keys_client, now),
+        )
+        if wait > 0:
+            raise TooManyReports(wait)
+        # Counted whatever comes of it: the limits bound the work and the tickets a link can cause.
+        self._reports_per_school.failed(keys_school, now)
+        self._reports_per_client.failed(keys_client, now)
+        wording = self.lifecycle.wording(room.school)
+        said = wording._(COMPLAINT_WORDS[complaint])
+        text = wording._("A teacher reports in room %(room)s: %(complaint)s") % {
+            "room": room.name,
+            "complaint": said,
+        }
+        if note:
+            text += f". {note}"
+        devices = {d.device: d for d in await self._store.devices.some(room.school, room.devices)}
+        problems = await self._store.problems.open_now(school=room.school)
+        known = known_problem(complaint, room, devices, problems, REPORTED)
+        if known is None:
+            wanted = WantedProblem(
+                ProblemKey(room.school, SCHOOL_LEVEL, REPORTED, subject=room_subject(room.name, complaint)),
+                "warning",
+                text,
+            )
+            await self.lifecycle.apply(ProblemChanges((wanted,), (), ()), {}, now)
+            opened = await self._store.problems.open_now(school=room.school)
+            known = next(p for p in opened if p.key == wanted.key)
+            attached = False
+        else:
+            if known.ticket_ref is not None:
+                await self.lifecycle.note(known.ticket_ref, text)
+            attached = True
+        await self.accounts.record(
+            "teacher_report",
+            f"teacher in room {room.name}",
+            school=room.school,
+            target=str(known.id),
+            detail=f"{complaint}{', attached to ticket ' + known.ticket_ref if attached and known.ticket_ref else ''}: {note}",
+            peer=peer,
+        )
+        return TeacherReport(known, attached)
 
     def school(self, school_id: str) -> School | None:
         """A school this collector serves (as loaded at start), or None."""

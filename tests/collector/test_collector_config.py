@@ -111,6 +111,30 @@ def test_school_without_name_is_refused_at_its_line(tmp_path: Path) -> None:
         load_schools(path)
 
 
+@pytest.mark.parametrize(
+    ("rooms", "expected"),
+    [
+        ('"a/b": [d1]', "schools.bbg.rooms.a/b: a room name is 1 to 64 printable characters without '/'"),
+        ('"101": []', "schools.bbg.rooms.101: name the ids of the devices in the room"),
+        (f'"{"x" * 65}": [d1]', "a room name is 1 to 64 printable characters"),
+    ],
+)
+def test_a_schools_rooms_are_checked_where_they_are_written(
+    tmp_path: Path, rooms: str, expected: str
+) -> None:
+    path = tmp_path / "schools.yaml"
+    path.write_text(f"schools:\n  bbg:\n    name: BBG\n    rooms:\n      {rooms}\n")
+    with pytest.raises(ConfigError) as err:
+        load_schools(path)
+    assert str(err.value).startswith(f"{path}:") and expected in str(err.value)
+
+
+def test_a_schools_rooms_name_their_devices(tmp_path: Path) -> None:
+    path = tmp_path / "schools.yaml"
+    path.write_text('schools:\n  bbg:\n    name: BBG\n    rooms:\n      "101": [display-101, pr-101]\n')
+    assert load_schools(path).rooms() == {"bbg": {"101": ["display-101", "pr-101"]}}
+
+
 def test_schools_name_their_campus_manager_by_id_and_the_older_text_form_still_reads(tmp_path: Path) -> None:
     example = load_schools(CONFIGS / "schools.yaml")
     managers = example.managers()

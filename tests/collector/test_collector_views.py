@@ -48,8 +48,9 @@ async def fleet(tmp_path: Path) -> AsyncIterator[RunningCollector]:
                 "<script>alert(1)</script>",
                 at=4.0,
                 label="<b>Raum&101</b>",
+                # A code the collector has no words of its own for: the agent's summary is shown as given.
                 problems=[
-                    Problem(code="printer_jammed", severity="warning", summary="<img src=x onerror=alert(2)>")
+                    Problem(code="printer_alert", severity="warning", summary="<img src=x onerror=alert(2)>")
                 ],
             ),
         ]

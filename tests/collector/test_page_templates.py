@@ -40,6 +40,7 @@ from campuswatch.collector.http.page import (
     render_school,
     render_ticket,
 )
+from campuswatch.collector.http.rooms import RoomSticker, qr_svg, render_room, render_room_sheet
 from campuswatch.collector.model import (
     CampusManager,
     Contact,
@@ -53,6 +54,7 @@ from campuswatch.collector.model import (
     TicketRecord,
     TicketSystemState,
 )
+from campuswatch.collector.rooms import Room
 from campuswatch.collector.rounds.timetable import Stop, Visit
 from campuswatch.collector.rounds.worklist import PackItem, VisitPlan, WorkItem
 from campuswatch.report import DiscoveredDevice
@@ -140,6 +142,7 @@ PLAN = VisitPlan(
     ),
     (hostile(PackItem, "pack", known=True), hostile(PackItem, "unknown", known=False)),
 )
+ROOM = Room(SCHOOL.id, hostile_text("room"), (DEVICES[0].device, DEVICES[1].device))
 
 
 def refusal_page(refusal: Refusal) -> Callable[[jinja2.Environment], str]:
@@ -229,6 +232,31 @@ PAGE_FIELDS: dict[str, tuple[Callable[[jinja2.Environment], str], list[str]]] = 
         ),
         ["csrf", "next"],
     ),
+    "room": (
+        lambda pages: render_room(
+            SCHOOL,
+            ROOM,
+            DEVICES,
+            PROBLEMS[:2],
+            {"12": TICKETS[0]},
+            AT,
+            action=hostile_text("action"),
+            csrf=hostile_text("csrf"),
+            outcome="known",
+            next_visit=AT,
+            pages=pages,
+        ),
+        [
+            *("school.name", "room", "device.label", "quiet.label"),
+            *("waiting.summary", "linked.summary", "action", "csrf"),
+        ],
+    ),
+    "room sheet": (
+        lambda pages: render_room_sheet(
+            SCHOOL, [RoomSticker(ROOM, hostile_text("url"), qr_svg("https://x"))], AT, pages, VIEWER
+        ),
+        ["school.name", "room", "url", "viewer.name", "viewer.csrf"],
+    ),
     **{
         f"refusal {refusal}": (
             refusal_page(refusal),
@@ -268,6 +296,12 @@ class Parsed(HTMLParser):
         )
 
 
+def test_a_rooms_page_names_no_address_serial_or_code_of_a_device() -> None:
+    page = PAGE_FIELDS["room"][0](PAGES)
+    for field in ("device.address", "quiet.address", "device.device", "quiet.device", "waiting.key.code"):
+        assert hostile_text(field) not in page and f'title="{field}"' not in page
+
+
 @pytest.mark.parametrize("name", PAGE_FIELDS)
 def test_every_field_of_every_page_shows_as_text(name: str) -> None:
     render, fields = PAGE_FIELDS[name]
@@ -301,7 +335,8 @@ class Bracketed(gettext.NullTranslations):
 
 MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 HOSTILE = re.compile(re.escape(hostile_text("@")).replace("@", '[^"]*'))
-TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+#: A time as the pages write it, in German (5.12.2026, 14:05) or English (5 Dec 2026, 14:05).
+TIME = re.compile(r"\d{1,2}(\.\d{1,2}\.| [A-Z][a-z]{2} )\d{4}, \d\d:\d\d")
 #: What may stand outside a message: the product's name, numbers and the punctuation between cells.
 NOT_LANGUAGE = re.compile(r"campuswatch|[\d\s#()·:;,.×–\-]")
 

@@ -57,11 +57,29 @@ class DaysOff:
     needs no refresh."""
 
     def __init__(self, state: str, extra: Container[date] = frozenset()) -> None:
-        self._holidays = holidays.country_holidays("DE", subdiv=state, categories=("public", "school"))
+        # Named in each language the collector speaks (German first); the package reads its
+        # translations here, once, not while a page is made.
+        self._named = {
+            language: holidays.country_holidays(
+                "DE", subdiv=state, categories=("public", "school"), language=HOLIDAY_LANGUAGES[language]
+            )
+            for language in HOLIDAY_LANGUAGES
+        }
+        self._holidays = self._named["de"]
         self._extra = extra
 
     def __contains__(self, day: object) -> bool:
         return day in self._extra or day in self._holidays
+
+    def name(self, day: date, language: str) -> str | None:
+        """The holiday on ``day`` as ``language`` (``de`` or ``en``) names it ("Weihnachtsferien"), if any."""
+        named = self._named.get(language, self._holidays)
+        found: str | None = named.get(day)
+        return found
+
+
+#: The collector's languages and the ``holidays`` package's names for them.
+HOLIDAY_LANGUAGES = {"de": "de", "en": "en_US"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,12 @@ class SchoolCalendar:
     school_hours: TimeRange
     lessons: tuple[TimeRange, ...]
     days_off: Container[date]
+
+    def holiday(self, at: float, language: str) -> str | None:
+        """The holiday the school has on the day of ``at`` (its local day), named in ``language``."""
+        if not isinstance(self.days_off, DaysOff):
+            return None
+        return self.days_off.name(self.local(at).date(), language)
 
     def local(self, at: float) -> datetime:
         """``at`` as the school's local time."""

@@ -37,6 +37,7 @@ from campuswatch.collector.model import (
     TokenScope,
     UserRecord,
 )
+from campuswatch.collector.rooms import room_link_key, room_link_valid
 from campuswatch.collector.store.protocols import AuditStore, TokenStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class Accounts:
     ) -> tuple[str, TokenRecord]:
         """A new token (the only copy of its secret) and its record. An ``agent`` token needs a known
         ``school``; the others name none. ``name`` says what uses it (default: the school, the scope)."""
+        if scope == "room_link":
+            raise AccountError("room links are made by rotating a school's room links, not as a token")
         if scope == "agent":
             known = {s.id for s in self._schools()}
             if school not in known:
@@ -163,6 +166,34 @@ class Accounts:
             peer=peer,
         )
         return secret, record
+
+    # -- room links (campuswatch.collector.rooms)
+    async def room_link_generation(self, school: str) -> int:
+        """The generation of the school's room links: the id of its newest ``room_link`` record, 0 before
+        the first rotation."""
+        ids = [t.id for t in await self._tokens.all() if t.scope == "room_link" and t.school == school]
+        return max(ids, default=0)
+
+    async def room_link_key(self, school: str) -> str:
+        """The key in the school's room links now."""
+        return room_link_key(await self._session_key(), school, await self.room_link_generation(school))
+
+    async def room_link_valid(self, school: str, given: str) -> bool:
+        """Whether ``given`` is the school's room link key now (an older generation's is not)."""
+        generation = await self.room_link_generation(school)
+        return room_link_valid(await self._session_key(), school, generation, given)
+
+    async def rotate_room_links(self, school: str, *, actor: str, peer: str | None = None) -> None:
+        """Void every room link of ``school`` (the printed QR codes too): the next generation starts; in the
+        audit log."""
+        for token in await self._tokens.all():
+            if token.scope == "room_link" and token.school == school:
+                await self._tokens.revoke(token.id)
+        # The record only counts generations: its secret opens nothing and is thrown away at once.
+        record = await self._tokens.add(
+            hash_token(new_token()), scope="room_link", school=school, name=school, created_at=self._clock()
+        )
+        await self.record("room_links_rotated", actor, school=school, target=str(record.id), peer=peer)
 
     async def tokens(self) -> list[TokenRecord]:
         """Every token (never the secret), in the order they were made."""

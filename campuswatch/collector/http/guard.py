@@ -47,6 +47,8 @@ PRINCIPAL = web.RequestKey("campuswatch_principal", Principal)
 PEER = web.RequestKey("campuswatch_peer", str)
 #: The form field that carries the CSRF token.
 CSRF_FIELD = "csrf"
+#: The nonce cookie a teacher's room page binds its form's CSRF token to (no login there).
+ROOM_COOKIE = "campuswatch_room"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -190,6 +192,16 @@ async def identify(request: web.Request) -> Principal | None:
     return await service.accounts.session_principal(cookie) if cookie else None
 
 
+def set_nonce_cookie(
+    response: web.StreamResponse, request: web.Request, name: str, nonce: str, *, max_age: int, path: str
+) -> None:
+    """The nonce cookie a form without a login binds its CSRF token to (the login form's, a room page's):
+    HttpOnly, SameSite=Strict, Secure over HTTPS, sent to ``path`` only."""
+    response.set_cookie(
+        name, nonce, max_age=max_age, httponly=True, samesite="Strict", secure=over_https(request), path=path
+    )
+
+
 def cross_site(request: web.Request) -> bool:
     """Whether a browser says the request comes from another site's page."""
     origin = request.headers.get("Origin")
@@ -204,17 +216,19 @@ def json_body_declared(request: web.Request) -> bool:
 
 
 async def csrf_binding(request: web.Request, principal: Principal | None) -> str | None:
-    """What the CSRF token of this caller's forms is bound to: their session or login, or (before a
-    login) the login form's nonce cookie."""
+    """What the CSRF token of this caller's forms is bound to: their session or login, or (nobody signed
+    in) the nonce cookie of the login form or of a teacher's room page."""
     if principal is not None:
         return principal.binding
-    nonce = login_nonce(request)
-    return f"login:{nonce}" if nonce is not None else None
+    kind, cookie = ("room", ROOM_COOKIE) if request.path.startswith("/r/") else ("login", LOGIN_COOKIE)
+    nonce = nonce_cookie(request, cookie)
+    return f"{kind}:{nonce}" if nonce is not None else None
 
 
-def login_nonce(request: web.Request) -> str | None:
-    """The login form's nonce cookie, if it is one we could have set (short, printable ASCII)."""
-    nonce = request.cookies.get(LOGIN_COOKIE)
+def nonce_cookie(request: web.Request, cookie: str) -> str | None:
+    """A form's nonce ``cookie`` (the login form's or a room page's), if it is one we could have set
+    (short, printable ASCII)."""
+    nonce = request.cookies.get(cookie)
     return nonce if nonce and len(nonce) <= 64 and nonce.isascii() and nonce.isprintable() else None
 
 

@@ -18,8 +18,15 @@ from aiohttp import web
 
 from campuswatch.collector.auth.accounts import AccountError, LoginThrottled
 from campuswatch.collector.auth.sessions import LOGIN_COOKIE, SESSION_COOKIE, new_sid
-from campuswatch.collector.http.guard import PEER, login_nonce, over_https, service_of, viewer_of
-from campuswatch.collector.http.page import PAGES, render, viewer_for
+from campuswatch.collector.http.guard import (
+    PEER,
+    nonce_cookie,
+    over_https,
+    service_of,
+    set_nonce_cookie,
+    viewer_of,
+)
+from campuswatch.collector.http.page import pages_of, render, viewer_for
 from campuswatch.collector.http.params import MAX_TEXT
 
 Problem = Literal["wrong", "throttled", "plain_http"]
@@ -55,13 +62,13 @@ def _password_may_travel(request: web.Request) -> bool:
 
 
 async def _form(request: web.Request, next_path: str, problem: Problem | None, status: int) -> web.Response:
-    nonce = login_nonce(request)
+    nonce = nonce_cookie(request, LOGIN_COOKIE)
     fresh = nonce is None
     if nonce is None:
         nonce = new_sid()
     csrf = await service_of(request).accounts.csrf_token(f"login:{nonce}")
     html = render(
-        PAGES,
+        pages_of(request),
         "login.html",
         service_of(request).now(),
         await viewer_for(request),
@@ -72,15 +79,7 @@ async def _form(request: web.Request, next_path: str, problem: Problem | None, s
     response = web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
     if fresh:
         assert nonce is not None
-        response.set_cookie(
-            LOGIN_COOKIE,
-            nonce,
-            max_age=_LOGIN_NONCE_S,
-            httponly=True,
-            samesite="Strict",
-            secure=over_https(request),
-            path="/login",
-        )
+        set_nonce_cookie(response, request, LOGIN_COOKIE, nonce, max_age=_LOGIN_NONCE_S, path="/login")
     if problem == "throttled":
         response.headers["Retry-After"] = "60"
     return response

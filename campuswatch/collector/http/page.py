@@ -8,9 +8,10 @@ values included: a printer labelled ``<script>`` shows as text. No template mark
 ``|safe``; ``tests/collector/test_page_templates.py`` renders every page with hostile strings in every
 field to hold that.
 
-Ready for translation: visible text is marked with ``_()`` and ``{% trans %}``, and :func:`environment`
-takes the translations of one language (none yet: the texts as written). Every time goes through the
-``when`` filter.
+In German and English: visible text is marked with ``_()`` and ``{% trans %}``, :func:`environment`
+takes the translations of one language, and :data:`LANGUAGE_PAGES` holds the pages in each (the
+collector's ``language`` picks one). Every time goes through the ``when`` filter: in the school's
+timezone (``zone`` in the template's context, else the default calendar's), written the language's way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import gettext
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Literal
 from urllib.parse import quote
 
@@ -30,6 +32,9 @@ from campuswatch.collector.auth.principal import Principal
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.guard import PEER, principal_of, service_of, viewer_of
 from campuswatch.collector.http.params import MAX_TEXT, path_id
+from campuswatch.collector.language import LANGUAGES, Language, format_time
+from campuswatch.collector.language import translations as catalogue_of
+from campuswatch.collector.language.problems import N_, kind_word, summary_of, value_word
 from campuswatch.collector.model import (
     CampusManager,
     DeviceRecord,
@@ -43,7 +48,6 @@ from campuswatch.collector.model import (
     device_state,
     model_words,
     reading_of,
-    utc_text,
 )
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.reported import REPORTED
@@ -67,6 +71,8 @@ Refusal = Literal[
     "silence_incomplete",
     "report_incomplete",
     "not_reported",
+    "no_room",
+    "too_many_reports",
 ]
 
 
@@ -79,13 +85,46 @@ class Viewer:
     csrf: str
 
 
+NEVER = N_("never")
+
+
 @jinja2.pass_context
 def when(context: jinja2.runtime.Context, at: float | None) -> str:
-    """A time as the pages show it (UTC, the collector's clock); the template filter ``when``."""
+    """A time as the pages show it: in the page's ``zone``, written as its ``language`` writes times;
+    the template filter ``when``."""
     if at is None:
         # Through the page's own gettext, so that "never" is translated with the rest of the page.
-        return str(context.call(context.resolve("gettext"), "never"))
-    return utc_text(at)
+        return str(context.call(context.resolve("gettext"), NEVER))
+    zone, language = context.resolve("zone"), context.resolve("language")
+    assert isinstance(zone, tzinfo)
+    return format_time(at, zone, "de" if language == "de" else "en")
+
+
+@jinja2.pass_context
+def summary(
+    context: jinja2.runtime.Context, problem: ProblemRecord, device: DeviceRecord | None = None
+) -> str:
+    """A problem's summary in the page's language (the given one for a code the collector does not know);
+    the template filter ``summary``."""
+    catalogue = context.resolve("catalogue")
+    assert isinstance(catalogue, gettext.NullTranslations)
+    return summary_of(problem, device, catalogue.gettext)
+
+
+@jinja2.pass_context
+def kind(context: jinja2.runtime.Context, device_kind: str) -> str:
+    """A device's kind as people name it, in the page's language; the template filter ``kind``."""
+    catalogue = context.resolve("catalogue")
+    assert isinstance(catalogue, gettext.NullTranslations)
+    return kind_word(device_kind, catalogue.gettext)
+
+
+@jinja2.pass_context
+def word(context: jinja2.runtime.Context, value: str) -> str:
+    """A stored value (a state, a priority, a severity) in the page's language; the filter ``word``."""
+    catalogue = context.resolve("catalogue")
+    assert isinstance(catalogue, gettext.NullTranslations)
+    return value_word(value, catalogue.gettext)
 
 
 def path_segment(value: object) -> str:
@@ -94,10 +133,11 @@ def path_segment(value: object) -> str:
 
 
 def environment(
-    translations: gettext.NullTranslations | None = None, language: str = "en"
+    translations: gettext.NullTranslations | None = None, language: Language = "en", zone: tzinfo = UTC
 ) -> jinja2.Environment:
-    """The pages' templates in one language: ``translations`` (None: the texts as written) and the
-    ``language`` the pages declare (``<html lang>``)."""
+    """The pages' templates in one language: ``translations`` (None: the texts as written), the
+    ``language`` the pages declare (``<html lang>``) and write times in, and the timezone of a page
+    that names none (``zone``, the default calendar's; a school's page shows its school's)."""
     pages = jinja2.Environment(
         loader=jinja2.PackageLoader("campuswatch.collector.http", "templates"),
         # On for every template whatever its name, and for templates made from strings.
@@ -116,8 +156,13 @@ def environment(
         translations or gettext.NullTranslations(), newstyle=True
     )
     pages.filters["when"] = when
+    pages.filters["summary"] = summary
+    pages.filters["kind"] = kind
+    pages.filters["word"] = word
+    pages.globals["catalogue"] = translations or gettext.NullTranslations()
     pages.filters["path_segment"] = path_segment
     pages.globals["language"] = language
+    pages.globals["zone"] = zone
     pages.globals["silence_hours"] = SILENCE_CHOICES_H
     pages.globals["reported"] = REPORTED
     pages.globals["report_length"] = MAX_REPORT_TEXT
@@ -128,8 +173,17 @@ def environment(
     return pages
 
 
-#: The pages as written (English) until the catalogues exist.
+#: The pages as written (English, in UTC): what a render names no other for.
 PAGES = environment()
+#: The pages in each language, from its catalogue; a service's ``language`` picks one (:func:`pages_of`).
+LANGUAGE_PAGES: dict[Language, jinja2.Environment] = {
+    language: environment(catalogue_of(language), language) for language in LANGUAGES
+}
+
+
+def pages_of(request: web.Request) -> jinja2.Environment:
+    """The pages in the language of the collector answering ``request``."""
+    return LANGUAGE_PAGES[service_of(request).config.language]
 
 
 def render(
@@ -318,6 +372,7 @@ def render_school(
     viewer: Viewer | None = None,
     manager: CampusManager | None = None,
     lamp_life: Mapping[str, int] | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
     """``/schools/{id}``: the school's devices, open problems (with silence buttons), tickets, silences,
     and what discovery found; ``manager`` its campus manager, if known.
@@ -344,6 +399,8 @@ def render_school(
         silences=silences,
         found=found,
         manager=manager,
+        device_of={d.device: d for d in devices},
+        **({"zone": zone} if zone is not None else {}),
     )
 
 
@@ -382,11 +439,15 @@ def render_manager(
 
 
 def render_ticket(
-    ticket: TicketRecord, now: float, pages: jinja2.Environment = PAGES, viewer: Viewer | None = None
+    ticket: TicketRecord,
+    now: float,
+    pages: jinja2.Environment = PAGES,
+    viewer: Viewer | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
     """``/tickets/{id}``: the ticket, its body, its history, and the acknowledge form (for a viewer who
-    may take it on)."""
-    return render(pages, "ticket.html", now, viewer, ticket=ticket)
+    may take it on); times in the school's ``zone``."""
+    return render(pages, "ticket.html", now, viewer, ticket=ticket, **({"zone": zone} if zone else {}))
 
 
 def render_refusal(
@@ -406,8 +467,9 @@ def _refused(
     now: float,
     what: str = "",
     shown: Viewer | None = None,
+    pages: jinja2.Environment = PAGES,
 ) -> web.HTTPClientError:
-    return status(text=render_refusal(refusal, now, what, viewer=shown), content_type="text/html")
+    return status(text=render_refusal(refusal, now, what, pages, shown), content_type="text/html")
 
 
 def _page(html: str) -> web.Response:
@@ -424,7 +486,8 @@ async def overview(request: web.Request) -> web.Response:
             [p for p in await service.open_problems() if principal.sees(p.key.school)],
             [t for t in await service.tickets(state="open") if principal.sees(t.school)],
             service.now(),
-            viewer=await viewer_for(request),
+            pages_of(request),
+            await viewer_for(request),
             reporting=await service.schools_reporting(),
             managers=service.managers(),
             search=SchoolSearch(
@@ -459,11 +522,13 @@ async def _manager_page(request: web.Request, *, new_feed: bool = False) -> web.
     mine = service.schools_of(manager.id) if manager else []
     # The visits' lists span the manager's schools: the page is for who sees all of them.
     if manager is None or not mine or not all(principal.sees(s.id) for s in mine):
-        raise _refused(web.HTTPNotFound, "no_manager", now, request.match_info["id"][:64], shown)
+        raise _refused(
+            web.HTTPNotFound, "no_manager", now, request.match_info["id"][:64], shown, pages_of(request)
+        )
     feed = None
     if new_feed:
         if not principal.may("acknowledge"):
-            raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+            raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown, pages=pages_of(request))
         key = await service.calendar_link(manager.id, actor=principal.name, peer=request[PEER])
         feed = (
             f"{request.url.origin()}/api/v1/campus-managers/{path_segment(manager.id)}/visits.ics?key={key}"
@@ -479,7 +544,7 @@ async def _manager_page(request: web.Request, *, new_feed: bool = False) -> web.
         )
         for s in mine
     ]
-    return _page(render_manager(manager, rows, plans, now, viewer=shown, feed=feed))
+    return _page(render_manager(manager, rows, plans, now, pages_of(request), shown, feed))
 
 
 async def school_page(request: web.Request) -> web.Response:
@@ -490,7 +555,7 @@ async def school_page(request: web.Request) -> web.Response:
     shown = await viewer_for(request)
     school = service.school(school_id) if principal_of(request).sees(school_id) else None
     if school is None:
-        raise _refused(web.HTTPNotFound, "no_school", now, school_id[:64], shown)
+        raise _refused(web.HTTPNotFound, "no_school", now, school_id[:64], shown, pages_of(request))
     devices = await service.devices(school=school_id)
     problems = await service.open_problems(school=school_id)
     return _page(
@@ -503,9 +568,11 @@ async def school_page(request: web.Request) -> web.Response:
             now,
             await service.ticket_waits(problems, devices),
             await service.discovered(school=school_id),
-            viewer=shown,
+            pages_of(request),
+            shown,
             manager=service.manager_of(school_id),
             lamp_life=service.lamp_lives(devices),
+            zone=service.calendar_of(school_id).timezone,
         )
     )
 
@@ -516,7 +583,14 @@ async def _ticket_of(request: web.Request, shown: Viewer | None) -> TicketRecord
     ticket_id = path_id(request)
     ticket = await service.ticket(ticket_id) if ticket_id is not None else None
     if ticket is None or not principal_of(request).sees(ticket.school):
-        raise _refused(web.HTTPNotFound, "no_ticket", service.now(), request.match_info["id"][:64], shown)
+        raise _refused(
+            web.HTTPNotFound,
+            "no_ticket",
+            service.now(),
+            request.match_info["id"][:64],
+            shown,
+            pages_of(request),
+        )
     return ticket
 
 
@@ -524,7 +598,9 @@ async def ticket_page(request: web.Request) -> web.Response:
     """``GET /tickets/{id}``."""
     shown = await viewer_for(request)
     ticket = await _ticket_of(request, shown)
-    return _page(render_ticket(ticket, service_of(request).now(), viewer=shown))
+    service = service_of(request)
+    zone = service.calendar_of(ticket.school).timezone
+    return _page(render_ticket(ticket, service.now(), pages_of(request), shown, zone))
 
 
 async def _acting(request: web.Request) -> tuple[CollectorService, Principal, float, Viewer | None]:
@@ -539,11 +615,13 @@ async def ack_form(request: web.Request) -> web.Response:
     service, principal, now, shown = await _acting(request)
     ticket = await _ticket_of(request, shown)
     if not principal.may("acknowledge", ticket.school):
-        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown, pages=pages_of(request))
     try:
         await service.acknowledge(ticket.id, principal.name, peer=request[PEER])
     except TicketResolved:
-        raise _refused(web.HTTPConflict, "ticket_resolved", now, str(ticket.id), shown) from None
+        raise _refused(
+            web.HTTPConflict, "ticket_resolved", now, str(ticket.id), shown, pages_of(request)
+        ) from None
     raise web.HTTPSeeOther(f"/tickets/{ticket.id}")
 
 
@@ -554,11 +632,11 @@ async def silence_form(request: web.Request) -> web.Response:
     school, device, code = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device", "code"))
     hours = str(form.get("hours", ""))
     if not school or not code or hours not in {str(h) for h in SILENCE_CHOICES_H}:
-        raise _refused(web.HTTPBadRequest, "silence_incomplete", now, shown=shown)
+        raise _refused(web.HTTPBadRequest, "silence_incomplete", now, shown=shown, pages=pages_of(request))
     if service.school(school) is None or not principal.sees(school):
-        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown)
+        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown, pages_of(request))
     if not principal.may_silence(school, device):
-        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown, pages=pages_of(request))
     await service.add_silence(
         school=school,
         device=device,
@@ -579,9 +657,9 @@ async def report_form(request: web.Request) -> web.Response:
     school, device = (str(form.get(k, ""))[:MAX_TEXT] for k in ("school", "device"))
     text = " ".join(str(form.get("text", "")).split())
     if not text or len(text) > MAX_REPORT_TEXT or not device.isprintable():
-        raise _refused(web.HTTPBadRequest, "report_incomplete", now, shown=shown)
+        raise _refused(web.HTTPBadRequest, "report_incomplete", now, shown=shown, pages=pages_of(request))
     if service.school(school) is None or not principal.may("report_problem", school):
-        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown)
+        raise _refused(web.HTTPNotFound, "no_school", now, school[:64], shown, pages_of(request))
     await service.report_problem(school, device, text, by=principal.name, peer=request[PEER])
     raise web.HTTPSeeOther(f"/schools/{path_segment(school)}")
 
@@ -592,11 +670,15 @@ async def close_form(request: web.Request) -> web.Response:
     problem_id = path_id(request)
     problem = await service.problem(problem_id) if problem_id is not None else None
     if problem is None or not principal.sees(problem.key.school):
-        raise _refused(web.HTTPNotFound, "no_problem", now, request.match_info["id"][:64], shown)
+        raise _refused(
+            web.HTTPNotFound, "no_problem", now, request.match_info["id"][:64], shown, pages_of(request)
+        )
     if not principal.may("acknowledge", problem.key.school):
-        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown)
+        raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown, pages=pages_of(request))
     try:
         await service.close_reported(problem, by=principal.name, peer=request[PEER])
     except ValueError:
-        raise _refused(web.HTTPConflict, "not_reported", now, str(problem.id), shown) from None
+        raise _refused(
+            web.HTTPConflict, "not_reported", now, str(problem.id), shown, pages_of(request)
+        ) from None
     raise web.HTTPSeeOther(f"/schools/{path_segment(problem.key.school)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from campuswatch.collector.alertmanager import Webhook
-from campuswatch.collector.http import admin, alerts, api, login, openapi, page, reports, rounds
+from campuswatch.collector.http import admin, alerts, api, login, openapi, page, reports, rooms, rounds
 from campuswatch.collector.http.guard import Param, Route
 from campuswatch.collector.http.metrics import metrics
 from campuswatch.collector.http.models import (
@@ -401,6 +401,29 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/silences", page.silence_form, "silence_device", "page", "Silence a problem"),
     Route("POST", "/problems", page.report_form, "report_problem", "page", "Report a problem"),
     Route("POST", "/problems/{id}/close", page.close_form, "acknowledge", "page", "Close a reported problem"),
+    Route(
+        "GET", "/schools/{id}/rooms", rooms.room_sheet, "read", "page", "A school's room links as QR codes"
+    ),
+    Route(
+        "POST",
+        "/schools/{id}/room-links",
+        rooms.rotate_room_links,
+        "tokens",
+        "page",
+        "Void a school's room links",
+    ),
+    # A teacher's room page: the school's room link key in the path is the door (no login).
+    Route(
+        "GET",
+        "/r/{school}/{key}/{room}",
+        rooms.room_page,
+        "public",
+        "page",
+        "A room's state, for its teachers",
+    ),
+    Route(
+        "POST", "/r/{school}/{key}/{room}", rooms.room_report, "public", "page", "A teacher reports a fault"
+    ),
     Route("GET", "/login", login.login_page, "public", "page", "The login form"),
     Route("POST", "/login", login.login, "public", "page", "Log in"),
     Route("POST", "/logout", login.logout, "public", "page", "Log out"),

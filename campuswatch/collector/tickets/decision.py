@@ -43,6 +43,8 @@ class TicketTiming:
 
     due: float
     reason: str
+    #: Whether it waits for the next school morning (not only for the rule's ``for``).
+    school_morning: bool = False
 
 
 def ticket_timing(rule: Rule, opened_at: float, calendar: SchoolCalendar) -> TicketTiming:
@@ -56,9 +58,9 @@ def ticket_timing(rule: Rule, opened_at: float, calendar: SchoolCalendar) -> Tic
     if rule.urgent:
         return TicketTiming(after_for, waits_for)
     due = calendar.next_school_start(after_for)
-    return TicketTiming(
-        due, "not urgent: waits for the next school morning" if due > after_for else waits_for
-    )
+    if due > after_for:
+        return TicketTiming(due, "not urgent: waits for the next school morning", school_morning=True)
+    return TicketTiming(due, waits_for)
 
 
 def ticket_priority(severity: Severity, impact: Impact, calendar: SchoolCalendar, now: float) -> Priority:

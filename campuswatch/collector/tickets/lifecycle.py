@@ -21,6 +21,8 @@ from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import Incident, RulesFile
 from campuswatch.collector.events import ProblemOpened, ProblemResolved, Publish, TicketOpened
+from campuswatch.collector.language import LANGUAGES, Language, Wording
+from campuswatch.collector.language.problems import N_, kind_word, summary_of, value_word
 from campuswatch.collector.model import (
     CampusManager,
     DeviceRecord,
@@ -32,13 +34,13 @@ from campuswatch.collector.model import (
     TicketRecord,
     model_words,
     reading_of,
-    utc_text,
 )
 from campuswatch.collector.rounds.timetable import Visit
 from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
 from campuswatch.collector.tickets.decision import (
     SEVERITY_LEVEL,
     Decision,
+    TicketTiming,
     most_urgent,
     silencing,
     ticket_priority,
@@ -48,15 +50,16 @@ from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSi
 
 log = logging.getLogger(__name__)
 
-_KIND_WORDS = {"access_point": "access point", "ups": "UPS", "unknown": "device"}
 _PRIORITY: dict[str, Priority] = {"critical": "high", "warning": "normal", "info": "low"}
+#: English, in UTC: what a caller that names no reader gets.
+ENGLISH = Wording()
 
 
-def device_words(device_id: str, device: DeviceRecord | None) -> str:
+def device_words(device_id: str, device: DeviceRecord | None, wording: Wording = ENGLISH) -> str:
     """How a helpdesk names the device: its kind and its label ("printer Lehrerzimmer")."""
     if device is None:
-        return f"device {device_id}"
-    kind = _KIND_WORDS.get(device.kind, device.kind)
+        return wording._("device %(id)s") % {"id": device_id}
+    kind = kind_word(device.kind, wording._)
     return f"{kind} {device.label or device.device}"
 
 
@@ -68,7 +71,7 @@ def ticket_key(key: ProblemKey, incident: Incident | None) -> str:
     return ProblemKey(key.school, key.device, incident.name).dedup_key
 
 
-def _device_lines(device: DeviceRecord) -> list[str]:
+def _device_lines(device: DeviceRecord, wording: Wording = ENGLISH) -> list[str]:
     """The device's model and where it stands: its label in the agent's config and its own sysLocation."""
     try:
         reading = reading_of(device)
@@ -77,23 +80,33 @@ def _device_lines(device: DeviceRecord) -> list[str]:
     system = reading.system if reading is not None else None
     model = model_words(reading)
     location = "; ".join(p for p in (device.label, system.location if system else None) if p)
-    return [*([f"Model: {model}"] if model else []), *([f"Location: {location}"] if location else [])]
+    return [
+        *([wording._("Model: %(model)s") % {"model": model}] if model else []),
+        *([wording._("Location: %(location)s") % {"location": location}] if location else []),
+    ]
 
 
 def people_lines(
-    manager: CampusManager | None, details: SchoolDetails | None, visit: Visit | None, part: str | None
+    manager: CampusManager | None,
+    details: SchoolDetails | None,
+    visit: Visit | None,
+    part: str | None,
+    wording: Wording = ENGLISH,
 ) -> list[str]:
     """Whom to call and who comes when, and what they bring: the school's contacts, its campus manager,
-    the next visit, the part the problem needs."""
+    the next visit, the part the problem needs; in the reader's ``wording``."""
+    _ = wording._
     lines = [
-        f"School contact: {c.name} ({c.role})" + "".join(f", {x}" for x in (c.phone, c.email) if x)
+        _("School contact: %(name)s (%(role)s)") % {"name": c.name, "role": c.role}
+        + "".join(f", {x}" for x in (c.phone, c.email) if x)
         for c in (details.contacts if details else ())
     ]
     if details is not None and details.address:
-        lines.append(f"Address: {details.address}")
+        lines.append(_("Address: %(address)s") % {"address": details.address})
     if manager is not None:
         lines.append(
-            f"Campus manager: {manager.name}" + "".join(f", {x}" for x in (manager.phone, manager.email) if x)
+            _("Campus manager: %(name)s") % {"name": manager.name}
+            + "".join(f", {x}" for x in (manager.phone, manager.email) if x)
         )
     if visit is not None:
         stop = next(
@@ -101,10 +114,11 @@ def people_lines(
         )
         who = manager.name if manager is not None else visit.manager
         lines.append(
-            f"Next visit: {stop.start.strftime('%a %d.%m.%Y %H:%M')}-{stop.end.strftime('%H:%M')}, {who}"
+            _("Next visit: %(start)s-%(end)s, %(who)s")
+            % {"start": wording.when(stop.start.timestamp()), "end": stop.end.strftime("%H:%M"), "who": who}
         )
     if part is not None:
-        lines.append(f"Bring: {part}")
+        lines.append(_("Bring: %(part)s") % {"part": part})
     return lines
 
 
@@ -119,40 +133,59 @@ def ticket_draft(
     incident: Incident | None = None,
     also: Sequence[tuple[ProblemRecord, str | None]] = (),
     people: list[str] | None = None,
+    wording: Wording = ENGLISH,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
     problem, every device it takes down with it; for a supply or a lamp, how long it will last),
     priority (from the severity unless given), assignee (the school's campus ``manager``); the device's
-    model and location, and ``people``: contacts, campus manager, next visit, the part to bring.
+    model and location, and ``people``: contacts, campus manager, next visit, the part to bring; in the
+    reader's ``wording``.
 
     For a problem of an ``incident``, the incident's ticket: ``also`` are the incident's other open
     problems on the device with their forecasts, listed after the most severe (``problem``).
     """
+    _ = wording._
     key = problem.key
     school_name = school.name if school else key.school
+    summary = summary_of(problem, device, wording._)
     # A problem of the whole school (offline) has no device part.
-    where = f", {device_words(key.device, device)}" if key.device else ""
+    where = f", {device_words(key.device, device, wording)}" if key.device else ""
     members = [(problem, forecast), *also]
-    summary = "; ".join(p.summary for p, _ in members)
+    if also:
+        summary = "; ".join(summary_of(p, device, _) for p, _f in members)
+    device_line = _("Device: %(device)s") % {"device": key.device}
+    if device:
+        device_line = _("Device: %(device)s at %(address)s") % {
+            "device": key.device,
+            "address": device.address,
+        }
     if incident is None:
         about = [
-            f"Problem: {key.code}" + (f" ({key.subject})" if key.subject else "") + f", {problem.severity}",
-            f"Since: {utc_text(problem.opened_at)}",
-            *([f"Forecast: {forecast}"] if forecast else []),
+            _("Problem: %(code)s, %(severity)s")
+            % {
+                "code": key.code + (f" ({key.subject})" if key.subject else ""),
+                "severity": value_word(problem.severity, _),
+            },
+            _("Since: %(time)s") % {"time": wording.when(problem.opened_at)},
+            *([_("Forecast: %(forecast)s") % {"forecast": forecast}] if forecast else []),
         ]
     else:
         about = [
-            f"Problems, one incident ({incident.name}):",
-            *(f"- {_problem_line(p)}" + (f"; forecast: {f}" if f else "") for p, f in members),
+            _("Problems, one incident (%(incident)s):") % {"incident": incident.name},
+            *(
+                f"- {_problem_line(p, device, wording)}"
+                + (_("; forecast: %(forecast)s") % {"forecast": f} if f else "")
+                for p, f in members
+            ),
         ]
     lines = [
         f"{summary}.",
         "",
-        f"School: {school_name} ({key.school})",
-        *([f"Device: {key.device}" + (f" at {device.address}" if device else "")] if key.device else []),
-        *(_device_lines(device) if device is not None else []),
+        _("School: %(name)s (%(id)s)") % {"name": school_name, "id": key.school},
+        *([device_line] if key.device else []),
+        *(_device_lines(device, wording) if device is not None else []),
         *about,
-        *(affected_lines(problem.affected) if problem.affected else []),
+        *(affected_lines(problem.affected, wording) if problem.affected else []),
         *(["", *people] if people else []),
     ]
     return TicketDraft(
@@ -168,73 +201,97 @@ def ticket_draft(
     )
 
 
-def _problem_line(problem: ProblemRecord) -> str:
+def _problem_line(problem: ProblemRecord, device: DeviceRecord | None, wording: Wording = ENGLISH) -> str:
     """One problem of an incident, as its ticket lists it (and the note that adds one later)."""
     key = problem.key
-    subject = f" {key.subject}" if key.subject else ""
-    return f"{problem.summary} ({key.code}{subject}, {problem.severity}, since {utc_text(problem.opened_at)})"
+    return wording._("%(summary)s (%(code)s, %(severity)s, since %(time)s)") % {
+        "summary": summary_of(problem, device, wording._),
+        "code": key.code + (f" {key.subject}" if key.subject else ""),
+        "severity": value_word(problem.severity, wording._),
+        "time": wording.when(problem.opened_at),
+    }
 
 
-def affected_lines(affected: tuple[str, ...]) -> list[str]:
+def affected_lines(affected: tuple[str, ...], wording: Wording = ENGLISH) -> list[str]:
     """The part of a ticket that lists the devices a root problem takes down (they get no tickets)."""
-    return ["", f"Also affected, no tickets of their own ({len(affected)}):", *(f"- {d}" for d in affected)]
+    heading = wording._("Also affected, no tickets of their own (%(n)d):") % {"n": len(affected)}
+    return ["", heading, *(f"- {d}" for d in affected)]
 
 
-def resolve_note(problem: ProblemRecord) -> str:
+def resolve_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     """The closing note of an automatically resolved ticket."""
     assert problem.resolved_at is not None
-    return f"Resolved automatically: no longer seen at {utc_text(problem.resolved_at)} ({problem.summary})."
+    return wording._("Resolved automatically: no longer seen at %(time)s (%(summary)s).") % {
+        "time": wording.when(problem.resolved_at),
+        "summary": problem.summary,
+    }
 
 
-def joined_note(problem: ProblemRecord) -> str:
+def joined_note(problem: ProblemRecord, device: DeviceRecord | None, wording: Wording = ENGLISH) -> str:
     """The note on an incident's ticket when another problem of the incident opens."""
-    return f"Also part of this incident now: {_problem_line(problem)}."
+    return wording._("Also part of this incident now: %(problem)s.") % {
+        "problem": _problem_line(problem, device, wording)
+    }
 
 
-def left_note(problem: ProblemRecord) -> str:
-    """The note on an incident's ticket when one of its problems clears while others are still open."""
+def left_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
+    """The note on an incident's ticket when one of its problems clears while others are still open
+    (its summary from its code and parameters: the device's reading is of no concern once it cleared)."""
     assert problem.resolved_at is not None
-    return f"No longer seen at {utc_text(problem.resolved_at)}: {problem.summary} ({problem.key.code})."
+    return wording._("No longer seen at %(time)s: %(summary)s (%(code)s).") % {
+        "time": wording.when(problem.resolved_at),
+        "summary": summary_of(problem, None, wording._),
+        "code": problem.key.code,
+    }
 
 
 #: The closing note of a ticket found open although its problem is not (a lost resolve, set right).
-RECONCILED_NOTE = "Resolved automatically: its problem is no longer open (found by the periodic check)."
+RECONCILED_NOTE = N_("Resolved automatically: its problem is no longer open (found by the periodic check).")
 
 
-def explained_note(root: ProblemKey) -> str:
+def explained_note(root: ProblemKey, wording: Wording = ENGLISH) -> str:
     """The closing note of a device's ticket when its failure turned out to be part of a root problem."""
     where = (
         f"{root.device} ({root.code}{', ' + root.subject if root.subject else ''})"
         if root.device
         else root.code
     )
-    return f"Resolved: part of a bigger problem, {where}; that problem's ticket lists this device."
+    return wording._(
+        "Resolved: part of a bigger problem, %(root)s; that problem's ticket lists this device."
+    ) % {"root": where}
 
 
-def recovered_note(problem: ProblemRecord) -> str:
+def recovered_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     """The note on recovery when the rules leave closing the ticket to a person (``on_recovery: note``)."""
     assert problem.resolved_at is not None
-    return (
-        f"Recovered: no longer seen at {utc_text(problem.resolved_at)} ({problem.summary}). "
-        "Close the ticket when you have checked."
-    )
+    return wording._(
+        "Recovered: no longer seen at %(time)s (%(summary)s). Close the ticket when you have checked."
+    ) % {"time": wording.when(problem.resolved_at), "summary": problem.summary}
 
 
-#: How an escalation note starts; a ticket whose history has one is not escalated again.
-ESCALATED = "Escalated:"
+#: How an escalation note starts; a ticket whose history has one (in any language) is not escalated again.
+ESCALATED = N_("Escalated:")
 
 
-def escalation_note(ticket: TicketRecord, after_s: float) -> str:
+def escalation_note(ticket: TicketRecord, after_s: float, wording: Wording = ENGLISH) -> str:
     """The note that escalates a ticket nobody acknowledged in time."""
-    return (
-        f"{ESCALATED} nobody acknowledged this ticket within {after_s / 3600:g} h "
-        f"(open since {utc_text(ticket.opened_at)}). Please take it on or pass it to the campus manager."
-    )
+    return wording._(
+        "Escalated: nobody acknowledged this ticket within %(hours)s h (open since %(time)s). "
+        "Please take it on or pass it to the campus manager."
+    ) % {"hours": f"{after_s / 3600:g}", "time": wording.when(ticket.opened_at)}
 
 
-def reopen_note(problem: ProblemRecord) -> str:
+def is_escalation(text: str) -> bool:
+    """Whether a ticket's note is an escalation, written in any of the collector's languages."""
+    return any(text.startswith(Wording(language)._(ESCALATED)) for language in LANGUAGES)
+
+
+def reopen_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     """The note on a ticket reopened because its problem came back."""
-    return f"Reopened automatically: the problem is back since {utc_text(problem.opened_at)} ({problem.summary})."
+    return wording._("Reopened automatically: the problem is back since %(time)s (%(summary)s).") % {
+        "time": wording.when(problem.opened_at),
+        "summary": problem.summary,
+    }
 
 
 class TicketLifecycle:
@@ -255,7 +312,8 @@ class TicketLifecycle:
         calendar_of: Callable[[str], SchoolCalendar],
         forecast_of: Callable[[ProblemKey], str | None],
         reopen_within_s: float = 0.0,
-        people_of: Callable[[ProblemRecord, DeviceRecord | None], list[str]] = lambda _p, _d: [],
+        people_of: Callable[[ProblemRecord, DeviceRecord | None, Wording], list[str]] = lambda _p, _d, _w: [],
+        language: Language = "en",
     ) -> None:
         self._sink = sink
         self._problems = problems
@@ -277,6 +335,12 @@ class TicketLifecycle:
         self._reopen_within_s = reopen_within_s
         #: The lines of a ticket about people (:func:`people_lines`): contacts, manager, visit, part.
         self._people_of = people_of
+        #: The language of the tickets' texts (times in each school's timezone).
+        self._language = language
+
+    def wording(self, school: str) -> Wording:
+        """How the school's tickets are written: the collector's language, the school's timezone."""
+        return Wording(self._language, self._calendar_of(school).timezone)
 
     async def apply(
         self,
@@ -315,11 +379,13 @@ class TicketLifecycle:
             await self._problems.set_affected(problem.id, affected)
             added = sorted(set(affected) - set(problem.affected))
             if problem.ticket_ref is not None and added:
-                await self._note(problem.ticket_ref, f"Now also affects: {', '.join(added)}.")
+                note = self.wording(problem.key.school)._("Now also affects: %(devices)s.")
+                await self._note(problem.ticket_ref, note % {"devices": ", ".join(added)})
         explained_by = {child: root for root, children in changes.affected.items() for child in children}
         for problem in changes.to_resolve:
             root = explained_by.get(problem.key.device)
-            await self._resolve(problem, at, None if root is None else explained_note(root))
+            wording = self.wording(problem.key.school)
+            await self._resolve(problem, at, None if root is None else explained_note(root, wording))
 
     async def catch_up(self, school: str, now: float) -> None:
         """Bring the school's tickets in line with its problems: open the tickets that open problems are
@@ -331,7 +397,7 @@ class TicketLifecycle:
             refs = {p.ticket_ref for p in open_problems}
             for ticket in await self._tickets.all(state="open", school=school):
                 if ticket.dedup_key not in keys and str(ticket.id) not in refs:
-                    await self._resolve_ticket(str(ticket.id), RECONCILED_NOTE)
+                    await self._resolve_ticket(str(ticket.id), self.wording(school)._(RECONCILED_NOTE))
         waiting = [p for p in open_problems if p.ticket_ref is None]
         if not waiting:
             return
@@ -348,10 +414,10 @@ class TicketLifecycle:
         for listed in await self._tickets.all(state="open", school=school):
             ticket = await self._tickets.get(listed.id) if now - listed.opened_at >= after else None
             if ticket is None or any(
-                n.kind == "acknowledged" or n.text.startswith(ESCALATED) for n in ticket.history
+                n.kind == "acknowledged" or is_escalation(n.text) for n in ticket.history
             ):
                 continue
-            await self._note(str(ticket.id), escalation_note(ticket, after))
+            await self._note(str(ticket.id), escalation_note(ticket, after, self.wording(school)))
             escalated += 1
         return escalated
 
@@ -371,22 +437,41 @@ class TicketLifecycle:
         # A gateway clock ahead of ours must not hold a ticket back: a problem is never younger than now.
         timing = ticket_timing(rule, min(problem.opened_at, now), calendar)
         if timing.due > now:
-            return Decision(False, priority, timing.reason)
+            return Decision(False, priority, self._waits(timing, str(rule.for_), calendar, key.school, now))
         silence = silencing(key, await self._silences.all(school=key.school), now)
         if silence is not None:
-            return Decision(False, priority, f"silenced until {utc_text(silence.ends_at)}: {silence.comment}")
+            wording = self.wording(key.school)
+            until = wording._("silenced until %(time)s: %(comment)s")
+            return Decision(
+                False, priority, until % {"time": wording.when(silence.ends_at), "comment": silence.comment}
+            )
         limit = self._rules.rate_limit
         if limit is not None:
             since = now - limit.per_s
             recent = [t for t in await self._tickets.all(school=key.school) if t.opened_at > since]
             if len(recent) >= limit.tickets:
-                return Decision(False, priority, f"rate limit: {limit.tickets} tickets per {limit.per}")
+                limited = self.wording(key.school)._("rate limit: %(n)d tickets per %(per)s")
+                return Decision(False, priority, limited % {"n": limit.tickets, "per": limit.per})
         return Decision(True, priority)
+
+    def _waits(
+        self, timing: TicketTiming, for_: str, calendar: SchoolCalendar, school: str, now: float
+    ) -> str:
+        """Why a ticket waits, in the school's wording: for the rule's ``for``, or for the next school
+        morning (with the holiday the school has today, by name)."""
+        wording = self.wording(school)
+        if not timing.school_morning:
+            return wording._("waits %(for)s before a ticket") % {"for": for_}
+        text = wording._("not urgent: waits for the next school morning, %(time)s") % {
+            "time": wording.when(timing.due)
+        }
+        holiday = calendar.holiday(now, wording.language)
+        return f"{text} ({holiday})" if holiday else text
 
     async def close(self, problem: ProblemRecord, at: float, by: str) -> None:
         """Resolve a problem that only a person can say is over (one a person reported), and its ticket
         with the note that ``by`` closed it."""
-        await self._resolve(problem, at, f"Closed by {by}.")
+        await self._resolve(problem, at, self.wording(problem.key.school)._("Closed by %(by)s.") % {"by": by})
 
     async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
         """Resolve a problem and its ticket; ``explained`` is the ticket's closing note when it is not
@@ -405,14 +490,16 @@ class TicketLifecycle:
             ]
             if sharing:
                 # The incident goes on: its ticket stays open until its last problem clears.
-                await self._note(resolved.ticket_ref, left_note(resolved))
+                await self._note(resolved.ticket_ref, left_note(resolved, self.wording(key.school)))
                 return
         if explained is not None:
             await self._resolve_ticket(resolved.ticket_ref, explained)
         elif self._rules.on_recovery == "note":
-            await self._note(resolved.ticket_ref, recovered_note(resolved))
+            await self._note(resolved.ticket_ref, recovered_note(resolved, self.wording(problem.key.school)))
         else:
-            await self._resolve_ticket(resolved.ticket_ref, resolve_note(resolved))
+            await self._resolve_ticket(
+                resolved.ticket_ref, resolve_note(resolved, self.wording(problem.key.school))
+            )
 
     async def _resolve_ticket(self, ref: str, text: str) -> None:
         try:
@@ -421,6 +508,10 @@ class TicketLifecycle:
             log.warning(
                 "ticket not resolved", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
             )
+
+    async def note(self, ref: str, text: str) -> None:
+        """Add a person's note to an open ticket (a teacher's report of the same fault)."""
+        await self._note(ref, text)
 
     async def _note(self, ref: str, text: str) -> None:
         try:
@@ -457,7 +548,7 @@ class TicketLifecycle:
         if joined is not None:
             await self._problems.set_ticket(problem.id, joined)
             await self._publish(TicketOpened(problem.id, joined))
-            await self._note(joined, joined_note(problem))
+            await self._note(joined, joined_note(problem, device, self.wording(problem.key.school)))
             log.info(
                 "problem joined its incident's ticket", extra={"ticket": joined, "code": problem.key.code}
             )
@@ -470,6 +561,7 @@ class TicketLifecycle:
         members = sorted([problem, *others], key=lambda p: (-SEVERITY_LEVEL[p.severity], p.opened_at, p.id))
         priority = most_urgent([decision.priority, *(self.priority(p, device, now) for p in others)])
         lead = members[0]
+        wording = self.wording(problem.key.school)
         draft = ticket_draft(
             lead,
             self._school_of(problem.key.school),
@@ -479,12 +571,13 @@ class TicketLifecycle:
             manager=self._manager_of(problem.key.school),
             incident=incident,
             also=[(p, self._forecast_of(p.key)) for p in members[1:]],
-            people=self._people_of(lead, device),
+            people=self._people_of(lead, device, wording),
+            wording=wording,
         )
         recent = await self._recent_ticket(problem)
         try:
             if recent is not None:
-                await self._sink.reopen(recent, reopen_note(problem))
+                await self._sink.reopen(recent, reopen_note(problem, wording))
                 ref = recent
             else:
                 ref = await self._sink.open(draft)
