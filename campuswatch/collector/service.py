@@ -623,9 +623,12 @@ class CollectorService:
         return self._rooms.get(school, {}).get(name)
 
     def next_visit(self, school: str) -> float | None:
-        """When the school's campus manager comes next, if the collector knows (the hook for the
-        campus managers' rounds; until they plan visits, None, and pages show the ticket's state)."""
-        return None
+        """When the school's campus manager comes next (the start of the school's stop on their next
+        planned visit), or None: no manager, no timetable, or no visit within the rounds' horizon."""
+        visit = self.next_visit_of(school)
+        if visit is None:
+            return None
+        return next(s.start.timestamp() for s in visit.stops if s.school == school)
 
     async def teacher_report(
         self, room: Room, complaint: Complaint, note: str, *, peer: str
