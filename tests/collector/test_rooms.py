@@ -2,14 +2,17 @@
 already has its ``display_no_signal`` ticket adds to that ticket and opens none; a report nothing knows
 opens one ticket, which the next teacher's same report joins; the room link is bound to its school,
 voided by rotation, and shows nothing of another school nor any address; the form needs its CSRF
-token and our own site; reports are limited per client; every report is in the audit log."""
+token and our own site; reports are limited per client; every report is in the audit log; the page
+and the German ticket say when the school's campus manager comes next."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import msgspec
@@ -272,3 +275,57 @@ async def test_reports_are_limited_per_school_whichever_clients_send_them(
     assert 0 < refused.value.retry_after_s <= 3600
     # Another school's teachers are not held back by this one's.
     await service.teacher_report(other, "no_picture", "", peer="10.2.0.1")
+
+
+ROUNDS_YAML = """\
+campus_managers:
+  cm-nord: {name: Anna Schmidt, phone: "+49 231 1111"}
+schools:
+  bbg:
+    name: Bert-Brecht-Gymnasium
+    campus_manager: cm-nord
+    contacts:
+      - {name: Petra Weber, role: Sekretariat}
+    visits: {weekdays: [tue], time: "08:00-11:00"}
+    rooms:
+      "101": [display-101]
+  hsg:
+    name: Helmholtz-Gymnasium
+    rooms:
+      "201": [display-201]
+"""
+
+
+async def test_the_room_page_and_the_german_ticket_say_when_the_campus_manager_comes(tmp_path: Path) -> None:
+    schools = tmp_path / "schools.yaml"
+    schools.write_text(ROUNDS_YAML)
+    # Monday 8 June 2026, 09:00 in Dortmund: Anna's next visit to bbg is Tuesday at 08:00.
+    monday = datetime(2026, 6, 8, 9, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    async with running_collector(
+        tmp_path,
+        {"bbg": "Bert-Brecht-Gymnasium", "hsg": "Helmholtz-Gymnasium"},
+        rules_file=IMMEDIATE_RULES,
+        clock=FakeClock(monday),
+        schools_file=schools,
+        language="de",
+    ) as c:
+        for school, device in (("bbg", "display-101"), ("hsg", "display-201")):
+            await deliver(
+                c,
+                school,
+                [poll_event(1, device, kind="display", label="Tafel", at=monday, problems=[NO_SIGNAL])],
+            )
+        teacher = Teacher()
+        try:
+            status, page = await teacher.open((await room_links(c, "bbg"))["101"])
+            assert status == 200 and "der Campusmanager kommt am 9.6.2026, 08:00" in page
+            # A school without a campus manager's timetable: the ticket's state, and no visit.
+            status, page = await teacher.open((await room_links(c, "hsg"))["201"])
+            assert status == 200 and "liegt beim Helpdesk" in page and "Campusmanager kommt" not in page
+        finally:
+            await teacher.close()
+        [ticket] = await c.service.tickets(school="bbg")
+        body = ticket.body.splitlines()
+        assert "Ansprechpartner der Schule: Petra Weber (Sekretariat)" in body
+        assert "Campusmanager: Anna Schmidt, +49 231 1111" in body
+        assert "Nächster Besuch: 9.6.2026, 08:00–11:00, Anna Schmidt" in body
