@@ -20,7 +20,7 @@ from campuswatch.collector.language import DOMAIN, LANGUAGES, Wording, format_ti
 from campuswatch.collector.language.problems import problem_summary
 from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, School
 from campuswatch.collector.tickets.lifecycle import ticket_draft
-from campuswatch.report import DeviceReading, Supply
+from campuswatch.report import DeviceReading, Supply, UpsStatus
 from tests.support.paths import REPO
 
 LOCALE = Path(locale_dir())
@@ -152,3 +152,18 @@ def test_a_summary_is_rendered_from_code_and_parameters_or_is_the_given_one() ->
     assert problem_summary("printer_new_fault", "", "fuser too hot", german) == "fuser too hot"
     assert problem_summary("supply_low", "2", "Cyan low (5 % left)", german, reading) == "Cyan low (5 % left)"
     assert problem_summary("storage_full", "", "disk /var 93 % full", german) == "disk /var 93 % full"
+
+
+def test_a_ups_summary_says_the_minutes_its_reading_measured() -> None:
+    german, english = Wording("de")._, Wording("en")._
+    given = "on battery, 4 min left"
+    ups = DeviceReading(address="10.0.0.5", kind="ups", ups=UpsStatus(on_battery=True, runtime_s=240.0))
+    assert problem_summary("ups_on_battery", "", given, german, ups) == (
+        "Batteriebetrieb: Netzstrom ausgefallen, noch 4 min"
+    )
+    # In English as the agent writes it, so a ticket reads the same whoever rendered it.
+    assert problem_summary("ups_on_battery", "", given, english, ups) == given
+    unknown = DeviceReading(address="10.0.0.5", kind="ups", ups=UpsStatus(battery_status="low"))
+    assert problem_summary("ups_battery_low", "", "battery low", german, unknown) == "Batterie fast leer"
+    # Without the reading the minutes are not known here: the given summary keeps them.
+    assert problem_summary("ups_on_battery", "", given, german) == given

@@ -49,11 +49,19 @@ SUMMARIES: dict[str, str] = {
     "waste_near_full": N_("%(name)s nearly full"),
     "port_down": N_("port %(subject)s down"),
     "poe_fault": N_("PoE fault on port %(subject)s"),
-    "ups_on_battery": N_("UPS on battery: mains power lost"),
-    "ups_battery_low": N_("UPS battery low"),
+    "ups_on_battery": N_("on battery"),
+    "ups_battery_low": N_("battery low"),
     "ups_battery_fault": N_("UPS battery fault"),
     "ups_replace_battery": N_("UPS battery needs replacing"),
     "sensor_critical": N_("sensor %(subject)s critical"),
+}
+
+
+#: A UPS's problems whose summary says how long its battery lasts, when its reading knows (as the agent's
+#: does: the minutes are what was measured, so without the reading the given summary stays).
+RUNTIME_SUMMARIES: dict[str, str] = {
+    "ups_on_battery": N_("on battery, %(minutes)s min left"),
+    "ups_battery_low": N_("battery low, %(minutes)s min left"),
 }
 
 
@@ -125,6 +133,13 @@ def problem_summary(
     message = SUMMARIES.get(code)
     if message is None:
         return given
+    if code in RUNTIME_SUMMARIES:
+        ups = reading.ups if reading is not None else None
+        if ups is None:
+            return given
+        if ups.runtime_s is None:
+            return gettext(message)
+        return gettext(RUNTIME_SUMMARIES[code]) % {"minutes": f"{ups.runtime_s / 60:.0f}"}
     if "%(name)s" in message:
         supply = _supply(subject, reading)
         if supply is None or ("%(percent)s" in message and supply["percent"] == "?"):
