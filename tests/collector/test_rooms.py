@@ -318,7 +318,7 @@ async def test_the_room_page_and_the_german_ticket_say_when_the_campus_manager_c
         teacher = Teacher()
         try:
             status, page = await teacher.open((await room_links(c, "bbg"))["101"])
-            assert status == 200 and "der Campusmanager kommt am 9.6.2026, 08:00" in page
+            assert status == 200 and "der Campusmanager kommt am Di., 9.6.2026, 08:00" in page
             # A school without a campus manager's timetable: the ticket's state, and no visit.
             status, page = await teacher.open((await room_links(c, "hsg"))["201"])
             assert status == 200 and "liegt beim Helpdesk" in page and "Campusmanager kommt" not in page
@@ -328,4 +328,4 @@ async def test_the_room_page_and_the_german_ticket_say_when_the_campus_manager_c
         body = ticket.body.splitlines()
         assert "Ansprechpartner der Schule: Petra Weber (Sekretariat)" in body
         assert "Campusmanager: Anna Schmidt, +49 231 1111" in body
-        assert "Nächster Besuch: 9.6.2026, 08:00–11:00, Anna Schmidt" in body
+        assert "Nächster Besuch: Di., 9.6.2026, 08:00–11:00, Anna Schmidt" in body

@@ -229,7 +229,7 @@ async def test_a_ticket_says_model_location_contacts_manager_next_visit_and_the_
     ):
         assert line in lines, line
     # Opened on Monday 1 June at 17:00: the next visit was Tuesday's.
-    assert "Next visit: Tue 02.06.2026 08:00-11:00, Anna Schmidt" in lines
+    assert "Next visit: Tue 2 Jun 2026, 08:00-11:00, Anna Schmidt" in lines
 
 
 async def test_the_school_page_shows_state_model_location_supplies_and_lamps(

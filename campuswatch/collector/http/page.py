@@ -89,15 +89,15 @@ NEVER = N_("never")
 
 
 @jinja2.pass_context
-def when(context: jinja2.runtime.Context, at: float | None) -> str:
-    """A time as the pages show it: in the page's ``zone``, written as its ``language`` writes times;
-    the template filter ``when``."""
+def when(context: jinja2.runtime.Context, at: float | None, weekday: bool = False) -> str:
+    """A time as the pages show it: in the page's ``zone``, written as its ``language`` writes times
+    (with the ``weekday``: a time to come); the template filter ``when``."""
     if at is None:
         # Through the page's own gettext, so that "never" is translated with the rest of the page.
         return str(context.call(context.resolve("gettext"), NEVER))
     zone, language = context.resolve("zone"), context.resolve("language")
     assert isinstance(zone, tzinfo)
-    return format_time(at, zone, "de" if language == "de" else "en")
+    return format_time(at, zone, "de" if language == "de" else "en", weekday=weekday)
 
 
 @jinja2.pass_context

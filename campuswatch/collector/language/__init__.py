@@ -34,6 +34,8 @@ for _locale in LOCALES.values():
     _locale.datetime_formats  # noqa: B018 (the property reads the locale's data file once)
 #: How a date and time is written: 5.12.2026, 14:05 (de); 5 Dec 2026, 14:05 (en).
 _TIME_PATTERNS: dict[Language, str] = {"de": "d.M.yyyy, HH:mm", "en": "d MMM yyyy, HH:mm"}
+#: The same with the weekday, for a time to come (a visit): Di., 8.12.2026, 08:00; Tue 8 Dec 2026, 08:00.
+_DAY_TIME_PATTERNS: dict[Language, str] = {"de": "EEE, d.M.yyyy, HH:mm", "en": "EEE d MMM yyyy, HH:mm"}
 
 
 def locale_dir() -> str:
@@ -48,11 +50,13 @@ def translations(language: Language) -> gettext.GNUTranslations:
         return gettext.GNUTranslations(mo)
 
 
-def format_time(at: float, zone: tzinfo, language: Language) -> str:
-    """A time as the pages and tickets show it: in ``zone`` (the school's), written the ``language``'s way."""
+def format_time(at: float, zone: tzinfo, language: Language, *, weekday: bool = False) -> str:
+    """A time as the pages and tickets show it: in ``zone`` (the school's), written the ``language``'s way;
+    with the ``weekday`` for a time people plan by (when the campus manager comes)."""
+    pattern = (_DAY_TIME_PATTERNS if weekday else _TIME_PATTERNS)[language]
     try:
         return format_datetime(
-            datetime.fromtimestamp(at, UTC), _TIME_PATTERNS[language], tzinfo=zone, locale=LOCALES[language]
+            datetime.fromtimestamp(at, UTC), pattern, tzinfo=zone, locale=LOCALES[language]
         )
     except (OverflowError, ValueError, OSError):
         # A stored time no date can show (the store bounds them; a zone can still push one past year 9999).
@@ -75,6 +79,6 @@ class Wording:
         """``message`` in this language."""
         return translations(self.language).gettext(message)
 
-    def when(self, at: float) -> str:
-        """A time in the school's timezone, written this language's way."""
-        return format_time(at, self.zone, self.language)
+    def when(self, at: float, *, weekday: bool = False) -> str:
+        """A time in the school's timezone, written this language's way (with the ``weekday``)."""
+        return format_time(at, self.zone, self.language, weekday=weekday)

@@ -115,7 +115,11 @@ def people_lines(
         who = manager.name if manager is not None else visit.manager
         lines.append(
             _("Next visit: %(start)s-%(end)s, %(who)s")
-            % {"start": wording.when(stop.start.timestamp()), "end": stop.end.strftime("%H:%M"), "who": who}
+            % {
+                "start": wording.when(stop.start.timestamp(), weekday=True),
+                "end": stop.end.strftime("%H:%M"),
+                "who": who,
+            }
         )
     if part is not None:
         lines.append(_("Bring: %(part)s") % {"part": part})
