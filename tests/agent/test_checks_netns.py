@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.support import school_services as services
+from tests.support.e2e import write_token_file
 from tests.support.netns import INTERNET, ROUTER, SchoolNet, school_net
 from tests.support.pki import Pki
 
@@ -32,7 +33,7 @@ def net() -> Iterator[SchoolNet]:
 
 def check(net: SchoolNet, workdir: Path, sections: dict[str, Any], only: str) -> list[dict[str, Any]]:
     """``campuswatch-agent check --only ONLY --json`` on the gateway with these config sections."""
-    (workdir / "token").write_text("not-used\n")
+    write_token_file(workdir / "token", "not-used-by-a-check-run")
     config = workdir / f"agent-{only}.yaml"
     config.write_text(
         yaml.safe_dump(

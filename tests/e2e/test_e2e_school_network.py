@@ -36,7 +36,7 @@ import yaml
 
 from sim.process import stop_process, wait_for
 from tests.support import school_services as services
-from tests.support.e2e import Collector
+from tests.support.e2e import Collector, write_token_file
 from tests.support.netns import INTERNET, ROUTER, SchoolNet, relay, school_net
 from tests.support.paths import REPO
 from tests.support.pki import Pki
@@ -62,7 +62,7 @@ class School:
 
 def agent_config(workdir: Path, collector: Collector, pki: Pki, dhcp: services.DhcpServer) -> dict[str, Any]:
     token = workdir / "token"
-    token.write_text(collector.token(SCHOOL))
+    write_token_file(token, collector.token(SCHOOL))
     return {
         "school": SCHOOL,
         "agent_id": "gw-bbg",
