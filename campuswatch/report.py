@@ -24,11 +24,16 @@ version: an agent of version 1 that sends a sane report is read as before.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from datetime import date
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
+import msgspec.inspect
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 #: Schema versions this build can read: its own and one either side (see the module doc).
@@ -694,6 +699,101 @@ def decode_batch(data: bytes) -> Batch:
             f"unknown event type {unknown['value']} (schema {SCHEMA_VERSION} reads {', '.join(EVENT_TYPES)})"
             f" - at `{unknown['at']}`"
         ) from None
+
+
+_event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def encode_within_bounds(event: AnyEvent) -> bytes:
+    """``event`` as JSON the collector will read: what a device said beyond a field's bounds (a 60 KB
+    sysDescr, a charge of 255 %, more rows than a table holds) is cut to fit rather than sent, since a
+    collector refuses the whole event and the device would vanish from view.
+
+    Texts and lists are cut to their maximum length; a number outside its range becomes unknown (None)
+    where the field may be empty, else the nearest value it can hold. The usual event fits as it is:
+    checking costs one decode, the cutting walk runs only for one that does not.
+    """
+    data = _encoder.encode(event)
+    try:
+        _event_decoder.decode(data)
+    except msgspec.ValidationError as err:
+        log.warning(
+            "event cut to the report's bounds", extra={"type": event.__struct_config__.tag, "at": str(err)}
+        )
+        fitted = _fit(msgspec.to_builtins(event), msgspec.inspect.type_info(type(event)))
+        data = _encoder.encode(fitted)
+    return data
+
+
+_UNKNOWN = object()
+
+
+def _fit(value: Any, kind: msgspec.inspect.Type) -> Any:
+    """``value`` (plain JSON data) cut to what ``kind`` holds; :data:`_UNKNOWN` for a number that has
+    no place there."""
+    mi = msgspec.inspect
+    if isinstance(kind, mi.UnionType):
+        if value is None:
+            return None
+        for option in kind.types:
+            if _same_shape(value, option):
+                fitted = _fit(value, option)
+                nullable = any(isinstance(t, mi.NoneType) for t in kind.types)
+                return None if fitted is _UNKNOWN and nullable else fitted
+        return value
+    if isinstance(kind, mi.StrType) and isinstance(value, str):
+        return value[: kind.max_length] if kind.max_length is not None else value
+    if isinstance(kind, (mi.IntType, mi.FloatType)) and isinstance(value, (int, float)):
+        low = kind.ge if kind.ge is not None else -math.inf
+        high = kind.le if kind.le is not None else math.inf
+        return value if low <= value <= high else _UNKNOWN
+    if isinstance(kind, mi.ListType) and isinstance(value, list):
+        items = [_fit(v, kind.item_type) for v in value[: kind.max_length]]
+        return [v for v in items if v is not _UNKNOWN]
+    if isinstance(kind, mi.DictType) and isinstance(value, dict):
+        pairs = list(value.items())[: kind.max_length]
+        return {_fit(k, kind.key_type): _fit(v, kind.value_type) for k, v in pairs}
+    if isinstance(kind, mi.StructType) and isinstance(value, dict):
+        fitted = dict(value)
+        for field in kind.fields:
+            if field.encode_name not in value:
+                continue
+            new = _fit(value[field.encode_name], field.type)
+            if new is _UNKNOWN:
+                if field.required:
+                    new = _nearest(value[field.encode_name], field.type)
+                else:
+                    del fitted[field.encode_name]
+                    continue
+            fitted[field.encode_name] = new
+        return fitted
+    return value
+
+
+def _same_shape(value: Any, kind: msgspec.inspect.Type) -> bool:
+    """``value`` is of the JSON shape ``kind`` reads (which member of a union it belongs to)."""
+    mi = msgspec.inspect
+    if isinstance(value, bool):
+        return isinstance(kind, mi.BoolType)
+    if isinstance(value, int):
+        return isinstance(kind, (mi.IntType, mi.FloatType))
+    if isinstance(value, float):
+        return isinstance(kind, mi.FloatType)
+    if isinstance(value, str):
+        return isinstance(kind, (mi.StrType, mi.LiteralType, mi.DateType))
+    if isinstance(value, list):
+        return isinstance(kind, mi.ListType)
+    if isinstance(value, dict):
+        return isinstance(kind, (mi.StructType, mi.DictType))
+    return False
+
+
+def _nearest(value: float, kind: msgspec.inspect.Type) -> float:
+    """The value a required number's field can hold nearest to ``value`` (its lower bound for NaN)."""
+    assert isinstance(kind, (msgspec.inspect.IntType, msgspec.inspect.FloatType))
+    low = kind.ge if kind.ge is not None else 0
+    high = kind.le if kind.le is not None else low
+    return low if math.isnan(value) else min(max(value, low), high)
 
 
 def to_builtins(obj: msgspec.Struct) -> object:
