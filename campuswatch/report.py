@@ -14,19 +14,62 @@ gateways over weeks, the collector in one evening):
 - a batch of a version outside the window is refused as a whole with a 400 that names the versions the
   collector reads; the agent's sender takes that for a configuration problem (its empty-batch probe is
   refused too), keeps every event and logs what to fix, since no retry can succeed before an upgrade.
+
+Bounds: every field says what it can hold (:data:`Timestamp`, :data:`Count`, :data:`Percent`, ...,
+strings and lists with a maximum length), and decoding refuses anything else with the field's path; a
+collector never stores or computes with a number it cannot hold (an integer past 2^63, a timestamp past
+2100, a percentage of 150). The bounds refuse only what no device can mean, so they keep the schema's
+version: an agent of version 1 that sends a sane report is read as before.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
+import msgspec.inspect
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 #: Schema versions this build can read: its own and one either side (see the module doc).
 COMPATIBLE_SCHEMA_VERSIONS = frozenset(range(SCHEMA_VERSION - 1, SCHEMA_VERSION + 2))
+
+# -- bounds: what each kind of field can hold. A value outside is refused where the report is decoded.
+INT64_MAX = 2**63 - 1
+#: 2100-01-01: no timestamp of a poll lies beyond (a stored one must convert to a date anywhere).
+LATEST_TIMESTAMP = 4_102_444_800.0
+#: Seconds since the epoch, 1970 to 2100.
+Timestamp: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=LATEST_TIMESTAMP)]
+#: A duration or an uptime, up to a century.
+Seconds: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=3_155_760_000.0)]
+#: A counter or a size: what SQLite and PostgreSQL's BIGINT hold.
+Count: TypeAlias = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+#: An index or a raw device value that may be negative (Printer-MIB's -1, -2, -3).
+Int64: TypeAlias = Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
+Percent: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
+#: A rate (bit/s, errors/s): finite and not negative.
+Rate: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=1e300)]
+#: Any other measured number (a temperature, a sensor's value): finite.
+Real: TypeAlias = Annotated[float, msgspec.Meta(ge=-1e300, le=1e300)]
+#: A sequence number of an agent's outbox: from 1.
+Seq: TypeAlias = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+#: An identifier (school, agent, device): as long as a DNS name, no more.
+Id: TypeAlias = Annotated[str, msgspec.Meta(max_length=256)]
+#: A short text: a name, a label, an address, a code, a device's word for its state.
+Name: TypeAlias = Annotated[str, msgspec.Meta(max_length=256)]
+#: A free text: a description, a summary, an error message.
+Text: TypeAlias = Annotated[str, msgspec.Meta(max_length=4096)]
+#: Most rows of a table: the agent stops walking a column there (MAX_ROWS_PER_COLUMN).
+MAX_ROWS = 10_000
+#: Most entries of a short list (a printer's detected errors, a device's other addresses).
+MAX_ITEMS = 256
+#: Most events in one batch (the agent sends at most 500).
+MAX_EVENTS = 10_000
 
 #: ``uplink`` and ``dhcp`` are the gateway's own checks of the school's network as the iPads use it (the
 #: path to the internet; the DHCP server's pools), each reported like a device; an AirPlay receiver is a
@@ -58,24 +101,24 @@ class Struct(msgspec.Struct, kw_only=True):
 class SystemInfo(Struct):
     """SNMPv2-MIB system group plus what classification derived from it."""
 
-    name: str | None = None
-    descr: str | None = None
-    object_id: str | None = None
-    uptime_s: float | None = None
-    location: str | None = None
-    contact: str | None = None
-    vendor: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    firmware: str | None = None
+    name: Name | None = None
+    descr: Text | None = None
+    object_id: Name | None = None
+    uptime_s: Seconds | None = None
+    location: Name | None = None
+    contact: Name | None = None
+    vendor: Name | None = None
+    model: Name | None = None
+    serial: Name | None = None
+    firmware: Name | None = None
     #: A stable identity the device announces itself (IPP printer-uuid, DNS-SD TXT UUID), without "urn:uuid:".
-    uuid: str | None = None
+    uuid: Name | None = None
     #: SNMP snmpEngineBoots: grows by one at each restart of the agent, so a reboot is told apart from a
     #: sysUpTime wrap (every 497 days).
-    engine_boots: int | None = None
+    engine_boots: Count | None = None
     #: Set on the one reading that found the device rebooted since the previous poll: when it came up
     #: (epoch seconds, the poll's time minus sysUpTime). An event to show, not a problem.
-    rebooted_at: float | None = None
+    rebooted_at: Timestamp | None = None
 
 
 class Supply(Struct):
@@ -88,16 +131,16 @@ class Supply(Struct):
     ``full`` (no room left): how low is too low is the collector's rules' to judge, not the agent's.
     """
 
-    index: int
-    description: str
-    type: str
+    index: Int64
+    description: Name
+    type: Name
     state: SupplyState
-    level_percent: float | None = None
+    level_percent: Percent | None = None
     supply_class: Literal["consumed", "filled", "other"] = "consumed"
-    colorant: str | None = None
-    level_raw: int | None = None
-    max_capacity_raw: int | None = None
-    unit: str | None = None
+    colorant: Name | None = None
+    level_raw: Int64 | None = None
+    max_capacity_raw: Int64 | None = None
+    unit: Name | None = None
 
     @property
     def name(self) -> str:
@@ -112,84 +155,88 @@ class Supply(Struct):
 class Tray(Struct):
     """A printer input tray (prtInputTable)."""
 
-    index: int
-    name: str
+    index: Int64
+    name: Name
     state: SupplyState
-    level_percent: float | None = None
-    level_raw: int | None = None
-    max_capacity_raw: int | None = None
-    media: str | None = None
+    level_percent: Percent | None = None
+    level_raw: Int64 | None = None
+    max_capacity_raw: Int64 | None = None
+    media: Name | None = None
 
 
 class PrinterAlert(Struct):
     """A row of the Printer-MIB alert table (prtAlertTable)."""
 
-    index: int
-    severity: str
-    group: str
-    code: str
-    description: str = ""
-    training: str | None = None
-    group_index: int | None = None
-    location: int | None = None
-    time_ticks: int | None = None
+    index: Int64
+    severity: Name
+    group: Name
+    code: Name
+    description: Text = ""
+    training: Name | None = None
+    group_index: Int64 | None = None
+    location: Int64 | None = None
+    time_ticks: Int64 | None = None
 
 
 class PrinterStatus(Struct):
     """HOST-RESOURCES device and printer status of the hrDeviceTable row that is the printer."""
 
-    device_status: str | None = None
-    printer_status: str | None = None
-    detected_errors: list[str] = msgspec.field(default_factory=list)
-    hr_device_index: int | None = None
-    page_count: int | None = None
+    device_status: Name | None = None
+    printer_status: Name | None = None
+    detected_errors: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
+    hr_device_index: Int64 | None = None
+    page_count: Count | None = None
     #: The printer says it is asleep (RFC 3805 subunitPowerSaver alert or marker standby): a warning or
     #: down hrDeviceStatus is then not a fault.
     power_saver: bool | None = None
     #: IPP printer-state-reasons as reported, with their -report/-warning/-error suffix ("media-jam-error").
-    state_reasons: list[str] = msgspec.field(default_factory=list)
+    state_reasons: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Interface(Struct):
     """An IF-MIB interface (ifTable + ifXTable)."""
 
-    index: int
-    name: str | None = None
-    descr: str | None = None
-    alias: str | None = None
-    type: str | None = None
-    admin_status: str | None = None
-    oper_status: str | None = None
-    speed_bps: int | None = None
-    in_octets: int | None = None
-    out_octets: int | None = None
-    in_errors: int | None = None
-    out_errors: int | None = None
-    in_discards: int | None = None
-    last_change_s: float | None = None
+    index: Int64
+    name: Name | None = None
+    descr: Text | None = None
+    alias: Name | None = None
+    type: Name | None = None
+    admin_status: Name | None = None
+    oper_status: Name | None = None
+    speed_bps: Count | None = None
+    in_octets: Count | None = None
+    out_octets: Count | None = None
+    in_errors: Count | None = None
+    out_errors: Count | None = None
+    in_discards: Count | None = None
+    last_change_s: Seconds | None = None
     #: Width of the octet counters above: 64 (ifHCInOctets/ifHCOutOctets) or 32 (ifInOctets/ifOutOctets),
     #: which decides where they wrap.
-    octets_counter_bits: int | None = None
+    octets_counter_bits: Int64 | None = None
     #: ifCounterDiscontinuityTime (sysUpTime, s): changes when the counters restarted without a reboot.
-    counter_discontinuity_s: float | None = None
+    counter_discontinuity_s: Seconds | None = None
     #: Rates since the previous poll (bit/s, receive + transmit errors/s); None on the first poll, after a
     #: reboot or a counter discontinuity, rather than a spike.
-    in_bps: float | None = None
-    out_bps: float | None = None
-    errors_per_s: float | None = None
+    in_bps: Rate | None = None
+    out_bps: Rate | None = None
+    errors_per_s: Rate | None = None
 
 
 class Storage(Struct):
     """A HOST-RESOURCES-MIB hrStorageEntry: a file system or a memory pool, sizes in bytes."""
 
-    index: int
+    index: Int64
     #: hrStorageType by name: ``fixedDisk``, ``ram``, ``virtualMemory``, ... or an hrFSTypes name
     #: (``berkeleyFFS``) where the agent types file systems that way (FreeBSD's bsnmpd).
-    type: str
-    descr: str
-    size_bytes: int | None = None
-    used_bytes: int | None = None
-    used_percent: float | None = None
+    type: Name
+    descr: Text
+    size_bytes: Count | None = None
+    used_bytes: Count | None = None
+    used_percent: Percent | None = None
     #: A disk that holds data (not memory, not a pseudo file system): a full one is a problem.
     disk: bool = False
 
@@ -197,12 +244,12 @@ class Storage(Struct):
 class UpsStatus(Struct):
     """UPS-MIB (RFC 1628) / APC PowerNet essentials."""
 
-    battery_status: str | None = None
-    charge_percent: float | None = None
-    runtime_s: float | None = None
+    battery_status: Name | None = None
+    charge_percent: Percent | None = None
+    runtime_s: Seconds | None = None
     on_battery: bool | None = None
     replace_battery: bool | None = None
-    output_source: str | None = None
+    output_source: Name | None = None
     #: When the battery was last replaced, where the UPS keeps that date (APC, CyberPower): the collector
     #: judges the battery's age from it.
     battery_replaced_on: date | None = None
@@ -211,38 +258,38 @@ class UpsStatus(Struct):
 class Sensor(Struct):
     """A sensor reading (ENTITY-SENSOR-MIB or a vendor table), value already scaled to ``unit``."""
 
-    kind: str
-    descr: str
-    value: float | None = None
-    unit: str | None = None
+    kind: Name
+    descr: Text
+    value: Real | None = None
+    unit: Name | None = None
     state: Literal["ok", "warning", "critical", "unknown"] = "ok"
-    index: str | None = None
+    index: Name | None = None
 
 
 class PoePort(Struct):
     """POWER-ETHERNET-MIB pethPsePortEntry."""
 
-    group: int
-    port: int
-    detection_status: str
+    group: Int64
+    port: Int64
+    detection_status: Name
     admin_enabled: bool | None = None
-    power_class: str | None = None
-    if_index: int | None = None
+    power_class: Name | None = None
+    if_index: Int64 | None = None
 
 
 class Neighbor(Struct):
     """A device seen behind a local port: an LLDP neighbour or a forwarding-table MAC."""
 
-    local_port: str
+    local_port: Name
     source: Literal["lldp", "fdb"]
-    if_index: int | None = None
-    chassis_id: str | None = None
-    port_id: str | None = None
-    port_descr: str | None = None
-    sys_name: str | None = None
-    sys_descr: str | None = None
-    mac: str | None = None
-    mgmt_address: str | None = None
+    if_index: Int64 | None = None
+    chassis_id: Name | None = None
+    port_id: Name | None = None
+    port_descr: Name | None = None
+    sys_name: Name | None = None
+    sys_descr: Text | None = None
+    mac: Name | None = None
+    mgmt_address: Name | None = None
 
 
 WifiBand = Literal["2.4GHz", "5GHz", "6GHz"]
@@ -253,32 +300,34 @@ class WifiRadio(Struct):
     clients it serves, on which channel, how busy the channel is and whether the device says it is up."""
 
     #: The access point the radio belongs to: its name as a controller lists it, else the device's own.
-    ap: str
+    ap: Name
     #: The radio as the vendor numbers it within its AP ("0", "1"; UniFi: "ng", "na").
-    radio: str
+    radio: Name
     band: WifiBand | None = None
-    channel: int | None = None
-    clients: int | None = None
+    channel: Int64 | None = None
+    clients: Count | None = None
     #: How much of the time the channel is busy (percent), as the AP measures it.
-    utilization_percent: float | None = None
+    utilization_percent: Percent | None = None
     #: The radio's state where the vendor's MIB tells it (None: it does not).
     state: Literal["up", "down"] | None = None
     #: The AP's model where a controller tells it (for its capacity); a standalone AP's is the device's.
-    ap_model: str | None = None
+    ap_model: Name | None = None
     #: The AP's MAC where a controller names its APs by it (to find the AP behind a switch port).
-    ap_mac: str | None = None
+    ap_mac: Name | None = None
 
 
 class WifiStatus(Struct):
     """Access point / controller: clients and radios where the device tells."""
 
-    clients: int | None = None
-    radios_up: int | None = None
-    radios_total: int | None = None
-    aps_up: int | None = None
-    aps_total: int | None = None
+    clients: Count | None = None
+    radios_up: Count | None = None
+    radios_total: Count | None = None
+    aps_up: Count | None = None
+    aps_total: Count | None = None
     #: Each radio, where the device's MIB lists them (clients per AP are the sum of its radios').
-    radios: list[WifiRadio] = msgspec.field(default_factory=list)
+    radios: Annotated[list[WifiRadio], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Lamp(Struct):
@@ -286,48 +335,48 @@ class Lamp(Struct):
     lamp's rated life: the collector knows it by the projector's model (campuswatch/mibs/lamps.yaml and
     its rules)."""
 
-    hours: int
+    hours: Count
     on: bool
 
 
 class ProjectorErrors(Struct):
     """PJLink ERST: each field is ok, warning or error."""
 
-    fan: str = "ok"
-    lamp: str = "ok"
-    temperature: str = "ok"
-    cover: str = "ok"
-    filter: str = "ok"
-    other: str = "ok"
+    fan: Name = "ok"
+    lamp: Name = "ok"
+    temperature: Name = "ok"
+    cover: Name = "ok"
+    filter: Name = "ok"
+    other: Name = "ok"
 
 
 class DisplayStatus(Struct):
     """An interactive display or projector over its LAN control protocol."""
 
-    power: str | None = None
+    power: Name | None = None
     signal: Literal["stable", "none", "unknown"] | None = None
-    input: str | None = None
-    filter_hours: int | None = None
+    input: Name | None = None
+    filter_hours: Count | None = None
 
 
 class GatewayStatus(Struct):
     """The school's gateway itself, read with psutil."""
 
-    cpu_percent: float | None = None
-    memory_percent: float | None = None
-    disk_percent: float | None = None
-    disk_free_bytes: int | None = None
-    uplink: str | None = None
-    uplink_rx_bps: float | None = None
-    uplink_tx_bps: float | None = None
-    uplink_errors: int | None = None
+    cpu_percent: Percent | None = None
+    memory_percent: Percent | None = None
+    disk_percent: Percent | None = None
+    disk_free_bytes: Count | None = None
+    uplink: Name | None = None
+    uplink_rx_bps: Rate | None = None
+    uplink_tx_bps: Rate | None = None
+    uplink_errors: Count | None = None
     #: Link speed from the driver (None when it does not say, as on virtual NICs); saturation is rate/speed.
-    uplink_speed_bps: int | None = None
+    uplink_speed_bps: Count | None = None
     #: Receive + transmit errors per second since the previous sample.
-    uplink_errors_per_s: float | None = None
-    temperature_c: float | None = None
-    agent_rss_bytes: int | None = None
-    agent_cpu_seconds: float | None = None
+    uplink_errors_per_s: Rate | None = None
+    temperature_c: Real | None = None
+    agent_rss_bytes: Count | None = None
+    agent_cpu_seconds: Seconds | None = None
 
 
 class PathProbe(Struct):
@@ -335,29 +384,29 @@ class PathProbe(Struct):
     route's next hop) or a configured target beyond it. Loss and latency as the iPads' packets see them."""
 
     #: What the point is: ``upstream`` for the default route's next hop, else the configured target's name.
-    target: str
-    address: str
+    target: Name
+    address: Name
     role: Literal["upstream", "target"]
-    sent: int
-    received: int
-    loss_percent: float
-    rtt_avg_s: float | None = None
-    rtt_max_s: float | None = None
+    sent: Count
+    received: Count
+    loss_percent: Percent
+    rtt_avg_s: Seconds | None = None
+    rtt_max_s: Seconds | None = None
     #: Mean difference between consecutive round trips.
-    jitter_s: float | None = None
+    jitter_s: Seconds | None = None
     #: Why no echo could be sent at all (no ICMP permission, no route); then ``sent`` is 0.
-    error: str | None = None
+    error: Text | None = None
 
 
 class DnsLookup(Struct):
     """One name resolved through the school's resolver."""
 
-    name: str
+    name: Name
     #: NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... as the resolver answered; None: no answer at all.
-    rcode: str | None = None
-    addresses: list[str] = msgspec.field(default_factory=list)
-    latency_s: float | None = None
-    error: str | None = None
+    rcode: Name | None = None
+    addresses: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
+    latency_s: Seconds | None = None
+    error: Text | None = None
 
     @property
     def ok(self) -> bool:
@@ -368,27 +417,29 @@ class DnsLookup(Struct):
 class DnsCheck(Struct):
     """The configured names resolved through one resolver, as an iPad of the school would ask it."""
 
-    resolver: str
-    lookups: list[DnsLookup] = msgspec.field(default_factory=list)
+    resolver: Name
+    lookups: Annotated[list[DnsLookup], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class ServiceCheck(Struct):
     """An HTTPS request to a service the iPads need (the MDM, the learning platform, the content filter)."""
 
-    name: str
-    url: str
+    name: Name
+    url: Text
     #: The HTTP status, None when no response came (no connection, TLS refused, timeout).
-    status: int | None = None
+    status: Int64 | None = None
     #: The status is one the service is expected to answer with (2xx or 3xx unless configured).
     ok: bool = False
-    latency_s: float | None = None
-    error: str | None = None
+    latency_s: Seconds | None = None
+    error: Text | None = None
     #: The certificate's chain and host name were verified (None: no TLS, or no handshake).
     tls_verified: bool | None = None
     #: When the server's certificate expires (UNIX time), read even from a certificate that failed checks.
-    cert_not_after: float | None = None
-    cert_subject: str | None = None
-    cert_issuer: str | None = None
+    cert_not_after: Timestamp | None = None
+    cert_subject: Text | None = None
+    cert_issuer: Text | None = None
 
 
 class PathStatus(Struct):
@@ -396,10 +447,14 @@ class PathStatus(Struct):
     targets over ICMP, DNS through the school's resolver, HTTPS to the services they need."""
 
     #: The default route's next hop, as found on the gateway (None: no default route).
-    upstream: str | None = None
-    probes: list[PathProbe] = msgspec.field(default_factory=list)
-    dns: list[DnsCheck] = msgspec.field(default_factory=list)
-    services: list[ServiceCheck] = msgspec.field(default_factory=list)
+    upstream: Name | None = None
+    probes: Annotated[list[PathProbe], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
+    dns: Annotated[list[DnsCheck], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
+    services: Annotated[list[ServiceCheck], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class DhcpPool(Struct):
@@ -407,22 +462,22 @@ class DhcpPool(Struct):
     subnet) and how many of them are taken."""
 
     #: How the server's config names it: ``10.20.0.100-10.20.3.250`` or the subnet ``10.20.0.0/22``.
-    name: str
-    size: int
+    name: Name
+    size: Count
     #: Addresses with a lease that has not expired.
-    leased: int
+    leased: Count
     #: Addresses the server took out of use because a client declined them (an address conflict).
-    declined: int = 0
-    subnet: str | None = None
+    declined: Count = 0
+    subnet: Name | None = None
 
 
 class DhcpStatus(Struct):
     """The DHCP server the gateway runs: which one, and its pools."""
 
     server: Literal["kea", "dnsmasq"]
-    pools: list[DhcpPool] = msgspec.field(default_factory=list)
+    pools: Annotated[list[DhcpPool], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
     #: Where the numbers come from: Kea's control socket, its lease file, dnsmasq's lease file.
-    source: str = ""
+    source: Name = ""
 
 
 class AirplayReceiver(Struct):
@@ -432,16 +487,16 @@ class AirplayReceiver(Struct):
     Browsing alone cannot tell a receiver that lost power (nothing says goodbye, caches keep it for an
     hour): ``announced`` comes from an answer to a query sent this round, not from a cache."""
 
-    name: str
-    room: str | None = None
+    name: Name
+    room: Name | None = None
     announced: bool = False
     #: A TCP connection to its AirPlay port was accepted (None: not announced, so nothing to connect to).
     reachable: bool | None = None
-    address: str | None = None
-    port: int | None = None
-    model: str | None = None
+    address: Name | None = None
+    port: Int64 | None = None
+    model: Name | None = None
     #: The service types it answered for this round.
-    services: list[str] = msgspec.field(default_factory=list)
+    services: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
 
     @property
     def present(self) -> bool:
@@ -454,15 +509,15 @@ class IpadFleet(Struct):
     the MDM itself (campuswatch.collector.mdm) and judges it like a reading of the school (rules
     ``ipads.*``); no agent sends it."""
 
-    total: int = 0
+    total: Count = 0
     #: Not checked in (no inventory sent) for the rules' ``ipads.not_checked_in_days``.
-    not_checked_in: int = 0
+    not_checked_in: Count = 0
     #: Storage in use at ``ipads.storage_full_percent`` or more.
-    storage_full: int = 0
+    storage_full: Count = 0
     #: An iOS older than ``os_minimum`` (major and minor).
-    os_behind: int = 0
-    os_minimum: str | None = None
-    oldest_os: str | None = None
+    os_behind: Count = 0
+    os_minimum: Name | None = None
+    oldest_os: Name | None = None
 
 
 class Problem(Struct):
@@ -476,98 +531,110 @@ class Problem(Struct):
     device they form the problem's identity.
     """
 
-    code: str
+    code: Name
     severity: Severity
-    summary: str
-    subject: str = ""
+    summary: Text
+    subject: Name = ""
 
 
 class DeviceReading(Struct):
     """Everything read from one device in one poll; the probe's ``--json`` prints exactly this."""
 
-    address: str
+    address: Name
     kind: DeviceKind = "unknown"
     system: SystemInfo = msgspec.field(default_factory=SystemInfo)
-    supplies: list[Supply] = msgspec.field(default_factory=list)
-    trays: list[Tray] = msgspec.field(default_factory=list)
-    alerts: list[PrinterAlert] = msgspec.field(default_factory=list)
+    supplies: Annotated[list[Supply], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
+    trays: Annotated[list[Tray], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
+    alerts: Annotated[list[PrinterAlert], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
     printer: PrinterStatus | None = None
-    interfaces: list[Interface] = msgspec.field(default_factory=list)
+    interfaces: Annotated[list[Interface], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
     ups: UpsStatus | None = None
-    sensors: list[Sensor] = msgspec.field(default_factory=list)
-    poe: list[PoePort] = msgspec.field(default_factory=list)
-    neighbors: list[Neighbor] = msgspec.field(default_factory=list)
+    sensors: Annotated[list[Sensor], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
+    poe: Annotated[list[PoePort], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
+    neighbors: Annotated[list[Neighbor], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
     wifi: WifiStatus | None = None
-    lamps: list[Lamp] = msgspec.field(default_factory=list)
+    lamps: Annotated[list[Lamp], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
     errors: ProjectorErrors | None = None
     display: DisplayStatus | None = None
     gateway: GatewayStatus | None = None
     #: HOST-RESOURCES-MIB hrStorageTable (hosts and gateways).
-    storage: list[Storage] = msgspec.field(default_factory=list)
+    storage: Annotated[list[Storage], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(default_factory=list)
     #: Mean hrProcessorLoad over the device's processors (percent busy over the last minute).
-    cpu_percent: float | None = None
+    cpu_percent: Percent | None = None
     #: The gateway's checks of the school's network (kinds ``uplink``, ``dhcp``) and an AirPlay receiver.
     path: PathStatus | None = None
     dhcp: DhcpStatus | None = None
     airplay: AirplayReceiver | None = None
     #: The school's iPads, from the city's MDM: set by the collector, never by an agent.
     ipads: IpadFleet | None = None
-    problems: list[Problem] = msgspec.field(default_factory=list)
+    problems: Annotated[list[Problem], msgspec.Meta(max_length=MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
     #: Tables or groups that failed while the rest was read (partial result), with the reason.
-    partial: dict[str, str] = msgspec.field(default_factory=dict)
+    partial: Annotated[dict[Name, Text], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=dict
+    )
 
 
 class DevicePoll(Struct):
     """The outcome of polling one configured device once."""
 
-    device: str
-    address: str
+    device: Id
+    address: Name
     status: PollStatus
-    polled_at: float
-    duration_s: float = 0.0
-    error: str | None = None
+    polled_at: Timestamp
+    duration_s: Seconds = 0.0
+    error: Text | None = None
     reading: DeviceReading | None = None
     #: What the device is in the school, from the agent config: "Lehrerzimmer", "Raum 101".
-    label: str | None = None
-    parent: str | None = None
+    label: Name | None = None
+    parent: Id | None = None
 
 
 class Heartbeat(Struct):
     """The agent is alive; sent even when there is nothing else to say."""
 
-    agent_version: str
-    uptime_s: float
-    outbox_depth: int = 0
+    agent_version: Name
+    uptime_s: Seconds
+    outbox_depth: Count = 0
 
 
 class DiscoveredDevice(Struct):
     """A device found by discovery (SNMP sweep, mDNS, PJLink search)."""
 
-    address: str
+    address: Name
     kind: DeviceKind = "unknown"
-    methods: list[str] = msgspec.field(default_factory=list)
-    name: str | None = None
-    vendor: str | None = None
-    model: str | None = None
-    mac: str | None = None
-    serial: str | None = None
+    methods: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
+    name: Name | None = None
+    vendor: Name | None = None
+    model: Name | None = None
+    mac: Name | None = None
+    serial: Name | None = None
     #: The identity a device announces (IPP printer-uuid, DNS-SD TXT UUID), lower case without "urn:uuid:".
-    uuid: str | None = None
+    uuid: Name | None = None
     #: Further addresses of the same device (one device, several interfaces or address families).
-    other_addresses: list[str] = msgspec.field(default_factory=list)
+    other_addresses: Annotated[list[Name], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
     #: Where it stands, as the device says (sysLocation, DNS-SD TXT note).
-    location: str | None = None
+    location: Name | None = None
     #: How to talk to it beyond SNMP: ``ipp://host:631/ipp/print``, ``pjlink://host:4352``, admin URLs.
-    urls: list[str] = msgspec.field(default_factory=list)
+    urls: Annotated[list[Text], msgspec.Meta(max_length=MAX_ITEMS)] = msgspec.field(default_factory=list)
     #: The name of the SNMP credential set (community / v3 user) that answered; never the secret.
-    snmp_credentials: str | None = None
+    snmp_credentials: Name | None = None
 
 
 class Event(Struct, tag_field="type"):
     """One entry of an agent's outbox: numbered per agent, delivered at least once, stored once."""
 
-    seq: int
-    at: float
+    seq: Seq
+    at: Timestamp
 
 
 class PollEvent(Event, tag="poll"):
@@ -579,7 +646,7 @@ class HeartbeatEvent(Event, tag="heartbeat"):
 
 
 class DiscoveryEvent(Event, tag="discovery"):
-    devices: list[DiscoveredDevice]
+    devices: Annotated[list[DiscoveredDevice], msgspec.Meta(max_length=MAX_ROWS)]
 
 
 AnyEvent = PollEvent | HeartbeatEvent | DiscoveryEvent
@@ -589,10 +656,10 @@ class Batch(Struct):
     """The body of ``POST /api/v1/reports``: a run of an agent's events, oldest first."""
 
     schema_version: int
-    agent_id: str
-    school: str
-    events: list[AnyEvent]
-    sent_at: float = 0.0
+    agent_id: Id
+    school: Id
+    events: Annotated[list[AnyEvent], msgspec.Meta(max_length=MAX_EVENTS)]
+    sent_at: Timestamp = 0.0
 
 
 class BatchAck(Struct):
@@ -632,6 +699,101 @@ def decode_batch(data: bytes) -> Batch:
             f"unknown event type {unknown['value']} (schema {SCHEMA_VERSION} reads {', '.join(EVENT_TYPES)})"
             f" - at `{unknown['at']}`"
         ) from None
+
+
+_event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def encode_within_bounds(event: AnyEvent) -> bytes:
+    """``event`` as JSON the collector will read: what a device said beyond a field's bounds (a 60 KB
+    sysDescr, a charge of 255 %, more rows than a table holds) is cut to fit rather than sent, since a
+    collector refuses the whole event and the device would vanish from view.
+
+    Texts and lists are cut to their maximum length; a number outside its range becomes unknown (None)
+    where the field may be empty, else the nearest value it can hold. The usual event fits as it is:
+    checking costs one decode, the cutting walk runs only for one that does not.
+    """
+    data = _encoder.encode(event)
+    try:
+        _event_decoder.decode(data)
+    except msgspec.ValidationError as err:
+        log.warning(
+            "event cut to the report's bounds", extra={"type": event.__struct_config__.tag, "at": str(err)}
+        )
+        fitted = _fit(msgspec.to_builtins(event), msgspec.inspect.type_info(type(event)))
+        data = _encoder.encode(fitted)
+    return data
+
+
+_UNKNOWN = object()
+
+
+def _fit(value: Any, kind: msgspec.inspect.Type) -> Any:
+    """``value`` (plain JSON data) cut to what ``kind`` holds; :data:`_UNKNOWN` for a number that has
+    no place there."""
+    mi = msgspec.inspect
+    if isinstance(kind, mi.UnionType):
+        if value is None:
+            return None
+        for option in kind.types:
+            if _same_shape(value, option):
+                fitted = _fit(value, option)
+                nullable = any(isinstance(t, mi.NoneType) for t in kind.types)
+                return None if fitted is _UNKNOWN and nullable else fitted
+        return value
+    if isinstance(kind, mi.StrType) and isinstance(value, str):
+        return value[: kind.max_length] if kind.max_length is not None else value
+    if isinstance(kind, (mi.IntType, mi.FloatType)) and isinstance(value, (int, float)):
+        low = kind.ge if kind.ge is not None else -math.inf
+        high = kind.le if kind.le is not None else math.inf
+        return value if low <= value <= high else _UNKNOWN
+    if isinstance(kind, mi.ListType) and isinstance(value, list):
+        items = [_fit(v, kind.item_type) for v in value[: kind.max_length]]
+        return [v for v in items if v is not _UNKNOWN]
+    if isinstance(kind, mi.DictType) and isinstance(value, dict):
+        pairs = list(value.items())[: kind.max_length]
+        return {_fit(k, kind.key_type): _fit(v, kind.value_type) for k, v in pairs}
+    if isinstance(kind, mi.StructType) and isinstance(value, dict):
+        fitted = dict(value)
+        for field in kind.fields:
+            if field.encode_name not in value:
+                continue
+            new = _fit(value[field.encode_name], field.type)
+            if new is _UNKNOWN:
+                if field.required:
+                    new = _nearest(value[field.encode_name], field.type)
+                else:
+                    del fitted[field.encode_name]
+                    continue
+            fitted[field.encode_name] = new
+        return fitted
+    return value
+
+
+def _same_shape(value: Any, kind: msgspec.inspect.Type) -> bool:
+    """``value`` is of the JSON shape ``kind`` reads (which member of a union it belongs to)."""
+    mi = msgspec.inspect
+    if isinstance(value, bool):
+        return isinstance(kind, mi.BoolType)
+    if isinstance(value, int):
+        return isinstance(kind, (mi.IntType, mi.FloatType))
+    if isinstance(value, float):
+        return isinstance(kind, mi.FloatType)
+    if isinstance(value, str):
+        return isinstance(kind, (mi.StrType, mi.LiteralType, mi.DateType))
+    if isinstance(value, list):
+        return isinstance(kind, mi.ListType)
+    if isinstance(value, dict):
+        return isinstance(kind, (mi.StructType, mi.DictType))
+    return False
+
+
+def _nearest(value: float, kind: msgspec.inspect.Type) -> float:
+    """The value a required number's field can hold nearest to ``value`` (its lower bound for NaN)."""
+    assert isinstance(kind, (msgspec.inspect.IntType, msgspec.inspect.FloatType))
+    low = kind.ge if kind.ge is not None else 0
+    high = kind.le if kind.le is not None else low
+    return low if math.isnan(value) else min(max(value, low), high)
 
 
 def to_builtins(obj: msgspec.Struct) -> object:

@@ -31,6 +31,16 @@ class AgentReported:
 
 
 @dataclass(frozen=True)
+class ClocksClamped:
+    """A batch's timestamps lay ahead of the collector's clock and were clamped to it: how many, per
+    field (``at``, ``polled_at``)."""
+
+    agent_id: str
+    school: str
+    fields: dict[str, int]
+
+
+@dataclass(frozen=True)
 class HeartbeatReceived:
     """A newly stored heartbeat of an agent: its version, outbox depth and uptime at its own ``at``."""
 
@@ -90,6 +100,7 @@ class IpadsSynced:
 DomainEvent = (
     SchoolsChanged
     | AgentReported
+    | ClocksClamped
     | HeartbeatReceived
     | DevicePolled
     | ProblemOpened

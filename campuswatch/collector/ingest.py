@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import ClassVar, TypeVar
@@ -34,7 +35,13 @@ from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_changes
 from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
-from campuswatch.collector.events import AgentReported, DevicePolled, HeartbeatReceived, Publish
+from campuswatch.collector.events import (
+    AgentReported,
+    ClocksClamped,
+    DevicePolled,
+    HeartbeatReceived,
+    Publish,
+)
 from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
@@ -124,6 +131,9 @@ def _strict(decode: Callable[[bytes], T], body: bytes) -> T:
         raise BadReport(f"invalid report: {message}", field=field) from None
     except msgspec.DecodeError as err:
         raise BadReport(f"body is not JSON: {err}") from None
+    except RecursionError:
+        # JSON nested deeper than the interpreter's recursion limit (a list in a list, a thousand times).
+        raise BadReport("body is nested too deeply") from None
 
 
 #: A NUL character in a JSON string (``\u0000`` after an even number of backslashes). PostgreSQL's text
@@ -146,8 +156,6 @@ def parse_batch(body: bytes) -> Batch:
     if not batch.agent_id.strip():
         raise BadReport("agent_id must not be empty", field="$.agent_id")
     for i, event in enumerate(batch.events):
-        if event.seq < 1:
-            raise BadReport("seq must be 1 or more", field=f"$.events[{i}].seq")
         # An empty device id would stand for the whole school (school-level problems use it).
         if isinstance(event, PollEvent) and not event.poll.device.strip():
             raise BadReport("device must not be empty", field=f"$.events[{i}].poll.device")
@@ -156,6 +164,35 @@ def parse_batch(body: bytes) -> Batch:
                 if not device.address.strip():
                     raise BadReport("address must not be empty", field=f"$.events[{i}].devices[{j}].address")
     return batch
+
+
+#: How far ahead of the collector's clock a timestamp may be before it is clamped: the skew Kerberos
+#: tolerates, generous for a gateway whose NTP is a few seconds off, far below a wrong date.
+CLOCK_SKEW_S = 300.0
+
+
+def clamp_clocks(batch: Batch, now: float) -> Counter[str]:
+    """Clamp the batch's ``at`` and ``polled_at`` that lie more than :data:`CLOCK_SKEW_S` ahead of
+    ``now`` to ``now``, in place; how many of each field were clamped.
+
+    Decided per field: ``at`` of every event and a poll's ``polled_at`` ahead of the collector are
+    **clamped**, not refused: the readings are real and current, only the gateway's clock is wrong, so
+    refusing them would hide a working school; kept as they are, a poll stamped years ahead would make
+    every later poll "older" and freeze its device (a heartbeat, its agent). Timestamps in the past are
+    **kept**: an outbox holds days of polls through an outage, and an old poll only becomes history
+    behind what the device said since. ``rebooted_at`` and ``sent_at`` order nothing and are kept as
+    the agent said; the schema bounds every timestamp to 1970..2100, so none fails to become a date.
+    """
+    latest = now + CLOCK_SKEW_S
+    clamped: Counter[str] = Counter()
+    for event in batch.events:
+        if event.at > latest:
+            event.at = now
+            clamped["at"] += 1
+        if isinstance(event, PollEvent) and event.poll.polled_at > latest:
+            event.poll.polled_at = now
+            clamped["polled_at"] += 1
+    return clamped
 
 
 class _PollOutcome(msgspec.Struct):
@@ -249,6 +286,13 @@ class Ingestor:
             raise WrongSchool(
                 f"this token belongs to school {token_school!r}, not {batch.school!r}", field="$.school"
             )
+        clamped = clamp_clocks(batch, self._clock())
+        if clamped:
+            log.warning(
+                "timestamps ahead of the collector's clock clamped: check the gateway's clock",
+                extra={"school": batch.school, "agent_id": batch.agent_id, **clamped},
+            )
+            await self._publish(ClocksClamped(batch.agent_id, batch.school, dict(clamped)))
         events = sorted(batch.events, key=lambda e: e.seq)
         async with self._school_turn(batch.school):
             received_at = self._clock()

@@ -28,6 +28,8 @@ from campuswatch.report import (
     PollStatus,
     Problem,
     Supply,
+    SystemInfo,
+    UpsStatus,
 )
 from tests.support.paths import REPO
 
@@ -52,6 +54,52 @@ def make_poll(
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "outbox.sqlite3"
+
+
+def test_what_a_device_says_beyond_the_reports_bounds_is_cut_so_the_collector_reads_its_poll(
+    path: Path,
+) -> None:
+    """A device whose answer does not fit the report (a 60 KB sysDescr, a charge of 255 %, a raw value
+    past 2^63, a NaN runtime) is queued cut to fit: the collector would refuse the event whole and
+    the device would vanish from view."""
+    reading = DeviceReading(
+        address="10.0.0.7",
+        kind="ups",
+        system=SystemInfo(descr="x" * 60_000, name="ups-1"),
+        ups=UpsStatus(charge_percent=255.0, runtime_s=float("nan"), battery_status="normal"),
+        supplies=[
+            Supply(index=i, description="d" * 300, type="toner", state="ok", level_raw=2**64)
+            for i in range(20_000)
+        ],
+    )
+    poll = DevicePoll(device="ups-1", address="10.0.0.7", status="ok", polled_at=1.7e9, reading=reading)
+    box = Outbox(path)
+    box.add_poll(poll, at=1.7e9)
+    [stored] = box.next_batch(1, 1 << 30)
+    box.close()
+    event = msgspec.json.decode(
+        stored.body, type=PollEvent
+    )  # the schema, bounds and all, as the collector reads
+    assert event.poll.reading is not None
+    fitted = event.poll.reading
+    assert fitted.system.descr == "x" * 4096 and fitted.system.name == "ups-1"
+    assert fitted.ups is not None
+    assert (fitted.ups.charge_percent, fitted.ups.runtime_s, fitted.ups.battery_status) == (
+        None,
+        None,
+        "normal",
+    )
+    assert len(fitted.supplies) == 10_000
+    assert (fitted.supplies[0].description, fitted.supplies[0].level_raw) == ("d" * 256, None)
+
+
+def test_an_event_within_the_bounds_is_queued_as_it_is(path: Path) -> None:
+    poll = make_poll("p1", n=3)
+    box = Outbox(path)
+    box.add_poll(poll, at=5.0)
+    [stored] = box.next_batch(1, 1 << 20)
+    box.close()
+    assert msgspec.json.decode(stored.body, type=PollEvent) == PollEvent(seq=1, at=5.0, poll=poll)
 
 
 def test_seq_is_monotonic_across_restarts_even_when_everything_was_acked(path: Path) -> None:

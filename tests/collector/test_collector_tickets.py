@@ -30,9 +30,9 @@ TONER = Problem(code="supply_empty", severity="critical", summary="black toner e
 
 
 @pytest.fixture
-async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
+async def collector(tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningCollector]:
     async with running_collector(
-        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
+        tmp_path, {"bbg": "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, clock=clock
     ) as c:
         yield c
 
@@ -40,9 +40,14 @@ async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
 class Agent:
     """Sends numbered polls to the collector like an agent would."""
 
-    def __init__(self, http: aiohttp.ClientSession, collector: RunningCollector) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, collector: RunningCollector, clock: FakeClock | None = None
+    ) -> None:
         self.http = http
         self.collector = collector
+        #: The collector's clock, moved to each poll's time as it is sent (a poll ahead of the collector's
+        #: clock would be clamped to it).
+        self.clock = clock
         self.seq = 0
 
     async def send(self, *events: AnyEvent) -> None:
@@ -53,7 +58,10 @@ class Agent:
 
     async def poll(self, device: str, status: Any = "ok", **kw: Any) -> None:
         self.seq += 1
-        await self.send(poll_event(self.seq, device, status, at=1_780_000_000.0 + 60 * self.seq, **kw))
+        at = 1_780_000_000.0 + 60 * self.seq
+        if self.clock is not None:
+            self.clock.now = at
+        await self.send(poll_event(self.seq, device, status, at=at, **kw))
 
     async def get(self, path: str, **params: str) -> Any:
         """One thing, or every item of a list (all its pages)."""
@@ -63,9 +71,9 @@ class Agent:
 
 
 @pytest.fixture
-async def agent(collector: RunningCollector) -> AsyncIterator[Agent]:
+async def agent(collector: RunningCollector, clock: FakeClock) -> AsyncIterator[Agent]:
     async with aiohttp.ClientSession(headers=collector.api) as http:
-        yield Agent(http, collector)
+        yield Agent(http, collector, clock)
 
 
 async def test_empty_toner_gives_one_ticket_resolved_with_a_note_when_it_clears(agent: Agent) -> None:

@@ -70,6 +70,8 @@ def hostile_text(field: str) -> str:
 
 def _sample(hint: Any, field: str) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:  # a report field's bound (campuswatch.report): its base type
+        return _sample(args[0], field)
     if hint is str or origin is Literal:
         return hostile_text(field)
     if origin in (types.UnionType, typing.Union):

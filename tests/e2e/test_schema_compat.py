@@ -24,6 +24,7 @@ from campuswatch.report import COMPATIBLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Devic
 from sim.collector import IMMEDIATE_RULES
 from sim.process import wait_for
 from tests.support.e2e import Collector, post_report, running_agent, write_token_file
+from tests.support.report_json import poll_json
 
 SCHOOL = "bbg"
 
@@ -45,20 +46,7 @@ def token(collector: Collector) -> str:
 
 def poll(seq: int, device: str, **extra: Any) -> dict[str, Any]:
     """A poll event as JSON; ``extra`` adds fields to the reading (what a newer agent might send)."""
-    at = 1_790_000_000.0 + seq
-    reading = {"address": "10.20.1.21", "kind": "printer", **extra}
-    return {
-        "type": "poll",
-        "seq": seq,
-        "at": at,
-        "poll": {
-            "device": device,
-            "address": "10.20.1.21",
-            "status": "ok",
-            "polled_at": at,
-            "reading": reading,
-        },
-    }
+    return poll_json(seq, device, 1_790_000_000.0 + seq, **extra)
 
 
 def batch(version: int, agent_id: str, events: list[dict[str, Any]], **extra: Any) -> bytes:

@@ -46,6 +46,7 @@ from campuswatch.report import (
     HeartbeatEvent,
     PollEvent,
     encode,
+    encode_within_bounds,
 )
 
 log = logging.getLogger(__name__)
@@ -166,14 +167,14 @@ class Outbox:
         signature = poll_signature(poll)
 
         def build(seq: int, when: float) -> bytes:
-            return encode(PollEvent(seq=seq, at=when, poll=poll))
+            return encode_within_bounds(PollEvent(seq=seq, at=when, poll=poll))
 
         return self._add(build, at, device=(poll.device, signature))
 
     def add_heartbeat(self, heartbeat: Heartbeat, *, at: float | None = None) -> int:
         """Queue a heartbeat; returns its seq. Only the newest heartbeat matters if space runs out."""
         return self._add(
-            lambda seq, when: encode(HeartbeatEvent(seq=seq, at=when, heartbeat=heartbeat)),
+            lambda seq, when: encode_within_bounds(HeartbeatEvent(seq=seq, at=when, heartbeat=heartbeat)),
             at,
             coalesce_key="heartbeat",
         )
@@ -181,7 +182,9 @@ class Outbox:
     def add_discovery(self, devices: list[DiscoveredDevice], *, at: float | None = None) -> int:
         """Queue a discovery result (the devices new or changed since the previous run); returns its seq.
         Never dropped: a later result does not repeat these devices."""
-        return self._add(lambda seq, when: encode(DiscoveryEvent(seq=seq, at=when, devices=devices)), at)
+        return self._add(
+            lambda seq, when: encode_within_bounds(DiscoveryEvent(seq=seq, at=when, devices=devices)), at
+        )
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every committed add, from the adding thread (keep it thread-safe)."""

@@ -206,6 +206,11 @@ TICKET_OUTBOX_FAILURES = Family(
 )
 REPORTS = Family("campuswatch_collector_reports_total", "counter", "Report requests answered, by HTTP status")
 EVENTS = Family("campuswatch_collector_events_total", "counter", "Events received, by outcome")
+CLAMPED = Family(
+    "campuswatch_collector_clamped_timestamps_total",
+    "counter",
+    "Timestamps of reports that lay ahead of the collector's clock and were clamped to it, by field",
+)
 ALERTS = Family(
     "campuswatch_collector_alerts_total",
     "counter",

@@ -22,6 +22,7 @@ import msgspec
 
 from campuswatch.collector.events import (
     AgentReported,
+    ClocksClamped,
     DevicePolled,
     DomainEvent,
     HeartbeatReceived,
@@ -34,6 +35,7 @@ from campuswatch.collector.events import (
 )
 from campuswatch.collector.metrics.exposition import (
     ALERTS,
+    CLAMPED,
     EVENTS,
     LOGINS,
     REPORTS,
@@ -101,6 +103,8 @@ class MetricsView:
         self._logins: Counter[str] = Counter({"success": 0, "failure": 0, "throttled": 0})
         #: The external ticket systems' lines, when there are any (set by the service that wires them).
         self.ticket_outbox: Callable[[], Awaitable[list[str]]] | None = None
+        #: Timestamps clamped to the collector's clock, by field.
+        self._clamped: Counter[str] = Counter({"at": 0, "polled_at": 0})
 
     async def load(self, *, agents: AgentStore, problems: ProblemStore, tickets: TicketStore) -> None:
         """Fill the view from the store: agents, supply and lamp histories, devices with their readings,
@@ -151,6 +155,8 @@ class MetricsView:
                 self.fleet.set_schools(schools)
             case AgentReported(agent_id, school, at):
                 self.fleet.note_report(agent_id, school, at)
+            case ClocksClamped(fields=fields):
+                self._clamped.update(fields)
             case HeartbeatReceived(agent_id, school, at, heartbeat):
                 self.fleet.note_heartbeat(agent_id, school, at, heartbeat)
             case DevicePolled(device, read):
@@ -202,6 +208,8 @@ class MetricsView:
         yield EVENTS.header()
         yield sample(EVENTS.name, labels(outcome="stored"), self._events_stored)
         yield sample(EVENTS.name, labels(outcome="duplicate"), self._events_duplicate)
+        yield CLAMPED.header()
+        yield from (sample(CLAMPED.name, labels(field=f), n) for f, n in sorted(self._clamped.items()))
         for family, counts in ((ALERTS, self._alerts), (LOGINS, self._logins)):
             yield family.header()
             yield from (sample(family.name, labels(outcome=k), n) for k, n in sorted(counts.items()))
