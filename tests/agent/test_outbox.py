@@ -374,3 +374,37 @@ def test_superseded_samples_go_before_an_older_latest_sample_of_another_device(p
         box.add_poll(make_poll("busy", n=n))
     assert box.stats().coalesced > 0
     assert quiet_latest in {e.seq for e in box.next_batch(1000, 1 << 30)}
+
+
+def _queued(path: Path) -> set[int]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {seq for (seq,) in conn.execute("SELECT seq FROM events")}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+def test_samples_shed_on_their_way_count_as_shed_only_if_their_batch_is_not_acknowledged(
+    path: Path, delivered: bool
+) -> None:
+    box = Outbox(path, max_bytes=20_000)
+    for i in range(40):  # the device's first state, then unchanged samples
+        box.add_poll(make_poll("d", n=i), at=float(i))
+    batch = [e.seq for e in box.next_batch(5, 1 << 20)]
+    depth, counted = box.stats().depth, box.stats().coalesced
+    # The outage goes on while the batch is on its way: the bound sheds the oldest samples, the batch's too.
+    added = 0
+    while set(batch) <= _queued(path):
+        box.add_poll(make_poll("d", n=99))
+        added += 1
+    shed = depth + added - box.stats().depth
+    shed_of_batch = len(set(batch) - _queued(path))
+    assert box.stats().coalesced - counted == shed - shed_of_batch, "the batch's part waits for its answer"
+    if delivered:
+        box.ack(batch[-1])  # the collector stored the batch as it was sent, all of it
+        box.next_batch(5, 1 << 20)
+        assert box.stats().coalesced - counted == shed - shed_of_batch
+    else:
+        box.next_batch(5, 1 << 20)  # no answer: the batch goes anew, without what was shed of it
+        assert box.stats().coalesced - counted == shed

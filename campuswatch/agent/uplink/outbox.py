@@ -150,6 +150,10 @@ class Outbox:
         self._warned_over_bound = False
         # Counters kept in memory and changed only after a commit, so stats() never scans the queue.
         self._coalesced = 0
+        # Samples shed while the batch holding them was on its way: the collector may have them (it
+        # did if the batch is acknowledged), so they count as shed only once that batch has failed.
+        self._sending_up_to = 0
+        self._shed_while_sending: set[int] = set()
         depth, size = self._conn.execute(
             "SELECT count(*), coalesce(sum(length(body)), 0) FROM events"
         ).fetchone()
@@ -225,12 +229,14 @@ class Outbox:
                 )
                 self._set_last_seq(seq)
                 total = self._bytes + len(body)
-                dropped, freed = self._enforce_bound(total) if total > self._max_bytes else (0, 0)
-            self._depth += 1 - dropped
+                shed, freed = self._enforce_bound(total) if total > self._max_bytes else ([], 0)
+            self._depth += 1 - len(shed)
             self._bytes = total - freed
-            self._coalesced += dropped
+            in_flight = {s for s in shed if s <= self._sending_up_to}
+            self._shed_while_sending |= in_flight
+            self._coalesced += len(shed) - len(in_flight)
             self._last = seq
-            if dropped or self._oldest_at is None:
+            if shed or self._oldest_at is None:
                 self._oldest_at = self._head_at()
             self._stats = self._snapshot()
         for callback in self._listeners:
@@ -239,11 +245,12 @@ class Outbox:
 
     # -- bound --------------------------------------------------------------------------------------
 
-    def _enforce_bound(self, total: int) -> tuple[int, int]:
+    def _enforce_bound(self, total: int) -> tuple[list[int], int]:
         """Shed samples (superseded ones first, then any) down to the low-water mark, inside the add's
-        transaction; returns how many events and bytes went."""
+        transaction; returns the events (their seqs) and how many bytes went."""
         target = int(self._max_bytes * _LOW_WATER)
-        dropped = freed = 0
+        freed = 0
+        doomed_all: list[int] = []
         for query in (_SUPERSEDED, _ALL_SAMPLES):
             doomed: list[tuple[int]] = []
             for seq, size in self._conn.execute(query).fetchall():
@@ -252,7 +259,7 @@ class Outbox:
                 doomed.append((seq,))
                 freed += size
             self._conn.executemany("DELETE FROM events WHERE seq = ?", doomed)
-            dropped += len(doomed)
+            doomed_all.extend(seq for (seq,) in doomed)
         over = total - freed > self._max_bytes
         if over and not self._warned_over_bound:
             log.warning(
@@ -260,7 +267,7 @@ class Outbox:
                 extra={"outbox_bytes": total - freed, "max_bytes": self._max_bytes},
             )
         self._warned_over_bound = over
-        return dropped, freed
+        return doomed_all, freed
 
     # -- reading and acknowledging --------------------------------------------------------------------
 
@@ -272,11 +279,17 @@ class Outbox:
             rows = self._conn.execute(
                 "SELECT seq, body FROM events ORDER BY seq LIMIT ?", (max_events,)
             ).fetchall()
-        for seq, body in rows:
-            if out and size + len(body) > max_bytes:
-                break
-            out.append(StoredEvent(seq, bytes(body)))
-            size += len(body)
+            for seq, body in rows:
+                if out and size + len(body) > max_bytes:
+                    break
+                out.append(StoredEvent(seq, bytes(body)))
+                size += len(body)
+            # A new batch: the last one was not acknowledged as a whole, so what was shed of it and is
+            # still unacknowledged never reached the collector.
+            self._coalesced += len(self._shed_while_sending)
+            self._shed_while_sending.clear()
+            self._sending_up_to = out[-1].seq if out else 0
+            self._stats = self._snapshot()
         return out
 
     def ack(self, up_to_seq: int) -> int:
@@ -288,6 +301,8 @@ class Outbox:
                     (up_to_seq,),
                 ).fetchone()
                 self._conn.execute("DELETE FROM events WHERE seq <= ?", (up_to_seq,))
+            # Shed while on their way, yet stored by the collector: delivered, not shed.
+            self._shed_while_sending = {seq for seq in self._shed_while_sending if seq > up_to_seq}
             self._removed(count, size)
         return int(count)
 
