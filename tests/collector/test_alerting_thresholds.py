@@ -4,6 +4,7 @@ level, a full disk, a lamp past its life, a busy uplink) is judged here, with th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from campuswatch.report import (
     SystemInfo,
     UpsStatus,
 )
-from sim.collector import IMMEDIATE_RULES
-from tests.support.judge import judged
+from sim.collector import IMMEDIATE_RULES, polled_device
+from tests.support.judge import judged, shipped
 
 #: 2026-03-02 10:00 UTC, a Monday: when the readings below were taken.
 POLLED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
@@ -367,3 +368,33 @@ def test_the_shipped_rules_judge_every_fault_agents_no_longer_judge() -> None:
         "storage_full",
     }
     assert moved | {"uplink_saturated", "temperature_high"} <= shipped
+
+
+def test_a_devices_judgement_is_kept_only_while_what_it_was_made_of_stays() -> None:
+    rules, lamps, wifi = shipped()
+    limits = rules.limits(lamps, wifi)
+    low = printer(toner(1, 8.0))
+    record = polled_device(low, device="p1", at=POLLED)
+    first = limits.judge(record, low, set())
+    assert [w.key.code for w in first.wanted] == ["supply_low"]
+    # The same reading with the same problems open: the judgement kept, not made again.
+    assert limits.judge(record, low, set()) is first
+    # A new reading, even with the same numbers, is judged anew; so is the same one with other
+    # problems open (a threshold's clear holds an open problem longer).
+    refilled = printer(toner(1, 12.0))
+    assert limits.judge(polled_device(refilled, device="p1", at=POLLED), refilled, set()).wanted == []
+    # A UPS's runtime of 700 s: short only while the problem is open (it clears above 900 s).
+    ups = DeviceReading(address="a", kind="ups", ups=UpsStatus(runtime_s=700.0))
+    ups_record = polled_device(ups, device="u1", at=POLLED)
+    assert limits.judge(ups_record, ups, set()).wanted == []
+    open_short = {ProblemKey(ups_record.school, "u1", "ups_runtime_short")}
+    assert [w.key.code for w in limits.judge(ups_record, ups, open_short).wanted] == ["ups_runtime_short"]
+    # A threshold that reads the clock is judged anew at each poll time, the reading the same: the
+    # battery turns three years old on the day after the first poll.
+    aging = DeviceReading(
+        address="a", kind="ups", ups=UpsStatus(runtime_s=3600.0, battery_replaced_on=date(2023, 3, 4))
+    )
+    day_before = polled_device(aging, device="u2", at=POLLED)
+    assert limits.judge(day_before, aging, set()).wanted == []
+    next_day = replace(day_before, last_polled=POLLED + 86_400)
+    assert [w.key.code for w in limits.judge(next_day, aging, set()).wanted] == ["ups_battery_old"]

@@ -8,7 +8,7 @@ They are problems of the school itself (device ``""``, like ``school_offline``):
 from __future__ import annotations
 
 from campuswatch.collector.alerting.liveness import SCHOOL_LEVEL
-from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
+from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.model import DeviceRecord, ProblemKey, WantedProblem
 from campuswatch.report import DeviceReading, IpadFleet
 
@@ -24,6 +24,4 @@ def ipad_problems(
     """What the thresholds find in a school's iPads read at ``at`` (``open_keys``: open now)."""
     record = DeviceRecord(school, SCHOOL_LEVEL, IPADS_KIND, None, "", "ok", at, at, 0)
     reading = DeviceReading(address="", ipads=fleet)
-    applied = limits.of(school, SCHOOL_LEVEL, IPADS_KIND, reading.system)
-    facts = Facts(polled_at=at, lamp_life_h=applied.lamp_life_h)
-    return threshold_problems(applied.values, record, reading, facts, open_keys).wanted
+    return limits.judge(record, reading, open_keys).wanted

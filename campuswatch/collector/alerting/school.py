@@ -21,7 +21,7 @@ from campuswatch.collector.alerting.path import explain_path
 from campuswatch.collector.alerting.ports import described_ports_down
 from campuswatch.collector.alerting.reconcile import ProblemChanges, reconcile
 from campuswatch.collector.alerting.rules import RulesFile, still_held
-from campuswatch.collector.alerting.thresholds import Facts, Limits, threshold_problems
+from campuswatch.collector.alerting.thresholds import Limits
 from campuswatch.collector.alerting.topology import PORT_DOWN, Node, root_causes
 from campuswatch.collector.model import (
     DeviceRecord,
@@ -98,13 +98,7 @@ def judge_school(
         # Flapping is decided below, never carried over as if it were something the reading showed.
         found = [w for w in device_problems(device, reading, mine, debounce, last) if w.key.code != FLAPPING]
         if reading is not None:
-            applied = limits.of(device.school, device.device, device.kind, reading.system)
-            facts = Facts(
-                polled_at=device.last_polled,
-                lamp_life_h=applied.lamp_life_h,
-                radio_capacity=limits.radio_capacity(applied, reading.system),
-            )
-            judged = threshold_problems(applied.values, device, reading, facts, {p.key for p in mine})
+            judged = limits.judge(device, reading, {p.key for p in mine})
             # The thresholds decide what an older agent judged itself (one owner, one problem per fault).
             found = [w for w in found if not judged.decides(w.key)]
             found += judged.wanted + described_ports_down(device, reading)

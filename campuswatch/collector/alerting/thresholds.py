@@ -19,7 +19,7 @@ crosses, only the most severe opens: an empty toner is empty, not also low.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -81,6 +81,9 @@ class Part:
     entry: type[msgspec.Struct]
     subject: Callable[[Any, int], str] | None = None
     derived: Mapping[str, Derived] = field(default_factory=dict)
+    #: The derived values that read the clock (a battery's age): they may cross at a poll that
+    #: changed nothing.
+    timed: frozenset[str] = frozenset()
     #: Where the entries sit when the part is nested in the reading (the path's probes in
     #: ``reading.path``); None: the reading's attribute of the part's name.
     entries: Callable[[DeviceReading], Sequence[Any]] | None = None
@@ -146,7 +149,9 @@ PARTS: Mapping[str, Part] = {
         },
     ),
     "wifi": Part(WifiStatus),
-    "ups": Part(UpsStatus, derived={"battery_age_days": _battery_age_days}),
+    "ups": Part(
+        UpsStatus, derived={"battery_age_days": _battery_age_days}, timed=frozenset({"battery_age_days"})
+    ),
     "display": Part(DisplayStatus),
     "gateway": Part(GatewayStatus, derived={"uplink_usage_percent": _uplink_usage}),
     # The gateway's checks of the school's network as the iPads see it (kinds uplink, dhcp), Wi-Fi
@@ -172,6 +177,7 @@ PARTS: Mapping[str, Part] = {
             "certificate_days_left": _certificate_days_left,
         },
         entries=lambda r: r.path.services if r.path else (),
+        timed=frozenset({"certificate_days_left"}),
     ),
     "pools": Part(
         DhcpPool,
@@ -462,6 +468,22 @@ class Applied:
     #: the radio's model and band in mibs/wifi_capacity.yaml).
     wifi_capacity: int | None = None
 
+    #: Whether a threshold reads the clock, so that what it finds may change with the time alone.
+    follows_time: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        timed = any(
+            name in on.part.timed
+            for on in self.values
+            for name in (on.value[0], *(how[0] for _, where in on.thresholds for how, _ in where))
+        )
+        # Worked out once, as the other fields are: a frozen dataclass sets it through object.
+        object.__setattr__(self, "follows_time", timed)
+
+
+#: Devices whose last judgement :meth:`Limits.judge` keeps at most (a state's fleet, with room).
+_MOST_KEPT = 2_000_000
+
 
 class Limits:
     """The thresholds as they apply to each device: a device's own entry (``devices:``) over its
@@ -486,6 +508,7 @@ class Limits:
         self._lamps = lamps
         self._wifi = wifi
         self._applied: dict[tuple[str, str, str, str | None, str | None], Applied] = {}
+        self._judged: dict[tuple[str, str], _Kept] = {}
 
     def of(self, school: str, device: str, kind: str, system: SystemInfo) -> Applied:
         """The thresholds and lamp life for ``device`` of ``school``, a ``kind`` that reports ``system``."""
@@ -522,6 +545,36 @@ class Limits:
             return lambda _radio: None
         return lambda radio: table.capacity(system.vendor, radio.ap_model or system.model, radio.band)
 
+    def judge(self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey]) -> Judged:
+        """What the thresholds find in ``device``'s ``reading`` (:func:`threshold_problems`), with the
+        problems ``open_keys`` open now (for hysteresis).
+
+        Kept per device while its reading (the same object), its open problems and, for thresholds that
+        read the clock, its poll time stay the same: a school is judged whole at each change, and most
+        of its devices' readings have not changed since the last time."""
+        applied = self.of(device.school, device.device, device.kind, reading.system)
+        at = device.last_polled if applied.follows_time else None
+        key = (device.school, device.device)
+        kept = self._judged.get(key)
+        if (
+            kept is not None
+            and kept.reading is reading
+            and kept.applied is applied
+            and kept.at == at
+            and kept.open_keys == open_keys
+        ):
+            return kept.judged
+        facts = Facts(
+            polled_at=device.last_polled,
+            lamp_life_h=applied.lamp_life_h,
+            radio_capacity=self.radio_capacity(applied, reading.system),
+        )
+        judged = threshold_problems(applied.values, device, reading, facts, open_keys)
+        if len(self._judged) >= _MOST_KEPT:
+            self._judged.clear()
+        self._judged[key] = _Kept(reading, applied, at, frozenset(open_keys), judged)
+        return judged
+
     def lamp_life_h(self, school: str, device: str, system: SystemInfo) -> int:
         """The rated life of ``device``'s projector lamps."""
         return self.of(school, device, "projector", system).lamp_life_h
@@ -548,7 +601,7 @@ def threshold_problems(
     device: DeviceRecord,
     reading: DeviceReading,
     facts: Facts,
-    open_keys: set[ProblemKey],
+    open_keys: Set[ProblemKey],
 ) -> Judged:
     """The problems the thresholds on ``values`` (:meth:`Limits.of` the device) find in its reading
     (``open_keys``: those open now, for hysteresis): of those on one value of one entry, the most severe."""
@@ -582,3 +635,14 @@ def threshold_problems(
             if chosen is not None:
                 wanted.append(chosen[1])
     return Judged(wanted, frozenset(decided), frozenset(decided_codes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A device's last judgement by its thresholds (:meth:`Limits.judge`), and what it was made of."""
+
+    reading: DeviceReading
+    applied: Applied
+    at: float | None
+    open_keys: frozenset[ProblemKey]
+    judged: Judged
