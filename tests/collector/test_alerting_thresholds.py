@@ -4,7 +4,6 @@ level, a full disk, a lamp past its life, a busy uplink) is judged here, with th
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -396,5 +395,5 @@ def test_a_devices_judgement_is_kept_only_while_what_it_was_made_of_stays() -> N
     )
     day_before = polled_device(aging, device="u2", at=POLLED)
     assert limits.judge(day_before, aging, set()).wanted == []
-    next_day = replace(day_before, last_polled=POLLED + 86_400)
+    next_day = polled_device(aging, device="u2", at=POLLED + 86_400)
     assert [w.key.code for w in limits.judge(next_day, aging, set()).wanted] == ["ups_battery_old"]
