@@ -48,6 +48,7 @@ from campuswatch.report import (
     Supply,
     SystemInfo,
     UpsStatus,
+    WifiBand,
     WifiRadio,
     WifiStatus,
 )
@@ -483,6 +484,8 @@ class Applied:
 
 #: Devices whose last judgement :meth:`Limits.judge` keeps at most (a state's fleet, with room).
 _MOST_KEPT = 2_000_000
+#: Radio models and bands whose capacity is kept at most (devices name them: a bound, not a fleet's).
+_MOST_KEPT_MODELS = 10_000
 
 
 class Limits:
@@ -509,6 +512,7 @@ class Limits:
         self._wifi = wifi
         self._applied: dict[tuple[str, str, str, str | None, str | None], Applied] = {}
         self._judged: dict[tuple[str, str], _Kept] = {}
+        self._capacities: dict[tuple[str | None, str | None, WifiBand | None], int | None] = {}
 
     def of(self, school: str, device: str, kind: str, system: SystemInfo) -> Applied:
         """The thresholds and lamp life for ``device`` of ``school``, a ``kind`` that reports ``system``."""
@@ -543,7 +547,18 @@ class Limits:
             return lambda _radio: own
         if table is None:
             return lambda _radio: None
-        return lambda radio: table.capacity(system.vendor, radio.ap_model or system.model, radio.band)
+
+        def capacity(radio: WifiRadio) -> int | None:
+            # The table's patterns are matched once per model and band, not at every radio judged.
+            key = (system.vendor, radio.ap_model or system.model, radio.band)
+            if key in self._capacities:
+                return self._capacities[key]
+            found = table.capacity(*key)
+            if len(self._capacities) < _MOST_KEPT_MODELS:
+                self._capacities[key] = found
+            return found
+
+        return capacity
 
     def judge(self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey]) -> Judged:
         """What the thresholds find in ``device``'s ``reading`` (:func:`threshold_problems`), with the
