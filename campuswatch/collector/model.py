@@ -435,6 +435,26 @@ class ProblemRecord:
 
 
 @dataclass(frozen=True)
+class ProblemReport:
+    """A person's report about an open problem that has no ticket yet (the rules hold it): kept with the
+    problem, so that its ticket carries it when it opens."""
+
+    problem_id: int
+    at: float
+    room: str
+    #: What was reported, as the room page's buttons name it (``no_picture``, ...).
+    complaint: str
+    #: The person's own words (bounded where it enters), or "".
+    note: str
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        moment(self.at, "at")
+        for name in ("room", "complaint", "note"):
+            _text(getattr(self, name), name)
+
+
+@dataclass(frozen=True)
 class TicketNote:
     """One entry of a ticket's history."""
 

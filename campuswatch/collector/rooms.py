@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from campuswatch.collector.language import Wording
 from campuswatch.collector.language.problems import N_
 from campuswatch.collector.model import DeviceRecord, ProblemRecord
 
@@ -85,6 +86,13 @@ def clean_note(text: str) -> str | None:
     if len(note) > MAX_NOTE or not note.isprintable():
         return None
     return note
+
+
+def report_words(room: str, complaint: str, note: str, wording: Wording) -> str:
+    """A teacher's report as a ticket says it, in the reader's ``wording`` (the teacher's note as given)."""
+    said = wording._(COMPLAINT_WORDS.get(complaint, COMPLAINT_WORDS["other"]))  # type: ignore[call-overload]
+    text = wording._("A teacher reports in room %(room)s: %(complaint)s") % {"room": room, "complaint": said}
+    return f"{text}. {note}" if note else text
 
 
 def room_subject(room: str, complaint: Complaint) -> str:

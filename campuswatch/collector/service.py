@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from types import TracebackType
 
 from campuswatch.collector.alerting import SCHOOL_LEVEL, LivenessPolicy, StatusDebounce
@@ -47,6 +48,7 @@ from campuswatch.collector.model import (
     EventRecord,
     ProblemKey,
     ProblemRecord,
+    ProblemReport,
     School,
     SchoolDetails,
     Silence,
@@ -60,10 +62,10 @@ from campuswatch.collector.model import (
 )
 from campuswatch.collector.reported import REPORTED, reported_problem
 from campuswatch.collector.rooms import (
-    COMPLAINT_WORDS,
     Complaint,
     Room,
     known_problem,
+    report_words,
     room_subject,
     rooms_of,
 )
@@ -81,7 +83,7 @@ from campuswatch.collector.store.protocols import Store
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
 from campuswatch.collector.tickets.lifecycle import TicketLifecycle, people_lines
 from campuswatch.collector.tickets.outbox import Dispatcher, MirroredSink, TicketOutbox
-from campuswatch.collector.tickets.sink import TicketSink
+from campuswatch.collector.tickets.sink import InLanguage, LocalizedTicketSink
 from campuswatch.collector.tickets.sinks.config import build_sink
 from campuswatch.config import ConfigError
 from campuswatch.report import Batch, BatchAck, DeviceReading
@@ -301,14 +303,17 @@ class CollectorService:
         data files, which must not block the event loop."""
         return await asyncio.to_thread(lambda: cls(config, store, clock=clock))
 
-    def _ticket_sink(self) -> tuple[TicketSink, Dispatcher | None]:
-        """The built-in ticket store, mirrored through the outbox into the configured external systems."""
+    def _ticket_sink(self) -> tuple[LocalizedTicketSink, Dispatcher | None]:
+        """The built-in ticket store, mirrored through the outbox into the configured external systems,
+        each in its own language (the built-in store's is the collector's)."""
+        language = self.config.language
         builtin = BuiltinTicketSink(self._store.tickets, self.events.publish, self.now)
         if not self.config.ticket_sinks:
-            return builtin, None
+            return InLanguage(builtin, language), None
         outbox = TicketOutbox(self.config.outbox_location(), clock=self.now)
-        externals = [build_sink(s) for s in self.config.ticket_sinks]
-        return MirroredSink(builtin, outbox, [s.name for s in externals]), Dispatcher(outbox, externals)
+        externals = [build_sink(s, language) for s in self.config.ticket_sinks]
+        languages = {s.name: s.language or language for s in self.config.ticket_sinks}
+        return MirroredSink(builtin, outbox, languages, language), Dispatcher(outbox, externals)
 
     def manager_of(self, school: str) -> CampusManager | None:
         """The school's campus manager: schools.yaml's entry, or the implicit one of the older form."""
@@ -647,18 +652,11 @@ class CollectorService:
         # Counted whatever comes of it: the limits bound the work and the tickets a link can cause.
         self._reports_per_school.failed(keys_school, now)
         self._reports_per_client.failed(keys_client, now)
-        wording = self.lifecycle.wording(room.school)
-        said = wording._(COMPLAINT_WORDS[complaint])
-        text = wording._("A teacher reports in room %(room)s: %(complaint)s") % {
-            "room": room.name,
-            "complaint": said,
-        }
-        if note:
-            text += f". {note}"
         devices = {d.device: d for d in await self._store.devices.some(room.school, room.devices)}
         problems = await self._store.problems.open_now(school=room.school)
         known = known_problem(complaint, room, devices, problems, REPORTED)
         if known is None:
+            text = report_words(room.name, complaint, note, self.lifecycle.wording(room.school))
             wanted = WantedProblem(
                 ProblemKey(room.school, SCHOOL_LEVEL, REPORTED, subject=room_subject(room.name, complaint)),
                 "warning",
@@ -670,7 +668,14 @@ class CollectorService:
             attached = False
         else:
             if known.ticket_ref is not None:
-                await self.lifecycle.note(known.ticket_ref, text)
+                await self.lifecycle.note(
+                    known.ticket_ref, room.school, partial(report_words, room.name, complaint, note)
+                )
+            else:
+                # The rules hold its ticket back: the report waits with the problem for the ticket.
+                await self._store.problems.add_report(
+                    ProblemReport(known.id, now, room.name, complaint, note)
+                )
             attached = True
         await self.accounts.record(
             "teacher_report",

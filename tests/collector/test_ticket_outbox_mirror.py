@@ -1,11 +1,13 @@
 """MirroredSink: the built-in ticket store answers, the outbox carries each operation to the external
-systems (here the real webhook receiver and the Zammad stand-in), keyed by the dedup key."""
+systems (here the real webhook receiver and the Zammad stand-in), keyed by the dedup key, each in the
+language it reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from campuswatch.collector.events import DomainEvent, EventBus, TicketChanged
+from campuswatch.collector.language import Language
 from campuswatch.collector.store.location import SqliteLocation
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.collector.tickets.builtin import BuiltinTicketSink
@@ -20,15 +22,24 @@ from tests.support.standins.zammad import TOKEN, ZammadStandIn
 KEY = "gs-nord/printer-2/toner_empty/black"
 
 
-def draft() -> TicketDraft:
+def draft(
+    title: str = "GS Nord, printer 2: black toner empty", body: str = "Black toner empty."
+) -> TicketDraft:
     return TicketDraft(
         dedup_key=KEY,
         school="gs-nord",
         device="printer-2",
         problem_code="toner_empty",
-        title="GS Nord, printer 2: black toner empty",
-        body="Black toner empty.",
+        title=title,
+        body=body,
     )
+
+
+def drafts() -> dict[Language, TicketDraft]:
+    return {
+        "de": draft("GS Nord, Drucker 2: Toner Schwarz leer", "Toner Schwarz leer."),
+        "en": draft(),
+    }
 
 
 async def test_every_operation_reaches_the_store_and_each_external_system(
@@ -36,24 +47,30 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
 ) -> None:
     outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     hook = WebhookSink("hook", receiver.url, secret=Secret(SECRET))
-    zsink = ZammadSink("zammad", zammad.url, token=Secret(TOKEN), group="Users", customer="guess:m@x.example")
+    zsink = ZammadSink(
+        "zammad", zammad.url, token=Secret(TOKEN), group="Users", customer="guess:m@x.example", language="de"
+    )
     published: list[DomainEvent] = []
 
     async def publish(event: DomainEvent) -> None:
         published.append(event)
 
-    mirrored = MirroredSink(BuiltinTicketSink(store.tickets, publish), outbox, ["hook", "zammad"])
+    # The collector writes German; the webhook's reader wants English, Zammad's German.
+    languages: dict[str, Language] = {"hook": "en", "zammad": "de"}
+    mirrored = MirroredSink(BuiltinTicketSink(store.tickets, publish), outbox, languages, "de")
     dispatcher = Dispatcher(outbox, [hook, zsink])
+    assert mirrored.languages == {"de", "en"}
     try:
-        ref = await mirrored.open(draft())
+        ref = await mirrored.open(drafts())
         ticket = await store.tickets.get(int(ref))
         assert ticket is not None and ticket.dedup_key == KEY
+        assert ticket.title == "GS Nord, Drucker 2: Toner Schwarz leer"
         assert (await outbox.stats())["hook"].pending == 1 and (await outbox.stats())["zammad"].pending == 1
         assert receiver.deliveries == [] and zammad.tickets == {}  # queued, not sent by the caller
 
-        await mirrored.note(ref, "Ordered a cartridge.")
-        await mirrored.resolve(ref, "Toner replaced.")
-        await mirrored.reopen(ref, "Empty again.")
+        await mirrored.note(ref, {"de": "Kartusche bestellt.", "en": "Ordered a cartridge."})
+        await mirrored.resolve(ref, {"de": "Toner getauscht.", "en": "Toner replaced."})
+        await mirrored.reopen(ref, {"de": "Wieder leer.", "en": "Empty again."})
         assert await dispatcher.drain_once() == 8
 
         resolved_then_reopened = await store.tickets.get(int(ref))
@@ -65,12 +82,21 @@ async def test_every_operation_reaches_the_store_and_each_external_system(
             (int(ref), "open"),
         ]
         assert receiver.events() == [("open", KEY), ("note", "WH-1"), ("resolve", "WH-1"), ("reopen", "WH-1")]
+        opened, *changes = receiver.deliveries
+        assert opened["ticket"]["title"] == "GS Nord, printer 2: black toner empty"
+        assert opened["ticket"]["body"] == "Black toner empty."
+        assert [d["text"] for d in changes] == ["Ordered a cartridge.", "Toner replaced.", "Empty again."]
         [zid] = zammad.tickets
         assert zammad.state_of(zid) == "open"
+        assert zammad.tickets[zid]["title"] == "GS Nord, Drucker 2: Toner Schwarz leer"
+        # The facts under the body are labelled in the sink's language too.
+        assert zammad.articles[0]["body"].startswith(
+            "Toner Schwarz leer.\n\nSchule: gs-nord\nGerät: printer-2\n"
+        )
         assert [a["body"] for a in zammad.articles][1:] == [
-            "Ordered a cartridge.",
-            "Toner replaced.",
-            "Empty again.",
+            "Kartusche bestellt.",
+            "Toner getauscht.",
+            "Wieder leer.",
         ]
         assert (await outbox.external_id("zammad", KEY)) == str(zid)
     finally:
@@ -86,7 +112,7 @@ async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_o
     old_ref = await builtin.open(draft())  # opened while no external sink was configured
     outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     try:
-        await MirroredSink(builtin, outbox, ["hook"]).resolve(old_ref, "Toner replaced.")
+        await MirroredSink(builtin, outbox, {"hook": "en"}, "en").resolve(old_ref, {"en": "Toner replaced."})
         ticket = await store.tickets.get(int(old_ref))
         assert ticket is not None and ticket.state == "resolved"
         assert (await outbox.operations()) == []
@@ -94,13 +120,15 @@ async def test_a_ticket_from_before_the_external_sinks_is_handled_in_the_store_o
         await outbox.close()
 
 
-async def test_enqueue_many_queues_one_operation_per_sink_and_remembers_the_alias(tmp_path: Path) -> None:
+async def test_enqueue_many_queues_each_sink_its_own_payload_and_remembers_the_alias(tmp_path: Path) -> None:
     outbox = await TicketOutbox.opened(SqliteLocation(tmp_path / "outbox.sqlite"))
     try:
-        ids = await outbox.enqueue_many(["rt", "mail"], "note", KEY, {"text": "t"}, alias="17")
-        assert [(op.id, op.sink) for op in await outbox.operations()] == list(
-            zip(ids, ["rt", "mail"], strict=True)
-        )
+        payloads = {"rt": {"text": "Notiz"}, "mail": {"text": "note"}}
+        ids = await outbox.enqueue_many(payloads, "note", KEY, alias="17")
+        assert [(op.id, op.sink, op.payload) for op in await outbox.operations()] == [
+            (ids[0], "rt", {"text": "Notiz"}),
+            (ids[1], "mail", {"text": "note"}),
+        ]
         assert await outbox.dedup_key_for("17") == KEY
         assert await outbox.dedup_key_for("18") is None
     finally:

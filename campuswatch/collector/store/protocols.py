@@ -29,6 +29,7 @@ from campuswatch.collector.model import (
     Priority,
     ProblemKey,
     ProblemRecord,
+    ProblemReport,
     School,
     Silence,
     StoredBatch,
@@ -269,6 +270,14 @@ class ProblemStore(Protocol):
 
     async def set_ticket(self, problem_id: int, ticket_ref: str) -> None:
         """Remember which ticket was opened for a problem."""
+        ...
+
+    async def add_report(self, report: ProblemReport) -> None:
+        """Keep a person's report with its problem (one without a ticket yet)."""
+        ...
+
+    async def reports(self, problem_ids: Sequence[int]) -> list[ProblemReport]:
+        """The reports kept with these problems, oldest first."""
         ...
 
 

@@ -263,6 +263,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # after the switch is back (campuswatch.collector.alerting.outages).
         "ALTER TABLE devices ADD COLUMN outages TEXT NOT NULL DEFAULT '[]'",
     ),
+    (
+        # A teacher's report about a problem whose ticket the rules still hold: kept with the problem
+        # until its ticket opens and carries it.
+        """CREATE TABLE problem_reports (
+            id INTEGER PRIMARY KEY,
+            problem_id BIGINT NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            room TEXT NOT NULL,
+            complaint TEXT NOT NULL,
+            note TEXT NOT NULL
+        )""",
+        "CREATE INDEX problem_reports_problem ON problem_reports (problem_id)",
+    ),
 )
 
 #: The schema version a fully migrated database has.

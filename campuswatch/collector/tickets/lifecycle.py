@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.reconcile import ProblemChanges
@@ -29,12 +30,14 @@ from campuswatch.collector.model import (
     Priority,
     ProblemKey,
     ProblemRecord,
+    ProblemReport,
     School,
     SchoolDetails,
     TicketRecord,
     model_words,
     reading_of,
 )
+from campuswatch.collector.rooms import report_words
 from campuswatch.collector.rounds.timetable import Visit
 from campuswatch.collector.store.protocols import DeviceStore, ProblemStore, SilenceStore, TicketStore
 from campuswatch.collector.tickets.decision import (
@@ -46,11 +49,13 @@ from campuswatch.collector.tickets.decision import (
     ticket_priority,
     ticket_timing,
 )
-from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
+from campuswatch.collector.tickets.sink import LocalizedTicketSink, Texts, TicketDraft, TicketSinkError
 
 log = logging.getLogger(__name__)
 
 _PRIORITY: dict[str, Priority] = {"critical": "high", "warning": "normal", "info": "low"}
+#: A ticket text written for one reader: the lifecycle writes it in each language its ticket systems read.
+Render = Callable[[Wording], str]
 #: English, in UTC: what a caller that names no reader gets.
 ENGLISH = Wording()
 
@@ -137,13 +142,14 @@ def ticket_draft(
     incident: Incident | None = None,
     also: Sequence[tuple[ProblemRecord, str | None]] = (),
     people: list[str] | None = None,
+    reports: Sequence[ProblemReport] = (),
     wording: Wording = ENGLISH,
 ) -> TicketDraft:
     """The ticket for a problem: title, a body with what a technician needs first (and, for a root
     problem, every device it takes down with it; for a supply or a lamp, how long it will last),
     priority (from the severity unless given), assignee (the school's campus ``manager``); the device's
-    model and location, and ``people``: contacts, campus manager, next visit, the part to bring; in the
-    reader's ``wording``.
+    model and location, and ``people``: contacts, campus manager, next visit, the part to bring; the
+    ``reports`` teachers made while the rules held the ticket back; in the reader's ``wording``.
 
     For a problem of an ``incident``, the incident's ticket: ``also`` are the incident's other open
     problems on the device with their forecasts, listed after the most severe (``problem``).
@@ -190,6 +196,7 @@ def ticket_draft(
         *(_device_lines(device, wording) if device is not None else []),
         *about,
         *(affected_lines(problem.affected, wording) if problem.affected else []),
+        *(report_lines(reports, wording) if reports else []),
         *(["", *people] if people else []),
     ]
     return TicketDraft(
@@ -222,12 +229,27 @@ def affected_lines(affected: tuple[str, ...], wording: Wording = ENGLISH) -> lis
     return ["", heading, *(f"- {d}" for d in affected)]
 
 
+def report_lines(reports: Sequence[ProblemReport], wording: Wording = ENGLISH) -> list[str]:
+    """The part of a ticket that lists what teachers reported before it opened."""
+    heading = wording._("Reported before this ticket opened (%(n)d):") % {"n": len(reports)}
+    return [
+        "",
+        heading,
+        *(f"- {wording.when(r.at)}: {report_words(r.room, r.complaint, r.note, wording)}" for r in reports),
+    ]
+
+
+def affects_note(added: Sequence[str], wording: Wording = ENGLISH) -> str:
+    """The note on a root problem's ticket when it takes down more devices."""
+    return wording._("Now also affects: %(devices)s.") % {"devices": ", ".join(added)}
+
+
 def resolve_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     """The closing note of an automatically resolved ticket."""
     assert problem.resolved_at is not None
     return wording._("Resolved automatically: no longer seen at %(time)s (%(summary)s).") % {
         "time": wording.when(problem.resolved_at),
-        "summary": problem.summary,
+        "summary": summary_of(problem, None, wording._),
     }
 
 
@@ -270,7 +292,7 @@ def recovered_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     assert problem.resolved_at is not None
     return wording._(
         "Recovered: no longer seen at %(time)s (%(summary)s). Close the ticket when you have checked."
-    ) % {"time": wording.when(problem.resolved_at), "summary": problem.summary}
+    ) % {"time": wording.when(problem.resolved_at), "summary": summary_of(problem, None, wording._)}
 
 
 #: How an escalation note starts; a ticket whose history has one (in any language) is not escalated again.
@@ -294,7 +316,7 @@ def reopen_note(problem: ProblemRecord, wording: Wording = ENGLISH) -> str:
     """The note on a ticket reopened because its problem came back."""
     return wording._("Reopened automatically: the problem is back since %(time)s (%(summary)s).") % {
         "time": wording.when(problem.opened_at),
-        "summary": problem.summary,
+        "summary": summary_of(problem, None, wording._),
     }
 
 
@@ -303,7 +325,7 @@ class TicketLifecycle:
 
     def __init__(
         self,
-        sink: TicketSink,
+        sink: LocalizedTicketSink,
         *,
         problems: ProblemStore,
         tickets: TicketStore,
@@ -339,12 +361,17 @@ class TicketLifecycle:
         self._reopen_within_s = reopen_within_s
         #: The lines of a ticket about people (:func:`people_lines`): contacts, manager, visit, part.
         self._people_of = people_of
-        #: The language of the tickets' texts (times in each school's timezone).
+        #: The collector's language: of the reasons a ticket waits (the pages show them).
         self._language = language
 
     def wording(self, school: str) -> Wording:
-        """How the school's tickets are written: the collector's language, the school's timezone."""
+        """How the school's texts are written: the collector's language, the school's timezone."""
         return Wording(self._language, self._calendar_of(school).timezone)
+
+    def texts(self, school: str, render: Render) -> Texts:
+        """A ticket text in every language the ticket systems read, times in the school's timezone."""
+        zone = self._calendar_of(school).timezone
+        return {language: render(Wording(language, zone)) for language in self._sink.languages}
 
     async def apply(
         self,
@@ -383,13 +410,13 @@ class TicketLifecycle:
             await self._problems.set_affected(problem.id, affected)
             added = sorted(set(affected) - set(problem.affected))
             if problem.ticket_ref is not None and added:
-                note = self.wording(problem.key.school)._("Now also affects: %(devices)s.")
-                await self._note(problem.ticket_ref, note % {"devices": ", ".join(added)})
+                await self._note(
+                    problem.ticket_ref, self.texts(problem.key.school, partial(affects_note, added))
+                )
         explained_by = {child: root for root, children in changes.affected.items() for child in children}
         for problem in changes.to_resolve:
             root = explained_by.get(problem.key.device)
-            wording = self.wording(problem.key.school)
-            await self._resolve(problem, at, None if root is None else explained_note(root, wording))
+            await self._resolve(problem, at, None if root is None else partial(explained_note, root))
 
     async def catch_up(self, school: str, now: float) -> None:
         """Bring the school's tickets in line with its problems: open the tickets that open problems are
@@ -401,7 +428,9 @@ class TicketLifecycle:
             refs = {p.ticket_ref for p in open_problems}
             for ticket in await self._tickets.all(state="open", school=school):
                 if ticket.dedup_key not in keys and str(ticket.id) not in refs:
-                    await self._resolve_ticket(str(ticket.id), self.wording(school)._(RECONCILED_NOTE))
+                    await self._resolve_ticket(
+                        str(ticket.id), self.texts(school, lambda w: w._(RECONCILED_NOTE))
+                    )
         waiting = [p for p in open_problems if p.ticket_ref is None]
         if not waiting:
             return
@@ -421,7 +450,7 @@ class TicketLifecycle:
                 n.kind == "acknowledged" or is_escalation(n.text) for n in ticket.history
             ):
                 continue
-            await self._note(str(ticket.id), escalation_note(ticket, after, self.wording(school)))
+            await self._note(str(ticket.id), self.texts(school, partial(escalation_note, ticket, after)))
             escalated += 1
         return escalated
 
@@ -475,9 +504,9 @@ class TicketLifecycle:
     async def close(self, problem: ProblemRecord, at: float, by: str) -> None:
         """Resolve a problem that only a person can say is over (one a person reported), and its ticket
         with the note that ``by`` closed it."""
-        await self._resolve(problem, at, self.wording(problem.key.school)._("Closed by %(by)s.") % {"by": by})
+        await self._resolve(problem, at, lambda w: w._("Closed by %(by)s.") % {"by": by})
 
-    async def _resolve(self, problem: ProblemRecord, at: float, explained: str | None) -> None:
+    async def _resolve(self, problem: ProblemRecord, at: float, explained: Render | None) -> None:
         """Resolve a problem and its ticket; ``explained`` is the ticket's closing note when it is not
         the automatic one (a root problem took it over, a person closed it)."""
         resolved = await self._problems.resolve(problem.id, at)
@@ -494,32 +523,34 @@ class TicketLifecycle:
             ]
             if sharing:
                 # The incident goes on: its ticket stays open until its last problem clears.
-                await self._note(resolved.ticket_ref, left_note(resolved, self.wording(key.school)))
+                await self._note(resolved.ticket_ref, self.texts(key.school, partial(left_note, resolved)))
                 return
+        school = problem.key.school
         if explained is not None:
-            await self._resolve_ticket(resolved.ticket_ref, explained)
+            await self._resolve_ticket(resolved.ticket_ref, self.texts(school, explained))
         elif self._rules.on_recovery == "note":
-            await self._note(resolved.ticket_ref, recovered_note(resolved, self.wording(problem.key.school)))
+            await self._note(resolved.ticket_ref, self.texts(school, partial(recovered_note, resolved)))
         else:
             await self._resolve_ticket(
-                resolved.ticket_ref, resolve_note(resolved, self.wording(problem.key.school))
+                resolved.ticket_ref, self.texts(school, partial(resolve_note, resolved))
             )
 
-    async def _resolve_ticket(self, ref: str, text: str) -> None:
+    async def _resolve_ticket(self, ref: str, texts: Texts) -> None:
         try:
-            await self._sink.resolve(ref, text)
+            await self._sink.resolve(ref, texts)
         except TicketSinkError as err:
             log.warning(
                 "ticket not resolved", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
             )
 
-    async def note(self, ref: str, text: str) -> None:
-        """Add a person's note to an open ticket (a teacher's report of the same fault)."""
-        await self._note(ref, text)
+    async def note(self, ref: str, school: str, render: Render) -> None:
+        """Add a person's note to an open ticket of ``school`` (a teacher's report of the same fault),
+        written by ``render`` in each language the ticket systems read."""
+        await self._note(ref, self.texts(school, render))
 
-    async def _note(self, ref: str, text: str) -> None:
+    async def _note(self, ref: str, texts: Texts) -> None:
         try:
-            await self._sink.note(ref, text)
+            await self._sink.note(ref, texts)
         except TicketSinkError as err:
             log.warning(
                 "ticket note not added", extra={"sink": self._sink.name, "ticket": ref, "error": str(err)}
@@ -552,7 +583,7 @@ class TicketLifecycle:
         if joined is not None:
             await self._problems.set_ticket(problem.id, joined)
             await self._publish(TicketOpened(problem.id, joined))
-            await self._note(joined, joined_note(problem, device, self.wording(problem.key.school)))
+            await self._note(joined, self.texts(problem.key.school, partial(joined_note, problem, device)))
             log.info(
                 "problem joined its incident's ticket", extra={"ticket": joined, "code": problem.key.code}
             )
@@ -565,26 +596,33 @@ class TicketLifecycle:
         members = sorted([problem, *others], key=lambda p: (-SEVERITY_LEVEL[p.severity], p.opened_at, p.id))
         priority = most_urgent([decision.priority, *(self.priority(p, device, now) for p in others)])
         lead = members[0]
-        wording = self.wording(problem.key.school)
-        draft = ticket_draft(
-            lead,
-            self._school_of(problem.key.school),
-            device,
-            priority,
-            forecast=self._forecast_of(lead.key),
-            manager=self._manager_of(problem.key.school),
-            incident=incident,
-            also=[(p, self._forecast_of(p.key)) for p in members[1:]],
-            people=self._people_of(lead, device, wording),
-            wording=wording,
-        )
+        school = problem.key.school
+        zone = self._calendar_of(school).timezone
+        reports = await self._problems.reports([m.id for m in members])
+        drafts = {
+            language: ticket_draft(
+                lead,
+                self._school_of(school),
+                device,
+                priority,
+                forecast=self._forecast_of(lead.key),
+                manager=self._manager_of(school),
+                incident=incident,
+                also=[(p, self._forecast_of(p.key)) for p in members[1:]],
+                people=self._people_of(lead, device, Wording(language, zone)),
+                reports=reports,
+                wording=Wording(language, zone),
+            )
+            for language in self._sink.languages
+        }
+        draft = drafts[self._language] if self._language in drafts else next(iter(drafts.values()))
         recent = await self._recent_ticket(problem)
         try:
             if recent is not None:
-                await self._sink.reopen(recent, reopen_note(problem, wording))
+                await self._sink.reopen(recent, self.texts(school, partial(reopen_note, problem)))
                 ref = recent
             else:
-                ref = await self._sink.open(draft)
+                ref = await self._sink.open(drafts)
         except TicketSinkError as err:
             log.warning(
                 "ticket not opened, retried at the next poll",

@@ -45,10 +45,11 @@ from typing import Any, Literal, get_args
 
 from campuswatch import sqlite
 from campuswatch.backoff import backoff_delay
+from campuswatch.collector.language import Language
 from campuswatch.collector.store.connect import open_database
 from campuswatch.collector.store.location import DatabaseLocation
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
-from campuswatch.collector.tickets.sink import TicketDraft, TicketSink, TicketSinkError
+from campuswatch.collector.tickets.sink import Drafts, Texts, TicketDraft, TicketSink, TicketSinkError
 from campuswatch.collector.tickets.sinks.delivery import delivery_id_var
 
 log = logging.getLogger(__name__)
@@ -190,32 +191,32 @@ class TicketOutbox:
 
         ``payload`` is :func:`draft_payload` for ``open`` and :func:`text_payload` otherwise.
         """
-        [op_id] = await self.enqueue_many([sink], op, dedup_key, payload)
+        [op_id] = await self.enqueue_many({sink: payload}, op, dedup_key)
         return op_id
 
     async def enqueue_many(
         self,
-        sinks: Iterable[str],
+        payloads: Mapping[str, Mapping[str, Any]],
         op: Op,
         dedup_key: str,
-        payload: Mapping[str, Any],
         *,
         alias: str | None = None,
     ) -> list[int]:
-        """Queue ``op`` for each of ``sinks`` in one transaction (all or none); returns the ids.
+        """Queue ``op`` for each sink in ``payloads`` (sink name -> that sink's payload: its language's
+        text) in one transaction (all or none); returns the ids.
 
         ``alias`` (another system's id for this ticket, see :class:`MirroredSink`) is remembered as
         standing for ``dedup_key`` in the same transaction.
         """
         if op not in OPS:
             raise ValueError(f"unknown ticket operation {op!r}")
-        if op == "open":
-            TicketDraft(**payload)  # reject a payload the dispatcher could not turn back into a draft
-        elif not isinstance(payload.get("text"), str):
-            raise ValueError(f"{op} needs a payload with a text")
-        ids = await self._db.write(
-            _enqueue(list(sinks), op, dedup_key, json.dumps(dict(payload)), alias, self.clock())
-        )
+        for payload in payloads.values():
+            if op == "open":
+                TicketDraft(**payload)  # reject a payload the dispatcher could not turn back into a draft
+            elif not isinstance(payload.get("text"), str):
+                raise ValueError(f"{op} needs a payload with a text")
+        bodies = {sink: json.dumps(dict(payload)) for sink, payload in payloads.items()}
+        ids = await self._db.write(_enqueue(bodies, op, dedup_key, alias, self.clock()))
         log.debug("ticket op queued", extra={"op": op, "dedup_key": dedup_key, "op_ids": ids})
         for listener in self._listeners:
             listener()
@@ -347,7 +348,7 @@ class TicketOutbox:
 
 
 def _enqueue(
-    sinks: list[str], op: Op, dedup_key: str, body: str, alias: str | None, now: float
+    bodies: Mapping[str, str], op: Op, dedup_key: str, alias: str | None, now: float
 ) -> Txn[list[int]]:
     if alias is not None:
         yield Query(
@@ -356,7 +357,7 @@ def _enqueue(
             (alias, dedup_key),
         )
     ids: list[int] = []
-    for sink in sinks:
+    for sink, body in bodies.items():
         inserted = yield Query(
             "INSERT INTO ticket_outbox (sink, op, dedup_key, payload, state, attempts, created_at,"
             " next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
@@ -562,9 +563,10 @@ class MirroredSink:
     """The collector's own ticket sink, mirrored into the external ticket systems through the outbox.
 
     Give this to the ticket lifecycle in place of the built-in sink. Every call goes to ``primary``
-    first (the built-in ticket store: its answer is the ticket reference the collector keeps), then
-    the same operation is queued for each external sink, keyed by the dedup key. Notes, resolves and
-    reopens arrive with the primary's ticket id only, so the open records that id as an alias of the
+    first (the built-in ticket store, in the collector's ``language``: its answer is the ticket
+    reference the collector keeps), then the same operation is queued for each external sink, keyed by
+    the dedup key, in that sink's language (``sink_languages``: sink name -> language). Notes, resolves
+    and reopens arrive with the primary's ticket id only, so the open records that id as an alias of the
     dedup key.
 
     Primary first, queue second: if the collector dies in between, the lifecycle has not stored the
@@ -572,39 +574,47 @@ class MirroredSink:
     (idempotent by dedup key), and the operations are queued then.
     """
 
-    def __init__(self, primary: TicketSink, outbox: TicketOutbox, sink_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        primary: TicketSink,
+        outbox: TicketOutbox,
+        sink_languages: Mapping[str, Language],
+        language: Language,
+    ) -> None:
         self.name = primary.name
         self.primary = primary
         self.outbox = outbox
-        self.sink_names = list(sink_names)
+        self.sink_languages = dict(sink_languages)
+        self.language = language
+        self.languages = frozenset({language, *self.sink_languages.values()})
 
-    async def open(self, draft: TicketDraft) -> str:
-        """Open in the primary, and queue the open for every external sink."""
-        ref = await self.primary.open(draft)
-        await self.outbox.enqueue_many(
-            self.sink_names, "open", draft.dedup_key, draft_payload(draft), alias=ref
-        )
+    async def open(self, drafts: Drafts) -> str:
+        """Open in the primary, and queue the open for every external sink in its language."""
+        ref = await self.primary.open(drafts[self.language])
+        payloads = {sink: draft_payload(drafts[lang]) for sink, lang in self.sink_languages.items()}
+        await self.outbox.enqueue_many(payloads, "open", drafts[self.language].dedup_key, alias=ref)
         return ref
 
-    async def note(self, external_id: str, text: str) -> None:
+    async def note(self, external_id: str, texts: Texts) -> None:
         """Note in the primary, and queue the note."""
-        await self.primary.note(external_id, text)
-        await self._mirror("note", external_id, text)
+        await self.primary.note(external_id, texts[self.language])
+        await self._mirror("note", external_id, texts)
 
-    async def resolve(self, external_id: str, text: str) -> None:
+    async def resolve(self, external_id: str, texts: Texts) -> None:
         """Resolve in the primary, and queue the resolve."""
-        await self.primary.resolve(external_id, text)
-        await self._mirror("resolve", external_id, text)
+        await self.primary.resolve(external_id, texts[self.language])
+        await self._mirror("resolve", external_id, texts)
 
-    async def reopen(self, external_id: str, text: str) -> None:
+    async def reopen(self, external_id: str, texts: Texts) -> None:
         """Reopen in the primary, and queue the reopen."""
-        await self.primary.reopen(external_id, text)
-        await self._mirror("reopen", external_id, text)
+        await self.primary.reopen(external_id, texts[self.language])
+        await self._mirror("reopen", external_id, texts)
 
-    async def _mirror(self, op: Op, ref: str, text: str) -> None:
+    async def _mirror(self, op: Op, ref: str, texts: Texts) -> None:
         key = await self.outbox.dedup_key_for(ref)
         if key is None:
             # Opened before external sinks were configured: they never had this ticket.
             log.info("ticket not mirrored: opened before the external sinks", extra={"op": op, "ticket": ref})
             return
-        await self.outbox.enqueue_many(self.sink_names, op, key, text_payload(text))
+        payloads = {sink: text_payload(texts[lang]) for sink, lang in self.sink_languages.items()}
+        await self.outbox.enqueue_many(payloads, op, key)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from campuswatch.collector.model import ProblemKey, ProblemRecord, readable
+from campuswatch.collector.model import ProblemKey, ProblemRecord, ProblemReport, readable
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
 from campuswatch.report import Severity
@@ -69,6 +70,29 @@ class SqlProblems:
         await self._db.write(
             execute("UPDATE problems SET affected = ? WHERE id = ?", (json.dumps(list(affected)), problem_id))
         )
+
+    async def add_report(self, report: ProblemReport) -> None:
+        """Keep a person's report with its problem."""
+        await self._db.write(
+            execute(
+                "INSERT INTO problem_reports (problem_id, at, room, complaint, note) VALUES (?, ?, ?, ?, ?)",
+                (report.problem_id, report.at, report.room, report.complaint, report.note),
+            )
+        )
+
+    async def reports(self, problem_ids: Sequence[int]) -> list[ProblemReport]:
+        """The reports kept with these problems, oldest first."""
+        if not problem_ids:
+            return []
+        marks = ", ".join("?" for _ in problem_ids)
+        found = await self._db.read(
+            rows(
+                "SELECT problem_id, at, room, complaint, note FROM problem_reports"
+                f" WHERE problem_id IN ({marks}) ORDER BY at, id",
+                tuple(problem_ids),
+            )
+        )
+        return readable(found, lambda r: ProblemReport(*r), "problem report")
 
     async def mark_seen(self, problem_ids: list[int], at: float) -> None:
         """Set ``seen_at`` of open problems, in one transaction."""

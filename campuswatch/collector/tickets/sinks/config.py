@@ -18,6 +18,7 @@ Each entry names its ``type``; passwords, tokens and HMAC keys are :class:`Secre
         name: n8n
         url: https://n8n.schulen.example/webhook/campuswatch
         secret: "..."
+        language: en          # a contractor who reads English; unset: the collector's language
       - type: email
         name: mail
         host: mail.schulen.example
@@ -39,6 +40,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from campuswatch.collector.language import Language
 from campuswatch.collector.tickets.sink import TicketSink
 from campuswatch.collector.tickets.sinks.email import EmailSink
 from campuswatch.collector.tickets.sinks.rt import RtSink
@@ -65,6 +67,8 @@ class _SinkConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_
     #: The sink's name: the outbox queues per name, so renaming one starts a fresh queue.
     name: str
     timeout_seconds: Timeout = 10.0
+    #: The language its tickets are written in (``de`` or ``en``); unset: the collector's ``language``.
+    language: Language | None = None
 
 
 class RtSinkConfig(_SinkConfig, tag="rt", kw_only=True):
@@ -155,8 +159,10 @@ class TicketSinksConfig(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError(f"sink names must be unique (each has its own outbox queue): {duplicates}")
 
 
-def build_sink(cfg: SinkConfig) -> TicketSink:
-    """The sink an entry describes (nothing is contacted yet)."""
+def build_sink(cfg: SinkConfig, language: Language = "en") -> TicketSink:
+    """The sink an entry describes (nothing is contacted yet), writing its own texts in the entry's
+    ``language``, else in ``language`` (the collector's)."""
+    language = cfg.language or language
     if isinstance(cfg, RtSinkConfig):
         return RtSink(
             cfg.name,
@@ -169,6 +175,7 @@ def build_sink(cfg: SinkConfig) -> TicketSink:
             owner_from_assignee=cfg.owner_from_assignee,
             resolved_status=cfg.resolved_status,
             timeout_seconds=cfg.timeout_seconds,
+            language=language,
         )
     if isinstance(cfg, ZammadSinkConfig):
         return ZammadSink(
@@ -180,6 +187,7 @@ def build_sink(cfg: SinkConfig) -> TicketSink:
             internal_notes=cfg.internal_notes,
             resolved_state=cfg.resolved_state,
             timeout_seconds=cfg.timeout_seconds,
+            language=language,
         )
     if isinstance(cfg, WebhookSinkConfig):
         return WebhookSink(cfg.name, cfg.url, secret=cfg.secret, timeout_seconds=cfg.timeout_seconds)
@@ -194,4 +202,5 @@ def build_sink(cfg: SinkConfig) -> TicketSink:
         password=cfg.password,
         subject_prefix=cfg.subject_prefix,
         timeout_seconds=cfg.timeout_seconds,
+        language=language,
     )

@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Literal
 
+from campuswatch.collector.language import Language, Wording
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks._format import ticket_text
 from campuswatch.collector.tickets.sinks.delivery import current_delivery_id
@@ -69,12 +70,16 @@ class EmailSink:
         password: Secret | None = None,
         subject_prefix: str = "[campuswatch]",
         timeout_seconds: float = 30.0,
+        language: Language = "en",
     ) -> None:
         if not recipients:
             raise ValueError("an e-mail sink needs at least one recipient")
         if (username is None) != (password is None):
             raise ValueError("SMTP login needs both a username and a password")
         self.name = name
+        #: The language of the texts this sink adds to the collector's (labels, reply prefixes).
+        self.language = language
+        self._ = Wording(language)._
         self.host = host
         self.port = port
         self.sender = sender
@@ -91,7 +96,7 @@ class EmailSink:
         key_hash = hashlib.sha256(draft.dedup_key.encode()).hexdigest()[:16]
         message_id = self._message_id(key_hash)
         subject = header_text(f"{self.subject_prefix} {draft.title}")
-        msg = self._message(subject, message_id, "open", ticket_text(draft))
+        msg = self._message(subject, message_id, "open", ticket_text(draft, self.language))
         msg["X-Campuswatch-Dedup-Key"] = header_text(draft.dedup_key)
         msg["X-Priority"] = _X_PRIORITY[draft.priority]
         # An urgent ticket reaches the campus manager who comes, not only the fixed recipients.
@@ -110,11 +115,11 @@ class EmailSink:
 
     async def resolve(self, external_id: str, text: str) -> None:
         """Reply in the thread that the problem is resolved."""
-        await self._reply(external_id, "resolve", f"Resolved: {text}")
+        await self._reply(external_id, "resolve", self._("Resolved: %(text)s") % {"text": text})
 
     async def reopen(self, external_id: str, text: str) -> None:
         """Reply in the thread that the problem is back."""
-        await self._reply(external_id, "reopen", f"Reopened: {text}")
+        await self._reply(external_id, "reopen", self._("Reopened: %(text)s") % {"text": text})
 
     async def _reply(self, external_id: str, event: str, text: str) -> None:
         root, _, subject = external_id.partition(" ")

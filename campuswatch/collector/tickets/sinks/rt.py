@@ -16,6 +16,7 @@ import base64
 import logging
 from urllib.parse import quote
 
+from campuswatch.collector.language import Language
 from campuswatch.collector.model import Priority
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks._format import ticket_text
@@ -52,10 +53,13 @@ class RtSink:
         owner_from_assignee: bool = False,
         resolved_status: str = "resolved",
         timeout_seconds: float = 10.0,
+        language: Language = "en",
     ) -> None:
         if token is None and (username is None or password is None):
             raise ValueError("RT needs a token, or a username and password")
         self.name = name
+        #: The language of the texts this sink adds to the collector's (labels, reply prefixes).
+        self.language = language
         self.queue = queue
         self.dedup_field = dedup_field
         self.owner_from_assignee = owner_from_assignee
@@ -100,7 +104,7 @@ class RtSink:
         body: dict[str, object] = {
             "Queue": self.queue,
             "Subject": draft.title,
-            "Content": ticket_text(draft),
+            "Content": ticket_text(draft, self.language),
             "ContentType": "text/plain",
             "Priority": RT_PRIORITY[draft.priority],
             "CustomFields": {self.dedup_field: draft.dedup_key},

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from campuswatch.collector.language import Language
 from campuswatch.collector.model import Priority
 from campuswatch.collector.tickets.sink import TicketDraft, TicketSinkError
 from campuswatch.collector.tickets.sinks._format import ticket_text
@@ -50,8 +51,11 @@ class ZammadSink:
         internal_notes: bool = True,
         resolved_state: str = "closed",
         timeout_seconds: float = 10.0,
+        language: Language = "en",
     ) -> None:
         self.name = name
+        #: The language of the texts this sink adds to the collector's (labels, reply prefixes).
+        self.language = language
         self.group = group
         self.customer = customer
         self.internal_notes = internal_notes
@@ -77,7 +81,7 @@ class ZammadSink:
             "priority": ZAMMAD_PRIORITY[draft.priority],
             "article": {
                 "subject": draft.title,
-                "body": ticket_text(draft),
+                "body": ticket_text(draft, self.language),
                 "content_type": "text/plain",
                 "type": "note",
                 "internal": False,
