@@ -26,6 +26,20 @@ def test_the_documented_example_builds_one_sink_of_each_kind() -> None:
     sinks = [build_sink(s) for s in cfg.ticket_sinks]
     assert [type(s) for s in sinks] == [RtSink, ZammadSink, WebhookSink, EmailSink]
     assert [s.name for s in sinks] == ["rt", "zammad", "n8n", "mail"]
+    assert [s.language for s in cfg.ticket_sinks] == [None, None, "en", None]
+
+
+def test_a_sink_writes_its_own_language_else_the_collectors() -> None:
+    cfg = parse(
+        """
+        ticket_sinks:
+          - {type: email, name: helpdesk, host: h, sender: a@b.example, recipients: [c@d.example]}
+          - {type: email, name: firma, host: h, sender: a@b.example, recipients: [c@d.example], language: en}
+        """
+    )
+    helpdesk, contractor = (build_sink(s, "de") for s in cfg.ticket_sinks)
+    assert isinstance(helpdesk, EmailSink) and isinstance(contractor, EmailSink)
+    assert (helpdesk.language, contractor.language) == ("de", "en")
 
 
 def test_secrets_do_not_print() -> None:
@@ -97,6 +111,17 @@ def test_secrets_do_not_print() -> None:
               - {type: webhook, name: a, url: "http://y.example", secret: s}
             """,
             "sink names must be unique (each has its own outbox queue): ['a']",
+        ),
+        (
+            """
+            ticket_sinks:
+              - type: webhook
+                name: hook
+                url: https://h.example
+                secret: s
+                language: fr
+            """,
+            "collector.yaml:7: ticket_sinks[0].language: must be one of: de, en",
         ),
     ],
 )
