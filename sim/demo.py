@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import html
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -36,9 +38,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import yaml
+from yarl import URL
 
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.logs import JsonFormatter
@@ -46,7 +50,7 @@ from sim.collector import IMMEDIATE_RULES
 from sim.devices import demo_devices
 from sim.faults import DEMO_TIMETABLE, LoopClock, run_timetable
 from sim.process import stop_process
-from sim.school import SimulatedSchool
+from sim.school import PROJECTOR, SimulatedSchool
 from sim.snmpio import SnmpFailure
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,8 @@ SCHOOLS: dict[str, Any] = {
                 {"name": "Jens Krüger", "role": "Medienbeauftragter", "email": "j.krueger@bbg.example"},
             ],
             "visits": {"weekdays": ["tue", "thu"], "time": "08:00-11:00"},
+            # The rooms whose QR codes the teachers scan (the room page and its "No picture" button).
+            "rooms": {"101": [PROJECTOR, "printer-raum-101"], "Lehrerzimmer": ["printer-lehrerzimmer"]},
         },
         "helmholtz-gymnasium": {
             "name": "Helmholtz-Gymnasium",
@@ -109,6 +115,9 @@ DB_NAME = "collector.sqlite3"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 TICKET_POLL_S = 2.0
+#: The room a teacher reports from, and what they say: the projector there has no picture.
+TEACHER_ROOM = "101"
+TEACHER_NOTE = "Beamer zeigt kein Bild, die Lampe blinkt rot"
 
 
 class DemoFailed(Exception):
@@ -324,6 +333,55 @@ class Demo:
                     self.say(f"ticket #{ticket['id']} {verb} {ticket['device']}: {ticket['title']}")
             await asyncio.sleep(TICKET_POLL_S)
 
+    async def _room_link(self, session: aiohttp.ClientSession, reader: str, room: str) -> str:
+        """The room's link as the school's QR sheet prints it (the sheet read with the demo's token)."""
+        async with session.get(
+            f"{self.url}/schools/{SCHOOL_ID}/rooms", headers={"Authorization": f"Bearer {reader}"}
+        ) as response:
+            if response.status != 200:
+                raise DemoFailed(f"the QR sheet of {SCHOOL_ID} answered {response.status}")
+            sheet = await response.text()
+        for link in map(html.unescape, re.findall(r'<p class="url">([^<]*)</p>', sheet)):
+            if link.endswith("/" + quote(room, safe="")):
+                return link
+        raise DemoFailed(f"the QR sheet of {SCHOOL_ID} has no room {room}")
+
+    async def _teacher_reports(self, session: aiohttp.ClientSession, reader: str) -> None:
+        """Once the projector in room 101 has its ticket, a teacher taps "No picture" on the room's page
+        (its link from the QR sheet, the form's CSRF token as a phone's browser gets it): the report adds
+        to that ticket and opens none, which the lines printed show."""
+        while not (known := [t for t in await self._tickets(session, reader) if _open_for(t, PROJECTOR)]):
+            await asyncio.sleep(0.5)
+        [ticket] = known
+        before = len(await self._tickets(session, reader))
+        link = await self._room_link(session, reader, TEACHER_ROOM)
+        # The teacher's phone: its own cookies (the form's nonce), no login, no token.
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+            async with phone.get(link) as response:
+                found = re.search(r'name="csrf" value="([^"]+)"', await response.text())
+            if response.status != 200 or found is None:
+                raise DemoFailed(f"the room page of room {TEACHER_ROOM} answered {response.status}")
+            form = {"csrf": found.group(1), "complaint": "no_picture", "note": TEACHER_NOTE}
+            async with phone.post(link, data=form, allow_redirects=False) as response:
+                where = URL(response.headers.get("Location", ""))
+            if response.status != 303:
+                raise DemoFailed(f"the teacher's report was refused: {response.status}")
+        outcome = where.query.get("sent")
+        self.say(
+            f'teacher  room {TEACHER_ROOM}: "No picture" ({TEACHER_NOTE}) -> the room page says: {outcome}'
+        )
+        async with session.get(
+            f"{self.url}/api/v1/tickets/{ticket['id']}", headers={"Authorization": f"Bearer {reader}"}
+        ) as response:
+            detail = await response.json()
+        after = len(await self._tickets(session, reader))
+        notes = [n["text"] for n in detail["history"] if n["kind"] == "note"]
+        self.say(
+            f"ticket #{ticket['id']} noted    {PROJECTOR}: {notes[-1] if notes else '(no note)'}"
+            f" ({after - before} new tickets)"
+        )
+        await asyncio.Event().wait()
+
     async def _watch_children(self) -> None:
         """Raise :class:`DemoFailed` when a child exits on its own (a crash: the demo cannot go on)."""
         while True:
@@ -414,6 +472,7 @@ class Demo:
             asyncio.create_task(self._watch_tickets(session, reader), name="tickets"),
             asyncio.create_task(self._watch_children(), name="children"),
             asyncio.create_task(self._play(school), name="timetable"),
+            asyncio.create_task(self._teacher_reports(session, reader), name="teacher"),
         }
         if self.duration_s is not None:
             tasks.add(asyncio.create_task(asyncio.sleep(self.duration_s), name="duration"))
@@ -428,6 +487,10 @@ class Demo:
             if error is not None:
                 raise error
         return 0
+
+
+def _open_for(ticket: dict[str, Any], device: str) -> bool:
+    return bool(ticket["state"] == "open" and ticket["device"] == device)
 
 
 async def seed_history(db: Path, now: float) -> None:

@@ -1,6 +1,7 @@
 """``python -m sim.demo`` end to end: the real collector and agent against the simulated school.
 
-Faults from the timetable must become tickets that open and resolve, and however the demo ends
+Faults from the timetable must become tickets that open and resolve, a teacher's report on the room
+page must join the projector's ticket, and however the demo ends
 (its duration, SIGINT, SIGTERM) it exits 0 and leaves no part of itself running.
 """
 
@@ -80,6 +81,16 @@ def test_demo_opens_and_resolves_tickets_and_stops_by_itself(tmp_path: Path) -> 
     assert re.search(r"ticket #\d+ opened\s+printer-raum-101: .*empty", output), output
     assert re.search(r"ticket #\d+ opened\s+printer-lehrerzimmer: .*jam", output), output
     assert re.search(r"ticket #\d+ resolved printer-lehrerzimmer: .*jam", output), output
+    # A teacher's "No picture" in room 101, through the room page as a phone would post it, adds to the
+    # projector's ticket: the page says it is known, the ticket has the note, no ticket was opened for it.
+    projector = re.search(r"ticket #(\d+) opened\s+beamer-raum-101: ", output)
+    assert projector, output
+    assert re.search(r'teacher  room 101: "No picture" \(.*\) -> the room page says: known', output), output
+    noted = re.search(r"ticket #(\d+) noted    beamer-raum-101: (.*) \((\d+) new tickets\)", output)
+    assert noted, output
+    assert noted.group(1) == projector.group(1)
+    assert "room 101" in noted.group(2) and "Beamer zeigt kein Bild" in noted.group(2)
+    assert noted.group(3) == "0"
     assert "stopped" in output.splitlines()[-1]
     _assert_all_gone(output, tmp_path, port)
 
