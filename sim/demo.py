@@ -353,6 +353,7 @@ class Demo:
         while not (known := [t for t in await self._tickets(session, reader) if _open_for(t, PROJECTOR)]):
             await asyncio.sleep(0.5)
         [ticket] = known
+        await asyncio.sleep(TICKET_POLL_S)  # the ticket's line is printed first: the story in order
         before = len(await self._tickets(session, reader))
         link = await self._room_link(session, reader, TEACHER_ROOM)
         # The teacher's phone: its own cookies (the form's nonce), no login, no token.

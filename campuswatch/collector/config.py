@@ -154,6 +154,10 @@ class CollectorConfig(_Strict):
     mdm: MdmSection | None = None
     #: The language of the pages and the tickets (``de`` or ``en``); times in each school's timezone.
     language: Language = "en"
+    #: The address people reach the collector at (``https://monitoring.schulen.example``, maybe with a
+    #: path), for the links it writes: the QR sheet's room links, the calendar feed's address. Behind a
+    #: reverse proxy the request's Host is not the public one; unset: links use the request's.
+    public_url: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     source: str = ""
 
     def outbox_location(self) -> DatabaseLocation:
@@ -332,6 +336,10 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+#: What ``public_url`` may be: an https address its links are printed from (on paper, scanned by phones).
+_PUBLIC_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?")
+
+
 def _check(config: CollectorConfig) -> None:
     """Cross-field checks; each error names the key."""
     try:
@@ -350,6 +358,10 @@ def _check(config: CollectorConfig) -> None:
             raise Invalid(("metrics_listen",), str(err)) from None
         if config.metrics_listen == config.listen:
             raise Invalid(("metrics_listen",), "must differ from listen (it serves /metrics without a token)")
+    if config.public_url is not None and not _PUBLIC_URL.fullmatch(config.public_url):
+        raise Invalid(
+            ("public_url",), "must be https://host[:port][/path], without a user, query or fragment"
+        )
     _check_auth(config.auth)
     names = [s.name for s in config.ticket_sinks]
     for i, name in enumerate(names):

@@ -93,6 +93,13 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ("heartbeat_s: 60\nlisten: nowhere\n", ":2: listen: expected HOST:PORT"),
         ("unreachable_after_polls: 0\n", ":1: unreachable_after_polls: must be at least 1"),
         ("heartbeat_s: soon\n", ":1: heartbeat_s: Expected `float`"),
+        ("listen: 127.0.0.1:8750\npublic_url: http://cw.example\n", ":2: public_url: must be https://"),
+        ("public_url: https://admin:pw@cw.example\n", ":1: public_url: must be https://"),
+        ("public_url: https://cw.example/?next=x\n", ":1: public_url: must be https://"),
+        (
+            "language: de\nticket_sinks:\n  - {type: webhook, name: w, url: 'https://w.example', secret: s, language: nl}\n",
+            ":3: ticket_sinks[0].language: must be one of: de, en",
+        ),
     ],
 )
 def test_bad_collector_config_names_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:

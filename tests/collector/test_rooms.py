@@ -221,6 +221,47 @@ async def test_the_room_link_is_bound_to_its_school_and_rotating_voids_it(
     assert rotated.school == "hsg" and rotated.actor == "admin"
 
 
+async def test_behind_a_proxy_the_qr_codes_and_the_calendar_link_use_the_public_url(tmp_path: Path) -> None:
+    """The reverse proxy's Host is not the public one: with ``public_url`` set, the links the collector
+    writes point there (the QR sheet, the manager page's calendar feed), and they open the room."""
+    schools = tmp_path / "schools.yaml"
+    schools.write_text(
+        SCHOOLS_YAML.replace(
+            "    name: Bert-Brecht-Gymnasium\n",
+            "    name: Bert-Brecht-Gymnasium\n    campus_manager: cm-nord\n",
+        )
+        + "campus_managers:\n  cm-nord: {name: Anna Schmidt, email: anna@schulen.example}\n"
+    )
+    async with running_collector(
+        tmp_path,
+        {"bbg": "Bert-Brecht-Gymnasium", "hsg": "Helmholtz-Gymnasium"},
+        rules_file=IMMEDIATE_RULES,
+        clock=FakeClock(),
+        schools_file=schools,
+        public_url="https://monitoring.schulen.example/cw/",
+        language="de",
+    ) as c:
+        links = await room_links(c, "bbg")
+        async with (
+            aiohttp.ClientSession(headers=c.api) as http,
+            http.post(f"{c.url}/managers/cm-nord/calendar") as r,
+        ):
+            manager_page = html.unescape(await r.text())
+        teacher = Teacher()
+        try:
+            status, _ = await teacher.open(
+                links["101"].replace("https://monitoring.schulen.example/cw", c.url)
+            )
+        finally:
+            await teacher.close()
+    assert links["101"].startswith("https://monitoring.schulen.example/cw/r/bbg/")
+    assert c.url not in "".join(links.values())
+    assert status == 200
+    assert (
+        "https://monitoring.schulen.example/cw/api/v1/campus-managers/cm-nord/visits.ics?key=" in manager_page
+    )
+
+
 async def test_the_form_needs_its_csrf_token_and_our_own_site(collector: RunningCollector) -> None:
     c = collector
     link = (await room_links(c, "bbg"))["101"]

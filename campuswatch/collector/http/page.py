@@ -181,6 +181,13 @@ LANGUAGE_PAGES: dict[Language, jinja2.Environment] = {
 }
 
 
+def public_base(request: web.Request) -> str:
+    """Where the links the collector writes (QR codes, calendar feeds) point: its ``public_url`` (behind
+    a reverse proxy the request's Host is not the public one), else the request's scheme and host."""
+    configured = service_of(request).config.public_url
+    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
+
+
 def pages_of(request: web.Request) -> jinja2.Environment:
     """The pages in the language of the collector answering ``request``."""
     return LANGUAGE_PAGES[service_of(request).config.language]
@@ -531,7 +538,7 @@ async def _manager_page(request: web.Request, *, new_feed: bool = False) -> web.
             raise _refused(web.HTTPForbidden, "not_allowed", now, shown=shown, pages=pages_of(request))
         key = await service.calendar_link(manager.id, actor=principal.name, peer=request[PEER])
         feed = (
-            f"{request.url.origin()}/api/v1/campus-managers/{path_segment(manager.id)}/visits.ics?key={key}"
+            f"{public_base(request)}/api/v1/campus-managers/{path_segment(manager.id)}/visits.ics?key={key}"
         )
     problems = await service.open_problems()
     plans = await service.visit_plans(manager.id)

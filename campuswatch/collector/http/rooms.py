@@ -36,7 +36,16 @@ from campuswatch.collector.http.guard import (
     set_nonce_cookie,
     viewer_of,
 )
-from campuswatch.collector.http.page import PAGES, Viewer, _page, _refused, pages_of, render, viewer_for
+from campuswatch.collector.http.page import (
+    PAGES,
+    Viewer,
+    _page,
+    _refused,
+    pages_of,
+    public_base,
+    render,
+    viewer_for,
+)
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, TicketRecord
 from campuswatch.collector.rooms import COMPLAINT_WORDS, COMPLAINTS, MAX_NOTE, Complaint, Room, clean_note
 from campuswatch.collector.service import CollectorService, TooManyReports
@@ -216,7 +225,7 @@ async def room_sheet(request: web.Request) -> web.Response:
     if school is None:
         raise _refused(web.HTTPNotFound, "no_school", service.now(), school_id[:64], shown, pages_of(request))
     key = await service.accounts.room_link_key(school_id)
-    base = f"{request.scheme}://{request.host}"
+    base = public_base(request)
     stickers = []
     for room in service.rooms(school_id):
         url = base + room_path(school_id, key, room.name)
