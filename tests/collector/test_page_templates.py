@@ -339,6 +339,8 @@ MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 HOSTILE = re.compile(re.escape(hostile_text("@")).replace("@", '[^"]*'))
 #: A time as the pages write it, in German (5.12.2026, 14:05) or English (5 Dec 2026, 14:05).
 TIME = re.compile(r"\d{1,2}(\.\d{1,2}\.| [A-Z][a-z]{2} )\d{4}, \d\d:\d\d")
+#: A day as the manager page writes it, by Babel's locale data (Di., 09.06.2026; Tue 9 Jun 2026).
+DAY = re.compile(r"[A-Z][a-z]{1,2}\.?,? \d{1,2}(\.\d{2}\.| [A-Z][a-z]{2} )\d{4}")
 #: What may stand outside a message: the product's name, numbers and the punctuation between cells.
 NOT_LANGUAGE = re.compile(r"campuswatch|[\d\s#()·:;,.×–\-]")
 
@@ -351,7 +353,7 @@ def test_every_visible_text_is_marked_for_translation(name: str) -> None:
     assert [a.get("lang") for tag, a in page.tags if tag == "html"] == ["de"]
     bare = []
     for text in page.texts:
-        rest = NOT_LANGUAGE.sub("", TIME.sub("", HOSTILE.sub("", MARKED.sub("", text))))
+        rest = NOT_LANGUAGE.sub("", DAY.sub("", TIME.sub("", HOSTILE.sub("", MARKED.sub("", text)))))
         # The two records' fields fixed to real values (a ticket's state, a device's status).
         if rest not in ("", "open", "ok"):
             bare.append(text)

@@ -200,7 +200,7 @@ async def test_the_manager_page_shows_schools_visits_work_and_pack_lists(
         async with http.get(f"{collector.url}/managers/nobody", headers=collector.api) as r:
             assert r.status == 404
     assert "Anna Schmidt" in page and "Parsevalstraße 170" in page and "Petra Weber (Sekretariat)" in page
-    assert "Tue 09.06.2026: Bert-Brecht-Gymnasium 08:00&ndash;11:00" in page.replace("–", "&ndash;")
+    assert "Tue 9 Jun 2026: Bert-Brecht-Gymnasium 08:00&ndash;11:00" in page.replace("–", "&ndash;")
     pack = page.split("Pack list", 1)[1].split("</table>", 1)[0]
     assert "<td>2&times;</td><td><strong>CF230A</strong>" in pack
     assert "<td>1&times;</td><td><strong>ELPLP97 (V13H010L97)</strong>" in pack

@@ -59,7 +59,7 @@ async def test_the_manager_page_on_a_phone_and_its_calendar_link(
         feed = icalendar.Calendar.from_ical(await r.read())
 
     assert seen["url"] == f"{collector.url}/managers/cm-nord" and seen["title"] == "Anna Schmidt"
-    assert seen["visits"][0] == "Tue 09.06.2026: Bert-Brecht-Gymnasium 08:00–11:00"
+    assert seen["visits"][0] == "Tue 9 Jun 2026: Bert-Brecht-Gymnasium 08:00–11:00"
     assert len(seen["work"]) == 3 and any("CF230A" in row for row in seen["work"])
     assert [row.split(" ", 2)[:2] for row in seen["pack"]] == [["2×", "CF230A"], ["1×", "ELPLP97"]]
     assert seen["overflow"] <= 0, "the page fits a phone's width (wide tables scroll in their box)"

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import partial
 from typing import Literal
 from urllib.parse import quote
 
@@ -32,7 +33,7 @@ from campuswatch.collector.auth.principal import Principal
 from campuswatch.collector.discovered import Found
 from campuswatch.collector.http.guard import PEER, principal_of, service_of, viewer_of
 from campuswatch.collector.http.params import MAX_TEXT, path_id
-from campuswatch.collector.language import LANGUAGES, Language, format_time
+from campuswatch.collector.language import LANGUAGES, Language, format_day, format_time
 from campuswatch.collector.language import translations as catalogue_of
 from campuswatch.collector.language.problems import N_, kind_word, summary_of, value_word
 from campuswatch.collector.model import (
@@ -156,6 +157,7 @@ def environment(
         translations or gettext.NullTranslations(), newstyle=True
     )
     pages.filters["when"] = when
+    pages.filters["day"] = partial(format_day, language=language)
     pages.filters["summary"] = summary
     pages.filters["kind"] = kind
     pages.filters["word"] = word
@@ -284,11 +286,13 @@ def render_overview(
     managers: Mapping[str, CampusManager] | None = None,
     search: SchoolSearch | None = None,
     ticket_systems: Sequence[TicketSystemState] = (),
+    zone: tzinfo | None = None,
 ) -> str:
     """``/``: every school with its state, the devices that need attention, then the open tickets.
     ``reporting``: the schools whose agents ever reported (None: all), ``managers`` by id; ``search``
     narrows all three to the schools it finds; ``ticket_systems``: the external ticket systems,
-    shown when operations to them are retrying or given up (parked).
+    shown when operations to them are retrying or given up (parked); times in ``zone`` (the default
+    calendar's: a city's schools share one).
 
     Only devices with an open problem are listed here (a city has tens of thousands of devices); a
     school's page lists all of its devices with their state.
@@ -331,6 +335,7 @@ def render_overview(
         managers=sorted((managers or {}).values(), key=lambda m: m.name),
         states=SCHOOL_STATES,
         ticket_systems=[t for t in ticket_systems if t.retrying or t.parked],
+        **({"zone": zone} if zone is not None else {}),
     )
 
 
@@ -429,9 +434,11 @@ def render_manager(
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
     feed: str | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
     """``/managers/{id}``: "my schools" (state, address, contacts, next visit) and "my next visits",
-    each with its work list and pack list; ``feed``, a calendar feed's link just made (shown once)."""
+    each with its work list and pack list; ``feed``, a calendar feed's link just made (shown once);
+    times in ``zone`` (their schools')."""
     return render(
         pages,
         "manager.html",
@@ -442,6 +449,7 @@ def render_manager(
         plans=plans,
         names={row.school.id: row.school.name for row in schools},
         feed=feed,
+        **({"zone": zone} if zone is not None else {}),
     )
 
 
@@ -504,6 +512,7 @@ async def overview(request: web.Request) -> web.Response:
             ),
             # What the ticket systems refused is the helpdesk's to see: it may name any school.
             ticket_systems=await service.ticket_systems() if principal.schools is None else (),
+            zone=service.calendar_of("").timezone,
         )
     )
 
@@ -551,7 +560,8 @@ async def _manager_page(request: web.Request, *, new_feed: bool = False) -> web.
         )
         for s in mine
     ]
-    return _page(render_manager(manager, rows, plans, now, pages_of(request), shown, feed))
+    zone = service.calendar_of(mine[0].id).timezone
+    return _page(render_manager(manager, rows, plans, now, pages_of(request), shown, feed, zone))
 
 
 async def school_page(request: web.Request) -> web.Response:

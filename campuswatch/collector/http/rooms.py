@@ -230,7 +230,8 @@ async def room_sheet(request: web.Request) -> web.Response:
     for room in service.rooms(school_id):
         url = base + room_path(school_id, key, room.name)
         stickers.append(RoomSticker(room, url, qr_svg(url)))
-    return _page(render_room_sheet(school, stickers, service.now(), pages_of(request), shown))
+    zone = service.calendar_of(school_id).timezone
+    return _page(render_room_sheet(school, stickers, service.now(), pages_of(request), shown, zone))
 
 
 def render_room_sheet(
@@ -239,9 +240,19 @@ def render_room_sheet(
     now: float,
     pages: jinja2.Environment = PAGES,
     viewer: Viewer | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
-    """The sheet of a school's room QR codes (with the rotate button for a viewer who may)."""
-    return render(pages, "room_sheet.html", now, viewer, school=school, stickers=stickers)
+    """The sheet of a school's room QR codes (with the rotate button for a viewer who may); times in the
+    school's ``zone``."""
+    return render(
+        pages,
+        "room_sheet.html",
+        now,
+        viewer,
+        school=school,
+        stickers=stickers,
+        **({"zone": zone} if zone is not None else {}),
+    )
 
 
 async def rotate_room_links(request: web.Request) -> web.Response:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib.resources import files
 from typing import Literal, get_args
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 Language = Literal["de", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -36,6 +36,8 @@ for _locale in LOCALES.values():
 _TIME_PATTERNS: dict[Language, str] = {"de": "d.M.yyyy, HH:mm", "en": "d MMM yyyy, HH:mm"}
 #: The same with the weekday, for a time to come (a visit): Di., 8.12.2026, 08:00; Tue 8 Dec 2026, 08:00.
 _DAY_TIME_PATTERNS: dict[Language, str] = {"de": "EEE, d.M.yyyy, HH:mm", "en": "EEE d MMM yyyy, HH:mm"}
+#: A day people plan by (a visit's): Di., 09.06.2026; Tue 9 Jun 2026.
+_DAY_PATTERNS: dict[Language, str] = {"de": "EEE, dd.MM.yyyy", "en": "EEE d MMM yyyy"}
 
 
 def locale_dir() -> str:
@@ -61,6 +63,11 @@ def format_time(at: float, zone: tzinfo, language: Language, *, weekday: bool = 
     except (OverflowError, ValueError, OSError):
         # A stored time no date can show (the store bounds them; a zone can still push one past year 9999).
         return translations(language).gettext("(no readable time)")
+
+
+def format_day(day: date, language: Language) -> str:
+    """A calendar day (already the school's: a visit's) with its weekday, written the ``language``'s way."""
+    return format_date(day, _DAY_PATTERNS[language], locale=LOCALES[language])
 
 
 # Every catalogue read now, at import (off the event loop), so that no page or ticket reads a file.
