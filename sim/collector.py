@@ -85,6 +85,18 @@ class RunningCollector:
             assert response.status == 200, await response.text()
             return await response.json()
 
+    async def deliver(self, school: str, events: Sequence[AnyEvent]) -> None:
+        """Send ``events`` as the school's agent (``gw-<school>``) would: one report (asserting a 200)."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{self.url}/api/v1/reports",
+                data=encode(report(school, events, agent_id=f"gw-{school}")),
+                headers=agent_headers(self.tokens[school]),
+            ) as response,
+        ):
+            assert response.status == 200, await response.text()
+
     async def items(self, path: str, **params: str) -> list[Any]:
         """Every item of a paged list, following ``next`` to the last page."""
         page = await self.get(path, **params)

@@ -9,13 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import aiohttp
-import msgspec
 import pytest
 
 from campuswatch.collector.http.page import LANGUAGE_PAGES
 from campuswatch.collector.language import format_day
 from campuswatch.report import Problem
-from sim.collector import IMMEDIATE_RULES, FakeClock, agent_headers, poll_event, report, running_collector
+from sim.collector import IMMEDIATE_RULES, FakeClock, poll_event, running_collector
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +56,8 @@ async def test_pages_and_tickets_show_the_schools_time_not_utc(
         language=language,
     ) as c:
         event = poll_event(1, "display-101", kind="display", label="Tafel 101", at=AT, problems=[NO_SIGNAL])
+        await c.deliver("bbg", [event])
         async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{c.url}/api/v1/reports",
-                data=msgspec.json.encode(report("bbg", [event], agent_id="gw-bbg")),
-                headers=agent_headers(c.tokens["bbg"]),
-            ) as r:
-                assert r.status == 200
             [ticket] = await c.service.tickets(school="bbg")
             pages = {}
             for path in (

@@ -15,7 +15,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import msgspec
 import pytest
 
 from campuswatch.collector.service import (
@@ -23,14 +22,12 @@ from campuswatch.collector.service import (
     TEACHER_REPORTS_PER_SCHOOL,
     TooManyReports,
 )
-from campuswatch.report import AnyEvent, Problem
+from campuswatch.report import Problem
 from sim.collector import (
     IMMEDIATE_RULES,
     FakeClock,
     RunningCollector,
-    agent_headers,
     poll_event,
-    report,
     running_collector,
 )
 
@@ -62,18 +59,6 @@ async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
         language="de",
     ) as c:
         yield c
-
-
-async def deliver(c: RunningCollector, school: str, events: list[AnyEvent]) -> None:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{c.url}/api/v1/reports",
-            data=msgspec.json.encode(report(school, events, agent_id=f"gw-{school}")),
-            headers=agent_headers(c.tokens[school]),
-        ) as r,
-    ):
-        assert r.status == 200, await r.text()
 
 
 async def room_links(c: RunningCollector, school: str) -> dict[str, str]:
@@ -123,8 +108,7 @@ async def test_kein_bild_for_a_display_with_its_no_signal_ticket_adds_to_that_ti
 ) -> None:
     c = collector
     at = c.service.now()
-    await deliver(
-        c,
+    await c.deliver(
         "bbg",
         [
             poll_event(1, "display-101", kind="display", label="Tafel 101", at=at, problems=[NO_SIGNAL]),
@@ -161,7 +145,7 @@ async def test_a_report_nothing_knows_opens_one_ticket_and_the_next_teachers_joi
     collector: RunningCollector,
 ) -> None:
     c = collector
-    await deliver(c, "bbg", [poll_event(1, "printer-101", kind="printer", at=c.service.now())])
+    await c.deliver("bbg", [poll_event(1, "printer-101", kind="printer", at=c.service.now())])
     link = (await room_links(c, "bbg"))["101"]
     first, second = Teacher(), Teacher()
     try:
@@ -188,8 +172,8 @@ async def test_the_room_link_is_bound_to_its_school_and_rotating_voids_it(
 ) -> None:
     c = collector
     at = c.service.now()
-    await deliver(c, "bbg", [poll_event(1, "display-101", kind="display", label="Tafel 101", at=at)])
-    await deliver(c, "hsg", [poll_event(1, "display-201", kind="display", label="Tafel 201", at=at)])
+    await c.deliver("bbg", [poll_event(1, "display-101", kind="display", label="Tafel 101", at=at)])
+    await c.deliver("hsg", [poll_event(1, "display-201", kind="display", label="Tafel 201", at=at)])
     bbg, hsg = (await room_links(c, "bbg"))["101"], (await room_links(c, "hsg"))["201"]
     bbg_key, hsg_key = bbg.split("/")[-2], hsg.split("/")[-2]
     assert bbg_key != hsg_key
@@ -351,8 +335,7 @@ async def test_the_room_page_and_the_german_ticket_say_when_the_campus_manager_c
         language="de",
     ) as c:
         for school, device in (("bbg", "display-101"), ("hsg", "display-201")):
-            await deliver(
-                c,
+            await c.deliver(
                 school,
                 [poll_event(1, device, kind="display", label="Tafel", at=monday, problems=[NO_SIGNAL])],
             )

@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
-import msgspec
 import pytest
 
 from campuswatch.collector.store.location import SqliteLocation
@@ -22,14 +20,11 @@ from campuswatch.collector.tickets.outbox import Dispatcher, TicketOutbox, draft
 from campuswatch.collector.tickets.sink import TicketDraft
 from campuswatch.collector.tickets.sinks.config import EmailSinkConfig, WebhookSinkConfig, build_sink
 from campuswatch.config import Secret
-from campuswatch.report import AnyEvent, Problem
+from campuswatch.report import Problem
 from sim.collector import (
     IMMEDIATE_RULES,
     FakeClock,
-    RunningCollector,
-    agent_headers,
     poll_event,
-    report,
     running_collector,
 )
 from tests.support.standins.smtp import SmtpServer
@@ -38,18 +33,6 @@ from tests.support.standins.webhook import SECRET, WebhookReceiver
 pytestmark = pytest.mark.integration
 
 NO_SIGNAL = Problem(code="display_no_signal", severity="critical", summary="no input signal")
-
-
-async def deliver(c: RunningCollector, school: str, events: list[AnyEvent]) -> None:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{c.url}/api/v1/reports",
-            data=msgspec.json.encode(report(school, events, agent_id=f"gw-{school}")),
-            headers=agent_headers(c.tokens[school]),
-        ) as r,
-    ):
-        assert r.status == 200, await r.text()
 
 
 async def until(done: Callable[[], bool], seconds: float = 20.0) -> None:
@@ -89,11 +72,11 @@ async def test_two_sinks_in_two_languages_get_the_same_ticket_in_german_and_in_e
             board = poll_event(
                 1, "display-101", kind="display", label="Tafel 101", at=at, problems=[NO_SIGNAL]
             )
-            await deliver(c, "bbg", [board])
+            await c.deliver("bbg", [board])
             await until(lambda: len(receiver.deliveries) == 1 and len(smtp.messages) == 1)
             clock.now += 60
             board = poll_event(2, "display-101", kind="display", label="Tafel 101", at=clock.now)
-            await deliver(c, "bbg", [board])
+            await c.deliver("bbg", [board])
             await until(lambda: len(receiver.deliveries) == 2 and len(smtp.messages) == 2)
             [ticket] = await c.service.tickets(school="bbg")
     finally:
@@ -193,7 +176,7 @@ async def test_a_teachers_report_on_a_held_problem_goes_into_its_ticket_when_it_
             nonlocal poll
             poll += 1
             event = poll_event(poll, "display-101", kind="display", at=clock.now, problems=[NO_SIGNAL])
-            await deliver(c, "bbg", [event])
+            await c.deliver("bbg", [event])
 
         await no_signal()
         assert await c.service.tickets(school="bbg") == []  # held for its hour
