@@ -221,8 +221,8 @@ class IpadsSpec(_Strict):
             raise ValueError("storage_full_percent must be a percentage")
 
 
-class RulesFile(_Strict):
-    """The whole ``rules.yaml``."""
+class RulesFile(_Strict, dict=True):
+    """The whole ``rules.yaml`` (``dict``: room for what :meth:`rule_for` keeps)."""
 
     calendars: dict[str, CalendarSpec] = msgspec.field(default_factory=lambda: {"default": CalendarSpec()})
     flapping: FlappingSpec = msgspec.field(default_factory=FlappingSpec)
@@ -255,7 +255,15 @@ class RulesFile(_Strict):
 
     def rule_for(self, code: str, kind: str) -> Rule:
         """The first matching rule, else the default (a ticket right away, in school hours only)."""
-        return next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
+        # Kept by code and kind: a school judged whole asks for every problem of every device.
+        found: dict[tuple[str, str], Rule] = self.__dict__.setdefault("_rule_for", {})
+        rule = found.get((code, kind))
+        if rule is None:
+            rule = next((r for r in self.rules if r.matches(code, kind)), _DEFAULT_RULE)
+            # Codes come from devices too: a bound, so that made-up codes cannot fill memory.
+            if len(found) < _MOST_KEPT_RULES:
+                found[(code, kind)] = rule
+        return rule
 
     def limits(self, lamps: LampTable, wifi: WifiCapacityTable | None = None) -> Limits:
         """The thresholds as they apply to each device, with lamps' rated life from ``lamps`` where
@@ -268,6 +276,8 @@ class RulesFile(_Strict):
 
 
 _DEFAULT_RULE = Rule()
+#: (code, kind) pairs whose rule :meth:`RulesFile.rule_for` keeps at most.
+_MOST_KEPT_RULES = 10_000
 
 #: Problem codes that are now another's (one code per fault); the collector's migration 9 moved the
 #: open problems of each.
