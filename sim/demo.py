@@ -209,8 +209,10 @@ class Demo:
         schools = self.state_dir / "schools.yaml"
         schools.write_text(yaml.safe_dump(SCHOOLS, allow_unicode=True, sort_keys=False))
         collector = self.state_dir / "collector.yaml"
-        # The demo wants tickets within minutes, at any hour: every problem gets its ticket at once.
+        # The demo wants tickets within minutes, at any hour: every problem gets its ticket at once. Its
+        # tickets and pages are in German, as the city's are (the lines it prints stay English).
         settings = {
+            "language": "de",
             "listen": self.listen,
             "db": DB_NAME,
             "schools_file": schools.name,
