@@ -97,12 +97,18 @@ def printer(level: float, state: SupplyState) -> DeviceReading:
 
 
 @pytest.fixture
-async def rounds(tmp_path: Path) -> AsyncIterator[tuple[RunningCollector, FakeClock]]:
+async def rounds(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[RunningCollector, FakeClock]]:
+    """A collector of the week's fleet; its language the test's parameter (``indirect``), else English."""
     schools = tmp_path / "schools.yaml"
     schools.write_text(SCHOOLS_YAML)
     clock = FakeClock(at(1, 17))
+    language = getattr(request, "param", "en")
     async with (
-        running_collector(tmp_path, {}, rules_file=IMMEDIATE_RULES, clock=clock, schools_file=schools) as c,
+        running_collector(
+            tmp_path, {}, rules_file=IMMEDIATE_RULES, clock=clock, schools_file=schools, language=language
+        ) as c,
         aiohttp.ClientSession() as http,
     ):
         token = await c.token("agent", "bbg")
