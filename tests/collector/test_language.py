@@ -147,6 +147,9 @@ def test_a_summary_is_rendered_from_code_and_parameters_or_is_the_given_one() ->
         "Black Toner fast leer (noch 8 %)"
     )
     assert problem_summary("printer_jammed", "", "paper jam", german) == "Papierstau"
+    # What a projector asserts over PJLink (ERST), by category.
+    lamp = problem_summary("projector_lamp", "", "Lamp error reported by the projector", german)
+    assert lamp == "Beamer meldet einen Lampenfehler"
     assert problem_summary("port_down", "Gi1/0/7", "port Gi1/0/7 down", german) == "Port Gi1/0/7 ausgefallen"
     # Unknown to the collector, or lacking what its text names: the agent's or the rule's summary stays.
     assert problem_summary("printer_new_fault", "", "fuser too hot", german) == "fuser too hot"

@@ -31,6 +31,13 @@ SUMMARIES: dict[str, str] = {
     "display_temperature": N_("display too hot"),
     "display_brightness_sensor": N_("display brightness sensor failed"),
     "projector_failure": N_("projector reports a fault"),
+    # PJLink's error status (ERST) by category; the severity says warning or error.
+    "projector_lamp": N_("projector reports a lamp fault"),
+    "projector_fan": N_("projector reports a fan fault"),
+    "projector_temperature": N_("projector reports overheating"),
+    "projector_cover": N_("projector reports its cover open"),
+    "projector_filter": N_("projector reports its filter clogged"),
+    "projector_other": N_("projector reports another fault"),
     "printer_jammed": N_("paper jam"),
     "printer_door_open": N_("door open"),
     "printer_no_paper": N_("out of paper"),
