@@ -232,11 +232,10 @@ class Accounts:
             record = found[0]
         else:
             self._found.pop(hashed, None)
-            stored = await self._tokens.find(hashed)
-            if stored is None:
+            record = await self._tokens.find(hashed)
+            if record is None:
                 return None
             # Only tokens that exist are kept: a guess costs a store read, never memory.
-            record = stored
             self._found[hashed] = (record, now + TOKEN_RECHECK_S)
         if now - self._last_used.get(record.id, -LAST_USED_RESOLUTION_S) >= LAST_USED_RESOLUTION_S:
             self._last_used[record.id] = now
