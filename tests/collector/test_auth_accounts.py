@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.collector.auth.accounts import (
-    TOKEN_RECHECK_S,
-    AccountError,
-    Accounts,
-    LoginThrottled,
-    ProxyLogin,
-)
+from campuswatch.collector.auth.accounts import AccountError, Accounts, LoginThrottled, ProxyLogin
 from campuswatch.collector.model import AuditAction, CampusManager, School
 from campuswatch.collector.store.sqlite import SqliteStore
 from sim.collector import FakeClock
@@ -205,27 +199,3 @@ async def test_tokens_have_a_scope_are_listed_without_secret_used_and_revoked(
     assert await acc.token(old) is None and await acc.token(new) is not None
     assert await acc.token("x" * 10_000) is None and await acc.token("") is None
     assert [a[0] for a in await actions(store)] == ["token_created"] * 3 + ["token_revoked"]
-
-
-async def test_a_token_revoked_through_another_replica_stops_within_the_recheck_time(
-    accounts: tuple[Accounts, SqliteStore, FakeClock],
-) -> None:
-    acc, store, clock = accounts
-    # A second collector on the same database, as replicas behind a load balancer are.
-    replica = Accounts(
-        tokens=store.tokens,
-        users=store.users,
-        audit=store.audit,
-        schools=lambda: SCHOOLS,
-        managers=lambda: MANAGERS,
-        clock=clock,
-    )
-    secret, record = await acc.create_token("agent", school="bbg", name=None, actor="cli:root")
-    assert await replica.token(secret) is not None and await acc.token(secret) is not None
-    assert await acc.revoke_token(record.id, actor="cli:root") is not None
-    # Through the collector that revoked it: at once. Through the other: until its recheck is due.
-    assert await acc.token(secret) is None
-    clock.now += TOKEN_RECHECK_S - 1
-    assert await replica.token(secret) is not None
-    clock.now += 1
-    assert await replica.token(secret) is None

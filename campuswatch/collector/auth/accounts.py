@@ -47,10 +47,6 @@ LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 #: How stale a token's "last used" may be: it is written at most once a minute per token, so that an
 #: agent's every report does not cost a write.
 LAST_USED_RESOLUTION_S = 60.0
-#: How long a token found is trusted without asking the store again: every agent report is checked,
-#: and a store read for each cost ingest a twentieth of its time. A token revoked through this
-#: collector stops at once; one revoked through another replica on the same database, within this.
-TOKEN_RECHECK_S = 10.0
 #: Password checks at once (each takes a core and 64 MiB for about 0.15 s).
 CONCURRENT_PASSWORD_CHECKS = 2
 #: The roles a proxy's group may grant, the most powerful first (a person in both groups is admin).
@@ -110,8 +106,6 @@ class Accounts:
         self._throttle = LoginThrottle(limit=login_attempts)
         self._password_checks = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
         self._last_used: dict[int, float] = {}
-        #: Tokens found lately, by their hash: the record and until when it is trusted.
-        self._found: dict[str, tuple[TokenRecord, float]] = {}
         self._key: str | None = None
 
     async def _session_key(self) -> str:
@@ -210,7 +204,6 @@ class Accounts:
         revoked = await self._tokens.revoke(token_id)
         if revoked is not None:
             self._last_used.pop(token_id, None)
-            self._found = {h: found for h, found in self._found.items() if found[0].id != token_id}
             await self.record(
                 "token_revoked",
                 actor,
@@ -226,17 +219,10 @@ class Accounts:
         # Every token we make is URL-safe ASCII; a header's undecodable bytes arrive as surrogates.
         if not secret or len(secret) > MAX_TOKEN_LENGTH or not secret.isascii():
             return None
-        hashed, now = hash_token(secret), self._clock()
-        found = self._found.get(hashed)
-        if found is not None and now < found[1]:
-            record = found[0]
-        else:
-            self._found.pop(hashed, None)
-            record = await self._tokens.find(hashed)
-            if record is None:
-                return None
-            # Only tokens that exist are kept: a guess costs a store read, never memory.
-            self._found[hashed] = (record, now + TOKEN_RECHECK_S)
+        record = await self._tokens.find(hash_token(secret))
+        if record is None:
+            return None
+        now = self._clock()
         if now - self._last_used.get(record.id, -LAST_USED_RESOLUTION_S) >= LAST_USED_RESOLUTION_S:
             self._last_used[record.id] = now
             await self._tokens.mark_used(record.id, now)
