@@ -57,7 +57,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
             "check_liveness",
             failing_once(calls, "liveness", service.ingestor.check_liveness),
         )
-        monkeypatch.setattr(service, "_prune", failing_once(calls, "pruning", service._prune))
+        monkeypatch.setattr(service, "prune", failing_once(calls, "pruning", service.prune))
         dispatcher = service.dispatcher
         assert dispatcher is not None
         dispatcher.poll_interval = 0.05
