@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -43,6 +43,7 @@ from campuswatch.collector.alerting import (
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.flapping import FLAPPING
 from campuswatch.collector.alerting.path import UPLINK_KIND
+from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_changes, judged_inputs
 from campuswatch.collector.alerting.thresholds import Applied, Facts, Limits, threshold_problems
@@ -256,7 +257,9 @@ class Ingestor:
             if agent is not None and agent.school != batch.school:
                 raise WrongSchool(str(AgentOfAnotherSchool(agent.agent_id, agent.school)), field="$.agent_id")
             known = await self._school_devices(batch.school)
-            plan = self._plan(batch, events, known, 0 if agent is None else agent.acked_seq, self._clock())
+            # An agent not known may still have a row, one that made no sense: this batch mends it.
+            acked = await self._agents.acked_seq(batch.agent_id) if agent is None else agent.acked_seq
+            plan = self._plan(batch, events, known, acked, self._clock())
             try:
                 await self._agents.write_report(plan.write)
             except AgentOfAnotherSchool as err:
@@ -554,7 +557,11 @@ class Ingestor:
         seen = set(verdict.seen)
         await self._problems.mark_seen([p.id for p in open_now if p.key in seen], verdict.at)
         await self._lifecycle.apply(
-            verdict.changes, {d.device: d for d in devices}, verdict.at, now=now, tickets=tickets
+            verdict.changes,
+            _with_readings(devices, known, verdict.changes),
+            verdict.at,
+            now=now,
+            tickets=tickets,
         )
         await self._settle(school, known, seen, now)
 
@@ -608,6 +615,20 @@ class Ingestor:
         for polls in history.values():
             polls.sort()
         return history
+
+
+def _with_readings(
+    devices: Sequence[DeviceRecord], known: Mapping[str, KnownDevice], changes: ProblemChanges
+) -> dict[str, DeviceRecord]:
+    """The school's devices by id for the ticket lifecycle, those a new ticket may name with their
+    latest reading (its model, where it stands, the part it needs); ingest keeps the others' decoded."""
+    named = {w.key.device for w in changes.to_open} | {p.key.device for p in changes.without_ticket}
+    records = {d.device: d for d in devices}
+    for name in named & records.keys():
+        reading = known[name].reading()
+        if reading is not None:
+            records[name] = replace(records[name], reading=encode(reading), measured=None)
+    return records
 
 
 def _new_event(event: AnyEvent, device: str | None) -> NewEvent:

@@ -218,8 +218,6 @@ class MetricsView:
         for family, counts in ((ALERTS, self._alerts), (LOGINS, self._logins)):
             yield family.header()
             yield from (sample(family.name, labels(outcome=k), n) for k, n in sorted(counts.items()))
-        yield CLAMPED.header()
-        yield from (sample(CLAMPED.name, labels(field=f), n) for f, n in sorted(self._clamped.items()))
 
     async def render(self, *, compress: bool, fleet: bool = True) -> bytes:
         """The whole exposition, gzip-compressed if asked; joined and compressed off the event loop.

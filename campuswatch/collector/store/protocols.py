@@ -179,7 +179,12 @@ class AgentStore(Protocol):
         ...
 
     async def get(self, agent_id: str) -> AgentRecord | None:
-        """One agent, or None for one never heard of."""
+        """One agent, or None for one never heard of (or whose row makes no sense: skipped, logged)."""
+        ...
+
+    async def acked_seq(self, agent_id: str) -> int:
+        """The agent's acknowledged seq (0: never heard of), also where the rest of its row makes no
+        sense: what its next report is written against, and what mends the row."""
         ...
 
     async def all(self) -> list[AgentRecord]:

@@ -36,6 +36,11 @@ class SqlAgents:
         checked = readable(found, lambda row: AgentRecord(*row), "agent")
         return checked[0] if checked else None
 
+    async def acked_seq(self, agent_id: str) -> int:
+        """The agent's acknowledged seq, 0 for one never heard of (whatever else its row holds)."""
+        found = await self._db.read(rows("SELECT acked_seq FROM agents WHERE agent_id = ?", (agent_id,)))
+        return int(found[0][0]) if found else 0
+
     async def all(self) -> list[AgentRecord]:
         """All agents, by id."""
         found = await self._db.read(rows(f"SELECT {_AGENT_COLUMNS} FROM agents ORDER BY agent_id"))
