@@ -46,7 +46,7 @@ from campuswatch.collector.alerting.path import UPLINK_KIND
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_changes, judged_inputs
-from campuswatch.collector.alerting.thresholds import Applied, Facts, Limits, threshold_problems
+from campuswatch.collector.alerting.thresholds import Applied, Limits
 from campuswatch.collector.alertmanager import CODE_PREFIX as ALERT_PREFIX
 from campuswatch.collector.events import (
     AgentReported,
@@ -417,11 +417,9 @@ class Ingestor:
         open_keys = settled.open_keys.get(record.device, set())
         was = settled.thresholds.get(record.device)
         if was is None:
-            was = _threshold_keys(
-                self._limits, self._applied(before), before.record, before.reading(), open_keys
-            )
+            was = _threshold_keys(self._limits, before.record, before.reading(), open_keys)
         found = settled.thresholds[record.device] = _threshold_keys(
-            self._limits, applied, record, now.reading(), open_keys
+            self._limits, record, now.reading(), open_keys
         )
         return found != was
 
@@ -651,19 +649,9 @@ def _after(earlier: DeviceWrite, later: DeviceWrite) -> DeviceWrite:
 
 
 def _threshold_keys(
-    limits: Limits,
-    applied: Applied,
-    record: DeviceRecord,
-    reading: DeviceReading | None,
-    open_keys: set[ProblemKey],
+    limits: Limits, record: DeviceRecord, reading: DeviceReading | None, open_keys: set[ProblemKey]
 ) -> frozenset[ProblemKey]:
     """The identities of the threshold problems a device's reading shows."""
     if reading is None or record.status != "ok":
         return frozenset()
-    facts = Facts(
-        polled_at=record.last_polled,
-        lamp_life_h=applied.lamp_life_h,
-        radio_capacity=limits.radio_capacity(applied, reading.system),
-    )
-    found = threshold_problems(applied.values, record, reading, facts, open_keys)
-    return frozenset(w.key for w in found.wanted)
+    return frozenset(w.key for w in limits.judge(record, reading, open_keys).wanted)
