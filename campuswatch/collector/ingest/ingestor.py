@@ -409,10 +409,10 @@ class Ingestor:
         applied = self._applied(now)
         if not applied.values:
             return False
-        # A value a threshold reads moved, or one it derives from the time or the lamps' life may have.
+        # A value a threshold reads moved, or one it derives from the clock may have (a battery's age,
+        # a certificate's days left); values derived from a part's own fields move with the part.
         parts = {on.part_name for on in applied.values}
-        derived = any(on.value[1] is not None for on in applied.values)
-        if not (news or derived or any(part in parts for part, _ in moved)):
+        if not (news or applied.follows_time or any(part in parts for part, _ in moved)):
             return False
         open_keys = settled.open_keys.get(record.device, set())
         was = settled.thresholds.get(record.device)
