@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from campuswatch.collector.model import NewEvent, ProblemKey, ReportWrite, TicketNote
+from campuswatch.collector.model import NewEvent, ProblemKey, ProblemReport, ReportWrite, TicketNote
 from campuswatch.report import DiscoveredDevice
 from sim.collector import IMMEDIATE_RULES, FakeClock, running_collector
 
@@ -54,10 +54,13 @@ async def test_each_table_keeps_its_own_days_and_nothing_current_goes(tmp_path: 
         old = await store.problems.open(
             ProblemKey("bbg", "pr1", "printer_jammed"), "warning", "jam", now - 30 * DAY_S
         )
+        # A teacher's report kept with each resolved problem (their tickets never opened).
+        await store.problems.add_report(ProblemReport(old.id, now - 12 * DAY_S, "101", "no_picture", ""))
         await store.problems.resolve(old.id, now - 11 * DAY_S)
         recent = await store.problems.open(
             ProblemKey("bbg", "pr2", "printer_jammed"), "warning", "jam", now - DAY_S
         )
+        await store.problems.add_report(ProblemReport(recent.id, now - DAY_S, "102", "no_picture", ""))
         await store.problems.resolve(recent.id, now - 9 * DAY_S)
         still_open = await store.problems.open(
             ProblemKey("bbg", "pr3", "printer_jammed"), "warning", "jam", now - 99 * DAY_S
@@ -95,6 +98,8 @@ async def test_each_table_keeps_its_own_days_and_nothing_current_goes(tmp_path: 
         assert left == {"pr3"} and still_open.key.device == "pr3", "an open problem is never pruned"
         assert await store.problems.last_resolved(recent.key) is not None
         assert await store.problems.last_resolved(old.key) is None
+        reports = await store.problems.reports([old.id, recent.id])
+        assert [r.problem_id for r in reports] == [recent.id], "a pruned problem's reports go with it"
         assert [await store.tickets.get(t) is not None for t in tickets] == [False, True, True]
         assert [d.address for d in await store.devices.discovered(school="bbg")] == ["10.0.0.8"]
         assert [(s.device, s.day) for s in await store.devices.supply_levels(from_day=0)] == [
