@@ -51,6 +51,7 @@ bench: install-test-deps
 	$(PY) -m bench.collector_ingest
 	$(PY) -m bench.replica_ingest
 	$(PY) -m bench.school_judge
+	$(PY) -m bench.state_scale
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
 	$(PY) -m bench.network_checks

@@ -1,103 +1,219 @@
-"""How fast the collector takes in reports: real HTTP on loopback, a SQLite file on disk.
+"""How many device updates a second the collector takes in: each mix side by side, as fast as it can.
 
-    .venv/bin/python bench/collector_ingest.py --schools 20 --devices 40 --rounds 10
+    .venv/bin/python -m bench.collector_ingest                          # 20 schools x 300 devices, 5 rounds
+    .venv/bin/python -m bench.collector_ingest --schools 40 --rounds 10 --profile /tmp/ingest
+    .venv/bin/python -m bench.collector_ingest --mix realistic          # one mix only
 
-Each school's agent sends ``rounds`` batches, one poll of each of its devices per batch (a printer
-with four supplies, every tenth with its black toner at 0 % every other round, which the collector's
-threshold judges empty), all schools at once. Prints events per second, the time of one /metrics scrape
-and of the status page over the resulting fleet, and the database size.
+A real collector process on SQLite (``bench/ingest_load.py``), and in this process one simulated agent
+per school of 300 devices, all schools at once, each with one request in flight as the real agent
+has: a round is a poll of every device, sent in batches of ``--batch`` events (50: ten seconds of a
+school's polls at one a minute, as the agent's ``batch_wait_s`` gathers them), gzip'd. A first round of
+every device in full (its first sight) is sent before the clock starts; then ``--rounds`` rounds are
+timed (every request is made before the clock starts, so that what is timed is the collector), under each mix (``ingest_load.Mix``): ``realistic`` (1 % of polls change the device's state and
+go in full, the rest go compact), ``changed`` (every poll changes the state, in full), ``schema-1``
+(an old agent: every poll in full, nothing changed). Each mix runs on a fresh collector.
+
+Columns: device updates a second (events taken in / wall time); the acknowledgement time of a batch
+(p50, p99); the collector's CPU per 1,000 updates (user + system, from /proc), and of it its event
+loop's (the rest is the database's thread); rows and bytes the event
+log grew by per 1,000 updates; and the database's growth per device and day at one poll a minute
+(its files, WAL included, before and after the timed rounds). ``--profile DIR`` runs the collector
+under cProfile and writes ``DIR/<mix>.prof`` (``python -m pstats``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from campuswatch.report import Supply, encode
-from sim.collector import IMMEDIATE_RULES, agent_headers, poll_event, report, running_collector
+from bench.ingest_load import (
+    MIXES,
+    SCHOOL_OF_300,
+    CollectorProcess,
+    Measured,
+    Mix,
+    SimSchool,
+    body,
+    make_schools,
+    percentile,
+    poll_event,
+    post,
+    rounds_of,
+)
+from campuswatch.collector.alerting.rules import SHIPPED_RULES
+
+POLLS_A_DAY = 1440
 
 
-def supplies(black: float) -> list[Supply]:
-    """Four toners at 50 %, black at ``black`` %: the numbers an agent reports, which the collector judges."""
-    return [
-        Supply(
-            index=i,
-            description=f"{c} Toner",
-            type="toner",
-            state="empty" if level == 0 else "ok",
-            level_percent=level,
-        )
-        for i, (c, level) in enumerate(
-            [("Black", black), ("Cyan", 50.0), ("Magenta", 50.0), ("Yellow", 50.0)], 1
-        )
-    ]
+@dataclass(frozen=True)
+class Result:
+    mix: Mix
+    updates: int
+    wall_s: float
+    acks: list[float]
+    loop_s: float
+    others_s: float
+    logged_rows: int
+    logged_bytes: int
+    db_bytes: int
+    devices: int
+    rounds: int
+
+    def row(self) -> list[str]:
+        per_k = 1000 / self.updates
+        per_device_day = self.db_bytes / (self.devices * self.rounds) * POLLS_A_DAY
+        return [
+            self.mix,
+            f"{self.updates}",
+            f"{self.wall_s:.1f}",
+            f"{self.updates / self.wall_s:,.0f}",
+            f"{percentile(self.acks, 0.5) * 1000:.1f}",
+            f"{percentile(self.acks, 0.99) * 1000:.1f}",
+            f"{(self.loop_s + self.others_s) * 1000 * per_k:.0f}",
+            f"{self.loop_s * 1000 * per_k:.0f}",
+            f"{self.logged_rows * per_k:.1f}",
+            f"{self.logged_bytes * per_k / 1000:.0f}",
+            f"{per_device_day / 1000:,.1f}",
+        ]
 
 
-def round_body(school: str, devices: int, r: int, at: float, step_s: float = 1.0) -> bytes:
-    """Round ``r`` of a school's agent: one poll of each device, ``step_s`` apart from ``at`` (seqs go on
-    from the previous round's)."""
-    events = []
-    for d in range(devices):
-        black = 0.0 if d % 10 == 0 and r % 2 == 0 else 50.0
-        seq = r * devices + d + 1
-        events.append(poll_event(seq, f"pr{d}", at=at + d * step_s, supplies=supplies(black)))
-    return encode(report(school, events, agent_id=f"gw-{school}"))
+HEADER = [
+    "mix",
+    "updates",
+    "wall s",
+    "updates/s",
+    "ack p50 ms",
+    "ack p99 ms",
+    "CPU ms/1000",
+    "of it loop",
+    "log rows/1000",
+    "log kB/1000",
+    "disk kB/device/day",
+]
 
 
-async def agent(
-    http: aiohttp.ClientSession, url: str, token: str, school: str, devices: int, rounds: int
+def make_bodies(
+    school: SimSchool, rounds: range, mix: Mix, batch: int, measured: Measured, first_at: float
+) -> list[tuple[int, bytes]]:
+    """The school's requests for ``rounds``, each (events, gzip'd body): made before the clock starts,
+    so that what is timed is the collector. Round r is stamped a minute after round r - 1."""
+    bodies = []
+    for r in rounds:
+        at = first_at + 60.0 * r
+        for devices in rounds_of(school, batch):
+            events = [poll_event(school, d, at, r, mix, measured) for d in devices]
+            bodies.append((len(events), body(school, events, mix)))
+    return bodies
+
+
+async def send_all(
+    http: aiohttp.ClientSession, url: str, school: SimSchool, bodies: list[tuple[int, bytes]]
 ) -> int:
-    seq = 0
-    for r in range(rounds):
-        seq += devices
-        body = round_body(school, devices, r, 1e9 + r * 60)
-        async with http.post(f"{url}/api/v1/reports", data=body, headers=agent_headers(token)) as resp:
-            assert resp.status == 200, await resp.text()
-    return seq
+    """Send the school's requests in order, one in flight (as its agent does)."""
+    for _, data in bodies:
+        await post(http, url, school, data)
+    return sum(n for n, _ in bodies)
 
 
-async def timed_get(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> float:
-    start = time.perf_counter()
-    async with http.get(url, headers=headers) as resp:
-        await resp.read()
-        assert resp.status == 200
-    return time.perf_counter() - start
+async def run_mix(mix: Mix, args: argparse.Namespace, workdir: Path, measured: Measured) -> Result:
+    profile = args.profile / f"{mix}.prof" if args.profile else None
+    collector = CollectorProcess(workdir, SHIPPED_RULES, args.schools, profile=profile)
+    await collector.prepare()
+    await collector.start()
+    try:
+        schools = make_schools(args.schools, collector.tokens)
+        # Every poll stamped in the past minutes, a minute apart, the last one a minute ago.
+        first_at = time.time() - 60.0 * (args.rounds + 2)
+        warmup = [make_bodies(s, range(1), mix, args.batch, measured, first_at) for s in schools]
+        timed = [
+            make_bodies(s, range(1, args.rounds + 1), mix, args.batch, measured, first_at) for s in schools
+        ]
+        connector = aiohttp.TCPConnector(limit=args.schools)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            # Every device's first sight, untimed: what a collector has after the schools' first minute.
+            await asyncio.gather(
+                *(send_all(http, collector.url, s, b) for s, b in zip(schools, warmup, strict=True))
+            )
+            for s in schools:
+                s.acks.clear()
+            db_before, logged_before = collector.db_bytes(), collector.logged_events()
+            threads_before = collector.thread_cpu_seconds()
+            sampler = collector.sample(args.py_spy / f"{mix}.txt") if args.py_spy else None
+            start = time.perf_counter()
+            updates = sum(
+                await asyncio.gather(
+                    *(send_all(http, collector.url, s, b) for s, b in zip(schools, timed, strict=True))
+                )
+            )
+            wall = time.perf_counter() - start
+            if sampler is not None:
+                sampler.send_signal(signal.SIGINT)
+                sampler.wait(timeout=60)
+            threads = collector.thread_cpu_seconds()
+            logged = collector.logged_events()
+            grown = collector.db_bytes() - db_before
+        return Result(
+            mix=mix,
+            updates=updates,
+            wall_s=wall,
+            acks=[a for s in schools for a in s.acks],
+            loop_s=threads["event loop"] - threads_before["event loop"],
+            others_s=threads["other threads"] - threads_before["other threads"],
+            logged_rows=logged[0] - logged_before[0],
+            logged_bytes=logged[1] - logged_before[1],
+            db_bytes=grown,
+            devices=args.schools * SCHOOL_OF_300.devices_per_school,
+            rounds=args.rounds,
+        )
+    except Exception:
+        print((workdir / "collector.log").read_text()[-3000:])
+        raise
+    finally:
+        collector.stop()
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--schools", type=int, default=20)
-    parser.add_argument("--devices", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--schools", type=int, default=20, help="schools of 300 devices (default 20)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds, each a poll of every device")
+    parser.add_argument("--batch", type=int, default=50, help="events per batch (default 50)")
+    parser.add_argument("--mix", choices=MIXES, action="append", help="run only this mix (repeatable)")
+    parser.add_argument("--profile", type=Path, help="directory for a cProfile of the collector per mix")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="directory for py-spy samples (raw) of the collector during the timed rounds, per mix; "
+        "needs py-spy (pip install py-spy)",
+    )
     args = parser.parse_args()
-    schools = {f"school-{i:03d}": f"Schule {i}" for i in range(args.schools)}
-    with tempfile.TemporaryDirectory() as tmp:
-        async with (
-            running_collector(Path(tmp), schools, rules_file=IMMEDIATE_RULES) as c,
-            aiohttp.ClientSession() as http,
-        ):
-            start = time.perf_counter()
-            counts = await asyncio.gather(
-                *(agent(http, c.url, c.tokens[s], s, args.devices, args.rounds) for s in schools)
-            )
-            elapsed = time.perf_counter() - start
-            events = sum(counts)
-            print(
-                f"{events} poll events from {args.schools} schools in {elapsed:.2f} s: {events / elapsed:.0f} events/s"
-            )
-            print(
-                f"/metrics over {args.schools * args.devices} devices: {await timed_get(http, c.url + '/metrics', c.scraper) * 1000:.0f} ms"
-            )
-            print(f"status page: {await timed_get(http, c.url + '/', c.api) * 1000:.0f} ms")
-            size = sum(p.stat().st_size for p in Path(tmp).glob("collector.sqlite3*"))
-            print(f"database with WAL: {size / 1e6:.1f} MB")
+    for directory in (args.profile, args.py_spy):
+        if directory:
+            directory.mkdir(parents=True, exist_ok=True)
+    measured = Measured()
+    results = []
+    for mix in args.mix or MIXES:
+        with tempfile.TemporaryDirectory(prefix=f"bench-ingest-{mix}-") as tmp:
+            results.append(await run_mix(mix, args, Path(tmp), measured))
+    devices = args.schools * SCHOOL_OF_300.devices_per_school
+    print(
+        f"{args.schools} schools x {SCHOOL_OF_300.devices_per_school} devices = {devices} devices, "
+        f"{args.rounds} timed rounds, batches of {args.batch}, SQLite, shipped rules"
+    )
+    print(table([HEADER, *(r.row() for r in results)]))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ second, the time to acknowledge a batch (median, p99), CPU seconds per 1,000 upd
 processes and of the database server, and the database's size per stored event.
 
 This is the PostgreSQL side of issue 14's state-scale benchmark, built while the SQLite one (its delta
-reports and ``--db`` URL) was still to land; the figures are comparable with ``bench.collector_ingest``.
+reports and ``--db`` URL) was still to land; its batches are every poll in full (an old agent's ``schema-1`` mix of ``bench.collector_ingest``).
 """
 
 from __future__ import annotations
@@ -35,12 +35,39 @@ import psutil
 import psycopg
 import yaml
 
-from bench.collector_ingest import round_body
-from sim.collector import IMMEDIATE_RULES
+from campuswatch.report import Supply, encode
+from sim.collector import IMMEDIATE_RULES, poll_event, report
 from sim.postgres import PostgresServer, remove_server, start_server
 from sim.process import free_tcp_port, serving, stop_process, wait_for
 
 SETUPS = ("sqlite", "postgres x1", "postgres x2")
+
+
+def supplies(black: float) -> list[Supply]:
+    """Four toners at 50 %, black at ``black`` %: the numbers an agent reports, which the collector judges."""
+    return [
+        Supply(
+            index=i,
+            description=f"{c} Toner",
+            type="toner",
+            state="empty" if level == 0 else "ok",
+            level_percent=level,
+        )
+        for i, (c, level) in enumerate(
+            [("Black", black), ("Cyan", 50.0), ("Magenta", 50.0), ("Yellow", 50.0)], 1
+        )
+    ]
+
+
+def round_body(school: str, devices: int, r: int, at: float, step_s: float = 1.0) -> bytes:
+    """Round ``r`` of a school's agent: one poll of each device, ``step_s`` apart from ``at`` (seqs go on
+    from the previous round's)."""
+    events = []
+    for d in range(devices):
+        black = 0.0 if d % 10 == 0 and r % 2 == 0 else 50.0
+        seq = r * devices + d + 1
+        events.append(poll_event(seq, f"pr{d}", at=at + d * step_s, supplies=supplies(black)))
+    return encode(report(school, events, agent_id=f"gw-{school}"))
 
 
 class Collector:

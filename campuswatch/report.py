@@ -15,19 +15,27 @@ gateways over weeks, the collector in one evening):
   collector reads; the agent's sender takes that for a configuration problem (its empty-batch probe is
   refused too), keeps every event and logs what to fix, since no retry can succeed before an upgrade.
 
+Version 2 added the compact :class:`UnchangedEvent` ("unchanged since seq N", with the poll's
+measurements) and the collector's version in its :class:`BatchAck`. An agent sends compact events only
+to a collector whose acks say it reads them, so a version 2 agent works with a version 1 collector (it
+sends every poll in full, as before); a version 1 agent gets everything it had, and its full polls that
+changed nothing are folded into the device's state without growing the collector's event log.
+
 Bounds: every field says what it can hold (:data:`Timestamp`, :data:`Count`, :data:`Percent`, ...,
 strings and lists with a maximum length), and decoding refuses anything else with the field's path; a
 collector never stores or computes with a number it cannot hold (an integer past 2^63, a timestamp past
-2100, a percentage of 150). The bounds refuse only what no device can mean, so they keep the schema's
-version: an agent of version 1 that sends a sane report is read as before.
+2100, a percentage of 150).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import cache
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
@@ -35,9 +43,11 @@ import msgspec.inspect
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Schema versions this build can read: its own and one either side (see the module doc).
 COMPATIBLE_SCHEMA_VERSIONS = frozenset(range(SCHEMA_VERSION - 1, SCHEMA_VERSION + 2))
+#: The first version whose collector reads :class:`UnchangedEvent`.
+COMPACT_SINCE_VERSION = 2
 
 # -- bounds: what each kind of field can hold. A value outside is refused where the report is decoded.
 INT64_MAX = 2**63 - 1
@@ -94,8 +104,12 @@ Severity = Literal["critical", "warning", "info"]
 PollStatus = Literal["ok", "unreachable", "auth_failed", "error"]
 
 
-class Struct(msgspec.Struct, kw_only=True):
-    """Base for wire data: keyword-only; unknown fields from a newer peer are ignored, not fatal."""
+class Struct(msgspec.Struct, kw_only=True, gc=False):
+    """Base for wire data: keyword-only; unknown fields from a newer peer are ignored, not fatal.
+
+    ``gc=False``: wire data is a tree of values, never part of a reference cycle, so the cyclic garbage
+    collector need not track it. A collector holds every device's decoded reading; tracked, they made
+    each full collection walk them all (at 1,000 schools, pauses of seconds in ingest)."""
 
 
 class SystemInfo(Struct):
@@ -630,6 +644,11 @@ class DiscoveredDevice(Struct):
     snmp_credentials: Name | None = None
 
 
+#: A measurement as it crosses in an :class:`UnchangedEvent`: a number, a device's word, or nothing.
+#: Which field of the reading it belongs to (and so its exact bounds) follows from its position.
+Measurement: TypeAlias = Int64 | Real | Name | None
+
+
 class Event(Struct, tag_field="type"):
     """One entry of an agent's outbox: numbered per agent, delivered at least once, stored once."""
 
@@ -638,7 +657,23 @@ class Event(Struct, tag_field="type"):
 
 
 class PollEvent(Event, tag="poll"):
+    """A poll in full: its status and, if the device answered, everything read."""
+
     poll: DevicePoll
+
+
+class UnchangedEvent(Event, tag="unchanged"):
+    """A poll whose outcome is that of the device's last full poll (the :class:`PollEvent` of seq
+    ``since``) apart from its measurements (:func:`measurements`): status ``ok``, same address, label,
+    parent and reading but for the numbers that move at every poll, which it carries in ``measured``."""
+
+    device: Id
+    since: Seq
+    polled_at: Timestamp
+    duration_s: Seconds = 0.0
+    measured: Annotated[list[Measurement], msgspec.Meta(max_length=20 * MAX_ROWS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class HeartbeatEvent(Event, tag="heartbeat"):
@@ -649,7 +684,7 @@ class DiscoveryEvent(Event, tag="discovery"):
     devices: Annotated[list[DiscoveredDevice], msgspec.Meta(max_length=MAX_ROWS)]
 
 
-AnyEvent = PollEvent | HeartbeatEvent | DiscoveryEvent
+AnyEvent = PollEvent | UnchangedEvent | HeartbeatEvent | DiscoveryEvent
 
 
 class Batch(Struct):
@@ -668,12 +703,23 @@ class BatchAck(Struct):
     acked_seq: int
     stored: int
     duplicates: int = 0
+    #: The collector's own schema version (absent from a collector before version 2, which reads no
+    #: :class:`UnchangedEvent`: an agent sends those only where this is at least 2).
+    schema_version: int | None = None
+    #: Devices whose next poll the collector wants in full: it does not hold the reading an
+    #: :class:`UnchangedEvent` of theirs referred to (it was shed from the agent's outbox, or the
+    #: collector's database was restored).
+    full_wanted: Annotated[list[Id], msgspec.Meta(max_length=MAX_EVENTS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 _encoder = msgspec.json.Encoder()
 _batch_decoder = msgspec.json.Decoder(Batch)
 #: The event types this build reads, for the message that refuses a newer agent's unknown one.
-EVENT_TYPES = tuple(sorted(str(t.__struct_config__.tag) for t in (PollEvent, HeartbeatEvent, DiscoveryEvent)))
+EVENT_TYPES = tuple(
+    sorted(str(t.__struct_config__.tag) for t in (PollEvent, UnchangedEvent, HeartbeatEvent, DiscoveryEvent))
+)
 #: msgspec's refusal of a tag it does not know: "Invalid value 'x' - at `$.events[3].type`".
 _UNKNOWN_EVENT = re.compile(r"Invalid value (?P<value>.*) - at `(?P<at>\$\.events\[\d+\]\.type)`")
 
@@ -723,6 +769,21 @@ def encode_within_bounds(event: AnyEvent) -> bytes:
         fitted = _fit(msgspec.to_builtins(event), msgspec.inspect.type_info(type(event)))
         data = _encoder.encode(fitted)
     return data
+
+
+_poll_decoder = msgspec.json.Decoder(DevicePoll)
+
+
+def within_bounds(poll: DevicePoll) -> DevicePoll:
+    """``poll`` as the collector will read it: itself if every value fits the report's bounds, else a
+    copy cut to fit as :func:`encode_within_bounds` cuts an event."""
+    try:
+        _poll_decoder.decode(_encoder.encode(poll))
+    except msgspec.ValidationError as err:
+        log.warning("poll cut to the report's bounds", extra={"device": poll.device, "at": str(err)})
+        fitted = _fit(msgspec.to_builtins(poll), msgspec.inspect.type_info(DevicePoll))
+        return _poll_decoder.decode(_encoder.encode(fitted))
+    return poll
 
 
 _UNKNOWN = object()
@@ -799,3 +860,231 @@ def _nearest(value: float, kind: msgspec.inspect.Type) -> float:
 def to_builtins(obj: msgspec.Struct) -> object:
     """Plain dicts and lists, e.g. for printing a reading as JSON with every field present."""
     return msgspec.to_builtins(obj)
+
+
+# -- measurements: what moves at every poll without anything having changed
+
+#: Where a reading's measurements are, as (part, fields): ``""`` is the reading itself; a list part
+#: (supplies, interfaces, ...) gives its fields for each of its entries in order; a part that is None
+#: gives none. Counters, rates, levels, uptimes and a printer's activity move from poll to poll; the
+#: collector keeps them fresh in place and judges its thresholds on them, but a new value is no news.
+#: Everything else in a reading is the device's state: a change there is news, which the agent sends
+#: in full and the collector keeps in its event log.
+MEASURED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ("cpu_percent",)),
+    ("system", ("uptime_s",)),
+    ("printer", ("page_count", "printer_status")),
+    ("supplies", ("level_percent", "level_raw")),
+    ("trays", ("level_percent", "level_raw")),
+    (
+        "interfaces",
+        (
+            "in_octets",
+            "out_octets",
+            "in_errors",
+            "out_errors",
+            "in_discards",
+            "in_bps",
+            "out_bps",
+            "errors_per_s",
+        ),
+    ),
+    ("storage", ("used_bytes", "used_percent")),
+    ("ups", ("charge_percent", "runtime_s")),
+    ("sensors", ("value",)),
+    ("wifi", ("clients",)),
+    ("lamps", ("hours",)),
+    ("display", ("filter_hours",)),
+    (
+        "gateway",
+        (
+            "cpu_percent",
+            "memory_percent",
+            "disk_percent",
+            "disk_free_bytes",
+            "uplink_rx_bps",
+            "uplink_tx_bps",
+            "uplink_errors",
+            "uplink_errors_per_s",
+            "temperature_c",
+            "agent_rss_bytes",
+            "agent_cpu_seconds",
+        ),
+    ),
+)
+
+
+class MeasurementRefused(ValueError):
+    """Measurements that do not fit the reading: ``position`` is the index in the list at fault."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+#: Where one measurement is: a part of the reading ("" for the reading itself), the entry's index in a
+#: list part (None for a single part), and the field.
+Slot = tuple[str, int | None, str]
+
+
+class MeasuredShape:
+    """Where the measurements of readings of one shape are (which parts they have, how many entries
+    each list holds): their order, each one's check, and how to put new values in.
+
+    A reading's shape follows from its state, so all polls of a device between two changes share
+    one; :func:`measured_shape` keeps them.
+    """
+
+    def __init__(self, reading: DeviceReading) -> None:
+        slots: list[Slot] = []
+        kinds: list[type[msgspec.Struct]] = []
+        for part, fields in MEASURED:
+            holder = getattr(reading, part) if part else reading
+            if holder is None:
+                continue
+            entries = list(enumerate(holder)) if isinstance(holder, list) else [(None, holder)]
+            for index, entry in entries:
+                for field in fields:
+                    slots.append((part, index, field))
+                    kinds.append(type(entry))
+        self.slots: tuple[Slot, ...] = tuple(slots)
+        self._accepts = tuple(_accepts(kind, field) for kind, (_, _, field) in zip(kinds, slots, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def values(self, reading: DeviceReading) -> list[Measurement]:
+        """The reading's measurements, in order."""
+        out: list[Measurement] = []
+        for part, index, field in self.slots:
+            holder: Any = getattr(reading, part) if part else reading
+            out.append(getattr(holder[index] if index is not None else holder, field))
+        return out
+
+    def moved(self, before: Sequence[Measurement], after: Sequence[Measurement]) -> list[int]:
+        """The positions where ``after`` differs from ``before`` (a reading's measurements, which fit);
+        raises :class:`MeasurementRefused` for a count other than this shape's, or for a changed value
+        its field cannot hold (type and bounds, as decoding the reading would check them)."""
+        if len(after) != len(self.slots):
+            raise MeasurementRefused(f"{len(after)} measurements for a reading of {len(self.slots)}")
+        # Equal values are equal whatever their JSON form (45 for 45.0): they fit as the old ones did.
+        moved = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        for i in moved:
+            if not self._accepts[i](after[i]):
+                part, _, field = self.slots[i]
+                raise MeasurementRefused(f"{after[i]!r} does not fit {part or 'reading'}.{field}", i)
+        return moved
+
+    def fields(self, positions: Sequence[int]) -> frozenset[tuple[str, str]]:
+        """The (part, field) names of these positions."""
+        return frozenset((self.slots[i][0], self.slots[i][2]) for i in positions)
+
+    def apply(
+        self, reading: DeviceReading, values: Sequence[Measurement], positions: Sequence[int]
+    ) -> DeviceReading:
+        """The reading with ``values`` at ``positions`` (checked by :meth:`moved`)."""
+        updates: dict[tuple[str, int | None], dict[str, Measurement]] = {}
+        for i in positions:
+            part, index, field = self.slots[i]
+            updates.setdefault((part, index), {})[field] = values[i]
+        changes: dict[str, object] = {}
+        for (part, index), fields in updates.items():
+            if not part:
+                changes.update(fields)
+            elif index is None:
+                changes[part] = msgspec.structs.replace(getattr(reading, part), **fields)
+            else:
+                entries = changes.setdefault(part, list(getattr(reading, part)))
+                assert isinstance(entries, list)
+                entries[index] = msgspec.structs.replace(entries[index], **fields)
+        return msgspec.structs.replace(reading, **changes) if changes else reading
+
+
+def _shape_key(reading: DeviceReading) -> tuple[int, ...]:
+    """What a reading's measurements' places depend on: each measured part's length (-1: absent)."""
+    key = []
+    for part, _ in MEASURED:
+        if part:
+            holder = getattr(reading, part)
+            key.append(-1 if holder is None else len(holder) if isinstance(holder, list) else 0)
+    return tuple(key)
+
+
+_SHAPES: dict[tuple[int, ...], MeasuredShape] = {}
+#: Shapes kept at most (a fleet has a few hundred: device kinds times table sizes).
+_MOST_SHAPES = 4096
+
+
+def measured_shape(reading: DeviceReading) -> MeasuredShape:
+    """The shape of ``reading`` (kept for the next reading of the same shape)."""
+    key = _shape_key(reading)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = MeasuredShape(reading)
+        if len(_SHAPES) < _MOST_SHAPES:
+            _SHAPES[key] = shape
+    return shape
+
+
+def measurements(reading: DeviceReading) -> list[Measurement]:
+    """The reading's measurements in :data:`MEASURED` order (what an :class:`UnchangedEvent` carries)."""
+    return measured_shape(reading).values(reading)
+
+
+def with_measurements(reading: DeviceReading, values: Sequence[Measurement]) -> DeviceReading:
+    """The reading with ``values`` (in :func:`measurements` order) in place of its measurements.
+
+    Each new value is checked against its field's type and bounds, as decoding the reading would;
+    raises :class:`MeasurementRefused` naming the position for a value its field cannot hold, or for a
+    count that does not match the reading's shape.
+    """
+    shape = measured_shape(reading)
+    return shape.apply(reading, values, shape.moved(shape.values(reading), values))
+
+
+def reading_signature(reading: DeviceReading) -> str:
+    """The identity of a reading's state: equal for two readings that differ in measurements only."""
+    shape = measured_shape(reading)
+    blank = shape.apply(reading, [None] * len(shape), range(len(shape)))
+    return hashlib.blake2b(encode(blank), digest_size=16).hexdigest()
+
+
+@cache
+def _accepts(struct: type[msgspec.Struct], field: str) -> Callable[[object], bool]:
+    """Whether a value fits ``struct.field`` as decoding would check it (type and bounds)."""
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    [declared] = [f.type for f in info.fields if f.name == field]
+    members = declared.types if isinstance(declared, msgspec.inspect.UnionType) else (declared,)
+    optional = any(isinstance(m, msgspec.inspect.NoneType) for m in members)
+    by_type: dict[type, Callable[[Any], bool]] = {}
+    for member in members:
+        if isinstance(member, msgspec.inspect.IntType):
+            by_type[int] = _within(*_range(member.ge, member.le))
+        elif isinstance(member, msgspec.inspect.FloatType):
+            # A float field takes an integer too (JSON's 45 for 45.0).
+            by_type[int] = by_type[float] = _within(*_range(member.ge, member.le))
+        elif isinstance(member, msgspec.inspect.StrType):
+            by_type[str] = _no_longer(member.max_length if member.max_length is not None else INT64_MAX)
+        elif not isinstance(member, msgspec.inspect.NoneType):
+            raise TypeError(f"a measured field of type {member} has no check")
+
+    def accepts(value: object) -> bool:
+        if value is None:
+            return optional
+        test = by_type.get(type(value))
+        return test is not None and test(value)
+
+    return accepts
+
+
+def _within(lo: float, hi: float) -> Callable[[Any], bool]:
+    return lambda v: bool(lo <= v <= hi)
+
+
+def _no_longer(longest: int) -> Callable[[Any], bool]:
+    return lambda v: len(v) <= longest
+
+
+def _range(ge: float | None, le: float | None) -> tuple[float, float]:
+    return (-float("inf") if ge is None else ge), (float("inf") if le is None else le)

@@ -30,6 +30,7 @@ from campuswatch.agent.protocols.reader import (
     ReadTarget,
 )
 from campuswatch.agent.protocols.snmp.transport.types import DEFAULT_SNMP_PORT, V3User
+from campuswatch.agent.uplink.outbox import DEFAULT_FULL_EVERY_S
 from campuswatch.agent.uplink.outbox import DEFAULT_MAX_BYTES as DEFAULT_OUTBOX_MAX_BYTES
 from campuswatch.config import ConfigError, Ignored, Invalid, Secret, load_yaml
 from campuswatch.devices import split_host_port
@@ -67,6 +68,12 @@ class CollectorSection(_Strict):
     #: The longest pause between delivery attempts while the collector is away (exponential backoff with
     #: jitter grows up to it): how long a school's backlog may wait after the collector is back.
     retry_max_s: Seconds = 300.0
+    #: Polls that changed nothing (and heartbeats) wait up to this long to go with others in one batch;
+    #: a state change goes at once and takes them along.
+    batch_wait_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
+    #: Each device's poll goes in full at least this often, even when nothing changed; between those,
+    #: a collector that reads them gets "unchanged since" with the measurements.
+    full_every_s: Annotated[float, msgspec.Meta(ge=60, le=86400)] = DEFAULT_FULL_EVERY_S
 
 
 class Credentials(_Strict):

@@ -57,7 +57,11 @@ class Agent:
         self.readers = Readers(self.snmp)
         state = config.state_dir()
         state.mkdir(parents=True, exist_ok=True)
-        self.outbox = Outbox(state / "outbox.sqlite3", max_bytes=config.outbox_max_bytes)
+        self.outbox = Outbox(
+            state / "outbox.sqlite3",
+            max_bytes=config.outbox_max_bytes,
+            full_every_s=config.collector.full_every_s,
+        )
         self.sender = self._make_sender(config)
         self.scheduler = AsyncIOScheduler()
         self.metrics: AgentMetrics | None = None
@@ -77,6 +81,7 @@ class Agent:
             ca_file=c.ca_file,
             client_cert=cert,
             backoff_cap=c.retry_max_s,
+            batch_wait_s=c.batch_wait_s,
         )
 
     def on_poll(self, callback: Callable[[DevicePoll], None]) -> None:

@@ -126,8 +126,15 @@ class CollectorConfig(_Strict):
     #: How often agents send a heartbeat; a school is offline after ``offline_after_missed`` of them.
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 60.0
     offline_after_missed: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
-    #: Stored events older than this are deleted (devices' state and tickets stay); an hourly job.
+    #: Retention per table, in days: the event log of what changed (devices' state stays whatever its
+    #: age), resolved problems, resolved tickets of the built-in store with their history, and devices
+    #: discovery found that no agent has reported since. Rows past it go at each prune.
     events_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3660)] = 14.0
+    problems_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3660)] = 365.0
+    tickets_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3660)] = 730.0
+    discovered_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3660)] = 90.0
+    #: How often rows past their retention are deleted (a chunk per transaction, between reports).
+    prune_every_s: Annotated[float, msgspec.Meta(ge=60, le=86400)] = 3600.0
     #: A problem back within this many seconds of its ticket's resolution reopens that ticket (a toner
     #: swapped for a nearly empty one, a flapping link) instead of opening another; 0 never reopens.
     reopen_within_s: Annotated[float, msgspec.Meta(ge=0, le=366 * 86400)] = 3600.0

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from campuswatch.collector.model import DeviceRecord, ProblemRecord, School, TicketRecord
-from campuswatch.report import Heartbeat, IpadFleet
+from campuswatch.report import DeviceReading, Heartbeat, IpadFleet
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,27 @@ class HeartbeatReceived:
     heartbeat: Heartbeat
 
 
-@dataclass(frozen=True)
-class DevicePolled:
-    """A poll was folded into the device's state; ``read`` says the poll itself brought the reading
-    (else ``device.reading`` is the one kept from an earlier poll)."""
+class DevicePolled(msgspec.Struct, frozen=True):
+    """One poll folded into the device's state (an entry of :class:`DevicesPolled`; made at every poll,
+    so a msgspec Struct, a fraction of a dataclass's cost): ``device`` as it is now (its ``reading`` bytes left
+    out). ``reading()`` makes its latest reading (putting the latest measurements into it costs, so a
+    subscriber that needs none does not pay). ``read`` says the poll itself brought the reading or its
+    measurements (else it is the one kept from an earlier poll). ``moved`` names the measurements that
+    moved, as ``(part, field)`` (empty: only the time of the last poll changed), or is None when the
+    device's state changed."""
 
     device: DeviceRecord
+    reading: Callable[[], DeviceReading | None]
     read: bool
+    moved: frozenset[tuple[str, str]] | None = None
+
+
+@dataclass(frozen=True)
+class DevicesPolled:
+    """The polls of one batch, folded into their devices' state, in the order they were taken in
+    (one event per batch: a batch of fifty polls is told once, not fifty times)."""
+
+    polls: tuple[DevicePolled, ...]
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,7 @@ DomainEvent = (
     | AgentReported
     | ClocksClamped
     | HeartbeatReceived
-    | DevicePolled
+    | DevicesPolled
     | ProblemOpened
     | ProblemResolved
     | TicketOpened

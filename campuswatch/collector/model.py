@@ -2,7 +2,8 @@
 
 Every part of the collector speaks these types: ingest makes them, alerting judges them, the ticket
 lifecycle words tickets from them, the store keeps them, the metrics view and the pages show them.
-They are frozen dataclasses of plain values and import nothing of the collector, so the pure parts
+They are frozen values (dataclasses; the two made at every poll, msgspec Structs) and import nothing
+of the collector, so the pure parts
 (alerting, ticket wording, metrics rendering) work on them without knowing where they came from.
 
 A store builds its records with :func:`readable`: a stored row that makes no sense (a timestamp of
@@ -22,7 +23,14 @@ from typing import Literal, Protocol, TypeVar, get_args
 
 import msgspec
 
-from campuswatch.report import DeviceReading, PollStatus, Severity
+from campuswatch.report import (
+    DeviceReading,
+    DiscoveredDevice,
+    Measurement,
+    PollStatus,
+    Severity,
+    with_measurements,
+)
 
 #: A device's state: its poll status when it does not answer, else its worst open problem's severity.
 DeviceState = Literal["unreachable", "auth_failed", "error", "critical", "warning", "info", "ok"]
@@ -61,7 +69,10 @@ AuditAction = Literal[
     "user_removed",
 ]
 
+log = logging.getLogger(__name__)
+
 _READING = msgspec.json.Decoder(DeviceReading)
+_MEASURED = msgspec.json.Decoder(list[Measurement])
 
 #: The moments a stored timestamp may be: what a date can show (years 1 to 9999, as datetime does).
 FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC).timestamp()
@@ -227,25 +238,14 @@ class SchoolDetails:
 
 @dataclass(frozen=True)
 class NewEvent:
-    """One event of a batch, ready to store: ``body`` is the event's own JSON as the agent sent it."""
+    """One event of a batch for the event log: ``body`` is the event's JSON as the agent sent it (the
+    fields this build knows)."""
 
     seq: int
     type: str
     at: float
     device: str | None
     body: bytes
-
-
-@dataclass(frozen=True)
-class StoredBatch:
-    """What storing a batch's events did: ``stored_seqs`` are the newly stored events, oldest first.
-
-    ``acked_seq`` is the agent's highest stored seq, 0 before its first event (agents count from 1).
-    """
-
-    stored_seqs: tuple[int, ...]
-    duplicates: int
-    acked_seq: int
 
 
 #: Where an event stands in the order events are listed in: its ``at``, agent id and seq.
@@ -302,32 +302,20 @@ class Outage:
         return (self.after is None or self.after < at) and (self.until is None or at < self.until)
 
 
-@dataclass(frozen=True)
-class DeviceUpdate:
-    """The outcome of one poll, as it changes the device's row."""
-
-    school: str
-    device: str
-    #: None when the poll could not tell (no reading): the device keeps the kind it had.
-    kind: str | None
-    label: str | None
-    address: str
-    status: PollStatus
-    polled_at: float
-    #: The DeviceReading as JSON, or None when the poll read nothing (then the last reading is kept).
-    reading: bytes | None
-    #: The parent the agent config names (root cause), if any.
-    parent: str | None = None
-    #: The device's and its ports' latest outages as this poll leaves them.
-    outages: tuple[Outage, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeviceRecord:
-    """A device's current state.
+class DeviceRecord(msgspec.Struct, frozen=True):
+    """A device's current state (a frozen msgspec Struct rather than a dataclass: ingest makes one at
+    every poll, in a tenth of the time).
 
     ``last_polled`` is the newest poll's time; ``last_seen`` the newest time the device answered at all
     (None if it never did); ``consecutive_failures`` counts the latest polls with the same non-ok status.
+
+    ``reading`` is the latest reading's state as JSON: the last poll that changed it, with that poll's
+    measurements; ``measured`` (a JSON list, None when ``reading`` is the latest poll's own) the latest
+    poll's measurements, fresher than those in ``reading`` (:func:`reading_of` puts them in).
+    ``signature`` identifies the reading's state (:func:`campuswatch.report.reading_signature`);
+    ``reading_agent`` and ``reading_seq`` name the agent's last full poll, the one its compact
+    "unchanged since" events refer to. ``version`` counts the writes of the row: a write names the
+    version it read, so two collectors on one database cannot overwrite each other's update unseen.
     """
 
     school: str
@@ -343,6 +331,11 @@ class DeviceRecord:
     parent: str | None = None
     #: Its latest outage and each of its ports' (at most one each).
     outages: tuple[Outage, ...] = ()
+    signature: str | None = None
+    reading_agent: str | None = None
+    reading_seq: int | None = None
+    measured: bytes | None = None
+    version: int = 0
 
     def check(self) -> None:
         """Raise ValueError naming the first field that makes no sense."""
@@ -362,32 +355,43 @@ class DeviceRecord:
                     moment(at, "outages")
 
 
-def polled(before: DeviceRecord | None, update: DeviceUpdate) -> DeviceRecord:
-    """The device as one poll leaves it (``before``: as it was; None when first seen). A run of the same
-    failure counts up and a different failure starts a new run; auth failures and errors are answers
-    too, so only silence leaves ``last_seen`` alone; a poll that read nothing keeps the kind and the
-    reading the device had."""
-    failures = 0
-    if update.status != "ok":
-        same = before is not None and before.status == update.status
-        failures = (before.consecutive_failures if before is not None and same else 0) + 1
-    kept_kind = before.kind if before is not None else "unknown"
-    return DeviceRecord(
-        school=update.school,
-        device=update.device,
-        kind=update.kind or kept_kind,
-        label=update.label,
-        address=update.address,
-        status=update.status,
-        last_polled=update.polled_at,
-        last_seen=update.polled_at
-        if update.status != "unreachable"
-        else (before.last_seen if before is not None else None),
-        consecutive_failures=failures,
-        reading=update.reading if update.reading is not None or before is None else before.reading,
-        parent=update.parent,
-        outages=update.outages,
-    )
+class DeviceWrite(msgspec.Struct, frozen=True):
+    """A device's row as a batch leaves it: ``record`` replaces the row of version ``read_version``
+    (None: a device seen for the first time). ``record.reading`` is written only when ``new_reading``
+    (else the stored reading stays, and ``record.measured`` brings its measurements up to date).
+    ``touch``: only the poll's columns moved (status, last polled and seen, failures, measurements),
+    the rest of the row is as read, so a store may write just those."""
+
+    record: DeviceRecord
+    read_version: int | None
+    new_reading: bool
+    touch: bool = False
+
+
+@dataclass(frozen=True)
+class ReportWrite:
+    """Everything one batch of an agent changes, written in one transaction.
+
+    The agent's acknowledged seq moves from ``read_acked_seq`` (as read before the batch was folded) to
+    ``acked_seq``, its count of events received by ``received`` (the batch's new events); ``events`` go
+    into the event log (what changed, not every poll); ``devices`` are the
+    rows the batch changed; ``heartbeat_at`` is its newest heartbeat (the agent's clock); ``discovered``
+    the devices its discovery events reported, with their ``at``; ``seen`` the open problems a batch that
+    changed nothing judged still shows, marked seen at ``seen_at`` (hysteresis counts from there).
+    """
+
+    agent_id: str
+    school: str
+    received_at: float
+    read_acked_seq: int
+    acked_seq: int
+    received: int = 0
+    events: tuple[NewEvent, ...] = ()
+    devices: tuple[DeviceWrite, ...] = ()
+    heartbeat_at: float | None = None
+    discovered: tuple[tuple[float, tuple[DiscoveredDevice, ...]], ...] = ()
+    seen: tuple[int, ...] = ()
+    seen_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -552,13 +556,17 @@ class DiscoveredRecord:
 
 @dataclass(frozen=True)
 class AgentRecord:
-    """An agent as last heard from."""
+    """An agent as last heard from; ``acked_seq`` is its highest stored seq (0 before its first event):
+    a seq at or below it is a duplicate. ``events_received`` counts the events it delivered, each once
+    (the event log keeps only those that changed something)."""
 
     agent_id: str
     school: str
     first_seen: float
     last_seen: float
     last_heartbeat: float | None
+    acked_seq: int = 0
+    events_received: int = 0
 
     def check(self) -> None:
         """Raise ValueError naming the first field that makes no sense."""
@@ -643,9 +651,26 @@ def model_words(reading: DeviceReading | None) -> str:
 
 
 def reading_of(device: DeviceRecord) -> DeviceReading | None:
-    """The device's latest stored reading, decoded (None if it never had one); raises
-    :class:`msgspec.DecodeError` for one stored in another schema."""
-    return _READING.decode(device.reading) if device.reading is not None else None
+    """The device's latest reading, decoded, with its latest measurements (None if it never had one);
+    raises :class:`msgspec.DecodeError` for one stored in another schema, ``ValueError`` for
+    measurements that do not fit it."""
+    if device.reading is None:
+        return None
+    reading = _READING.decode(device.reading)
+    return (
+        reading if device.measured is None else with_measurements(reading, _MEASURED.decode(device.measured))
+    )
+
+
+def stored_reading(device: DeviceRecord) -> DeviceReading | None:
+    """:func:`reading_of`, for whatever is stored: a reading this build cannot read (stored by an
+    older build with another schema) is logged and counts as none; the device still counts, and its
+    agent's next full poll brings a reading again."""
+    try:
+        return reading_of(device)
+    except ValueError:
+        log.warning("stored reading not readable", extra={"school": device.school, "device": device.device})
+        return None
 
 
 @dataclass(frozen=True)

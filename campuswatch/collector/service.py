@@ -4,7 +4,7 @@
 view (subscribed to the domain events), the ticket sink (the built-in store, mirrored through the
 outbox into the external ticket systems), the ticket lifecycle and the ingestor. :meth:`start` loads
 schools.yaml and rebuilds the metrics view, then runs the background jobs (the periodic liveness and
-ticket pass, event pruning, ticket delivery) until :meth:`stop`. Everything a request may ask is a
+ticket pass, pruning, ticket delivery) until :meth:`stop`. Everything a request may ask is a
 method here; the HTTP layer (``campuswatch.collector.http``) only maps requests to these methods and
 their answers to responses, and the command line, the tests and the demo start the same service.
 """
@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import TracebackType
 
@@ -38,7 +38,7 @@ from campuswatch.collector.language import Wording
 from campuswatch.collector.mdm.fleet import IpadPolicy
 from campuswatch.collector.mdm.sync import IpadSync
 from campuswatch.collector.metrics.exposition import ticket_outbox_lines
-from campuswatch.collector.metrics.fleet import FleetState
+from campuswatch.collector.metrics.fleet import HISTORY_DAYS, FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
@@ -90,11 +90,10 @@ from campuswatch.report import Batch, BatchAck, DeviceReading
 
 log = logging.getLogger(__name__)
 
-#: How often old events are pruned.
-PRUNE_INTERVAL_S = 3600.0
+DAY_S = 86400.0
 #: The periodic jobs by name (one collector of those on a database leads each).
 LIVENESS_JOB = "liveness check"
-PRUNE_JOB = "event pruning"
+PRUNE_JOB = "pruning"
 DELIVERY_JOB = "ticket delivery"
 MDM_JOB = "mdm sync"
 #: Of several collectors on one database, the one that leads this serves the fleet in /metrics.
@@ -137,7 +136,7 @@ def _reading_or_none(device: DeviceRecord) -> DeviceReading | None:
 
 async def run_every(
     interval_s: float,
-    job: Callable[[], Awaitable[None]],
+    job: Callable[[], Awaitable[object]],
     name: str,
     lead: Callable[[str], Awaitable[bool]],
     *,
@@ -348,7 +347,7 @@ class CollectorService:
     # -- running
     async def start(self) -> None:
         """Load the schools and the metrics view from the store, then start the background jobs: the
-        liveness and ticket pass every heartbeat interval, hourly pruning, ticket delivery."""
+        liveness and ticket pass every heartbeat interval, pruning (``prune_every_s``), ticket delivery."""
         if self.dispatcher is not None:
             await self.dispatcher.outbox.open()
         await self._load_schools()
@@ -362,7 +361,7 @@ class CollectorService:
             asyncio.create_task(
                 run_every(self.config.heartbeat_s, self.ingestor.check_liveness, LIVENESS_JOB, lead)
             ),
-            asyncio.create_task(run_every(PRUNE_INTERVAL_S, self._prune, PRUNE_JOB, lead)),
+            asyncio.create_task(run_every(self.config.prune_every_s, self.prune, PRUNE_JOB, lead)),
         ]
         if self.dispatcher is not None:
             self._jobs.append(
@@ -578,10 +577,25 @@ class CollectorService:
                     f"{', '.join(closed)}: no school day in the school's calendar (weekend, holiday or day off)",
                 )
 
-    async def _prune(self) -> None:
-        cutoff = self.now() - self.config.events_retention_days * 86400
-        deleted = await self._store.agents.prune_events(cutoff)
-        log.info("old events pruned", extra={"deleted": deleted})
+    async def prune(self) -> dict[str, int]:
+        """Delete what is past its retention, table by table, a chunk per transaction (reports keep
+        flowing meanwhile); how many rows of each went. Open problems and tickets, devices' state and
+        each device's latest reading are never pruned: they are bounded by the fleet, not by time."""
+        now = self.now()
+        days = self.config
+        today = datetime.fromtimestamp(now, UTC).date().toordinal()
+        deleted = {
+            "events": await self._store.agents.prune_events(now - days.events_retention_days * DAY_S),
+            "problems": await self._store.problems.prune_resolved(now - days.problems_retention_days * DAY_S),
+            "tickets": await self._store.tickets.prune_resolved(now - days.tickets_retention_days * DAY_S),
+            "discovered": await self._store.devices.prune_discovered(
+                now - days.discovered_retention_days * DAY_S
+            ),
+            # Kept per device for the forecasts (HISTORY_DAYS); these are the days of devices gone.
+            "daily_history": await self._store.devices.prune_history(today - HISTORY_DAYS),
+        }
+        log.info("pruned", extra=deleted)
+        return deleted
 
     async def serves_fleet_metrics(self) -> bool:
         """Whether this collector's /metrics carries the fleet: alone, always; of several on one

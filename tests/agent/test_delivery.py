@@ -23,11 +23,21 @@ from pathlib import Path
 import msgspec
 import pytest
 from aiohttp import web
+from msgspec.structs import replace
 
 from campuswatch.agent.uplink.delivery import Sender
 from campuswatch.agent.uplink.outbox import Outbox
 from campuswatch.config import Secret
-from campuswatch.report import BatchAck, DevicePoll, PollEvent, decode_batch, encode
+from campuswatch.report import (
+    BatchAck,
+    DevicePoll,
+    DeviceReading,
+    Heartbeat,
+    PollEvent,
+    SystemInfo,
+    decode_batch,
+    encode,
+)
 from tests.support.paths import REPO
 from tests.support.pki import Pki
 
@@ -54,6 +64,10 @@ class Receiver:
         self.refuse_envelope = False
         #: Awaited after storing a batch and before answering (to kill the agent mid-batch).
         self.after_store: Callable[[], Awaitable[None]] | None = None
+        #: What the acks say of the collector: its schema version (None: one before version 2), and the
+        #: devices it wants in full (said once, in the next ack).
+        self.schema_version: int | None = None
+        self.full_wanted: list[str] = []
         self.port = 0
         self.scheme = "http"
         self._runner: web.AppRunner | None = None
@@ -114,8 +128,13 @@ class Receiver:
         if self.after_store is not None:
             await self.after_store()
         ack = BatchAck(
-            acked_seq=max(mine, default=0), stored=len(batch.events) - duplicates, duplicates=duplicates
+            acked_seq=max(mine, default=0),
+            stored=len(batch.events) - duplicates,
+            duplicates=duplicates,
+            schema_version=self.schema_version,
+            full_wanted=self.full_wanted,
         )
+        self.full_wanted = []
         return web.Response(body=encode(ack), content_type="application/json")
 
 
@@ -300,7 +319,9 @@ async def test_too_large_batches_split_and_a_too_large_event_is_parked(outbox: O
     await receiver.start()
     for n in range(60):
         await asyncio.to_thread(outbox.add_poll, poll(f"p{n}", n))
-    huge = DevicePoll(device="huge", address="10.1.0.2", status="error", polled_at=0.0, error="x" * 10_000)
+    # Too large for the collector's body limit, though every field of it fits the report.
+    reading = DeviceReading(address="10.1.0.2", partial={f"table{i}": "x" * 200 for i in range(50)})
+    huge = DevicePoll(device="huge", address="10.1.0.2", status="error", polled_at=0.0, reading=reading)
     await asyncio.to_thread(outbox.add_poll, huge)
     await asyncio.to_thread(outbox.add_poll, poll("after", 61))
     sender = make_sender(outbox, receiver.url, batch_max_events=1000, gzip=False)
@@ -457,3 +478,51 @@ async def _agent_main(outbox_path: str, url: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(_agent_main(sys.argv[1], sys.argv[2]))
+
+
+# -- batches: samples wait for company, news goes at once -----------------------------------------------
+
+
+async def test_samples_wait_for_company_and_news_takes_them_along(outbox: Outbox, receiver: Receiver) -> None:
+    sender = make_sender(outbox, receiver.url, batch_wait_s=30.0)
+    task = asyncio.create_task(sender.run())
+    await asyncio.to_thread(
+        outbox.add_poll, poll("printer-1", 1)
+    )  # a device's first poll is news: it goes at once
+    await until(lambda: receiver.stored_seqs() == [1], "the first poll")
+    for n in range(2, 6):
+        await asyncio.to_thread(outbox.add_poll, poll("printer-1", n))  # the same state again: samples
+    await asyncio.to_thread(outbox.add_heartbeat, Heartbeat(agent_version="t", uptime_s=1.0))
+    await asyncio.sleep(0.5)
+    assert receiver.stored_seqs() == [1] and outbox.stats().depth == 5, "samples wait"
+    await asyncio.to_thread(outbox.add_poll, replace(poll("printer-1", 6), status="unreachable"))
+    await until(lambda: receiver.stored_seqs() == list(range(1, 8)), "the news, and the samples with it")
+    assert receiver.requests == 2
+    assert receiver.gzipped == 0, "batches this small go uncompressed"
+    await sender.stop()
+    await task
+
+
+async def test_the_collectors_ack_turns_compact_events_on_and_asks_for_full_ones(
+    outbox: Outbox, receiver: Receiver
+) -> None:
+    reading = DeviceReading(address="10.1.0.1", kind="printer", system=SystemInfo(uptime_s=1.0))
+    sender = make_sender(outbox, receiver.url)
+    task = asyncio.create_task(sender.run())
+    await asyncio.to_thread(outbox.add_poll, replace(poll("printer-1", 1), reading=reading))
+    await until(lambda: len(receiver.stored_seqs()) == 1, "the first poll")
+    await asyncio.to_thread(outbox.add_poll, replace(poll("printer-1", 2), reading=reading))
+    await until(lambda: len(receiver.stored_seqs()) == 2, "a poll to a collector of schema 1")
+    receiver.schema_version = 2
+    receiver.full_wanted = ["printer-1"]
+    await asyncio.to_thread(
+        outbox.add_poll, replace(poll("printer-1", 3), reading=reading)
+    )  # still full: no ack said 2 yet
+    await until(lambda: len(receiver.stored_seqs()) == 3, "the poll whose ack says version 2")
+    for n in (4, 5):  # the first is full as the collector asked, the next compact
+        await asyncio.to_thread(outbox.add_poll, replace(poll("printer-1", n), reading=reading))
+        await until(lambda n=n: len(receiver.stored_seqs()) == n, f"poll {n}")  # type: ignore[misc]
+    types = [msgspec.json.decode(receiver.stored[AGENT][seq])["type"] for seq in range(1, 6)]
+    assert types == ["poll", "poll", "poll", "poll", "unchanged"]
+    await sender.stop()
+    await task

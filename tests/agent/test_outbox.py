@@ -29,7 +29,9 @@ from campuswatch.report import (
     Problem,
     Supply,
     SystemInfo,
+    UnchangedEvent,
     UpsStatus,
+    measurements,
 )
 from tests.support.paths import REPO
 
@@ -39,12 +41,12 @@ _decode = msgspec.json.Decoder(AnyEvent).decode
 def make_poll(
     device: str, *, status: PollStatus = "ok", problems: tuple[str, ...] = (), n: int = 0
 ) -> DevicePoll:
-    """A poll of ``device``; ``n`` varies the payload without changing status or problems."""
+    """A poll of ``device``; ``n`` varies a measurement (its uptime), not the device's state."""
     reading = DeviceReading(
         address=f"10.0.0.{hash(device) % 250}",
         kind="printer",
+        system=SystemInfo(uptime_s=float(n)),
         problems=[Problem(code=code, severity="warning", summary=code) for code in problems],
-        partial={"sample": str(n)},
     )
     return DevicePoll(
         device=device, address=reading.address, status=status, polled_at=float(n), reading=reading
@@ -408,3 +410,75 @@ def test_samples_shed_on_their_way_count_as_shed_only_if_their_batch_is_not_ackn
     else:
         box.next_batch(5, 1 << 20)  # no answer: the batch goes anew, without what was shed of it
         assert box.stats().coalesced - counted == shed
+
+
+def test_samples_go_compact_once_the_collector_reads_them_and_news_goes_in_full(path: Path) -> None:
+    box = Outbox(path, full_every_s=3600)
+    first = box.add_poll(make_poll("p1", n=1), at=1000.0)
+    box.add_poll(make_poll("p1", n=2), at=1060.0)  # the collector has not said it reads compact events
+    box.collector_reads(None)  # a collector of schema 1 says nothing: it does not
+    box.add_poll(make_poll("p1", n=3), at=1120.0)
+    box.collector_reads(2)
+    box.add_poll(make_poll("p1", n=4), at=1180.0)  # the first compact one: seq 3 went in full
+    compact = box.add_poll(make_poll("p1", n=5), at=1240.0)
+    news = box.add_poll(make_poll("p1", problems=("printer_jammed",), n=6), at=1300.0)
+    after_news = box.add_poll(make_poll("p1", problems=("printer_jammed",), n=7), at=1360.0)
+    events = {e.seq: _decode(e.body) for e in box.next_batch(100, 1 << 20)}
+    assert [type(events[s]).__name__ for s in sorted(events)] == [
+        "PollEvent",
+        "PollEvent",
+        "PollEvent",
+        "UnchangedEvent",
+        "UnchangedEvent",
+        "PollEvent",
+        "UnchangedEvent",
+    ]
+    assert first == 1
+    same = events[compact]
+    assert isinstance(same, UnchangedEvent)
+    # It refers to the last full poll of the device (seq 3) and brings this poll's measurements.
+    reading = make_poll("p1", n=5).reading
+    assert reading is not None
+    expected = measurements(reading)
+    assert 5.0 in expected, "the uptime is among them"
+    assert (same.device, same.since, same.polled_at, same.measured) == (
+        "p1",
+        3,
+        5.0,
+        expected,
+    )
+    later = events[after_news]
+    assert isinstance(later, UnchangedEvent) and later.since == news
+    assert box.stats().news == 2, "the first poll and the jam are news; the rest are samples"
+
+
+def test_a_full_poll_goes_every_full_every_s_and_when_the_collector_asks(path: Path) -> None:
+    box = Outbox(path, full_every_s=600)
+    box.collector_reads(2)
+    kinds = []
+    for n, at in enumerate([0.0, 60.0, 599.0, 601.0, 660.0]):
+        seq = box.add_poll(make_poll("p1", n=n), at=1000.0 + at)
+        kinds.append(type(_decode(box.next_batch(1, 1 << 20)[0].body)).__name__)
+        box.ack(seq)
+    assert kinds == ["PollEvent", "UnchangedEvent", "UnchangedEvent", "PollEvent", "UnchangedEvent"]
+    box.want_full(["p1", "not-a-device"])
+    seq = box.add_poll(make_poll("p1", n=9), at=1700.0)
+    assert isinstance(_decode(box.next_batch(1, 1 << 20)[0].body), PollEvent)
+    box.ack(seq)
+    box.add_poll(make_poll("p1", n=10), at=1760.0)
+    assert isinstance(_decode(box.next_batch(1, 1 << 20)[0].body), UnchangedEvent)
+
+
+def test_renumbering_keeps_compact_events_pointing_at_their_full_poll(path: Path) -> None:
+    box = Outbox(path)
+    box.collector_reads(2)
+    box.add_poll(make_poll("p1", n=1), at=1000.0)
+    box.add_poll(make_poll("p1", n=2), at=1060.0)
+    box.renumber_after(500)
+    events = [_decode(e.body) for e in box.next_batch(10, 1 << 20)]
+    assert [e.seq for e in events] == [501, 502]
+    assert isinstance(events[1], UnchangedEvent) and events[1].since == 501
+    # The device's last full poll is renumbered too: the next compact poll refers to it by its new seq.
+    box.add_poll(make_poll("p1", n=3), at=1120.0)
+    later = _decode(box.next_batch(10, 1 << 20)[-1].body)
+    assert isinstance(later, UnchangedEvent) and later.since == 501

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from campuswatch.collector.alerting.outages import outages_after
-from campuswatch.collector.ingest import device_update
-from campuswatch.collector.model import DeviceRecord, Outage, polled
+from campuswatch.collector.ingest.fold import fold_one
+from campuswatch.collector.model import DeviceRecord, Outage
 from campuswatch.report import DevicePoll, DeviceReading, Interface, PollStatus
 
 
@@ -20,9 +20,8 @@ def replay(*polls: DevicePoll) -> DeviceRecord:
     """The device after these polls, folded as ingest folds them."""
     device: DeviceRecord | None = None
     for p in polls:
-        update = device_update("s", p, device)
-        assert update is not None, "in time order"
-        device = polled(device, update)
+        device = fold_one(device, "s", p)
+        assert device is not None, "in time order"
     assert device is not None
     return device
 

@@ -16,7 +16,7 @@ import pytest
 
 from campuswatch.collector.http import create_app
 from campuswatch.collector.http.routes import ROUTES
-from campuswatch.collector.model import NewEvent
+from campuswatch.collector.model import NewEvent, ReportWrite
 from campuswatch.config import Secret
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, running_collector
 
@@ -116,8 +116,10 @@ async def test_every_bad_parameter_is_a_400_naming_it(
 
 
 async def test_a_list_comes_in_pages_a_client_follows_to_the_end(collector: RunningCollector) -> None:
-    events = [NewEvent(seq, "heartbeat", float(seq // 3), None, b'{"n":%d}' % seq) for seq in range(1, 1202)]
-    await collector.store.agents.store_events("gw-1", "bbg", events, received_at=5.0)
+    events = tuple(
+        NewEvent(seq, "heartbeat", float(seq // 3), None, b'{"n":%d}' % seq) for seq in range(1, 1202)
+    )
+    await collector.store.agents.write_report(ReportWrite("gw-1", "bbg", 5.0, 0, 1201, events=events))
     status, first = await get(collector, "/api/v1/events")
     assert status == 200 and len(first["items"]) == 100, "the default page"
     seen: list[int] = []
@@ -134,12 +136,8 @@ async def test_a_list_comes_in_pages_a_client_follows_to_the_end(collector: Runn
 
 async def test_a_page_of_huge_events_stops_at_its_byte_budget(collector: RunningCollector) -> None:
     fat = b'{"x":"' + b"a" * (1024 * 1024) + b'"}'
-    await collector.store.agents.store_events(
-        "gw-1",
-        "bbg",
-        [NewEvent(seq, "heartbeat", float(seq), None, fat) for seq in range(1, 11)],
-        received_at=5.0,
-    )
+    fat_events = tuple(NewEvent(seq, "heartbeat", float(seq), None, fat) for seq in range(1, 11))
+    await collector.store.agents.write_report(ReportWrite("gw-1", "bbg", 5.0, 0, 10, events=fat_events))
     seen: list[int] = []
     sizes: list[int] = []
     path: str | None = "/api/v1/events?limit=500"

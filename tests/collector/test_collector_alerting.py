@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import msgspec
 
 from campuswatch.collector.alerting import StatusDebounce, device_problems, reconcile
 from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, WantedProblem
@@ -89,7 +89,7 @@ def test_reconcile_opens_missing_resolves_gone_and_finds_unticketed() -> None:
 
 
 def projector(status: PollStatus, failures: int) -> DeviceRecord:
-    return replace(device(status, failures), device="beamer", kind="projector")
+    return msgspec.structs.replace(device(status, failures), device="beamer", kind="projector")
 
 
 def last_said(power: str | None) -> DeviceReading:

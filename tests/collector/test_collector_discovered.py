@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from campuswatch.collector.discovered import found_devices
-from campuswatch.collector.model import DeviceRecord, DiscoveredRecord
+from campuswatch.collector.model import DeviceRecord, DiscoveredRecord, ReportWrite
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.devices import address_host
 from campuswatch.report import DiscoveredDevice, DiscoveryEvent, encode
@@ -76,15 +76,15 @@ async def test_the_latest_report_of_each_device_is_kept_by_mac_else_by_address(t
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         printer = DiscoveredDevice(address="10.0.0.21", kind="printer", mac="aa:bb:cc:00:00:21", model="M203")
-        await store.devices.record_discovered(
-            "bbg", "gw-1", 100.0, [printer, DiscoveredDevice(address="10.0.0.50")]
-        )
+        found = (printer, DiscoveredDevice(address="10.0.0.50"))
         # The printer moved (same MAC, new address); the unknown device got a name; an older report late.
         moved = DiscoveredDevice(address="10.0.0.31", kind="printer", mac="aa:bb:cc:00:00:21", model="M203")
-        await store.devices.record_discovered(
-            "bbg", "gw-1", 200.0, [moved, DiscoveredDevice(address="10.0.0.50", name="x")]
-        )
-        await store.devices.record_discovered("bbg", "gw-1", 150.0, [printer])
+        again = (moved, DiscoveredDevice(address="10.0.0.50", name="x"))
+        reports = [(100.0, found), (200.0, again), (150.0, (printer,))]
+        for seq, (at, devices) in enumerate(reports, start=1):
+            await store.agents.write_report(
+                ReportWrite("gw-1", "bbg", at, seq - 1, seq, discovered=((at, devices),))
+            )
         rows = await store.devices.discovered(school="bbg")
         assert [(r.address, r.mac, r.first_reported, r.last_reported) for r in rows] == [
             ("10.0.0.31", "aa:bb:cc:00:00:21", 100.0, 200.0),

@@ -1,6 +1,6 @@
 """Every background job of the collector outlives any exception of one run: it is logged with its
 traceback and the job runs again. Checked on the service as it starts its jobs (the liveness and ticket
-pass, event pruning, ticket delivery); and one school whose pass fails does not stop the others'."""
+pass, pruning, ticket delivery); and one school whose pass fails does not stop the others'."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.collector import service as service_module
 from campuswatch.collector.config import CollectorConfig
 from campuswatch.collector.model import School
 from campuswatch.collector.service import CollectorService
@@ -40,12 +39,12 @@ def failing_once(
 async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(service_module, "PRUNE_INTERVAL_S", 0.05)
     hook = WebhookSinkConfig(name="hook", url="http://127.0.0.1:9/", secret=Secret("k"))
     config = CollectorConfig(
         db=Secret(str(tmp_path / "c.sqlite3")),
         rules_file=IMMEDIATE_RULES,
         heartbeat_s=0.05,
+        prune_every_s=0.05,
         ticket_sinks=[hook],
     )
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
@@ -57,7 +56,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
             "check_liveness",
             failing_once(calls, "liveness", service.ingestor.check_liveness),
         )
-        monkeypatch.setattr(service, "_prune", failing_once(calls, "pruning", service._prune))
+        monkeypatch.setattr(service, "prune", failing_once(calls, "pruning", service.prune))
         dispatcher = service.dispatcher
         assert dispatcher is not None
         dispatcher.poll_interval = 0.05
@@ -81,7 +80,7 @@ async def test_every_job_the_service_starts_runs_again_after_a_failed_run(
         await store.close()
     assert len(running) == len(jobs) == 3, "a job ended"
     logged = {r.getMessage().split(";")[0] for r in caplog.records if r.exc_info}
-    assert logged >= {"liveness check failed", "event pruning failed", "ticket outbox pass failed"}
+    assert logged >= {"liveness check failed", "pruning failed", "ticket outbox pass failed"}
 
 
 async def test_one_school_whose_pass_fails_does_not_stop_the_others(

@@ -44,7 +44,8 @@ async def test_locked_database_gives_503_and_the_resend_is_stored_once(tmp_path:
             other.execute("ROLLBACK")
             other.close()
 
-            assert await send(2) == (200, {"acked_seq": 2, "stored": 1, "duplicates": 0})
+            status, answer = await send(2)
+            assert (status, answer["acked_seq"], answer["stored"], answer["duplicates"]) == (200, 2, 1, 0)
             async with http.get(f"{url}/api/v1/events", headers=bearer(reader)) as resp:
                 assert [e["seq"] for e in (await resp.json())["items"]] == [1, 2]
     finally:

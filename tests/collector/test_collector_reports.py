@@ -13,10 +13,11 @@ from typing import Any, cast
 
 import aiohttp
 import pytest
+from msgspec.structs import replace
 
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.config import Secret
-from campuswatch.report import BatchAck, Heartbeat, HeartbeatEvent, encode
+from campuswatch.report import SCHEMA_VERSION, BatchAck, Heartbeat, HeartbeatEvent, encode
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, poll_event, report, running_collector
 
 SCHOOLS = {"bbg": "Bert-Brecht-Gymnasium", "hhg": "Helmholtz-Gymnasium"}
@@ -28,12 +29,6 @@ async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
         tmp_path, SCHOOLS, rules_file=IMMEDIATE_RULES, clock=FakeClock(), max_body_bytes=64 * 1024
     ) as c:
         yield c
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def post(
@@ -59,7 +54,10 @@ async def assert_still_serving(http: aiohttp.ClientSession, collector: RunningCo
 
 
 def good_body(*seqs: int) -> bytes:
-    return encode(report("bbg", [poll_event(s, "pr1", at=float(s)) for s in seqs]))
+    """Polls of one printer, each a second later, that change nothing but their time."""
+    polls = [poll_event(s, "pr1", at=float(s)) for s in seqs]
+    same = [replace(p, poll=replace(p.poll, address="10.0.0.1", reading=None)) for p in polls]
+    return encode(report("bbg", same))
 
 
 async def test_good_report_is_acked_with_highest_seq(
@@ -67,7 +65,13 @@ async def test_good_report_is_acked_with_highest_seq(
 ) -> None:
     status, answer = await post(http, collector, good_body(1, 2, 3), token=collector.tokens["bbg"])
     assert status == 200
-    assert answer == {"acked_seq": 3, "stored": 3, "duplicates": 0}
+    assert answer == {
+        "acked_seq": 3,
+        "stored": 3,
+        "duplicates": 0,
+        "schema_version": SCHEMA_VERSION,
+        "full_wanted": [],
+    }
     assert BatchAck(**answer).acked_seq == 3
 
 
@@ -160,7 +164,7 @@ async def test_agent_id_of_another_school_is_403(
         (
             b'{"schema_version": 99, "agent_id": "a", "school": "bbg", "events": []}',
             "$.schema_version",
-            "reads 0, 1, 2",
+            f"reads {SCHEMA_VERSION - 1}, {SCHEMA_VERSION}, {SCHEMA_VERSION + 1}",
         ),
         (encode(report("bbg", [poll_event(1, " ", at=1.0)])), "$.events[0].poll.device", "must not be empty"),
     ],
@@ -235,16 +239,23 @@ async def test_gzip_without_its_trailer_is_400_though_the_json_inside_is_whole(
     assert status == 400 and "gzip stream is truncated" in answer["error"]
 
 
+def counts(answer: Any) -> tuple[int, int, int]:
+    return answer["acked_seq"], answer["stored"], answer["duplicates"]
+
+
 async def test_resent_batch_is_stored_once(http: aiohttp.ClientSession, collector: RunningCollector) -> None:
     token = collector.tokens["bbg"]
     first = await post(http, collector, good_body(1, 2), token=token)
     again = await post(http, collector, good_body(1, 2), token=token)
     overlap = await post(http, collector, good_body(2, 3), token=token)
-    assert first == (200, {"acked_seq": 2, "stored": 2, "duplicates": 0})
-    assert again == (200, {"acked_seq": 2, "stored": 0, "duplicates": 2})
-    assert overlap == (200, {"acked_seq": 3, "stored": 1, "duplicates": 1})
+    assert (first[0], counts(first[1])) == (200, (2, 2, 0))
+    assert (again[0], counts(again[1])) == (200, (2, 0, 2))
+    assert (overlap[0], counts(overlap[1])) == (200, (3, 1, 1))
+    device = await collector.store.devices.get("bbg", "pr1")
+    assert device is not None and device.last_polled == 3.0, "every new poll moved the device"
+    # The log keeps what changed: the first sight of pr1; its later polls, the same state, are folded in.
     events = await collector.items("/api/v1/events", school="bbg")
-    assert [(e["agent_id"], e["seq"]) for e in events] == [("gw-1", 1), ("gw-1", 2), ("gw-1", 3)]
+    assert [(e["agent_id"], e["seq"]) for e in events] == [("gw-1", 1)]
     assert events[0]["event"]["poll"]["device"] == "pr1"
 
 

@@ -1,6 +1,6 @@
-"""The store on both databases, a real SQLite file and a real PostgreSQL server: idempotent events,
-failure runs, one open problem and ticket per key, migrations; and on PostgreSQL, two collectors'
-stores writing the same things at once."""
+"""The store on both databases, a real SQLite file and a real PostgreSQL server: a report written whole
+or not at all, one open problem and ticket per key, migrations, pruning; and on PostgreSQL, two
+collectors' stores writing the same things at once."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import msgspec
 import psycopg
 import pytest
 
 from campuswatch.collector.model import (
     AuditEntry,
-    DeviceUpdate,
+    DeviceRecord,
+    DeviceWrite,
     NewEvent,
     ProblemKey,
+    ReportWrite,
     School,
     TicketNote,
     TokenRecord,
@@ -29,10 +32,11 @@ from campuswatch.collector.store.connect import open_store
 from campuswatch.collector.store.location import DatabaseLocation, PostgresLocation, SqliteLocation
 from campuswatch.collector.store.postgres import PostgresStore
 from campuswatch.collector.store.postgres.database import postgres_ddl
-from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError
+from campuswatch.collector.store.protocols import AgentOfAnotherSchool, StoreError, WrittenMeanwhile
 from campuswatch.collector.store.schema import MIGRATIONS, SCHEMA_VERSION
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sqlite import SqliteStore
+from campuswatch.report import DeviceReading, encode
 from tests.support.postgres import PASSWORD, PostgresServer
 
 BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
@@ -55,21 +59,32 @@ async def store(location: DatabaseLocation) -> AsyncIterator[SqlStore]:
     await s.close()
 
 
-def _event(seq: int) -> NewEvent:
-    return NewEvent(seq=seq, type="heartbeat", at=100.0 + seq, device=None, body=b'{"seq":%d}' % seq)
+def _event(seq: int, device: str | None = None) -> NewEvent:
+    return NewEvent(seq=seq, type="poll", at=100.0 + seq, device=device, body=b'{"seq":%d}' % seq)
 
 
-def _poll(status: str, at: float) -> DeviceUpdate:
-    return DeviceUpdate(
-        school="bbg",
-        device="pr1",
-        kind="printer",
-        label="Lehrerzimmer",
-        address="10.0.0.5",
-        status=status,  # type: ignore[arg-type]
-        polled_at=at,
-        reading=b'{"address":"10.0.0.5"}' if status == "ok" else None,
+def _device(status: str = "ok", at: float = 10.0, **fields: Any) -> DeviceRecord:
+    return DeviceRecord(
+        **{
+            "school": "bbg",
+            "device": "pr1",
+            "kind": "printer",
+            "label": "Lehrerzimmer",
+            "address": "10.0.0.5",
+            "status": status,
+            "last_polled": at,
+            "last_seen": at,
+            "consecutive_failures": 0 if status == "ok" else 1,
+            **fields,
+        }
     )
+
+
+def _report(agent: str, acked: tuple[int, int], *events: NewEvent, **more: Any) -> ReportWrite:
+    return ReportWrite(agent, "bbg", 200.0, acked[0], acked[1], events=events, **more)
+
+
+READING = encode(DeviceReading(address="10.0.0.5", kind="printer", supplies=[]))
 
 
 async def test_reopening_a_migrated_database_keeps_data_and_version(tmp_path: Path) -> None:
@@ -87,37 +102,97 @@ async def test_reopening_a_migrated_database_keeps_data_and_version(tmp_path: Pa
     assert mode == "wal"
 
 
-async def test_events_are_stored_once_per_agent_and_seq(store: SqlStore) -> None:
-    first = await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=200.0)
-    again = await store.agents.store_events("a1", "bbg", [_event(2), _event(3)], received_at=201.0)
-    other_agent = await store.agents.store_events("a2", "bbg", [_event(1)], received_at=202.0)
-    nothing = await store.agents.store_events("a0", "bbg", [], received_at=199.0)
-    assert nothing.acked_seq == 0
-    assert (first.stored_seqs, first.duplicates, first.acked_seq) == ((1, 2), 0, 2)
-    assert (again.stored_seqs, again.duplicates, again.acked_seq) == ((3,), 1, 3)
-    assert other_agent.stored_seqs == (1,)
-    events = await store.agents.events(school="bbg", device=None, since=None, limit=100)
-    assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 1), ("a1", 2), ("a1", 3), ("a2", 1)]
-    with pytest.raises(AgentOfAnotherSchool, match="'a1' reports for school 'bbg'"):
-        await store.agents.store_events("a1", "hhg", [_event(4)], received_at=203.0)
-    assert [(a.agent_id, a.school) for a in await store.agents.all()] == [
-        ("a0", "bbg"),
-        ("a1", "bbg"),
-        ("a2", "bbg"),
+async def test_a_report_is_written_whole(store: SqlStore) -> None:
+    first = _device(reading=READING, signature="s1", reading_agent="a1", reading_seq=1)
+    await store.agents.write_report(
+        _report(
+            "a1",
+            (0, 2),
+            _event(1, "pr1"),
+            devices=(DeviceWrite(first, None, True),),
+            heartbeat_at=150.0,
+            received=2,
+        )
+    )
+    [agent] = await store.agents.all()
+    assert (agent.school, agent.acked_seq, agent.events_received, agent.last_heartbeat) == (
+        "bbg",
+        2,
+        2,
+        150.0,
+    )
+    assert await store.agents.get("a1") == agent and await store.agents.get("a9") is None
+    [event] = await store.agents.events(school="bbg", device="pr1", since=None, limit=10)
+    assert (event.agent_id, event.seq, event.received_at) == ("a1", 1, 200.0)
+    stored = await store.devices.get("bbg", "pr1")
+    assert stored is not None
+    assert (stored.reading, stored.signature, stored.reading_seq, stored.version) == (READING, "s1", 1, 0)
+    # A poll that changed nothing: the row moves (time, measurements), the reading stays, a version up.
+    later = msgspec.structs.replace(
+        stored, last_polled=70.0, last_seen=70.0, reading=None, measured=b"[55.0]"
+    )
+    await store.agents.write_report(
+        _report("a1", (2, 3), devices=(DeviceWrite(later, 0, False),), received=1)
+    )
+    assert (await store.agents.all())[0].events_received == 3
+    stored = await store.devices.get("bbg", "pr1")
+    assert stored is not None
+    assert (stored.reading, stored.measured, stored.last_polled, stored.version) == (
+        READING,
+        b"[55.0]",
+        70.0,
+        1,
+    )
+    assert len(await store.agents.events(school="bbg", device=None, since=None, limit=10)) == 1
+
+
+async def test_a_touch_writes_only_the_polls_columns(store: SqlStore) -> None:
+    first = _device(reading=READING, signature="s1", reading_agent="a1", reading_seq=1)
+    await store.agents.write_report(_report("a1", (0, 1), devices=(DeviceWrite(first, None, True),)))
+    # The record says another label: a touch leaves every column but the poll's as stored.
+    polled = msgspec.structs.replace(
+        first, label="elsewhere", status="ok", last_polled=99.0, last_seen=99.0, measured=b"[1]", reading=None
+    )
+    await store.agents.write_report(
+        _report("a1", (1, 2), devices=(DeviceWrite(polled, 0, False, touch=True),))
+    )
+    stored = await store.devices.get("bbg", "pr1")
+    assert stored is not None
+    assert (stored.label, stored.last_polled, stored.measured, stored.version) == (
+        "Lehrerzimmer",
+        99.0,
+        b"[1]",
+        1,
+    )
+    with pytest.raises(WrittenMeanwhile):
+        await store.agents.write_report(
+            _report("a1", (2, 3), devices=(DeviceWrite(polled, 0, False, touch=True),))
+        )
+
+
+async def test_a_report_against_rows_written_meanwhile_writes_nothing(store: SqlStore) -> None:
+    await store.agents.write_report(_report("a1", (0, 1), devices=(DeviceWrite(_device(), None, False),)))
+    moved = _device(at=20.0)
+    refused = [
+        _report("a1", (0, 2), _event(2)),  # the agent's acked seq is 1 by now
+        _report("a1", (1, 2), _event(2), devices=(DeviceWrite(moved, 5, False),)),  # not version 5
+        _report("a1", (1, 2), _event(2), devices=(DeviceWrite(moved, None, False),)),  # not new
     ]
-
-
-async def test_failures_count_runs_of_the_same_status(store: SqlStore) -> None:
-    counts = []
-    for i, status in enumerate(["unreachable", "unreachable", "auth_failed", "ok", "unreachable"]):
-        counts.append((await store.devices.apply_poll(_poll(status, 10.0 + i))).consecutive_failures)
-    assert counts == [1, 2, 1, 0, 1]
+    for write in refused:
+        with pytest.raises(WrittenMeanwhile):
+            await store.agents.write_report(write)
+    assert await store.agents.events(school=None, device=None, since=None, limit=10) == []
+    [agent] = await store.agents.all()
+    assert agent.acked_seq == 1
     device = await store.devices.get("bbg", "pr1")
-    assert device is not None
-    # The last good reading stays when a failed poll read nothing.
-    assert device.reading == b'{"address":"10.0.0.5"}'
-    assert device.status == "unreachable"
-    assert (device.last_polled, device.last_seen) == (14.0, 13.0)
+    assert device is not None and (device.last_polled, device.version) == (10.0, 0)
+
+
+async def test_an_agent_of_another_school_is_refused(store: SqlStore) -> None:
+    await store.agents.write_report(_report("a1", (0, 1)))
+    with pytest.raises(AgentOfAnotherSchool, match="'a1' reports for school 'bbg'"):
+        await store.agents.write_report(ReportWrite("a1", "hhg", 201.0, 1, 2, events=(_event(2),)))
+    assert [(a.agent_id, a.school, a.acked_seq) for a in await store.agents.all()] == [("a1", "bbg", 1)]
 
 
 async def test_one_open_problem_per_identity(store: SqlStore) -> None:
@@ -155,16 +230,16 @@ async def test_ticket_is_idempotent_by_dedup_key_and_keeps_history(store: SqlSto
     assert [t.id for t in await store.tickets.all(state="open")] == [three.id]
 
 
-async def test_pruning_deletes_old_events_but_keeps_each_agents_newest(store: SqlStore) -> None:
-    await store.agents.store_events("a1", "bbg", [_event(1), _event(2)], received_at=100.0)
-    await store.agents.store_events("a1", "bbg", [_event(3)], received_at=300.0)
-    await store.agents.store_events("a2", "bbg", [_event(1), _event(2)], received_at=100.0)
-    assert await store.agents.prune_events(received_before=200.0) == 3
+async def test_pruning_deletes_old_events_and_keeps_the_agents_acked_seq(store: SqlStore) -> None:
+    await store.agents.write_report(replace(_report("a1", (0, 2), _event(1), _event(2)), received_at=100.0))
+    await store.agents.write_report(replace(_report("a1", (2, 3), _event(3)), received_at=300.0))
+    old = [_event(seq) for seq in range(1, 5001)]
+    await store.agents.write_report(replace(_report("a2", (0, 5000), *old), received_at=100.0))
+    assert await store.agents.prune_events(received_before=200.0) == 5002
     events = await store.agents.events(school=None, device=None, since=None, limit=10)
-    assert sorted((e.agent_id, e.seq) for e in events) == [("a1", 3), ("a2", 2)]
-    # The acknowledgement an agent gets stays where it was, and a resend of a kept seq is still a duplicate.
-    again = await store.agents.store_events("a2", "bbg", [_event(2)], received_at=400.0)
-    assert (again.acked_seq, again.duplicates) == (2, 1)
+    assert [(e.agent_id, e.seq) for e in events] == [("a1", 3)]
+    # What an agent is acknowledged does not live in the log: a resend of a pruned seq stays a duplicate.
+    assert {a.agent_id: a.acked_seq for a in await store.agents.all()} == {"a1": 3, "a2": 5000}
 
 
 async def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
@@ -195,9 +270,9 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
 
 
 async def test_a_late_older_heartbeat_leaves_the_newest_heartbeat_time(store: SqlStore) -> None:
-    await store.agents.store_events("a1", "bbg", [_event(1)], received_at=200.0)
-    await store.agents.record_heartbeat("a1", 150.0)
-    await store.agents.record_heartbeat("a1", 120.0)
+    await store.agents.write_report(_report("a1", (0, 1), heartbeat_at=150.0))
+    await store.agents.write_report(_report("a1", (1, 2), heartbeat_at=120.0))
+    await store.agents.write_report(_report("a1", (2, 2)))
     [agent] = await store.agents.all()
     assert agent.last_heartbeat == 150.0
 
@@ -259,22 +334,23 @@ async def test_postgres_wrong_password_is_an_error_without_the_password(
 
 
 @on_postgres
-async def test_two_collectors_storing_the_same_batch_at_once_store_it_once(
+async def test_two_collectors_writing_the_same_report_at_once_write_it_once(
     postgres_db: PostgresLocation,
 ) -> None:
-    """Two replicas given the same batch at the same moment: each event stored once, both answers
-    acknowledge the whole batch, and between them the events are stored exactly once."""
+    """Two replicas given the same batch at the same moment, both having read the agent at the same
+    acked seq: one writes it, the other is told ``WrittenMeanwhile`` (and re-reads, finding the batch
+    a duplicate), so the events are stored exactly once."""
     one, two = await PostgresStore.open(postgres_db), await PostgresStore.open(postgres_db)
     try:
         for round_ in range(20):
             batch = [_event(seq) for seq in range(round_ * 50 + 1, round_ * 50 + 51)]
-            a, b = await asyncio.gather(
-                one.agents.store_events("a1", "bbg", batch, received_at=200.0 + round_),
-                two.agents.store_events("a1", "bbg", batch, received_at=200.0 + round_),
+            write = _report("a1", (round_ * 50, round_ * 50 + 50), *batch, received=50)
+            outcomes = await asyncio.gather(
+                one.agents.write_report(write), two.agents.write_report(write), return_exceptions=True
             )
-            assert a.acked_seq == b.acked_seq == batch[-1].seq
-            assert sorted(a.stored_seqs + b.stored_seqs) == [e.seq for e in batch]
-            assert a.duplicates + b.duplicates == len(batch)
+            assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "WrittenMeanwhile"]
+            agent = await one.agents.get("a1")
+            assert agent is not None and (agent.acked_seq, agent.events_received) == ((round_ + 1) * 50,) * 2
         events = await one.agents.events(school="bbg", device=None, since=None, limit=10_000)
         assert sorted(e.seq for e in events) == list(range(1, 1001))
     finally:
@@ -317,12 +393,22 @@ async def test_two_collectors_opening_the_same_problem_and_ticket_at_once_get_on
 
 
 async def test_some_devices_are_read_by_name_in_one_school(store: SqlStore) -> None:
-    for school, device in (("bbg", "pr1"), ("bbg", "pr2"), ("hhg", "pr1")):
-        await store.devices.apply_poll(replace(_poll("ok", 1.0), school=school, device=device))
+    for seq, (school, device) in enumerate((("bbg", "pr1"), ("bbg", "pr2"), ("hhg", "pr1"))):
+        record = _device(school=school, device=device, reading=READING)
+        await store.agents.write_report(
+            ReportWrite(
+                f"gw-{school}",
+                school,
+                200.0,
+                0 if school == "hhg" else seq,
+                seq + 1,
+                devices=(DeviceWrite(record, None, True),),
+            )
+        )
     found = await store.devices.some("bbg", ["pr2", "pr1", "absent", "pr1"])
     assert [(d.school, d.device, d.reading) for d in found] == [
-        ("bbg", "pr1", b'{"address":"10.0.0.5"}'),
-        ("bbg", "pr2", b'{"address":"10.0.0.5"}'),
+        ("bbg", "pr1", READING),
+        ("bbg", "pr2", READING),
     ]
     many = [f"pr{i}" for i in range(1200)]  # more names than one IN list takes
     assert [d.device for d in await store.devices.some("bbg", many)] == ["pr1", "pr2"]
@@ -414,8 +500,8 @@ async def test_the_audit_log_pages_newest_first_and_filters(store: SqlStore) -> 
 
 async def test_events_page_after_a_position_and_within_schools(store: SqlStore) -> None:
     for school, agent in (("bbg", "a1"), ("kley", "a2")):
-        events = [NewEvent(seq, "heartbeat", 100.0 + seq, None, b"{}") for seq in (1, 2, 3)]
-        await store.agents.store_events(agent, school, events, received_at=200.0)
+        events = tuple(NewEvent(seq, "heartbeat", 100.0 + seq, None, b"{}") for seq in (1, 2, 3))
+        await store.agents.write_report(ReportWrite(agent, school, 200.0, 0, 3, events=events))
     everything = await store.agents.events(school=None, device=None, since=None, limit=10)
     assert [(e.agent_id, e.seq) for e in everything] == [(a, s) for s in (1, 2, 3) for a in ("a1", "a2")]
     after = await store.agents.events(
@@ -425,3 +511,23 @@ async def test_events_page_after_a_position_and_within_schools(store: SqlStore) 
     mine = await store.agents.events(school=None, device=None, since=None, limit=10, schools={"kley"})
     assert {e.school for e in mine} == {"kley"} and len(mine) == 3
     assert await store.agents.events(school=None, device=None, since=None, limit=10, schools=set()) == []
+
+
+async def test_migration_10_keeps_each_agents_acked_seq(tmp_path: Path) -> None:
+    path = tmp_path / "v9.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, statements in enumerate(MIGRATIONS[:9], start=1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        conn.execute("INSERT INTO agents VALUES ('a1', 'bbg', 1.0, 2.0, NULL), ('a2', 'bbg', 1.0, 2.0, NULL)")
+        conn.executemany(
+            "INSERT INTO events (agent_id, seq, school, type, at, received_at, body) "
+            "VALUES (?, ?, 'bbg', 'poll', 1.0, 1.0, '{}')",
+            [("a1", 7), ("a1", 41)],
+        )
+    store = await SqliteStore.open(path)
+    agents = await store.agents.all()
+    assert {a.agent_id: (a.acked_seq, a.events_received) for a in agents} == {"a1": (41, 2), "a2": (0, 0)}
+    await store.close()

@@ -8,32 +8,47 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.collector.events import (
+    AgentReported,
     DevicePolled,
+    DevicesPolled,
     ProblemOpened,
     ProblemResolved,
     SchoolsChanged,
     TicketOpened,
 )
-from campuswatch.collector.metrics.exposition import render_devices
+from campuswatch.collector.metrics.exposition import SHOWN_MEASUREMENTS, device_lines, render_devices
 from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
-    DeviceUpdate,
+    DeviceWrite,
     LampHours,
     ProblemKey,
     ProblemRecord,
+    ReportWrite,
     School,
     SupplyLevel,
     TicketRecord,
 )
 from campuswatch.collector.store.sqlite import SqliteStore
-from campuswatch.report import DeviceReading, Heartbeat, Lamp, Supply, SystemInfo, encode
+from campuswatch.report import (
+    DeviceReading,
+    Heartbeat,
+    Lamp,
+    Measurement,
+    Supply,
+    SystemInfo,
+    encode,
+    measured_shape,
+)
 from sim.collector import FakeClock
+from sim.fleet import CITY_SCHOOL, Fleet
+from sim.fleet import reading_of as fleet_reading
 
 MONDAY_NOON = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
 DAY_S = 86400.0
@@ -66,7 +81,7 @@ def device(status: str = "ok", *, at: float = MONDAY_NOON, failures: int = 0, **
 
 def samples(fleet: FleetState) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of the exposition, parsed by prometheus_client's own parser."""
-    text = render_devices(fleet.snapshot()) + "\n".join(fleet.summary_lines()) + "\n"
+    text = render_devices(*fleet.snapshot()) + "\n".join(fleet.summary_lines()) + "\n"
     return {
         (s.name, frozenset(s.labels.items())): s.value
         for family in text_string_to_metric_families(text)
@@ -287,19 +302,46 @@ def test_a_late_older_heartbeat_does_not_undo_the_newest_one() -> None:
     assert value(fleet, "campuswatch_agent_uptime_seconds", school="bbg", agent="gw-1") == 9
 
 
+def fixed(reading: DeviceReading) -> Callable[[], DeviceReading | None]:
+    """What a DevicePolled's ``reading`` gives: this reading."""
+    return lambda: reading
+
+
+async def write_poll(
+    store: SqliteStore, device: str, kind: str, at: float, reading: DeviceReading | None
+) -> DeviceRecord:
+    """A poll of ``device`` written as a report of agent gw-1 (an ok one when it read something)."""
+    known = await store.devices.get("bbg", device)
+    agent = await store.agents.get("gw-1")
+    acked = 0 if agent is None else agent.acked_seq
+    record = DeviceRecord(
+        "bbg",
+        device,
+        kind,
+        "Raum 101",
+        "10.0.0.1",
+        "ok" if reading is not None else "unreachable",
+        at,
+        at if reading is not None else None if known is None else known.last_seen,
+        0 if reading is not None else 1,
+        reading=None if reading is None else encode(reading),
+    )
+    write = DeviceWrite(record, None if known is None else known.version, reading is not None)
+    await store.agents.write_report(ReportWrite("gw-1", "bbg", at, acked, acked + 1, devices=(write,)))
+    return msgspec.structs.replace(record, reading=None)
+
+
 async def test_the_view_follows_the_events_and_keeps_the_days_a_level_moved(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "c.sqlite3")
     try:
         view = MetricsView(fleet_state(), store.devices)
         await view.handle(SchoolsChanged((School("bbg", "Bert-Brecht-Gymnasium"),)))
         assert value(view.fleet, "campuswatch_school_info", school="bbg", name="Bert-Brecht-Gymnasium") == 1
-        update = DeviceUpdate(
-            "bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", MONDAY_NOON, encode(toner(30.0))
-        )
-        await view.handle(DevicePolled(await store.devices.apply_poll(update), read=True))
+        printer = await write_poll(store, "pr1", "printer", MONDAY_NOON, toner(30.0))
+        await view.handle(DevicesPolled((DevicePolled(printer, fixed(toner(30.0)), read=True),)))
         # A failed poll keeps the last reading: it is shown, but says nothing of today's level.
-        failed = replace(update, status="unreachable", polled_at=MONDAY_NOON + DAY_S, reading=None)
-        await view.handle(DevicePolled(await store.devices.apply_poll(failed), read=False))
+        failed = await write_poll(store, "pr1", "printer", MONDAY_NOON + DAY_S, None)
+        await view.handle(DevicesPolled((DevicePolled(failed, fixed(toner(30.0)), read=False),)))
         day = datetime.fromtimestamp(MONDAY_NOON, UTC).date().toordinal()
         assert await store.devices.supply_levels(from_day=0) == [SupplyLevel("bbg", "pr1", 1, day, 30.0)]
         ratio = "campuswatch_printer_supply_level_ratio"
@@ -324,12 +366,19 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
         await first.handle(SchoolsChanged(schools))
         for day, level in enumerate([30.0, 28.0, 26.0, 24.0]):
             at = MONDAY_NOON + day * DAY_S
-            reading = encode(toner(level))
-            printer = DeviceUpdate("bbg", "pr1", "printer", "Lehrerzimmer", "10.0.0.1", "ok", at, reading)
-            await first.handle(DevicePolled(await store.devices.apply_poll(printer), read=True))
-            lamp = encode(projector(1922 + 6 * day))
-            beamer = DeviceUpdate("bbg", "bm1", "projector", "Raum 101", "10.0.0.5", "ok", at, lamp)
-            await first.handle(DevicePolled(await store.devices.apply_poll(beamer), read=True))
+            printer = await write_poll(store, "pr1", "printer", at, toner(level))
+            await first.handle(AgentReported("gw-1", "bbg", at))
+            await first.handle(DevicesPolled((DevicePolled(printer, fixed(toner(level)), read=True),)))
+            lamp = projector(1922 + 6 * day)
+            await first.handle(
+                DevicesPolled(
+                    (
+                        DevicePolled(
+                            await write_poll(store, "bm1", "projector", at, lamp), fixed(lamp), read=True
+                        ),
+                    )
+                )
+            )
         problem = await store.problems.open(
             ProblemKey("bbg", "pr1", "supply_low", "1"), "warning", "low", MONDAY_NOON
         )
@@ -384,3 +433,37 @@ async def test_the_store_keeps_the_recent_days_of_lamp_hours(tmp_path: Path) -> 
         assert await store.devices.lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
     finally:
         await store.close()
+
+
+def test_the_measurements_a_device_shows_are_the_ones_named_shown() -> None:
+    """A change of any measurement of a fleet reading changes the device's samples exactly when the
+    exposition names it shown, so a poll that moved only the others may skip rendering."""
+    today = datetime.fromtimestamp(MONDAY_NOON, UTC).date()
+    checked: set[tuple[str, str]] = set()
+    for spec in Fleet(CITY_SCHOOL).devices():
+        reading = fleet_reading(1, spec, "10.0.0.1", MONDAY_NOON, 3, today)
+        shape = measured_shape(reading)
+        record = device(kind=spec.kind, device=spec.id)
+        lines = device_lines(record, reading, {}, {})
+        values = shape.values(reading)
+        for i, (part, _, field) in enumerate(shape.slots):
+            bumped = list(values)
+            bumped[i] = _other(values[i])
+            try:
+                changed = device_lines(record, shape.apply(reading, bumped, [i]), {}, {}) != lines
+            except (TypeError, ValueError):
+                continue
+            assert changed == ((part, field) in SHOWN_MEASUREMENTS), (spec.kind, part, field)
+            checked.add((part, field))
+    assert checked >= SHOWN_MEASUREMENTS, "every shown measurement was tried"
+
+
+def _other(value: Measurement) -> Measurement:
+    """Another value of the same kind (one that fits its field: percentages stay within 0..100)."""
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2 + 1
+    return f"{value}x"

@@ -10,15 +10,13 @@ a poll stamped years ahead cannot make every later poll "older" and freeze its d
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from campuswatch.report import SCHEMA_VERSION
-from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, agent_headers, running_collector
+from sim.collector import FakeClock, RunningCollector, agent_headers
 from tests.support.report_json import poll_json
 
 SCHOOL = "bbg"
@@ -27,18 +25,8 @@ TEN_YEARS_S = 10 * 365 * 86400.0
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def collector(tmp_path: Path) -> AsyncIterator[RunningCollector]:
-    """A collector (immediate rules, a hand-moved clock) of one school."""
-    async with running_collector(
-        tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=IMMEDIATE_RULES, clock=FakeClock()
-    ) as c:
-        yield c
+def collector(bbg_collector: RunningCollector) -> RunningCollector:
+    return bbg_collector
 
 
 def poll(seq: int, *, device: str = "pr1", at: float = NOW, **reading: Any) -> dict[str, Any]:

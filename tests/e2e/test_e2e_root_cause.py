@@ -46,7 +46,8 @@ def polls(collector: Collector, device: str) -> list[dict[str, Any]]:
 
 
 def failed_polls(collector: Collector, device: str) -> int:
-    return sum(p["status"] == "unreachable" for p in polls(collector, device))
+    """Failed polls in a row (the event log keeps the first, news; the rest fold into the device's row)."""
+    return collector.failures("bbg", device)
 
 
 def came_back_late(collector: Collector, child: str, switch_back: dict[str, Any]) -> bool:

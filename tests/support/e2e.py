@@ -88,15 +88,18 @@ class Collector:
         build: str = "",
         db: str | None = None,
         name: str = "collector",
+        log_level: str = "info",
         **config: Any,
     ) -> None:
         """``rules_file``: the rules it runs (``sim.collector.IMMEDIATE_RULES`` for tickets at once).
         ``build``: Python statements run in the collector process before its CLI, to stand in for
         another build of it (e.g. one that reads other schema versions). ``db``: a SQLite file in
         ``workdir`` unless given (a ``postgresql://`` URL: several collectors, each its own ``name``,
-        share it). ``config``: more keys of its collector.yaml."""
+        share it). ``log_level``: ``debug`` logs every report stored. ``config``: more keys of its
+        collector.yaml."""
         self.workdir = workdir
         self.build = build
+        self.log_level = log_level
         self.port = free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = workdir / "collector.sqlite3"
@@ -166,7 +169,11 @@ class Collector:
         """Start serving and wait for /healthz."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [*self._command(), "--log-format", "json", "serve", "--config", str(self.config)],
+                [
+                    *self._command(),
+                    *("--log-format", "json", "--log-level", self.log_level),
+                    *("serve", "--config", str(self.config)),
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -188,8 +195,9 @@ class Collector:
         self.proc.kill()
         self.proc.wait()
 
-    def stored(self, agent_id: str) -> list[int]:
-        """The seqs stored for ``agent_id``, in the order they were stored, read from the SQLite file."""
+    def logged(self, agent_id: str) -> list[int]:
+        """The seqs of ``agent_id`` in the event log (the events that changed something), in the order
+        they were stored, read from the SQLite file."""
         conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
         try:
             rows = conn.execute("SELECT seq FROM events WHERE agent_id = ? ORDER BY id", (agent_id,))
@@ -203,6 +211,34 @@ class Collector:
         conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
         try:
             return list(conn.execute("SELECT device, code, state FROM problems ORDER BY id"))
+        finally:
+            conn.close()
+
+    def received(self, agent_id: str) -> tuple[int, int]:
+        """(acked seq, events received) of ``agent_id``, (0, 0) for one never heard of: every event the
+        collector took in, logged or folded into its device, counts once."""
+        return self.agents().get(agent_id, (0, 0))
+
+    def agents(self) -> dict[str, tuple[int, int]]:
+        """Every agent's (acked seq, events received), read from the SQLite file."""
+        return {
+            agent: (acked, got)
+            for agent, acked, got in self._rows("SELECT agent_id, acked_seq, events_received FROM agents")
+        }
+
+    def failures(self, school: str, device: str) -> int:
+        """The device's count of its latest polls with the same non-ok status (0: never polled)."""
+        found = self._rows(
+            "SELECT consecutive_failures FROM devices WHERE school = ? AND device = ?", (school, device)
+        )
+        return int(found[0][0]) if found else 0
+
+    def _rows(self, sql: str, params: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            return []  # no database yet: the collector never started
         finally:
             conn.close()
 

@@ -24,8 +24,8 @@ from campuswatch.collector.alerting.device import StatusDebounce
 from campuswatch.collector.alerting.rules import RulesFile
 from campuswatch.collector.alerting.school import judge_changes
 from campuswatch.collector.alerting.thresholds import Limits
-from campuswatch.collector.ingest import device_update
-from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord, polled
+from campuswatch.collector.ingest.fold import fold_one
+from campuswatch.collector.model import DeviceRecord, ProblemKey, ProblemRecord
 from campuswatch.report import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -571,7 +571,7 @@ def arrival_orders(start: float = STAR_START) -> list[ArrivalOrder]:
 @dataclass
 class JudgedSchool:
     """One school's judgement without the collector's I/O: each poll folded into its device as ingest
-    folds it (:func:`~campuswatch.collector.ingest.device_update`, :func:`~campuswatch.collector.model.polled`),
+    folds it (:func:`~campuswatch.collector.ingest.fold.fold_one`),
     the school judged after each batch as ingest judges it
     (:func:`~campuswatch.collector.alerting.school.judge_changes`), and problems opened, listing their
     affected devices, and resolved as the changes say (what the ticket lifecycle writes to the store).
@@ -618,10 +618,10 @@ class JudgedSchool:
                 sorted((*self.history.get(poll.device, ()), (poll.polled_at, poll.status == "ok")))
             )
             known = self.devices.get(poll.device)
-            update = device_update(self.school, poll, known)
-            if update is None:
+            now = fold_one(known, self.school, poll)
+            if now is None:
                 continue
-            self.devices[poll.device] = now = polled(known, update)
+            self.devices[poll.device] = now
             if known is not None and known.status == "unreachable" and now.status != "unreachable":
                 came_back.add(poll.device)
         verdict = judge_changes(

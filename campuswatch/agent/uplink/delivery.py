@@ -4,7 +4,13 @@ The outbox is the source of truth and delivery is at-least-once: an event leaves
 200 whose ``acked_seq`` covers it, so a crash, a timeout or a lost response means the same events are
 sent again and the collector drops the copies by (agent_id, seq). What each answer means here:
 
-- 200: ack up to ``acked_seq``; the next batch goes at once.
+- 200: ack up to ``acked_seq``; the next batch goes at once. The ack also says the collector's schema
+  version (the outbox sends compact events only to one that reads them) and which devices it wants
+  polled in full next.
+
+Batches: news (a state change, a discovery result) goes at once; samples (polls that changed nothing,
+heartbeats) wait up to ``batch_wait_s`` for company, so a school of 300 devices polled every minute
+sends a batch every few seconds instead of a request per poll.
 - 5xx, 429, connection errors, timeouts, an unreadable ack: the collector is away; retry the same events
   after an exponential backoff with full jitter (:mod:`campuswatch.backoff`: a city's agents do not
   return in lockstep).
@@ -40,6 +46,10 @@ from campuswatch.report import SCHEMA_VERSION, AnyEvent, Batch, BatchAck, encode
 log = logging.getLogger(__name__)
 
 _ack_decoder = msgspec.json.Decoder(BatchAck)
+#: Batches smaller than this go uncompressed: ten seconds of a school's compact polls are a few
+#: kilobytes, which compressing costs the collector more CPU than they cost any school's uplink; a
+#: backlog's batches (up to a megabyte of full readings) shrink tenfold.
+GZIP_ABOVE_BYTES = 32 * 1024
 #: How much of a refusal's body goes into logs and park reasons.
 _MESSAGE_LIMIT = 300
 
@@ -86,6 +96,7 @@ class Sender:
         client_cert: tuple[str | Path, str | Path] | None = None,
         batch_max_events: int = 500,
         batch_max_bytes: int = 1024 * 1024,
+        batch_wait_s: float = 0.0,
         gzip: bool = True,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
@@ -102,6 +113,7 @@ class Sender:
         self._client_cert = client_cert
         self._max_events = batch_max_events
         self._max_bytes = batch_max_bytes
+        self._batch_wait_s = batch_wait_s
         self._gzip = gzip
         self._backoff = Backoff(backoff_base, backoff_cap, rng)
         self._refused_pause = refused_pause
@@ -161,6 +173,13 @@ class Sender:
         """Send one batch, or wait for events; after a failure, pause before the next try."""
         # Clear before reading: an event added after the read sets it again, so no wake-up is lost.
         self._wake.clear()
+        stats = self._outbox.stats()
+        if stats.depth and not stats.news and stats.depth < self._max_events and stats.oldest_at is not None:
+            wait = stats.oldest_at + self._batch_wait_s - time.time()
+            if wait > 0:
+                # Only samples queued: let them gather; news or a full batch wakes us before.
+                await self._wait_any(self._wake, self._stopping, timeout=wait)
+                return
         events = await asyncio.to_thread(self._outbox.next_batch, self._max_events, self._max_bytes)
         if not events:
             await self._wait_any(self._wake, self._stopping)
@@ -181,7 +200,8 @@ class Sender:
                 while events := await asyncio.to_thread(
                     self._outbox.next_batch, self._max_events, self._max_bytes
                 ):
-                    if await self._send(session, events) is not _Outcome.DELIVERED:
+                    outcome = await self._send(session, events)
+                    if outcome is not _Outcome.DELIVERED:
                         break
         except TimeoutError:
             pass
@@ -269,7 +289,8 @@ class Sender:
         return _Outcome.RETRY
 
     def _encode(self, events: list[StoredEvent]) -> tuple[bytes, dict[str, str]]:
-        """The request body (gzip'd if configured) and its headers; CPU work, run off the loop."""
+        """The request body (gzip'd if configured and larger than :data:`GZIP_ABOVE_BYTES`) and its
+        headers; CPU work, run off the loop."""
         # Events are already JSON in the outbox: splice them in as Raw instead of decoding them again.
         raw_events = cast(list[AnyEvent], [msgspec.Raw(e.body) for e in events])
         batch = Batch(
@@ -281,7 +302,7 @@ class Sender:
         )
         body = encode(batch)
         headers = {"Content-Type": "application/json"}
-        if self._gzip:
+        if self._gzip and len(body) > GZIP_ABOVE_BYTES:
             body = gzip_module.compress(body, compresslevel=6, mtime=0)
             headers["Content-Encoding"] = "gzip"
         return body, headers
@@ -295,6 +316,9 @@ class Sender:
                 "collector answered 200 with an unreadable ack; will retry", extra={"error": str(err)}
             )
             return _Outcome.RETRY
+        self._outbox.collector_reads(ack.schema_version)
+        if ack.full_wanted:
+            await asyncio.to_thread(self._outbox.want_full, ack.full_wanted)
         if not events:
             return _Outcome.DELIVERED
         last = events[-1].seq

@@ -56,6 +56,38 @@ def _node(device: DeviceRecord, reading: DeviceReading | None, parent: str | Non
     )
 
 
+def judged_inputs(
+    device: DeviceRecord, reading: DeviceReading | None, failures_seen: int
+) -> tuple[object, ...]:
+    """What :func:`judge_school` reads of one device, apart from the numbers its thresholds read, as a
+    value to compare: a poll that leaves it equal (and moves no threshold) changes nothing that is
+    wanted, for the device or, through root cause, for the others. ``failures_seen`` is the longest
+    run of failures that still matters (the longest debounce): beyond it the count is the same.
+    """
+    if reading is None:
+        found: tuple[object, ...] = ()
+    else:
+        found = (
+            tuple((p.code, p.subject, p.severity, p.summary) for p in reading.problems),
+            reading.display.power if reading.display is not None else None,
+            tuple(reading.neighbors),
+            tuple(
+                (i.index, i.name, i.descr, i.alias, i.admin_status, i.oper_status) for i in reading.interfaces
+            ),
+            # The model decides which limits apply (Limits.of).
+            (reading.system.vendor, reading.system.model),
+        )
+    return (
+        device.status,
+        min(device.consecutive_failures, failures_seen + 1),
+        device.kind,
+        device.parent,
+        device.address,
+        device.label,
+        *found,
+    )
+
+
 def judge_school(
     devices: Sequence[DeviceRecord],
     parents: Mapping[str, str | None],
@@ -68,6 +100,7 @@ def judge_school(
     now: float,
     school_outage: Outage | None = None,
     calendar: SchoolCalendar | None = None,
+    readings: Mapping[str, DeviceReading | None] | None = None,
 ) -> Judgement:
     """What should be open for ``devices`` (one school's), given the problems open now (device-level
     ones), each device's recent ``(polled_at, up)`` history and its configured parent; ``limits`` are
@@ -77,9 +110,11 @@ def judge_school(
     taken in it, :func:`~.path.explain_path`).
 
     ``calendar`` is the school's: a problem whose rule opens it only ``during`` school hours or lessons
-    does not open outside them (an open one stays)."""
+    does not open outside them (an open one stays). ``readings`` are the devices' latest readings where
+    the caller has them decoded already (else they are decoded from the records)."""
     flap: FlapPolicy = rules.flapping.build()
-    readings = {d.device: reading_of(d) for d in devices}
+    if readings is None:
+        readings = {d.device: reading_of(d) for d in devices}
     by_device: dict[str, list[ProblemRecord]] = {}
     for p in open_now:
         by_device.setdefault(p.key.device, []).append(p)
@@ -104,7 +139,8 @@ def judge_school(
             found += judged.wanted + described_ports_down(device, reading)
         was_flapping = any(p.key.code == FLAPPING for p in mine)
         history_of = history.get(device.device, ())
-        reference = history_of[-1][0] if history_of else device.last_polled
+        # The history holds the polls that changed something; the device's latest poll may be later.
+        reference = max(history_of[-1][0], device.last_polled) if history_of else device.last_polled
         if is_flapping(state_changes(history_of), reference, was_flapping, flap):
             # One problem for the noise instead of a ticket per flap: status problems wait until it ends.
             found = [w for w in found if w.key.code not in STATUS_CODES]
@@ -195,9 +231,11 @@ def judge_changes(
     *,
     school_outage: Outage | None = None,
     calendar: SchoolCalendar | None = None,
+    readings: Mapping[str, DeviceReading | None] | None = None,
 ) -> SchoolVerdict:
     """Judge the school (:func:`judge_school`, each device's configured parent from its record), hold
-    what ``clear_for`` holds, and compare with what is open. ``devices`` must not be empty."""
+    what ``clear_for`` holds, and compare with what is open. ``devices`` must not be empty; ``readings``
+    as for :func:`judge_school`."""
     newest = max(d.last_polled for d in devices)
     parents = {d.device: d.parent for d in devices}
     judged = judge_school(
@@ -211,6 +249,7 @@ def judge_changes(
         now=newest,
         school_outage=school_outage,
         calendar=calendar,
+        readings=readings,
     )
     kinds = {d.device: d.kind for d in devices}
     wanted = with_hysteresis(judged.wanted, open_now, kinds, rules, newest)

@@ -41,6 +41,7 @@ from campuswatch.collector.metrics.exposition import (
     Lines,
     device_lines,
     labels,
+    last_seen_series,
     sample,
     supply_names,
 )
@@ -199,6 +200,8 @@ class FleetState:
         self._schools: dict[str, str] = {}
         self._agents: dict[str, AgentView] = {}
         self._devices: dict[tuple[str, str], Lines] = {}
+        #: Each device's last-seen series and time: the one sample every poll moves.
+        self._last_seen: dict[tuple[str, str], tuple[str, float]] = {}
         #: When the device's current run of failed polls began (absent while it answers).
         self._failing_since: dict[tuple[str, str], float] = {}
         self._supplies: dict[tuple[str, str, int], DailyHistory] = {}
@@ -278,11 +281,7 @@ class FleetState:
         nothing. Only a poll's own reading adds to the supply and lamp histories; the day's levels and
         hours that changed are returned, for the store to keep.
         """
-        key = (device.school, device.device)
-        if device.status == "ok":
-            self._failing_since.pop(key, None)
-        elif device.consecutive_failures == 1 or key not in self._failing_since:
-            self._failing_since[key] = device.last_polled
+        key = self._note_status(device)
         days_left: dict[int, float] = {}
         day = datetime.fromtimestamp(device.last_polled, UTC).date().toordinal()
         changed: list[tuple[int, float]] = []
@@ -303,6 +302,22 @@ class FleetState:
         lamp_days_left, lamp_hours = self._apply_lamps(device, reading, day, polled=polled)
         self._devices[key] = device_lines(device, reading, days_left, lamp_days_left)
         return DeviceDay(day, changed, lamp_hours) if changed or lamp_hours else None
+
+    def apply_poll_time(self, device: DeviceRecord) -> None:
+        """A poll that changed nothing but the device's time of last poll (and so its last-seen sample)."""
+        self._note_status(device)
+
+    def _note_status(self, device: DeviceRecord) -> tuple[str, str]:
+        """Note the device's last-seen time, and when its current run of failed polls began; its key."""
+        key = (device.school, device.device)
+        if device.last_seen is not None:
+            seen = self._last_seen.get(key)
+            self._last_seen[key] = (last_seen_series(device) if seen is None else seen[0], device.last_seen)
+        if device.status == "ok":
+            self._failing_since.pop(key, None)
+        elif device.consecutive_failures == 1 or key not in self._failing_since:
+            self._failing_since[key] = device.last_polled
+        return key
 
     def _apply_lamps(
         self, device: DeviceRecord, reading: DeviceReading | None, day: int, *, polled: bool
@@ -435,9 +450,10 @@ class FleetState:
         """What a problem's ticket says of its part's future (a supply, a lamp), if anything."""
         return self.supply_forecast_text(key) or self.lamp_forecast_text(key)
 
-    def snapshot(self) -> list[Lines]:
-        """Every device's rendered samples: a shallow copy, safe to render on another thread."""
-        return list(self._devices.values())
+    def snapshot(self) -> tuple[list[Lines], list[tuple[str, float]]]:
+        """Every device's rendered samples, and each one's last-seen series and value: shallow copies,
+        safe to render on another thread (:func:`~.exposition.render_devices`)."""
+        return list(self._devices.values()), list(self._last_seen.values())
 
     def summary_lines(self) -> list[str]:
         """The families over schools, agents, problems and tickets, rendered now."""

@@ -23,6 +23,7 @@ import msgspec
 from campuswatch.collector.events import (
     AgentReported,
     DevicePolled,
+    DevicesPolled,
     DomainEvent,
     HeartbeatReceived,
     ProblemOpened,
@@ -31,7 +32,7 @@ from campuswatch.collector.events import (
     TicketOpened,
 )
 from campuswatch.collector.metrics.view import MetricsView
-from campuswatch.collector.model import DeviceRecord, ProblemRecord
+from campuswatch.collector.model import DeviceRecord, ProblemRecord, stored_reading
 from campuswatch.collector.store.protocols import MESSAGE_BYTES, Store, StoreError
 from campuswatch.report import Heartbeat
 
@@ -56,15 +57,21 @@ _decode_heartbeat = msgspec.json.Decoder(Heartbeat).decode
 _decode_problem = msgspec.json.Decoder(ProblemRecord).decode
 
 
-def reference(event: DomainEvent) -> list[Any] | None:
-    """The short form of a domain event another collector can act on (None: nothing to tell)."""
+def references(event: DomainEvent) -> list[list[Any]]:
+    """The short forms of a domain event another collector can act on (none: nothing to tell); a
+    batch's polls are one reference per device."""
+    if isinstance(event, DevicesPolled):
+        return [["d", p.device.school, p.device.device, p.read] for p in event.polls]
+    ref = _reference(event)
+    return [] if ref is None else [ref]
+
+
+def _reference(event: DomainEvent) -> list[Any] | None:
     match event:
         case AgentReported(agent_id, school, at):
             return ["a", agent_id, school, at]
         case HeartbeatReceived(agent_id, school, at, heartbeat):
             return ["h", agent_id, school, at, msgspec.json.encode(heartbeat).decode()]
-        case DevicePolled(device, read):
-            return ["d", device.school, device.device, read]
         case ProblemOpened(problem) | ProblemResolved(problem):
             # In full while it fits (re-read, a problem may already have the ticket that a TicketOpened
             # behind it is to count), else by id.
@@ -89,10 +96,10 @@ class ReplicaFeed:
 
     async def handle(self, event: DomainEvent) -> None:
         """Subscribe this to the event bus: gathers the references, sent a moment later together."""
-        ref = reference(event)
-        if ref is None:
+        refs = references(event)
+        if not refs:
             return
-        self._pending.append(ref)
+        self._pending.extend(refs)
         if self._flush is None:
             self._flush = asyncio.create_task(self._send_soon())
 
@@ -143,10 +150,19 @@ class ReplicaFeed:
             if heard.replica == self.replica:
                 return
             devices = await self._devices(heard.changes)
+            polls: list[DevicePolled] = []
             for change in heard.changes:
                 event = await self._event(change, devices)
+                if isinstance(event, DevicePolled):
+                    polls.append(event)
+                    continue
+                if polls:
+                    await self._view.handle(DevicesPolled(tuple(polls)))
+                    polls = []
                 if event is not None:
                     await self._view.handle(event)
+            if polls:
+                await self._view.handle(DevicesPolled(tuple(polls)))
         except (StoreError, msgspec.DecodeError, ValueError, TypeError, IndexError) as err:
             log.warning("a change of another collector was not applied", extra={"error": str(err)})
 
@@ -163,8 +179,8 @@ class ReplicaFeed:
 
     async def _event(
         self, change: list[Any], devices: dict[tuple[str, str], DeviceRecord]
-    ) -> DomainEvent | None:
-        """The domain event a peer's reference stands for, as the store has it now."""
+    ) -> DomainEvent | DevicePolled | None:
+        """The domain event (or a batch's poll) a peer's reference stands for, as the store has it now."""
         kind, *args = change
         if kind == "a":
             return AgentReported(str(args[0]), str(args[1]), float(args[2]))
@@ -172,7 +188,14 @@ class ReplicaFeed:
             return HeartbeatReceived(str(args[0]), str(args[1]), float(args[2]), _decode_heartbeat(args[3]))
         if kind == "d":
             device = devices.get((str(args[0]), str(args[1])))
-            return None if device is None else DevicePolled(device, bool(args[2]))
+            if device is None:
+                return None
+            # As stored now: the state changed or not, the view renders it whole (moved=None).
+            return DevicePolled(
+                msgspec.structs.replace(device, reading=None),
+                lambda: stored_reading(device),
+                bool(args[2]),
+            )
         if kind in ("p", "P"):
             problem = (
                 _decode_problem(args[0]) if kind == "p" else await self._store.problems.get(int(args[0]))

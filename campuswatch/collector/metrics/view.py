@@ -18,12 +18,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
-import msgspec
-
 from campuswatch.collector.events import (
     AgentReported,
     ClocksClamped,
-    DevicePolled,
+    DevicesPolled,
     DomainEvent,
     HeartbeatReceived,
     IpadsSynced,
@@ -39,13 +37,14 @@ from campuswatch.collector.metrics.exposition import (
     EVENTS,
     LOGINS,
     REPORTS,
+    SHOWN_MEASUREMENTS,
     Lines,
     labels,
     render_devices,
     sample,
 )
 from campuswatch.collector.metrics.fleet import HISTORY_DAYS, FleetState
-from campuswatch.collector.model import DeviceRecord, reading_of
+from campuswatch.collector.model import DeviceRecord, stored_reading
 from campuswatch.collector.store.protocols import AgentStore, DeviceStore, ProblemStore, TicketStore
 from campuswatch.report import DeviceReading
 
@@ -54,15 +53,6 @@ log = logging.getLogger(__name__)
 #: Fast compression: a 50,000-device exposition (38 MB) shrinks twentyfold at level 1, in a fraction of
 #: the time level 6 takes.
 GZIP_LEVEL = 1
-
-
-def _reading(device: DeviceRecord) -> DeviceReading | None:
-    try:
-        return reading_of(device)
-    except msgspec.DecodeError:
-        # Stored by an older build with another schema: the device still counts, without its details.
-        log.warning("stored reading not readable", extra={"school": device.school, "device": device.device})
-        return None
 
 
 @contextlib.contextmanager
@@ -77,9 +67,12 @@ def _skipped(what: str, key: str) -> Iterator[None]:
         )
 
 
-def exposition(devices: list[Lines], tail: list[str], compress: bool) -> bytes:
-    """The whole ``/metrics`` body from a snapshot of the devices and the rendered summary lines."""
-    body = (render_devices(devices) + "\n".join(tail) + "\n").encode()
+def exposition(
+    devices: tuple[list[Lines], list[tuple[str, float]]], tail: list[str], compress: bool
+) -> bytes:
+    """The whole ``/metrics`` body from a snapshot of the devices (``FleetState.snapshot``) and the
+    rendered summary lines."""
+    body = (render_devices(*devices) + "\n".join(tail) + "\n").encode()
     return gzip.compress(body, compresslevel=GZIP_LEVEL) if compress else body
 
 
@@ -124,7 +117,7 @@ class MetricsView:
             self.fleet.load_lamp_hours(await self._devices.lamp_hours(from_day=today - HISTORY_DAYS))
         for device in await self._devices.all():
             with _skipped("device", f"{device.school}/{device.device}"):
-                self.fleet.apply_device(device, _reading(device), polled=False)
+                self.fleet.apply_device(device, stored_reading(device), polled=False)
         for problem in await problems.open_now():
             with _skipped("problem", str(problem.id)):
                 self.fleet.note_problem(problem)
@@ -159,8 +152,9 @@ class MetricsView:
                 self._clamped.update(fields)
             case HeartbeatReceived(agent_id, school, at, heartbeat):
                 self.fleet.note_heartbeat(agent_id, school, at, heartbeat)
-            case DevicePolled(device, read):
-                await self._device_polled(device, read)
+            case DevicesPolled(polls):
+                for poll in polls:
+                    await self._device_polled(poll.device, poll.reading, read=poll.read, moved=poll.moved)
             case ProblemOpened(problem) | ProblemResolved(problem):
                 self.fleet.note_problem(problem)
             case TicketOpened(problem_id):
@@ -170,9 +164,20 @@ class MetricsView:
             case IpadsSynced(fleets, unmapped, at):
                 self.fleet.note_ipads(dict(fleets), unmapped, at)
 
-    async def _device_polled(self, device: DeviceRecord, read: bool) -> None:
-        """The device's samples are rendered anew; a level or lamp that moved today is kept."""
-        changed = self.fleet.apply_device(device, _reading(device), polled=read)
+    async def _device_polled(
+        self,
+        device: DeviceRecord,
+        reading: Callable[[], DeviceReading | None],
+        *,
+        read: bool,
+        moved: frozenset[tuple[str, str]] | None,
+    ) -> None:
+        """The device's samples are rendered anew, or only its last-seen sample when nothing shown
+        moved; a level or lamp that moved today is kept."""
+        if moved is not None and not moved & SHOWN_MEASUREMENTS:
+            self.fleet.apply_poll_time(device)
+            return
+        changed = self.fleet.apply_device(device, reading(), polled=read)
         if changed is None:
             return
         keep_from_day = changed.day - HISTORY_DAYS
@@ -219,7 +224,8 @@ class MetricsView:
         Without ``fleet``, only this collector's own counters (another collector serves the fleet)."""
         tail = self.fleet.summary_lines() if fleet else []
         tail.extend(self._collector_lines())
+        snapshot = self.fleet.snapshot() if fleet else ([], [])
         # The ticket outbox is the fleet's (one database behind every collector): shown with the fleet.
         if fleet and self.ticket_outbox is not None:
             tail.extend(await self.ticket_outbox())
-        return await asyncio.to_thread(exposition, self.fleet.snapshot() if fleet else [], tail, compress)
+        return await asyncio.to_thread(exposition, snapshot, tail, compress)

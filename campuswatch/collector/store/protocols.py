@@ -7,6 +7,11 @@ bundles them for the one place that wires the collector together (``campuswatch.
 ``campuswatch.collector.model``. Every method is a coroutine; implementations keep I/O off the loop.
 Both databases implement them with the same code (``store/sql/``): SQLite (``store/sqlite/``) and
 PostgreSQL (``store/postgres/``), where :class:`Coordination` lets several collectors share one database.
+
+A report is written as one unit (:meth:`AgentStore.write_report`): the agent's acknowledged seq, the
+event log, the devices' rows and what discovery found move together or not at all. The rows carry a
+version, so a collector that folded a batch against rows another collector changed meanwhile is told
+(:class:`WrittenMeanwhile`) instead of overwriting them.
 """
 
 from __future__ import annotations
@@ -20,19 +25,17 @@ from campuswatch.collector.model import (
     AuditEntry,
     AuditRecord,
     DeviceRecord,
-    DeviceUpdate,
     DiscoveredRecord,
     EventPosition,
     EventRecord,
     LampHours,
-    NewEvent,
     Priority,
     ProblemKey,
     ProblemRecord,
     ProblemReport,
+    ReportWrite,
     School,
     Silence,
-    StoredBatch,
     SupplyLevel,
     TicketNote,
     TicketRecord,
@@ -41,7 +44,7 @@ from campuswatch.collector.model import (
     TokenScope,
     UserRecord,
 )
-from campuswatch.report import DiscoveredDevice, Severity
+from campuswatch.report import Severity
 
 
 class StoreError(Exception):
@@ -59,6 +62,11 @@ class AgentOfAnotherSchool(StoreError):
         super().__init__(f"agent {agent_id!r} reports for school {school!r}")
         self.agent_id = agent_id
         self.school = school
+
+
+class WrittenMeanwhile(StoreError):
+    """A report write found rows changed since they were read (another collector on the same database
+    took a report of the same school or agent): nothing was written; read them again and fold anew."""
 
 
 class SchoolStore(Protocol):
@@ -143,25 +151,40 @@ class AuditStore(Protocol):
 
 
 class AgentStore(Protocol):
-    """Agents and the events they delivered."""
+    """Agents, the reports they deliver, and the event log of what changed."""
 
-    async def store_events(
-        self, agent_id: str, school: str, events: list[NewEvent], received_at: float
-    ) -> StoredBatch:
-        """Store events idempotently by (agent_id, seq) in one transaction and note the agent as seen.
+    async def write_report(self, write: ReportWrite) -> None:
+        """Write what one batch changed, all of it in one transaction or nothing:
 
-        An agent belongs to the school it first reported for; events for another school raise
-        :class:`AgentOfAnotherSchool` and store nothing.
+        - the agent: registered with ``write.school`` on first sight, ``last_seen`` = ``received_at``,
+          ``acked_seq`` = ``write.acked_seq``, ``events_received`` raised by ``write.received``,
+          ``last_heartbeat`` raised to ``heartbeat_at`` if later;
+        - ``events`` appended to the event log;
+        - each of ``devices``: its row replaced by ``record`` (inserted when ``read_version`` is None),
+          with ``version`` one more than ``read_version`` (0 for a new row), the reading (and its
+          ``polled_at``) only when ``new_reading``; for a ``touch`` write only the poll's columns
+          (status, last_polled, last_seen, consecutive_failures, measured) and the version;
+        - ``discovered``: as :meth:`DeviceStore.discovered` describes, each device's latest report;
+        - ``seen``: those open problems' ``seen_at`` set to ``seen_at``.
+
+        Raises :class:`AgentOfAnotherSchool` if the agent is registered with another school, and
+        :class:`WrittenMeanwhile` if the agent's ``acked_seq`` is no longer ``read_acked_seq`` or a
+        device row is no longer at ``read_version`` (or exists though ``read_version`` is None).
         """
         ...
 
     async def prune_events(self, received_before: float) -> int:
-        """Delete events received before the given time, except each agent's newest (its acked seq
-        must survive); returns how many were deleted."""
+        """Delete the events received before the given time, in chunks that each are a transaction of
+        their own (so reports keep flowing meanwhile); returns how many were deleted."""
         ...
 
-    async def record_heartbeat(self, agent_id: str, at: float) -> None:
-        """Note that an agent's heartbeat arrived (its own clock's ``at``)."""
+    async def get(self, agent_id: str) -> AgentRecord | None:
+        """One agent, or None for one never heard of (or whose row makes no sense: skipped, logged)."""
+        ...
+
+    async def acked_seq(self, agent_id: str) -> int:
+        """The agent's acknowledged seq (0: never heard of), also where the rest of its row makes no
+        sense: what its next report is written against, and what mends the row."""
         ...
 
     async def all(self) -> list[AgentRecord]:
@@ -185,11 +208,11 @@ class AgentStore(Protocol):
 
 
 class DeviceStore(Protocol):
-    """Devices' state, what discovery found, and the daily supply levels and lamp hours forecasts use."""
+    """Devices' state, what discovery found, and the daily supply levels and lamp hours forecasts use.
 
-    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
-        """Fold one poll into the device's row (created on first sight) and return the new state."""
-        ...
+    Devices and discovered devices are written with the report that brings them
+    (:meth:`AgentStore.write_report`).
+    """
 
     async def get(self, school: str, device: str) -> DeviceRecord | None:
         """One device, with its latest reading."""
@@ -203,15 +226,13 @@ class DeviceStore(Protocol):
         """Those of the named devices of a school that exist, with their latest reading, by id."""
         ...
 
-    async def record_discovered(
-        self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
-    ) -> None:
-        """Keep the latest report of each discovered device of a school, matched by MAC, else by address
-        (a device that moved keeps its row); a report older than the stored one changes nothing."""
+    async def versions(self, school: str) -> dict[str, int]:
+        """Each of a school's device rows' version, also of rows :meth:`all` skips as making no sense."""
         ...
 
     async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
-        """Discovered devices, by school and address."""
+        """Discovered devices, by school and address: the latest report of each, matched by MAC, else by
+        address (a device that moved keeps its row); a report older than the stored one changed nothing."""
         ...
 
     async def record_supply_levels(
@@ -234,6 +255,15 @@ class DeviceStore(Protocol):
 
     async def lamp_hours(self, *, from_day: int) -> list[LampHours]:
         """Lamp hours of ``from_day`` and later, by school, device, lamp and day."""
+        ...
+
+    async def prune_discovered(self, reported_before: float) -> int:
+        """Forget discovered devices last reported before the given time (in chunks, each a transaction
+        of its own); how many went."""
+        ...
+
+    async def prune_history(self, before_day: int) -> int:
+        """Delete supply levels and lamp hours of days before ``before_day`` (in chunks); how many went."""
         ...
 
 
@@ -278,6 +308,11 @@ class ProblemStore(Protocol):
 
     async def reports(self, problem_ids: Sequence[int]) -> list[ProblemReport]:
         """The reports kept with these problems, oldest first."""
+        ...
+
+    async def prune_resolved(self, resolved_before: float) -> int:
+        """Delete problems resolved before the given time (in chunks, each a transaction of its own);
+        how many went. Open problems are never pruned."""
         ...
 
 
@@ -346,6 +381,11 @@ class TicketStore(Protocol):
 
     async def all(self, *, state: TicketState | None = None, school: str | None = None) -> list[TicketRecord]:
         """Tickets without their history, newest first."""
+        ...
+
+    async def prune_resolved(self, resolved_before: float) -> int:
+        """Delete tickets resolved before the given time with their history (in chunks); how many went.
+        Open tickets are never pruned."""
         ...
 
 

@@ -276,6 +276,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX problem_reports_problem ON problem_reports (problem_id)",
     ),
+    (
+        # Ingest keeps in its event log only what changed; a poll that changed nothing is folded into the
+        # device's row. So an agent's acknowledged seq is kept with the agent (it was the log's highest).
+        # With it, how many events the agent delivered (each once): the log no longer counts them.
+        "ALTER TABLE agents ADD COLUMN acked_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE agents ADD COLUMN events_received BIGINT NOT NULL DEFAULT 0",
+        """UPDATE agents SET
+            acked_seq = (SELECT COALESCE(MAX(e.seq), 0) FROM events e WHERE e.agent_id = agents.agent_id),
+            events_received = (SELECT COUNT(*) FROM events e WHERE e.agent_id = agents.agent_id)""",
+        # The reading's state (a hash that leaves out the measurements), the full poll it came from (what
+        # "unchanged since seq N" refers to), the latest poll's measurements (a JSON list; NULL while the
+        # reading is the latest poll's own), and a version each write raises (two collectors on one
+        # database must not overwrite each other's update unseen).
+        "ALTER TABLE devices ADD COLUMN signature TEXT",
+        "ALTER TABLE devices ADD COLUMN reading_agent TEXT",
+        "ALTER TABLE devices ADD COLUMN reading_seq BIGINT",
+        "ALTER TABLE devices ADD COLUMN measured TEXT",
+        "ALTER TABLE devices ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+        # Pruning by age a chunk at a time reads the oldest first.
+        "CREATE INDEX events_received ON events (received_at)",
+    ),
 )
 
 #: The schema version a fully migrated database has.

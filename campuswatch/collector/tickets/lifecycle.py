@@ -14,6 +14,7 @@ missed event cannot leave one missing or open forever.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -505,6 +506,15 @@ class TicketLifecycle:
         """Resolve a problem that only a person can say is over (one a person reported), and its ticket
         with the note that ``by`` closed it."""
         await self._resolve(problem, at, lambda w: w._("Closed by %(by)s.") % {"by": by})
+
+    def due_by_timing(self, problem: ProblemRecord, kind: str, now: float) -> float:
+        """When a problem waiting for its ticket becomes due by its rule's timing alone (``for``, the
+        next school morning; infinity for a rule without tickets): until then no pass can open it, so
+        ingest need not judge its school again for it (silences and the rate limit are asked then)."""
+        rule = self._rules.rule_for(problem.key.code, kind)
+        if not rule.ticket:
+            return math.inf
+        return ticket_timing(rule, min(problem.opened_at, now), self._calendar_of(problem.key.school)).due
 
     async def _resolve(self, problem: ProblemRecord, at: float, explained: Render | None) -> None:
         """Resolve a problem and its ticket; ``explained`` is the ticket's closing note when it is not

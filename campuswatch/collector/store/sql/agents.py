@@ -1,28 +1,16 @@
-"""Agents and their events."""
+"""Agents, their reports and the event log."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any
 
-from campuswatch.collector.model import (
-    AgentRecord,
-    EventPosition,
-    EventRecord,
-    NewEvent,
-    StoredBatch,
-    readable,
-)
-from campuswatch.collector.store.protocols import AgentOfAnotherSchool
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
+from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, ReportWrite, readable
+from campuswatch.collector.store.protocols import AgentOfAnotherSchool, WrittenMeanwhile
+from campuswatch.collector.store.sql.devices import upsert_discovered, write_devices
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, prune, rows, where
 
-#: Events deleted per transaction when pruning: small enough not to hold up a report for long.
-_PRUNE_CHUNK = 5000
-#: One chunk of events received before a time, each agent's newest kept (its acked seq must survive).
-_PRUNE_SQL = (
-    "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < ? "
-    "AND e.seq < (SELECT MAX(n.seq) FROM events n WHERE n.agent_id = e.agent_id) LIMIT ?)"
-)
+_AGENT_COLUMNS = "agent_id, school, first_seen, last_seen, last_heartbeat, acked_seq, events_received"
 
 
 class SqlAgents:
@@ -31,37 +19,31 @@ class SqlAgents:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def store_events(
-        self, agent_id: str, school: str, events: list[NewEvent], received_at: float
-    ) -> StoredBatch:
-        """Insert each event unless (agent_id, seq) is already there; all or nothing."""
-        return await self._db.write(_store_events(agent_id, school, events, received_at))
+    async def write_report(self, write: ReportWrite) -> None:
+        """The agent, the event log, the devices, discovery and seen problems in one transaction."""
+        await self._db.write(_write_report(write))
 
     async def prune_events(self, received_before: float) -> int:
-        """Delete old events in chunks, each its own transaction, so reports keep flowing meanwhile."""
-        deleted = 0
-        # A transaction is used once: each chunk is a new one.
-        while (count := await self._db.write(execute(_PRUNE_SQL, (received_before, _PRUNE_CHUNK)))) > 0:
-            deleted += count
-        return deleted
+        """Delete old events in chunks, each its own transaction, so reports keep flowing (an agent's
+        acked seq lives in its row, so none of its events needs to stay for it)."""
+        return await prune(self._db, "events", "id", "received_at < ?", (received_before,))
 
-    async def record_heartbeat(self, agent_id: str, at: float) -> None:
-        """Keep the newest heartbeat time of an agent."""
-        await self._db.write(
-            execute(
-                "UPDATE agents SET last_heartbeat = ? "
-                "WHERE agent_id = ? AND (last_heartbeat IS NULL OR last_heartbeat < ?)",
-                (at, agent_id, at),
-            )
+    async def get(self, agent_id: str) -> AgentRecord | None:
+        """One agent or None."""
+        found = await self._db.read(
+            rows(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,))
         )
+        checked = readable(found, lambda row: AgentRecord(*row), "agent")
+        return checked[0] if checked else None
+
+    async def acked_seq(self, agent_id: str) -> int:
+        """The agent's acknowledged seq, 0 for one never heard of (whatever else its row holds)."""
+        found = await self._db.read(rows("SELECT acked_seq FROM agents WHERE agent_id = ?", (agent_id,)))
+        return int(found[0][0]) if found else 0
 
     async def all(self) -> list[AgentRecord]:
         """All agents, by id."""
-        found = await self._db.read(
-            rows(
-                "SELECT agent_id, school, first_seen, last_seen, last_heartbeat FROM agents ORDER BY agent_id"
-            )
-        )
+        found = await self._db.read(rows(f"SELECT {_AGENT_COLUMNS} FROM agents ORDER BY agent_id"))
         return readable(found, lambda row: AgentRecord(*row), "agent")
 
     async def events(
@@ -112,29 +94,63 @@ def _event(row: tuple[Any, ...]) -> EventRecord:
     )
 
 
-def _store_events(agent_id: str, school: str, events: list[NewEvent], received_at: float) -> Txn[StoredBatch]:
-    # The agent's row first: the upsert locks it, so two writers of the same agent's batch (two
-    # replicas given the same batch at once) take turns, and the second finds the first's events.
-    registered = (yield Query("SELECT school FROM agents WHERE agent_id = ?", (agent_id,))).one()
-    if registered is not None and registered[0] != school:
-        raise AgentOfAnotherSchool(agent_id, registered[0])
-    yield Query(
-        "INSERT INTO agents (agent_id, school, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (agent_id) DO UPDATE SET last_seen = excluded.last_seen",
-        (agent_id, school, received_at, received_at),
+def _write_report(write: ReportWrite) -> Txn[None]:
+    # The agent's row first: reading it where its acked seq is the one the batch was folded against
+    # makes a second writer of the same agent (another collector given the next batch) wait or fail.
+    row = (yield Query("SELECT school, acked_seq FROM agents WHERE agent_id = ?", (write.agent_id,))).one()
+    if row is not None and row[0] != write.school:
+        raise AgentOfAnotherSchool(write.agent_id, row[0])
+    if (0 if row is None else int(row[1])) != write.read_acked_seq:
+        raise WrittenMeanwhile(f"agent {write.agent_id!r} delivered meanwhile")
+    # The upsert takes the row's lock on PostgreSQL; the WHERE keeps a writer that read the same acked
+    # seq as a concurrent one from moving it twice (it changes no row and is told below).
+    moved = yield Query(
+        "INSERT INTO agents (agent_id, school, first_seen, last_seen, last_heartbeat, acked_seq, "
+        "events_received) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
+        "last_seen = excluded.last_seen, acked_seq = excluded.acked_seq, "
+        "events_received = agents.events_received + excluded.events_received, "
+        "last_heartbeat = CASE WHEN agents.last_heartbeat IS NULL "
+        "OR agents.last_heartbeat < excluded.last_heartbeat "
+        "THEN excluded.last_heartbeat ELSE agents.last_heartbeat END "
+        "WHERE agents.acked_seq = ?",
+        (
+            write.agent_id,
+            write.school,
+            write.received_at,
+            write.received_at,
+            write.heartbeat_at,
+            write.acked_seq,
+            write.received,
+            write.read_acked_seq,
+        ),
     )
-    stored: list[int] = []
-    for ev in events:
-        inserted = yield Query(
+    if moved.rowcount != 1:
+        raise WrittenMeanwhile(f"agent {write.agent_id!r} delivered meanwhile")
+    if write.events:
+        yield Query(
             "INSERT INTO events (agent_id, seq, school, device, type, at, received_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, seq) DO NOTHING",
-            (agent_id, ev.seq, school, ev.device, ev.type, ev.at, received_at, ev.body.decode()),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    write.agent_id,
+                    e.seq,
+                    write.school,
+                    e.device,
+                    e.type,
+                    e.at,
+                    write.received_at,
+                    e.body.decode(),
+                )
+                for e in write.events
+            ],
+            many=True,
         )
-        if inserted.rowcount == 1:
-            stored.append(ev.seq)
-    newest = (yield Query("SELECT MAX(seq) FROM events WHERE agent_id = ?", (agent_id,))).one()
-    return StoredBatch(
-        stored_seqs=tuple(stored),
-        duplicates=len(events) - len(stored),
-        acked_seq=0 if newest is None or newest[0] is None else int(newest[0]),
-    )
+    yield from write_devices(write.devices)
+    for at, found in write.discovered:
+        yield from upsert_discovered(write.school, write.agent_id, at, found)
+    if write.seen:
+        yield Query(
+            "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
+            [(write.seen_at, problem_id) for problem_id in write.seen],
+            many=True,
+        )

@@ -10,25 +10,29 @@ import msgspec
 
 from campuswatch.collector.model import (
     DeviceRecord,
-    DeviceUpdate,
+    DeviceWrite,
     DiscoveredRecord,
     LampHours,
     Outage,
     SupplyLevel,
-    polled,
     readable,
 )
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
+from campuswatch.collector.store.protocols import WrittenMeanwhile
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, prune, rows, where
 from campuswatch.report import DiscoveredDevice, PollStatus, encode
 
 _DEVICE_COLUMNS = (
     "d.school, d.device, d.kind, d.label, d.address, d.status, d.last_polled, d.last_seen, "
-    "d.consecutive_failures, r.body, d.parent, d.outages"
+    "d.consecutive_failures, r.body, d.parent, d.outages, d.signature, d.reading_agent, d.reading_seq, "
+    "d.measured, d.version"
+)
+#: A device row's columns as written, after (school, device); the update names the version it read.
+_ROW = (
+    "kind, label, address, status, last_polled, last_seen, consecutive_failures, parent, outages, "
+    "signature, reading_agent, reading_seq, measured, version"
 )
 _OUTAGES = msgspec.json.Decoder(tuple[Outage, ...])
 _DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
-#: The device row alone: its reading (which a poll's fold leaves to the readings table) as NULL.
-_ROW_COLUMNS = _DEVICE_COLUMNS.replace("r.body", "NULL")
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,6 @@ class SqlDevices:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def apply_poll(self, update: DeviceUpdate) -> DeviceRecord:
-        """Fold the poll into the device row (:func:`~campuswatch.collector.model.polled`) and keep its
-        reading, in one transaction."""
-
-        return await self._db.write(_apply_poll(update))
-
     async def get(self, school: str, device: str) -> DeviceRecord | None:
         """One device or None."""
         found = await self._db.read(_device_rows(*filters(("d.school", school), ("d.device", device))))
@@ -79,13 +77,11 @@ class SqlDevices:
             found += await self._db.read(_device_rows(["d.school = ?", condition], [school, *chunk]))
         return readable(found, _device, "device")
 
-    async def record_discovered(
-        self, school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]
-    ) -> None:
-        """Upsert each device's row in one transaction: by MAC first, else by an address without a
-        different MAC (then it is another device that took the address over)."""
-
-        await self._db.write(_record_discovered(school, agent_id, at, devices))
+    async def versions(self, school: str) -> dict[str, int]:
+        """Each device row's version, readable or not (a write must name the version of a row it
+        replaces, also of one :meth:`all` skipped as making no sense)."""
+        found = await self._db.read(rows("SELECT device, version FROM devices WHERE school = ?", (school,)))
+        return {device: version for device, version in found}
 
     async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
         """Discovered devices by school and address."""
@@ -107,6 +103,20 @@ class SqlDevices:
             )
             for row in await self._db.read(rows(sql, params))
         ]
+
+    async def prune_discovered(self, reported_before: float) -> int:
+        """Forget discovered devices last reported before the given time, in chunks."""
+        return await prune(self._db, "discovered", "id", "last_reported < ?", (reported_before,))
+
+    async def prune_history(self, before_day: int) -> int:
+        """Delete the daily supply levels and lamp hours of days before ``before_day`` (of devices no
+        longer polled: a polled device's own writes forget its old days), in chunks."""
+        deleted = 0
+        for t in (_SUPPLY_DAYS, _LAMP_DAYS):
+            deleted += await prune(
+                self._db, t.table, f"school, device, {t.part}, day", "day < ?", (before_day,)
+            )
+        return deleted
 
     # -- supply and lamp history: one table each, of the same shape (the day's value of a device's part)
     async def record_supply_levels(
@@ -132,46 +142,96 @@ class SqlDevices:
         return readable(found, lambda row: LampHours(*row), "lamp hours")
 
 
-def _apply_poll(update: DeviceUpdate) -> Txn[DeviceRecord]:
-    where_device = filters(("d.school", update.school), ("d.device", update.device))
-    # A stored row that makes no sense is as good as none: this poll writes the device anew.
-    before = readable((yield from _device_rows(*where_device, with_reading=False)), _device, "device")
-    now = polled(before[0] if before else None, update)
-    yield Query(
-        "INSERT INTO devices (school, device, kind, label, address, status, last_polled, "
-        "last_seen, consecutive_failures, parent, outages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (school, device) DO UPDATE SET kind = excluded.kind, "
-        "label = excluded.label, address = excluded.address, status = excluded.status, "
-        "last_polled = excluded.last_polled, last_seen = excluded.last_seen, "
-        "consecutive_failures = excluded.consecutive_failures, parent = excluded.parent, "
-        "outages = excluded.outages",
-        (
-            now.school,
-            now.device,
-            now.kind,
-            now.label,
-            now.address,
-            now.status,
-            now.last_polled,
-            now.last_seen,
-            now.consecutive_failures,
-            now.parent,
-            msgspec.json.encode(now.outages).decode(),
-        ),
-    )
-    if update.reading is not None:
+def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
+    """Insert the new devices and update the known ones at the version they were read at, with their
+    new readings; raises :class:`WrittenMeanwhile` if any row moved on meanwhile."""
+    new = [w for w in writes if w.read_version is None]
+    known = [w for w in writes if w.read_version is not None and not w.touch]
+    touched = [w for w in writes if w.read_version is not None and w.touch]
+    written = 0
+    if new:
+        marks = ", ".join("?" * (2 + len(_ROW.split(", "))))
+        written += (
+            yield Query(
+                f"INSERT INTO devices (school, device, {_ROW}) VALUES ({marks}) "
+                "ON CONFLICT (school, device) DO NOTHING",
+                [(w.record.school, w.record.device, *_row(w)) for w in new],
+                many=True,
+            )
+        ).rowcount
+    if known:
+        assignments = ", ".join(f"{column} = ?" for column in _ROW.split(", "))
+        written += (
+            yield Query(
+                f"UPDATE devices SET {assignments} WHERE school = ? AND device = ? AND version = ?",
+                [(*_row(w), w.record.school, w.record.device, w.read_version) for w in known],
+                many=True,
+            )
+        ).rowcount
+    if touched:
+        # A poll that changed nothing: only its own columns (most polls; fewer values to bind and write).
+        written += (
+            yield Query(
+                "UPDATE devices SET status = ?, last_polled = ?, last_seen = ?, consecutive_failures = ?, "
+                "measured = ?, version = version + 1 WHERE school = ? AND device = ? AND version = ?",
+                [
+                    (
+                        w.record.status,
+                        w.record.last_polled,
+                        w.record.last_seen,
+                        w.record.consecutive_failures,
+                        None if w.record.measured is None else w.record.measured.decode(),
+                        w.record.school,
+                        w.record.device,
+                        w.read_version,
+                    )
+                    for w in touched
+                ],
+                many=True,
+            )
+        ).rowcount
+    if written != len(writes):
+        raise WrittenMeanwhile("a device of the report was written meanwhile")
+    readings = [
+        (w.record.school, w.record.device, w.record.last_polled, w.record.reading.decode())
+        for w in writes
+        if w.new_reading and w.record.reading is not None
+    ]
+    if readings:
         yield Query(
             "INSERT INTO readings (school, device, polled_at, body) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (school, device) DO UPDATE SET polled_at = excluded.polled_at, "
-            "body = excluded.body",
-            (update.school, update.device, update.polled_at, update.reading.decode()),
+            "ON CONFLICT (school, device) DO UPDATE SET polled_at = excluded.polled_at, body = excluded.body",
+            readings,
+            many=True,
         )
-    # The row this write just made, as stored: a reader skips what makes no sense, a writer returns it.
-    [device] = yield from _device_rows(*where_device)
-    return _device(device)
 
 
-def _record_discovered(school: str, agent_id: str, at: float, devices: list[DiscoveredDevice]) -> Txn[None]:
+def _row(w: DeviceWrite) -> tuple[Any, ...]:
+    """A device row's values in the order of :data:`_ROW`, at the version after the write."""
+    r = w.record
+    return (
+        r.kind,
+        r.label,
+        r.address,
+        r.status,
+        r.last_polled,
+        r.last_seen,
+        r.consecutive_failures,
+        r.parent,
+        msgspec.json.encode(r.outages).decode(),
+        r.signature,
+        r.reading_agent,
+        r.reading_seq,
+        None if r.measured is None else r.measured.decode(),
+        0 if w.read_version is None else w.read_version + 1,
+    )
+
+
+def upsert_discovered(
+    school: str, agent_id: str, at: float, devices: Sequence[DiscoveredDevice]
+) -> Txn[None]:
+    """Upsert each discovered device's row: by MAC first, else by an address without a different MAC
+    (then it is another device that took the address over); an older report changes nothing."""
     for device in devices:
         row = None
         if device.mac:
@@ -206,11 +266,8 @@ def _record_discovered(school: str, agent_id: str, at: float, devices: list[Disc
             )
 
 
-def _device_rows(
-    conditions: list[str], params: list[Any], *, with_reading: bool = True
-) -> Txn[list[tuple[Any, ...]]]:
-    columns, source = (_DEVICE_COLUMNS, _DEVICE_FROM) if with_reading else (_ROW_COLUMNS, "devices d")
-    sql = f"SELECT {columns} FROM {source}{where(conditions)}"
+def _device_rows(conditions: list[str], params: list[Any]) -> Txn[list[tuple[Any, ...]]]:
+    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{where(conditions)}"
     return (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
 
 
@@ -228,6 +285,11 @@ def _device(row: tuple[Any, ...]) -> DeviceRecord:
         reading=None if row[9] is None else row[9].encode(),
         parent=row[10],
         outages=_OUTAGES.decode(row[11]),
+        signature=row[12],
+        reading_agent=row[13],
+        reading_seq=row[14],
+        measured=None if row[15] is None else row[15].encode(),
+        version=row[16],
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from campuswatch.collector.model import ProblemKey, ProblemRecord, ProblemReport, readable
 from campuswatch.collector.store.protocols import StoreError
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, rows, where
+from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, prune, rows, where
 from campuswatch.report import Severity
 
 _PROBLEM_COLUMNS = (
@@ -33,6 +33,15 @@ class SqlProblems:
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""
         return await self._db.write(_open(key, severity, summary, at))
+
+    async def prune_resolved(self, resolved_before: float) -> int:
+        """Delete problems resolved before the given time, in chunks, and the people's reports kept with
+        them (a problem resolved before its ticket opened keeps its reports until then)."""
+        deleted = await prune(
+            self._db, "problems", "id", "state = 'resolved' AND resolved_at < ?", (resolved_before,)
+        )
+        await prune(self._db, "problem_reports", "id", "problem_id NOT IN (SELECT id FROM problems)", ())
+        return deleted
 
     async def last_resolved(self, key: ProblemKey) -> ProblemRecord | None:
         """The newest resolved problem of an identity."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from campuswatch.collector.model import Priority, TicketNote, TicketRecord, TicketState, readable
 from campuswatch.collector.store.protocols import UnknownTicket
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, rows, where
+from campuswatch.collector.store.sql.txn import PRUNE_CHUNK, Database, Query, Txn, filters, rows, where
 
 _TICKET_COLUMNS = (
     "id, dedup_key, school, device, problem_code, title, body, priority, assignee, state, opened_at, "
@@ -45,6 +45,14 @@ class SqlTickets:
         """Resolve or reopen, with the note that says why."""
         return await self._db.write(_set_state(ticket_id, state, note))
 
+    async def prune_resolved(self, resolved_before: float) -> int:
+        """Delete tickets resolved before the given time with their history, a chunk per transaction."""
+        deleted = 0
+        # A transaction is used once: each chunk is a new one.
+        while (count := await self._db.write(_prune_resolved(resolved_before))) > 0:
+            deleted += count
+        return deleted
+
     async def get(self, ticket_id: int) -> TicketRecord | None:
         """One ticket with its history; None also for a stored ticket that makes no sense (logged)."""
         found = await self._db.read(_fetch_ticket(ticket_id))
@@ -81,6 +89,22 @@ def _create(values: tuple[Any, ...], body: str, at: float) -> Txn[TicketRecord]:
     ticket = yield from _fetch_ticket(ticket_id)
     assert ticket is not None  # written in this very transaction
     return ticket
+
+
+def _prune_resolved(resolved_before: float) -> Txn[int]:
+    found = (
+        yield Query(
+            "SELECT id FROM tickets WHERE state = 'resolved' AND resolved_at < ? LIMIT ?",
+            (resolved_before, PRUNE_CHUNK),
+        )
+    ).rows
+    if not found:
+        return 0
+    ids = [row[0] for row in found]
+    marks = ", ".join("?" * len(ids))
+    # The notes first: they refer to their ticket.
+    yield Query(f"DELETE FROM ticket_notes WHERE ticket_id IN ({marks})", ids)
+    return (yield Query(f"DELETE FROM tickets WHERE id IN ({marks})", ids)).rowcount
 
 
 def _add_note(ticket_id: int, note: TicketNote) -> Txn[None]:

@@ -77,3 +77,22 @@ def filters(*pairs: tuple[str, object | None]) -> tuple[list[str], list[Any]]:
 def where(conditions: list[str]) -> str:
     """A ``WHERE`` clause of all ``conditions``, or nothing."""
     return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+#: Rows deleted per transaction when pruning: a chunk takes milliseconds, so a report waits no longer
+#: behind it (bench/state_scale.py --prune measures acknowledgements while the collector prunes).
+PRUNE_CHUNK = 2000
+
+
+async def prune(db: Database, table: str, key: str, condition: str, params: Sequence[Any]) -> int:
+    """Delete ``table``'s rows matching ``condition`` in chunks of :data:`PRUNE_CHUNK`, each its own
+    transaction (a report waits behind one chunk at most, not behind the whole prune); ``key``: the
+    table's key columns. Returns how many rows went."""
+    # Table, key and condition are the store's constants, never input: formatting them in is safe. A
+    # row value `(a, b) IN (SELECT a, b ...)` is what both databases accept for a key of several columns.
+    sql = f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {condition} LIMIT ?)"
+    deleted = 0
+    # A transaction is used once: each chunk is a new one.
+    while (count := await db.write(execute(sql, (*params, PRUNE_CHUNK)))) > 0:
+        deleted += count
+    return deleted
