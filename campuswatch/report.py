@@ -36,6 +36,8 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import cache
+from itertools import compress
+from operator import ne
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
@@ -948,6 +950,7 @@ class MeasuredShape:
                     slots.append((part, index, field))
                     kinds.append(type(entry))
         self.slots: tuple[Slot, ...] = tuple(slots)
+        self._names = tuple((part, field) for part, _, field in slots)
         self._accepts = tuple(_accepts(kind, field) for kind, (_, _, field) in zip(kinds, slots, strict=True))
 
     def __len__(self) -> int:
@@ -968,16 +971,18 @@ class MeasuredShape:
         if len(after) != len(self.slots):
             raise MeasurementRefused(f"{len(after)} measurements for a reading of {len(self.slots)}")
         # Equal values are equal whatever their JSON form (45 for 45.0): they fit as the old ones did.
-        moved = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        # compress, map and ne compare in C: a switch's poll has hundreds of values.
+        moved = list(compress(range(len(after)), map(ne, before, after)))
+        accepts = self._accepts
         for i in moved:
-            if not self._accepts[i](after[i]):
+            if not accepts[i](after[i]):
                 part, _, field = self.slots[i]
                 raise MeasurementRefused(f"{after[i]!r} does not fit {part or 'reading'}.{field}", i)
         return moved
 
     def fields(self, positions: Sequence[int]) -> frozenset[tuple[str, str]]:
         """The (part, field) names of these positions."""
-        return frozenset((self.slots[i][0], self.slots[i][2]) for i in positions)
+        return frozenset(map(self._names.__getitem__, positions))
 
     def apply(
         self, reading: DeviceReading, values: Sequence[Measurement], positions: Sequence[int]

@@ -19,8 +19,11 @@ from campuswatch.report import (
     Batch,
     DevicePoll,
     DeviceReading,
+    Interface,
+    Lamp,
     PollEvent,
     PrinterStatus,
+    Problem,
     UnchangedEvent,
     UpsStatus,
     encode,
@@ -171,3 +174,69 @@ async def test_an_agent_of_schema_1_sending_the_same_state_again_grows_no_log(
     assert await logged(http, collector) == [1]
     pages = 'campuswatch_printer_pages_total{school="bbg",device="pr1"}'
     assert await metric(http, collector, pages) == 104
+
+
+async def test_thresholds_on_a_derived_value_or_one_of_many_counters_see_compact_polls(
+    http: aiohttp.ClientSession, collector: RunningCollector
+) -> None:
+    # A lamp's hours left are derived from its hours (and its rated life: 3000 h by default); a
+    # port's error rate moves among octet counters that move at every poll. Only the numbers a
+    # threshold reads decide whether a compact poll is judged: neither may be missed.
+    def projector(hours: int) -> DeviceReading:
+        return DeviceReading(address="10.0.0.8", kind="projector", lamps=[Lamp(hours=hours, on=True)])
+
+    def switch(octets: int, errors_per_s: float) -> DeviceReading:
+        port = Interface(
+            index=1, admin_status="up", oper_status="up", in_octets=octets, errors_per_s=errors_per_s
+        )
+        return DeviceReading(address="10.0.0.2", kind="switch", interfaces=[port])
+
+    await send(http, collector, full(1, NOW - 180, projector(2990), device="beamer"))
+    await send(http, collector, full(2, NOW - 180, switch(10**6, 0.0), device="sw1"))
+    await send(http, collector, compact(3, NOW - 120, 1, projector(2995), device="beamer"))
+    await send(http, collector, compact(4, NOW - 120, 2, switch(2 * 10**6, 0.0), device="sw1"))
+    assert await collector.store.problems.open_now(school=SCHOOL) == []
+    await send(http, collector, compact(5, NOW - 60, 1, projector(3001), device="beamer"))
+    await send(http, collector, compact(6, NOW - 60, 2, switch(3 * 10**6, 50.0), device="sw1"))
+    found = {(p.key.device, p.key.code) for p in await collector.store.problems.open_now(school=SCHOOL)}
+    assert found == {("beamer", "lamp_end_of_life"), ("sw1", "port_errors")}
+
+
+HELD_RULES = """
+rules:
+  - {code: printer_jammed, clear_for: 5m}
+  - urgent: true
+"""
+
+
+async def test_a_problem_held_by_clear_for_resolves_at_the_first_compact_poll_after_its_hold(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    # While a problem is held, a school whose polls change nothing is not judged again until the hold
+    # ends; the first poll after it must still resolve the problem.
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(HELD_RULES)
+    clock = FakeClock()
+    start = clock.now
+    jammed = DeviceReading(
+        address="10.0.0.5",
+        kind="printer",
+        printer=PrinterStatus(page_count=10),
+        problems=[Problem(code="printer_jammed", severity="critical", summary="paper jam")],
+    )
+    async with running_collector(
+        tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=rules, clock=clock
+    ) as c:
+        await send(http, c, full(1, start, jammed))
+        [problem] = await c.store.problems.open_now(school=SCHOOL)
+        assert problem.key.code == "printer_jammed"
+        clock.now = start + 60
+        await send(http, c, full(2, clock.now, printer(11)))
+        # Held for 5 minutes from when it was last seen (the first poll).
+        for seq, minutes in ((3, 2), (4, 4), (5, 4.9)):
+            clock.now = start + minutes * 60
+            await send(http, c, compact(seq, clock.now, 2, printer(11 + seq)))
+            assert len(await c.store.problems.open_now(school=SCHOOL)) == 1, f"resolved at {minutes} min"
+        clock.now = start + 5.1 * 60
+        await send(http, c, compact(6, clock.now, 2, printer(20)))
+        assert await c.store.problems.open_now(school=SCHOOL) == []

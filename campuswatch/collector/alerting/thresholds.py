@@ -31,6 +31,7 @@ from campuswatch.collector.alerting.lamps import LampTable, matches
 from campuswatch.collector.alerting.wifi import WifiCapacityTable
 from campuswatch.collector.model import DeviceRecord, ProblemKey, WantedProblem
 from campuswatch.report import (
+    MEASURED,
     AirplayReceiver,
     DeviceReading,
     DhcpPool,
@@ -212,6 +213,8 @@ PARTS: Mapping[str, Part] = {
     ),
 }
 
+#: The measured fields of each part of a reading (:data:`campuswatch.report.MEASURED`).
+_MEASURED_FIELDS: Mapping[str, tuple[str, ...]] = dict(MEASURED)
 #: A threshold's number: finite, and within what any reading's field can hold.
 Bound = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
 #: A projector lamp's rated life in hours (at least 1: checked where it is read, in words).
@@ -471,15 +474,22 @@ class Applied:
 
     #: Whether a threshold reads the clock, so that what it finds may change with the time alone.
     follows_time: bool = field(init=False)
+    #: The measurements (:data:`campuswatch.report.MEASURED`, as ``(part, field)``) the thresholds read,
+    #: a derived value all of its part's: a poll that moved none of them finds what the last one found.
+    reads: frozenset[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        timed = any(
-            name in on.part.timed
-            for on in self.values
-            for name in (on.value[0], *(how[0] for _, where in on.thresholds for how, _ in where))
-        )
-        # Worked out once, as the other fields are: a frozen dataclass sets it through object.
+        timed, reads = False, set[tuple[str, str]]()
+        for on in self.values:
+            for name in {on.value[0], *(how[0] for _, where in on.thresholds for how, _ in where)}:
+                timed = timed or name in on.part.timed
+                if name in on.part.derived:
+                    reads.update((on.part_name, f) for f in _MEASURED_FIELDS.get(on.part_name, ()))
+                else:
+                    reads.add((on.part_name, name))
+        # Worked out once, as the other fields are: a frozen dataclass sets them through object.
         object.__setattr__(self, "follows_time", timed)
+        object.__setattr__(self, "reads", frozenset(reads))
 
 
 #: Devices whose last judgement :meth:`Limits.judge` keeps at most (a state's fleet, with room).

@@ -112,7 +112,7 @@ _NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 def parse_batch(body: bytes) -> Batch:
     """Decode a report body strictly, raising :class:`BadReport` that names the field at fault."""
-    # The plain search first: the pattern's look-behind costs half a millisecond on a batch.
+    # The pattern is slow over a whole body; the plain search is not, and rules out almost every body.
     if b"\\u0000" in body and _NUL.search(body):
         raise BadReport("a string must not contain the NUL character (\\u0000)")
     try:

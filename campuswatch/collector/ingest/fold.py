@@ -216,22 +216,14 @@ def fold_unchanged(known: KnownDevice | None, event: UnchangedEvent, agent_id: s
             ),
         )
     )
-    record = DeviceRecord(
-        school=old.school,
-        device=old.device,
-        kind=old.kind,
-        label=old.label,
-        address=old.address,
+    record = replace(
+        old,
         status="ok",
         last_polled=event.polled_at,
         last_seen=event.polled_at,
         consecutive_failures=0,
         reading=None,
-        parent=old.parent,
         outages=outages,
-        signature=old.signature,
-        reading_agent=old.reading_agent,
-        reading_seq=old.reading_seq,
         measured=measured,
         version=old.version + 1,
     )

@@ -83,7 +83,6 @@ from campuswatch.report import (
     AnyEvent,
     Batch,
     BatchAck,
-    DeviceReading,
     DiscoveredDevice,
     DiscoveryEvent,
     HeartbeatEvent,
@@ -409,19 +408,22 @@ class Ingestor:
         applied = self._applied(now)
         if not applied.values:
             return False
-        # A value a threshold reads moved, or one it derives from the clock may have (a battery's age,
-        # a certificate's days left); values derived from a part's own fields move with the part.
-        parts = {on.part_name for on in applied.values}
-        if not (news or applied.follows_time or any(part in parts for part, _ in moved)):
+        # A value a threshold reads moved, or one it derives from the clock may have.
+        if not (news or applied.follows_time or not moved.isdisjoint(applied.reads)):
             return False
         open_keys = settled.open_keys.get(record.device, set())
         was = settled.thresholds.get(record.device)
         if was is None:
-            was = _threshold_keys(self._limits, before.record, before.reading(), open_keys)
-        found = settled.thresholds[record.device] = _threshold_keys(
-            self._limits, record, now.reading(), open_keys
-        )
+            was = self._threshold_keys(before, open_keys)
+        found = settled.thresholds[record.device] = self._threshold_keys(now, open_keys)
         return found != was
+
+    def _threshold_keys(self, known: KnownDevice, open_keys: set[ProblemKey]) -> frozenset[ProblemKey]:
+        """The identities of the threshold problems a device's reading shows."""
+        reading = known.reading()
+        if reading is None or known.record.status != "ok":
+            return frozenset()
+        return frozenset(w.key for w in self._limits.judge(known.record, reading, open_keys).wanted)
 
     def _applied(self, known: KnownDevice) -> Applied:
         """The thresholds and limits that apply to a device (:meth:`Limits.of`, kept there)."""
@@ -583,8 +585,19 @@ class Ingestor:
         open_keys: dict[str, set[ProblemKey]] = {}
         for p in open_after:
             open_keys.setdefault(p.key.device, set()).add(p.key)
-        unsettled = any(p.key not in seen or p.key.code == FLAPPING for p in open_after)
         kinds = {name: d.record.kind for name, d in known.items()}
+        flapping = any(p.key.code == FLAPPING for p in open_after)
+        # A problem no longer seen is held open by its rule's clear_for: judged before the hold ends it
+        # is held again, unless its device changed, and a change is judged anyway.
+        held_until = min(
+            (
+                max(p.opened_at, p.seen_at or p.opened_at)
+                + self._rules.rule_for(p.key.code, kinds.get(p.key.device, "unknown")).clear_for_s
+                for p in open_after
+                if p.key not in seen
+            ),
+            default=math.inf,
+        )
         due = min(
             (
                 self._lifecycle.due_by_timing(p, kinds.get(p.key.device, "unknown"), now)
@@ -594,7 +607,8 @@ class Ingestor:
             default=math.inf,
         )
         # A ticket due already but not opened waits for a silence or the rate limit: ask again in a while.
-        until = now if unsettled else due if due > now else now + self._liveness.heartbeat_s
+        later = due if due > now else now + self._liveness.heartbeat_s
+        until = now if flapping else min(later, max(now, held_until))
         self._settled[school] = _Settled(
             seen=tuple(p.id for p in open_after if p.key in seen), open_keys=open_keys, until=until
         )
@@ -646,12 +660,3 @@ def _after(earlier: DeviceWrite, later: DeviceWrite) -> DeviceWrite:
         earlier.new_reading or later.new_reading,
         touch=earlier.touch and later.touch,
     )
-
-
-def _threshold_keys(
-    limits: Limits, record: DeviceRecord, reading: DeviceReading | None, open_keys: set[ProblemKey]
-) -> frozenset[ProblemKey]:
-    """The identities of the threshold problems a device's reading shows."""
-    if reading is None or record.status != "ok":
-        return frozenset()
-    return frozenset(w.key for w in limits.judge(record, reading, open_keys).wanted)

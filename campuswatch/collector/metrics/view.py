@@ -174,7 +174,7 @@ class MetricsView:
     ) -> None:
         """The device's samples are rendered anew, or only its last-seen sample when nothing shown
         moved; a level or lamp that moved today is kept."""
-        if moved is not None and not moved & SHOWN_MEASUREMENTS:
+        if moved is not None and SHOWN_MEASUREMENTS.isdisjoint(moved):
             self.fleet.apply_poll_time(device)
             return
         changed = self.fleet.apply_device(device, reading(), polled=read)
