@@ -83,6 +83,7 @@ from campuswatch.report import (
     AnyEvent,
     Batch,
     BatchAck,
+    DeviceReading,
     DiscoveredDevice,
     DiscoveryEvent,
     HeartbeatEvent,
@@ -195,6 +196,10 @@ class Ingestor:
         self._last_trouble: dict[str, float] = {}
         #: What ingest knows of each school's devices (read from the store on the school's first batch).
         self._known: dict[str, dict[str, KnownDevice]] = {}
+        #: Per school, the reading each device's thresholds were last judged on; forgotten when a
+        #: number they read moves or the state changes, so that a school judged whole finds the other
+        #: devices' judgements kept (:meth:`Limits.judge`) rather than judging them again.
+        self._judged_readings: dict[str, dict[str, DeviceReading]] = {}
         #: Per school, the version of each device row the store holds but could not read (it makes no
         #: sense: skipped by the store and logged): the device's next poll writes it anew over that row.
         self._unreadable: dict[str, dict[str, int]] = {}
@@ -268,6 +273,7 @@ class Ingestor:
                     "report folded anew: its rows were written meanwhile", extra={"school": batch.school}
                 )
                 self._known.pop(batch.school, None)
+                self._judged_readings.pop(batch.school, None)
                 self._unreadable.pop(batch.school, None)
                 self._agent_records.pop(batch.agent_id, None)
                 self._settled.pop(batch.school, None)
@@ -363,6 +369,8 @@ class Ingestor:
                 now_known[name] = device
                 plan.polled.append((device, read, None if folded.news else folded.moved))
                 judge = judge or self._judged(before, device, folded.news, folded.moved, settled)
+                if folded.news or not folded.moved.isdisjoint(self._applied(device).reads):
+                    self._judged_readings.get(school, {}).pop(name, None)
             elif isinstance(event, HeartbeatEvent):
                 plan.heartbeats.append(event)
             elif isinstance(event, DiscoveryEvent):
@@ -467,6 +475,7 @@ class Ingestor:
         known = self._known.get(school)
         if known is None:
             known = self._known[school] = {}
+            self._judged_readings.pop(school, None)
             for record in await self._devices.all(school=school):
                 known[record.device] = KnownDevice.of(replace(record, reading=None), stored_reading(record))
             versions = await self._devices.versions(school)
@@ -528,8 +537,20 @@ class Ingestor:
         devices = [d.record for d in sorted(known.values(), key=lambda d: d.record.device)]
         if not devices:
             return
-        # The latest measurements only where a threshold reads them: elsewhere judging reads the state.
-        readings = {name: d.reading() if self._applied(d).values else d.state() for name, d in known.items()}
+        # Where thresholds read a device's numbers, the reading they were last judged on while none of
+        # those numbers moved (Limits.judge keeps that judgement); elsewhere judging reads the state.
+        judged = self._judged_readings.setdefault(school, {})
+        readings: dict[str, DeviceReading | None] = {}
+        for name, d in known.items():
+            if not self._applied(d).values:
+                readings[name] = d.state()
+                continue
+            reading = judged.get(name)
+            if reading is None:
+                reading = d.reading()
+                if reading is not None:
+                    judged[name] = reading
+            readings[name] = reading
         open_now = await self._device_problems(school)
         newest = max(d.last_polled for d in devices)
         horizon = self._rules.flapping.build().horizon_s
