@@ -368,8 +368,9 @@ class Ingestor:
                     device.record = replace(writes[name].record, reading=None)
                 now_known[name] = device
                 plan.polled.append((device, read, None if folded.news else folded.moved))
-                judge = judge or self._judged(before, device, folded.news, folded.moved, settled)
-                if folded.news or not folded.moved.isdisjoint(self._applied(device).reads):
+                applied = self._applied(device)
+                judge = judge or self._judged(before, device, applied, folded.news, folded.moved, settled)
+                if folded.news or not folded.moved.isdisjoint(applied.reads):
                     self._judged_readings.get(school, {}).pop(name, None)
             elif isinstance(event, HeartbeatEvent):
                 plan.heartbeats.append(event)
@@ -399,11 +400,13 @@ class Ingestor:
         self,
         before: KnownDevice | None,
         now: KnownDevice,
+        applied: Applied,
         news: bool,
         moved: frozenset[tuple[str, str]],
         settled: _Settled | None,
     ) -> bool:
-        """Whether this poll may change what is wanted for the school (so that it must be judged)."""
+        """Whether this poll may change what is wanted for the school (so that it must be judged);
+        ``applied``: what the device is judged by."""
         if settled is None or before is None:
             return True
         record = now.record
@@ -413,7 +416,6 @@ class Ingestor:
             record, now.reading(), self._failures_judged
         ):
             return True
-        applied = self._applied(now)
         if not applied.values:
             return False
         # A value a threshold reads moved, or one it derives from the clock may have.
