@@ -124,12 +124,19 @@ class SimSchool:
 #: How a poll's measurements move: the uptime and the ports' octet counters at every poll; the rest
 #: (what ``/metrics`` shows, and what thresholds read) with the chance of something happening in a
 #: minute of a school day: a printer prints in about a third of them, an access point's clients come
-#: and go in half, a toner level moves a point every 50 to 100 pages, a lit lamp's hour counter once an
-#: hour, a UPS's runtime estimate now and then, port errors rarely, the gateway's load always.
+#: and go in half (on each radio too, and its channel's load), a toner level moves a point every 50 to
+#: 100 pages, a lit lamp's hour counter once an hour, a UPS's runtime estimate now and then, port errors
+#: rarely, the gateway's load and its path's round trips always, its DHCP leases in a third.
 ALWAYS = frozenset({("system", "uptime_s"), ("interfaces", "in_octets"), ("interfaces", "out_octets")})
 CHANCE = {
     ("printer", "page_count"): 0.3,
     ("wifi", "clients"): 0.5,
+    ("wifi.radios", "clients"): 0.5,
+    ("wifi.radios", "utilization_percent"): 0.5,
+    ("path.probes", "rtt_avg_s"): 1.0,
+    ("path.probes", "jitter_s"): 1.0,
+    ("path.services", "latency_s"): 1.0,
+    ("dhcp.pools", "leased"): 0.3,
     ("supplies", "level_percent"): 0.02,
     ("lamps", "hours"): 1 / 60,
     ("ups", "runtime_s"): 0.1,

@@ -867,8 +867,8 @@ def to_builtins(obj: msgspec.Struct) -> object:
 # -- measurements: what moves at every poll without anything having changed
 
 #: Where a reading's measurements are, as (part, fields): ``""`` is the reading itself; a list part
-#: (supplies, interfaces, ...) gives its fields for each of its entries in order; a part that is None
-#: gives none. Counters, rates, levels, uptimes and a printer's activity move from poll to poll; the
+#: (supplies, interfaces, ...), or a list inside a part (``wifi.radios``), gives its fields for each of
+#: its entries in order; a part that is None gives none. Counters, rates, levels, uptimes and a printer's activity move from poll to poll; the
 #: collector keeps them fresh in place and judges its thresholds on them, but a new value is no news.
 #: Everything else in a reading is the device's state: a change there is news, which the agent sends
 #: in full and the collector keeps in its event log.
@@ -895,6 +895,10 @@ MEASURED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ups", ("charge_percent", "runtime_s")),
     ("sensors", ("value",)),
     ("wifi", ("clients",)),
+    ("wifi.radios", ("clients", "utilization_percent")),
+    ("path.probes", ("sent", "received", "loss_percent", "rtt_avg_s", "rtt_max_s", "jitter_s")),
+    ("path.services", ("latency_s",)),
+    ("dhcp.pools", ("leased", "declined")),
     ("lamps", ("hours",)),
     ("display", ("filter_hours",)),
     (
@@ -941,7 +945,7 @@ class MeasuredShape:
         slots: list[Slot] = []
         kinds: list[type[msgspec.Struct]] = []
         for part, fields in MEASURED:
-            holder = getattr(reading, part) if part else reading
+            holder = part_of(reading, part)
             if holder is None:
                 continue
             entries = list(enumerate(holder)) if isinstance(holder, list) else [(None, holder)]
@@ -960,7 +964,7 @@ class MeasuredShape:
         """The reading's measurements, in order."""
         out: list[Measurement] = []
         for part, index, field in self.slots:
-            holder: Any = getattr(reading, part) if part else reading
+            holder: Any = part_of(reading, part)
             out.append(getattr(holder[index] if index is not None else holder, field))
         return out
 
@@ -992,16 +996,26 @@ class MeasuredShape:
         for i in positions:
             part, index, field = self.slots[i]
             updates.setdefault((part, index), {})[field] = values[i]
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
+        lists: dict[str, list[Any]] = {}
         for (part, index), fields in updates.items():
             if not part:
                 changes.update(fields)
             elif index is None:
-                changes[part] = msgspec.structs.replace(getattr(reading, part), **fields)
+                changes[part] = msgspec.structs.replace(changes.get(part, getattr(reading, part)), **fields)
             else:
-                entries = changes.setdefault(part, list(getattr(reading, part)))
-                assert isinstance(entries, list)
+                entries = lists.get(part)
+                if entries is None:
+                    entries = lists[part] = list(part_of(reading, part))
                 entries[index] = msgspec.structs.replace(entries[index], **fields)
+        for part, entries in lists.items():
+            # A list inside a part (the radios of the Wi-Fi) goes back into that part, after its own fields.
+            outer, _, inner = part.partition(".")
+            if inner:
+                within = changes.get(outer, getattr(reading, outer))
+                changes[outer] = msgspec.structs.replace(within, **{inner: entries})
+            else:
+                changes[part] = entries
         return msgspec.structs.replace(reading, **changes) if changes else reading
 
 
@@ -1010,9 +1024,22 @@ def _shape_key(reading: DeviceReading) -> tuple[int, ...]:
     key = []
     for part, _ in MEASURED:
         if part:
-            holder = getattr(reading, part)
+            holder = part_of(reading, part)
             key.append(-1 if holder is None else len(holder) if isinstance(holder, list) else 0)
     return tuple(key)
+
+
+def part_of(reading: DeviceReading, part: str) -> Any:
+    """The part of ``reading`` that holds measurements: the reading itself for "", an attribute, or a
+    list inside one (``wifi.radios``); None where the reading has no such part."""
+    if not part:
+        return reading
+    holder: Any = reading
+    for name in part.split("."):
+        holder = getattr(holder, name)
+        if holder is None:
+            return None
+    return holder
 
 
 _SHAPES: dict[tuple[int, ...], MeasuredShape] = {}

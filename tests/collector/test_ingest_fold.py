@@ -15,6 +15,8 @@ from campuswatch.report import (
     PrinterStatus,
     Supply,
     UnchangedEvent,
+    WifiRadio,
+    WifiStatus,
     measurements,
 )
 
@@ -133,3 +135,36 @@ def test_measurements_that_do_not_fit_the_reading_are_refused_naming_the_positio
     assert refused.value.position == position
     with pytest.raises(MeasurementRefused, match="measurements for a reading of"):
         fold_unchanged(first.device, replace(event, measured=[*event.measured, 1]), AGENT)
+
+
+def test_an_access_points_radios_load_is_a_measurement_not_news() -> None:
+    # Clients come and go on each radio at every poll; its channel changes rarely and means something.
+    def ap(clients: tuple[int, int], busy: float = 20.0, channel: int = 36) -> DeviceReading:
+        radios = [
+            WifiRadio(
+                ap="", radio="0", band="2.4GHz", channel=6, clients=clients[0], utilization_percent=busy
+            ),
+            WifiRadio(ap="", radio="1", band="5GHz", channel=channel, clients=clients[1]),
+        ]
+        return DeviceReading(
+            address="10.0.0.9", kind="access_point", wifi=WifiStatus(clients=sum(clients), radios=radios)
+        )
+
+    def ap_poll(at: float, value: DeviceReading) -> DevicePoll:
+        return DevicePoll(device="ap1", address="10.0.0.9", status="ok", polled_at=at, reading=value)
+
+    first, busier = fold(None, (1, ap_poll(10.0, ap((3, 9)))), (2, ap_poll(70.0, ap((5, 14), busy=35.0))))
+    assert (busier.logged, busier.news) == (False, False)
+    assert busier.moved == {
+        ("wifi", "clients"),
+        ("wifi.radios", "clients"),
+        ("wifi.radios", "utilization_percent"),
+    }
+    assert busier.device is not None and busier.device.reading() == ap((5, 14), busy=35.0)
+    compact = UnchangedEvent(
+        seq=3, at=130.0, device="ap1", since=2, polled_at=130.0, measured=measurements(ap((1, 2), busy=5.0))
+    )
+    quiet = fold_unchanged(busier.device, compact, AGENT)
+    assert quiet.device is not None and quiet.device.reading() == ap((1, 2), busy=5.0)
+    [moved_channel] = fold(busier.device, (4, ap_poll(190.0, ap((1, 2), channel=40))))
+    assert moved_channel.news

@@ -52,6 +52,7 @@ from campuswatch.report import (
     WifiBand,
     WifiRadio,
     WifiStatus,
+    part_of,
 )
 
 
@@ -86,9 +87,9 @@ class Part:
     #: The derived values that read the clock (a battery's age): they may cross at a poll that
     #: changed nothing.
     timed: frozenset[str] = frozenset()
-    #: Where the entries sit when the part is nested in the reading (the path's probes in
-    #: ``reading.path``); None: the reading's attribute of the part's name.
-    entries: Callable[[DeviceReading], Sequence[Any]] | None = None
+    #: Where the entries sit when the part is nested in the reading (``path.probes``, as
+    #: :data:`campuswatch.report.MEASURED` names it too); None: the reading's attribute of the part's name.
+    within: str | None = None
 
     def names(self) -> frozenset[str]:
         """Every name a threshold may use of an entry: the report's fields and the derived values."""
@@ -158,7 +159,7 @@ PARTS: Mapping[str, Part] = {
     "gateway": Part(GatewayStatus, derived={"uplink_usage_percent": _uplink_usage}),
     # The gateway's checks of the school's network as the iPads see it (kinds uplink, dhcp), Wi-Fi
     # radios, an AirPlay receiver (its subject is its room), and the school's iPads from the MDM.
-    "probes": Part(PathProbe, lambda p, _: p.target, entries=lambda r: r.path.probes if r.path else ()),
+    "probes": Part(PathProbe, lambda p, _: p.target, within="path.probes"),
     "dns": Part(
         DnsCheck,
         lambda d, _: d.resolver,
@@ -168,7 +169,7 @@ PARTS: Mapping[str, Part] = {
             "failed_percent": _failed_percent,
             "names": lambda d, _i, _f: ", ".join(x.name for x in d.lookups if not x.ok),
         },
-        entries=lambda r: r.path.dns if r.path else (),
+        within="path.dns",
     ),
     "services": Part(
         ServiceCheck,
@@ -178,14 +179,14 @@ PARTS: Mapping[str, Part] = {
             "why": lambda s, _i, _f: s.error or (f"HTTP {s.status}" if s.status is not None else "no answer"),
             "certificate_days_left": _certificate_days_left,
         },
-        entries=lambda r: r.path.services if r.path else (),
+        within="path.services",
         timed=frozenset({"certificate_days_left"}),
     ),
     "pools": Part(
         DhcpPool,
         lambda p, _: p.name,
         {"taken": lambda p, _i, _f: p.leased + p.declined, "used_percent": _used_percent},
-        entries=lambda r: r.dhcp.pools if r.dhcp else (),
+        within="dhcp.pools",
     ),
     "radios": Part(
         WifiRadio,
@@ -196,7 +197,7 @@ PARTS: Mapping[str, Part] = {
             "down": lambda r, _i, _f: None if r.state is None else int(r.state == "down"),
             "where": lambda r, _i, _f: " ".join(p for p in (r.ap, r.band, f"radio {r.radio}") if p),
         },
-        entries=lambda r: r.wifi.radios if r.wifi else (),
+        within="wifi.radios",
     ),
     "airplay": Part(
         AirplayReceiver,
@@ -224,8 +225,7 @@ _SEVERITY_RANK: Mapping[Severity, int] = {"info": 0, "warning": 1, "critical": 2
 
 
 def _entries(part: str, reading: DeviceReading) -> list[tuple[int, Any]]:
-    nested = PARTS[part].entries
-    found = list(nested(reading)) if nested is not None else getattr(reading, part)
+    found = part_of(reading, PARTS[part].within or part)
     if isinstance(found, list):
         return list(enumerate(found))
     return [] if found is None else [(0, found)]
@@ -483,10 +483,11 @@ class Applied:
         for on in self.values:
             for name in {on.value[0], *(how[0] for _, where in on.thresholds for how, _ in where)}:
                 timed = timed or name in on.part.timed
+                where = on.part.within or on.part_name
                 if name in on.part.derived:
-                    reads.update((on.part_name, f) for f in _MEASURED_FIELDS.get(on.part_name, ()))
+                    reads.update((where, f) for f in _MEASURED_FIELDS.get(where, ()))
                 else:
-                    reads.add((on.part_name, name))
+                    reads.add((where, name))
         # Worked out once, as the other fields are: a frozen dataclass sets them through object.
         object.__setattr__(self, "follows_time", timed)
         object.__setattr__(self, "reads", frozenset(reads))
