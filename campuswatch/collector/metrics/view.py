@@ -154,7 +154,11 @@ class MetricsView:
                 self.fleet.note_heartbeat(agent_id, school, at, heartbeat)
             case DevicesPolled(polls):
                 for poll in polls:
-                    await self._device_polled(poll.device, poll.reading, read=poll.read, moved=poll.moved)
+                    # Most polls move nothing shown: only their last-seen sample, without a coroutine.
+                    if poll.moved is not None and SHOWN_MEASUREMENTS.isdisjoint(poll.moved):
+                        self.fleet.apply_poll_time(poll.device)
+                    else:
+                        await self._device_polled(poll.device, poll.reading, read=poll.read)
             case ProblemOpened(problem) | ProblemResolved(problem):
                 self.fleet.note_problem(problem)
             case TicketOpened(problem_id):
@@ -170,13 +174,9 @@ class MetricsView:
         reading: Callable[[], DeviceReading | None],
         *,
         read: bool,
-        moved: frozenset[tuple[str, str]] | None,
     ) -> None:
-        """The device's samples are rendered anew, or only its last-seen sample when nothing shown
-        moved; a level or lamp that moved today is kept."""
-        if moved is not None and SHOWN_MEASUREMENTS.isdisjoint(moved):
-            self.fleet.apply_poll_time(device)
-            return
+        """The device's samples rendered anew (a poll that moved something shown); a level or lamp that
+        moved today is kept."""
         changed = self.fleet.apply_device(device, reading(), polled=read)
         if changed is None:
             return
