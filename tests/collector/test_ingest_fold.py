@@ -153,7 +153,7 @@ def test_an_access_points_radios_load_is_a_measurement_not_news() -> None:
     def ap_poll(at: float, value: DeviceReading) -> DevicePoll:
         return DevicePoll(device="ap1", address="10.0.0.9", status="ok", polled_at=at, reading=value)
 
-    first, busier = fold(None, (1, ap_poll(10.0, ap((3, 9)))), (2, ap_poll(70.0, ap((5, 14), busy=35.0))))
+    _, busier = fold(None, (1, ap_poll(10.0, ap((3, 9)))), (2, ap_poll(70.0, ap((5, 14), busy=35.0))))
     assert (busier.logged, busier.news) == (False, False)
     assert busier.moved == {
         ("wifi", "clients"),
