@@ -75,7 +75,9 @@ async def test_a_lamp_error_after_its_hours_joins_the_lamps_ticket_with_a_note(t
     assert ticket.title.endswith(": Lamp 1 has run 3600 h")
     kinds = ticket.kinds()
     assert kinds == ["opened", "note", "note", "resolved"]
-    assert ticket.history[1]["text"].startswith("Also part of this incident now: Lamp error reported")
+    assert ticket.history[1]["text"].startswith(
+        "Also part of this incident now: projector reports a lamp fault"
+    )
     assert ticket.history[2]["text"].startswith("No longer seen at ")
 
 

@@ -18,10 +18,10 @@ from typing import Any
 import aiohttp
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from campuswatch.report import Problem, encode
@@ -67,7 +67,21 @@ def click_and_wait(driver: webdriver.Chrome, element: WebElement) -> None:
     """Click something that loads a new page, and wait until the old page is gone."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 10).until(lambda _: _gone(page))
+
+
+def _gone(element: WebElement) -> bool:
+    """Whether ``element``'s page has been left. Chrome, asked in the middle of the navigation, may
+    answer that the node no longer belongs to the document rather than that it is stale: gone too."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as err:
+        if "does not belong to the document" in str(err):
+            return True
+        raise
+    return False
 
 
 def walk_and_silence(driver: webdriver.Chrome, url: str) -> dict[str, Any]:
