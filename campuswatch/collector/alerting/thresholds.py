@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Annotated, Any
 
 import msgspec
@@ -237,13 +238,15 @@ def _get(part: Part, entry: Any, position: int, facts: Facts, name: str) -> obje
     return getattr(entry, name, None) if derive is None else derive(entry, position, facts)
 
 
-def _format_names(text: str) -> set[str]:
-    """The names a format string fills in (``{value:.0f}`` -> ``value``, ``{a.b}`` -> ``a``)."""
+@lru_cache(maxsize=1024)
+def _format_names(text: str) -> frozenset[str]:
+    """The names a format string fills in (``{value:.0f}`` -> ``value``, ``{a.b}`` -> ``a``); kept,
+    since every problem a threshold finds is described with its rule's few strings."""
     names = set()
     for _, name, _, _ in string.Formatter().parse(text):
         if name is not None:
             names.add(name.split(".")[0].split("[")[0])
-    return names
+    return frozenset(names)
 
 
 class Threshold(_Strict):
