@@ -424,13 +424,20 @@ class Ingestor:
         open_keys = settled.open_keys.get(record.device, set())
         was = settled.thresholds.get(record.device)
         if was is None:
-            was = self._threshold_keys(before, open_keys)
+            # What the school's last judgement found: its reading for the thresholds, if kept, has
+            # the numbers they read as ``before`` has them, and its judgement is kept too.
+            last = self._judged_readings.get(record.school, {}).get(record.device)
+            was = self._threshold_keys(before, open_keys, last)
         found = settled.thresholds[record.device] = self._threshold_keys(now, open_keys)
         return found != was
 
-    def _threshold_keys(self, known: KnownDevice, open_keys: set[ProblemKey]) -> frozenset[ProblemKey]:
-        """The identities of the threshold problems a device's reading shows."""
-        reading = known.reading()
+    def _threshold_keys(
+        self, known: KnownDevice, open_keys: set[ProblemKey], reading: DeviceReading | None = None
+    ) -> frozenset[ProblemKey]:
+        """The identities of the threshold problems a device's reading (``reading``, else its
+        latest) shows."""
+        if reading is None:
+            reading = known.reading()
         if reading is None or known.record.status != "ok":
             return frozenset()
         return frozenset(w.key for w in self._limits.judge(known.record, reading, open_keys).wanted)
