@@ -115,6 +115,8 @@ class Run:
     #: Each collector's ``/metrics`` scrape: encoding -> (bytes, seconds).
     metrics: list[dict[str, tuple[int, float]]] = field(default_factory=list)
     load: float = 0.0
+    #: PostgreSQL: row versions updated or deleted and not yet vacuumed, at the end (part of its growth).
+    dead_rows: int | None = None
 
     def to_ticket(self) -> list[float]:
         """Each ticketed fault's time from the jammed poll to its (first) ticket."""
@@ -167,6 +169,7 @@ class Run:
             "DB kB/device/day": f"{self.db_grown / device_days / 1000:.1f}" if not self.prune_window else "-",
             "log rows/device/day": f"{self.logged[0] / device_days:.1f}",
             "log kB/device/day": f"{self.logged[1] / device_days / 1000:.1f}",
+            "dead row versions at end": f"{self.dead_rows:,}" if self.dead_rows is not None else "-",
             "RSS MB per collector": each([f"{r / 1e6:,.0f}" for r in self.rss]),
             "fault to ticket p50 s": f"{percentile(to_ticket, 0.5):.2f}" if to_ticket else "-",
             "fault to ticket max s": f"{max(to_ticket):.2f}" if to_ticket else "-",
@@ -283,6 +286,11 @@ async def steady(
     logged = database.logged_events()
     run.logged = (logged[0] - logged_before[0], logged[1] - logged_before[1])
     run.rss = collectors.rss_bytes()
+    if collectors.setup != "sqlite":
+        # A row updated in place leaves its old version until autovacuum frees it for reuse: growth of a
+        # few minutes counts them, a day's settles to what the event log adds.
+        [(dead,)] = database.query("SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables")
+        run.dead_rows = int(dead)
 
 
 def clear(device: Device) -> None:
