@@ -459,17 +459,17 @@ async def main() -> None:
                 "--db is one empty database: give one --setups postgres-x1 or postgres-x2, one --schools"
             )
     sizes = SIZES if args.all else (args.schools,)
+    print(
+        f"Schools of 300 devices polled every minute, batches every {args.batch_wait:g} s, "
+        f"{args.minutes:g} minutes measured; PostgreSQL with fsync on"
+    )
     runs = []
     async with postgres_for(args.setups, args.db) as server:
         for n in sizes:
             for setup in args.setups:
                 runs.append(await measure(setup, n, args, server))
-                print(f"measured {setup} at {n} schools", flush=True)
-    print(
-        f"Schools of 300 devices polled every minute, batches every {args.batch_wait:g} s, "
-        f"{args.minutes:g} minutes measured; PostgreSQL with fsync on"
-    )
-    print(table(runs))
+                # The table so far after each run: a long run stopped half way keeps what it measured.
+                print(table(runs), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":
