@@ -49,7 +49,7 @@ bench: install-test-deps
 	$(PY) -m bench.gateway_school
 	$(PY) -m bench.reader_poll
 	$(PY) -m bench.collector_ingest
-	$(PY) -m bench.replica_ingest
+	$(PY) -m bench.collector_ingest --mix realistic --setups postgres-x1 postgres-x2
 	$(PY) -m bench.school_judge
 	$(PY) -m bench.state_scale
 	$(PY) -m bench.metrics_scrape

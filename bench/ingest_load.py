@@ -11,6 +11,11 @@ The collector is a real ``campuswatch-collector serve`` process on a SQLite file
 directory (or on the PostgreSQL database a ``postgresql://`` URL names), its schools and tokens
 written into the database before it starts (a CLI call per school would take minutes at 5,500). Its
 CPU time comes from ``/proc/<pid>/stat``, the database's size from the database itself.
+
+A *setup* (:data:`SETUPS`) is what the benchmarks compare: one collector on SQLite, or one or two
+collectors on one PostgreSQL server (``sim.postgres``, fsync on, as a city runs it). With two, each
+school's agent sends to one of them, always the same (:meth:`Collectors.url_for`), as a load balancer
+with sticky sessions would; the collectors' CPU is summed, and the server's is counted apart.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,6 +38,7 @@ from typing import Any, Literal
 
 import aiohttp
 import msgspec
+import psutil
 import psycopg
 import yaml
 
@@ -57,6 +64,7 @@ from campuswatch.report import (
     with_measurements,
 )
 from sim.fleet import DeviceSpec, Fleet, FleetPlan, reading_of, school_id
+from sim.postgres import PostgresServer, remove_server, start_server
 from sim.process import free_tcp_port
 
 #: A school of 300 devices (the gateway is the 300th).
@@ -298,6 +306,8 @@ class CollectorProcess:
     workdir: Path
     rules_file: Path
     schools: int
+    #: Its config and log files are ``workdir/<name>.yaml`` and ``.log`` (replicas share the workdir).
+    name: str = "collector"
     profile: Path | None = None
     #: More keys for its collector.yaml.
     config: dict[str, object] = field(default_factory=dict)
@@ -355,6 +365,24 @@ class CollectorProcess:
             self.metrics_token = await self._token(store, "metrics", None)
         finally:
             await store.close()
+        self._write_config()
+
+    def replica(self, name: str) -> CollectorProcess:
+        """Another collector on the same PostgreSQL database, with its own port, config and log; the
+        schools' tokens are the ones :meth:`prepare` wrote (call it on this one first)."""
+        assert self.db_url is not None, "replicas share a PostgreSQL database, never a SQLite file"
+        other = CollectorProcess(
+            self.workdir, self.rules_file, self.schools, name=name, config=self.config, db_url=self.db_url
+        )
+        other.tokens, other.read_token, other.metrics_token = self.tokens, self.read_token, self.metrics_token
+        other._write_config()
+        return other
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def _write_config(self) -> None:
         config = {
             "listen": f"127.0.0.1:{self.port}",
             "db": self.db,
@@ -362,7 +390,7 @@ class CollectorProcess:
             # A batch of 300 switch polls in full is about 3 MB; the default limit (16 MiB) holds it.
             **self.config,
         }
-        (self.workdir / "collector.yaml").write_text(yaml.safe_dump(config))
+        (self.workdir / f"{self.name}.yaml").write_text(yaml.safe_dump(config))
 
     @staticmethod
     async def _token(store: SqlStore, scope: TokenScope, school: str | None) -> str:
@@ -378,12 +406,12 @@ class CollectorProcess:
         if self.profile is not None:
             command += ["-m", "cProfile", "-o", str(self.profile)]
         command += ["-m", "campuswatch.collector.cli", "--log-level", "warning", "--log-format", "json"]
-        command += ["serve", "--config", str(self.workdir / "collector.yaml")]
-        log = (self.workdir / "collector.log").open("ab")
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        command += ["serve", "--config", str(self.workdir / f"{self.name}.yaml")]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         async with aiohttp.ClientSession() as http:
             for _ in range(600):
-                assert self.proc.poll() is None, (self.workdir / "collector.log").read_text()[-2000:]
+                assert self.proc.poll() is None, self.log.read_text()[-2000:]
                 try:
                     async with http.get(f"{self.url}/healthz") as response:
                         if response.status == 200:
@@ -458,6 +486,122 @@ class CollectorProcess:
             "SELECT count(*), coalesce(sum(length(body)), 0) FROM events WHERE agent_id != 'gw-old'"
         )
         return int(rows), int(size)
+
+
+# -- the setups compared: SQLite, PostgreSQL with one and with two collectors ------------------------
+
+Setup = Literal["sqlite", "postgres-x1", "postgres-x2"]
+SETUPS: tuple[Setup, ...] = ("sqlite", "postgres-x1", "postgres-x2")
+
+
+def replicas_of(setup: Setup) -> int:
+    """How many collectors the setup runs on its database."""
+    return 2 if setup == "postgres-x2" else 1
+
+
+@asynccontextmanager
+async def postgres_for(setups: Iterable[Setup], db_url: str | None) -> AsyncIterator[PostgresServer | None]:
+    """A PostgreSQL server of the benchmark's own (fsync on) while it runs, if a setup needs one and
+    no ``db_url`` names an existing database; removed afterwards."""
+    if db_url is not None or all(s == "sqlite" for s in setups):
+        yield None
+        return
+    server = await asyncio.to_thread(start_server, fsync=True)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(remove_server, server)
+
+
+@dataclass
+class Collectors:
+    """A setup's collector processes on one database (the first one's; see the module doc), and the
+    PostgreSQL server's postmaster when the database is one the benchmark started."""
+
+    setup: Setup
+    processes: list[CollectorProcess]
+    postmaster: psutil.Process | None = None
+
+    @classmethod
+    async def prepare(
+        cls,
+        setup: Setup,
+        workdir: Path,
+        rules_file: Path,
+        schools: int,
+        *,
+        server: PostgresServer | None,
+        db_url: str | None = None,
+        config: dict[str, object] | None = None,
+        profile: Path | None = None,
+    ) -> Collectors:
+        """The setup's collectors, their schools and tokens written into a new database: a SQLite file
+        in ``workdir``; ``db_url`` (an empty PostgreSQL database); or a database created on ``server``."""
+        postmaster = None
+        if setup != "sqlite" and db_url is None:
+            assert server is not None, f"{setup} needs a PostgreSQL server"
+            db_url = server.create_database(f"bench_{setup.replace('-', '_')}_{schools}").url.reveal()
+            postmaster = psutil.Process(int((server.root / "data" / "postmaster.pid").read_text().split()[0]))
+        first = CollectorProcess(
+            workdir, rules_file, schools, config=config or {}, db_url=db_url, profile=profile
+        )
+        await first.prepare()
+        others = [first.replica(f"collector-{i}") for i in range(1, replicas_of(setup))]
+        return cls(setup, [first, *others], postmaster)
+
+    @property
+    def first(self) -> CollectorProcess:
+        """The first collector: the one the benchmark reads the database and the API through."""
+        return self.processes[0]
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        return self.first.tokens
+
+    def url_for(self, school: SimSchool) -> str:
+        """The collector the school's agent sends to: always the same one (a sticky session)."""
+        return self.processes[school.index % len(self.processes)].url
+
+    async def start(self) -> None:
+        for process in self.processes:
+            await process.start()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def cpu_seconds(self) -> float:
+        """The collectors' CPU time so far, summed."""
+        return sum(p.cpu_seconds() for p in self.processes)
+
+    def thread_cpu_seconds(self) -> dict[str, float]:
+        """The collectors' CPU time so far, per kind of thread (:meth:`CollectorProcess.thread_cpu_seconds`), summed."""
+        per_process = [p.thread_cpu_seconds() for p in self.processes]
+        return {kind: sum(t[kind] for t in per_process) for kind in per_process[0]}
+
+    def database_cpu_seconds(self) -> float:
+        """The PostgreSQL server's CPU time so far: its postmaster, its live processes, and those it
+        reaped (the backends of closed connections); 0 on SQLite (its work is the collector's)."""
+        if self.postmaster is None:
+            return 0.0
+        own = self.postmaster.cpu_times()
+        total: float = own.user + own.system + own.children_user + own.children_system
+        for child in self.postmaster.children():
+            try:
+                times = child.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def rss_bytes(self) -> list[int]:
+        """Each collector's resident memory now."""
+        return [p.rss_bytes() for p in self.processes]
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return "\n".join(
+            f"== {p.log.name}\n{p.log.read_text()[-chars:]}" for p in self.processes if p.log.exists()
+        )
 
 
 def percentile(values: list[float], q: float) -> float:

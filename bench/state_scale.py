@@ -1,28 +1,39 @@
 """The collector at a city's and a state's scale, at the pace real schools report: can it keep up?
 
-    .venv/bin/python -m bench.state_scale                         # Dortmund: 155 schools, 2 minutes
-    .venv/bin/python -m bench.state_scale --schools 1000 --minutes 3
+    .venv/bin/python -m bench.state_scale                         # Dortmund: 155 schools, 2 minutes, 3 setups
+    .venv/bin/python -m bench.state_scale --setups sqlite         # one setup only
+    .venv/bin/python -m bench.state_scale --schools 1000 --minutes 3 --setups sqlite postgres-x2
     .venv/bin/python -m bench.state_scale --schools 5500          # NRW (first sight alone takes minutes)
     .venv/bin/python -m bench.state_scale --all                   # 155, 1,000 and 5,500 side by side
+    .venv/bin/python -m bench.state_scale --setups postgres-x2 --db postgresql://...   # an existing server
 
 Schools of 300 devices (``bench/ingest_load.py``) poll every device once a minute; each school's
 agent sends every ``--batch-wait`` seconds (10, the agent's ``batch_wait_s``) the polls of that
 window, compact where nothing changed, at its own phase within the window, through the real HTTP
-endpoint of a real collector process on SQLite (or, ``--db postgresql://...``, on PostgreSQL). First every device's first sight is sent as fast
-as it goes (timed apart, "first sight"); then ``--minutes`` of school day at the real pace, with a
-fault now and then (``--fault-every`` seconds: a printer jams, its agent sends the poll at once as
-news, and it is cleared a minute later). The collector runs ``sim/immediate-rules.yaml`` (a ticket at
-once), so the time from a fault to its ticket is the collector's own, not a rule's ``for``.
+endpoint of real collector processes. Each of ``--setups`` runs on a fresh database, side by side
+(``ingest_load.SETUPS``): ``sqlite``, one collector on a SQLite file; ``postgres-x1``, one collector on
+a PostgreSQL server the benchmark starts (``sim.postgres``, fsync on); ``postgres-x2``, two collectors
+on one database of that server, each school's agent sending to one of them, always the same, as a load
+balancer with sticky sessions would. ``--db postgresql://...`` runs one PostgreSQL setup at one size on
+an existing, empty database instead. First every device's first sight is sent as fast as it goes
+(timed apart, "first sight"); then ``--minutes`` of school day at the real pace, with a fault now and
+then (``--fault-every`` seconds: a printer jams, its agent sends the poll at once as news, and it is
+cleared a minute later; the schools of the faults take the collectors in turn, each printer jams once).
+The collectors run ``sim/immediate-rules.yaml`` (a ticket at once), so the time from a fault to its
+ticket is the collectors' own, not a rule's ``for``.
 
-Figures of the steady minutes: device updates a second (taken in / wall time, and the pace asked
-for: devices / 60); the acknowledgement time of a batch (p50, p99, and p99 while the collector
-pruned, ``--prune``: that many old events are put in the database before it starts, and it prunes
-them in chunks during the run); the collector's CPU per 1,000 updates and its share of a core;
-its database's and event log's growth after the first minute (each device's row takes its latest
-measurements once), extrapolated to a day; its resident memory; each fault's time to ticket (the
-ticket's opening time minus the jammed poll's); and the size and the time of one ``/metrics``
-scrape, plain and gzip'd, at the end. ``--db``: the store, a SQLite file in a temporary folder unless
-a ``postgresql://`` URL of an empty database is given (then one size a run: each needs its own).
+Figures of the steady minutes, one column per setup and size: device updates a second (taken in / wall
+time, and the pace asked for: devices / 60); the acknowledgement time of a batch (p50, p99, and p99
+while the collector pruned, ``--prune``: that many old events are put in the database before it starts,
+and it prunes them in chunks during the run); CPU per 1,000 updates of the collectors (summed over
+them) and of the PostgreSQL server, and their share of a core; the database's and event log's growth
+after the first minute (each device's row takes its latest measurements once), extrapolated to a day
+(PostgreSQL: ``pg_database_size``, dead row versions until vacuumed included, its WAL not); each
+collector's resident memory; each fault's time to ticket (the ticket's opening time minus the jammed
+poll's), the tickets per fault of each collector's schools and the tickets more than one a fault
+(``duplicate tickets``: must be 0); the size and the time of one ``/metrics`` scrape of each collector,
+plain and gzip'd, at the end (with two, only the one leading "fleet metrics" serves the fleet); and the
+machine's load average at the end (it is shared: the times are only as good as it was quiet).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import os
 import random
 import sqlite3
 import tempfile
@@ -42,9 +54,12 @@ import aiohttp
 import psycopg
 
 from bench.ingest_load import (
+    SETUPS,
     CollectorProcess,
+    Collectors,
     Device,
     Measured,
+    Setup,
     SimSchool,
     body,
     full_poll,
@@ -52,18 +67,31 @@ from bench.ingest_load import (
     percentile,
     poll_event,
     post,
+    postgres_for,
     rounds_of,
 )
 from sim.collector import IMMEDIATE_RULES
+from sim.postgres import PostgresServer
 
 SIZES = (155, 1000, 5500)
 POLL_INTERVAL_S = 60.0
 
 
 @dataclass
-class Run:
-    """What one size measured."""
+class Fault:
+    """A printer jammed: its school, device, the jammed poll's time, and the collector its agent sends to."""
 
+    school: str
+    device: str
+    at: float
+    collector: int
+
+
+@dataclass
+class Run:
+    """What one setup at one size measured."""
+
+    setup: Setup
     schools: int
     devices: int
     first_sight_s: float = 0.0
@@ -74,15 +102,33 @@ class Run:
     acks: list[tuple[float, float]] = field(default_factory=list)
     late: int = 0
     cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
     #: The database's and the event log's growth over the last ``grown_s`` seconds (after the first minute).
     db_grown: int = 0
     logged: tuple[int, int] = (0, 0)
     grown_s: float = 0.0
-    rss: int = 0
-    faults: list[tuple[str, str, float]] = field(default_factory=list)
-    to_ticket: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    #: The opening times of the jam tickets of each (school, device).
+    tickets: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     prune_window: tuple[float, float] | None = None
-    metrics: dict[str, tuple[int, float]] = field(default_factory=dict)
+    #: Each collector's ``/metrics`` scrape: encoding -> (bytes, seconds).
+    metrics: list[dict[str, tuple[int, float]]] = field(default_factory=list)
+    load: float = 0.0
+    #: PostgreSQL: row versions updated or deleted and not yet vacuumed, at the end (part of its growth).
+    dead_rows: int | None = None
+
+    def to_ticket(self) -> list[float]:
+        """Each ticketed fault's time from the jammed poll to its (first) ticket."""
+        return [min(t) - f.at for f in self.faults if (t := self.tickets.get((f.school, f.device)))]
+
+    def ticketed(self) -> str:
+        """Tickets / faults of each collector's schools (a fault is ticketed once at most here)."""
+        collectors = max(len(self.rss), 1)
+        return " ".join(
+            f"{sum(1 for f in mine if (f.school, f.device) in self.tickets)}/{len(mine)}"
+            for mine in ([f for f in self.faults if f.collector == c] for c in range(collectors))
+        )
 
     def row(self) -> dict[str, str]:
         asked = self.devices / POLL_INTERVAL_S
@@ -92,9 +138,19 @@ class Run:
         ]
         per_day = self.db_grown / self.grown_s * 86400 if self.grown_s else 0.0
         device_days = self.devices * self.grown_s / 86400 if self.grown_s else 1.0
-        plain = self.metrics.get("plain", (0, 0.0))
-        zipped = self.metrics.get("gzip", (0, 0.0))
+        to_ticket = self.to_ticket()
+        per_k = 1e6 / self.updates if self.updates else 0.0
+
+        def each(values: list[str]) -> str:
+            return " / ".join(values)
+
+        def scrapes(encoding: str, size: bool) -> str:
+            got = [m.get(encoding, (0, 0.0)) for m in self.metrics]
+            return each([f"{b / 1e6:,.1f}" if size else f"{t:.2f}" for b, t in got])
+
+        postgres = self.setup != "sqlite"
         return {
+            "setup": self.setup,
             "schools": f"{self.schools:,}",
             "devices": f"{self.devices:,}",
             "first sight s": f"{self.first_sight_s:.0f}",
@@ -105,28 +161,32 @@ class Run:
             "ack p50 ms": f"{percentile(latencies, 0.5) * 1000:.0f}",
             "ack p99 ms": f"{percentile(latencies, 0.99) * 1000:.0f}",
             "ack p99 pruning ms": f"{percentile(pruning, 0.99) * 1000:.0f}" if pruning else "-",
-            "CPU ms/1000": f"{self.cpu_s / self.updates * 1e6:.0f}" if self.updates else "-",
-            "core share": f"{self.cpu_s / self.wall_s:.1%}" if self.wall_s else "-",
+            "collectors CPU ms/1000": f"{self.cpu_s * per_k:.0f}" if self.updates else "-",
+            "database CPU ms/1000": f"{self.db_cpu_s * per_k:.0f}" if self.updates and postgres else "-",
+            "core share": f"{(self.cpu_s + self.db_cpu_s) / self.wall_s:.1%}" if self.wall_s else "-",
             # While old events were pruned the database shrank: its growth says nothing then.
             "DB GB/day": f"{per_day / 1e9:.2f}" if not self.prune_window else "-",
             "DB kB/device/day": f"{self.db_grown / device_days / 1000:.1f}" if not self.prune_window else "-",
             "log rows/device/day": f"{self.logged[0] / device_days:.1f}",
             "log kB/device/day": f"{self.logged[1] / device_days / 1000:.1f}",
-            "RSS MB": f"{self.rss / 1e6:,.0f}",
-            "fault to ticket p50 s": f"{percentile(self.to_ticket, 0.5):.2f}" if self.to_ticket else "-",
-            "fault to ticket max s": f"{max(self.to_ticket):.2f}" if self.to_ticket else "-",
-            "tickets/faults": f"{len(self.to_ticket)}/{len(self.faults)}",
-            "/metrics MB": f"{plain[0] / 1e6:,.1f}",
-            "/metrics s": f"{plain[1]:.2f}",
-            "/metrics gzip MB": f"{zipped[0] / 1e6:,.1f}",
-            "/metrics gzip s": f"{zipped[1]:.2f}",
+            "dead row versions at end": f"{self.dead_rows:,}" if self.dead_rows is not None else "-",
+            "RSS MB per collector": each([f"{r / 1e6:,.0f}" for r in self.rss]),
+            "fault to ticket p50 s": f"{percentile(to_ticket, 0.5):.2f}" if to_ticket else "-",
+            "fault to ticket max s": f"{max(to_ticket):.2f}" if to_ticket else "-",
+            "tickets/faults per collector": self.ticketed(),
+            "duplicate tickets": f"{sum(len(t) - 1 for t in self.tickets.values())}",
+            "/metrics MB": scrapes("plain", size=True),
+            "/metrics s": scrapes("plain", size=False),
+            "/metrics gzip MB": scrapes("gzip", size=True),
+            "/metrics gzip s": scrapes("gzip", size=False),
+            "load average (1 min)": f"{self.load:.1f}",
         }
 
 
 async def first_sight(
-    http: aiohttp.ClientSession, url: str, schools: list[SimSchool], measured: Measured
+    http: aiohttp.ClientSession, collectors: Collectors, schools: list[SimSchool], measured: Measured
 ) -> None:
-    """Every device's first poll, in full, as fast as the collector takes them (a few schools at once)."""
+    """Every device's first poll, in full, as fast as the collectors take them (a few schools at once)."""
     at = time.time() - POLL_INTERVAL_S
     gate = asyncio.Semaphore(32)
 
@@ -134,14 +194,14 @@ async def first_sight(
         async with gate:
             for devices in rounds_of(school, 50):
                 events = [poll_event(school, d, at, 0, "realistic", measured) for d in devices]
-                await post(http, url, school, body(school, events, "realistic"))
+                await post(http, collectors.url_for(school), school, body(school, events, "realistic"))
 
     await asyncio.gather(*(one(s) for s in schools))
 
 
 async def steady(
     http: aiohttp.ClientSession,
-    collector: CollectorProcess,
+    collectors: Collectors,
     schools: list[SimSchool],
     measured: Measured,
     run: Run,
@@ -153,6 +213,7 @@ async def steady(
     start = time.monotonic()
     end = start + args.minutes * 60
     rng = random.Random(7)
+    replicas = len(collectors.processes)
 
     async def school_loop(school: SimSchool) -> None:
         phase = rng.random() * window
@@ -174,46 +235,62 @@ async def steady(
                 at = time.time()
                 events = [poll_event(school, d, at, round_, "realistic", measured) for d in devices]
                 sent = time.monotonic()
-                await post(http, collector.url, school, body(school, events, "realistic"))
+                await post(http, collectors.url_for(school), school, body(school, events, "realistic"))
             run.acks.append((sent - start, school.acks[-1]))
             run.updates += len(events)
             tick += 1
 
     async def faults() -> None:
+        jammed: set[tuple[str, str]] = set()
         while time.monotonic() + args.fault_every < end:
             await asyncio.sleep(args.fault_every)
-            school = rng.choice(schools)
-            printers = [d for d in school.devices if d.spec.kind == "printer"]
+            # The collectors in turn, so that each one's schools have their faults; a printer jams once,
+            # so that every fault must have exactly one ticket.
+            turn = len(run.faults) % replicas
+            school = rng.choice([s for s in schools if s.index % replicas == turn])
+            printers = [
+                d for d in school.devices if d.spec.kind == "printer" and (school.id, d.spec.id) not in jammed
+            ]
             device = rng.choice(printers)
+            jammed.add((school.id, device.spec.id))
             # News goes at once, in the agent's order: after the batch it may be sending.
             async with school.sending:
                 at = time.time()
                 event = full_poll(school, device, at, change=False, fault=True)
-                run.faults.append((school.id, device.spec.id, at))
-                await post(http, collector.url, school, body(school, [event], "realistic"))
+                run.faults.append(Fault(school.id, device.spec.id, at, turn))
+                await post(http, collectors.url_for(school), school, body(school, [event], "realistic"))
             # Cleared after a minute, as a teacher opens the tray: the device's next poll goes in full,
             # without the jam.
             asyncio.get_running_loop().call_later(60, clear, device)
+
+    database = collectors.first
 
     async def settled() -> tuple[float, int, tuple[int, int]]:
         # Each device's first compact poll gives its row its latest measurements, once: the growth
         # extrapolated to a day is counted after the first minute (half the run, if shorter).
         await asyncio.sleep(min(POLL_INTERVAL_S, (end - time.monotonic()) / 2))
-        db = await asyncio.to_thread(collector.db_bytes)
-        return time.monotonic(), db, await asyncio.to_thread(collector.logged_events)
+        db = await asyncio.to_thread(database.db_bytes)
+        return time.monotonic(), db, await asyncio.to_thread(database.logged_events)
 
-    cpu_before = collector.cpu_seconds()
+    cpu_before, db_cpu_before = collectors.cpu_seconds(), collectors.database_cpu_seconds()
     began = time.monotonic()
     mark = asyncio.create_task(settled())
     await asyncio.gather(*(school_loop(s) for s in schools), faults())
     run.wall_s = time.monotonic() - began
-    run.cpu_s = collector.cpu_seconds() - cpu_before
+    run.cpu_s = collectors.cpu_seconds() - cpu_before
+    run.db_cpu_s = collectors.database_cpu_seconds() - db_cpu_before
+    run.load = os.getloadavg()[0]
     settled_at, db_before, logged_before = await mark
     run.grown_s = time.monotonic() - settled_at
-    run.db_grown = collector.db_bytes() - db_before
-    logged = collector.logged_events()
+    run.db_grown = database.db_bytes() - db_before
+    logged = database.logged_events()
     run.logged = (logged[0] - logged_before[0], logged[1] - logged_before[1])
-    run.rss = collector.rss_bytes()
+    run.rss = collectors.rss_bytes()
+    if collectors.setup != "sqlite":
+        # A row updated in place leaves its old version until autovacuum frees it for reuse: growth of a
+        # few minutes counts them, a day's settles to what the event log adds.
+        [(dead,)] = database.query("SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables")
+        run.dead_rows = int(dead)
 
 
 def clear(device: Device) -> None:
@@ -221,10 +298,11 @@ def clear(device: Device) -> None:
     device.full_seq = 0
 
 
-async def tickets_opened(
+async def jam_tickets(
     http: aiohttp.ClientSession, collector: CollectorProcess
-) -> dict[tuple[str, str], float]:
-    """When each (school, device)'s jam ticket was opened (the first one)."""
+) -> dict[tuple[str, str], list[float]]:
+    """The opening times of each (school, device)'s jam tickets, from the API (every collector reads
+    the same database: one answers for all)."""
     tickets: list[dict[str, Any]] = []
     path: str | None = "/api/v1/tickets?limit=500"
     headers = {"Authorization": f"Bearer {collector.read_token}"}
@@ -233,15 +311,16 @@ async def tickets_opened(
             page = await response.json()
         tickets += page["items"]
         path = page["next"]
-    opened: dict[tuple[str, str], float] = {}
+    opened: dict[tuple[str, str], list[float]] = {}
     for t in tickets:
         if t["problem_code"] == "printer_jammed":
-            key = (t["school"], t["device"])
-            opened[key] = min(opened.get(key, t["opened_at"]), t["opened_at"])
+            opened.setdefault((t["school"], t["device"]), []).append(t["opened_at"])
     return opened
 
 
-async def scrape(http: aiohttp.ClientSession, collector: CollectorProcess, run: Run) -> None:
+async def scrape(http: aiohttp.ClientSession, collector: CollectorProcess) -> dict[str, tuple[int, float]]:
+    """One ``/metrics`` scrape of the collector, plain and gzip'd: (bytes, seconds) each."""
+    got = {}
     for name, encoding in (("plain", "identity"), ("gzip", "gzip")):
         start = time.perf_counter()
         async with http.get(
@@ -250,9 +329,10 @@ async def scrape(http: aiohttp.ClientSession, collector: CollectorProcess, run: 
             auto_decompress=False,
         ) as r:
             data = await r.read()
-        run.metrics[name] = (len(data), time.perf_counter() - start)
+        got[name] = (len(data), time.perf_counter() - start)
         if name == "gzip":
             gzip.decompress(data)
+    return got
 
 
 def seed_old_events(collector: CollectorProcess, count: int, older_than_s: float) -> None:
@@ -266,42 +346,44 @@ def seed_old_events(collector: CollectorProcess, count: int, older_than_s: float
     )
 
 
-async def measure(schools_count: int, args: argparse.Namespace) -> Run:
-    with tempfile.TemporaryDirectory(prefix=f"bench-state-{schools_count}-") as tmp:
-        workdir = Path(tmp)
+async def measure(
+    setup: Setup, schools_count: int, args: argparse.Namespace, server: PostgresServer | None
+) -> Run:
+    with tempfile.TemporaryDirectory(prefix=f"bench-state-{setup}-{schools_count}-") as tmp:
         extra = {"events_retention_days": 1, "prune_every_s": args.prune_after} if args.prune else {}
-        collector = CollectorProcess(workdir, IMMEDIATE_RULES, schools_count, config=extra, db_url=args.db)
-        await collector.prepare()
+        collectors = await Collectors.prepare(
+            setup, Path(tmp), IMMEDIATE_RULES, schools_count, server=server, db_url=args.db, config=extra
+        )
         if args.prune:
-            seed_old_events(collector, args.prune, older_than_s=3 * 86400)
-            collector.seeded = args.prune
-        await collector.start()
+            seed_old_events(collectors.first, args.prune, older_than_s=3 * 86400)
+            collectors.first.seeded = args.prune
+        await collectors.start()
         try:
-            schools = make_schools(schools_count, collector.tokens)
-            run = Run(schools_count, sum(len(s.devices) for s in schools))
+            schools = make_schools(schools_count, collectors.tokens)
+            run = Run(setup, schools_count, sum(len(s.devices) for s in schools))
             measured = Measured()
             connector = aiohttp.TCPConnector(limit=min(schools_count, 1000))
             timeout = aiohttp.ClientTimeout(total=600)
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
                 began = time.monotonic()
-                await first_sight(http, collector.url, schools, measured)
+                await first_sight(http, collectors, schools, measured)
                 run.first_sight_s = time.monotonic() - began
-                run.db_first_sight = collector.db_bytes()
+                run.db_first_sight = collectors.first.db_bytes()
                 for s in schools:
                     s.acks.clear()
-                prune_seen = asyncio.create_task(watch_prune(collector, run, began_at=time.monotonic()))
-                await steady(http, collector, schools, measured, run, args)
+                prune_seen = asyncio.create_task(
+                    watch_prune(collectors.first, run, began_at=time.monotonic())
+                )
+                await steady(http, collectors, schools, measured, run, args)
                 prune_seen.cancel()
-                opened = await tickets_opened(http, collector)
-                run.to_ticket = [
-                    opened[(school, device)] - at
-                    for school, device, at in run.faults
-                    if (school, device) in opened
-                ]
-                await scrape(http, collector, run)
+                run.tickets = await jam_tickets(http, collectors.first)
+                run.metrics = [await scrape(http, c) for c in collectors.processes]
             return run
+        except Exception:
+            print(collectors.log_tail())
+            raise
         finally:
-            collector.stop()
+            collectors.stop()
 
 
 async def watch_prune(collector: CollectorProcess, run: Run, *, began_at: float) -> None:
@@ -328,10 +410,8 @@ def table(runs: list[Run]) -> str:
     rows = [r.row() for r in runs]
     keys = list(rows[0])
     width = max(len(k) for k in keys)
-    lines = []
-    for key in keys:
-        lines.append(key.ljust(width) + "  " + "  ".join(r[key].rjust(12) for r in rows))
-    return "\n".join(lines)
+    cell = max(12, *(len(v) for r in rows for v in r.values()))
+    return "\n".join(key.ljust(width) + "  " + "  ".join(r[key].rjust(cell) for r in rows) for key in keys)
 
 
 async def main() -> None:
@@ -340,6 +420,13 @@ async def main() -> None:
     )
     parser.add_argument("--schools", type=int, default=155, help="schools of 300 devices (default 155)")
     parser.add_argument("--all", action="store_true", help=f"each of {', '.join(map(str, SIZES))} schools")
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        choices=SETUPS,
+        default=list(SETUPS),
+        help="stores and collectors compared, each on a fresh database (default: all three)",
+    )
     parser.add_argument(
         "--minutes", type=float, default=2.0, help="minutes of school day measured (default 2)"
     )
@@ -360,20 +447,29 @@ async def main() -> None:
     parser.add_argument(
         "--db",
         default=None,
-        help="a postgresql:// URL of an empty database (default: a SQLite file in a temporary folder)",
+        help="a postgresql:// URL of an empty database on an existing server, for one PostgreSQL setup "
+        "at one size (default: the benchmark starts a PostgreSQL server of its own)",
     )
     args = parser.parse_args()
-    if args.db is not None and not args.db.startswith(("postgresql://", "postgres://")):
-        parser.error("--db takes a postgresql:// URL (without it: SQLite)")
-    if args.db is not None and args.all:
-        parser.error("--all needs a fresh database per size: run one --schools a time with --db")
-    runs = [await measure(n, args) for n in (SIZES if args.all else (args.schools,))]
-    store = "SQLite" if args.db is None else "PostgreSQL"
+    if args.db is not None:
+        if not args.db.startswith(("postgresql://", "postgres://")):
+            parser.error("--db takes a postgresql:// URL")
+        if args.all or len(args.setups) != 1 or args.setups[0] == "sqlite":
+            parser.error(
+                "--db is one empty database: give one --setups postgres-x1 or postgres-x2, one --schools"
+            )
+    sizes = SIZES if args.all else (args.schools,)
     print(
-        f"{store}, schools of 300 devices polled every minute, batches every {args.batch_wait:g} s, "
-        f"{args.minutes:g} minutes measured"
+        f"Schools of 300 devices polled every minute, batches every {args.batch_wait:g} s, "
+        f"{args.minutes:g} minutes measured; PostgreSQL with fsync on"
     )
-    print(table(runs))
+    runs = []
+    async with postgres_for(args.setups, args.db) as server:
+        for n in sizes:
+            for setup in args.setups:
+                runs.append(await measure(setup, n, args, server))
+                # The table so far after each run: a long run stopped half way keeps what it measured.
+                print(table(runs), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":
