@@ -68,8 +68,8 @@ class CollectorSection(_Strict):
     #: The longest pause between delivery attempts while the collector is away (exponential backoff with
     #: jitter grows up to it): how long a school's backlog may wait after the collector is back.
     retry_max_s: Seconds = 300.0
-    #: Polls that changed nothing (and heartbeats) wait up to this long to go with others in one batch;
-    #: a state change goes at once and takes them along.
+    #: Polls that changed nothing (and heartbeats) wait up to this long to go with others in one batch,
+    #: at most the agent's ``heartbeat_s``; a state change goes at once and takes them along.
     batch_wait_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
     #: Each device's poll goes in full at least this often, even when nothing changed; between those,
     #: a collector that reads them gets "unchanged since" with the measurements.

@@ -81,7 +81,9 @@ class Agent:
             ca_file=c.ca_file,
             client_cert=cert,
             backoff_cap=c.retry_max_s,
-            batch_wait_s=c.batch_wait_s,
+            # Heartbeats wait with the samples, and the collector counts missed heartbeats: never let them
+            # wait longer than the next one is due, or a quiet school looks silent to it.
+            batch_wait_s=min(c.batch_wait_s, config.heartbeat_s),
         )
 
     def on_poll(self, callback: Callable[[DevicePoll], None]) -> None:

@@ -42,6 +42,7 @@ from campuswatch.collector.alerting import (
 )
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.flapping import FLAPPING
+from campuswatch.collector.alerting.outages import LONGEST_POLL_S
 from campuswatch.collector.alerting.path import UPLINK_KIND
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import RulesFile
@@ -573,6 +574,7 @@ class Ingestor:
         # The school's time offline explains silent devices and the path's readings (alerting.path) only:
         # a school with neither needs no look.
         silent = any(d.status == "unreachable" or d.kind == UPLINK_KIND for d in devices)
+        school_outage = await self._school_outage(school) if silent else None
         verdict = judge_changes(
             devices,
             open_now,
@@ -580,7 +582,7 @@ class Ingestor:
             self._debounce,
             self._rules,
             self._limits,
-            school_outage=await self._school_outage(school) if silent else None,
+            school_outage=school_outage,
             calendar=self._calendar_of(school) if self._calendar_of is not None else None,
             readings=readings,
         )
@@ -593,7 +595,19 @@ class Ingestor:
             now=now,
             tickets=tickets,
         )
-        await self._settle(school, known, seen, now)
+        # What the school's time offline explained (a silent device, the path's readings) may be wanted
+        # once a poll after it arrives, which need not move anything ingest watches: judge again at each
+        # batch while the outage lasts or ended within a poll's time and a device's latest poll fell in it.
+        explained = (
+            school_outage is not None
+            and (school_outage.until is None or school_outage.until > now - LONGEST_POLL_S)
+            and any(
+                (d.status == "unreachable" or d.kind == UPLINK_KIND)
+                and (school_outage.until is None or d.last_polled < school_outage.until)
+                for d in devices
+            )
+        )
+        await self._settle(school, known, seen, now, unsettled=explained)
 
     async def _school_outage(self, school: str) -> Outage | None:
         """The school's latest time offline (open, or the last one resolved), from its ``school_offline``
@@ -609,7 +623,13 @@ class Ingestor:
         return Outage(after=self._liveness.silent_since(problem.opened_at), until=problem.resolved_at)
 
     async def _settle(
-        self, school: str, known: dict[str, KnownDevice], seen: set[ProblemKey], now: float
+        self,
+        school: str,
+        known: dict[str, KnownDevice],
+        seen: set[ProblemKey],
+        now: float,
+        *,
+        unsettled: bool = False,
     ) -> None:
         open_after = await self._device_problems(school)
         open_keys: dict[str, set[ProblemKey]] = {}
@@ -638,7 +658,7 @@ class Ingestor:
         )
         # A ticket due already but not opened waits for a silence or the rate limit: ask again in a while.
         later = due if due > now else now + self._liveness.heartbeat_s
-        until = now if flapping else min(later, max(now, held_until))
+        until = now if flapping or unsettled else min(later, max(now, held_until))
         self._settled[school] = _Settled(
             seen=tuple(p.id for p in open_after if p.key in seen), open_keys=open_keys, until=until
         )
