@@ -486,11 +486,11 @@ class Applied:
         for on in self.values:
             for name in {on.value[0], *(how[0] for _, where in on.thresholds for how, _ in where)}:
                 timed = timed or name in on.part.timed
-                where = on.part.within or on.part_name
+                holder = on.part.within or on.part_name
                 if name in on.part.derived:
-                    reads.update((where, f) for f in _MEASURED_FIELDS.get(where, ()))
+                    reads.update((holder, f) for f in _MEASURED_FIELDS.get(holder, ()))
                 else:
-                    reads.add((where, name))
+                    reads.add((holder, name))
         # Worked out once, as the other fields are: a frozen dataclass sets them through object.
         object.__setattr__(self, "follows_time", timed)
         object.__setattr__(self, "reads", frozenset(reads))

@@ -15,8 +15,9 @@ school is read again and the batch folded anew.
 Judging a school (:func:`~campuswatch.collector.alerting.school.judge_school`) is what a batch costs
 most, so it runs only when the batch can change what is wanted: news (a state changed), a failing
 device still counting up to its debounce, a threshold that now finds something else, or a school the
-last judgement left unsettled (a problem held by hysteresis, flapping, a ticket due by now). Else the
-problems the last judgement saw are marked seen again, in the batch's transaction.
+last judgement left unsettled (flapping, a school whose time offline still explains a device's latest
+poll) or whose time came (a problem's hold by hysteresis ends, a ticket falls due). Else the problems
+the last judgement saw are marked seen again, in the batch's transaction.
 """
 
 from __future__ import annotations
