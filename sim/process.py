@@ -29,11 +29,20 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> bool
     return False
 
 
+#: Ports this process handed out: the kernel may give a released port again at once, and two servers
+#: of one test (a collector that is down on purpose, an agent's /metrics) must never share one.
+_handed_out: set[int] = set()
+
+
 def free_tcp_port() -> int:
-    """A TCP port on loopback that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on loopback that was free a moment ago and that this process never handed out before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str, every_s: float = 0.25) -> T:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import subprocess
 from collections.abc import Iterator
@@ -88,6 +89,18 @@ def blockbuster(request: pytest.FixtureRequest) -> Iterator[BlockBuster]:
                 raise pytest.UsageError(f"allow_blocking({call!r}, {where!r}): no such call or place")
             bb.functions[call].can_block_in(path, function)
         yield bb
+
+
+@pytest.fixture(autouse=True)
+def root_log_handlers() -> Iterator[None]:
+    """Give back the root logger's handlers after each test: a command's ``main()`` run in-process sets
+    a handler on that test's captured stderr, which is closed once the test ends, and every later log
+    line (a fixture's, another test's) then prints a "Logging error" traceback instead."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
