@@ -123,18 +123,33 @@ def test_a_compact_poll_of_a_reading_the_collector_lacks_asks_for_a_full_one() -
     assert fold_unchanged(None, unchanged(6, 70.0, 5, reading()), AGENT).full_wanted
 
 
-def test_measurements_that_do_not_fit_the_reading_are_refused_naming_the_position() -> None:
+@pytest.mark.parametrize("wrong", [-5, 100.5, True, "100", 2**64], ids=repr)
+def test_measurements_that_do_not_fit_the_reading_are_refused_naming_the_position(wrong: object) -> None:
     [first] = fold(None, (1, poll(10.0)))
     assert first.device is not None
     event = unchanged(2, 70.0, 1, reading())
     values = list(event.measured)
-    position = values.index(100)  # the page count
-    values[position] = -5
+    position = values.index(100)  # the page count: a whole number from 0 up
+    values[position] = wrong
     with pytest.raises(MeasurementRefused) as refused:
         fold_unchanged(first.device, replace(event, measured=values), AGENT)
     assert refused.value.position == position
     with pytest.raises(MeasurementRefused, match="measurements for a reading of"):
         fold_unchanged(first.device, replace(event, measured=[*event.measured, 1]), AGENT)
+
+
+def test_measurements_that_fit_are_taken_as_their_fields_hold_them() -> None:
+    # A page count gone (the field is optional), a toner level sent as JSON's 47 for 47.0.
+    [first] = fold(None, (1, poll(10.0)))
+    assert first.device is not None
+    event = unchanged(2, 70.0, 1, reading())
+    values = list(event.measured)
+    values[values.index(100)], values[values.index(50.0)] = None, 47
+    folded = fold_unchanged(first.device, replace(event, measured=values), AGENT)
+    assert folded.device is not None
+    now = folded.device.reading()
+    assert now is not None and now.printer is not None
+    assert (now.printer.page_count, now.supplies[0].level_percent) == (None, 47)
 
 
 def test_an_access_points_radios_load_is_a_measurement_not_news() -> None:
