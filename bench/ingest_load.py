@@ -422,14 +422,15 @@ class CollectorProcess:
         raise RuntimeError("the collector did not start")
 
     def sample(self, raw: Path) -> subprocess.Popen[bytes]:
-        """py-spy sampling the collector into ``raw`` (its raw format) until sent SIGINT."""
+        """py-spy sampling the collector into ``raw`` (its raw format) until sent SIGINT: only the
+        thread holding the GIL, so that a thread waiting for it is not counted where it waits."""
         command = [
             str(Path(sys.executable).with_name("py-spy")),
             "record",
             "--pid",
             str(self.proc.pid) if self.proc else "",
         ]
-        command += ["--output", str(raw), "--format", "raw", "--rate", "400", "--nonblocking"]
+        command += ["--output", str(raw), "--format", "raw", "--rate", "400", "--nonblocking", "--gil"]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:

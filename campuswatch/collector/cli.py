@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -313,7 +314,16 @@ async def _accounts(config: CollectorConfig) -> AsyncIterator[Accounts]:
         await store.close()
 
 
+#: The collector's heap holds every device's state, and ingest allocates and frees small containers at
+#: every poll: with CPython's default thresholds (700, 10, 10) a full collection walks that whole heap
+#: every few thousand polls, a fifth of ingest's time in ``bench/collector_ingest.py`` (12,400 against
+#: 15,900 updates a second). Young objects are collected after 50,000 net allocations, and the heap
+#: rarely. (Freezing what startup loaded, :func:`gc.freeze`, measured slower: 13,500.)
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 async def _serve(config: CollectorConfig) -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
     tls: ssl.SSLContext | None = None
     if config.tls is not None:
         try:
