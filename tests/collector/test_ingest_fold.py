@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from msgspec.structs import replace
 
@@ -128,7 +130,7 @@ def test_measurements_that_do_not_fit_the_reading_are_refused_naming_the_positio
     [first] = fold(None, (1, poll(10.0)))
     assert first.device is not None
     event = unchanged(2, 70.0, 1, reading())
-    values = list(event.measured)
+    values: list[Any] = list(event.measured)
     position = values.index(100)  # the page count: a whole number from 0 up
     values[position] = wrong
     with pytest.raises(MeasurementRefused) as refused:
