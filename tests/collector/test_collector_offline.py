@@ -10,7 +10,17 @@ import pytest
 
 from campuswatch.collector.alerting import LivenessPolicy, school_problems
 from campuswatch.collector.model import AgentRecord
-from campuswatch.report import AnyEvent, Problem, encode
+from campuswatch.report import (
+    AnyEvent,
+    DevicePoll,
+    DeviceReading,
+    PathProbe,
+    PathStatus,
+    PollEvent,
+    PollStatus,
+    Problem,
+    encode,
+)
 from sim.collector import (
     IMMEDIATE_RULES,
     FakeClock,
@@ -23,6 +33,19 @@ from sim.collector import (
 
 TONER = Problem(code="supply_empty", severity="critical", summary="black toner empty", subject="1")
 JAM = Problem(code="printer_jammed", severity="critical", summary="paper jam")
+#: The gateway's checks of the path with a fifth of the echoes to the upstream gateway lost.
+LOSSY_PATH = DeviceReading(
+    address="10.20.1.1",
+    kind="uplink",
+    path=PathStatus(
+        upstream="10.20.1.1",
+        probes=[
+            PathProbe(
+                target="upstream", address="10.20.1.1", role="upstream", sent=20, received=16, loss_percent=20
+            )
+        ],
+    ),
+)
 
 
 def agent(school: str, last_seen: float) -> AgentRecord:
@@ -114,6 +137,55 @@ async def test_silent_school_gets_one_ticket_and_its_backlog_only_tickets_what_i
     # Once back, the school is not offline again until it falls silent again.
     await ingestor.check_liveness()
     assert len(await store.tickets.all(state="open")) == 2
+
+
+def same_poll(
+    seq: int, device: str, status: PollStatus, reading: DeviceReading | None, at: float
+) -> PollEvent:
+    """A poll that tells the collector nothing new when the device's last one read the same."""
+    poll = DevicePoll(device=device, address="10.0.0.9", status=status, polled_at=at, reading=reading)
+    return PollEvent(seq=seq, at=at, poll=poll)
+
+
+@pytest.mark.parametrize(
+    ("device", "status", "reading", "code"),
+    [("sw1", "unreachable", None, "unreachable"), ("uplink", "ok", LOSSY_PATH, "uplink_loss")],
+    ids=["silent-device", "lossy-path"],
+)
+async def test_what_the_time_offline_explained_opens_with_the_first_poll_after_it(
+    collector: RunningCollector,
+    clock: FakeClock,
+    device: str,
+    status: PollStatus,
+    reading: DeviceReading | None,
+    code: str,
+) -> None:
+    """The device's first poll after the school's time offline reads as its polls in it did, so ingest
+    sees nothing move; yet it ends the explanation, and the device's own problem is then wanted. It
+    comes five minutes after the school is back (a device polled every five minutes), after polls of
+    other devices that changed nothing."""
+    printer = DeviceReading(address="10.0.0.9", kind="printer")
+    await send(collector, same_poll(1, "pr1", "ok", printer, clock.now))
+    clock.now += 181
+    await collector.service.ingestor.check_liveness()
+    # The backlog: the device went silent (or its path lossy) while the school was offline; three polls
+    # are past every debounce, so that a fourth changes nothing ingest counts.
+    t = clock.now - 150
+    await send(collector, *(same_poll(2 + i, device, status, reading, t + 10 + 60 * i) for i in range(3)))
+    assert [p.key.code for p in await collector.store.problems.open_now(school="bbg", device=device)] == []
+    [offline] = await collector.store.tickets.all()
+    assert (offline.problem_code, offline.state) == ("school_offline", "resolved")
+    back = clock.now
+    for minute in range(1, 5):
+        clock.now = back + 60 * minute
+        await send(collector, same_poll(4 + minute, "pr1", "ok", printer, clock.now))
+    clock.now = back + 300
+    await send(collector, same_poll(9, device, status, reading, clock.now))
+    opened = await collector.store.problems.open_now(school="bbg", device=device)
+    assert [p.key.code for p in opened] == [code], "polled after the school's time offline: its own problem"
+    assert [(x.problem_code, x.state) for x in await collector.store.tickets.all() if x.device == device] == [
+        (code, "open")
+    ]
 
 
 async def test_metrics_call_an_agent_down_after_the_same_missed_heartbeats(

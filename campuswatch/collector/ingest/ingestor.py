@@ -15,9 +15,10 @@ school is read again and the batch folded anew.
 Judging a school (:func:`~campuswatch.collector.alerting.school.judge_school`) is what a batch costs
 most, so it runs only when the batch can change what is wanted: news (a state changed), a failing
 device still counting up to its debounce, a threshold that now finds something else, or a school the
-last judgement left unsettled (flapping, a school whose time offline still explains a device's latest
-poll) or whose time came (a problem's hold by hysteresis ends, a ticket falls due). Else the problems
-the last judgement saw are marked seen again, in the batch's transaction.
+last judgement left unsettled (flapping, a school coming back from offline) or whose time came (a
+problem's hold by hysteresis ends, a ticket falls due), or a poll that ends what the school's time
+offline explained (a silent device's or the path's first poll after it, which may read as the ones in
+it did). Else the problems the last judgement saw are marked seen again, in the batch's transaction.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from campuswatch.collector.alerting import (
 )
 from campuswatch.collector.alerting.calendar import SchoolCalendar
 from campuswatch.collector.alerting.flapping import FLAPPING
-from campuswatch.collector.alerting.outages import LONGEST_POLL_S
 from campuswatch.collector.alerting.path import UPLINK_KIND
 from campuswatch.collector.alerting.reconcile import ProblemChanges
 from campuswatch.collector.alerting.rules import RulesFile
@@ -140,6 +140,9 @@ class _Settled:
     open_keys: dict[str, set[ProblemKey]]
     until: float
     thresholds: dict[str, frozenset[ProblemKey]] = field(default_factory=dict)
+    #: The end of the school's time offline while it explains a silent device's or the path's latest
+    #: poll: the first poll of such a device at or after it is judged (it ends the explanation).
+    offline_until: float | None = None
 
 
 @dataclass
@@ -414,6 +417,13 @@ class Ingestor:
         record = now.record
         if record.status != "ok" and record.consecutive_failures <= self._failures_judged + 1:
             return True
+        end = settled.offline_until
+        if (
+            end is not None
+            and (record.status == "unreachable" or record.kind == UPLINK_KIND)
+            and before.record.last_polled < end <= record.last_polled
+        ):
+            return True
         if news and judged_inputs(before.record, before.reading(), self._failures_judged) != judged_inputs(
             record, now.reading(), self._failures_judged
         ):
@@ -596,19 +606,25 @@ class Ingestor:
             now=now,
             tickets=tickets,
         )
-        # What the school's time offline explained (a silent device, the path's readings) may be wanted
-        # once a poll after it arrives, which need not move anything ingest watches: judge again at each
-        # batch while the outage lasts or ended within a poll's time and a device's latest poll fell in it.
-        explained = (
-            school_outage is not None
-            and (school_outage.until is None or school_outage.until > now - LONGEST_POLL_S)
-            and any(
-                (d.status == "unreachable" or d.kind == UPLINK_KIND)
-                and (school_outage.until is None or d.last_polled < school_outage.until)
-                for d in devices
-            )
+        # What the school's time offline explains (a silent device, the path's readings) is wanted once
+        # the device's first poll after it comes, which need not move anything ingest watches, however
+        # late (a device polled every few minutes, a long backlog): that poll is judged (_judged). While
+        # the outage lasts its end is not known yet (the school is back with this batch): judge again at
+        # the next batch, which knows it.
+        explains = school_outage is not None and any(
+            (d.status == "unreachable" or d.kind == UPLINK_KIND)
+            and (school_outage.until is None or d.last_polled < school_outage.until)
+            for d in devices
         )
-        await self._settle(school, known, seen, now, unsettled=explained)
+        offline_until = school_outage.until if explains and school_outage is not None else None
+        await self._settle(
+            school,
+            known,
+            seen,
+            now,
+            unsettled=explains and offline_until is None,
+            offline_until=offline_until,
+        )
 
     async def _school_outage(self, school: str) -> Outage | None:
         """The school's latest time offline (open, or the last one resolved), from its ``school_offline``
@@ -631,6 +647,7 @@ class Ingestor:
         now: float,
         *,
         unsettled: bool = False,
+        offline_until: float | None = None,
     ) -> None:
         open_after = await self._device_problems(school)
         open_keys: dict[str, set[ProblemKey]] = {}
@@ -661,7 +678,10 @@ class Ingestor:
         later = due if due > now else now + self._liveness.heartbeat_s
         until = now if flapping or unsettled else min(later, max(now, held_until))
         self._settled[school] = _Settled(
-            seen=tuple(p.id for p in open_after if p.key in seen), open_keys=open_keys, until=until
+            seen=tuple(p.id for p in open_after if p.key in seen),
+            open_keys=open_keys,
+            until=until,
+            offline_until=offline_until,
         )
 
     async def _history(self, school: str, since: float) -> dict[str, list[tuple[float, bool]]]:
