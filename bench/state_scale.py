@@ -44,6 +44,7 @@ import gzip
 import os
 import random
 import sqlite3
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -186,15 +187,29 @@ class Run:
 async def first_sight(
     http: aiohttp.ClientSession, collectors: Collectors, schools: list[SimSchool], measured: Measured
 ) -> None:
-    """Every device's first poll, in full, as fast as the collectors take them (a few schools at once)."""
+    """Every device's first poll, in full, as fast as the collectors take them (a few schools at once);
+    a line on stderr at each tenth of the schools done, as it takes minutes at a state's size."""
     at = time.time() - POLL_INTERVAL_S
     gate = asyncio.Semaphore(32)
+    began, done = time.monotonic(), 0
+    devices_total = sum(len(s.devices) for s in schools)
 
     async def one(school: SimSchool) -> None:
+        nonlocal done
         async with gate:
             for devices in rounds_of(school, 50):
                 events = [poll_event(school, d, at, 0, "realistic", measured) for d in devices]
                 await post(http, collectors.url_for(school), school, body(school, events, "realistic"))
+        done += 1
+        if done * 10 // len(schools) != (done - 1) * 10 // len(schools):
+            seen = devices_total * done // len(schools)
+            elapsed = time.monotonic() - began
+            print(
+                f"first sight: {done:,} of {len(schools):,} schools, {seen:,} devices"
+                f" in {elapsed:.0f} s ({seen / max(elapsed, 1e-9):,.0f}/s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     await asyncio.gather(*(one(s) for s in schools))
 
