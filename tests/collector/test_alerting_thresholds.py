@@ -397,3 +397,18 @@ def test_a_devices_judgement_is_kept_only_while_what_it_was_made_of_stays() -> N
     assert limits.judge(day_before, aging, set()).wanted == []
     next_day = polled_device(aging, device="u2", at=POLLED + 86_400)
     assert [w.key.code for w in limits.judge(next_day, aging, set()).wanted] == ["ups_battery_old"]
+
+
+def test_the_keys_ingest_compares_are_the_judgements_and_never_stand_in_for_it() -> None:
+    rules, lamps, wifi = shipped()
+    limits = rules.limits(lamps, wifi)
+    low = printer(toner(1, 8.0), toner(2, 3.0))
+    record = polled_device(low, device="p1", at=POLLED)
+    keys = limits.keys(record, low, set())
+    assert {k.code for k in keys} == {"supply_low"} and len(keys) == 2
+    # Kept summary-less for the next comparison; the judgement of the same reading writes them.
+    judged = limits.judge(record, low, set())
+    assert {w.key for w in judged.wanted} == keys
+    assert all(w.summary for w in judged.wanted)
+    # A judgement kept serves the keys too.
+    assert limits.keys(record, low, set()) == keys and limits.judge(record, low, set()) is judged

@@ -581,6 +581,18 @@ class Limits:
         Kept per device while its reading (the same object), its open problems and, for thresholds that
         read the clock, its poll time stay the same: a school is judged whole at each change, and most
         of its devices' readings have not changed since the last time."""
+        return self._judge(device, reading, open_keys, described=True)
+
+    def keys(
+        self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey]
+    ) -> frozenset[ProblemKey]:
+        """The identities of the problems :meth:`judge` would find, its summaries left unwritten: ingest
+        compares only these at each poll whose numbers moved, and a summary costs more than its test."""
+        return frozenset(w.key for w in self._judge(device, reading, open_keys, described=False).wanted)
+
+    def _judge(
+        self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey], *, described: bool
+    ) -> Judged:
         applied = self.of(device.school, device.device, device.kind, reading.system)
         at = device.last_polled if applied.follows_time else None
         key = (device.school, device.device)
@@ -591,6 +603,7 @@ class Limits:
             and kept.applied is applied
             and kept.at == at
             and kept.open_keys == open_keys
+            and (kept.judged.described or not described)
         ):
             return kept.judged
         facts = Facts(
@@ -598,7 +611,7 @@ class Limits:
             lamp_life_h=applied.lamp_life_h,
             radio_capacity=self.radio_capacity(applied, reading.system),
         )
-        judged = threshold_problems(applied.values, device, reading, facts, open_keys)
+        judged = threshold_problems(applied.values, device, reading, facts, open_keys, described=described)
         if len(self._judged) >= _MOST_KEPT:
             self._judged.clear()
         self._judged[key] = _Kept(reading, applied, at, frozenset(open_keys), judged)
@@ -619,6 +632,8 @@ class Judged:
     #: is the threshold's to decide.
     decided: frozenset[tuple[str, str]]
     decided_codes: frozenset[str]
+    #: False: the problems' summaries are left empty (:meth:`Limits.keys`).
+    described: bool = True
 
     def decides(self, key: ProblemKey) -> bool:
         """Whether the problem ``key`` is the thresholds' to decide, not the agent's."""
@@ -631,9 +646,12 @@ def threshold_problems(
     reading: DeviceReading,
     facts: Facts,
     open_keys: Set[ProblemKey],
+    *,
+    described: bool = True,
 ) -> Judged:
     """The problems the thresholds on ``values`` (:meth:`Limits.of` the device) find in its reading
-    (``open_keys``: those open now, for hysteresis): of those on one value of one entry, the most severe."""
+    (``open_keys``: those open now, for hysteresis): of those on one value of one entry, the most severe;
+    ``described=False`` leaves their summaries empty."""
     wanted: list[WantedProblem] = []
     decided: set[tuple[str, str]] = set()
     decided_codes: set[str] = set()
@@ -659,11 +677,15 @@ def threshold_problems(
                     continue
                 severity = threshold.severity_of(value)
                 if chosen is None or _SEVERITY_RANK[severity] > chosen[0]:
-                    summary = threshold.describe(on.part, entry, position, facts, float(value), subject)
+                    summary = (
+                        threshold.describe(on.part, entry, position, facts, float(value), subject)
+                        if described
+                        else ""
+                    )
                     chosen = (_SEVERITY_RANK[severity], WantedProblem(key, severity, summary))
             if chosen is not None:
                 wanted.append(chosen[1])
-    return Judged(wanted, frozenset(decided), frozenset(decided_codes))
+    return Judged(wanted, frozenset(decided), frozenset(decided_codes), described)
 
 
 @dataclass(frozen=True, slots=True)

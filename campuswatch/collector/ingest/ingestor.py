@@ -452,7 +452,7 @@ class Ingestor:
             reading = known.reading()
         if reading is None or known.record.status != "ok":
             return frozenset()
-        return frozenset(w.key for w in self._limits.judge(known.record, reading, open_keys).wanted)
+        return self._limits.keys(known.record, reading, open_keys)
 
     def _applied(self, known: KnownDevice) -> Applied:
         """The thresholds and limits that apply to a device (:meth:`Limits.of`, kept there)."""
