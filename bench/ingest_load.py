@@ -162,6 +162,34 @@ def with_counters(reading: DeviceReading) -> DeviceReading:
     return msgspec.structs.replace(reading, system=system, interfaces=ports)
 
 
+#: One access point in this many carries more clients than its radio serves well (a class and its
+#: visitors in the aula); the others carry a classroom's iPads.
+CROWDED_EVERY = 30
+
+
+def in_lessons(reading: DeviceReading, number: int) -> DeviceReading:
+    """An access point's radios as in a lesson: a class's iPads on 5 GHz, a few older devices on
+    2.4 GHz, every radio up, one AP in :data:`CROWDED_EVERY` past its capacity. (sim.fleet's APs are a
+    demo's: their clients grow with the AP's number, and its first school has a radio down, so that at
+    60 APs a school 109,459 of 120,000 radios were past their capacity and every tenth school had every
+    2.4 GHz radio down: at 1,000 schools 57,259 of 303,000 devices with a problem open, each with a
+    ticket under the immediate rules, nothing like a real school's day.)"""
+    if reading.wifi is None:
+        return reading
+    crowded = number % CROWDED_EVERY == CROWDED_EVERY - 1
+    load = {"2.4GHz": (4, 20.0), "5GHz": (60 if crowded else 22, 85.0 if crowded else 40.0)}
+    radios = [
+        msgspec.structs.replace(
+            r, clients=load[r.band or "5GHz"][0], utilization_percent=load[r.band or "5GHz"][1], state="up"
+        )
+        for r in reading.wifi.radios
+    ]
+    wifi = msgspec.structs.replace(
+        reading.wifi, clients=sum(r.clients or 0 for r in radios), radios=radios, radios_up=len(radios)
+    )
+    return msgspec.structs.replace(reading, wifi=wifi)
+
+
 class Measured:
     """A poll's measurements: the device's first ones, moved as :data:`ALWAYS` and :data:`CHANCE` say."""
 
@@ -200,7 +228,8 @@ def make_schools(count: int, tokens: dict[str, str], plan: FleetPlan = SCHOOL_OF
             address = f"10.{index // 250}.{index % 250}.{spec.ordinal % 250}"
             key = (index % 10, spec.id)
             if key not in readings:
-                readings[key] = with_counters(reading_of(index % 10, spec, address, now, 0, today))
+                first = reading_of(index % 10, spec, address, now, 0, today)
+                readings[key] = in_lessons(with_counters(first), spec.number)
             reading = readings[key]
             devices.append(Device(spec, address, reading, measurements(reading)))
         schools.append(SimSchool(index, tokens[school_id(index)], devices, random.Random(index)))
