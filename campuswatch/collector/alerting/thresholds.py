@@ -632,7 +632,7 @@ class Judged:
     #: is the threshold's to decide.
     decided: frozenset[tuple[str, str]]
     decided_codes: frozenset[str]
-    #: False: the problems' summaries are left empty (:meth:`Limits.keys`).
+    #: False: the problems' summaries and ``decided`` are left empty (:meth:`Limits.keys`).
     described: bool = True
 
     def decides(self, key: ProblemKey) -> bool:
@@ -651,7 +651,7 @@ def threshold_problems(
 ) -> Judged:
     """The problems the thresholds on ``values`` (:meth:`Limits.of` the device) find in its reading
     (``open_keys``: those open now, for hysteresis): of those on one value of one entry, the most severe;
-    ``described=False`` leaves their summaries empty."""
+    ``described=False`` leaves their summaries empty, and what they decided too."""
     wanted: list[WantedProblem] = []
     decided: set[tuple[str, str]] = set()
     decided_codes: set[str] = set()
@@ -669,12 +669,16 @@ def threshold_problems(
             for threshold, where in on.thresholds:
                 if where and not _selects(where, entry, position, facts):
                     continue
-                decided.add((threshold.code, subject))
-                if subject_of is None:
-                    decided_codes.add(threshold.code)
-                key = ProblemKey(device.school, device.device, threshold.code, subject)
+                if described:
+                    decided.add((threshold.code, subject))
+                    if subject_of is None:
+                        decided_codes.add(threshold.code)
+                # Most devices have nothing open: their keys are made only for what crosses.
+                key = ProblemKey(device.school, device.device, threshold.code, subject) if open_keys else None
                 if not threshold.crossed(value, key in open_keys):
                     continue
+                if key is None:
+                    key = ProblemKey(device.school, device.device, threshold.code, subject)
                 severity = threshold.severity_of(value)
                 if chosen is None or _SEVERITY_RANK[severity] > chosen[0]:
                     summary = (
