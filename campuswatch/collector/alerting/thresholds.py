@@ -61,9 +61,9 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Rules sections reject unknown keys: a typo must not silently fall back to a default."""
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the collector knows of a device beside its reading, for the values derived from it."""
+class Facts(msgspec.Struct, frozen=True):
+    """What the collector knows of a device beside its reading, for the values derived from it (a
+    Struct: made at every reading judged)."""
 
     #: When the reading was taken (a battery's age is counted to this day).
     polled_at: float

@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from campuswatch.collector.alerting.device import UNREACHABLE
 from campuswatch.collector.alerting.liveness import SCHOOL_LEVEL, SCHOOL_OFFLINE
 from campuswatch.collector.alerting.outages import port_is_down
@@ -30,9 +32,9 @@ from campuswatch.report import Interface, Neighbor, PollStatus
 PORT_DOWN = "port_down"
 
 
-@dataclass(frozen=True)
-class Node:
-    """What root cause needs to know about one device of a school."""
+class Node(msgspec.Struct, frozen=True, gc=False):
+    """What root cause needs to know about one device of a school (a Struct: a school judged whole
+    makes one per device, at a fifth of a frozen dataclass's cost)."""
 
     device: str
     status: PollStatus
