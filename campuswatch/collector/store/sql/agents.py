@@ -8,7 +8,7 @@ from typing import Any
 from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, ReportWrite, readable
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, WrittenMeanwhile
 from campuswatch.collector.store.sql.devices import upsert_discovered, write_devices
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, prune, rows, where
+from campuswatch.collector.store.sql.txn import Database, Listing, Query, Txn, filters, listed, prune, rows
 
 _AGENT_COLUMNS = "agent_id, school, first_seen, last_seen, last_heartbeat, acked_seq, events_received"
 
@@ -62,23 +62,7 @@ class SqlAgents:
         if since is not None:
             conditions.append("at >= ?")
             params.append(since)
-        if schools is not None:
-            conditions.append(f"school IN ({', '.join('?' * len(schools))})" if schools else "0 = 1")
-            params.extend(sorted(schools))
-        sql = "SELECT agent_id, seq, school, device, type, at, received_at, body FROM events"
-        order = " ORDER BY at, agent_id, seq LIMIT ?"
-        found: list[EventRecord] = []
-        while True:
-            after_it = ["(at, agent_id, seq) > (?, ?, ?)"] if after is not None else []
-            stored = await self._db.read(
-                rows(sql + where(conditions + after_it) + order, (*params, *(after or ()), limit))
-            )
-            found += readable(stored, _event, "event")
-            if len(stored) < limit or len(found) >= limit:
-                return found[:limit]
-            # Rows were skipped: read on after the last one as stored (its order is the listing's).
-            last = stored[-1]
-            after = (last[5], last[0], last[1])
+        return await listed(self._db, _EVENTS, conditions, params, schools=schools, after=after, limit=limit)
 
 
 def _event(row: tuple[Any, ...]) -> EventRecord:
@@ -92,6 +76,18 @@ def _event(row: tuple[Any, ...]) -> EventRecord:
         received_at=row[6],
         body=row[7].encode(),
     )
+
+
+#: Events oldest first: by time, then agent and seq.
+_EVENTS = Listing(
+    select="SELECT agent_id, seq, school, device, type, at, received_at, body FROM events",
+    key=("at", "agent_id", "seq"),
+    key_at=(5, 0, 1),
+    school="school",
+    school_at=2,
+    build=_event,
+    what="event",
+)
 
 
 def _write_report(write: ReportWrite) -> Txn[None]:

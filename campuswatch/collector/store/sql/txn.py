@@ -10,11 +10,14 @@ epoch seconds in ``DOUBLE PRECISION``.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from campuswatch.collector.model import Checked, readable
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,79 @@ def filters(*pairs: tuple[str, object | None]) -> tuple[list[str], list[Any]]:
 def where(conditions: list[str]) -> str:
     """A ``WHERE`` clause of all ``conditions``, or nothing."""
     return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+#: Values bound in one ``IN (...)`` list: within every SQLite's parameter limit (999 before 3.32) and
+#: PostgreSQL's (65,535).
+IN_LIST_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[R]):
+    """How an aggregate's rows are listed, in pages or whole: ``select`` (``SELECT ... FROM ...``) gives
+    rows that ``build`` makes records of (``what`` they are, for the log); they come ordered by ``key``,
+    columns unique together, all ascending or all ``descending``, found at ``key_at`` in a row; the
+    school a row belongs to is column ``school`` (at ``school_at``)."""
+
+    select: str
+    key: tuple[str, ...]
+    key_at: tuple[int, ...]
+    school: str
+    school_at: int
+    build: Callable[[tuple[Any, ...]], R]
+    what: str
+    descending: bool = False
+
+    def order(self) -> str:
+        """The ``ORDER BY`` clause."""
+        direction = " DESC" if self.descending else ""
+        return " ORDER BY " + ", ".join(column + direction for column in self.key)
+
+    def past(self) -> str:
+        """The condition of the rows after a position, in this order (a row value: one index range)."""
+        marks = ", ".join("?" * len(self.key))
+        return f"({', '.join(self.key)}) {'<' if self.descending else '>'} ({marks})"
+
+
+async def listed(
+    db: Database,
+    listing: Listing[R],
+    conditions: list[str],
+    params: list[Any],
+    *,
+    schools: Collection[str] | None = None,
+    after: Sequence[Any] | None = None,
+    limit: int | None = None,
+) -> list[R]:
+    """The records of ``listing`` that meet ``conditions``, of ``schools`` only (None: every school),
+    past the position ``after`` (the key of the last record of the page before), at most ``limit`` (None:
+    all of them), read in order through the listing's key: a page costs its own rows, not the rows before
+    it. A page is full unless the rows ran out, also when stored rows that make no sense are skipped (a
+    page cut short would say "the end")."""
+    conditions = list(conditions)
+    params = list(params)
+    kept_schools: frozenset[str] | None = None
+    if schools is not None and len(schools) <= IN_LIST_MAX:
+        conditions.append(f"{listing.school} IN ({', '.join('?' * len(schools))})" if schools else "0 = 1")
+        params.extend(sorted(schools))
+    elif schools is not None:
+        # More schools than one list binds: the rows of the others are left out here, and reading on
+        # fills the page (such a principal sees most of the schools anyway).
+        kept_schools = frozenset(schools)
+    cut = " LIMIT ?" if limit is not None else ""
+    found: list[R] = []
+    while True:
+        past = [listing.past()] if after is not None else []
+        sql = listing.select + where(conditions + past) + listing.order() + cut
+        stored = await db.read(rows(sql, (*params, *(after or ()), *([limit] if limit is not None else []))))
+        kept = stored if kept_schools is None else [r for r in stored if r[listing.school_at] in kept_schools]
+        found += readable(kept, listing.build, listing.what)
+        if limit is None:
+            return found
+        if len(stored) < limit or len(found) >= limit:
+            return found[:limit]
+        # Rows were left out: read on after the last one as stored (its order is the listing's).
+        after = tuple(stored[-1][i] for i in listing.key_at)
 
 
 #: Rows deleted per transaction when pruning: a chunk takes milliseconds, so a report waits no longer
