@@ -250,6 +250,12 @@ class NewEvent:
 
 #: Where an event stands in the order events are listed in: its ``at``, agent id and seq.
 EventPosition = tuple[float, str, int]
+#: Where a ticket stands in the order tickets are listed in (newest first): its ``opened_at`` and id.
+TicketPosition = tuple[float, int]
+#: Where a device stands in the order devices are listed in: its school and id.
+DevicePosition = tuple[str, str]
+#: Where an open problem stands in the order problems are listed in: its identity and id.
+ProblemPosition = tuple[str, str, str, str, int]
 
 
 @dataclass(frozen=True)
@@ -337,6 +343,11 @@ class DeviceRecord(msgspec.Struct, frozen=True, gc=False):
     reading_seq: int | None = None
     measured: bytes | None = None
     version: int = 0
+
+    @property
+    def position(self) -> DevicePosition:
+        """Where it stands in the order devices are listed in."""
+        return (self.school, self.device)
 
     def check(self) -> None:
         """Raise ValueError naming the first field that makes no sense."""
@@ -427,6 +438,11 @@ class ProblemRecord:
     #: When the problem was last seen (None: not since it opened); a rule's clear_for counts from here.
     seen_at: float | None = None
 
+    @property
+    def position(self) -> ProblemPosition:
+        """Where it stands in the order open problems are listed in."""
+        return (self.key.school, self.key.device, self.key.code, self.key.subject, self.id)
+
     def check(self) -> None:
         """Raise ValueError naming the first field that makes no sense."""
         _one_of(self.state, _STATES, "state")
@@ -486,6 +502,11 @@ class TicketRecord:
     opened_at: float
     resolved_at: float | None
     history: tuple[TicketNote, ...] = field(default=())
+
+    @property
+    def position(self) -> TicketPosition:
+        """Where it stands in the order tickets are listed in (newest first)."""
+        return (self.opened_at, self.id)
 
     def check(self) -> None:
         """Raise ValueError naming the first field that makes no sense."""

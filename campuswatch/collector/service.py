@@ -43,16 +43,19 @@ from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
     CampusManager,
+    DevicePosition,
     DeviceRecord,
     EventPosition,
     EventRecord,
     ProblemKey,
+    ProblemPosition,
     ProblemRecord,
     ProblemReport,
     School,
     SchoolDetails,
     Silence,
     TicketNote,
+    TicketPosition,
     TicketRecord,
     TicketState,
     TicketSystemState,
@@ -705,13 +708,32 @@ class CollectorService:
         """A school this collector serves (as loaded at start), or None."""
         return self._schools.get(school_id)
 
-    async def devices(self, *, school: str | None = None) -> list[DeviceRecord]:
-        """Devices and their state, by school and id."""
-        return await self._store.devices.all(school=school)
+    async def devices(
+        self,
+        *,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: DevicePosition | None = None,
+        limit: int | None = None,
+    ) -> list[DeviceRecord]:
+        """Devices and their state, by school and id; of ``schools`` only (None: all), past ``after``, at
+        most ``limit`` (None: all)."""
+        return await self._store.devices.all(school=school, schools=schools, after=after, limit=limit)
 
-    async def open_problems(self, *, school: str | None = None) -> list[ProblemRecord]:
-        """The problems open now."""
-        return await self._store.problems.open_now(school=school)
+    async def open_problems(
+        self,
+        *,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        devices: tuple[DevicePosition, DevicePosition] | None = None,
+        after: ProblemPosition | None = None,
+        limit: int | None = None,
+    ) -> list[ProblemRecord]:
+        """The problems open now, by identity; of ``schools`` only (None: all), of the devices from
+        ``devices[0]`` to ``devices[1]`` only (both included), past ``after``, at most ``limit``."""
+        return await self._store.problems.open_now(
+            school=school, schools=schools, devices=devices, after=after, limit=limit
+        )
 
     async def ticket_waits(
         self, problems: Sequence[ProblemRecord], devices: Sequence[DeviceRecord]
@@ -746,10 +768,19 @@ class CollectorService:
         )
 
     async def tickets(
-        self, *, state: TicketState | None = None, school: str | None = None
+        self,
+        *,
+        state: TicketState | None = None,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: TicketPosition | None = None,
+        limit: int | None = None,
     ) -> list[TicketRecord]:
-        """Tickets of the built-in store, newest first, without their history."""
-        return await self._store.tickets.all(state=state, school=school)
+        """Tickets of the built-in store, newest first, without their history; of ``schools`` only (None:
+        all), past ``after``, at most ``limit`` (None: all)."""
+        return await self._store.tickets.all(
+            state=state, school=school, schools=schools, after=after, limit=limit
+        )
 
     async def ticket(self, ticket_id: int) -> TicketRecord | None:
         """One ticket with its history."""

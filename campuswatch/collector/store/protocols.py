@@ -24,6 +24,7 @@ from campuswatch.collector.model import (
     AgentRecord,
     AuditEntry,
     AuditRecord,
+    DevicePosition,
     DeviceRecord,
     DiscoveredRecord,
     EventPosition,
@@ -31,6 +32,7 @@ from campuswatch.collector.model import (
     LampHours,
     Priority,
     ProblemKey,
+    ProblemPosition,
     ProblemRecord,
     ProblemReport,
     ReportWrite,
@@ -38,6 +40,7 @@ from campuswatch.collector.model import (
     Silence,
     SupplyLevel,
     TicketNote,
+    TicketPosition,
     TicketRecord,
     TicketState,
     TokenRecord,
@@ -218,8 +221,17 @@ class DeviceStore(Protocol):
         """One device, with its latest reading."""
         ...
 
-    async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
-        """Devices with their latest reading, by school and device id."""
+    async def all(
+        self,
+        *,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: DevicePosition | None = None,
+        limit: int | None = None,
+    ) -> list[DeviceRecord]:
+        """Devices with their latest reading, by school and device id: of ``schools`` only (None: all),
+        past ``after`` (the position of the last device of the page before), at most ``limit`` (None:
+        all; else that many unless fewer are left)."""
         ...
 
     async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
@@ -270,8 +282,20 @@ class DeviceStore(Protocol):
 class ProblemStore(Protocol):
     """Problems: open ones by identity, resolved ones as history."""
 
-    async def open_now(self, *, school: str | None = None, device: str | None = None) -> list[ProblemRecord]:
-        """Problems currently open, by school, device, code and subject."""
+    async def open_now(
+        self,
+        *,
+        school: str | None = None,
+        device: str | None = None,
+        schools: Collection[str] | None = None,
+        devices: tuple[DevicePosition, DevicePosition] | None = None,
+        after: ProblemPosition | None = None,
+        limit: int | None = None,
+    ) -> list[ProblemRecord]:
+        """Problems currently open, by school, device, code, subject and id: of ``schools`` only (None:
+        all), of the devices from ``devices[0]`` to ``devices[1]`` (positions, both included) only, past
+        ``after`` (the position of the last problem of the page before), at most ``limit`` (None: all;
+        else that many unless fewer are left)."""
         ...
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
@@ -379,8 +403,18 @@ class TicketStore(Protocol):
         """One ticket with its history."""
         ...
 
-    async def all(self, *, state: TicketState | None = None, school: str | None = None) -> list[TicketRecord]:
-        """Tickets without their history, newest first."""
+    async def all(
+        self,
+        *,
+        state: TicketState | None = None,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: TicketPosition | None = None,
+        limit: int | None = None,
+    ) -> list[TicketRecord]:
+        """Tickets without their history, newest first (by ``opened_at``, then id): of ``schools`` only
+        (None: all), past ``after`` (the position of the last ticket of the page before), at most
+        ``limit`` (None: all; else that many unless fewer are left)."""
         ...
 
     async def prune_resolved(self, resolved_before: float) -> int:

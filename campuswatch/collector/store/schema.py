@@ -297,6 +297,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Pruning by age a chunk at a time reads the oldest first.
         "CREATE INDEX events_received ON events (received_at)",
     ),
+    (
+        # The API reads its lists a page at a time in the order it lists them (store/sql/txn.py's
+        # `listed`): each page is an index range from the cursor on, not a sort of every row. Tickets
+        # newest first, all of them, by state or by school; open problems by identity and id (SQLite's
+        # unique index on the open identity holds the id already, PostgreSQL's does not).
+        "CREATE INDEX tickets_opened ON tickets (opened_at, id)",
+        "CREATE INDEX tickets_state_opened ON tickets (state, opened_at, id)",
+        "CREATE INDEX tickets_school_opened ON tickets (school, opened_at, id)",
+        "CREATE INDEX problems_open_order ON problems (school, device, code, subject, id) WHERE state = 'open'",
+    ),
 )
 
 #: The schema version a fully migrated database has.

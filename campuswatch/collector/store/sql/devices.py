@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
 
 from campuswatch.collector.model import (
+    DevicePosition,
     DeviceRecord,
     DeviceWrite,
     DiscoveredRecord,
@@ -18,7 +19,18 @@ from campuswatch.collector.model import (
     readable,
 )
 from campuswatch.collector.store.protocols import WrittenMeanwhile
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, filters, prune, rows, where
+from campuswatch.collector.store.sql.txn import (
+    IN_LIST_MAX,
+    Database,
+    Listing,
+    Query,
+    Txn,
+    filters,
+    listed,
+    prune,
+    rows,
+    where,
+)
 from campuswatch.report import DiscoveredDevice, PollStatus, encode
 
 _DEVICE_COLUMNS = (
@@ -32,7 +44,6 @@ _ROW = (
     "signature, reading_agent, reading_seq, measured, version"
 )
 _OUTAGES = msgspec.json.Decoder(tuple[Outage, ...])
-_DEVICE_FROM = "devices d LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
 
 
 @dataclass(frozen=True)
@@ -43,9 +54,6 @@ class _DailyTable:
     part: str
     value: str
 
-
-#: Names in one ``IN (...)`` list: far below SQLite's 32,766 parameters and PostgreSQL's 65,535.
-_IN_CHUNK = 500
 
 _SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining")
 _LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours")
@@ -59,23 +67,30 @@ class SqlDevices:
 
     async def get(self, school: str, device: str) -> DeviceRecord | None:
         """One device or None."""
-        found = await self._db.read(_device_rows(*filters(("d.school", school), ("d.device", device))))
-        checked = readable(found, _device, "device")
-        return checked[0] if checked else None
+        found = await listed(self._db, _DEVICES, *filters(("d.school", school), ("d.device", device)))
+        return found[0] if found else None
 
-    async def all(self, *, school: str | None = None) -> list[DeviceRecord]:
-        """Devices by school and id."""
-        return readable(await self._db.read(_device_rows(*filters(("d.school", school)))), _device, "device")
+    async def all(
+        self,
+        *,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: DevicePosition | None = None,
+        limit: int | None = None,
+    ) -> list[DeviceRecord]:
+        """Devices by school and id: of ``schools`` only, past ``after``, ``limit`` of them."""
+        conditions, params = filters(("d.school", school))
+        return await listed(self._db, _DEVICES, conditions, params, schools=schools, after=after, limit=limit)
 
     async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
         """The named devices of a school, a few hundred to a statement."""
-        found: list[tuple[Any, ...]] = []
+        found: list[DeviceRecord] = []
         names = sorted(set(devices))
-        for start in range(0, len(names), _IN_CHUNK):
-            chunk = names[start : start + _IN_CHUNK]
+        for start in range(0, len(names), IN_LIST_MAX):
+            chunk = names[start : start + IN_LIST_MAX]
             condition = f"d.device IN ({', '.join('?' * len(chunk))})"
-            found += await self._db.read(_device_rows(["d.school = ?", condition], [school, *chunk]))
-        return readable(found, _device, "device")
+            found += await listed(self._db, _DEVICES, ["d.school = ?", condition], [school, *chunk])
+        return found
 
     async def versions(self, school: str) -> dict[str, int]:
         """Each device row's version, readable or not (a write must name the version of a row it
@@ -266,11 +281,6 @@ def upsert_discovered(
             )
 
 
-def _device_rows(conditions: list[str], params: list[Any]) -> Txn[list[tuple[Any, ...]]]:
-    sql = f"SELECT {_DEVICE_COLUMNS} FROM {_DEVICE_FROM}{where(conditions)}"
-    return (yield Query(sql + " ORDER BY d.school, d.device", params)).rows
-
-
 def _device(row: tuple[Any, ...]) -> DeviceRecord:
     return DeviceRecord(
         school=row[0],
@@ -291,6 +301,21 @@ def _device(row: tuple[Any, ...]) -> DeviceRecord:
         measured=None if row[15] is None else row[15].encode(),
         version=row[16],
     )
+
+
+#: Devices by school and id (the table's primary key), each with its latest reading.
+_DEVICES = Listing(
+    select=(
+        f"SELECT {_DEVICE_COLUMNS} FROM devices d "
+        "LEFT JOIN readings r ON r.school = d.school AND r.device = d.device"
+    ),
+    key=("d.school", "d.device"),
+    key_at=(0, 1),
+    school="d.school",
+    school_at=0,
+    build=_device,
+    what="device",
+)
 
 
 def _record_daily(

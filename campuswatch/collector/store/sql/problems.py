@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from campuswatch.collector.model import ProblemKey, ProblemRecord, ProblemReport, readable
+from campuswatch.collector.model import (
+    DevicePosition,
+    ProblemKey,
+    ProblemPosition,
+    ProblemRecord,
+    ProblemReport,
+    readable,
+)
 from campuswatch.collector.store.protocols import StoreError
-from campuswatch.collector.store.sql.txn import Database, Query, Txn, execute, filters, prune, rows, where
+from campuswatch.collector.store.sql.txn import (
+    Database,
+    Listing,
+    Query,
+    Txn,
+    execute,
+    filters,
+    listed,
+    prune,
+    rows,
+)
 from campuswatch.report import Severity
 
 _PROBLEM_COLUMNS = (
@@ -23,12 +40,27 @@ class SqlProblems:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def open_now(self, *, school: str | None = None, device: str | None = None) -> list[ProblemRecord]:
-        """Open problems by school, device, code, subject."""
+    async def open_now(
+        self,
+        *,
+        school: str | None = None,
+        device: str | None = None,
+        schools: Collection[str] | None = None,
+        devices: tuple[DevicePosition, DevicePosition] | None = None,
+        after: ProblemPosition | None = None,
+        limit: int | None = None,
+    ) -> list[ProblemRecord]:
+        """Open problems by school, device, code, subject: of ``schools`` only, of the devices from
+        ``devices[0]`` to ``devices[1]`` (by school and id, both included) only, past ``after``, ``limit``
+        of them."""
         conditions, params = filters(("school", school), ("device", device))
         conditions.append("state = 'open'")
-        sql = f"SELECT {_PROBLEM_COLUMNS} FROM problems{where(conditions)} ORDER BY school, device, code, subject"
-        return readable(await self._db.read(rows(sql, params)), _problem, "problem")
+        if devices is not None:
+            conditions.append("(school, device) >= (?, ?) AND (school, device) <= (?, ?)")
+            params.extend((*devices[0], *devices[1]))
+        return await listed(
+            self._db, _OPEN_PROBLEMS, conditions, params, schools=schools, after=after, limit=limit
+        )
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""
@@ -158,3 +190,16 @@ def _problem(row: tuple[Any, ...]) -> ProblemRecord:
         affected=tuple(json.loads(row[11])),
         seen_at=row[12],
     )
+
+
+#: Open problems by identity (index ``problems_open_order``), the id last: a resolved problem may share
+#: an open one's identity, and the cursors handed out name it.
+_OPEN_PROBLEMS = Listing(
+    select=f"SELECT {_PROBLEM_COLUMNS} FROM problems",
+    key=("school", "device", "code", "subject", "id"),
+    key_at=(1, 2, 3, 4, 0),
+    school="school",
+    school_at=1,
+    build=_problem,
+    what="problem",
+)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from campuswatch.collector.model import Priority, TicketNote, TicketRecord, TicketState, readable
+from campuswatch.collector.model import (
+    Priority,
+    TicketNote,
+    TicketPosition,
+    TicketRecord,
+    TicketState,
+    readable,
+)
 from campuswatch.collector.store.protocols import UnknownTicket
-from campuswatch.collector.store.sql.txn import PRUNE_CHUNK, Database, Query, Txn, filters, rows, where
+from campuswatch.collector.store.sql.txn import PRUNE_CHUNK, Database, Listing, Query, Txn, filters, listed
 
 _TICKET_COLUMNS = (
     "id, dedup_key, school, device, problem_code, title, body, priority, assignee, state, opened_at, "
@@ -59,11 +67,18 @@ class SqlTickets:
         checked = readable([found] if found is not None else [], lambda ticket: ticket, "ticket")
         return checked[0] if checked else None
 
-    async def all(self, *, state: TicketState | None = None, school: str | None = None) -> list[TicketRecord]:
-        """Tickets newest first, without history."""
+    async def all(
+        self,
+        *,
+        state: TicketState | None = None,
+        school: str | None = None,
+        schools: Collection[str] | None = None,
+        after: TicketPosition | None = None,
+        limit: int | None = None,
+    ) -> list[TicketRecord]:
+        """Tickets newest first, without history: of ``schools`` only, past ``after``, ``limit`` of them."""
         conditions, params = filters(("state", state), ("school", school))
-        sql = f"SELECT {_TICKET_COLUMNS} FROM tickets{where(conditions)} ORDER BY opened_at DESC, id DESC"
-        return readable(await self._db.read(rows(sql, params)), lambda row: _ticket(row, ()), "ticket")
+        return await listed(self._db, _TICKETS, conditions, params, schools=schools, after=after, limit=limit)
 
 
 def _create(values: tuple[Any, ...], body: str, at: float) -> Txn[TicketRecord]:
@@ -162,3 +177,17 @@ def _ticket(row: tuple[Any, ...], history: tuple[TicketNote, ...]) -> TicketReco
         resolved_at=row[11],
         history=history,
     )
+
+
+#: Tickets newest first: by the time they opened, then by id (index ``tickets_opened``, and with a state
+#: or a school ``tickets_state_opened``, ``tickets_school_opened``).
+_TICKETS = Listing(
+    select=f"SELECT {_TICKET_COLUMNS} FROM tickets",
+    key=("opened_at", "id"),
+    key_at=(10, 0),
+    school="school",
+    school_at=2,
+    build=lambda row: _ticket(row, ()),
+    what="ticket",
+    descending=True,
+)
