@@ -29,7 +29,7 @@ from campuswatch.collector.http.models import (
     TicketDetail,
     TicketOut,
 )
-from campuswatch.collector.model import EventPosition, TicketState, device_state
+from campuswatch.collector.model import EventPosition, TicketPosition, TicketRecord, TicketState, device_state
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.service import TicketResolved
 
@@ -69,12 +69,31 @@ async def list_tickets(request: web.Request) -> web.Response:
     principal = principal_of(request)
     state = cast(TicketState | None, params.choice(request, "state", ("open", "resolved")))
     school = school_filter(request, principal)
-    tickets = [
-        t for t in await service_of(request).tickets(state=state, school=school) if principal.sees(t.school)
-    ]
-    after = params.cursor(request, tuple[float, int])
-    page = params.page_after(request, tickets, lambda t: (-t.opened_at, -t.id), after, params.limit(request))
+    size = params.limit(request)
+    after = _ticket_after(request)
+    # One more than the page holds: whether there is a next page.
+    tickets = await service_of(request).tickets(
+        state=state, school=school, schools=principal.schools, after=after, limit=size + 1
+    )
+    page = params.page_after(request, tickets, _ticket_cursor, None, size)
     return json_reply(params.Page([TicketOut.of(t) for t in page.items], page.next))
+
+
+def _ticket_cursor(ticket: TicketRecord) -> tuple[float, int]:
+    """A ticket's cursor: its position negated (``-opened_at``, ``-id``), as the API handed them out
+    when it sorted the tickets itself, newest first, so that those cursors still work."""
+    return (-ticket.opened_at, -ticket.id)
+
+
+def _ticket_after(request: web.Request) -> TicketPosition | None:
+    """The position of the ticket a page starts after, from its cursor (see :func:`_ticket_cursor`)."""
+    after = params.cursor(request, tuple[float, int])
+    if after is None:
+        return None
+    if -after[1] > params.MAX_ID:
+        # -(-2**63) fits no database's integer; none of our tickets has such an id.
+        raise params.BadRequest("cursor is not one this API gave out: follow `next` as it is", "cursor")
+    return (-after[0], -after[1])
 
 
 async def get_ticket(request: web.Request) -> web.Response:
@@ -126,17 +145,14 @@ async def list_problems(request: web.Request) -> web.Response:
     """``GET /api/v1/problems?school=ID``: the open problems of your schools."""
     principal = principal_of(request)
     school = school_filter(request, principal)
-    found = [
-        p for p in await service_of(request).open_problems(school=school) if principal.sees(p.key.school)
-    ]
-    after = params.cursor(request, tuple[str, str, str, str, int])
-    page = params.page_after(
-        request,
-        found,
-        lambda p: (p.key.school, p.key.device, p.key.code, p.key.subject, p.id),
-        after,
-        params.limit(request),
+    size = params.limit(request)
+    found = await service_of(request).open_problems(
+        school=school,
+        schools=principal.schools,
+        after=params.cursor(request, tuple[str, str, str, str, int]),
+        limit=size + 1,
     )
+    page = params.page_after(request, found, lambda p: p.position, None, size)
     return json_reply(params.Page([SchoolProblem.of(p) for p in page.items], page.next))
 
 
@@ -187,12 +203,20 @@ async def list_devices(request: web.Request) -> web.Response:
     principal = principal_of(request)
     service = service_of(request)
     school = school_filter(request, principal)
-    devices = [d for d in await service.devices(school=school) if principal.sees(d.school)]
-    after = params.cursor(request, tuple[str, str])
-    page = params.page_after(request, devices, lambda d: (d.school, d.device), after, params.limit(request))
+    size = params.limit(request)
+    devices = await service.devices(
+        school=school,
+        schools=principal.schools,
+        after=params.cursor(request, tuple[str, str]),
+        limit=size + 1,
+    )
+    page = params.page_after(request, devices, lambda d: d.position, None, size)
     problems: dict[tuple[str, str], list[ProblemOut]] = defaultdict(list)
-    for problem in await service.open_problems(school=school):
-        problems[(problem.key.school, problem.key.device)].append(ProblemOut.of(problem))
+    if page.items:
+        # The open problems of this page's devices only: those from its first device to its last.
+        between = (page.items[0].position, page.items[-1].position)
+        for problem in await service.open_problems(school=school, schools=principal.schools, devices=between):
+            problems[(problem.key.school, problem.key.device)].append(ProblemOut.of(problem))
     items = [
         DeviceOut(
             d.school,
