@@ -15,11 +15,11 @@ serves. Each record says what makes sense for it in its ``check``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from fnmatch import fnmatchcase
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Generic, Literal, Never, Protocol, TypeVar, get_args
 
 import msgspec
 
@@ -256,6 +256,22 @@ TicketPosition = tuple[float, int]
 DevicePosition = tuple[str, str]
 #: Where an open problem stands in the order problems are listed in: its identity and id.
 ProblemPosition = tuple[str, str, str, str, int]
+P_co = TypeVar("P_co", bound=tuple[object, ...], covariant=True)
+
+
+@dataclass(frozen=True)
+class Window(Generic[P_co]):
+    """Which part of a list to read: the items of ``schools`` only (None: every school), past ``after``
+    (the position of the last item of the page before; None: from the first), at most ``limit`` of them
+    (None: all; else that many unless fewer are left)."""
+
+    schools: Collection[str] | None = None
+    after: P_co | None = None
+    limit: int | None = None
+
+
+#: The whole list (of whatever positions).
+EVERYTHING: Window[Never] = Window()
 
 
 @dataclass(frozen=True)

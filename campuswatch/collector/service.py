@@ -42,6 +42,7 @@ from campuswatch.collector.metrics.fleet import HISTORY_DAYS, FleetState
 from campuswatch.collector.metrics.replicas import ReplicaFeed
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
+    EVERYTHING,
     CampusManager,
     DevicePosition,
     DeviceRecord,
@@ -60,6 +61,7 @@ from campuswatch.collector.model import (
     TicketState,
     TicketSystemState,
     WantedProblem,
+    Window,
     campus_managers,
     reading_of,
 )
@@ -709,31 +711,21 @@ class CollectorService:
         return self._schools.get(school_id)
 
     async def devices(
-        self,
-        *,
-        school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: DevicePosition | None = None,
-        limit: int | None = None,
+        self, *, school: str | None = None, window: Window[DevicePosition] = EVERYTHING
     ) -> list[DeviceRecord]:
-        """Devices and their state, by school and id; of ``schools`` only (None: all), past ``after``, at
-        most ``limit`` (None: all)."""
-        return await self._store.devices.all(school=school, schools=schools, after=after, limit=limit)
+        """Devices and their state, by school and id, in the ``window``."""
+        return await self._store.devices.all(school=school, window=window)
 
     async def open_problems(
         self,
         *,
         school: str | None = None,
-        schools: Collection[str] | None = None,
         devices: tuple[DevicePosition, DevicePosition] | None = None,
-        after: ProblemPosition | None = None,
-        limit: int | None = None,
+        window: Window[ProblemPosition] = EVERYTHING,
     ) -> list[ProblemRecord]:
-        """The problems open now, by identity; of ``schools`` only (None: all), of the devices from
-        ``devices[0]`` to ``devices[1]`` only (both included), past ``after``, at most ``limit``."""
-        return await self._store.problems.open_now(
-            school=school, schools=schools, devices=devices, after=after, limit=limit
-        )
+        """The problems open now, by identity; of the devices from ``devices[0]`` to ``devices[1]`` only
+        (both included), in the ``window``."""
+        return await self._store.problems.open_now(school=school, devices=devices, window=window)
 
     async def ticket_waits(
         self, problems: Sequence[ProblemRecord], devices: Sequence[DeviceRecord]
@@ -772,15 +764,10 @@ class CollectorService:
         *,
         state: TicketState | None = None,
         school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: TicketPosition | None = None,
-        limit: int | None = None,
+        window: Window[TicketPosition] = EVERYTHING,
     ) -> list[TicketRecord]:
-        """Tickets of the built-in store, newest first, without their history; of ``schools`` only (None:
-        all), past ``after``, at most ``limit`` (None: all)."""
-        return await self._store.tickets.all(
-            state=state, school=school, schools=schools, after=after, limit=limit
-        )
+        """Tickets of the built-in store, newest first, without their history, in the ``window``."""
+        return await self._store.tickets.all(state=state, school=school, window=window)
 
     async def ticket(self, ticket_id: int) -> TicketRecord | None:
         """One ticket with its history."""

@@ -15,7 +15,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from campuswatch.collector.model import DeviceRecord, DeviceWrite, ProblemKey, ReportWrite
+from campuswatch.collector.model import DeviceRecord, DeviceWrite, ProblemKey, ReportWrite, Window
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sql.txn import IN_LIST_MAX
@@ -198,17 +198,19 @@ async def test_more_schools_than_one_list_binds_pages_alike(collector: RunningCo
     pages as one of just the schools that hold items."""
     many = MINE | {f"x{n}" for n in range(IN_LIST_MAX)}
     store = collector.store
-    assert await store.tickets.all(schools=MINE) == await store.tickets.all(schools=many)
-    assert await store.devices.all(schools=MINE) == await store.devices.all(schools=many)
-    assert await store.problems.open_now(schools=MINE) == await store.problems.open_now(schools=many)
+    assert await store.tickets.all(window=Window(MINE)) == await store.tickets.all(window=Window(many))
+    assert await store.devices.all(window=Window(MINE)) == await store.devices.all(window=Window(many))
+    assert await store.problems.open_now(window=Window(MINE)) == await store.problems.open_now(
+        window=Window(many)
+    )
     paged: list[list[list[int]]] = []
     for schools in (MINE, many):
         pages: list[list[int]] = []
         after = None
-        while found := await store.tickets.all(schools=schools, after=after, limit=LIMIT):
+        while found := await store.tickets.all(window=Window(schools, after, LIMIT)):
             pages.append([t.id for t in found])
             after = found[-1].position
         paged.append(pages)
     assert paged[0] == paged[1]
     assert all(len(page) == LIMIT for page in paged[0][:-1])
-    assert sum(map(len, paged[0])) == len(await store.tickets.all(schools=MINE))
+    assert sum(map(len, paged[0])) == len(await store.tickets.all(window=Window(MINE)))

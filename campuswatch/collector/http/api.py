@@ -29,7 +29,15 @@ from campuswatch.collector.http.models import (
     TicketDetail,
     TicketOut,
 )
-from campuswatch.collector.model import EventPosition, TicketPosition, TicketRecord, TicketState, device_state
+from campuswatch.collector.model import (
+    EventPosition,
+    ProblemPosition,
+    TicketPosition,
+    TicketRecord,
+    TicketState,
+    Window,
+    device_state,
+)
 from campuswatch.collector.reported import MAX_TEXT as MAX_REPORT_TEXT
 from campuswatch.collector.service import TicketResolved
 
@@ -72,9 +80,8 @@ async def list_tickets(request: web.Request) -> web.Response:
     size = params.limit(request)
     after = _ticket_after(request)
     # One more than the page holds: whether there is a next page.
-    tickets = await service_of(request).tickets(
-        state=state, school=school, schools=principal.schools, after=after, limit=size + 1
-    )
+    window = Window(principal.schools, after, size + 1)
+    tickets = await service_of(request).tickets(state=state, school=school, window=window)
     page = params.page_after(request, tickets, _ticket_cursor, None, size)
     return json_reply(params.Page([TicketOut.of(t) for t in page.items], page.next))
 
@@ -146,12 +153,8 @@ async def list_problems(request: web.Request) -> web.Response:
     principal = principal_of(request)
     school = school_filter(request, principal)
     size = params.limit(request)
-    found = await service_of(request).open_problems(
-        school=school,
-        schools=principal.schools,
-        after=params.cursor(request, tuple[str, str, str, str, int]),
-        limit=size + 1,
-    )
+    window = Window(principal.schools, params.cursor(request, tuple[str, str, str, str, int]), size + 1)
+    found = await service_of(request).open_problems(school=school, window=window)
     page = params.page_after(request, found, lambda p: p.position, None, size)
     return json_reply(params.Page([SchoolProblem.of(p) for p in page.items], page.next))
 
@@ -204,18 +207,15 @@ async def list_devices(request: web.Request) -> web.Response:
     service = service_of(request)
     school = school_filter(request, principal)
     size = params.limit(request)
-    devices = await service.devices(
-        school=school,
-        schools=principal.schools,
-        after=params.cursor(request, tuple[str, str]),
-        limit=size + 1,
-    )
+    window = Window(principal.schools, params.cursor(request, tuple[str, str]), size + 1)
+    devices = await service.devices(school=school, window=window)
     page = params.page_after(request, devices, lambda d: d.position, None, size)
     problems: dict[tuple[str, str], list[ProblemOut]] = defaultdict(list)
     if page.items:
         # The open problems of this page's devices only: those from its first device to its last.
         between = (page.items[0].position, page.items[-1].position)
-        for problem in await service.open_problems(school=school, schools=principal.schools, devices=between):
+        visible: Window[ProblemPosition] = Window(principal.schools)
+        for problem in await service.open_problems(school=school, devices=between, window=visible):
             problems[(problem.key.school, problem.key.device)].append(ProblemOut.of(problem))
     items = [
         DeviceOut(

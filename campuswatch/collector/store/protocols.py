@@ -21,6 +21,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from campuswatch.collector.model import (
+    EVERYTHING,
     AgentRecord,
     AuditEntry,
     AuditRecord,
@@ -46,6 +47,7 @@ from campuswatch.collector.model import (
     TokenRecord,
     TokenScope,
     UserRecord,
+    Window,
 )
 from campuswatch.report import Severity
 
@@ -222,16 +224,9 @@ class DeviceStore(Protocol):
         ...
 
     async def all(
-        self,
-        *,
-        school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: DevicePosition | None = None,
-        limit: int | None = None,
+        self, *, school: str | None = None, window: Window[DevicePosition] = EVERYTHING
     ) -> list[DeviceRecord]:
-        """Devices with their latest reading, by school and device id: of ``schools`` only (None: all),
-        past ``after`` (the position of the last device of the page before), at most ``limit`` (None:
-        all; else that many unless fewer are left)."""
+        """Devices with their latest reading, by school and device id, in the ``window``."""
         ...
 
     async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
@@ -287,15 +282,11 @@ class ProblemStore(Protocol):
         *,
         school: str | None = None,
         device: str | None = None,
-        schools: Collection[str] | None = None,
         devices: tuple[DevicePosition, DevicePosition] | None = None,
-        after: ProblemPosition | None = None,
-        limit: int | None = None,
+        window: Window[ProblemPosition] = EVERYTHING,
     ) -> list[ProblemRecord]:
-        """Problems currently open, by school, device, code, subject and id: of ``schools`` only (None:
-        all), of the devices from ``devices[0]`` to ``devices[1]`` (positions, both included) only, past
-        ``after`` (the position of the last problem of the page before), at most ``limit`` (None: all;
-        else that many unless fewer are left)."""
+        """Problems currently open, by school, device, code, subject and id: of the devices from
+        ``devices[0]`` to ``devices[1]`` (positions, both included) only, in the ``window``."""
         ...
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
@@ -408,13 +399,9 @@ class TicketStore(Protocol):
         *,
         state: TicketState | None = None,
         school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: TicketPosition | None = None,
-        limit: int | None = None,
+        window: Window[TicketPosition] = EVERYTHING,
     ) -> list[TicketRecord]:
-        """Tickets without their history, newest first (by ``opened_at``, then id): of ``schools`` only
-        (None: all), past ``after`` (the position of the last ticket of the page before), at most
-        ``limit`` (None: all; else that many unless fewer are left)."""
+        """Tickets without their history, newest first (by ``opened_at``, then id), in the ``window``."""
         ...
 
     async def prune_resolved(self, resolved_before: float) -> int:

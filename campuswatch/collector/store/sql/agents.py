@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, ReportWrite, readable
+from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, ReportWrite, Window, readable
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, WrittenMeanwhile
 from campuswatch.collector.store.sql.devices import upsert_discovered, write_devices
 from campuswatch.collector.store.sql.txn import Database, Listing, Query, Txn, filters, listed, prune, rows
@@ -62,7 +62,7 @@ class SqlAgents:
         if since is not None:
             conditions.append("at >= ?")
             params.append(since)
-        return await listed(self._db, _EVENTS, conditions, params, schools=schools, after=after, limit=limit)
+        return await listed(self._db, _EVENTS, conditions, params, Window(schools, after, limit))
 
 
 def _event(row: tuple[Any, ...]) -> EventRecord:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
 
 from campuswatch.collector.model import (
+    EVERYTHING,
     DevicePosition,
     DeviceRecord,
     DeviceWrite,
@@ -16,6 +17,7 @@ from campuswatch.collector.model import (
     LampHours,
     Outage,
     SupplyLevel,
+    Window,
     readable,
 )
 from campuswatch.collector.store.protocols import WrittenMeanwhile
@@ -71,16 +73,10 @@ class SqlDevices:
         return found[0] if found else None
 
     async def all(
-        self,
-        *,
-        school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: DevicePosition | None = None,
-        limit: int | None = None,
+        self, *, school: str | None = None, window: Window[DevicePosition] = EVERYTHING
     ) -> list[DeviceRecord]:
-        """Devices by school and id: of ``schools`` only, past ``after``, ``limit`` of them."""
-        conditions, params = filters(("d.school", school))
-        return await listed(self._db, _DEVICES, conditions, params, schools=schools, after=after, limit=limit)
+        """Devices by school and id, in the ``window``."""
+        return await listed(self._db, _DEVICES, *filters(("d.school", school)), window)
 
     async def some(self, school: str, devices: Sequence[str]) -> list[DeviceRecord]:
         """The named devices of a school, a few hundred to a statement."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from campuswatch.collector.model import (
+    EVERYTHING,
     DevicePosition,
     ProblemKey,
     ProblemPosition,
     ProblemRecord,
     ProblemReport,
+    Window,
     readable,
 )
 from campuswatch.collector.store.protocols import StoreError
@@ -45,22 +47,17 @@ class SqlProblems:
         *,
         school: str | None = None,
         device: str | None = None,
-        schools: Collection[str] | None = None,
         devices: tuple[DevicePosition, DevicePosition] | None = None,
-        after: ProblemPosition | None = None,
-        limit: int | None = None,
+        window: Window[ProblemPosition] = EVERYTHING,
     ) -> list[ProblemRecord]:
-        """Open problems by school, device, code, subject: of ``schools`` only, of the devices from
-        ``devices[0]`` to ``devices[1]`` (by school and id, both included) only, past ``after``, ``limit``
-        of them."""
+        """Open problems by school, device, code, subject and id: of the devices from ``devices[0]`` to
+        ``devices[1]`` (by school and id, both included) only, in the ``window``."""
         conditions, params = filters(("school", school), ("device", device))
         conditions.append("state = 'open'")
         if devices is not None:
             conditions.append("(school, device) >= (?, ?) AND (school, device) <= (?, ?)")
             params.extend((*devices[0], *devices[1]))
-        return await listed(
-            self._db, _OPEN_PROBLEMS, conditions, params, schools=schools, after=after, limit=limit
-        )
+        return await listed(self._db, _OPEN_PROBLEMS, conditions, params, window)
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from campuswatch.collector.model import (
+    EVERYTHING,
     Priority,
     TicketNote,
     TicketPosition,
     TicketRecord,
     TicketState,
+    Window,
     readable,
 )
 from campuswatch.collector.store.protocols import UnknownTicket
@@ -72,13 +73,11 @@ class SqlTickets:
         *,
         state: TicketState | None = None,
         school: str | None = None,
-        schools: Collection[str] | None = None,
-        after: TicketPosition | None = None,
-        limit: int | None = None,
+        window: Window[TicketPosition] = EVERYTHING,
     ) -> list[TicketRecord]:
-        """Tickets newest first, without history: of ``schools`` only, past ``after``, ``limit`` of them."""
+        """Tickets newest first, without history, in the ``window``."""
         conditions, params = filters(("state", state), ("school", school))
-        return await listed(self._db, _TICKETS, conditions, params, schools=schools, after=after, limit=limit)
+        return await listed(self._db, _TICKETS, conditions, params, window)
 
 
 def _create(values: tuple[Any, ...], body: str, at: float) -> Txn[TicketRecord]:

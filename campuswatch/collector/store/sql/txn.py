@@ -10,11 +10,11 @@ epoch seconds in ``DOUBLE PRECISION``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from campuswatch.collector.model import Checked, readable
+from campuswatch.collector.model import EVERYTHING, Checked, Window, readable
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Checked)
@@ -119,16 +119,13 @@ async def listed(
     listing: Listing[R],
     conditions: list[str],
     params: list[Any],
-    *,
-    schools: Collection[str] | None = None,
-    after: Sequence[Any] | None = None,
-    limit: int | None = None,
+    window: Window[Any] = EVERYTHING,
 ) -> list[R]:
-    """The records of ``listing`` that meet ``conditions``, of ``schools`` only (None: every school),
-    past the position ``after`` (the key of the last record of the page before), at most ``limit`` (None:
-    all of them), read in order through the listing's key: a page costs its own rows, not the rows before
-    it. A page is full unless the rows ran out, also when stored rows that make no sense are skipped (a
-    page cut short would say "the end")."""
+    """The records of ``listing`` that meet ``conditions``, in the ``window`` (the position it starts
+    after is the key of the last record of the page before), read in order through the listing's key:
+    a page costs its own rows, not the rows before it. A page is full unless the rows ran out, also when
+    stored rows that make no sense are skipped (a page cut short would say "the end")."""
+    schools, after, limit = window.schools, window.after, window.limit
     conditions = list(conditions)
     params = list(params)
     kept_schools: frozenset[str] | None = None
