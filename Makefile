@@ -55,6 +55,7 @@ bench: install-test-deps
 	$(PY) -m bench.metrics_scrape
 	$(PY) -m bench.page_render
 	$(PY) -m bench.network_checks
+	$(PY) -m bench.api_pages
 
 # The collector's catalogues: extract every marked text (into build/, a step's scratch), merge it into
 # each language's .po (a new text arrives untranslated: tests/collector/test_language.py fails until it
