@@ -256,6 +256,9 @@ TicketPosition = tuple[float, int]
 DevicePosition = tuple[str, str]
 #: Where an open problem stands in the order problems are listed in: its identity and id.
 ProblemPosition = tuple[str, str, str, str, int]
+#: Where a discovered device stands in the order they are listed in: its school, address and MAC ("" for
+#: none).
+DiscoveredPosition = tuple[str, str, str]
 P_co = TypeVar("P_co", bound=tuple[object, ...], covariant=True)
 
 
@@ -590,6 +593,16 @@ class DiscoveredRecord:
     first_reported: float
     last_reported: float
     body: bytes
+
+    @property
+    def position(self) -> DiscoveredPosition:
+        """Where it stands in the order discovered devices are listed in."""
+        return (self.school, self.address, self.mac or "")
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field that makes no sense."""
+        moment(self.first_reported, "first_reported")
+        moment(self.last_reported, "last_reported")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from campuswatch.collector.model import (
     CampusManager,
     DevicePosition,
     DeviceRecord,
+    DiscoveredPosition,
     EventPosition,
     EventRecord,
     ProblemKey,
@@ -739,10 +740,14 @@ class CollectorService:
             if p.ticket_ref is None
         }
 
-    async def discovered(self, *, school: str | None = None) -> list[Found]:
-        """What the agents' discovery found, each with the polled device that watches it, if any."""
-        records = await self._store.devices.discovered(school=school)
-        return found_devices(records, await self._store.devices.all(school=school))
+    async def discovered(
+        self, *, school: str | None = None, window: Window[DiscoveredPosition] = EVERYTHING
+    ) -> list[Found]:
+        """What the agents' discovery found, in the ``window``, each with the polled device that watches
+        it, if any (among the devices of the schools it lists only)."""
+        records = await self._store.devices.discovered(school=school, window=window)
+        listed: Window[DevicePosition] = Window(frozenset(r.school for r in records))
+        return found_devices(records, await self._store.devices.all(school=school, window=listed))
 
     async def events_stored(
         self,

@@ -1,5 +1,6 @@
 """The API's lists read a page at a time from the store (an index range from the cursor on), on SQLite
-and on PostgreSQL: following ``next`` through 1,200 tickets, devices and open problems gives each once,
+and on PostgreSQL: following ``next`` through 1,200 tickets, devices, open problems and discovered
+devices gives each once,
 in the list's order, and a campus manager's pages hold only their schools' items, also from a cursor
 made to start among another school's rows. Cursors keep the form the API handed out before (a
 ticket's is its negated ``opened_at`` and id)."""
@@ -19,6 +20,7 @@ from campuswatch.collector.model import DeviceRecord, DeviceWrite, ProblemKey, R
 from campuswatch.collector.store.location import PostgresLocation
 from campuswatch.collector.store.sql import SqlStore
 from campuswatch.collector.store.sql.txn import IN_LIST_MAX
+from campuswatch.report import DiscoveredDevice
 from sim.collector import IMMEDIATE_RULES, FakeClock, RunningCollector, running_collector
 from tests.collector.test_access_roles import PASSWORD, login
 
@@ -82,7 +84,19 @@ async def _fill(store: SqlStore) -> None:
             )
             for n in range(EACH // 3)
         )
-        await store.agents.write_report(ReportWrite(f"gw-{school}", school, 5.0, 0, 1, devices=devices))
+        # Two devices of different MACs at one address are two rows; every third reports no MAC (at an
+        # address of its own: else it is taken for the device there); 10.0.0.1 is the polled devices'.
+        found = tuple(
+            DiscoveredDevice(address=f"10.1.{n // 250}.{n % 250 + 1}")
+            if n % 3 == 0
+            else DiscoveredDevice(
+                address=f"10.0.{n // 500}.{n // 2 % 250 + 1}", mac=f"02:00:00:00:{n // 256:02x}:{n % 256:02x}"
+            )
+            for n in range(EACH // 3)
+        )
+        await store.agents.write_report(
+            ReportWrite(f"gw-{school}", school, 5.0, 0, 1, devices=devices, discovered=((5.0, found),))
+        )
     for n in range(EACH):
         key = ProblemKey(schools[n % 3], f"d{n // 3 % 40:04}", "printer_jammed", f"s{n}")
         problem = await store.problems.open(key, "warning", "jam", 10.0)
@@ -115,6 +129,7 @@ LISTS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "tickets": ("/api/v1/tickets", lambda t: t["id"]),
     "devices": ("/api/v1/devices", lambda d: (d["school"], d["device"])),
     "problems": ("/api/v1/problems", lambda p: p["id"]),
+    "discovered": ("/api/v1/discovered", lambda f: (f["school"], f["address"], f["mac"] or "")),
 }
 
 
@@ -129,6 +144,10 @@ async def _expected(c: RunningCollector, kind: str, schools: set[str]) -> list[A
         devices = [d.position for d in await c.store.devices.all() if d.school in schools]
         assert devices == sorted(devices)
         return devices
+    if kind == "discovered":
+        found = [f.position for f in await c.store.devices.discovered() if f.school in schools]
+        assert found == sorted(found)
+        return found
     problems = [p for p in await c.store.problems.open_now() if p.key.school in schools]
     assert [p.position for p in problems] == sorted(p.position for p in problems)
     return [p.id for p in problems]
@@ -147,6 +166,10 @@ async def test_following_next_lists_every_item_once_in_order(collector: RunningC
     assert listed == await _expected(collector, kind, set(SCHOOLS))
     assert [identity(item) for item in theirs] == await _expected(collector, kind, MINE)
     assert {item["school"] for item in theirs} == MINE
+    if kind == "discovered":
+        # Each page finds the polled device at an address among its own schools' devices.
+        watched = {(f["school"], f["address"]): f["watched_as"] for f in everything if f["watched"]}
+        assert watched == {(school, "10.0.0.1"): "d0000" for school in SCHOOLS}
 
 
 async def test_a_devices_page_carries_its_devices_open_problems(collector: RunningCollector) -> None:
@@ -166,6 +189,7 @@ async def test_a_cursor_among_another_schools_rows_shows_none_of_them(collector:
         "tickets": (-b_ticket.opened_at, -b_ticket.id),
         "devices": ("b", "d0100"),
         "problems": b_problem.position,
+        "discovered": ("b", "10.0.0.9", ""),
     }
     expected_first = {
         "tickets": next(t.id for t in tickets if t.school in MINE and t.position < b_ticket.position),
@@ -174,6 +198,11 @@ async def test_a_cursor_among_another_schools_rows_shows_none_of_them(collector:
             p.id
             for p in await collector.store.problems.open_now()
             if p.key.school in MINE and p.key.school > "b"
+        ),
+        "discovered": next(
+            f.position
+            for f in await collector.store.devices.discovered()
+            if f.school in MINE and f.position > cursors["discovered"]
         ),
     }
     anna, _ = await login(collector.url, "anna")
@@ -201,6 +230,9 @@ async def test_more_schools_than_one_list_binds_pages_alike(collector: RunningCo
     assert await store.tickets.all(window=Window(MINE)) == await store.tickets.all(window=Window(many))
     assert await store.devices.all(window=Window(MINE)) == await store.devices.all(window=Window(many))
     assert await store.problems.open_now(window=Window(MINE)) == await store.problems.open_now(
+        window=Window(many)
+    )
+    assert await store.devices.discovered(window=Window(MINE)) == await store.devices.discovered(
         window=Window(many)
     )
     paged: list[list[list[int]]] = []

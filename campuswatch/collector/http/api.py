@@ -240,17 +240,10 @@ async def list_discovered(request: web.Request) -> web.Response:
     device) and whether it is watched, by school and address."""
     principal = principal_of(request)
     school = school_filter(request, principal)
-    found = [
-        f for f in await service_of(request).discovered(school=school) if principal.sees(f.record.school)
-    ]
-    after = params.cursor(request, tuple[str, str, str])
-    page = params.page_after(
-        request,
-        found,
-        lambda f: (f.record.school, f.record.address, f.record.mac or ""),
-        after,
-        params.limit(request),
-    )
+    size = params.limit(request)
+    window = Window(principal.schools, params.cursor(request, tuple[str, str, str]), size + 1)
+    found = await service_of(request).discovered(school=school, window=window)
+    page = params.page_after(request, found, lambda f: f.record.position, None, size)
     return json_reply(params.Page([FoundOut.of(f) for f in page.items], page.next))
 
 

@@ -27,6 +27,7 @@ from campuswatch.collector.model import (
     AuditRecord,
     DevicePosition,
     DeviceRecord,
+    DiscoveredPosition,
     DiscoveredRecord,
     EventPosition,
     EventRecord,
@@ -237,9 +238,12 @@ class DeviceStore(Protocol):
         """Each of a school's device rows' version, also of rows :meth:`all` skips as making no sense."""
         ...
 
-    async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
-        """Discovered devices, by school and address: the latest report of each, matched by MAC, else by
-        address (a device that moved keeps its row); a report older than the stored one changed nothing."""
+    async def discovered(
+        self, *, school: str | None = None, window: Window[DiscoveredPosition] = EVERYTHING
+    ) -> list[DiscoveredRecord]:
+        """Discovered devices, by school, address and MAC (none first), in the ``window``: the latest
+        report of each, matched by MAC, else by address (a device that moved keeps its row); a report
+        older than the stored one changed nothing."""
         ...
 
     async def record_supply_levels(

@@ -306,6 +306,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX tickets_state_opened ON tickets (state, opened_at, id)",
         "CREATE INDEX tickets_school_opened ON tickets (school, opened_at, id)",
         "CREATE INDEX problems_open_order ON problems (school, device, code, subject, id) WHERE state = 'open'",
+        # What discovery found, by school, address and MAC (none as ''): the API's cursor names all three.
+        "CREATE INDEX discovered_order ON discovered (school, address, (COALESCE(mac, '')))",
     ),
 )
 

@@ -13,6 +13,7 @@ from campuswatch.collector.model import (
     DevicePosition,
     DeviceRecord,
     DeviceWrite,
+    DiscoveredPosition,
     DiscoveredRecord,
     LampHours,
     Outage,
@@ -31,7 +32,6 @@ from campuswatch.collector.store.sql.txn import (
     listed,
     prune,
     rows,
-    where,
 )
 from campuswatch.report import DiscoveredDevice, PollStatus, encode
 
@@ -94,26 +94,11 @@ class SqlDevices:
         found = await self._db.read(rows("SELECT device, version FROM devices WHERE school = ?", (school,)))
         return {device: version for device, version in found}
 
-    async def discovered(self, *, school: str | None = None) -> list[DiscoveredRecord]:
-        """Discovered devices by school and address."""
-        conditions, params = filters(("school", school))
-        sql = (
-            "SELECT school, address, mac, agent_id, first_reported, last_reported, body FROM discovered"
-            + where(conditions)
-            + " ORDER BY school, address"
-        )
-        return [
-            DiscoveredRecord(
-                school=row[0],
-                address=row[1],
-                mac=row[2],
-                agent_id=row[3],
-                first_reported=row[4],
-                last_reported=row[5],
-                body=row[6].encode(),
-            )
-            for row in await self._db.read(rows(sql, params))
-        ]
+    async def discovered(
+        self, *, school: str | None = None, window: Window[DiscoveredPosition] = EVERYTHING
+    ) -> list[DiscoveredRecord]:
+        """Discovered devices by school, address and MAC, in the ``window``."""
+        return await listed(self._db, _DISCOVERED, *filters(("school", school)), window)
 
     async def prune_discovered(self, reported_before: float) -> int:
         """Forget discovered devices last reported before the given time, in chunks."""
@@ -343,3 +328,30 @@ def _list_daily(t: _DailyTable, from_day: int) -> Txn[list[tuple[Any, ...]]]:
             (from_day,),
         )
     )
+
+
+def _discovered(row: tuple[Any, ...]) -> DiscoveredRecord:
+    return DiscoveredRecord(
+        school=row[0],
+        address=row[1],
+        mac=row[2],
+        agent_id=row[3],
+        first_reported=row[4],
+        last_reported=row[5],
+        body=row[6].encode(),
+    )
+
+
+#: Discovered devices by school, address and MAC (none first), index ``discovered_order``.
+_DISCOVERED = Listing(
+    select=(
+        "SELECT school, address, mac, agent_id, first_reported, last_reported, body, COALESCE(mac, '') "
+        "FROM discovered"
+    ),
+    key=("school", "address", "COALESCE(mac, '')"),
+    key_at=(0, 1, 7),
+    school="school",
+    school_at=0,
+    build=_discovered,
+    what="discovered device",
+)
