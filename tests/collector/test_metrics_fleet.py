@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from campuswatch.collector.events import (
@@ -20,7 +21,7 @@ from campuswatch.collector.events import (
     SchoolsChanged,
     TicketOpened,
 )
-from campuswatch.collector.metrics.exposition import SHOWN_MEASUREMENTS, device_lines, render_devices
+from campuswatch.collector.metrics.exposition import SHOWN_MEASUREMENTS, device_lines, render_devices, sample
 from campuswatch.collector.metrics.fleet import FleetState
 from campuswatch.collector.metrics.view import MetricsView
 from campuswatch.collector.model import (
@@ -467,3 +468,25 @@ def _other(value: Measurement) -> Measurement:
     if isinstance(value, float):
         return value / 2 + 1
     return f"{value}x"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (3, "3"),
+        (3.0, "3"),
+        (0.4, "0.4"),
+        (-0.0, "0"),
+        (True, "1"),
+        (1e16, "1e+16"),
+        (10**20, "1e+20"),
+        (10**400, "+Inf"),
+        (-(10**400), "-Inf"),
+        (float("nan"), "NaN"),
+        (float("inf"), "+Inf"),
+        (float("-inf"), "-Inf"),
+    ],
+    ids=repr,
+)
+def test_a_sample_writes_any_value_as_prometheus_reads_it(value: float, text: str) -> None:
+    assert sample("m", "{}", value) == f"m{{}} {text}"

@@ -273,6 +273,12 @@ def sample(name: str, label_text: str, value: float) -> str:
 
 
 def _number_text(value: float) -> str:
+    # The usual values first, by their exact type: this runs for every sample of every poll shown.
+    kind = type(value)
+    if kind is int and -1e15 < value < 1e15:
+        return str(value)
+    if kind is float and -1e15 < value < 1e15:
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1e15:
         return str(value)
     try:
@@ -314,7 +320,7 @@ def device_lines(
 
     def add(family: Family, value: float, **extra: str) -> None:
         text = ids + _label_text(tuple(extra.items())) + "}" if extra else ids + "}"
-        out.append((_FAMILY_INDEX[family.name], sample(family.name, text, value)))
+        out.append((_FAMILY_INDEX[family.name], f"{family.name}{text} {_number_text(value)}"))
 
     system = reading.system if reading is not None else None
     add(
