@@ -8,7 +8,17 @@ from typing import Any
 from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord, ReportWrite, Window, readable
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, WrittenMeanwhile
 from campuswatch.collector.store.sql.devices import upsert_discovered, write_devices
-from campuswatch.collector.store.sql.txn import Database, Listing, Query, Txn, filters, listed, prune, rows
+from campuswatch.collector.store.sql.txn import (
+    IN_LIST_MAX,
+    Database,
+    Listing,
+    Query,
+    Txn,
+    filters,
+    listed,
+    prune,
+    rows,
+)
 
 _AGENT_COLUMNS = "agent_id, school, first_seen, last_seen, last_heartbeat, acked_seq, events_received"
 
@@ -144,9 +154,9 @@ def _write_report(write: ReportWrite) -> Txn[None]:
     yield from write_devices(write.devices)
     for at, found in write.discovered:
         yield from upsert_discovered(write.school, write.agent_id, at, found)
-    if write.seen:
+    for start in range(0, len(write.seen), IN_LIST_MAX):
+        seen = write.seen[start : start + IN_LIST_MAX]
         yield Query(
-            "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
-            [(write.seen_at, problem_id) for problem_id in write.seen],
-            many=True,
+            f"UPDATE problems SET seen_at = ? WHERE id IN ({', '.join('?' * len(seen))}) AND state = 'open'",
+            (write.seen_at, *seen),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 import msgspec
@@ -164,14 +165,18 @@ def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
                 many=True,
             )
         ).rowcount
-    if touched:
-        # A poll that changed nothing: only its own columns (most polls; fewer values to bind and write).
+    for start in range(0, len(touched), _TOUCHED_PER_STATEMENT):
+        # A poll that changed nothing: only its own columns (most polls; fewer values to bind and write),
+        # for many devices in one statement: run once per device, each statement handed SQLite's
+        # thread the GIL back and forth with the event loop.
+        chunk = touched[start : start + _TOUCHED_PER_STATEMENT]
         written += (
             yield Query(
-                "UPDATE devices SET status = ?, last_polled = ?, last_seen = ?, consecutive_failures = ?, "
-                "measured = ?, version = version + 1 WHERE school = ? AND device = ? AND version = ?",
+                _touch_statement(len(chunk)),
                 [
-                    (
+                    value
+                    for w in chunk
+                    for value in (
                         w.record.status,
                         w.record.last_polled,
                         w.record.last_seen,
@@ -181,9 +186,7 @@ def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
                         w.record.device,
                         w.read_version,
                     )
-                    for w in touched
                 ],
-                many=True,
             )
         ).rowcount
     if written != len(writes):
@@ -200,6 +203,27 @@ def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
             readings,
             many=True,
         )
+
+
+#: Devices a touch statement updates at most: 8 values each, within SQLite's oldest parameter limit (999).
+_TOUCHED_PER_STATEMENT = 100
+#: The types of a touch's values (status, last polled and seen, failures, measurements, school, device,
+#: the version read), named so both databases read them alike: PostgreSQL types a VALUES column by its
+#: first row, and SQLite's affinity takes these names as PostgreSQL means them.
+_TOUCH_TYPES = ("TEXT", "DOUBLE PRECISION", "DOUBLE PRECISION", "INTEGER", "TEXT", "TEXT", "TEXT", "BIGINT")
+
+
+@cache
+def _touch_statement(devices: int) -> str:
+    """One UPDATE of the poll's own columns for ``devices`` devices, each at the version it was read."""
+    first = "(" + ", ".join(f"CAST(? AS {t})" for t in _TOUCH_TYPES) + ")"
+    rest = ["(" + ", ".join("?" * len(_TOUCH_TYPES)) + ")"] * (devices - 1)
+    return (
+        "UPDATE devices SET status = v.column1, last_polled = v.column2, last_seen = v.column3, "
+        "consecutive_failures = v.column4, measured = v.column5, version = devices.version + 1 "
+        f"FROM (VALUES {', '.join([first, *rest])}) AS v "
+        "WHERE devices.school = v.column6 AND devices.device = v.column7 AND devices.version = v.column8"
+    )
 
 
 def _row(w: DeviceWrite) -> tuple[Any, ...]:
