@@ -170,10 +170,10 @@ CROWDED_EVERY = 30
 def in_lessons(reading: DeviceReading, number: int) -> DeviceReading:
     """An access point's radios as in a lesson: a class's iPads on 5 GHz, a few older devices on
     2.4 GHz, every radio up, one AP in :data:`CROWDED_EVERY` past its capacity. (sim.fleet's APs are a
-    demo's: their clients grow with the AP's number, and its first school has a radio down, so that at
-    60 APs a school 109,459 of 120,000 radios were past their capacity and every tenth school had every
-    2.4 GHz radio down: at 1,000 schools 57,259 of 303,000 devices with a problem open, each with a
-    ticket under the immediate rules, nothing like a real school's day.)"""
+    demo's: their clients grow with the AP's number, and its first school has a radio down. With 60 APs
+    in each school, 1,000 schools had 109,459 of their 120,000 radios past capacity and every tenth
+    school every 2.4 GHz radio down: 57,259 of 303,000 devices with a problem open, each with a ticket
+    under the immediate rules, nothing like a real school's day.)"""
     if reading.wifi is None:
         return reading
     crowded = number % CROWDED_EVERY == CROWDED_EVERY - 1

@@ -208,8 +208,9 @@ def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
 #: Devices a touch statement updates at most: 8 values each, within SQLite's oldest parameter limit (999).
 _TOUCHED_PER_STATEMENT = 100
 #: The types of a touch's values (status, last polled and seen, failures, measurements, school, device,
-#: the version read), named so both databases read them alike: PostgreSQL types a VALUES column by its
-#: first row, and SQLite's affinity takes these names as PostgreSQL means them.
+#: the version read), cast in the first row so that both databases read them alike: PostgreSQL gives a
+#: VALUES column the type its rows have in common, and the other rows' values (psycopg sends text and
+#: None untyped) take the first row's; SQLite's affinity takes these names as PostgreSQL means them.
 _TOUCH_TYPES = ("TEXT", "DOUBLE PRECISION", "DOUBLE PRECISION", "INTEGER", "TEXT", "TEXT", "TEXT", "BIGINT")
 
 

@@ -126,12 +126,10 @@ async def listed(
     a page costs its own rows, not the rows before it. A page is full unless the rows ran out, also when
     stored rows that make no sense are skipped (a page cut short would say "the end")."""
     schools, after, limit = window.schools, window.after, window.limit
-    conditions = list(conditions)
-    params = list(params)
     kept_schools: frozenset[str] | None = None
+    listed_schools: list[str] | None = None
     if schools is not None and len(schools) <= IN_LIST_MAX:
-        conditions.append(f"{listing.school} IN ({', '.join('?' * len(schools))})" if schools else "0 = 1")
-        params.extend(sorted(schools))
+        listed_schools = sorted(schools)
     elif schools is not None:
         # More schools than one list binds: the rows of the others are left out here, and reading on
         # fills the page (such a principal sees most of the schools anyway).
@@ -139,9 +137,24 @@ async def listed(
     cut = " LIMIT ?" if limit is not None else ""
     found: list[R] = []
     while True:
+        page_conditions, page_params = list(conditions), list(params)
+        if listed_schools is not None:
+            # Ordered by school first, a page's rows are of its own school on: SQLite seeks each school
+            # of an IN list and cannot start inside one at a row value, so every school listed before
+            # the page's own was read again, row by row, on each page.
+            if after is not None and listing.key[0] == listing.school:
+                listed_schools = [
+                    s for s in listed_schools if (s <= after[0] if listing.descending else s >= after[0])
+                ]
+            if not listed_schools:
+                return found
+            page_conditions.append(f"{listing.school} IN ({', '.join('?' * len(listed_schools))})")
+            page_params.extend(listed_schools)
         past = [listing.past()] if after is not None else []
-        sql = listing.select + where(conditions + past) + listing.order() + cut
-        stored = await db.read(rows(sql, (*params, *(after or ()), *([limit] if limit is not None else []))))
+        sql = listing.select + where(page_conditions + past) + listing.order() + cut
+        stored = await db.read(
+            rows(sql, (*page_params, *(after or ()), *([limit] if limit is not None else [])))
+        )
         kept = stored if kept_schools is None else [r for r in stored if r[listing.school_at] in kept_schools]
         found += readable(kept, listing.build, listing.what)
         if limit is None:
