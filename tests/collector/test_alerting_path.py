@@ -80,6 +80,19 @@ def test_loss_beyond_the_upstream_gateway_explains_dns_and_services_lost_on_the_
     )
 
 
+def test_an_open_upstream_loss_explains_the_path_in_a_round_its_own_echoes_got_through() -> None:
+    # A fifth of the packets lost: now and then a round's ten echoes to the upstream gateway all come
+    # back while those to a target beyond it do not. The loss beyond is the open problem's, not a second.
+    upstream = ProblemKey("bbg", "uplink", "uplink_loss", "upstream")
+    found = explain_path(PATH_PROBLEMS, [device("uplink", "uplink")], open_keys={upstream})
+    assert keys(found.wanted) == {("uplink", "certificate_expiring", "MDM"), ("drucker", "supply_empty", "1")}
+    assert "uplink_loss (internet)" in found.affected[upstream]
+    # Resolved (not open), it explains nothing: a later loss beyond is a fault of its own.
+    assert ("uplink", "uplink_loss", "internet") in keys(
+        explain_path(PATH_PROBLEMS, [device("uplink", "uplink")]).wanted
+    )
+
+
 def test_failing_dns_explains_the_services_asked_by_name() -> None:
     found = explain_path(PATH_PROBLEMS[1:], [device("uplink", "uplink")])
     assert keys(found.wanted) == {

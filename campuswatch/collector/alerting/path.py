@@ -6,7 +6,9 @@ services the iPads need) fail together when the path fails early:
 
 * loss at the upstream gateway (``uplink_loss`` of subject ``upstream``) explains everything else the
   path's checks find: loss beyond it (the same packets cross it), DNS answers and service requests that
-  are lost on the way (a lossy uplink makes lookups time out now and then);
+  are lost on the way (a lossy uplink makes lookups time out now and then); so does its problem while
+  it is open, in a round where its own probes happened to get through (a fifth of the packets lost is
+  a round of ten echoes with none lost now and then, and the loss beyond is the same fault's);
 * else loss to a target beyond it explains failing DNS and unreachable services the same way;
 * else failing DNS explains the services that are reached by name (every service check asks by name);
 * while the school's gateway could not reach the collector at all (the school was offline), every path
@@ -16,7 +18,7 @@ services the iPads need) fail together when the path fails early:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from campuswatch.collector.alerting.outages import LONGEST_POLL_S
@@ -56,10 +58,15 @@ def _overlaps(outage: Outage, started: float) -> bool:
 
 
 def explain_path(
-    wanted: Sequence[WantedProblem], devices: Sequence[DeviceRecord], *, school_outage: Outage | None = None
+    wanted: Sequence[WantedProblem],
+    devices: Sequence[DeviceRecord],
+    *,
+    school_outage: Outage | None = None,
+    open_keys: Set[ProblemKey] = frozenset(),
 ) -> Explained:
     """``wanted`` without the path problems another explains; ``school_outage`` is the school's latest
-    time offline (its path readings taken in it are the outage's)."""
+    time offline (its path readings taken in it are the outage's); ``open_keys`` the problems open now
+    (an upstream loss open explains as if found)."""
     uplinks = {d.device: d for d in devices if d.kind == UPLINK_KIND}
     by_device: dict[str, list[WantedProblem]] = {}
     for w in wanted:
@@ -76,16 +83,21 @@ def explain_path(
             (w for w in found if w.key.code == UPLINK_LOSS), key=lambda w: w.key.subject != UPSTREAM
         )
         dns = [w for w in found if w.key.code == DNS_FAILING]
-        root = losses[0] if losses else dns[0] if dns else None
+        upstream = ProblemKey(record.school, device, UPLINK_LOSS, UPSTREAM)
+        root: ProblemKey | None = None
+        if upstream in open_keys or (losses and losses[0].key == upstream):
+            root = upstream
+        elif losses or dns:
+            root = (losses or dns)[0].key
         if root is None:
             continue
-        if root.key.code == UPLINK_LOSS and root.key.subject == UPSTREAM:
-            explains = {w.key for w in found if w.key != root.key}
-        elif root.key.code == UPLINK_LOSS:
+        if root == upstream:
+            explains = {w.key for w in found if w.key != root}
+        elif root.code == UPLINK_LOSS:
             explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
         else:
             explains = {w.key for w in found if w.key.code == SERVICE_UNREACHABLE}
         if explains:
             dropped |= explains
-            affected[root.key] = tuple(sorted(_words(k) for k in explains))
+            affected[root] = tuple(sorted(_words(k) for k in explains))
     return Explained([w for w in wanted if w.key not in dropped], affected)

@@ -183,7 +183,12 @@ def judge_school(
         for child in (*roots.cause, *roots.waiting)
         if ProblemKey(school, child, UNREACHABLE) not in open_keys
     }
-    path = explain_path([w for w in wanted if w.key not in explained], devices, school_outage=school_outage)
+    path = explain_path(
+        [w for w in wanted if w.key not in explained],
+        devices,
+        school_outage=school_outage,
+        open_keys=open_keys,
+    )
     return Judgement(wanted=path.wanted, affected={**affected, **path.affected})
 
 
