@@ -320,7 +320,7 @@ def device_lines(
 
     def add(family: Family, value: float, **extra: str) -> None:
         text = ids + _label_text(tuple(extra.items())) + "}" if extra else ids + "}"
-        out.append((_FAMILY_INDEX[family.name], f"{family.name}{text} {_number_text(value)}"))
+        out.append((_FAMILY_INDEX[family.name], sample(family.name, text, value)))
 
     system = reading.system if reading is not None else None
     add(
