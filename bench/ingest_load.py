@@ -178,11 +178,11 @@ def in_lessons(reading: DeviceReading, number: int) -> DeviceReading:
         return reading
     crowded = number % CROWDED_EVERY == CROWDED_EVERY - 1
     load = {"2.4GHz": (4, 20.0), "5GHz": (60 if crowded else 22, 85.0 if crowded else 40.0)}
+    # A band other than 2.4 GHz (5 or 6 GHz) carries the class.
     radios = [
-        msgspec.structs.replace(
-            r, clients=load[r.band or "5GHz"][0], utilization_percent=load[r.band or "5GHz"][1], state="up"
-        )
+        msgspec.structs.replace(r, clients=clients, utilization_percent=busy, state="up")
         for r in reading.wifi.radios
+        for clients, busy in [load.get(r.band or "", load["5GHz"])]
     ]
     wifi = msgspec.structs.replace(
         reading.wifi, clients=sum(r.clients or 0 for r in radios), radios=radios, radios_up=len(radios)
