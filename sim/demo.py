@@ -44,6 +44,7 @@ import aiohttp
 import yaml
 from yarl import URL
 
+from campuswatch.collector.model import DeviceDays
 from campuswatch.collector.store.sqlite import SqliteStore
 from campuswatch.logs import JsonFormatter
 from sim.collector import IMMEDIATE_RULES
@@ -504,15 +505,19 @@ async def seed_history(db: Path, now: float) -> None:
     school_days = [d for d in before if d.weekday() < 5]
     store = await SqliteStore.open(db)
     try:
-        for device, supply, level_now, per_day, days in SUPPLY_HISTORY:
-            for n, day in enumerate(school_days[:days], start=1):
-                await store.devices.record_supply_levels(
+        await store.devices.record_days(
+            [
+                DeviceDays(
                     SCHOOL_ID,
                     device,
                     day.toordinal(),
-                    [(supply, min(level_now + n * per_day, 100.0))],
-                    keep_from_day=before[-1].toordinal(),
+                    before[-1].toordinal(),
+                    levels=[(supply, min(level_now + n * per_day, 100.0))],
                 )
+                for device, supply, level_now, per_day, days in SUPPLY_HISTORY
+                for n, day in enumerate(school_days[:days], start=1)
+            ]
+        )
     finally:
         await store.close()
 

@@ -15,7 +15,7 @@ serves. Each record says what makes sense for it in its ``check``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from fnmatch import fnmatchcase
@@ -539,6 +539,19 @@ class TicketRecord:
         for note in self.history:
             moment(note.at, "a note's time")
             _text(note.text, "a note's text")
+
+
+@dataclass(frozen=True)
+class DeviceDays:
+    """What of one device's daily history changed on ``day`` (a date ordinal): (supply index, remaining
+    percent) and (lamp number, hours); its days before ``keep_from_day`` are forgotten."""
+
+    school: str
+    device: str
+    day: int
+    keep_from_day: int
+    levels: Sequence[tuple[int, float]] = ()
+    lamp_hours: Sequence[tuple[int, int]] = ()
 
 
 @dataclass(frozen=True)

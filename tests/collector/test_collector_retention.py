@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from campuswatch.collector.model import NewEvent, ProblemKey, ProblemReport, ReportWrite, TicketNote
+from campuswatch.collector.model import (
+    DeviceDays,
+    NewEvent,
+    ProblemKey,
+    ProblemReport,
+    ReportWrite,
+    TicketNote,
+)
 from campuswatch.report import DiscoveredDevice
 from sim.collector import IMMEDIATE_RULES, FakeClock, running_collector
 
@@ -84,8 +91,8 @@ async def test_each_table_keeps_its_own_days_and_nothing_current_goes(tmp_path: 
                 )
             tickets.append(ticket.id)
         today = int(now // DAY_S) + 719163  # date ordinal of the fake clock's day
-        await store.devices.record_supply_levels("bbg", "gone", today - 90, [(1, 50.0)], keep_from_day=0)
-        await store.devices.record_supply_levels("bbg", "pr1", today - 1, [(1, 40.0)], keep_from_day=0)
+        await store.devices.record_days([DeviceDays("bbg", "gone", today - 90, 0, levels=[(1, 50.0)])])
+        await store.devices.record_days([DeviceDays("bbg", "pr1", today - 1, 0, levels=[(1, 40.0)])])
 
         deleted = await c.service.prune()
 

@@ -18,12 +18,15 @@ import pytest
 
 from campuswatch.collector.model import (
     AuditEntry,
+    DeviceDays,
     DeviceRecord,
     DeviceWrite,
+    LampHours,
     NewEvent,
     ProblemKey,
     ReportWrite,
     School,
+    SupplyLevel,
     TicketNote,
     TokenRecord,
     UserRecord,
@@ -240,6 +243,45 @@ async def test_pruning_deletes_old_events_and_keeps_the_agents_acked_seq(store: 
     assert [(e.agent_id, e.seq) for e in events] == [("a1", 3)]
     # What an agent is acknowledged does not live in the log: a resend of a pruned seq stays a duplicate.
     assert {a.agent_id: a.acked_seq for a in await store.agents.all()} == {"a1": 3, "a2": 5000}
+
+
+async def test_the_store_keeps_the_recent_days_of_supply_levels(store: SqlStore) -> None:
+    await store.devices.record_days([DeviceDays("bbg", "pr1", 100, 40, levels=[(1, 50.0), (2, 80.0)])])
+    await store.devices.record_days([DeviceDays("bbg", "pr1", 101, 41, levels=[(1, 48.0)])])
+    await store.devices.record_days([DeviceDays("bbg", "pr1", 101, 41, levels=[(1, 47.0)])])
+    # A report's devices in one write: each keeps its own days.
+    await store.devices.record_days(
+        [
+            DeviceDays("bbg", "pr1", 160, 101, levels=[(2, 79.0)]),
+            DeviceDays("bbg", "pr2", 160, 101, levels=[(1, 12.0)]),
+            DeviceDays("dor", "pr1", 161, 100, levels=[(3, 5.0)]),
+        ]
+    )
+    assert await store.devices.supply_levels(from_day=0) == [
+        SupplyLevel("bbg", "pr1", 1, 101, 47.0),
+        SupplyLevel("bbg", "pr1", 2, 160, 79.0),
+        SupplyLevel("bbg", "pr2", 1, 160, 12.0),
+        SupplyLevel("dor", "pr1", 3, 161, 5.0),
+    ]
+    assert await store.devices.supply_levels(from_day=102) == [
+        SupplyLevel("bbg", "pr1", 2, 160, 79.0),
+        SupplyLevel("bbg", "pr2", 1, 160, 12.0),
+        SupplyLevel("dor", "pr1", 3, 161, 5.0),
+    ]
+
+
+async def test_the_store_keeps_the_recent_days_of_lamp_hours(store: SqlStore) -> None:
+    await store.devices.record_days([DeviceDays("bbg", "bm1", 100, 40, lamp_hours=[(1, 1900), (2, 50)])])
+    await store.devices.record_days([DeviceDays("bbg", "bm1", 101, 41, lamp_hours=[(1, 1904)])])
+    await store.devices.record_days([DeviceDays("bbg", "bm1", 101, 41, lamp_hours=[(1, 1906)])])
+    await store.devices.record_days([DeviceDays("bbg", "bm1", 160, 101, lamp_hours=[(2, 51)])])
+    # A printer's supply 1 and a projector's lamp 1 of one device id do not meet: tables of their own.
+    await store.devices.record_days([DeviceDays("bbg", "bm1", 160, 101, levels=[(1, 40.0)])])
+    assert await store.devices.lamp_hours(from_day=0) == [
+        LampHours("bbg", "bm1", 1, 101, 1906),
+        LampHours("bbg", "bm1", 2, 160, 51),
+    ]
+    assert await store.devices.lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
 
 
 async def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:

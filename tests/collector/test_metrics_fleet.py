@@ -28,7 +28,6 @@ from campuswatch.collector.model import (
     AgentRecord,
     DeviceRecord,
     DeviceWrite,
-    LampHours,
     ProblemKey,
     ProblemRecord,
     ReportWrite,
@@ -398,40 +397,6 @@ async def test_the_view_is_rebuilt_from_the_store_at_start(tmp_path: Path) -> No
             for key in samples(first.fleet)
             if key[0].startswith("campuswatch_fault_to_ticket_seconds")
         }
-    finally:
-        await store.close()
-
-
-async def test_the_store_keeps_the_recent_days_of_supply_levels(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "c.sqlite3")
-    try:
-        await store.devices.record_supply_levels("bbg", "pr1", 100, [(1, 50.0), (2, 80.0)], keep_from_day=40)
-        await store.devices.record_supply_levels("bbg", "pr1", 101, [(1, 48.0)], keep_from_day=41)
-        await store.devices.record_supply_levels("bbg", "pr1", 101, [(1, 47.0)], keep_from_day=41)
-        await store.devices.record_supply_levels("bbg", "pr1", 160, [(2, 79.0)], keep_from_day=101)
-        assert await store.devices.supply_levels(from_day=0) == [
-            SupplyLevel("bbg", "pr1", 1, 101, 47.0),
-            SupplyLevel("bbg", "pr1", 2, 160, 79.0),
-        ]
-        assert await store.devices.supply_levels(from_day=102) == [SupplyLevel("bbg", "pr1", 2, 160, 79.0)]
-    finally:
-        await store.close()
-
-
-async def test_the_store_keeps_the_recent_days_of_lamp_hours(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "c.sqlite3")
-    try:
-        await store.devices.record_lamp_hours("bbg", "bm1", 100, [(1, 1900), (2, 50)], keep_from_day=40)
-        await store.devices.record_lamp_hours("bbg", "bm1", 101, [(1, 1904)], keep_from_day=41)
-        await store.devices.record_lamp_hours("bbg", "bm1", 101, [(1, 1906)], keep_from_day=41)
-        await store.devices.record_lamp_hours("bbg", "bm1", 160, [(2, 51)], keep_from_day=101)
-        # A printer's supply 1 and a projector's lamp 1 of one device id do not meet: tables of their own.
-        await store.devices.record_supply_levels("bbg", "bm1", 160, [(1, 40.0)], keep_from_day=101)
-        assert await store.devices.lamp_hours(from_day=0) == [
-            LampHours("bbg", "bm1", 1, 101, 1906),
-            LampHours("bbg", "bm1", 2, 160, 51),
-        ]
-        assert await store.devices.lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
     finally:
         await store.close()
 

@@ -56,6 +56,7 @@ from campuswatch.collector.metrics.forecast import (
 from campuswatch.collector.model import (
     AgentRecord,
     CampusManager,
+    DeviceDays,
     DeviceRecord,
     LampHours,
     Priority,
@@ -133,16 +134,6 @@ class DailyHistory:
         """Recompute :attr:`days_left` from the history."""
         history = [(date.fromordinal(d), lv) for d, lv in zip(self.days, self.levels, strict=True)]
         self.days_left = runway(history)
-
-
-@dataclass(frozen=True)
-class DeviceDay:
-    """What of one device changed on a day (date ordinal), for the store to keep: (supply index,
-    remaining %) and (lamp number, hours)."""
-
-    day: int
-    levels: list[tuple[int, float]]
-    lamp_hours: list[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -274,7 +265,7 @@ class FleetState:
 
     def apply_device(
         self, device: DeviceRecord, reading: DeviceReading | None, *, polled: bool
-    ) -> DeviceDay | None:
+    ) -> DeviceDays | None:
         """A device's state after a stored poll (``polled``) or as loaded at start.
 
         ``reading`` is the device's latest reading: the poll's own, or the one kept when the poll read
@@ -301,7 +292,9 @@ class FleetState:
                     days_left[supply.index] = history.days_left
         lamp_days_left, lamp_hours = self._apply_lamps(device, reading, day, polled=polled)
         self._devices[key] = device_lines(device, reading, days_left, lamp_days_left)
-        return DeviceDay(day, changed, lamp_hours) if changed or lamp_hours else None
+        if not changed and not lamp_hours:
+            return None
+        return DeviceDays(device.school, device.device, day, day - HISTORY_DAYS, changed, lamp_hours)
 
     def apply_poll_time(self, device: DeviceRecord) -> None:
         """A poll that changed nothing but the device's time of last poll (and so its last-seen sample)."""

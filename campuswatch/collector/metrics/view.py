@@ -44,9 +44,8 @@ from campuswatch.collector.metrics.exposition import (
     sample,
 )
 from campuswatch.collector.metrics.fleet import HISTORY_DAYS, FleetState
-from campuswatch.collector.model import DeviceRecord, stored_reading
+from campuswatch.collector.model import DeviceDays, stored_reading
 from campuswatch.collector.store.protocols import AgentStore, DeviceStore, ProblemStore, TicketStore
-from campuswatch.report import DeviceReading
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +152,15 @@ class MetricsView:
             case HeartbeatReceived(agent_id, school, at, heartbeat):
                 self.fleet.note_heartbeat(agent_id, school, at, heartbeat)
             case DevicesPolled(polls):
+                days: list[DeviceDays] = []
                 for poll in polls:
-                    # Most polls move nothing shown: only their last-seen sample, without a coroutine.
+                    # Most polls move nothing shown: only their last-seen sample.
                     if poll.moved is not None and SHOWN_MEASUREMENTS.isdisjoint(poll.moved):
                         self.fleet.apply_poll_time(poll.device)
-                    else:
-                        await self._device_polled(poll.device, poll.reading, read=poll.read)
+                    elif changed := self.fleet.apply_device(poll.device, poll.reading(), polled=poll.read):
+                        days.append(changed)
+                # A level or lamp that moved today is kept: the report's devices' at once.
+                await self._devices.record_days(days)
             case ProblemOpened(problem) | ProblemResolved(problem):
                 self.fleet.note_problem(problem)
             case TicketOpened(problem_id):
@@ -167,28 +169,6 @@ class MetricsView:
                 self.fleet.note_ticket_record(ticket)
             case IpadsSynced(fleets, unmapped, at):
                 self.fleet.note_ipads(dict(fleets), unmapped, at)
-
-    async def _device_polled(
-        self,
-        device: DeviceRecord,
-        reading: Callable[[], DeviceReading | None],
-        *,
-        read: bool,
-    ) -> None:
-        """The device's samples rendered anew (a poll that moved something shown); a level or lamp that
-        moved today is kept."""
-        changed = self.fleet.apply_device(device, reading(), polled=read)
-        if changed is None:
-            return
-        keep_from_day = changed.day - HISTORY_DAYS
-        if changed.levels:
-            await self._devices.record_supply_levels(
-                device.school, device.device, changed.day, changed.levels, keep_from_day=keep_from_day
-            )
-        if changed.lamp_hours:
-            await self._devices.record_lamp_hours(
-                device.school, device.device, changed.day, changed.lamp_hours, keep_from_day=keep_from_day
-            )
 
     def count_report(self, status: int, *, stored: int = 0, duplicates: int = 0) -> None:
         """A report request was answered with ``status``; a 200 stored and skipped that many events."""

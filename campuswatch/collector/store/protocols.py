@@ -25,6 +25,7 @@ from campuswatch.collector.model import (
     AgentRecord,
     AuditEntry,
     AuditRecord,
+    DeviceDays,
     DevicePosition,
     DeviceRecord,
     DiscoveredPosition,
@@ -246,22 +247,13 @@ class DeviceStore(Protocol):
         older than the stored one changed nothing."""
         ...
 
-    async def record_supply_levels(
-        self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
-    ) -> None:
-        """Set the (supply index, remaining percent) of a device's supplies for ``day``, and forget the
-        device's levels of days before ``keep_from_day``."""
+    async def record_days(self, days: Sequence[DeviceDays]) -> None:
+        """Set the supply levels and lamp hours of each device's day, and forget its days before
+        ``keep_from_day``: all of them in one transaction."""
         ...
 
     async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Supply levels of ``from_day`` and later, by school, device, supply and day."""
-        ...
-
-    async def record_lamp_hours(
-        self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
-    ) -> None:
-        """Set the (lamp number, hours) of a projector's lamps for ``day``, and forget the device's
-        hours of days before ``keep_from_day``."""
         ...
 
     async def lamp_hours(self, *, from_day: int) -> list[LampHours]:

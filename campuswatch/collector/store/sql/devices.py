@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -11,6 +11,7 @@ import msgspec
 
 from campuswatch.collector.model import (
     EVERYTHING,
+    DeviceDays,
     DevicePosition,
     DeviceRecord,
     DeviceWrite,
@@ -56,10 +57,12 @@ class _DailyTable:
     table: str
     part: str
     value: str
+    #: The day's (part, value) pairs of a device in the table.
+    of: Callable[[DeviceDays], Sequence[tuple[int, float]]]
 
 
-_SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining")
-_LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours")
+_SUPPLY_DAYS = _DailyTable("supply_levels", "supply", "remaining", lambda d: d.levels)
+_LAMP_DAYS = _DailyTable("lamp_hours", "lamp", "hours", lambda d: d.lamp_hours)
 
 
 class SqlDevices:
@@ -116,22 +119,16 @@ class SqlDevices:
         return deleted
 
     # -- supply and lamp history: one table each, of the same shape (the day's value of a device's part)
-    async def record_supply_levels(
-        self, school: str, device: str, day: int, levels: list[tuple[int, float]], *, keep_from_day: int
-    ) -> None:
-        """Upsert the day's levels and drop the device's older days, in one transaction."""
-        await self._db.write(_record_daily(_SUPPLY_DAYS, school, device, day, levels, keep_from_day))
+    async def record_days(self, days: Sequence[DeviceDays]) -> None:
+        """Upsert each device's day and drop its older days, all in one transaction (a report's devices'
+        changes at once: a transaction each kept the database's thread from the reports behind them)."""
+        if days:
+            await self._db.write(_record_days(days))
 
     async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Levels from a day on, oldest day first per supply."""
         found = await self._db.read(_list_daily(_SUPPLY_DAYS, from_day))
         return readable(found, lambda row: SupplyLevel(*row), "supply level")
-
-    async def record_lamp_hours(
-        self, school: str, device: str, day: int, hours: list[tuple[int, int]], *, keep_from_day: int
-    ) -> None:
-        """Upsert the day's lamp hours and drop the device's older days, in one transaction."""
-        await self._db.write(_record_daily(_LAMP_DAYS, school, device, day, hours, keep_from_day))
 
     async def lamp_hours(self, *, from_day: int) -> list[LampHours]:
         """Lamp hours from a day on, oldest day first per lamp."""
@@ -324,25 +321,23 @@ _DEVICES = Listing(
 )
 
 
-def _record_daily(
-    t: _DailyTable,
-    school: str,
-    device: str,
-    day: int,
-    values: Sequence[tuple[int, float]],
-    keep_from_day: int,
-) -> Txn[None]:
-    # Table and column names are the constants above, never input: formatting them in is safe.
-    yield Query(
-        f"INSERT INTO {t.table} (school, device, {t.part}, day, {t.value}) VALUES (?, ?, ?, ?, ?) "
-        f"ON CONFLICT (school, device, {t.part}, day) DO UPDATE SET {t.value} = excluded.{t.value}",
-        [(school, device, part, day, value) for part, value in values],
-        many=True,
-    )
-    yield Query(
-        f"DELETE FROM {t.table} WHERE school = ? AND device = ? AND day < ?",
-        (school, device, keep_from_day),
-    )
+def _record_days(days: Sequence[DeviceDays]) -> Txn[None]:
+    for t in (_SUPPLY_DAYS, _LAMP_DAYS):
+        written = [d for d in days if t.of(d)]
+        if not written:
+            continue
+        # Table and column names are the constants above, never input: formatting them in is safe.
+        yield Query(
+            f"INSERT INTO {t.table} (school, device, {t.part}, day, {t.value}) VALUES (?, ?, ?, ?, ?) "
+            f"ON CONFLICT (school, device, {t.part}, day) DO UPDATE SET {t.value} = excluded.{t.value}",
+            [(d.school, d.device, part, d.day, value) for d in written for part, value in t.of(d)],
+            many=True,
+        )
+        yield Query(
+            f"DELETE FROM {t.table} WHERE school = ? AND device = ? AND day < ?",
+            [(d.school, d.device, d.keep_from_day) for d in written],
+            many=True,
+        )
 
 
 def _list_daily(t: _DailyTable, from_day: int) -> Txn[list[tuple[Any, ...]]]:
