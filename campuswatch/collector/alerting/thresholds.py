@@ -581,41 +581,61 @@ class Limits:
         Kept per device while its reading (the same object), its open problems and, for thresholds that
         read the clock, its poll time stay the same: a school is judged whole at each change, and most
         of its devices' readings have not changed since the last time."""
-        return self._judge(device, reading, open_keys, described=True)
+        applied = self.of(device.school, device.device, device.kind, reading.system)
+        kept = self._kept(device, reading, applied, open_keys)
+        if kept is not None:
+            return kept
+        judged = threshold_problems(
+            applied.values, device, reading, self._facts(device, reading, applied), open_keys
+        )
+        if len(self._judged) >= _MOST_KEPT:
+            self._judged.clear()
+        at = device.last_polled if applied.follows_time else None
+        self._judged[(device.school, device.device)] = _Kept(
+            reading, applied, at, frozenset(open_keys), judged
+        )
+        return judged
 
     def keys(
         self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey]
     ) -> frozenset[ProblemKey]:
         """The identities of the problems :meth:`judge` would find, its summaries left unwritten: ingest
-        compares only these at each poll whose numbers moved, and a summary costs more than its test."""
-        return frozenset(w.key for w in self._judge(device, reading, open_keys, described=False).wanted)
-
-    def _judge(
-        self, device: DeviceRecord, reading: DeviceReading, open_keys: Set[ProblemKey], *, described: bool
-    ) -> Judged:
+        compares only these at each poll whose numbers moved, and a summary costs more than its test.
+        Not kept: each poll's reading is a new one, and keeping it would drop the school's judgement."""
         applied = self.of(device.school, device.device, device.kind, reading.system)
-        at = device.last_polled if applied.follows_time else None
-        key = (device.school, device.device)
-        kept = self._judged.get(key)
+        kept = self._kept(device, reading, applied, open_keys)
+        if kept is None:
+            kept = threshold_problems(
+                applied.values,
+                device,
+                reading,
+                self._facts(device, reading, applied),
+                open_keys,
+                described=False,
+            )
+        return frozenset(w.key for w in kept.wanted)
+
+    def _kept(
+        self, device: DeviceRecord, reading: DeviceReading, applied: Applied, open_keys: Set[ProblemKey]
+    ) -> Judged | None:
+        """The device's last judgement, if it was made of this reading, applied and open problems."""
+        kept = self._judged.get((device.school, device.device))
         if (
             kept is not None
             and kept.reading is reading
             and kept.applied is applied
-            and kept.at == at
+            and kept.at == (device.last_polled if applied.follows_time else None)
             and kept.open_keys == open_keys
-            and (kept.judged.described or not described)
         ):
             return kept.judged
-        facts = Facts(
+        return None
+
+    def _facts(self, device: DeviceRecord, reading: DeviceReading, applied: Applied) -> Facts:
+        return Facts(
             polled_at=device.last_polled,
             lamp_life_h=applied.lamp_life_h,
             radio_capacity=self.radio_capacity(applied, reading.system),
         )
-        judged = threshold_problems(applied.values, device, reading, facts, open_keys, described=described)
-        if len(self._judged) >= _MOST_KEPT:
-            self._judged.clear()
-        self._judged[key] = _Kept(reading, applied, at, frozenset(open_keys), judged)
-        return judged
 
     def lamp_life_h(self, school: str, device: str, system: SystemInfo) -> int:
         """The rated life of ``device``'s projector lamps."""
