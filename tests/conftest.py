@@ -7,7 +7,8 @@
   they are missing it fails and says how to get them or to leave such tests out by name
   (``-m "not recordings"``); it is never skipped.
 - The ``blockbuster`` fixture (on for every test) fails a blocking call made while an event loop runs
-  in the test's thread; ``@pytest.mark.allow_blocking(call, where)`` allows one known call.
+  in the test's thread; ``@pytest.mark.allow_blocking(call, where)`` allows one known call, and the
+  SQLite store's brief transactions are allowed where they run (:data:`BRIEF_SQLITE`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 #: A blocking call counts when the code or the simulators are on its stack (a test's own set-up, such as
 #: writing a config file before starting the code, does not).
 SCANNED = ["campuswatch", "sim"]
+#: Blocking by design: the SQLite store's brief transactions run on the event loop's own connection,
+#: which waits for no lock and syncs nothing (campuswatch/collector/store/sqlite/database.py says why).
+BRIEF_SQLITE = ("campuswatch/collector/store/sqlite/database.py", ("read", "write", "_brief_write"))
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +86,9 @@ def blockbuster(request: pytest.FixtureRequest) -> Iterator[BlockBuster]:
     ``BlockBuster.functions`` ("sqlite3.Connection.execute", "io.BufferedReader.read", ...).
     """
     with blockbuster_ctx(SCANNED) as bb:
+        for call, function in bb.functions.items():
+            if call.startswith("sqlite3."):
+                function.can_block_in(*BRIEF_SQLITE)
         for marker in request.node.iter_markers("allow_blocking"):
             call, where = marker.args
             path, _, function = where.partition(":")

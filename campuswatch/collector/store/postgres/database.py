@@ -103,7 +103,7 @@ class PostgresDatabase:
         them in ``version_table``; returns the schema version."""
         return await self.write(_migrate(migrations, version_table, self.location.shown))
 
-    async def read(self, txn: Txn[T]) -> T:
+    async def read(self, txn: Txn[T], *, brief: bool = False) -> T:
         """Run ``txn`` on a connection of the pool, each statement committed as it runs (reads only)."""
         try:
             async with self.pool.connection() as conn:
@@ -113,8 +113,9 @@ class PostgresDatabase:
         except PoolTimeout:
             raise StoreError(f"database {self.location.shown}: no connection free") from None
 
-    async def write(self, txn: Txn[T]) -> T:
-        """Run ``txn`` in one transaction on a connection of the pool: all of it or nothing."""
+    async def write(self, txn: Txn[T], *, brief: bool = False) -> T:
+        """Run ``txn`` in one transaction on a connection of the pool: all of it or nothing (``brief`` or
+        not: psycopg's connections are the event loop's already)."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 return await _drive(conn, txn)

@@ -31,7 +31,7 @@ class SqlAgents:
 
     async def write_report(self, write: ReportWrite) -> None:
         """The agent, the event log, the devices, discovery and seen problems in one transaction."""
-        await self._db.write(_write_report(write))
+        await self._db.write(_write_report(write), brief=True)
 
     async def prune_events(self, received_before: float) -> int:
         """Delete old events in chunks, each its own transaction, so reports keep flowing (an agent's

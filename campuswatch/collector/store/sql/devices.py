@@ -123,7 +123,7 @@ class SqlDevices:
         """Upsert each device's day and drop its older days, all in one transaction (a report's devices'
         changes at once: a transaction each kept the database's thread from the reports behind them)."""
         if days:
-            await self._db.write(_record_days(days))
+            await self._db.write(_record_days(days), brief=True)
 
     async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Levels from a day on, oldest day first per supply."""

@@ -51,13 +51,14 @@ class SqlProblems:
         window: Window[ProblemPosition] = EVERYTHING,
     ) -> list[ProblemRecord]:
         """Open problems by school, device, code, subject and id: of the devices from ``devices[0]`` to
-        ``devices[1]`` (by school and id, both included) only, in the ``window``."""
+        ``devices[1]`` (by school and id, both included) only, in the ``window``. A school's are a
+        brief read (ingest reads them at each judgement)."""
         conditions, params = filters(("school", school), ("device", device))
         conditions.append("state = 'open'")
         if devices is not None:
             conditions.append("(school, device) >= (?, ?) AND (school, device) <= (?, ?)")
             params.extend((*devices[0], *devices[1]))
-        return await listed(self._db, _OPEN_PROBLEMS, conditions, params, window)
+        return await listed(self._db, _OPEN_PROBLEMS, conditions, params, window, brief=school is not None)
 
     async def open(self, key: ProblemKey, severity: Severity, summary: str, at: float) -> ProblemRecord:
         """Insert an open problem unless one with this identity is open already."""
@@ -79,7 +80,8 @@ class SqlProblems:
                 f"SELECT {_PROBLEM_COLUMNS} FROM problems WHERE school = ? AND device = ? AND code = ? "
                 "AND subject = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1",
                 (key.school, key.device, key.code, key.subject),
-            )
+            ),
+            brief=True,
         )
         return _problem(found[0]) if found else None
 
@@ -133,7 +135,7 @@ class SqlProblems:
         return readable(found, lambda r: ProblemReport(*r), "problem report")
 
     async def mark_seen(self, problem_ids: list[int], at: float) -> None:
-        """Set ``seen_at`` of open problems, in one transaction."""
+        """Set ``seen_at`` of open problems (a school's, at each judgement), in one transaction."""
         if not problem_ids:
             return
         await self._db.write(
@@ -141,7 +143,8 @@ class SqlProblems:
                 "UPDATE problems SET seen_at = ? WHERE id = ? AND state = 'open'",
                 [(at, problem_id) for problem_id in problem_ids],
                 many=True,
-            )
+            ),
+            brief=True,
         )
 
 

@@ -28,9 +28,9 @@ class SqlTokens:
         return TokenRecord(token_id, scope, school, name, created_at)
 
     async def find(self, token_hash: str) -> TokenRecord | None:
-        """The token with this hash."""
+        """The token with this hash (a read by the table's unique key, at every request: brief)."""
         found = await self._db.read(
-            rows(f"SELECT {_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,))
+            rows(f"SELECT {_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,)), brief=True
         )
         return TokenRecord(*found[0]) if found else None
 

@@ -48,12 +48,15 @@ Txn = Generator[Query, Result, T]
 class Database(Protocol):
     """Where transactions run: each one whole or not at all; errors of the database as ``StoreError``."""
 
-    async def read(self, txn: Txn[T]) -> T:
-        """Run a transaction that only reads."""
+    async def read(self, txn: Txn[T], *, brief: bool = False) -> T:
+        """Run a transaction that only reads; ``brief``: a read by a key, at every request (SQLite may
+        run it on the event loop)."""
         ...
 
-    async def write(self, txn: Txn[T]) -> T:
-        """Run a transaction that writes (on SQLite: ``BEGIN IMMEDIATE``, so it never has to upgrade)."""
+    async def write(self, txn: Txn[T], *, brief: bool = False) -> T:
+        """Run a transaction that writes (on SQLite: ``BEGIN IMMEDIATE``, so it never has to upgrade).
+        ``brief``: a small transaction, bounded by what the caller checked, that runs at every report
+        (SQLite may run it on the event loop: see ``store/sqlite/``)."""
         ...
 
     async def close(self) -> None:
@@ -120,11 +123,14 @@ async def listed(
     conditions: list[str],
     params: list[Any],
     window: Window[Any] = EVERYTHING,
+    *,
+    brief: bool = False,
 ) -> list[R]:
     """The records of ``listing`` that meet ``conditions``, in the ``window`` (the position it starts
     after is the key of the last record of the page before), read in order through the listing's key:
     a page costs its own rows, not the rows before it. A page is full unless the rows ran out, also when
-    stored rows that make no sense are skipped (a page cut short would say "the end")."""
+    stored rows that make no sense are skipped (a page cut short would say "the end"). ``brief``: the
+    conditions keep it to a few rows (:meth:`Database.read`)."""
     schools, after, limit = window.schools, window.after, window.limit
     kept_schools: frozenset[str] | None = None
     listed_schools: list[str] | None = None
@@ -153,7 +159,7 @@ async def listed(
         past = [listing.past()] if after is not None else []
         sql = listing.select + where(page_conditions + past) + listing.order() + cut
         stored = await db.read(
-            rows(sql, (*page_params, *(after or ()), *([limit] if limit is not None else [])))
+            rows(sql, (*page_params, *(after or ()), *([limit] if limit is not None else []))), brief=brief
         )
         kept = stored if kept_schools is None else [r for r in stored if r[listing.school_at] in kept_schools]
         found += readable(kept, listing.build, listing.what)

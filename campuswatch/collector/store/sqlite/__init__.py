@@ -1,5 +1,5 @@
 """The collector's store on one SQLite file: the portable aggregates (``store/sql/``) on a
-:class:`Database` that runs their transactions on one worker thread."""
+:class:`Database` that runs their transactions on one worker thread (brief ones on the event loop)."""
 
 from __future__ import annotations
 
