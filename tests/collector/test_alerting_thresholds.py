@@ -406,9 +406,13 @@ def test_the_keys_ingest_compares_are_the_judgements_and_never_stand_in_for_it()
     record = polled_device(low, device="p1", at=POLLED)
     keys = limits.keys(record, low, set())
     assert {k.code for k in keys} == {"supply_low"} and len(keys) == 2
-    # Kept summary-less for the next comparison; the judgement of the same reading writes them.
+    # Not kept: the judgement of the same reading writes the summaries.
     judged = limits.judge(record, low, set())
     assert {w.key for w in judged.wanted} == keys
     assert all(w.summary for w in judged.wanted)
     # A judgement kept serves the keys too.
     assert limits.keys(record, low, set()) == keys and limits.judge(record, low, set()) is judged
+    # The keys of a newer reading (ingest's, at a poll) leave the school's judgement kept.
+    lower = printer(toner(1, 4.0), toner(2, 3.0))
+    assert limits.keys(record, lower, set()) == keys
+    assert limits.judge(record, low, set()) is judged

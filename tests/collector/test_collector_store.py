@@ -284,6 +284,20 @@ async def test_the_store_keeps_the_recent_days_of_lamp_hours(store: SqlStore) ->
     assert await store.devices.lamp_hours(from_day=102) == [LampHours("bbg", "bm1", 2, 160, 51)]
 
 
+async def test_a_days_levels_and_lamp_hours_are_kept_together_and_no_days_write_nothing(
+    store: SqlStore,
+) -> None:
+    await store.devices.record_days([])
+    await store.devices.record_days(
+        [DeviceDays("bbg", "mix", 200, 150, levels=[(1, 30.0)], lamp_hours=[(1, 700), (2, 20)])]
+    )
+    assert await store.devices.supply_levels(from_day=0) == [SupplyLevel("bbg", "mix", 1, 200, 30.0)]
+    assert await store.devices.lamp_hours(from_day=0) == [
+        LampHours("bbg", "mix", 1, 200, 700),
+        LampHours("bbg", "mix", 2, 200, 20),
+    ]
+
+
 async def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as conn:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sql.txn import Query, Result, Txn, execute, rows
 from campuswatch.collector.store.sqlite import database
 from campuswatch.collector.store.sqlite.database import Database
@@ -82,12 +83,8 @@ async def test_a_brief_write_that_fails_is_rolled_back_whole(tmp_path: Path) -> 
         yield Query("INSERT INTO notes (text) VALUES (?)", (None,))
 
     try:
-        try:
+        with pytest.raises(StoreError, match="NOT NULL"):
             await db.write(half_then_bad(), brief=True)
-        except Exception as err:
-            assert "NOT NULL" in str(err)
-        else:
-            raise AssertionError("a NOT NULL violation was written")
         assert await db.read(rows("SELECT text FROM notes")) == []
         # The event loop's connection is out of its transaction: the next brief write goes through.
         await db.write(execute("INSERT INTO notes (text) VALUES (?)", ("next",)), brief=True)
@@ -131,6 +128,15 @@ async def test_a_brief_read_told_busy_on_the_event_loop_reads_on_the_thread(
         await db.close()
 
 
+async def _checkpointed(db: Database) -> None:
+    """Until the checkpoint the last brief write queued has run (it waits for the process's turn)."""
+    for _ in range(500):
+        if db._checkpointing is None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the checkpoint did not run in 5 s")
+
+
 async def test_the_thread_checkpoints_what_brief_writes_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,15 +146,40 @@ async def test_the_thread_checkpoints_what_brief_writes_logged(
     db = await _open(path)
     try:
         size_before = path.stat().st_size
-        text = "n" * 2000
+        # 4.4 MB in the log: past SQLite's automatic checkpoint (1,000 pages), which the loop's
+        # connection must not run (it syncs the database).
+        text = "n" * 1_100_000
         for _ in range(every - 1):
             await db.write(execute("INSERT INTO notes (text) VALUES (?)", (text,)), brief=True)
-        # A read on the thread runs after anything queued there before it.
-        await db.read(rows("SELECT 1"))
+        await _checkpointed(db)
         assert path.stat().st_size == size_before, "the event loop's connection checkpointed"
         await db.write(execute("INSERT INTO notes (text) VALUES (?)", (text,)), brief=True)
-        await db.read(rows("SELECT 1"))
-        # The log's pages are in the database file now: the notes of 2 kB each.
-        assert path.stat().st_size >= size_before + every * 2000
+        await _checkpointed(db)
+        # The log's pages are in the database file now.
+        assert path.stat().st_size >= size_before + every * len(text)
+    finally:
+        await db.close()
+
+
+async def test_the_log_begins_anew_after_each_checkpoint_while_brief_writes_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A brief write during the checkpoint would keep the log from beginning anew: it would grow by
+    every write for as long as writes keep coming."""
+    every = 5
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY", every)
+    path = tmp_path / "c.sqlite3"
+    db = await _open(path)
+    try:
+        text = "n" * 20_000
+        for _ in range(every * 20):
+            await db.write(execute("INSERT INTO notes (text) VALUES (?)", (text,)), brief=True)
+            # Reports come one after another, the event loop turning between them.
+            await asyncio.sleep(0)
+        await _checkpointed(db)
+        # Each write adds a note's pages (about 6) and the pages it touches: the log holds what was
+        # written since the last checkpoint began it anew, a few checkpoints' worth at most.
+        assert path.with_name(path.name + "-wal").stat().st_size < 3 * every * 40_000
+        assert await db.read(rows("SELECT COUNT(*) FROM notes")) == [(every * 20,)]
     finally:
         await db.close()

@@ -652,8 +652,6 @@ class Judged:
     #: is the threshold's to decide.
     decided: frozenset[tuple[str, str]]
     decided_codes: frozenset[str]
-    #: False: the problems' summaries and ``decided`` are left empty (:meth:`Limits.keys`).
-    described: bool = True
 
     def decides(self, key: ProblemKey) -> bool:
         """Whether the problem ``key`` is the thresholds' to decide, not the agent's."""
@@ -709,7 +707,7 @@ def threshold_problems(
                     chosen = (_SEVERITY_RANK[severity], WantedProblem(key, severity, summary))
             if chosen is not None:
                 wanted.append(chosen[1])
-    return Judged(wanted, frozenset(decided), frozenset(decided_codes), described)
+    return Judged(wanted, frozenset(decided), frozenset(decided_codes))
 
 
 @dataclass(frozen=True, slots=True)

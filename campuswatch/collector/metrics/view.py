@@ -153,14 +153,19 @@ class MetricsView:
                 self.fleet.note_heartbeat(agent_id, school, at, heartbeat)
             case DevicesPolled(polls):
                 days: list[DeviceDays] = []
-                for poll in polls:
-                    # Most polls move nothing shown: only their last-seen sample.
-                    if poll.moved is not None and SHOWN_MEASUREMENTS.isdisjoint(poll.moved):
-                        self.fleet.apply_poll_time(poll.device)
-                    elif changed := self.fleet.apply_device(poll.device, poll.reading(), polled=poll.read):
-                        days.append(changed)
-                # A level or lamp that moved today is kept: the report's devices' at once.
-                await self._devices.record_days(days)
+                try:
+                    for poll in polls:
+                        # Most polls move nothing shown: only their last-seen sample.
+                        if poll.moved is not None and SHOWN_MEASUREMENTS.isdisjoint(poll.moved):
+                            self.fleet.apply_poll_time(poll.device)
+                        elif changed := self.fleet.apply_device(
+                            poll.device, poll.reading(), polled=poll.read
+                        ):
+                            days.append(changed)
+                finally:
+                    # A level or lamp that moved today is kept, the report's devices' at once (also
+                    # those before a device the view could not take: they are in its memory).
+                    await self._devices.record_days(days)
             case ProblemOpened(problem) | ProblemResolved(problem):
                 self.fleet.note_problem(problem)
             case TicketOpened(problem_id):

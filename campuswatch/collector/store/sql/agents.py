@@ -9,6 +9,7 @@ from campuswatch.collector.model import AgentRecord, EventPosition, EventRecord,
 from campuswatch.collector.store.protocols import AgentOfAnotherSchool, WrittenMeanwhile
 from campuswatch.collector.store.sql.devices import upsert_discovered, write_devices
 from campuswatch.collector.store.sql.txn import (
+    BRIEF_ROWS,
     IN_LIST_MAX,
     Database,
     Listing,
@@ -31,7 +32,9 @@ class SqlAgents:
 
     async def write_report(self, write: ReportWrite) -> None:
         """The agent, the event log, the devices, discovery and seen problems in one transaction."""
-        await self._db.write(_write_report(write), brief=True)
+        size = len(write.events) + len(write.devices) + len(write.seen)
+        size += sum(len(found) for _, found in write.discovered)
+        await self._db.write(_write_report(write), brief=size <= BRIEF_ROWS)
 
     async def prune_events(self, received_before: float) -> int:
         """Delete old events in chunks, each its own transaction, so reports keep flowing (an agent's

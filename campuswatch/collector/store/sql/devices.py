@@ -25,6 +25,7 @@ from campuswatch.collector.model import (
 )
 from campuswatch.collector.store.protocols import WrittenMeanwhile
 from campuswatch.collector.store.sql.txn import (
+    BRIEF_ROWS,
     IN_LIST_MAX,
     Database,
     Listing,
@@ -123,7 +124,8 @@ class SqlDevices:
         """Upsert each device's day and drop its older days, all in one transaction (a report's devices'
         changes at once: a transaction each kept the database's thread from the reports behind them)."""
         if days:
-            await self._db.write(_record_days(days), brief=True)
+            size = sum(1 + len(d.levels) + len(d.lamp_hours) for d in days)
+            await self._db.write(_record_days(days), brief=size <= BRIEF_ROWS)
 
     async def supply_levels(self, *, from_day: int) -> list[SupplyLevel]:
         """Levels from a day on, oldest day first per supply."""
@@ -164,8 +166,8 @@ def write_devices(writes: Sequence[DeviceWrite]) -> Txn[None]:
         ).rowcount
     for start in range(0, len(touched), _TOUCHED_PER_STATEMENT):
         # A poll that changed nothing: only its own columns (most polls; fewer values to bind and write),
-        # for many devices in one statement: run once per device, each statement handed SQLite's
-        # thread the GIL back and forth with the event loop.
+        # for many devices in one statement: a statement costs its binding and stepping, whatever it
+        # writes (on SQLite's thread each one also handed the GIL back and forth with the event loop).
         chunk = touched[start : start + _TOUCHED_PER_STATEMENT]
         written += (
             yield Query(

@@ -2,8 +2,9 @@
 
 Each aggregate method is written once, as a generator that yields :class:`Query` values and receives
 each one's :class:`Result`; a database (:class:`Database`) drives it inside one transaction, SQLite on
-its worker thread without a thread hop per statement (``store/sqlite/``), PostgreSQL on the event
-loop through psycopg's async connections (``store/postgres/``). The SQL is what both accept: ``?``
+its worker thread without a thread hop per statement, a brief one on the event loop's own connection
+(``store/sqlite/``), PostgreSQL on the event loop through psycopg's async connections
+(``store/postgres/``). The SQL is what both accept: ``?``
 placeholders (PostgreSQL's driver turns them into ``%s``), ``ON CONFLICT``, ``RETURNING``, times as
 epoch seconds in ``DOUBLE PRECISION``.
 """
@@ -44,19 +45,23 @@ class Result:
 #: A transaction: yields statements, receives their results, returns the operation's value.
 Txn = Generator[Query, Result, T]
 
+#: The rows a brief transaction writes at most (a school's report of ten seconds writes about fifty;
+#: a report may bring 10,000 events): a larger one runs where it may take its time.
+BRIEF_ROWS = 1_000
+
 
 class Database(Protocol):
     """Where transactions run: each one whole or not at all; errors of the database as ``StoreError``."""
 
     async def read(self, txn: Txn[T], *, brief: bool = False) -> T:
-        """Run a transaction that only reads; ``brief``: a read by a key, at every request (SQLite may
-        run it on the event loop)."""
+        """Run a transaction that only reads; ``brief``: a read through an index of a few rows (a
+        token, a school's open problems) at every report (SQLite may run it on the event loop)."""
         ...
 
     async def write(self, txn: Txn[T], *, brief: bool = False) -> T:
         """Run a transaction that writes (on SQLite: ``BEGIN IMMEDIATE``, so it never has to upgrade).
-        ``brief``: a small transaction, bounded by what the caller checked, that runs at every report
-        (SQLite may run it on the event loop: see ``store/sqlite/``)."""
+        ``brief``: a transaction of at most :data:`BRIEF_ROWS` rows, as its caller counted them, that
+        runs at every report (SQLite may run it on the event loop: see ``store/sqlite/``)."""
         ...
 
     async def close(self) -> None:

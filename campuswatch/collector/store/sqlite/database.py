@@ -1,4 +1,4 @@
-"""One SQLite file (WAL) behind one worker thread, and a connection of the event loop's for brief writes.
+"""One SQLite file (WAL) behind one worker thread, and a connection of the event loop's for brief work.
 
 sqlite3 blocks, so each transaction (:mod:`campuswatch.collector.store.sql.txn`) is driven whole on a
 single dedicated thread that owns the connection: the event loop never waits for a lock or a large
@@ -6,14 +6,17 @@ read, a transaction of many statements costs one hop to the thread, and writes a
 SQLite's busy retries. Every write is one transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``), rolled back
 on any error.
 
-A *brief* write (a report's: bounded where the report entered, and one at every report) runs on the
-event loop's own connection instead, when the write lock is free: handed to the thread, every
-statement's step gave the GIL to the other thread and took it back, and those switches cost a fifth
-of ingest's CPU (``bench/collector_ingest.py``: 41 -> 33 ms per 1,000 updates). What could make the loop
-wait stays on the thread: a write lock held elsewhere (the loop's connection waits for none and hands
-the write to the thread), and the checkpoints that copy the log into the database and sync it to disk
-(the loop's connection starts none; the thread runs one after every :data:`CHECKPOINT_EVERY` brief
-writes). A commit with ``synchronous = NORMAL`` appends to the log without syncing it.
+A *brief* transaction (a report's write, and the reads by a key at every report) runs on the event
+loop's own connection instead, when the write lock is free: handed to the thread, every statement's
+step gave the GIL to the other thread and took it back, and those switches cost the collector about
+as much CPU as SQLite's own work (``bench/README.md``, "Collector ingest"). What could make the loop
+wait stays on the thread: a write lock held by another process (the loop's connection waits for none
+and hands the write to the thread), and every sync to disk. With ``synchronous = NORMAL`` a commit
+appends to the log without syncing it; the checkpoint that copies the log into the database syncs
+both, and the first write into the log begun anew after it syncs the log's header: the thread does
+both, after every :data:`CHECKPOINT_EVERY` brief writes, in the process's turn to write (a write of
+the loop's meanwhile would keep the log from starting anew, and it would grow without end). A
+database synced at every commit (``FULL``) has no brief connection: its brief work runs on the thread.
 """
 
 from __future__ import annotations
@@ -41,18 +44,27 @@ CHECKPOINT_EVERY = 50
 
 class Database:
     """A SQLite file, the thread that owns its connection, and the event loop's connection for brief
-    writes. Create with :meth:`open`."""
+    transactions. Create with :meth:`open`."""
 
     def __init__(
-        self, path: Path, executor: ThreadPoolExecutor, conn: sqlite3.Connection, brief: sqlite3.Connection
+        self,
+        path: Path,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        brief: sqlite3.Connection | None,
     ) -> None:
         self.path = path
         self._executor = executor
         self._conn = conn
+        #: None: brief transactions run on the thread (a database synced at every commit, or a brief
+        #: connection that could not be brought out of a failed transaction).
         self._brief = brief
         self._brief_since_checkpoint = 0
-        #: Held by each write while it runs: a brief write finds the lock free unless another process
-        #: holds it (this one's writes on the thread wait their turn here, not in SQLite's busy loop).
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Held by each write of this process while it runs, and by the checkpoint: a brief write finds
+        #: SQLite's write lock free unless another process holds it (or a write of this process whose
+        #: caller gave up on it still runs on the thread).
         self._write_turn = asyncio.Lock()
 
     @classmethod
@@ -77,18 +89,20 @@ class Database:
         except (sqlite3.Error, OSError) as err:
             executor.shutdown(wait=False)
             raise StoreError(f"cannot open database {path}: {err}") from err
-        try:
-            brief = await loop.run_in_executor(executor, _connect_brief, path, synchronous)
-        except (sqlite3.Error, OSError) as err:
-            await loop.run_in_executor(executor, conn.close)
-            executor.shutdown(wait=False)
-            raise StoreError(f"cannot open database {path}: {err}") from err
+        brief = None
+        if synchronous == "NORMAL":
+            try:
+                brief = await loop.run_in_executor(executor, _connect_brief, path, busy_timeout_s)
+            except (sqlite3.Error, OSError) as err:
+                await loop.run_in_executor(executor, conn.close)
+                executor.shutdown(wait=False)
+                raise StoreError(f"cannot open database {path}: {err}") from err
         return cls(path, executor, conn, brief)
 
     async def read(self, txn: Txn[T], *, brief: bool = False) -> T:
         """Run ``txn`` on the database's thread, or (``brief``) on the event loop's connection unless
         SQLite is busy there; SQLite's errors as :class:`StoreError`."""
-        if not brief:
+        if not brief or self._brief is None:
             return await self._on_thread(lambda: _drive(self._conn, txn))
         query: Query | None = None
         try:
@@ -98,13 +112,11 @@ class Database:
         except StopIteration as done:
             value: T = done.value
             return value
-        except sqlite3.OperationalError as err:
-            if err.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+        except sqlite3.Error as err:
+            if not _busy(err):
                 raise StoreError(f"database {self.path}: {err}") from err
             # Busy (the log being recovered): the statement and the rest run on the thread, which
             # waits. Each statement of a read is a transaction of its own, wherever it runs.
-        except sqlite3.Error as err:
-            raise StoreError(f"database {self.path}: {err}") from err
         pending = query
         return await self._on_thread(lambda: _drive(self._conn, txn, pending))
 
@@ -117,37 +129,59 @@ class Database:
                 return _drive(self._conn, txn)
 
         async with self._write_turn:
-            if brief:
+            if brief and self._brief is not None:
                 try:
                     self._brief.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as err:
-                    # The primary code: an extended one (busy recovering the log, say) is busy as well.
-                    if err.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                except sqlite3.Error as err:
+                    if not _busy(err):
                         raise StoreError(f"database {self.path}: {err}") from err
                     # Another process holds the lock (a backup, an admin's shell): wait for it there.
                 else:
-                    return self._brief_write(txn)
+                    return self._brief_write(self._brief, txn)
             return await self._on_thread(in_transaction)
 
-    def _brief_write(self, txn: Txn[T]) -> T:
+    def _brief_write(self, conn: sqlite3.Connection, txn: Txn[T]) -> T:
         """The rest of a brief write, its transaction begun on the event loop's connection."""
         try:
-            value = _drive(self._brief, txn)
-            self._brief.execute("COMMIT")
+            value = _drive(conn, txn)
+            conn.execute("COMMIT")
         except BaseException as err:
-            # A COMMIT that failed (a full disk) may have ended the transaction already.
-            if self._brief.in_transaction:
-                self._brief.execute("ROLLBACK")
+            self._roll_back_brief(conn)
             if isinstance(err, sqlite3.Error):
                 raise StoreError(f"database {self.path}: {err}") from err
             raise
         self._brief_since_checkpoint += 1
-        if self._brief_since_checkpoint >= CHECKPOINT_EVERY:
+        if self._brief_since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
             self._brief_since_checkpoint = 0
-            # Not awaited: the report that wrote last need not wait for the disk. The thread runs
-            # its jobs in order, so a checkpoint queued behind another waits for nothing of the loop's.
-            self._executor.submit(partial(_checkpoint, self._conn, self.path))
+            # Not awaited: the report that wrote last need not wait for the disk; the next writes wait
+            # their turn behind it.
+            self._checkpointing = asyncio.create_task(self._checkpoint())
         return value
+
+    def _roll_back_brief(self, conn: sqlite3.Connection) -> None:
+        """End the brief connection's failed transaction; a connection that stays inside it (a ROLLBACK
+        that failed) would hold the write lock: it is closed, and brief work runs on the thread."""
+        try:
+            # A COMMIT that failed (a full disk) may have ended the transaction already.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as err:
+            log.error(
+                "a brief transaction was not rolled back", extra={"db": str(self.path), "error": str(err)}
+            )
+        if conn.in_transaction:
+            log.error("brief transactions move to the database's thread", extra={"db": str(self.path)})
+            self._brief = None
+            # Closing it rolls its transaction back and lets go of the lock.
+            conn.close()
+
+    async def _checkpoint(self) -> None:
+        try:
+            async with self._write_turn:
+                if not self._closed:
+                    await self._on_thread(partial(_checkpoint, self._conn, self.path))
+        finally:
+            self._checkpointing = None
 
     async def _on_thread(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -157,12 +191,24 @@ class Database:
             raise StoreError(f"database {self.path}: {err}") from err
 
     async def close(self) -> None:
-        """Close the event loop's connection, then the thread's on its own thread (the last one closed
-        checkpoints what is left), then stop the thread."""
-        self._brief.close()
-        await self._on_thread(self._conn.close)
+        """Close the event loop's connection and the thread's on its own thread (the last one closed
+        checkpoints what is left) once the writes under way are done, then stop the thread."""
+        async with self._write_turn:
+            self._closed = True
+            if self._brief is not None:
+                self._brief.close()
+                self._brief = None
+            await self._on_thread(self._conn.close)
+        if self._checkpointing is not None:
+            # It waited for the turn behind the close, and finds the database closed.
+            await self._checkpointing
         # Joining the thread is a blocking wait: not in the event loop.
         await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+
+def _busy(err: sqlite3.Error) -> bool:
+    """Whether SQLite said busy (the primary code: an extended one, busy recovering the log, too)."""
+    return isinstance(err, sqlite3.OperationalError) and err.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _drive(conn: sqlite3.Connection, txn: Txn[T], query: Query | None = None) -> T:
@@ -204,19 +250,29 @@ def _connect(
     return conn
 
 
-def _connect_brief(path: Path, synchronous: sqlite.Synchronous) -> sqlite3.Connection:
-    """The event loop's connection, to the database :func:`_connect` migrated: it waits for no lock
-    (busy timeout 0) and starts no checkpoint."""
-    conn = sqlite.connect(path, synchronous=synchronous, busy_timeout_s=0.0)
-    conn.text_factory = _text
-    conn.execute("PRAGMA wal_autocheckpoint = 0")
+def _connect_brief(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """The event loop's connection, to the database :func:`_connect` migrated (``NORMAL``): once open,
+    it waits for no lock (busy timeout 0) and starts no checkpoint."""
+    conn = sqlite.connect(path, synchronous="NORMAL", busy_timeout_s=busy_timeout_s)
+    try:
+        conn.text_factory = _text
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute("PRAGMA busy_timeout = 0")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
 def _checkpoint(conn: sqlite3.Connection, path: Path) -> None:
-    """Copy what the log holds into the database, as far as no reader still needs it (never waiting)."""
+    """Copy the log into the database (never waiting for a reader), then begin the log anew with a
+    write of the thread's, whose sync of the log's header would otherwise be a brief write's: it
+    writes the header page's user version (unused) as it is."""
     try:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        with sqlite.transaction(conn):
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version}")
     except sqlite3.Error as err:
         # The next one retries; a checkpoint that failed lost nothing (the log keeps it all).
         log.warning("checkpoint failed", extra={"db": str(path), "error": str(err)})
