@@ -24,6 +24,8 @@ from campuswatch.report import (
     PollEvent,
     PrinterStatus,
     Problem,
+    Supply,
+    SystemInfo,
     UnchangedEvent,
     UpsStatus,
     encode,
@@ -163,6 +165,42 @@ async def _thresholds_on_compact_measurements(
     # Back above its clear level (900 s): resolved, again from a compact poll.
     await send(http, collector, compact(4, NOW, 1, ups(1800.0), device="ups1"))
     assert await collector.store.problems.open_now(school=SCHOOL) == []
+
+
+async def test_a_device_that_turns_out_another_model_has_that_models_thresholds_at_compact_polls(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """Ingest keeps what thresholds apply to a device while its state stays: a full poll naming another
+    model brings that model's, which then judge its compact polls."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        THRESHOLD_RULES
+        + "models:\n  - {vendor: Brother, model: 'Quiet*', "
+        + "thresholds: {supply_low: {enabled: false}, supply_empty: {enabled: false}, "
+        + "waste_full: {enabled: false}, waste_near_full: {enabled: false}}}\n"
+    )
+
+    def toner(level: float, model: str) -> DeviceReading:
+        supply = Supply(index=1, description="Black Toner", type="toner", state="ok", level_percent=level)
+        return DeviceReading(
+            address="10.0.0.5",
+            kind="printer",
+            system=SystemInfo(vendor="Brother", model=model),
+            supplies=[supply],
+        )
+
+    async with running_collector(
+        tmp_path, {SCHOOL: "Bert-Brecht-Gymnasium"}, rules_file=rules, clock=FakeClock()
+    ) as c:
+        await send(http, c, full(1, NOW - 240, toner(50.0, "Quiet HL-1")))
+        await send(http, c, compact(2, NOW - 180, 1, toner(5.0, "Quiet HL-1")))
+        assert await c.store.problems.open_now(school=SCHOOL) == [], "the quiet model watches no toner"
+        # The printer was swapped for another model (its state changed: a full poll), toner full.
+        await send(http, c, full(3, NOW - 120, toner(50.0, "HL-L8360CDW")))
+        assert await c.store.problems.open_now(school=SCHOOL) == []
+        await send(http, c, compact(4, NOW - 60, 3, toner(5.0, "HL-L8360CDW")))
+        [problem] = await c.store.problems.open_now(school=SCHOOL)
+        assert (problem.key.device, problem.key.code) == ("pr1", "supply_low")
 
 
 async def test_an_agent_of_schema_1_sending_the_same_state_again_grows_no_log(

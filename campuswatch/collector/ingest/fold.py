@@ -17,6 +17,7 @@ import msgspec
 from msgspec.structs import replace
 
 from campuswatch.collector.alerting.outages import outages_after
+from campuswatch.collector.alerting.thresholds import Applied
 from campuswatch.collector.model import DeviceRecord, DeviceWrite
 from campuswatch.report import (
     DevicePoll,
@@ -44,6 +45,9 @@ class KnownDevice:
     _shape: MeasuredShape | None = field(default=None, repr=False)
     #: The measurements ``base`` itself has (what putting the latest in compares with).
     _base_values: list[Measurement] | None = field(default=None, repr=False)
+    #: The thresholds that apply to the device, as its ingestor's limits gave them: kept while its
+    #: state (kind, vendor, model) stays, so that a poll asks no lookup of them.
+    applied: Applied | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, record: DeviceRecord, reading: DeviceReading | None) -> KnownDevice:
@@ -164,7 +168,13 @@ def fold_poll(known: KnownDevice | None, school: str, poll: DevicePoll, agent_id
         device = KnownDevice.of(record, reading)
     elif known is not None:
         device = KnownDevice(
-            record, known.base, known.measured, known._current, known._shape, known._base_values
+            record,
+            known.base,
+            known.measured,
+            known._current,
+            known._shape,
+            known._base_values,
+            known.applied,
         )
     else:
         device = KnownDevice(record, None)
@@ -228,7 +238,7 @@ def fold_unchanged(known: KnownDevice | None, event: UnchangedEvent, agent_id: s
         version=old.version + 1,
     )
     return Folded(
-        KnownDevice(record, known.base, values, current, shape, known._base_values),
+        KnownDevice(record, known.base, values, current, shape, known._base_values, known.applied),
         # Only the poll's own columns moved, unless an outage ended with it.
         DeviceWrite(record, old.version, False, touch=outages == old.outages),
         logged=news,

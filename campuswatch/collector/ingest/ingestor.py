@@ -455,10 +455,13 @@ class Ingestor:
         return self._limits.keys(known.record, reading, open_keys)
 
     def _applied(self, known: KnownDevice) -> Applied:
-        """The thresholds and limits that apply to a device (:meth:`Limits.of`, kept there)."""
+        """The thresholds and limits that apply to a device (:meth:`Limits.of`), kept with it."""
+        if known.applied is not None:
+            return known.applied
         state = known.state()
         system = state.system if state is not None else SystemInfo()
-        return self._limits.of(known.record.school, known.record.device, known.record.kind, system)
+        known.applied = self._limits.of(known.record.school, known.record.device, known.record.kind, system)
+        return known.applied
 
     async def _tell(self, batch: Batch, plan: _Plan, clamped: Counter[str]) -> None:
         """Publish what the written batch changed, for the metrics view."""
