@@ -48,7 +48,8 @@ class KnownDevice:
     #: The measurements ``base`` itself has (what putting the latest in compares with).
     _base_values: list[Measurement] | None = field(default=None, repr=False)
     #: The thresholds that apply to the device, as its ingestor's limits gave them: kept while its
-    #: state (kind, vendor, model) stays, so that a poll asks no lookup of them.
+    #: state (kind, vendor, model) stays, so that a poll asks no lookup of them. (The limits are the
+    #: ingestor's for its life: a reload of the rules would have to forget the devices kept.)
     applied: Applied | None = field(default=None, repr=False)
 
     @classmethod
@@ -79,6 +80,7 @@ class KnownDevice:
             if self._base_values is None:
                 self._base_values = shape.values(self.base)
             # compress, map and ne compare in C (as MeasuredShape.moved): a switch has hundreds of values.
+            assert len(values) == len(self._base_values), "measurements that do not fit their reading"
             differ = list(compress(count(), map(ne, self._base_values, values)))
             self._current = shape.apply(self.base, values, differ)
         return self._current
