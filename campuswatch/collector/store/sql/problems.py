@@ -18,6 +18,7 @@ from campuswatch.collector.model import (
 )
 from campuswatch.collector.store.protocols import StoreError
 from campuswatch.collector.store.sql.txn import (
+    BRIEF_ROWS,
     Database,
     Listing,
     Query,
@@ -144,7 +145,7 @@ class SqlProblems:
                 [(at, problem_id) for problem_id in problem_ids],
                 many=True,
             ),
-            brief=True,
+            brief=len(problem_ids) <= BRIEF_ROWS,
         )
 
 
