@@ -93,6 +93,36 @@ def test_an_open_upstream_loss_explains_the_path_in_a_round_its_own_echoes_got_t
     )
 
 
+def test_an_open_loss_beyond_explains_the_upstream_loss_found_after_it() -> None:
+    # A fifth of the packets lost on the uplink: the target beyond's rounds crossed the threshold for
+    # long enough first, its ticket is open; then the upstream gateway's do too. The same fault: the
+    # open ticket stays the one, and lists the upstream's loss (no second ticket for the path's loss).
+    internet = ProblemKey("bbg", "uplink", "uplink_loss", "internet")
+    upstream = want("uplink", "uplink_loss", "upstream")
+    beyond = want("uplink", "uplink_loss", "dns-server")
+    found = explain_path(
+        [upstream, *PATH_PROBLEMS, beyond], [device("uplink", "uplink")], open_keys={internet}
+    )
+    assert keys(found.wanted) == {
+        ("uplink", "uplink_loss", "internet"),
+        ("uplink", "certificate_expiring", "MDM"),
+        ("drucker", "supply_empty", "1"),
+    }
+    assert found.affected[internet] == (
+        "dns_failing (10.20.1.1)",
+        "service_unreachable (Lernplattform)",
+        "service_unreachable (MDM)",
+        "uplink_loss (dns-server)",
+        "uplink_loss (upstream)",
+    )
+    # Without the upstream's loss, another target's loss is still told apart from the open one.
+    assert ("uplink", "uplink_loss", "dns-server") in keys(
+        explain_path([*PATH_PROBLEMS, beyond], [device("uplink", "uplink")], open_keys={internet}).wanted
+    )
+    # Nothing of the path open: the upstream's loss is the root, as it always was.
+    assert upstream.key in explain_path([upstream, *PATH_PROBLEMS], [device("uplink", "uplink")]).affected
+
+
 def test_failing_dns_explains_the_services_asked_by_name() -> None:
     found = explain_path(PATH_PROBLEMS[1:], [device("uplink", "uplink")])
     assert keys(found.wanted) == {

@@ -8,7 +8,9 @@ services the iPads need) fail together when the path fails early:
   path's checks find: loss beyond it (the same packets cross it), DNS answers and service requests that
   are lost on the way (a lossy uplink makes lookups time out now and then); so does its problem while
   it is open, in a round where its own probes happened to get through (a fifth of the packets lost is
-  a round of ten echoes with none lost now and then, and the loss beyond is the same fault's);
+  a round of ten echoes with none lost now and then, and the loss beyond is the same fault's); when
+  the loss beyond was found first and its problem is open, that problem is the path's loss and
+  explains the same way, the upstream gateway's loss found after it included (one fault, one ticket);
 * else loss to a target beyond it explains failing DNS and unreachable services the same way;
 * else failing DNS explains the services that are reached by name (every service check asks by name);
 * while the school's gateway could not reach the collector at all (the school was offline), every path
@@ -84,14 +86,21 @@ def explain_path(
         )
         dns = [w for w in found if w.key.code == DNS_FAILING]
         upstream = ProblemKey(record.school, device, UPLINK_LOSS, UPSTREAM)
+        open_losses = sorted(
+            (k for k in open_keys if (k.school, k.device, k.code) == (record.school, device, UPLINK_LOSS)),
+            key=lambda k: (k.subject != UPSTREAM, k.subject),
+        )
         root: ProblemKey | None = None
-        if upstream in open_keys or (losses and losses[0].key == upstream):
-            root = upstream
+        upstream_lossy = upstream in open_keys or bool(losses and losses[0].key == upstream)
+        if upstream_lossy:
+            # The path's loss has its ticket already when a target beyond was found first: the same
+            # packets crossed the upstream gateway, whose loss is that ticket's, not a second.
+            root = open_losses[0] if open_losses else upstream
         elif losses or dns:
             root = (losses or dns)[0].key
         if root is None:
             continue
-        if root == upstream:
+        if upstream_lossy:
             explains = {w.key for w in found if w.key != root}
         elif root.code == UPLINK_LOSS:
             explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
