@@ -123,6 +123,29 @@ def test_an_open_loss_beyond_explains_the_upstream_loss_found_after_it() -> None
     assert upstream.key in explain_path([upstream, *PATH_PROBLEMS], [device("uplink", "uplink")]).affected
 
 
+def test_the_loss_found_again_is_the_root_and_one_held_open_stays_while_the_fault_lasts() -> None:
+    internet = ProblemKey("bbg", "uplink", "uplink_loss", "internet")
+    dns_server = ProblemKey("bbg", "uplink", "uplink_loss", "dns-server")
+    upstream = want("uplink", "uplink_loss", "upstream", severity="critical")
+    uplink = [device("uplink", "uplink")]
+    # Two losses beyond open, one only held open by its clear_for ("dns-server" comes first by name):
+    # the one found again is the root, so that the fault's problem is the one still seen.
+    found = explain_path([upstream, PATH_PROBLEMS[0]], uplink, open_keys={internet, dns_server})
+    assert keys(found.wanted) == {("uplink", "uplink_loss", "internet")}
+    assert found.affected == {internet: ("uplink_loss (upstream)",)}
+    # Only held open (a round whose echoes beyond all came back): the upstream's loss is its sighting,
+    # so it is seen while the fault lasts, with the upstream's severity, and no second problem opens.
+    found = explain_path([upstream, *PATH_PROBLEMS[1:3]], uplink, open_keys={internet})
+    assert [(w.key, w.severity) for w in found.wanted if w.key.code == "uplink_loss"] == [
+        (internet, "critical")
+    ]
+    assert found.affected[internet] == (
+        "dns_failing (10.20.1.1)",
+        "service_unreachable (MDM)",
+        "uplink_loss (upstream)",
+    )
+
+
 def test_failing_dns_explains_the_services_asked_by_name() -> None:
     found = explain_path(PATH_PROBLEMS[1:], [device("uplink", "uplink")])
     assert keys(found.wanted) == {

@@ -9,8 +9,9 @@ services the iPads need) fail together when the path fails early:
   are lost on the way (a lossy uplink makes lookups time out now and then); so does its problem while
   it is open, in a round where its own probes happened to get through (a fifth of the packets lost is
   a round of ten echoes with none lost now and then, and the loss beyond is the same fault's); when
-  the loss beyond was found first and its problem is open, that problem is the path's loss and
-  explains the same way, the upstream gateway's loss found after it included (one fault, one ticket);
+  a loss beyond was found first and its problem is open, that problem is the path's loss and explains
+  the same way, the upstream gateway's loss found after it included, which keeps it seen while the
+  fault lasts (one fault, one ticket);
 * else loss to a target beyond it explains failing DNS and unreachable services the same way;
 * else failing DNS explains the services that are reached by name (every service check asks by name);
 * while the school's gateway could not reach the collector at all (the school was offline), every path
@@ -21,7 +22,7 @@ services the iPads need) fail together when the path fails early:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from campuswatch.collector.alerting.outages import LONGEST_POLL_S
 from campuswatch.collector.model import DeviceRecord, Outage, ProblemKey, WantedProblem
@@ -68,13 +69,15 @@ def explain_path(
 ) -> Explained:
     """``wanted`` without the path problems another explains; ``school_outage`` is the school's latest
     time offline (its path readings taken in it are the outage's); ``open_keys`` the problems open now
-    (an upstream loss open explains as if found)."""
+    (an upstream loss open explains as if found, and so does an open loss beyond it when the upstream's
+    loss is found)."""
     uplinks = {d.device: d for d in devices if d.kind == UPLINK_KIND}
     by_device: dict[str, list[WantedProblem]] = {}
     for w in wanted:
         if w.key.device in uplinks and w.key.code in PATH_CODES:
             by_device.setdefault(w.key.device, []).append(w)
     dropped: set[ProblemKey] = set()
+    kept: list[WantedProblem] = []
     affected: dict[ProblemKey, tuple[str, ...]] = {}
     for device, found in by_device.items():
         record = uplinks[device]
@@ -86,15 +89,17 @@ def explain_path(
         )
         dns = [w for w in found if w.key.code == DNS_FAILING]
         upstream = ProblemKey(record.school, device, UPLINK_LOSS, UPSTREAM)
+        seen = {w.key for w in found}
+        # An open loss found again this round before one only held open by its rule's clear_for.
         open_losses = sorted(
             (k for k in open_keys if (k.school, k.device, k.code) == (record.school, device, UPLINK_LOSS)),
-            key=lambda k: (k.subject != UPSTREAM, k.subject),
+            key=lambda k: (k.subject != UPSTREAM, k not in seen, k.subject),
         )
         root: ProblemKey | None = None
         upstream_lossy = upstream in open_keys or bool(losses and losses[0].key == upstream)
         if upstream_lossy:
-            # The path's loss has its ticket already when a target beyond was found first: the same
-            # packets crossed the upstream gateway, whose loss is that ticket's, not a second.
+            # The path's loss is open already when a target beyond was found first: the same packets
+            # crossed the upstream gateway, whose loss is that problem's (and ticket's), not a second.
             root = open_losses[0] if open_losses else upstream
         elif losses or dns:
             root = (losses or dns)[0].key
@@ -102,6 +107,11 @@ def explain_path(
             continue
         if upstream_lossy:
             explains = {w.key for w in found if w.key != root}
+            if root not in seen and root != upstream:
+                # Only held open, it is seen in the upstream's loss (found: the root would be the
+                # upstream's own problem if that were open), and stays open while the fault lasts
+                # rather than clearing while its packets are still lost (an open problem's summary stays).
+                kept.append(replace(losses[0], key=root))
         elif root.code == UPLINK_LOSS:
             explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
         else:
@@ -109,4 +119,4 @@ def explain_path(
         if explains:
             dropped |= explains
             affected[root] = tuple(sorted(_words(k) for k in explains))
-    return Explained([w for w in wanted if w.key not in dropped], affected)
+    return Explained([w for w in wanted if w.key not in dropped] + kept, affected)
