@@ -94,9 +94,9 @@ def test_an_open_upstream_loss_explains_the_path_in_a_round_its_own_echoes_got_t
 
 
 def test_an_open_loss_beyond_explains_the_upstream_loss_found_after_it() -> None:
-    # A fifth of the packets lost on the uplink: the target beyond's rounds crossed the threshold for
-    # long enough first, its ticket is open; then the upstream gateway's do too. The same fault: the
-    # open ticket stays the one, and lists the upstream's loss (no second ticket for the path's loss).
+    # A fifth of the packets lost on the uplink: the target beyond's round crossed the threshold first
+    # and its problem is open; then the upstream gateway's does too. The same fault: the open problem
+    # stays the one, and lists the upstream's loss (no second ticket for the path's loss).
     internet = ProblemKey("bbg", "uplink", "uplink_loss", "internet")
     upstream = want("uplink", "uplink_loss", "upstream")
     beyond = want("uplink", "uplink_loss", "dns-server")

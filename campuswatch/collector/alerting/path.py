@@ -89,11 +89,11 @@ def explain_path(
         )
         dns = [w for w in found if w.key.code == DNS_FAILING]
         upstream = ProblemKey(record.school, device, UPLINK_LOSS, UPSTREAM)
-        seen = {w.key for w in found}
+        found_now = {w.key for w in found}
         # An open loss found again this round before one only held open by its rule's clear_for.
         open_losses = sorted(
             (k for k in open_keys if (k.school, k.device, k.code) == (record.school, device, UPLINK_LOSS)),
-            key=lambda k: (k.subject != UPSTREAM, k not in seen, k.subject),
+            key=lambda k: (k.subject != UPSTREAM, k not in found_now, k.subject),
         )
         root: ProblemKey | None = None
         upstream_lossy = upstream in open_keys or bool(losses and losses[0].key == upstream)
@@ -107,10 +107,9 @@ def explain_path(
             continue
         if upstream_lossy:
             explains = {w.key for w in found if w.key != root}
-            if root not in seen and root != upstream:
-                # Only held open, it is seen in the upstream's loss (found: the root would be the
-                # upstream's own problem if that were open), and stays open while the fault lasts
-                # rather than clearing while its packets are still lost (an open problem's summary stays).
+            if root not in found_now and root != upstream:
+                # A root only held open is seen in the upstream's loss (losses[0], found this round),
+                # so it does not clear while the fault lasts; an open problem's summary stays its own.
                 kept.append(replace(losses[0], key=root))
         elif root.code == UPLINK_LOSS:
             explains = {w.key for w in found if w.key.code in (DNS_FAILING, SERVICE_UNREACHABLE)}
